@@ -1,0 +1,236 @@
+package datasets
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+)
+
+// Manifest describes a committed folder. It is written last; a folder without
+// one is incomplete and readers ignore it. It holds no wall-clock time so that
+// reruns are byte-identical.
+type Manifest struct {
+	Kind  string            `json:"kind"`
+	Rows  int64             `json:"rows"`
+	Meta  map[string]string `json:"meta,omitempty"`
+	Files []ManifestFile    `json:"files"`
+}
+
+// ManifestFile is one file of a committed folder with its size and SHA-256.
+type ManifestFile struct {
+	Path   string `json:"path"`
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
+}
+
+// CommitFolder builds a folder atomically: write fills a fresh temporary
+// sibling of final and returns the manifest; CommitFolder then lists and hashes
+// every file, writes the manifest last, fsyncs, and renames the folder into
+// place, replacing an earlier one only after the new one is complete. On any
+// error the temporary folder is removed and final is left untouched.
+func CommitFolder(final string, write func(tmp string) (Manifest, error)) (err error) {
+	parent := filepath.Dir(final)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return fmt.Errorf("datasets: %w", err)
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(final)+".tmp-")
+	if err != nil {
+		return fmt.Errorf("datasets: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(tmp)
+		}
+	}()
+	m, err := write(tmp)
+	if err != nil {
+		return err
+	}
+	files, err := hashFiles(tmp)
+	if err != nil {
+		return err
+	}
+	m.Files = files
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return fmt.Errorf("datasets: manifest: %w", err)
+	}
+	if err := writeSynced(filepath.Join(tmp, ManifestName), append(b, '\n')); err != nil {
+		return err
+	}
+	if err := syncDir(tmp); err != nil {
+		return err
+	}
+	var old string
+	if _, statErr := os.Stat(final); statErr == nil {
+		old = tmp + ".old"
+		if err := os.Rename(final, old); err != nil {
+			return fmt.Errorf("datasets: replace %s: %w", final, err)
+		}
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		if old != "" {
+			_ = os.Rename(old, final)
+		}
+		return fmt.Errorf("datasets: commit %s: %w", final, err)
+	}
+	if old != "" {
+		if err := os.RemoveAll(old); err != nil {
+			return fmt.Errorf("datasets: remove old %s: %w", old, err)
+		}
+	}
+	return syncDir(parent)
+}
+
+// ReadManifest reads the manifest of a committed folder. It returns an error
+// wrapping fs.ErrNotExist when the folder is absent or was never completed.
+func ReadManifest(dir string) (Manifest, error) {
+	var m Manifest
+	b, err := os.ReadFile(filepath.Join(dir, ManifestName))
+	if err != nil {
+		return m, fmt.Errorf("datasets: %s is not a committed folder: %w", dir, err)
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return m, fmt.Errorf("datasets: manifest %s: %w", dir, err)
+	}
+	return m, nil
+}
+
+// Committed reports whether dir holds a complete (manifested) folder.
+func Committed(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, ManifestName))
+	return err == nil
+}
+
+// WriteFileAtomic writes data to path through a synced temporary file and a rename.
+func WriteFileAtomic(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("datasets: %w", err)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
+	if err != nil {
+		return fmt.Errorf("datasets: %w", err)
+	}
+	tmp := f.Name()
+	_, werr := f.Write(data)
+	if werr == nil {
+		werr = f.Sync()
+	}
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Rename(tmp, path)
+	}
+	if werr != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("datasets: write %s: %w", path, werr)
+	}
+	return nil
+}
+
+func writeSynced(path string, data []byte) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("datasets: %w", err)
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("datasets: write %s: %w", path, err)
+	}
+	return nil
+}
+
+// createSynced opens path for a writer; finish syncs and closes it, keeping the first error.
+func createSynced(path string) (*os.File, func(error) error, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("datasets: %w", err)
+	}
+	finish := func(err error) error {
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("datasets: write %s: %w", path, err)
+		}
+		return nil
+	}
+	return f, finish, nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("datasets: %w", err)
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil && !errors.Is(err, os.ErrInvalid) {
+		return fmt.Errorf("datasets: sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+func hashFiles(root string) ([]ManifestFile, error) {
+	var out []ManifestFile
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		h := sha256.New()
+		n, err := io.Copy(h, f)
+		if err != nil {
+			return err
+		}
+		out = append(out, ManifestFile{Path: filepath.ToSlash(rel), Bytes: n, SHA256: hex.EncodeToString(h.Sum(nil))})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("datasets: hash %s: %w", root, err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out, nil
+}
+
+// FileFingerprint returns the size and SHA-256 of a file, for run records.
+func FileFingerprint(path string) (int64, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, "", fmt.Errorf("datasets: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return 0, "", fmt.Errorf("datasets: read %s: %w", path, err)
+	}
+	return n, hex.EncodeToString(h.Sum(nil)), nil
+}

@@ -1,0 +1,112 @@
+package datasets
+
+import (
+	"bufio"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+)
+
+// ScoreRow is one scored customer of a retention list (DESIGN.md, "Scores").
+// Dates are YYYY-MM-DD (UTC); money is in currency units rounded to cents.
+type ScoreRow struct {
+	Rank                  int64   `parquet:"rank"`
+	CustomerID            string  `parquet:"customer_id"`
+	ChurnProbability      float64 `parquet:"churn_probability"`
+	RiskTier              string  `parquet:"risk_tier,dict"`
+	PAlive                float64 `parquet:"p_alive"`
+	ExpectedOrders        float64 `parquet:"expected_orders"`
+	PredictedCLV          float64 `parquet:"predicted_clv"`
+	ValueAtRisk           float64 `parquet:"value_at_risk"`
+	Segment               string  `parquet:"segment,dict"`
+	Reasons               string  `parquet:"reasons"`
+	SuggestedAction       string  `parquet:"suggested_action,dict"`
+	LastOrderDate         string  `parquet:"last_order_date"`
+	ExpectedNextOrderDate string  `parquet:"expected_next_order_date"`
+	ModelVersion          string  `parquet:"model_version,dict"`
+	ScoredAt              string  `parquet:"scored_at,dict"`
+}
+
+// ScoreColumns is the header of retention_list.csv, in order.
+var ScoreColumns = []string{"rank", "customer_id", "churn_probability", "risk_tier", "p_alive", "expected_orders",
+	"predicted_clv", "value_at_risk", "segment", "reasons", "suggested_action", "last_order_date",
+	"expected_next_order_date", "model_version", "scored_at"}
+
+// ListDir returns <workdir>/lists/as-of=YYYY-MM-DD.
+func ListDir(workdir, asOf string) string {
+	return filepath.Join(workdir, ListsDir, "as-of="+asOf)
+}
+
+// WriteScoresCSV writes rows as UTF-8 CSV (RFC 4180, LF) with ScoreColumns as
+// header. Probabilities have 4 decimals, counts 3, money 2.
+func WriteScoresCSV(w io.Writer, rows []ScoreRow) error {
+	bw := bufio.NewWriterSize(w, 1<<20)
+	cw := csv.NewWriter(bw)
+	if err := cw.Write(ScoreColumns); err != nil {
+		return fmt.Errorf("datasets: write csv: %w", err)
+	}
+	f := func(v float64, prec int) string { return strconv.FormatFloat(v, 'f', prec, 64) }
+	rec := make([]string, len(ScoreColumns))
+	for _, r := range rows {
+		rec = append(rec[:0], strconv.FormatInt(r.Rank, 10), r.CustomerID, f(r.ChurnProbability, 4), r.RiskTier,
+			f(r.PAlive, 4), f(r.ExpectedOrders, 3), f(r.PredictedCLV, 2), f(r.ValueAtRisk, 2), r.Segment, r.Reasons,
+			r.SuggestedAction, r.LastOrderDate, r.ExpectedNextOrderDate, r.ModelVersion, r.ScoredAt)
+		if err := cw.Write(rec); err != nil {
+			return fmt.Errorf("datasets: write csv: %w", err)
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("datasets: write csv: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("datasets: write csv: %w", err)
+	}
+	return nil
+}
+
+// WriteScoresParquet writes rows to a Parquet file at path.
+func WriteScoresParquet(path string, rows []ScoreRow) error {
+	return writeParquetRows(path, rows)
+}
+
+// ReadScoresParquet reads a scores.parquet file written by WriteScoresParquet.
+func ReadScoresParquet(path string) ([]ScoreRow, error) {
+	return readParquetRows[ScoreRow](path)
+}
+
+// ReadScoresCSV reads a retention_list.csv written by WriteScoresCSV.
+func ReadScoresCSV(name string, r io.Reader) ([]ScoreRow, error) {
+	cr := csv.NewReader(r)
+	recs, err := cr.ReadAll()
+	if err != nil {
+		return nil, csvError(name, err)
+	}
+	if len(recs) == 0 || len(recs[0]) != len(ScoreColumns) {
+		return nil, &DataError{File: name, Line: 1, Msg: "not a retention list: header mismatch"}
+	}
+	out := make([]ScoreRow, 0, len(recs)-1)
+	for i, rec := range recs[1:] {
+		var r ScoreRow
+		var errs [6]error
+		r.Rank, errs[0] = strconv.ParseInt(rec[0], 10, 64)
+		r.CustomerID = rec[1]
+		r.ChurnProbability, errs[1] = strconv.ParseFloat(rec[2], 64)
+		r.RiskTier = rec[3]
+		r.PAlive, errs[2] = strconv.ParseFloat(rec[4], 64)
+		r.ExpectedOrders, errs[3] = strconv.ParseFloat(rec[5], 64)
+		r.PredictedCLV, errs[4] = strconv.ParseFloat(rec[6], 64)
+		r.ValueAtRisk, errs[5] = strconv.ParseFloat(rec[7], 64)
+		r.Segment, r.Reasons, r.SuggestedAction = rec[8], rec[9], rec[10]
+		r.LastOrderDate, r.ExpectedNextOrderDate, r.ModelVersion, r.ScoredAt = rec[11], rec[12], rec[13], rec[14]
+		for _, e := range errs {
+			if e != nil {
+				return nil, &DataError{File: name, Line: i + 2, Msg: e.Error()}
+			}
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}

@@ -1,0 +1,54 @@
+package datasets
+
+// Canonical transaction columns (DESIGN.md, "Contracts"), one row per order line.
+const (
+	ColCustomerID  = "customer_id"  // string, required; kept verbatim (leading zeros survive)
+	ColOrderID     = "order_id"     // string, optional; lines of one order share it
+	ColTS          = "ts"           // timestamp µs UTC, required
+	ColAmountCents = "amount_cents" // int64 cents, required; negative = refund/return
+	ColQuantity    = "quantity"     // int32, optional (0 when absent)
+	ColProductID   = "product_id"   // string, optional
+	ColCategory    = "category"     // string, optional
+	ColChannel     = "channel"      // string, optional
+)
+
+// Mapping keys accepted by --map. They name canonical fields; "amount" is in
+// currency units (e.g. 12.34) and is converted to integer cents.
+const (
+	KeyCustomerID = "customer_id"
+	KeyOrderID    = "order_id"
+	KeyTS         = "ts"
+	KeyAmount     = "amount"
+	KeyQuantity   = "quantity"
+	KeyProductID  = "product_id"
+	KeyCategory   = "category"
+	KeyChannel    = "channel"
+)
+
+// MappingKeys lists the --map keys in a stable order.
+var MappingKeys = []string{KeyCustomerID, KeyOrderID, KeyTS, KeyAmount, KeyQuantity, KeyProductID, KeyCategory, KeyChannel}
+
+// Transaction is one canonical order line, as stored in the warehouse.
+type Transaction struct {
+	CustomerID  string `parquet:"customer_id,dict,zstd"`
+	OrderID     string `parquet:"order_id,zstd"`
+	TS          int64  `parquet:"ts,timestamp(microsecond:utc),zstd"`
+	AmountCents int64  `parquet:"amount_cents,zstd"`
+	Quantity    int32  `parquet:"quantity,zstd"`
+	ProductID   string `parquet:"product_id,dict,zstd"`
+	Category    string `parquet:"category,dict,zstd"`
+	Channel     string `parquet:"channel,dict,zstd"`
+}
+
+// Folder and file names of the work directory (docs/ARCHITECTURE.md).
+const (
+	ManifestName     = "_manifest.json"
+	WarehouseDir     = "warehouse/transactions"
+	FeaturesDir      = "features"
+	ModelsDir        = "models"
+	ListsDir         = "lists"
+	RetentionListCSV = "retention_list.csv"
+	ScoresParquet    = "scores.parquet"
+	ReportHTML       = "report.html"
+	ChampionFile     = "CHAMPION"
+)
