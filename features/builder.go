@@ -1,0 +1,349 @@
+package features
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/churn-dev/churn/datasets"
+)
+
+// Config configures a snapshot. Cutoff is required; zero Horizon means 90 days.
+type Config struct {
+	Cutoff  time.Time // the cutoff day (its time of day is ignored), UTC
+	Horizon int       // label horizon in days; default 90
+	// Labelled adds label columns. The caller sets it only when the data
+	// covers the whole horizon (cutoff + horizon ≤ last day of data).
+	Labelled bool
+}
+
+// DefaultHorizon is the label horizon in days when none is configured.
+const DefaultHorizon = 90
+
+// Validate reports a configuration error.
+func (c Config) Validate() error {
+	if c.Cutoff.IsZero() {
+		return errors.New("features: cutoff is required")
+	}
+	if c.Horizon < 0 || c.Horizon > 3660 {
+		return fmt.Errorf("features: horizon must be 1..3660 days, got %d", c.Horizon)
+	}
+	return nil
+}
+
+const usPerDay = int64(24 * time.Hour / time.Microsecond)
+
+type line struct {
+	ts     int64
+	amount int64
+	order  uint64
+	cat    uint64
+}
+
+// Builder aggregates sorted transaction batches into feature rows.
+type Builder struct {
+	cfg        Config
+	cutoffDay  int64 // days since epoch
+	cutoffEnd  int64 // µs: first instant after the cutoff day
+	horizonEnd int64 // µs
+	rb         *array.RecordBuilder
+	cur        string
+	lines      []line
+	rowInCust  int
+	started    bool
+
+	// scratch
+	orders  []order
+	days    []int64
+	daySums []int64
+	months  map[int64]struct{}
+	cats    map[uint64]struct{}
+}
+
+type order struct {
+	ts    int64
+	value int64
+	key   uint64
+}
+
+// NewBuilder returns a Builder; release it with Release.
+func NewBuilder(mem memory.Allocator, cfg Config) (*Builder, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Horizon == 0 {
+		cfg.Horizon = DefaultHorizon
+	}
+	c := cfg.Cutoff.UTC()
+	day := time.Date(c.Year(), c.Month(), c.Day(), 0, 0, 0, 0, time.UTC).UnixMicro() / usPerDay
+	return &Builder{cfg: cfg, cutoffDay: day, cutoffEnd: (day + 1) * usPerDay,
+		horizonEnd: (day + 1 + int64(cfg.Horizon)) * usPerDay,
+		rb:         array.NewRecordBuilder(mem, BuilderSchema(cfg.Labelled)),
+		months:     map[int64]struct{}{}, cats: map[uint64]struct{}{}}, nil
+}
+
+// Release frees the builder's buffers.
+func (b *Builder) Release() { b.rb.Release() }
+
+func hash64(s string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return h.Sum64()
+}
+
+// Add consumes one batch with at least customer_id, ts and amount_cents
+// (order_id and category are optional). Batches must be sorted by customer_id,
+// then ts, across calls; a customer may span batches.
+func (b *Builder) Add(rec arrow.RecordBatch) error {
+	sc := rec.Schema()
+	col := func(name string) arrow.Array {
+		if idx := sc.FieldIndices(name); len(idx) > 0 {
+			return rec.Column(idx[0])
+		}
+		return nil
+	}
+	cust, ok1 := col(datasets.ColCustomerID).(*array.String)
+	tsCol, ok2 := col(datasets.ColTS).(*array.Timestamp)
+	amt, ok3 := col(datasets.ColAmountCents).(*array.Int64)
+	if !ok1 || !ok2 || !ok3 {
+		return fmt.Errorf("features: batch needs %s (string), %s (timestamp) and %s (int64); schema is %s",
+			datasets.ColCustomerID, datasets.ColTS, datasets.ColAmountCents, sc)
+	}
+	if u := tsCol.DataType().(*arrow.TimestampType).Unit; u != arrow.Microsecond {
+		return fmt.Errorf("features: %s must be in microseconds, got %s", datasets.ColTS, u)
+	}
+	orderCol, _ := col(datasets.ColOrderID).(*array.String)
+	catCol, _ := col(datasets.ColCategory).(*array.String)
+	for i := 0; i < int(rec.NumRows()); i++ {
+		id := cust.Value(i)
+		if !b.started || id != b.cur {
+			if b.started {
+				if id < b.cur {
+					return fmt.Errorf("features: input not sorted by customer_id (%q after %q)", id, b.cur)
+				}
+				b.flush()
+			}
+			b.cur = strings.Clone(id) // own the bytes: the batch may be released
+			b.started = true
+			b.rowInCust = 0
+		}
+		b.rowInCust++
+		ts := int64(tsCol.Value(i))
+		if ts >= b.horizonEnd {
+			continue
+		}
+		l := line{ts: ts, amount: amt.Value(i)}
+		if orderCol != nil && orderCol.IsValid(i) && orderCol.Value(i) != "" {
+			l.order = hash64(orderCol.Value(i))
+		} else {
+			l.order = uint64(b.rowInCust) | 1<<63 // each row is its own order
+		}
+		if catCol != nil && catCol.IsValid(i) {
+			l.cat = hash64(catCol.Value(i))
+		}
+		b.lines = append(b.lines, l)
+	}
+	return nil
+}
+
+// Finish flushes the last customer and returns the feature rows.
+func (b *Builder) Finish() arrow.RecordBatch {
+	if b.started {
+		b.flush()
+		b.started = false
+	}
+	return b.rb.NewRecordBatch()
+}
+
+// groupOrders collapses purchase lines (amount > 0) with ts in [from, to) into
+// orders sorted by time; an order's time is its earliest line.
+func groupOrders(dst []order, lines []line, from, to int64) []order {
+	dst = dst[:0]
+	for _, l := range lines {
+		if l.amount <= 0 || l.ts < from || l.ts >= to {
+			continue
+		}
+		found := false
+		for j := len(dst) - 1; j >= 0 && j >= len(dst)-8; j-- { // lines of an order are adjacent
+			if dst[j].key == l.order {
+				dst[j].value += l.amount
+				found = true
+				break
+			}
+		}
+		if !found {
+			dst = append(dst, order{ts: l.ts, value: l.amount, key: l.order})
+		}
+	}
+	slices.SortStableFunc(dst, func(a, b order) int {
+		if a.ts < b.ts {
+			return -1
+		} else if a.ts > b.ts {
+			return 1
+		}
+		return 0
+	})
+	return dst
+}
+
+func (b *Builder) flush() {
+	lines := b.lines
+	b.lines = b.lines[:0]
+	b.orders = groupOrders(b.orders, lines, math.MinInt64, b.cutoffEnd)
+	obs := b.orders
+	if len(obs) == 0 {
+		return // no purchase observed by the cutoff: not a customer yet
+	}
+	fs := b.rb.Fields()
+	k := 0
+	next := func() array.Builder { k++; return fs[k-1] }
+	cutoffDay := b.cutoffDay
+	day := func(ts int64) int64 { return floorDiv(ts, usPerDay) }
+
+	var spend, gross, refunds int64
+	clear(b.cats)
+	for _, l := range lines {
+		if l.ts >= b.cutoffEnd {
+			continue
+		}
+		spend += l.amount
+		if l.amount > 0 {
+			gross += l.amount
+			b.cats[l.cat] = struct{}{}
+		} else {
+			refunds -= l.amount
+		}
+	}
+	firstDay, lastDay := day(obs[0].ts), day(obs[len(obs)-1].ts)
+
+	// BTYD summary: distinct purchase days (Fader, Hardie & Lee 2005 conventions).
+	// Same-day orders count once; their amounts are summed (daySums).
+	b.days, b.daySums = b.days[:0], b.daySums[:0]
+	for _, o := range obs {
+		if d := day(o.ts); len(b.days) == 0 || b.days[len(b.days)-1] != d {
+			b.days = append(b.days, d)
+			b.daySums = append(b.daySums, 0)
+		}
+		b.daySums[len(b.daySums)-1] += o.value
+	}
+	x := int64(len(b.days) - 1)
+	meanRepeat := 0.0
+	if x > 0 {
+		var repeatSpend int64
+		for _, v := range b.daySums[1:] {
+			repeatSpend += v
+		}
+		meanRepeat = float64(repeatSpend) / float64(x) / 100
+	}
+
+	window := func(days int64) (n int64, s int64) {
+		from := b.cutoffEnd - days*usPerDay
+		for _, o := range obs {
+			if o.ts >= from {
+				n++
+			}
+		}
+		for _, l := range lines {
+			if l.ts >= from && l.ts < b.cutoffEnd {
+				s += l.amount
+			}
+		}
+		return
+	}
+	o30, s30 := window(30)
+	o90, s90 := window(90)
+	o365, s365 := window(365)
+	var oPrev90 int64
+	for _, o := range obs {
+		if o.ts >= b.cutoffEnd-180*usPerDay && o.ts < b.cutoffEnd-90*usPerDay {
+			oPrev90++
+		}
+	}
+	clear(b.months)
+	for _, o := range obs {
+		if o.ts >= b.cutoffEnd-365*usPerDay {
+			t := time.UnixMicro(o.ts).UTC()
+			b.months[int64(t.Year())*12+int64(t.Month())] = struct{}{}
+		}
+	}
+
+	recency := float64(cutoffDay - lastDay)
+	next().(*array.StringBuilder).Append(b.cur)
+	next().(*array.Date32Builder).Append(arrow.Date32(firstDay))
+	next().(*array.Date32Builder).Append(arrow.Date32(lastDay))
+	next().(*array.Float64Builder).Append(recency)
+	next().(*array.Float64Builder).Append(float64(cutoffDay - firstDay))
+	next().(*array.Int64Builder).Append(int64(len(obs)))
+	next().(*array.Int64Builder).Append(spend)
+	next().(*array.Float64Builder).Append(float64(gross) / float64(len(obs)) / 100)
+	next().(*array.Int64Builder).Append(x)
+	next().(*array.Float64Builder).Append(float64(lastDay - firstDay))
+	next().(*array.Float64Builder).Append(float64(cutoffDay - firstDay))
+	next().(*array.Float64Builder).Append(meanRepeat)
+	next().(*array.Int64Builder).Append(o30)
+	next().(*array.Int64Builder).Append(o90)
+	next().(*array.Int64Builder).Append(o365)
+	next().(*array.Int64Builder).Append(oPrev90)
+	next().(*array.Float64Builder).Append(float64(s30) / 100)
+	next().(*array.Float64Builder).Append(float64(s90) / 100)
+	next().(*array.Float64Builder).Append(float64(s365) / 100)
+	next().(*array.Int64Builder).Append(o90 - oPrev90)
+
+	// Inter-purchase gaps between distinct purchase days.
+	gm, gs, od := next().(*array.Float64Builder), next().(*array.Float64Builder), next().(*array.Float64Builder)
+	if n := len(b.days) - 1; n >= 1 {
+		mean := float64(b.days[n]-b.days[0]) / float64(n)
+		gm.Append(mean)
+		if n >= 2 {
+			var ss float64
+			for i := 1; i <= n; i++ {
+				d := float64(b.days[i]-b.days[i-1]) - mean
+				ss += d * d
+			}
+			gs.Append(math.Sqrt(ss / float64(n)))
+		} else {
+			gs.AppendNull()
+		}
+		od.Append(recency / mean) // mean ≥ 1 day: days are distinct
+	} else {
+		gm.AppendNull()
+		gs.AppendNull()
+		od.AppendNull()
+	}
+	next().(*array.Int64Builder).Append(int64(len(b.months)))
+	next().(*array.Int64Builder).Append(int64(len(b.cats)))
+	rr := 0.0
+	if gross > 0 {
+		rr = float64(refunds) / float64(gross)
+	}
+	next().(*array.Float64Builder).Append(rr)
+
+	if b.cfg.Labelled {
+		fut := groupOrders(b.orders[len(b.orders):], lines, b.cutoffEnd, b.horizonEnd)
+		var fs int64
+		for _, l := range lines {
+			if l.ts >= b.cutoffEnd && l.ts < b.horizonEnd {
+				fs += l.amount
+			}
+		}
+		next().(*array.BooleanBuilder).Append(len(fut) == 0)
+		next().(*array.Int64Builder).Append(int64(len(fut)))
+		next().(*array.Int64Builder).Append(fs)
+	}
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}

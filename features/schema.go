@@ -1,0 +1,82 @@
+package features
+
+import "github.com/apache/arrow-go/v18/arrow"
+
+// Feature column names. They are the contract of the features/ Parquet files.
+const (
+	CustomerID       = "customer_id"
+	FirstOrderDate   = "first_order_date"
+	LastOrderDate    = "last_order_date"
+	RecencyDays      = "recency_days"
+	TenureDays       = "tenure_days"
+	Orders           = "orders"
+	SpendCents       = "spend_cents"
+	AvgOrderValue    = "avg_order_value"
+	BTYDX            = "btyd_x"
+	BTYDTx           = "btyd_t_x"
+	BTYDT            = "btyd_T"
+	BTYDMeanSpend    = "btyd_mean_repeat_spend"
+	Orders30d        = "orders_30d"
+	Orders90d        = "orders_90d"
+	Orders365d       = "orders_365d"
+	OrdersPrev90d    = "orders_prev_90d"
+	Spend30d         = "spend_30d"
+	Spend90d         = "spend_90d"
+	Spend365d        = "spend_365d"
+	Trend90d         = "trend_90d"
+	GapMeanDays      = "gap_mean_days"
+	GapStdDays       = "gap_std_days"
+	OverdueRatio     = "overdue_ratio"
+	ActiveMonths     = "active_months_365d"
+	CategoryBreadth  = "category_breadth"
+	RefundRate       = "refund_rate"
+	RScore           = "r_score"
+	FScore           = "f_score"
+	MScore           = "m_score"
+	RFMCell          = "rfm_cell"
+	LabelChurned     = "label_churned"
+	LabelFutureOrd   = "label_future_orders"
+	LabelFutureSpend = "label_future_spend_cents"
+)
+
+// ModelColumns are the numeric features the churn models use, in order.
+var ModelColumns = []string{RecencyDays, TenureDays, Orders, AvgOrderValue, BTYDX, Orders30d, Orders90d,
+	Orders365d, OrdersPrev90d, Spend90d, Spend365d, Trend90d, GapMeanDays, GapStdDays, OverdueRatio,
+	ActiveMonths, CategoryBreadth, RefundRate}
+
+func f64(name string, nullable bool) arrow.Field {
+	return arrow.Field{Name: name, Type: arrow.PrimitiveTypes.Float64, Nullable: nullable}
+}
+func i64(name string) arrow.Field { return arrow.Field{Name: name, Type: arrow.PrimitiveTypes.Int64} }
+
+// baseFields are produced by Builder, before RFM scores and labels.
+var baseFields = []arrow.Field{
+	{Name: CustomerID, Type: arrow.BinaryTypes.String},
+	{Name: FirstOrderDate, Type: arrow.FixedWidthTypes.Date32},
+	{Name: LastOrderDate, Type: arrow.FixedWidthTypes.Date32},
+	f64(RecencyDays, false), f64(TenureDays, false), i64(Orders), i64(SpendCents), f64(AvgOrderValue, false),
+	i64(BTYDX), f64(BTYDTx, false), f64(BTYDT, false), f64(BTYDMeanSpend, false),
+	i64(Orders30d), i64(Orders90d), i64(Orders365d), i64(OrdersPrev90d),
+	f64(Spend30d, false), f64(Spend90d, false), f64(Spend365d, false), i64(Trend90d),
+	f64(GapMeanDays, true), f64(GapStdDays, true), f64(OverdueRatio, true),
+	i64(ActiveMonths), i64(CategoryBreadth), f64(RefundRate, false),
+}
+
+var labelFields = []arrow.Field{
+	{Name: LabelChurned, Type: arrow.FixedWidthTypes.Boolean},
+	i64(LabelFutureOrd), i64(LabelFutureSpend),
+}
+
+var rfmFields = []arrow.Field{
+	{Name: RScore, Type: arrow.PrimitiveTypes.Int8}, {Name: FScore, Type: arrow.PrimitiveTypes.Int8},
+	{Name: MScore, Type: arrow.PrimitiveTypes.Int8}, {Name: RFMCell, Type: arrow.BinaryTypes.String},
+}
+
+// BuilderSchema is the schema of Builder.Finish: base features, then labels when labelled.
+func BuilderSchema(labelled bool) *arrow.Schema {
+	fs := append([]arrow.Field(nil), baseFields...)
+	if labelled {
+		fs = append(fs, labelFields...)
+	}
+	return arrow.NewSchema(fs, nil)
+}

@@ -1,0 +1,189 @@
+package models
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+
+	"gonum.org/v1/gonum/diff/fd"
+	"gonum.org/v1/gonum/mathext"
+	"gonum.org/v1/gonum/optimize"
+)
+
+// RFGroup is a group of customers sharing one BTYD summary: x repeat
+// purchases, recency t_x and age T (same time unit), with a weight (count).
+type RFGroup struct {
+	X, Tx, T float64
+	Weight   float64
+}
+
+// CompressRF groups identical (x, t_x, T) triples. The groups come back in a
+// deterministic order (sorted by x, t_x, T).
+func CompressRF(x, tx, T []float64) []RFGroup {
+	type key struct{ x, tx, T float64 }
+	m := map[key]float64{}
+	for i := range x {
+		m[key{x[i], tx[i], T[i]}]++
+	}
+	out := make([]RFGroup, 0, len(m))
+	for k, w := range m {
+		out = append(out, RFGroup{X: k.x, Tx: k.tx, T: k.T, Weight: w})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.X != b.X {
+			return a.X < b.X
+		}
+		if a.Tx != b.Tx {
+			return a.Tx < b.Tx
+		}
+		return a.T < b.T
+	})
+	return out
+}
+
+// BGNBD holds the parameters of the beta-geometric/NBD model of Fader, Hardie
+// & Lee (2005), "Counting Your Customers the Easy Way": purchase rate
+// λ ~ Gamma(r, α); after each purchase the customer drops out with
+// probability p ~ Beta(a, b).
+type BGNBD struct {
+	R     float64 `json:"r"`
+	Alpha float64 `json:"alpha"`
+	A     float64 `json:"a"`
+	B     float64 `json:"b"`
+	// LogLik is the log-likelihood at the fit (0 when not fitted).
+	LogLik float64 `json:"log_likelihood"`
+}
+
+// LogLikelihood returns the BG/NBD log-likelihood of one customer (FHL 2005, eq. 6).
+func (m BGNBD) LogLikelihood(x, tx, T float64) float64 {
+	r, alpha, a, b := m.R, m.Alpha, m.A, m.B
+	lr := math.Lgamma
+	lgRx, _ := lr(r + x)
+	lgR, _ := lr(r)
+	lgAB, _ := lr(a + b)
+	lgBx, _ := lr(b + x)
+	lgB, _ := lr(b)
+	lgABx, _ := lr(a + b + x)
+	A := lgRx - lgR + r*math.Log(alpha)
+	B := lgAB + lgBx - lgB - lgABx
+	C := -(r + x) * math.Log(alpha+T)
+	if x == 0 {
+		return A + B + C
+	}
+	D := math.Log(a) - math.Log(b+x-1) - (r+x)*math.Log(alpha+tx)
+	return A + B + logAddExp(C, D)
+}
+
+func logAddExp(a, b float64) float64 {
+	if a < b {
+		a, b = b, a
+	}
+	return a + math.Log1p(math.Exp(b-a))
+}
+
+func groupLogLik(groups []RFGroup, ll func(x, tx, T float64) float64) float64 {
+	s := 0.0
+	for _, g := range groups {
+		s += g.Weight * ll(g.X, g.Tx, g.T)
+	}
+	return s
+}
+
+// FitBGNBD estimates BG/NBD parameters by maximum likelihood on compressed
+// groups, optimising log-parameters with L-BFGS (central-difference gradient).
+func FitBGNBD(groups []RFGroup) (BGNBD, error) {
+	repeat := 0.0
+	for _, g := range groups {
+		if g.X > 0 {
+			repeat += g.Weight
+		}
+		if g.X < 0 || g.Tx < 0 || g.T < g.Tx || g.X > 0 && g.Tx == 0 {
+			return BGNBD{}, fmt.Errorf("models: bgnbd: invalid summary x=%v t_x=%v T=%v", g.X, g.Tx, g.T)
+		}
+	}
+	if repeat == 0 {
+		return BGNBD{}, errors.New("models: bgnbd: no repeat buyers; the model is not identified")
+	}
+	nll := func(p []float64) float64 {
+		m := BGNBD{R: math.Exp(p[0]), Alpha: math.Exp(p[1]), A: math.Exp(p[2]), B: math.Exp(p[3])}
+		v := -groupLogLik(groups, m.LogLikelihood)
+		if math.IsNaN(v) {
+			return math.Inf(1)
+		}
+		return v
+	}
+	meanT := 0.0
+	w := 0.0
+	for _, g := range groups {
+		meanT += g.Weight * g.T
+		w += g.Weight
+	}
+	x0 := []float64{0, math.Log(math.Max(meanT/w, 1e-3)), 0, 0}
+	best, err := minimizeLog(nll, x0)
+	if err != nil {
+		return BGNBD{}, fmt.Errorf("models: bgnbd: %w", err)
+	}
+	m := BGNBD{R: math.Exp(best[0]), Alpha: math.Exp(best[1]), A: math.Exp(best[2]), B: math.Exp(best[3])}
+	m.LogLik = -nll(best)
+	return m, nil
+}
+
+// minimizeLog minimises f from x0 with L-BFGS on a numerical gradient,
+// restarting once from the optimum to polish it.
+func minimizeLog(f func([]float64) float64, x0 []float64) ([]float64, error) {
+	prob := optimize.Problem{
+		Func: f,
+		Grad: func(grad, x []float64) {
+			fd.Gradient(grad, f, x, &fd.Settings{Formula: fd.Central, Step: 1e-6})
+		},
+	}
+	x := append([]float64(nil), x0...)
+	var last error
+	for range 2 {
+		res, err := optimize.Minimize(prob, x, &optimize.Settings{MajorIterations: 2000, GradientThreshold: 1e-7}, &optimize.LBFGS{})
+		if res == nil {
+			return nil, err
+		}
+		last = err
+		x = res.X
+	}
+	if math.IsInf(f(x), 0) || math.IsNaN(f(x)) {
+		return nil, fmt.Errorf("no finite optimum (%v)", last)
+	}
+	return x, nil
+}
+
+// PAlive returns P(alive | x, t_x, T) (FHL 2005, eq. 13 of the technical note).
+func (m BGNBD) PAlive(x, tx, T float64) float64 {
+	if x == 0 {
+		return 1
+	}
+	lt := math.Log(m.A) - math.Log(m.B+x-1) + (m.R+x)*(math.Log(m.Alpha+T)-math.Log(m.Alpha+tx))
+	return 1 / (1 + math.Exp(lt))
+}
+
+// ExpectedPurchases returns E[Y(t) | x, t_x, T], the expected number of
+// purchases in (T, T+t] (FHL 2005, eq. 10). It needs a ≠ 1.
+func (m BGNBD) ExpectedPurchases(t, x, tx, T float64) float64 {
+	if t <= 0 {
+		return 0
+	}
+	r, alpha, a, b := m.R, m.Alpha, m.A, m.B
+	z := t / (alpha + T + t)
+	hyp := mathext.Hypergeo(r+x, b+x, a+b+x-1, z)
+	num := (a + b + x - 1) / (a - 1) * (1 - math.Exp((r+x)*math.Log((alpha+T)/(alpha+T+t)))*hyp)
+	den := 1.0
+	if x > 0 {
+		den += math.Exp(math.Log(a) - math.Log(b+x-1) + (r+x)*(math.Log(alpha+T)-math.Log(alpha+tx)))
+	}
+	return num / den
+}
+
+// ExpectedPurchasesPopulation returns E[X(t)] for a new customer (FHL 2005, eq. 7).
+func (m BGNBD) ExpectedPurchasesPopulation(t float64) float64 {
+	r, alpha, a, b := m.R, m.Alpha, m.A, m.B
+	hyp := mathext.Hypergeo(r, b, a+b-1, t/(alpha+t))
+	return (a + b - 1) / (a - 1) * (1 - math.Pow(alpha/(alpha+t), r)*hyp)
+}

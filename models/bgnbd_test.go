@@ -1,0 +1,112 @@
+package models
+
+import (
+	"encoding/csv"
+	"math"
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/churn-dev/churn/internal/testutil"
+)
+
+// cdnowCBS reads BTYD's cdnowSummary cbs (x, t.x, T.cal in weeks, m.x).
+func cdnowCBS(t *testing.T) (x, tx, T, mx []float64) {
+	t.Helper()
+	f, err := os.Open(testutil.SharedData(t, "cdnow/btyd_cdnowSummary_cbs.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	num := func(s string) float64 {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for _, r := range recs[1:] { // cust,x,t.x,T.cal,x.star,m.x
+		x, tx, T, mx = append(x, num(r[1])), append(tx, num(r[2])), append(T, num(r[3])), append(mx, num(r[5]))
+	}
+	return
+}
+
+func near(t *testing.T, name string, got, want, tol float64) {
+	t.Helper()
+	if math.Abs(got-want) > tol {
+		t.Errorf("%s = %.6f, want %.6f ± %g", name, got, want, tol)
+	}
+}
+
+// Reference: Fader, Hardie & Lee (2005) and lifetimes 0.11.3 on the CDNOW
+// 1/10 sample (../shared/data/README.md): r 0.242593, alpha 4.413532,
+// a 0.792886, b 2.425752, LL −9582.43.
+func TestBGNBDCDNOW(t *testing.T) {
+	x, tx, T, _ := cdnowCBS(t)
+	if len(x) != 2357 {
+		t.Fatalf("customers = %d, want 2357", len(x))
+	}
+	m, err := FitBGNBD(CompressRF(x, tx, T))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Tolerances: the optimum is flat; 1e-3 relative on parameters, 0.01 on LL.
+	near(t, "r", m.R, 0.242593, 0.242593*1e-3)
+	near(t, "alpha", m.Alpha, 4.413532, 4.413532*1e-3)
+	near(t, "a", m.A, 0.792886, 0.792886*2e-3)
+	near(t, "b", m.B, 2.425752, 2.425752*2e-3)
+	near(t, "loglik", m.LogLik, -9582.43, 0.01)
+
+	// lifetimes' documented spot values with the published parameters.
+	pub := BGNBD{R: 0.242593, Alpha: 4.413532, A: 0.792886, B: 2.425752}
+	near(t, "P(alive) x=2", pub.PAlive(2, 30.43, 38.86), 0.7266, 5e-4)
+	near(t, "P(alive) x=1", pub.PAlive(1, 1.71, 38.86), 0.2122, 5e-4)
+	near(t, "E[Y(39)] x=2", pub.ExpectedPurchases(39, 2, 30.43, 38.86), 1.2259, 5e-4)
+	near(t, "E[Y(39)] x=1", pub.ExpectedPurchases(39, 1, 1.71, 38.86), 0.2033, 5e-4)
+	near(t, "E[Y(39)] x=0", pub.ExpectedPurchases(39, 0, 0, 38.86), 0.1948, 5e-4)
+	var sumE, sumP float64
+	for i := range x {
+		sumE += pub.ExpectedPurchases(39, x[i], tx[i], T[i])
+		sumP += pub.PAlive(x[i], tx[i], T[i])
+	}
+	near(t, "Σ E[Y(39)]", sumE, 1653.42, 0.5)
+	near(t, "mean P(alive)", sumP/float64(len(x)), 0.8134, 5e-4)
+}
+
+// Reference: Fader & Hardie (2013) on the 946 CDNOW repeat buyers:
+// p 6.25, q 3.74, gamma 15.44, LL −4055.92; lifetimes' conditional expected
+// spend of the first three repeat buyers 24.6586, 18.9115, 35.1710.
+func TestGammaGammaCDNOW(t *testing.T) {
+	x, _, _, mx := cdnowCBS(t)
+	m, err := FitGammaGamma(x, mx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "p", m.P, 6.25, 0.01)
+	near(t, "q", m.Q, 3.74, 0.01)
+	near(t, "gamma", m.Gamma, 15.44, 0.02)
+	near(t, "loglik", m.LogLik, -4055.92, 0.05)
+}
+
+func TestBGNBDNoRepeatBuyers(t *testing.T) {
+	_, err := FitBGNBD([]RFGroup{{X: 0, Tx: 0, T: 10, Weight: 5}})
+	if err == nil {
+		t.Fatal("want an error when no customer repeats")
+	}
+}
+
+func TestCLVUndiscountedEqualsOrdersTimesSpend(t *testing.T) {
+	c := CLV{Purchases: BGNBD{R: 0.242593, Alpha: 4.413532, A: 0.792886, B: 2.425752}, Spend: GammaGamma{P: 6.25, Q: 3.74, Gamma: 15.44}}
+	got := c.Value(2, 30.43, 38.86, 40, 52, 12, 0)
+	want := c.Purchases.ExpectedPurchases(52, 2, 30.43, 38.86) * c.Spend.ExpectedSpend(2, 40)
+	near(t, "clv rate 0", got, want, 1e-9)
+	if d := c.Value(2, 30.43, 38.86, 40, 52, 12, 0.01); !(d < got && d > got/(1.01*1.01*1.01*1.01*1.01*1.01*1.01*1.01*1.01*1.01*1.01*1.01)) {
+		t.Errorf("discounted CLV %v not between undiscounted %v and fully discounted", d, got)
+	}
+	// Fader & Hardie (2013) eq. 5 by hand for x=2, m=40.
+	near(t, "E[Z]", c.Spend.ExpectedSpend(2, 40), 6.25*(15.44+80)/(12.5+3.74-1), 1e-12)
+}

@@ -1,0 +1,194 @@
+package models
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/optimize"
+)
+
+// Logit is an L2-regularised logistic regression on standardised features:
+// P(y=1|x) = σ(b + Σ_j w_j (x_j − mean_j)/sd_j).
+type Logit struct {
+	Features  []string  `json:"features"`
+	Mean      []float64 `json:"mean"` // training means (also the value imputed for NaN)
+	SD        []float64 `json:"sd"`   // training standard deviations (1 for constant columns)
+	Coef      []float64 `json:"coef"` // w, on the standardised scale
+	Intercept float64   `json:"intercept"`
+	Lambda    float64   `json:"lambda"` // L2 penalty per example
+}
+
+// LogitConfig configures FitLogit. Zero Lambda means 1e-3; MaxIter 0 means 500.
+type LogitConfig struct {
+	Lambda  float64 // L2 penalty on w (not on the intercept), scaled per example
+	MaxIter int
+}
+
+// FitLogit fits a logistic regression to X (n×p row-major) and labels y (0/1)
+// by minimising mean log-loss + λ/2‖w‖² with L-BFGS and an analytic gradient.
+func FitLogit(names []string, X []float64, y []float64, cfg LogitConfig) (*Logit, error) {
+	n, p := len(y), len(names)
+	if n == 0 || len(X) != n*p {
+		return nil, fmt.Errorf("models: logit: X has %d values, want %d×%d", len(X), n, p)
+	}
+	if cfg.Lambda == 0 {
+		cfg.Lambda = 1e-3
+	}
+	if cfg.Lambda < 0 {
+		return nil, errors.New("models: logit: lambda must be ≥ 0")
+	}
+	if cfg.MaxIter == 0 {
+		cfg.MaxIter = 500
+	}
+	pos := 0.0
+	for _, v := range y {
+		if v != 0 && v != 1 {
+			return nil, fmt.Errorf("models: logit: label %v is not 0 or 1", v)
+		}
+		pos += v
+	}
+	if pos == 0 || pos == float64(n) {
+		return nil, errors.New("models: logit: labels have only one class; need churned and retained examples")
+	}
+	m := &Logit{Features: append([]string(nil), names...), Lambda: cfg.Lambda}
+	m.Mean, m.SD = standardiser(X, n, p)
+	Z := make([]float64, n*p)
+	for i := 0; i < n; i++ {
+		m.standardise(Z[i*p:(i+1)*p], X[i*p:(i+1)*p])
+	}
+	z := make([]float64, n)
+	lossGrad := func(grad, beta []float64) float64 {
+		b, w := beta[p], beta[:p]
+		loss := 0.0
+		for i := 0; i < n; i++ {
+			s := b
+			for j, v := range Z[i*p : (i+1)*p] {
+				s += w[j] * v
+			}
+			// log(1+e^s) − y s, computed stably.
+			loss += softplus(s) - y[i]*s
+			z[i] = sigmoid(s) - y[i]
+		}
+		inv := 1 / float64(n)
+		pen := 0.0
+		for _, v := range w {
+			pen += v * v
+		}
+		if grad != nil {
+			for j := range grad {
+				grad[j] = 0
+			}
+			for i := 0; i < n; i++ {
+				r := z[i] * inv
+				for j, v := range Z[i*p : (i+1)*p] {
+					grad[j] += r * v
+				}
+				grad[p] += r
+			}
+			for j := 0; j < p; j++ {
+				grad[j] += cfg.Lambda * w[j]
+			}
+		}
+		return loss*inv + 0.5*cfg.Lambda*pen
+	}
+	prob := optimize.Problem{
+		Func: func(beta []float64) float64 { return lossGrad(nil, beta) },
+		Grad: func(grad, beta []float64) { lossGrad(grad, beta) },
+	}
+	init := make([]float64, p+1)
+	init[p] = math.Log(pos / (float64(n) - pos))
+	res, err := optimize.Minimize(prob, init, &optimize.Settings{MajorIterations: cfg.MaxIter, GradientThreshold: 1e-8}, &optimize.LBFGS{})
+	if err != nil && res == nil {
+		return nil, fmt.Errorf("models: logit: %w", err)
+	}
+	m.Coef = append([]float64(nil), res.X[:p]...)
+	m.Intercept = res.X[p]
+	return m, nil
+}
+
+func standardiser(X []float64, n, p int) (mean, sd []float64) {
+	mean, sd = make([]float64, p), make([]float64, p)
+	for j := 0; j < p; j++ {
+		var s, ss float64
+		c := 0
+		for i := 0; i < n; i++ {
+			if v := X[i*p+j]; !math.IsNaN(v) {
+				s += v
+				c++
+			}
+		}
+		if c > 0 {
+			mean[j] = s / float64(c)
+		}
+		for i := 0; i < n; i++ {
+			if v := X[i*p+j]; !math.IsNaN(v) {
+				ss += (v - mean[j]) * (v - mean[j])
+			}
+		}
+		sd[j] = 1
+		if c > 1 && ss > 0 {
+			sd[j] = math.Sqrt(ss / float64(c))
+		}
+	}
+	return mean, sd
+}
+
+// standardise writes the standardised row x into dst, imputing NaN with the mean (0 after scaling).
+func (m *Logit) standardise(dst, x []float64) {
+	for j, v := range x {
+		if math.IsNaN(v) {
+			dst[j] = 0
+			continue
+		}
+		dst[j] = (v - m.Mean[j]) / m.SD[j]
+	}
+}
+
+// Predict returns P(y=1) for one row x (len p).
+func (m *Logit) Predict(x []float64) float64 {
+	s := m.Intercept
+	for j, v := range x {
+		if !math.IsNaN(v) {
+			s += m.Coef[j] * (v - m.Mean[j]) / m.SD[j]
+		}
+	}
+	return sigmoid(s)
+}
+
+// PredictAll returns P(y=1) for every row of X (n×p).
+func (m *Logit) PredictAll(X []float64) []float64 {
+	p := len(m.Coef)
+	out := make([]float64, len(X)/p)
+	for i := range out {
+		out[i] = m.Predict(X[i*p : (i+1)*p])
+	}
+	return out
+}
+
+// Contributions writes into dst the per-feature terms w_j·z_j of row x on the
+// log-odds scale (positive pushes towards y=1).
+func (m *Logit) Contributions(dst, x []float64) {
+	for j, v := range x {
+		if math.IsNaN(v) {
+			dst[j] = 0
+			continue
+		}
+		dst[j] = m.Coef[j] * (v - m.Mean[j]) / m.SD[j]
+	}
+}
+
+func sigmoid(s float64) float64 {
+	if s >= 0 {
+		return 1 / (1 + math.Exp(-s))
+	}
+	e := math.Exp(s)
+	return e / (1 + e)
+}
+
+func softplus(s float64) float64 {
+	if s > 0 {
+		return s + math.Log1p(math.Exp(-s))
+	}
+	return math.Log1p(math.Exp(s))
+}
