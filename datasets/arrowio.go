@@ -3,6 +3,7 @@ package datasets
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -24,7 +25,8 @@ func WriteRecordParquet(path string, rec arrow.RecordBatch) error {
 	}
 	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd), parquet.WithCreatedBy("churn"),
 		parquet.WithDictionaryDefault(true))
-	fw, err := pqarrow.NewFileWriter(rec.Schema(), f, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	// pqarrow closes a sink that is an io.Closer; hide Close so finish can sync first.
+	fw, err := pqarrow.NewFileWriter(rec.Schema(), struct{ io.Writer }{f}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 	if err != nil {
 		return finish(fmt.Errorf("datasets: parquet writer %s: %w", path, err))
 	}
@@ -100,9 +102,9 @@ func SnapshotParts(dir string) ([]string, Manifest, error) {
 	return parts, m, nil
 }
 
-// ReadSnapshotTable reads every part of a committed snapshot into one table.
-// The caller releases it.
-func ReadSnapshotTable(ctx context.Context, dir string, mem memory.Allocator) (arrow.Table, Manifest, error) {
+// ReadSnapshot reads every part of a committed snapshot into one record
+// batch (columns concatenated in part order). The caller releases it.
+func ReadSnapshot(ctx context.Context, dir string, mem memory.Allocator) (arrow.RecordBatch, Manifest, error) {
 	parts, m, err := SnapshotParts(dir)
 	if err != nil {
 		return nil, m, err
@@ -121,7 +123,32 @@ func ReadSnapshotTable(ctx context.Context, dir string, mem memory.Allocator) (a
 		recs = append(recs, rs...)
 	}
 	if len(recs) == 0 {
-		return nil, m, fmt.Errorf("datasets: snapshot %s has no rows", dir)
+		return nil, m, fmt.Errorf("datasets: snapshot %s has no record batches", dir)
 	}
-	return array.NewTableFromRecords(recs[0].Schema(), recs), m, nil
+	schema := recs[0].Schema()
+	cols := make([]arrow.Array, schema.NumFields())
+	defer func() {
+		for _, c := range cols {
+			if c != nil {
+				c.Release()
+			}
+		}
+	}()
+	var rows int64
+	for _, r := range recs {
+		if !r.Schema().Equal(schema) {
+			return nil, m, fmt.Errorf("datasets: snapshot %s: parts have different schemas", dir)
+		}
+		rows += r.NumRows()
+	}
+	for j := range cols {
+		chunks := make([]arrow.Array, len(recs))
+		for i, r := range recs {
+			chunks[i] = r.Column(j)
+		}
+		if cols[j], err = array.Concatenate(chunks, mem); err != nil {
+			return nil, m, fmt.Errorf("datasets: snapshot %s: %w", dir, err)
+		}
+	}
+	return array.NewRecordBatch(schema, cols, rows), m, nil
 }

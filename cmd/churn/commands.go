@@ -1,0 +1,335 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/churn-dev/churn/datasets"
+	"github.com/churn-dev/churn/pipeline"
+)
+
+func newGenerate() *cobra.Command {
+	var n int
+	var seed uint64
+	var out, end, config string
+	var years int
+	c := &cobra.Command{
+		Use:   "generate --customers N --seed S --out DIR",
+		Short: "Write a synthetic shop with known truth (transactions, customers, feedback, truth)",
+		Long: `Simulates a shop: customers arrive over time, buy at heterogeneous rates with
+seasonality, spend heterogeneous amounts over several lines per order, get
+discounts, return items (negative amounts), answer NPS/CSAT surveys and complain
+(both correlated with dropping out), and drop out (a Pareto/NBD-like process).
+
+Writes DIR/transactions.csv, customers.csv, feedback.csv and truth.csv (each
+customer's latent purchase and dropout rates, dropout date, mean order value).
+The same --seed gives byte-identical files.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := applyConfig(c); err != nil {
+				return err
+			}
+			if out == "" {
+				return usagef("--out is required: the folder to write the CSV files to")
+			}
+			if n <= 0 {
+				return usagef("--customers must be a positive number, got %d", n)
+			}
+			cfg := datasets.SyntheticConfig{Customers: n, Seed: seed, Years: years}
+			if end != "" {
+				t, err := parseDateFlag(c, "end", end)
+				if err != nil {
+					return err
+				}
+				cfg.End = t
+			}
+			if err := cfg.Validate(); err != nil {
+				return usageError{err}
+			}
+			start := time.Now()
+			st, err := datasets.Generate(c.Context(), cfg, out)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.OutOrStdout(), "wrote %s: %d customers, %d orders, %d lines, %d refunds, %d feedback rows in %s\n",
+				out, st.Customers, st.Orders, st.Lines, st.Refunds, st.Feedback, time.Since(start).Round(time.Millisecond))
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.IntVar(&n, "customers", 0, "number of customers (required)")
+	f.Uint64Var(&seed, "seed", 1, "random seed")
+	f.StringVar(&out, "out", "", "output folder (required)")
+	f.StringVar(&end, "end", datasets.DefaultSyntheticEnd.Format(time.DateOnly), "last day of the generated history (YYYY-MM-DD)")
+	f.IntVar(&years, "years", 3, "years of history")
+	f.StringVar(&config, "config", "", "YAML config file; keys are flag names")
+	return c
+}
+
+func ingestFlags(c *cobra.Command, tx, mapping *string, buckets *int) {
+	c.Flags().StringVar(tx, "transactions", "", "transactions CSV: one row per order line, with a header")
+	c.Flags().StringVar(mapping, "map", "", "column mapping key=header,... for keys "+fmt.Sprint(datasets.MappingKeys)+"; unmapped keys are recognised by common header names")
+	c.Flags().IntVar(buckets, "buckets", datasets.DefaultBuckets, "customer buckets in the warehouse")
+}
+
+func ingestInput(tx, mapping string) (pipeline.IngestInput, error) {
+	m, err := datasets.ParseColumnMap(mapping)
+	if err != nil {
+		return pipeline.IngestInput{}, usageError{err}
+	}
+	if tx != "" {
+		if _, err := os.Stat(tx); err != nil {
+			return pipeline.IngestInput{}, usagef("--transactions: %v", err)
+		}
+	}
+	return pipeline.IngestInput{Transactions: tx, Map: m}, nil
+}
+
+func newIngest() *cobra.Command {
+	var o options
+	var tx, mapping string
+	var buckets int
+	c := &cobra.Command{
+		Use:   "ingest --workdir W --transactions PATH [--map key=column,...]",
+		Short: "Validate a transactions export and store it in the Parquet warehouse",
+		Long: `Reads a transactions CSV (header required), maps its columns to the canonical
+schema (customer_id, order_id, ts, amount, quantity, product_id, category,
+channel), converts amounts to integer cents and times to UTC, and replaces
+<workdir>/warehouse atomically. The first bad row stops the ingest with its
+file, line and column, exit code 3, and the previous warehouse untouched.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			cfg, err := pipelineConfig(c, &o)
+			if err != nil {
+				return err
+			}
+			if tx == "" {
+				return usagef("--transactions is required")
+			}
+			cfg.Buckets = buckets
+			in, err := ingestInput(tx, mapping)
+			if err != nil {
+				return err
+			}
+			res, err := pipeline.Ingest(c.Context(), cfg, in)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.OutOrStdout(), "ingested %d rows, %d customers, %s .. %s\n", res.Rows, res.Customers, res.FirstDay, res.LastDay)
+			return nil
+		},
+	}
+	stageFlags(c, &o, false)
+	ingestFlags(c, &tx, &mapping, &buckets)
+	return c
+}
+
+func newFeatures() *cobra.Command {
+	var o options
+	var cutoff string
+	c := &cobra.Command{
+		Use:   "features --workdir W --cutoff DATE [--horizon 90d]",
+		Short: "Build the per-customer feature snapshot at a cutoff date",
+		Long: `Computes one row per customer from transactions up to and including the
+cutoff day: RFM and RFM scores, the BTYD summary, behaviour over 30/90/365 days,
+inter-purchase gaps, refunds. When the data covers the horizon after the
+cutoff, the snapshot also gets labels (churned = no order within the horizon).
+Writes <workdir>/features/cutoff=DATE/.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			cfg, err := pipelineConfig(c, &o)
+			if err != nil {
+				return err
+			}
+			t, err := parseDateFlag(c, "cutoff", cutoff)
+			if err != nil {
+				return err
+			}
+			res, err := pipeline.Features(c.Context(), cfg, t)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.OutOrStdout(), "%s: %d customers, labelled=%v\n", res.Dir, res.Customers, res.Labelled)
+			return nil
+		},
+	}
+	stageFlags(c, &o, false)
+	c.Flags().StringVar(&cutoff, "cutoff", "", "cutoff day YYYY-MM-DD, included (required)")
+	return c
+}
+
+func newTrain() *cobra.Command {
+	var o options
+	var cutoff string
+	c := &cobra.Command{
+		Use:   "train --workdir W --cutoff DATE",
+		Short: "Train the churn classifier and the CLV models with data up to a date",
+		Long: `Uses only data up to and including the cutoff. The churn classifier (L2
+logistic regression) is fitted on the snapshot at cutoff − 2×horizon, judged
+out of time on the snapshot at cutoff − horizon, and refitted there. BG/NBD and
+Gamma-Gamma are fitted on the snapshot at the cutoff. Models go to
+<workdir>/models/<kind>/<version>/ and become the champions.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			cfg, err := pipelineConfig(c, &o)
+			if err != nil {
+				return err
+			}
+			t, err := parseDateFlag(c, "cutoff", cutoff)
+			if err != nil {
+				return err
+			}
+			res, err := pipeline.Train(c.Context(), cfg, t)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.OutOrStdout(), "churn model %s (out-of-time ROC AUC %.4f, PR AUC %.4f); clv model %s\n",
+				res.ChurnVersion, res.Validation.AUC, res.Validation.PRAUC, res.CLVVersion)
+			return nil
+		},
+	}
+	stageFlags(c, &o, true)
+	c.Flags().StringVar(&cutoff, "cutoff", "", "last day of data the models may see, YYYY-MM-DD (required)")
+	return c
+}
+
+func newScore() *cobra.Command {
+	var o options
+	var asOf string
+	c := &cobra.Command{
+		Use:   "score --workdir W --as-of DATE",
+		Short: "Score every customer and publish the retention list",
+		Long: `Scores every customer of the snapshot at the as-of date with the champion
+models: churn probability, risk tier, P(alive), expected orders, predicted CLV,
+value at risk (= churn probability × predicted CLV), RFM segment, reasons and a
+suggested action. Publishes <workdir>/lists/as-of=DATE/ with retention_list.csv
+(ranked by value at risk), scores.parquet, report.html and a manifest.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			cfg, err := pipelineConfig(c, &o)
+			if err != nil {
+				return err
+			}
+			t, err := parseDateFlag(c, "as-of", asOf)
+			if err != nil {
+				return err
+			}
+			res, err := pipeline.Score(c.Context(), cfg, t)
+			if err != nil {
+				return err
+			}
+			printResult(c, res)
+			return nil
+		},
+	}
+	stageFlags(c, &o, true)
+	c.Flags().StringVar(&asOf, "as-of", "", "scoring day YYYY-MM-DD (required)")
+	return c
+}
+
+func printResult(c *cobra.Command, res pipeline.ScoreResult) {
+	w := c.OutOrStdout()
+	fmt.Fprintf(w, "\nretention list: %s (%d customers)\nreport:         %s\n\n", res.ListCSV, res.Customers, res.Report)
+	printTop(w, res.Top)
+}
+
+func newExport() *cobra.Command {
+	var o options
+	var asOf, format, out string
+	c := &cobra.Command{
+		Use:   "export --workdir W --as-of DATE --format csv [--out FILE]",
+		Short: "Write a published retention list for a CRM import",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			cfg, err := pipelineConfig(c, &o)
+			if err != nil {
+				return err
+			}
+			t, err := parseDateFlag(c, "as-of", asOf)
+			if err != nil {
+				return err
+			}
+			if format != "csv" {
+				return usagef("--format %q: supported formats: %v", format, pipeline.ExportFormats)
+			}
+			if out == "" || out == "-" {
+				_, err := pipeline.Export(c.Context(), cfg, t, format, c.OutOrStdout())
+				return err
+			}
+			f, err := os.CreateTemp(dirOf(out), ".export-*")
+			if err != nil {
+				return err
+			}
+			n, err := pipeline.Export(c.Context(), cfg, t, format, f)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err == nil {
+				err = os.Rename(f.Name(), out)
+			}
+			if err != nil {
+				os.Remove(f.Name())
+				return err
+			}
+			fmt.Fprintf(c.ErrOrStderr(), "wrote %d rows to %s\n", n, out)
+			return nil
+		},
+	}
+	stageFlags(c, &o, false)
+	c.Flags().StringVar(&asOf, "as-of", "", "as-of day of the published list (required)")
+	c.Flags().StringVar(&format, "format", "csv", "output format: csv")
+	c.Flags().StringVar(&out, "out", "", "output file (default: standard output)")
+	return c
+}
+
+func dirOf(p string) string {
+	for i := len(p) - 1; i >= 0; i-- {
+		if os.IsPathSeparator(p[i]) {
+			return p[:i+1]
+		}
+	}
+	return "."
+}
+
+func newRun() *cobra.Command {
+	var o options
+	var asOf, tx, mapping string
+	var buckets int
+	c := &cobra.Command{
+		Use:   "run --workdir W --as-of DATE [--transactions PATH] [--config churn.yaml]",
+		Short: "The nightly chain: ingest, features, train, score",
+		Long: `Runs the whole chain for one as-of date: ingest (when --transactions is
+given), the feature snapshot, training with data up to the as-of date, and
+scoring. Prints where the list and report are and the top rows of the list.
+The same inputs and config give byte-identical lists.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			cfg, err := pipelineConfig(c, &o)
+			if err != nil {
+				return err
+			}
+			t, err := parseDateFlag(c, "as-of", asOf)
+			if err != nil {
+				return err
+			}
+			cfg.Buckets = buckets
+			in, err := ingestInput(tx, mapping)
+			if err != nil {
+				return err
+			}
+			res, err := pipeline.Run(c.Context(), cfg, t, in)
+			if err != nil {
+				return err
+			}
+			printResult(c, res.Score)
+			return nil
+		},
+	}
+	stageFlags(c, &o, true)
+	ingestFlags(c, &tx, &mapping, &buckets)
+	c.Flags().StringVar(&asOf, "as-of", "", "scoring day YYYY-MM-DD (required)")
+	return c
+}

@@ -1,0 +1,58 @@
+// Command churn turns transaction history into risk-ranked retention lists.
+// It is wiring only: flags, config file and environment → pipeline; logging,
+// progress and exit codes. See `churn --help` and README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/churn-dev/churn/datasets"
+)
+
+// Exit codes (README.md, "Exit codes").
+const (
+	exitOK       = 0
+	exitFailure  = 1
+	exitUsage    = 2
+	exitBadInput = 3
+)
+
+// usageError marks a problem with flags or config: exit code 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string) int {
+	root := newRoot()
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(os.Stderr, "churn:", err)
+	var ue usageError
+	switch {
+	case errors.As(err, &ue):
+		fmt.Fprintln(os.Stderr, "Run 'churn --help' or 'churn <command> --help' for usage.")
+		return exitUsage
+	case datasets.IsDataError(err):
+		fmt.Fprintln(os.Stderr, "Nothing was written: fix the input and run again.")
+		return exitBadInput
+	}
+	return exitFailure
+}

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/churn-dev/churn/datasets"
+	"github.com/churn-dev/churn/pipeline"
+)
+
+const rootLong = `churn turns a shop's transaction history into a risk-ranked retention list:
+who is about to leave, what each customer is worth, and what to do about it.
+
+Stages (each is a command; "run" chains them):
+  ingest    transactions CSV  → <workdir>/warehouse (Parquet, bucketed by customer)
+  features  warehouse         → <workdir>/features/cutoff=DATE (one row per customer)
+  train     features          → <workdir>/models (churn classifier, BG/NBD + Gamma-Gamma CLV)
+  score     models + features → <workdir>/lists/as-of=DATE (retention_list.csv, scores.parquet, report.html)
+
+Every flag can also come from a YAML file (--config, keys are flag names) or from
+CHURN_<FLAG> environment variables; precedence: flag > environment > config > default.
+
+Exit codes: 0 ok, 1 failure, 2 usage or config error, 3 bad input data (nothing written).`
+
+type options struct {
+	workdir, config, logFormat string
+	horizon                    string
+	buckets, workers           int
+	lambda, discount           float64
+	clvHorizon                 string
+	riskHigh, riskMedium       float64
+}
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "churn",
+		Short:         "Predict which customers are about to leave and what they are worth",
+		Long:          rootLong,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(newGenerate(), newIngest(), newFeatures(), newTrain(), newScore(), newExport(), newRun())
+	root.CompletionOptions.DisableDefaultCmd = true
+	return root
+}
+
+// stageFlags adds the flags shared by the pipeline commands.
+func stageFlags(c *cobra.Command, o *options, model bool) {
+	f := c.Flags()
+	f.StringVar(&o.workdir, "workdir", "", "work directory holding warehouse/, features/, models/, lists/ (required)")
+	f.StringVar(&o.config, "config", "", "YAML config file; keys are flag names")
+	f.StringVar(&o.logFormat, "log-format", "auto", "log format: auto (progress on a terminal, JSON otherwise), text or json")
+	f.StringVar(&o.horizon, "horizon", "90d", "churn horizon: churned = no order within it (e.g. 90d, 12w)")
+	f.IntVar(&o.workers, "workers", 0, "parallel bucket workers (0 = number of CPUs)")
+	if model {
+		f.Float64Var(&o.lambda, "lambda", 1e-3, "L2 penalty of the logistic regression")
+		f.StringVar(&o.clvHorizon, "clv-horizon", "365d", "horizon of expected orders and predicted CLV")
+		f.Float64Var(&o.discount, "discount-rate", 0.10, "annual discount rate of CLV cash flows")
+		f.Float64Var(&o.riskHigh, "risk-high", 0.6, "churn probability from which the risk tier is high")
+		f.Float64Var(&o.riskMedium, "risk-medium", 0.3, "churn probability from which the risk tier is medium")
+	}
+}
+
+// pipelineConfig resolves config sources and returns the pipeline config.
+func pipelineConfig(c *cobra.Command, o *options) (pipeline.Config, error) {
+	if err := applyConfig(c); err != nil {
+		return pipeline.Config{}, err
+	}
+	if o.workdir == "" {
+		return pipeline.Config{}, usagef("--workdir is required (or CHURN_WORKDIR, or workdir: in the config file)")
+	}
+	h, err := parseDays(o.horizon)
+	if err != nil {
+		return pipeline.Config{}, usagef("--horizon %v", err)
+	}
+	cfg := pipeline.Config{Workdir: o.workdir, Workers: o.workers, Horizon: h, Lambda: o.lambda,
+		DiscountRate: o.discount, RiskHigh: o.riskHigh, RiskMedium: o.riskMedium}
+	if o.discount == 0 && c.Flags().Lookup("discount-rate") != nil {
+		cfg.DiscountRate = 1e-12 // an explicit 0 means no discounting, not the default
+	}
+	if o.clvHorizon != "" {
+		if cfg.CLVHorizon, err = parseDays(o.clvHorizon); err != nil {
+			return cfg, usagef("--clv-horizon %v", err)
+		}
+	}
+	log, progress, err := logger(o.logFormat)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Log, cfg.Progress = log, progress
+	cfg.RunID = time.Now().UTC().Format("20060102T150405Z")
+	if err := cfg.WithDefaults().Validate(); err != nil {
+		return cfg, usageError{err}
+	}
+	return cfg, nil
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// logger returns the slog logger and progress callback for a log format.
+func logger(format string) (*slog.Logger, func(string, int, int), error) {
+	switch format {
+	case "auto":
+		if isTerminal(os.Stderr) {
+			return slog.New(&terminalHandler{w: os.Stderr}), terminalProgress, nil
+		}
+		return slog.New(slog.NewJSONHandler(os.Stderr, nil)), nil, nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, nil)), nil, nil
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, nil)), nil, nil
+	}
+	return nil, nil, usagef("--log-format %q: want auto, text or json", format)
+}
+
+func terminalProgress(stage string, done, total int) {
+	fmt.Fprintf(os.Stderr, "\r  %-9s %d/%d buckets\033[K", stage, done, total)
+}
+
+// terminalHandler prints one readable line per log record.
+type terminalHandler struct {
+	w     io.Writer
+	attrs []slog.Attr
+}
+
+func (h *terminalHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
+
+func (h *terminalHandler) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	b.WriteString("\r\033[K")
+	stage := ""
+	var rest []string
+	r.Attrs(func(a slog.Attr) bool {
+		switch a.Key {
+		case "stage":
+			stage = a.Value.String()
+		case "run_id":
+		default:
+			rest = append(rest, a.Key+"="+a.Value.String())
+		}
+		return true
+	})
+	if stage != "" {
+		fmt.Fprintf(&b, "✓ %-9s %s\n", stage, strings.Join(rest, "  "))
+	} else {
+		fmt.Fprintf(&b, "%s %s %s\n", r.Level, r.Message, strings.Join(rest, "  "))
+	}
+	_, err := io.WriteString(h.w, b.String())
+	return err
+}
+
+func (h *terminalHandler) WithAttrs(a []slog.Attr) slog.Handler {
+	return &terminalHandler{w: h.w, attrs: append(h.attrs, a...)}
+}
+func (h *terminalHandler) WithGroup(string) slog.Handler { return h }
+
+func parseDateFlag(c *cobra.Command, name, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, usagef("--%s is required (YYYY-MM-DD)", name)
+	}
+	t, err := pipeline.ParseDate(v)
+	if err != nil {
+		return t, usagef("--%s: %v", name, err)
+	}
+	return t, nil
+}
+
+// printTop writes the head of a list as an aligned table.
+func printTop(w io.Writer, rows []datasets.ScoreRow) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "rank\tcustomer_id\tchurn_p\ttier\tp_alive\tclv\tvalue_at_risk\tsegment\tsuggested_action")
+	for _, r := range rows {
+		action, _, _ := strings.Cut(r.SuggestedAction, ":")
+		fmt.Fprintf(tw, "%d\t%s\t%.3f\t%s\t%.3f\t%.2f\t%.2f\t%s\t%s\n", r.Rank, r.CustomerID, r.ChurnProbability,
+			r.RiskTier, r.PAlive, r.PredictedCLV, r.ValueAtRisk, r.Segment, action)
+	}
+	tw.Flush()
+}

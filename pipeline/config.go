@@ -1,0 +1,117 @@
+package pipeline
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/churn-dev/churn/datasets"
+	"github.com/churn-dev/churn/features"
+)
+
+// Config is shared by all stages. The zero value of every field except
+// Workdir means its documented default.
+type Config struct {
+	Workdir string // required: root of warehouse/, features/, models/, lists/
+	Buckets int    // customer buckets at ingest; default datasets.DefaultBuckets (16)
+	Workers int    // parallel bucket workers; default GOMAXPROCS
+	Horizon int    // churn horizon in days: churned = no order within it; default 90
+	// CLVHorizon is the horizon of expected orders and predicted CLV, in days; default 365.
+	CLVHorizon int
+	// DiscountRate is the annual discount rate of CLV cash flows; default 0.10.
+	// Negative values are rejected; use a tiny positive value for "none".
+	DiscountRate float64
+	Lambda       float64 // L2 penalty of the logistic regression; default 1e-3
+	// RiskHigh and RiskMedium are churn-probability bands of the risk tiers;
+	// defaults 0.6 and 0.3.
+	RiskHigh, RiskMedium float64
+
+	Log      *slog.Logger                         // nil: discard
+	Progress func(stage string, done, total int) // optional per-bucket progress
+	RunID    string                               // appears in logs only
+}
+
+// WithDefaults returns c with zero fields set to their defaults.
+func (c Config) WithDefaults() Config {
+	if c.Buckets == 0 {
+		c.Buckets = datasets.DefaultBuckets
+	}
+	if c.Workers == 0 {
+		c.Workers = runtime.GOMAXPROCS(0)
+	}
+	if c.Horizon == 0 {
+		c.Horizon = features.DefaultHorizon
+	}
+	if c.CLVHorizon == 0 {
+		c.CLVHorizon = 365
+	}
+	if c.DiscountRate == 0 {
+		c.DiscountRate = 0.10
+	}
+	if c.Lambda == 0 {
+		c.Lambda = 1e-3
+	}
+	if c.RiskHigh == 0 {
+		c.RiskHigh = 0.6
+	}
+	if c.RiskMedium == 0 {
+		c.RiskMedium = 0.3
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return c
+}
+
+// Validate reports a configuration error (after defaults).
+func (c Config) Validate() error {
+	switch {
+	case c.Workdir == "":
+		return fmt.Errorf("pipeline: --workdir is required")
+	case c.Buckets < 1 || c.Buckets > 4096:
+		return fmt.Errorf("pipeline: buckets must be 1..4096, got %d", c.Buckets)
+	case c.Workers < 1:
+		return fmt.Errorf("pipeline: workers must be ≥ 1, got %d", c.Workers)
+	case c.Horizon < 1 || c.Horizon > 3650:
+		return fmt.Errorf("pipeline: horizon must be 1..3650 days, got %d", c.Horizon)
+	case c.CLVHorizon < 1 || c.CLVHorizon > 3650:
+		return fmt.Errorf("pipeline: clv horizon must be 1..3650 days, got %d", c.CLVHorizon)
+	case c.DiscountRate < 0 || c.DiscountRate > 1:
+		return fmt.Errorf("pipeline: discount rate must be in [0, 1], got %v", c.DiscountRate)
+	case c.Lambda < 0:
+		return fmt.Errorf("pipeline: lambda must be ≥ 0, got %v", c.Lambda)
+	case !(0 < c.RiskMedium && c.RiskMedium < c.RiskHigh && c.RiskHigh < 1):
+		return fmt.Errorf("pipeline: want 0 < risk-medium < risk-high < 1, got %v and %v", c.RiskMedium, c.RiskHigh)
+	}
+	return nil
+}
+
+func (c Config) progress(stage string, done, total int) {
+	if c.Progress != nil {
+		c.Progress(stage, done, total)
+	}
+}
+
+func (c Config) logStage(stage string, rows int64, start time.Time, attrs ...any) {
+	args := append([]any{"stage", stage, "run_id", c.RunID, "rows", rows, "duration", time.Since(start).Round(time.Millisecond).String()}, attrs...)
+	c.Log.Info("stage done", args...)
+}
+
+// ParseDate parses a YYYY-MM-DD calendar day (UTC).
+func ParseDate(s string) (time.Time, error) {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("pipeline: date %q: want YYYY-MM-DD", s)
+	}
+	return t, nil
+}
+
+func dateString(t time.Time) string { return t.UTC().Format(time.DateOnly) }
+
+// dayOf returns the UTC calendar day of a µs timestamp.
+func dayOf(us int64) time.Time {
+	t := time.UnixMicro(us).UTC()
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}

@@ -1,0 +1,191 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/churn-dev/churn/datasets"
+	"github.com/churn-dev/churn/features"
+)
+
+// FeaturesResult describes a committed feature snapshot.
+type FeaturesResult struct {
+	Dir       string
+	Cutoff    string
+	Customers int64
+	Labelled  bool
+	Reused    bool // an up-to-date snapshot existed and was kept
+}
+
+// warehouseVersion identifies the warehouse contents: the hash of its manifest.
+func warehouseVersion(workdir string) (string, datasets.WarehouseInfo, error) {
+	info, err := datasets.OpenWarehouse(workdir)
+	if err != nil {
+		return "", info, err
+	}
+	b, err := os.ReadFile(filepath.Join(workdir, datasets.WarehouseDir, datasets.ManifestName))
+	if err != nil {
+		return "", info, fmt.Errorf("pipeline: %w", err)
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:8]), info, nil
+}
+
+// Features builds (or reuses, when it is up to date with the warehouse) the
+// feature snapshot at cutoff. Snapshots whose horizon lies inside the data get
+// labels. The cutoff must not be after the last day of data.
+func Features(ctx context.Context, cfg Config, cutoff time.Time) (FeaturesResult, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return FeaturesResult{}, err
+	}
+	start := time.Now()
+	wv, info, err := warehouseVersion(cfg.Workdir)
+	if err != nil {
+		return FeaturesResult{}, err
+	}
+	lastDay := dayOf(info.MaxTS)
+	if cutoff.After(lastDay) {
+		return FeaturesResult{}, fmt.Errorf("pipeline: cutoff %s is after the last day of data %s", dateString(cutoff), dateString(lastDay))
+	}
+	if cutoff.Before(dayOf(info.MinTS)) {
+		return FeaturesResult{}, fmt.Errorf("pipeline: cutoff %s is before the first day of data %s", dateString(cutoff), dateString(dayOf(info.MinTS)))
+	}
+	labelled := !cutoff.AddDate(0, 0, cfg.Horizon).After(lastDay)
+	res := FeaturesResult{Dir: datasets.SnapshotDir(cfg.Workdir, dateString(cutoff)), Cutoff: dateString(cutoff), Labelled: labelled}
+	meta := map[string]string{"cutoff": res.Cutoff, "horizon_days": strconv.Itoa(cfg.Horizon),
+		"labelled": strconv.FormatBool(labelled), "warehouse_version": wv}
+	if m, err := datasets.ReadManifest(res.Dir); err == nil && sameMeta(m.Meta, meta) {
+		res.Customers, res.Reused = m.Rows, true
+		cfg.logStage("features", m.Rows, start, "cutoff", res.Cutoff, "reused", true)
+		return res, nil
+	}
+
+	mem := memory.DefaultAllocator
+	parts := make([]arrow.RecordBatch, info.Buckets)
+	defer func() {
+		for _, p := range parts {
+			if p != nil {
+				p.Release()
+			}
+		}
+	}()
+	fcfg := features.Config{Cutoff: cutoff, Horizon: cfg.Horizon, Labelled: labelled}
+	err = forEachBucket(ctx, cfg, "features", info.Buckets, func(b int) error {
+		rec, err := bucketFeatures(ctx, cfg.Workdir, b, mem, fcfg)
+		parts[b] = rec
+		return err
+	})
+	if err != nil {
+		return res, err
+	}
+	scored, err := features.ScoreRFM(mem, parts)
+	if err != nil {
+		return res, err
+	}
+	defer func() {
+		for _, p := range scored {
+			p.Release()
+		}
+	}()
+	for _, p := range scored {
+		res.Customers += p.NumRows()
+	}
+	if err := datasets.WriteSnapshot(res.Dir, scored, meta); err != nil {
+		return res, err
+	}
+	cfg.logStage("features", res.Customers, start, "cutoff", res.Cutoff, "labelled", labelled)
+	return res, nil
+}
+
+func sameMeta(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range b {
+		if a[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func bucketFeatures(ctx context.Context, workdir string, b int, mem memory.Allocator, fcfg features.Config) (arrow.RecordBatch, error) {
+	rr, closeFile, err := datasets.OpenWarehouseBucket(ctx, workdir, b, mem)
+	if err != nil {
+		return nil, err
+	}
+	defer closeFile()
+	defer rr.Release()
+	fb, err := features.NewBuilder(mem, fcfg)
+	if err != nil {
+		return nil, err
+	}
+	defer fb.Release()
+	for rr.Next() {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := fb.Add(rr.RecordBatch()); err != nil {
+			return nil, fmt.Errorf("pipeline: bucket %d: %w", b, err)
+		}
+	}
+	if err := rr.Err(); err != nil {
+		return nil, fmt.Errorf("pipeline: bucket %d: %w", b, err)
+	}
+	return fb.Finish(), nil
+}
+
+// forEachBucket runs fn for buckets 0..n-1 on cfg.Workers goroutines and
+// returns the first error (by bucket order).
+func forEachBucket(ctx context.Context, cfg Config, stage string, n int, fn func(b int) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, n)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := 0
+	for range min(cfg.Workers, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range next {
+				if err := fn(b); err != nil {
+					errs[b] = err
+					cancel()
+				}
+				mu.Lock()
+				done++
+				cfg.progress(stage, done, n)
+				mu.Unlock()
+			}
+		}()
+	}
+feed:
+	for b := 0; b < n; b++ {
+		select {
+		case next <- b:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}

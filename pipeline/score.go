@@ -1,0 +1,197 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/churn-dev/churn/datasets"
+	"github.com/churn-dev/churn/features"
+	)
+
+// ScoreResult describes a published list.
+type ScoreResult struct {
+	Dir       string
+	ListCSV   string
+	Report    string
+	Customers int
+	Top       []datasets.ScoreRow // the first rows of the list (up to 10)
+}
+
+// Score scores every customer of the snapshot at asOf with the champion
+// models and publishes lists/as-of=…/ (retention_list.csv, scores.parquet,
+// report.html, manifest) atomically.
+func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return ScoreResult{}, err
+	}
+	start := time.Now()
+	var churnArt ChurnArtifact
+	churnV, err := loadChampion(cfg.Workdir, KindChurn, &churnArt)
+	if err != nil {
+		return ScoreResult{}, err
+	}
+	var clvArt CLVArtifact
+	clvV, err := loadChampion(cfg.Workdir, KindCLV, &clvArt)
+	if err != nil {
+		return ScoreResult{}, err
+	}
+	if churnArt.Logit == nil || !slices.Equal(churnArt.Logit.Features, features.ModelColumns) {
+		return ScoreResult{}, fmt.Errorf("pipeline: churn model %s was trained on other features; retrain with churn train", churnV)
+	}
+	fr, err := Features(ctx, cfg, asOf)
+	if err != nil {
+		return ScoreResult{}, err
+	}
+	rec, err := readSnapshot(ctx, fr.Dir, memory.DefaultAllocator)
+	if err != nil {
+		return ScoreResult{}, err
+	}
+	defer rec.Release()
+	rows, err := scoreRows(cfg, rec, &churnArt, &clvArt, asOf, churnV+"+"+clvV)
+	if err != nil {
+		return ScoreResult{}, err
+	}
+	rankRows(rows)
+
+	res := ScoreResult{Dir: datasets.ListDir(cfg.Workdir, dateString(asOf)), Customers: len(rows)}
+	res.ListCSV = filepath.Join(res.Dir, datasets.RetentionListCSV)
+	res.Report = filepath.Join(res.Dir, datasets.ReportHTML)
+	res.Top = rows[:min(10, len(rows))]
+	var csvBuf, html bytes.Buffer
+	if err := datasets.WriteScoresCSV(&csvBuf, rows); err != nil {
+		return res, err
+	}
+	if err := writeReport(&html, reportData(cfg, asOf, rows, &churnArt, &clvArt, churnV, clvV)); err != nil {
+		return res, err
+	}
+	err = datasets.CommitFolder(res.Dir, func(tmp string) (datasets.Manifest, error) {
+		if err := os.WriteFile(filepath.Join(tmp, datasets.RetentionListCSV), csvBuf.Bytes(), 0o644); err != nil {
+			return datasets.Manifest{}, fmt.Errorf("pipeline: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(tmp, datasets.ReportHTML), html.Bytes(), 0o644); err != nil {
+			return datasets.Manifest{}, fmt.Errorf("pipeline: %w", err)
+		}
+		if err := datasets.WriteScoresParquet(filepath.Join(tmp, datasets.ScoresParquet), rows); err != nil {
+			return datasets.Manifest{}, err
+		}
+		return datasets.Manifest{Kind: "list", Rows: int64(len(rows)), Meta: map[string]string{
+			"as_of": dateString(asOf), "churn_model": churnV, "clv_model": clvV,
+			"horizon_days": strconv.Itoa(cfg.Horizon), "clv_horizon_days": strconv.Itoa(cfg.CLVHorizon)}}, nil
+	})
+	if err != nil {
+		return res, err
+	}
+	cfg.logStage("score", int64(len(rows)), start, "as_of", dateString(asOf), "list", res.ListCSV)
+	return res, nil
+}
+
+func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvArt *CLVArtifact, asOf time.Time, version string) ([]datasets.ScoreRow, error) {
+	X, _, err := designMatrix(rec, false)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := features.Strings(rec, features.CustomerID)
+	if err != nil {
+		return nil, err
+	}
+	x, tx, T, mx, err := btydSummary(rec)
+	if err != nil {
+		return nil, err
+	}
+	cols := map[string][]float64{}
+	for _, name := range []string{features.RScore, features.FScore, features.LastOrderDate, features.GapMeanDays} {
+		if cols[name], err = features.Float64s(rec, name); err != nil {
+			return nil, err
+		}
+	}
+	lm, clv := churnArt.Logit, clvArt.Model
+	p := len(lm.Coef)
+	horizonWeeks := float64(cfg.CLVHorizon) / daysPerWeek
+	steps := max(1, int(math.Round(float64(cfg.CLVHorizon)/30.4375))) // monthly cash flows
+	stepRate := math.Pow(1+cfg.DiscountRate, float64(cfg.CLVHorizon)/float64(steps)/365.25) - 1
+	scoredAt := dateString(asOf)
+	rows := make([]datasets.ScoreRow, len(ids))
+	contrib := make([]float64, p)
+	for i := range rows {
+		xi := X[i*p : (i+1)*p]
+		prob := lm.Predict(xi)
+		lm.Contributions(contrib, xi)
+		value := math.Max(0, clv.Value(x[i], tx[i], T[i], mx[i], horizonWeeks, steps, stepRate))
+		r, f := int8(cols[features.RScore][i]), int8(cols[features.FScore][i])
+		last := time.Unix(int64(cols[features.LastOrderDate][i])*86400, 0).UTC()
+		next := ""
+		if g := cols[features.GapMeanDays][i]; !math.IsNaN(g) {
+			next = dateString(last.AddDate(0, 0, int(math.Round(g))))
+		}
+		rows[i] = datasets.ScoreRow{
+			CustomerID:            ids[i],
+			ChurnProbability:      round(prob, 4),
+			RiskTier:              riskTier(cfg, prob),
+			PAlive:                round(clv.Purchases.PAlive(x[i], tx[i], T[i]), 4),
+			ExpectedOrders:        round(clv.Purchases.ExpectedPurchases(horizonWeeks, x[i], tx[i], T[i]), 3),
+			PredictedCLV:          round(value, 2),
+			ValueAtRisk:           round(prob*value, 2),
+			Segment:               features.Segment(r, f),
+			Reasons:               reasons(lm.Features, xi, contrib),
+			LastOrderDate:         dateString(last),
+			ExpectedNextOrderDate: next,
+			ModelVersion:          version,
+			ScoredAt:              scoredAt,
+		}
+	}
+	assignActions(rows)
+	return rows, nil
+}
+
+// riskTier maps a churn probability to high / medium / low.
+func riskTier(cfg Config, p float64) string {
+	switch {
+	case p >= cfg.RiskHigh:
+		return "high"
+	case p >= cfg.RiskMedium:
+		return "medium"
+	}
+	return "low"
+}
+
+// rankRows sorts by value at risk (desc), then churn probability (desc), then
+// customer id, and numbers the rows 1..n.
+func rankRows(rows []datasets.ScoreRow) {
+	slices.SortFunc(rows, func(a, b datasets.ScoreRow) int {
+		if a.ValueAtRisk != b.ValueAtRisk {
+			if a.ValueAtRisk > b.ValueAtRisk {
+				return -1
+			}
+			return 1
+		}
+		if a.ChurnProbability != b.ChurnProbability {
+			if a.ChurnProbability > b.ChurnProbability {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.CustomerID, b.CustomerID)
+	})
+	for i := range rows {
+		rows[i].Rank = int64(i + 1)
+	}
+}
+
+// round rounds to d decimals so the CSV and Parquet agree.
+func round(v float64, d int) float64 {
+	p := math.Pow10(d)
+	return math.Round(v*p) / p
+}
+

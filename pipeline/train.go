@@ -1,0 +1,268 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/churn-dev/churn/datasets"
+	"github.com/churn-dev/churn/features"
+	"github.com/churn-dev/churn/models"
+)
+
+// Model kinds: folder names under <workdir>/models.
+const (
+	KindChurn = "churn"
+	KindCLV   = "clv"
+)
+
+// ChurnArtifact is what train stores for the churn classifier.
+type ChurnArtifact struct {
+	Kind          string         `json:"kind"` // "logit"
+	Version       string         `json:"version"`
+	TrainCutoff   string         `json:"trained_cutoff"`    // labels from (cutoff, cutoff+horizon]
+	ValidatedOn   string         `json:"validated_cutoff"`  // out-of-time validation snapshot
+	RefitOn       string         `json:"refit_cutoff"`      // the final model's training snapshot
+	HorizonDays   int            `json:"horizon_days"`
+	Logit         *models.Logit  `json:"logit"`
+	Validation    models.Metrics `json:"validation"`     // model fitted on TrainCutoff, judged on ValidatedOn
+	TrainMetrics  models.Metrics `json:"train"`          // in-sample, same model
+	TrainExamples int            `json:"train_examples"` // rows of the final fit
+}
+
+// CLVArtifact is what train stores for the CLV models.
+type CLVArtifact struct {
+	Kind      string     `json:"kind"` // "bgnbd+gamma-gamma"
+	Version   string     `json:"version"`
+	Cutoff    string     `json:"cutoff"`
+	TimeUnit  string     `json:"time_unit"` // "week"
+	Model     models.CLV `json:"model"`
+	Customers int        `json:"customers"`
+}
+
+// TrainResult names the promoted model versions.
+type TrainResult struct {
+	ChurnVersion, CLVVersion string
+	Validation               models.Metrics
+}
+
+// Train fits the churn classifier and the CLV models with data up to cutoff
+// (no later data is read). The classifier is fitted on the snapshot at
+// cutoff−2·horizon (labels end at cutoff−horizon), validated out of time on the
+// snapshot at cutoff−horizon (labels end at cutoff), then refitted on the
+// latter. BG/NBD and Gamma-Gamma are fitted on the snapshot at cutoff. Both
+// become champions.
+func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return TrainResult{}, err
+	}
+	start := time.Now()
+	validCut := cutoff.AddDate(0, 0, -cfg.Horizon)
+	trainCut := validCut.AddDate(0, 0, -cfg.Horizon)
+	mem := memory.DefaultAllocator
+	load := func(c time.Time, wantLabels bool) (arrow.RecordBatch, error) {
+		fr, err := Features(ctx, cfg, c)
+		if err != nil {
+			return nil, err
+		}
+		if wantLabels && !fr.Labelled {
+			return nil, fmt.Errorf("pipeline: train: snapshot %s has no labels: data must reach %s", fr.Cutoff, dateString(c.AddDate(0, 0, cfg.Horizon)))
+		}
+		return readSnapshot(ctx, fr.Dir, mem)
+	}
+	trainRec, err := load(trainCut, true)
+	if err != nil {
+		return TrainResult{}, fmt.Errorf("pipeline: train needs 2×horizon (%d days) of history before %s: %w", 2*cfg.Horizon, dateString(cutoff), err)
+	}
+	defer trainRec.Release()
+	validRec, err := load(validCut, true)
+	if err != nil {
+		return TrainResult{}, err
+	}
+	defer validRec.Release()
+	nowRec, err := load(cutoff, false)
+	if err != nil {
+		return TrainResult{}, err
+	}
+	defer nowRec.Release()
+
+	Xtr, ytr, err := designMatrix(trainRec, true)
+	if err != nil {
+		return TrainResult{}, err
+	}
+	Xva, yva, err := designMatrix(validRec, true)
+	if err != nil {
+		return TrainResult{}, err
+	}
+	lcfg := models.LogitConfig{Lambda: cfg.Lambda}
+	m1, err := models.FitLogit(features.ModelColumns, Xtr, ytr, lcfg)
+	if err != nil {
+		return TrainResult{}, err
+	}
+	art := ChurnArtifact{Kind: "logit", TrainCutoff: dateString(trainCut), ValidatedOn: dateString(validCut),
+		RefitOn: dateString(validCut), HorizonDays: cfg.Horizon,
+		Validation: models.Evaluate(m1.PredictAll(Xva), yva), TrainMetrics: models.Evaluate(m1.PredictAll(Xtr), ytr)}
+	art.Logit, err = models.FitLogit(features.ModelColumns, Xva, yva, lcfg)
+	if err != nil {
+		return TrainResult{}, err
+	}
+	art.TrainExamples = len(yva)
+
+	clv, n, err := fitCLV(nowRec)
+	if err != nil {
+		return TrainResult{}, err
+	}
+	clvArt := CLVArtifact{Kind: "bgnbd+gamma-gamma", Cutoff: dateString(cutoff), TimeUnit: "week", Model: clv, Customers: n}
+
+	res := TrainResult{Validation: art.Validation}
+	if res.ChurnVersion, err = saveModel(cfg.Workdir, KindChurn, cutoff, &art, &art.Version, map[string]any{"metrics": art.Validation, "train": art.TrainMetrics}); err != nil {
+		return res, err
+	}
+	if res.CLVVersion, err = saveModel(cfg.Workdir, KindCLV, cutoff, &clvArt, &clvArt.Version, map[string]any{"bgnbd_log_likelihood": clv.Purchases.LogLik, "gamma_gamma_log_likelihood": clv.Spend.LogLik}); err != nil {
+		return res, err
+	}
+	cfg.logStage("train", int64(len(ytr)+len(yva)), start, "churn_model", res.ChurnVersion, "clv_model", res.CLVVersion,
+		"validation_auc", round4(art.Validation.AUC), "validation_pr_auc", round4(art.Validation.PRAUC))
+	return res, nil
+}
+
+func round4(v float64) float64 { return math.Round(v*1e4) / 1e4 }
+
+func readSnapshot(ctx context.Context, dir string, mem memory.Allocator) (arrow.RecordBatch, error) {
+	rec, _, err := datasets.ReadSnapshot(ctx, dir, mem)
+	return rec, err
+}
+
+// designMatrix returns the model columns of rec as an n×p row-major matrix
+// and, when labelled, the churn labels (1 = churned).
+func designMatrix(rec arrow.RecordBatch, labelled bool) (X, y []float64, err error) {
+	n, p := int(rec.NumRows()), len(features.ModelColumns)
+	X = make([]float64, n*p)
+	for j, name := range features.ModelColumns {
+		col, err := features.Float64s(rec, name)
+		if err != nil {
+			return nil, nil, err
+		}
+		for i, v := range col {
+			X[i*p+j] = v
+		}
+	}
+	if labelled {
+		if y, err = features.Float64s(rec, features.LabelChurned); err != nil {
+			return nil, nil, err
+		}
+	}
+	return X, y, nil
+}
+
+const daysPerWeek = 7.0
+
+// btydSummary returns x, t_x and T (weeks) and mean repeat spend of rec.
+func btydSummary(rec arrow.RecordBatch) (x, tx, T, mx []float64, err error) {
+	get := func(name string) []float64 {
+		if err != nil {
+			return nil
+		}
+		var v []float64
+		v, err = features.Float64s(rec, name)
+		return v
+	}
+	x, tx, T, mx = get(features.BTYDX), get(features.BTYDTx), get(features.BTYDT), get(features.BTYDMeanSpend)
+	if err != nil {
+		return
+	}
+	for i := range tx {
+		tx[i] /= daysPerWeek
+		T[i] /= daysPerWeek
+	}
+	return
+}
+
+func fitCLV(rec arrow.RecordBatch) (models.CLV, int, error) {
+	x, tx, T, mx, err := btydSummary(rec)
+	if err != nil {
+		return models.CLV{}, 0, err
+	}
+	bg, err := models.FitBGNBD(models.CompressRF(x, tx, T))
+	if err != nil {
+		return models.CLV{}, 0, err
+	}
+	gg, err := models.FitGammaGamma(x, mx)
+	if err != nil {
+		return models.CLV{}, 0, err
+	}
+	if math.Abs(bg.A-1) < 1e-6 {
+		return models.CLV{}, 0, errors.New("pipeline: bg/nbd fit has a = 1, where expected purchases are undefined")
+	}
+	return models.CLV{Purchases: bg, Spend: gg}, len(x), nil
+}
+
+// saveModel commits models/<kind>/<version>/ with model.json and metrics.json
+// and moves the champion pointer. The version is the cutoff plus a hash of the
+// model, so the same data and config give the same version.
+func saveModel(workdir, kind string, cutoff time.Time, art any, version *string, metrics map[string]any) (string, error) {
+	*version = ""
+	body, err := json.MarshalIndent(art, "", "  ")
+	if err != nil {
+		return "", fmt.Errorf("pipeline: %w", err)
+	}
+	h := sha256.Sum256(body)
+	*version = strings.ReplaceAll(dateString(cutoff), "-", "") + "-" + hex.EncodeToString(h[:4])
+	body, err = json.MarshalIndent(art, "", "  ")
+	if err != nil {
+		return "", fmt.Errorf("pipeline: %w", err)
+	}
+	mbody, err := json.MarshalIndent(metrics, "", "  ")
+	if err != nil {
+		return "", fmt.Errorf("pipeline: %w", err)
+	}
+	dir := filepath.Join(workdir, datasets.ModelsDir, kind, *version)
+	err = datasets.CommitFolder(dir, func(tmp string) (datasets.Manifest, error) {
+		for name, b := range map[string][]byte{"model.json": body, "metrics.json": mbody} {
+			if err := os.WriteFile(filepath.Join(tmp, name), append(b, '\n'), 0o644); err != nil {
+				return datasets.Manifest{}, fmt.Errorf("pipeline: %w", err)
+			}
+		}
+		return datasets.Manifest{Kind: "model/" + kind, Meta: map[string]string{"version": *version, "cutoff": dateString(cutoff)}}, nil
+	})
+	if err != nil {
+		return "", err
+	}
+	if err := datasets.WriteFileAtomic(filepath.Join(workdir, datasets.ModelsDir, kind, datasets.ChampionFile), []byte(*version+"\n")); err != nil {
+		return "", err
+	}
+	return *version, nil
+}
+
+// loadChampion reads the champion of kind into art and returns its version.
+func loadChampion(workdir, kind string, art any) (string, error) {
+	b, err := os.ReadFile(filepath.Join(workdir, datasets.ModelsDir, kind, datasets.ChampionFile))
+	if err != nil {
+		return "", fmt.Errorf("pipeline: no %s model in %s (run churn train first): %w", kind, workdir, err)
+	}
+	v := strings.TrimSpace(string(b))
+	dir := filepath.Join(workdir, datasets.ModelsDir, kind, v)
+	if !datasets.Committed(dir) {
+		return "", fmt.Errorf("pipeline: champion %s/%s is not a complete model folder", kind, v)
+	}
+	body, err := os.ReadFile(filepath.Join(dir, "model.json"))
+	if err != nil {
+		return "", fmt.Errorf("pipeline: %w", err)
+	}
+	if err := json.Unmarshal(body, art); err != nil {
+		return "", fmt.Errorf("pipeline: model %s/%s: %w", kind, v, err)
+	}
+	return v, nil
+}
