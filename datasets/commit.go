@@ -49,6 +49,9 @@ func CommitFolder(final string, write func(tmp string) (Manifest, error)) (err e
 			os.RemoveAll(tmp)
 		}
 	}()
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return fmt.Errorf("datasets: %w", err)
+	}
 	m, err := write(tmp)
 	if err != nil {
 		return err

@@ -91,54 +91,124 @@ func groupLogLik(groups []RFGroup, ll func(x, tx, T float64) float64) float64 {
 	return s
 }
 
+// logLikGrad returns the summed log-likelihood of the groups and, when grad
+// is not nil, writes its gradient with respect to (log r, log α, log a, log b).
+// Derivatives of FHL (2005) eq. 6 with the mixture weights of its two terms;
+// groups sorted by x share the x-dependent gamma terms.
+func (m BGNBD) logLikGrad(groups []RFGroup, grad []float64) float64 {
+	r, alpha, a, b := m.R, m.Alpha, m.A, m.B
+	lgR, _ := math.Lgamma(r)
+	lgAB, _ := math.Lgamma(a + b)
+	lgB, _ := math.Lgamma(b)
+	psiR, psiAB, psiB := mathext.Digamma(r), mathext.Digamma(a+b), mathext.Digamma(b)
+	logAlpha, logA := math.Log(alpha), math.Log(a)
+	var ll, gr, galpha, ga, gb float64
+	prevX := math.NaN()
+	var lgRx, lgBx, lgABx, psiRx, psiBx, psiABx, logBx1 float64
+	for _, g := range groups {
+		x := g.X
+		if x != prevX {
+			prevX = x
+			lgRx, _ = math.Lgamma(r + x)
+			lgBx, _ = math.Lgamma(b + x)
+			lgABx, _ = math.Lgamma(a + b + x)
+			if grad != nil {
+				psiRx, psiBx, psiABx = mathext.Digamma(r+x), mathext.Digamma(b+x), mathext.Digamma(a+b+x)
+			}
+			if x > 0 {
+				logBx1 = math.Log(b + x - 1)
+			}
+		}
+		logAT := math.Log(alpha + g.T)
+		C := -(r + x) * logAT
+		wC, wD, total := 1.0, 0.0, C
+		var logATx float64
+		if x > 0 {
+			logATx = math.Log(alpha + g.Tx)
+			D := logA - logBx1 - (r+x)*logATx
+			total = logAddExp(C, D)
+			wC = math.Exp(C - total)
+			wD = 1 - wC
+		}
+		ll += g.Weight * (lgRx - lgR + r*logAlpha + lgAB + lgBx - lgB - lgABx + total)
+		if grad == nil {
+			continue
+		}
+		w := g.Weight
+		gr += w * (psiRx - psiR + logAlpha - wC*logAT - wD*logATx)
+		galpha += w * (r/alpha - wC*(r+x)/(alpha+g.T))
+		if x > 0 {
+			galpha -= w * wD * (r + x) / (alpha + g.Tx)
+		}
+		ga += w * (psiAB - psiABx)
+		gb += w * (psiAB + psiBx - psiB - psiABx)
+		if x > 0 {
+			ga += w * wD / a
+			gb -= w * wD / (b + x - 1)
+		}
+	}
+	if grad != nil {
+		grad[0], grad[1], grad[2], grad[3] = r*gr, alpha*galpha, a*ga, b*gb
+	}
+	return ll
+}
+
+func bgnbdFromLog(p []float64) BGNBD {
+	return BGNBD{R: math.Exp(p[0]), Alpha: math.Exp(p[1]), A: math.Exp(p[2]), B: math.Exp(p[3])}
+}
+
 // FitBGNBD estimates BG/NBD parameters by maximum likelihood on compressed
-// groups, optimising log-parameters with L-BFGS (central-difference gradient).
+// groups, optimising log-parameters with L-BFGS and the analytic gradient.
 func FitBGNBD(groups []RFGroup) (BGNBD, error) {
-	repeat := 0.0
+	repeat, meanT, w := 0.0, 0.0, 0.0
 	for _, g := range groups {
 		if g.X > 0 {
 			repeat += g.Weight
 		}
-		if g.X < 0 || g.Tx < 0 || g.T < g.Tx || g.X > 0 && g.Tx == 0 {
-			return BGNBD{}, fmt.Errorf("models: bgnbd: invalid summary x=%v t_x=%v T=%v", g.X, g.Tx, g.T)
+		if g.X < 0 || g.Tx < 0 || g.T < g.Tx || g.X > 0 && g.Tx == 0 || g.Weight <= 0 {
+			return BGNBD{}, fmt.Errorf("models: bgnbd: invalid summary x=%v t_x=%v T=%v weight=%v", g.X, g.Tx, g.T, g.Weight)
 		}
+		meanT += g.Weight * g.T
+		w += g.Weight
 	}
 	if repeat == 0 {
 		return BGNBD{}, errors.New("models: bgnbd: no repeat buyers; the model is not identified")
 	}
-	nll := func(p []float64) float64 {
-		m := BGNBD{R: math.Exp(p[0]), Alpha: math.Exp(p[1]), A: math.Exp(p[2]), B: math.Exp(p[3])}
-		v := -groupLogLik(groups, m.LogLikelihood)
+	if !sort.SliceIsSorted(groups, func(i, j int) bool { return groups[i].X < groups[j].X }) {
+		groups = append([]RFGroup(nil), groups...)
+		sort.SliceStable(groups, func(i, j int) bool { return groups[i].X < groups[j].X })
+	}
+	nll := func(p []float64) float64 { return -bgnbdFromLog(p).logLikGrad(groups, nil) }
+	grad := func(g, p []float64) {
+		bgnbdFromLog(p).logLikGrad(groups, g)
+		for i := range g {
+			g[i] = -g[i]
+		}
+	}
+	x0 := []float64{0, math.Log(math.Max(meanT/w, 1e-3)), 0, 0}
+	best, err := minimizeLog(nll, grad, x0)
+	if err != nil {
+		return BGNBD{}, fmt.Errorf("models: bgnbd: %w", err)
+	}
+	m := bgnbdFromLog(best)
+	m.LogLik = -nll(best)
+	return m, nil
+}
+
+// minimizeLog minimises f from x0 with L-BFGS, restarting once from the
+// optimum to polish it. A nil grad means a central-difference gradient.
+func minimizeLog(f func([]float64) float64, grad func(g, x []float64), x0 []float64) ([]float64, error) {
+	safe := func(x []float64) float64 {
+		v := f(x)
 		if math.IsNaN(v) {
 			return math.Inf(1)
 		}
 		return v
 	}
-	meanT := 0.0
-	w := 0.0
-	for _, g := range groups {
-		meanT += g.Weight * g.T
-		w += g.Weight
+	if grad == nil {
+		grad = func(g, x []float64) { fd.Gradient(g, safe, x, &fd.Settings{Formula: fd.Central, Step: 1e-6}) }
 	}
-	x0 := []float64{0, math.Log(math.Max(meanT/w, 1e-3)), 0, 0}
-	best, err := minimizeLog(nll, x0)
-	if err != nil {
-		return BGNBD{}, fmt.Errorf("models: bgnbd: %w", err)
-	}
-	m := BGNBD{R: math.Exp(best[0]), Alpha: math.Exp(best[1]), A: math.Exp(best[2]), B: math.Exp(best[3])}
-	m.LogLik = -nll(best)
-	return m, nil
-}
-
-// minimizeLog minimises f from x0 with L-BFGS on a numerical gradient,
-// restarting once from the optimum to polish it.
-func minimizeLog(f func([]float64) float64, x0 []float64) ([]float64, error) {
-	prob := optimize.Problem{
-		Func: f,
-		Grad: func(grad, x []float64) {
-			fd.Gradient(grad, f, x, &fd.Settings{Formula: fd.Central, Step: 1e-6})
-		},
-	}
+	prob := optimize.Problem{Func: safe, Grad: grad}
 	x := append([]float64(nil), x0...)
 	var last error
 	for range 2 {
@@ -149,7 +219,7 @@ func minimizeLog(f func([]float64) float64, x0 []float64) ([]float64, error) {
 		last = err
 		x = res.X
 	}
-	if math.IsInf(f(x), 0) || math.IsNaN(f(x)) {
+	if v := safe(x); math.IsInf(v, 0) {
 		return nil, fmt.Errorf("no finite optimum (%v)", last)
 	}
 	return x, nil

@@ -110,3 +110,44 @@ func TestCLVUndiscountedEqualsOrdersTimesSpend(t *testing.T) {
 	// Fader & Hardie (2013) eq. 5 by hand for x=2, m=40.
 	near(t, "E[Z]", c.Spend.ExpectedSpend(2, 40), 6.25*(15.44+80)/(12.5+3.74-1), 1e-12)
 }
+
+// The analytic gradients must match central finite differences.
+func TestAnalyticGradients(t *testing.T) {
+	groups := CompressRF([]float64{0, 1, 2, 2, 5, 0}, []float64{0, 3.5, 10, 20, 30.1, 0}, []float64{38, 38, 30, 39, 38.9, 12})
+	p := []float64{math.Log(0.3), math.Log(4), math.Log(0.8), math.Log(2.4)}
+	got := make([]float64, 4)
+	bgnbdFromLog(p).logLikGrad(groups, got)
+	f := func(v []float64) float64 { return bgnbdFromLog(v).logLikGrad(groups, nil) }
+	for i := range p {
+		num := centralDiff(f, p, i)
+		if math.Abs(got[i]-num) > 1e-5*math.Max(1, math.Abs(num)) {
+			t.Errorf("bgnbd d/dlog θ%d = %.8f, finite difference %.8f", i, got[i], num)
+		}
+	}
+	xs, ms := []float64{1, 2, 5}, []float64{20, 35.5, 12}
+	gg := func(v []float64) float64 {
+		m := GammaGamma{P: math.Exp(v[0]), Q: math.Exp(v[1]), Gamma: math.Exp(v[2])}
+		s := 0.0
+		for i := range xs {
+			s -= m.LogLikelihood(xs[i], ms[i])
+		}
+		return s
+	}
+	lp := []float64{math.Log(6), math.Log(3.7), math.Log(15)}
+	gg3 := make([]float64, 3)
+	ggNegLogLikGrad(xs, ms, lp, gg3)
+	for i := range lp {
+		num := centralDiff(gg, lp, i)
+		if math.Abs(gg3[i]-num) > 1e-5*math.Max(1, math.Abs(num)) {
+			t.Errorf("gamma-gamma d/dlog θ%d = %.8f, finite difference %.8f", i, gg3[i], num)
+		}
+	}
+}
+
+func centralDiff(f func([]float64) float64, p []float64, i int) float64 {
+	const h = 1e-6
+	a, b := append([]float64(nil), p...), append([]float64(nil), p...)
+	a[i] += h
+	b[i] -= h
+	return (f(a) - f(b)) / (2 * h)
+}

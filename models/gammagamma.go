@@ -3,6 +3,8 @@ package models
 import (
 	"errors"
 	"math"
+
+	"gonum.org/v1/gonum/mathext"
 )
 
 // GammaGamma holds the parameters of the Gamma-Gamma spend model of Fader &
@@ -43,17 +45,15 @@ func FitGammaGamma(x, mx []float64) (GammaGamma, error) {
 		for i := range xs {
 			s -= m.LogLikelihood(xs[i], ms[i])
 		}
-		if math.IsNaN(s) {
-			return math.Inf(1)
-		}
 		return s
 	}
+	grad := func(g, lp []float64) { ggNegLogLikGrad(xs, ms, lp, g) }
 	meanM := 0.0
 	for _, v := range ms {
 		meanM += v
 	}
 	meanM /= float64(len(ms))
-	best, err := minimizeLog(nll, []float64{0, math.Log(2), math.Log(meanM)})
+	best, err := minimizeLog(nll, grad, []float64{0, math.Log(2), math.Log(meanM)})
 	if err != nil {
 		return GammaGamma{}, errors.Join(errors.New("models: gamma-gamma"), err)
 	}
@@ -69,4 +69,21 @@ func (m GammaGamma) ExpectedSpend(x, mx float64) float64 {
 		return m.P * m.Gamma / (m.Q - 1)
 	}
 	return m.P * (m.Gamma + x*mx) / (m.P*x + m.Q - 1)
+}
+
+// ggNegLogLikGrad writes into g the gradient of the Gamma-Gamma negative
+// log-likelihood with respect to (log p, log q, log γ) at lp.
+func ggNegLogLikGrad(xs, ms, lp, g []float64) {
+	p, q, gm := math.Exp(lp[0]), math.Exp(lp[1]), math.Exp(lp[2])
+	psiQ := mathext.Digamma(q)
+	var dp, dq, dg float64
+	for i := range xs {
+		x, m := xs[i], ms[i]
+		psiPxq, psiPx := mathext.Digamma(p*x+q), mathext.Digamma(p*x)
+		lgm := math.Log(gm + m*x)
+		dp += x*psiPxq - x*psiPx + x*math.Log(m) + x*math.Log(x) - x*lgm
+		dq += psiPxq - psiQ + math.Log(gm) - lgm
+		dg += q/gm - (p*x+q)/(gm+m*x)
+	}
+	g[0], g[1], g[2] = -p*dp, -q*dq, -gm*dg
 }

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bytes"
+	"image/color"
 	"fmt"
 	"html/template"
 	"io"
@@ -111,9 +112,10 @@ func histogramSVG(probs []float64) template.HTML {
 	if err != nil {
 		return template.HTML(template.HTMLEscapeString("histogram unavailable: " + err.Error()))
 	}
-	h.FillColor = plotter.DefaultLineStyle.Color
+	h.FillColor = color.RGBA{R: 0xd9, G: 0x2d, B: 0x20, A: 0xff}
+	h.LineStyle.Color = color.White
 	p.Add(h)
-	c := vgsvg.New(16*vg.Centimeter, 7*vg.Centimeter)
+	c := vgsvg.New(13*vg.Centimeter, 6.5*vg.Centimeter)
 	p.Draw(draw.New(c))
 	var buf bytes.Buffer
 	if _, err := c.WriteTo(&buf); err != nil {
@@ -182,6 +184,7 @@ th{color:#5b6475;font-weight:600}td.n{text-align:right;font-variant-numeric:tabu
 .bar{background:#d92d20;height:10px;border-radius:3px}
 .grid{display:grid;grid-template-columns:1fr 1fr;gap:18px}@media(max-width:900px){.grid{grid-template-columns:1fr}}
 small{color:#5b6475}
+section svg{max-width:100%;height:auto}
 </style></head><body>
 <header><h1>Retention list — as of {{.AsOf}}</h1>
 <p>Customers ranked by value at risk = churn probability × predicted {{.CLVHorizonDays}}-day CLV. Churn = no order in the next {{.HorizonDays}} days.</p></header>

@@ -144,7 +144,7 @@ func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvAr
 			PredictedCLV:          round(value, 2),
 			ValueAtRisk:           round(prob*value, 2),
 			Segment:               features.Segment(r, f),
-			Reasons:               reasons(lm.Features, xi, contrib),
+			Reasons:               reasons(lm.Features, xi, contrib, lm.Coef, churnArt.Directions),
 			LastOrderDate:         dateString(last),
 			ExpectedNextOrderDate: next,
 			ModelVersion:          version,

@@ -39,6 +39,11 @@ type ChurnArtifact struct {
 	Validation    models.Metrics `json:"validation"`     // model fitted on TrainCutoff, judged on ValidatedOn
 	TrainMetrics  models.Metrics `json:"train"`          // in-sample, same model
 	TrainExamples int            `json:"train_examples"` // rows of the final fit
+	// Directions holds, per feature, the sign of its correlation with churn in
+	// the final training set. A feature is offered as a reason only when the
+	// model's coefficient has the same sign, so collinearity artefacts
+	// ("25 orders in total" raising risk) never reach a CRM user.
+	Directions []float64 `json:"directions"`
 }
 
 // CLVArtifact is what train stores for the CLV models.
@@ -119,6 +124,7 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 		return TrainResult{}, err
 	}
 	art.TrainExamples = len(yva)
+	art.Directions = directions(Xva, yva, len(features.ModelColumns))
 
 	clv, n, err := fitCLV(nowRec)
 	if err != nil {
@@ -136,6 +142,34 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	cfg.logStage("train", int64(len(ytr)+len(yva)), start, "churn_model", res.ChurnVersion, "clv_model", res.CLVVersion,
 		"validation_auc", round4(art.Validation.AUC), "validation_pr_auc", round4(art.Validation.PRAUC))
 	return res, nil
+}
+
+// directions returns the sign (−1, 0, +1) of the correlation of each column
+// of X (n×p) with y, ignoring missing values.
+func directions(X, y []float64, p int) []float64 {
+	out := make([]float64, p)
+	for j := 0; j < p; j++ {
+		var n, sx, sy, sxy, sxx float64
+		for i := range y {
+			v := X[i*p+j]
+			if math.IsNaN(v) {
+				continue
+			}
+			n++
+			sx += v
+			sy += y[i]
+			sxy += v * y[i]
+			sxx += v * v
+		}
+		if n < 2 {
+			continue
+		}
+		cov := sxy/n - sx/n*sy/n
+		if sxx/n-(sx/n)*(sx/n) > 0 && cov != 0 {
+			out[j] = math.Copysign(1, cov)
+		}
+	}
+	return out
 }
 
 func round4(v float64) float64 { return math.Round(v*1e4) / 1e4 }
