@@ -147,14 +147,14 @@ func Generate(ctx context.Context, cfg SyntheticConfig, dir string) (GenerateSta
 }
 
 type generator struct {
-	rng                   *rand.Rand
-	cfg                   SyntheticConfig
-	start, end            time.Time
-	tx, cust, fb, truth   *bufio.Writer
-	st                    *GenerateStats
-	orderSeq              int64
-	buf                   []byte
-	lineWeights, lineAmts []float64
+	rng                 *rand.Rand
+	cfg                 SyntheticConfig
+	start, end          time.Time
+	tx, cust, fb, truth *bufio.Writer
+	st                  *GenerateStats
+	orderSeq            int64
+	buf                 []byte
+	lineWeights         []float64
 }
 
 // gamma draws from Gamma(shape k, scale θ) (Marsaglia & Tsang 2000).

@@ -83,14 +83,6 @@ func logAddExp(a, b float64) float64 {
 	return a + math.Log1p(math.Exp(b-a))
 }
 
-func groupLogLik(groups []RFGroup, ll func(x, tx, T float64) float64) float64 {
-	s := 0.0
-	for _, g := range groups {
-		s += g.Weight * ll(g.X, g.Tx, g.T)
-	}
-	return s
-}
-
 // logLikGrad returns the summed log-likelihood of the groups and, when grad
 // is not nil, writes its gradient with respect to (log r, log α, log a, log b).
 // Derivatives of FHL (2005) eq. 6 with the mixture weights of its two terms;

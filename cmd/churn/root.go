@@ -33,7 +33,7 @@ Exit codes: 0 ok, 1 failure, 2 usage or config error, 3 bad input data (nothing 
 type options struct {
 	workdir, config, logFormat string
 	horizon                    string
-	buckets, workers           int
+	workers                    int
 	lambda, discount           float64
 	clvHorizon                 string
 	riskHigh, riskMedium       float64
