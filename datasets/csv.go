@@ -219,6 +219,8 @@ func csvError(name string, err error) error {
 	return fmt.Errorf("datasets: read %s: %w", name, err)
 }
 
+var errNoLayout = errors.New("no layout")
+
 var tsLayouts = []string{
 	time.RFC3339Nano,
 	"2006-01-02T15:04:05",
@@ -235,23 +237,25 @@ func ParseTimestamp(s string) (int64, error) {
 	if s == "" {
 		return 0, errors.New("empty timestamp")
 	}
+	var t time.Time
+	var err error = errNoLayout
 	switch len(s) {
 	case 10:
-		if t, err := time.Parse("2006-01-02", s); err == nil {
-			return t.UnixMicro(), nil
-		}
+		t, err = time.Parse("2006-01-02", s)
 	case 8:
-		if t, err := time.Parse("20060102", s); err == nil {
-			return t.UnixMicro(), nil
-		}
+		t, err = time.Parse("20060102", s)
 	}
 	for _, l := range tsLayouts {
-		if t, err := time.Parse(l, s); err == nil {
-			if y := t.Year(); y < 1900 || y > 9999 {
-				return 0, fmt.Errorf("timestamp %q: year %d out of range", s, y)
-			}
-			return t.UTC().UnixMicro(), nil
+		if err == nil {
+			break
 		}
+		t, err = time.Parse(l, s)
+	}
+	if err == nil {
+		if y := t.Year(); y < 1900 || y > 9999 {
+			return 0, fmt.Errorf("timestamp %q: year %d out of range 1900..9999", s, y)
+		}
+		return t.UTC().UnixMicro(), nil
 	}
 	return 0, fmt.Errorf("timestamp %q: want ISO 8601 (2024-03-05, 2024-03-05T14:22:10Z) or YYYYMMDD", s)
 }

@@ -31,7 +31,7 @@ var MappingKeys = []string{KeyCustomerID, KeyOrderID, KeyTS, KeyAmount, KeyQuant
 // Transaction is one canonical order line, as stored in the warehouse.
 type Transaction struct {
 	CustomerID  string `parquet:"customer_id,dict,zstd"`
-	OrderID     string `parquet:"order_id,zstd"`
+	OrderID     string `parquet:"order_id,plain,zstd"` // plain: arrow-go v18.8 leaks in its delta-length decoder
 	TS          int64  `parquet:"ts,timestamp(microsecond:utc),zstd"`
 	AmountCents int64  `parquet:"amount_cents,zstd"`
 	Quantity    int32  `parquet:"quantity,zstd"`

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 )
 
@@ -57,5 +58,6 @@ func extra(vals map[string]string) string {
 			parts = append(parts, v+" "+k)
 		}
 	}
+	sort.Strings(parts)
 	return strings.Join(parts, ", ")
 }

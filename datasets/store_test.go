@@ -1,0 +1,197 @@
+package datasets
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestWarehouseRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	in := []Transaction{
+		{CustomerID: "b", OrderID: "2", TS: 300, AmountCents: 500, Quantity: 1, Category: "x"},
+		{CustomerID: "a", OrderID: "1", TS: 200, AmountCents: -100, Quantity: -1},
+		{CustomerID: "a", OrderID: "1", TS: 100, AmountCents: 999, Quantity: 3, ProductID: "p", Channel: "web"},
+		{CustomerID: "007", TS: 50, AmountCents: 1},
+	}
+	w := NewWarehouseWriter(3)
+	for _, tx := range in {
+		w.Add(tx)
+	}
+	info, err := w.Commit(context.Background(), dir, map[string]string{"k": "v"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Rows != 4 || info.Customers != 3 || info.MinTS != 50 || info.MaxTS != 300 {
+		t.Errorf("info = %+v", info)
+	}
+	got, err := OpenWarehouse(dir)
+	if err != nil || got != info {
+		t.Fatalf("OpenWarehouse = %+v, %v; want %+v", got, err, info)
+	}
+	var all []Transaction
+	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+	defer mem.AssertSize(t, 0)
+	for b := 0; b < 3; b++ {
+		rows, err := WarehouseBucketRows(dir, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.IsSortedFunc(rows, compareTx) {
+			t.Errorf("bucket %d not sorted: %+v", b, rows)
+		}
+		for _, r := range rows {
+			if Bucket(r.CustomerID, 3) != b {
+				t.Errorf("customer %s in bucket %d", r.CustomerID, b)
+			}
+		}
+		all = append(all, rows...)
+		// The Arrow reader sees the same rows.
+		rr, closeFile, err := OpenWarehouseBucket(context.Background(), dir, b, mem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for rr.Next() {
+			rec := rr.RecordBatch()
+			ids := rec.Column(rec.Schema().FieldIndices(ColCustomerID)[0]).(*array.String)
+			for i := 0; i < ids.Len(); i++ {
+				if ids.Value(i) != rows[n].CustomerID {
+					t.Errorf("arrow row %d = %s, want %s", n, ids.Value(i), rows[n].CustomerID)
+				}
+				n++
+			}
+		}
+		rr.Release()
+		closeFile()
+		if n != len(rows) {
+			t.Errorf("arrow reader gave %d rows, want %d", n, len(rows))
+		}
+	}
+	slices.SortFunc(all, compareTx)
+	want := slices.Clone(in)
+	slices.SortFunc(want, compareTx)
+	if d := cmp.Diff(want, all); d != "" {
+		t.Errorf("round trip (-want +got):\n%s", d)
+	}
+}
+
+func TestCommitFolderFailureKeepsOld(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	write := func(content string, fail bool) error {
+		return CommitFolder(dir, func(tmp string) (Manifest, error) {
+			if err := os.WriteFile(filepath.Join(tmp, "a.txt"), []byte(content), 0o644); err != nil {
+				return Manifest{}, err
+			}
+			if fail {
+				return Manifest{}, errors.New("boom")
+			}
+			return Manifest{Kind: "test", Rows: 1}, nil
+		})
+	}
+	if err := write("one", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := write("two", true); err == nil {
+		t.Fatal("want the write error")
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "a.txt"))
+	if string(b) != "one" {
+		t.Errorf("after a failed commit the folder holds %q, want the old %q", b, "one")
+	}
+	entries, _ := os.ReadDir(filepath.Dir(dir))
+	if len(entries) != 1 {
+		t.Errorf("leftovers beside the folder: %v", entries)
+	}
+	m, err := ReadManifest(dir)
+	if err != nil || m.Kind != "test" || len(m.Files) != 1 || m.Files[0].Path != "a.txt" || m.Files[0].Bytes != 3 {
+		t.Errorf("manifest = %+v, %v", m, err)
+	}
+	if err := write("three", false); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "a.txt")); string(b) != "three" {
+		t.Errorf("replace: got %q", b)
+	}
+}
+
+func TestScoresRoundTrip(t *testing.T) {
+	rows := []ScoreRow{
+		{Rank: 1, CustomerID: "007", ChurnProbability: 0.8123, RiskTier: "high", PAlive: 0.5, ExpectedOrders: 1.234,
+			PredictedCLV: 120.5, ValueAtRisk: 97.88, Segment: "At risk", Reasons: `no order for 90 days; "quoted", comma`,
+			SuggestedAction: "Win-back", LastOrderDate: "2025-01-01", ExpectedNextOrderDate: "", ModelVersion: "v1", ScoredAt: "2025-12-31"},
+		{Rank: 2, CustomerID: "客户42", ChurnProbability: 0.1, RiskTier: "low", Segment: "Loyal", ScoredAt: "2025-12-31"},
+	}
+	var buf bytes.Buffer
+	if err := WriteScoresCSV(&buf, rows); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadScoresCSV("list.csv", &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(rows, got); d != "" {
+		t.Errorf("CSV round trip (-want +got):\n%s", d)
+	}
+	p := filepath.Join(t.TempDir(), "scores.parquet")
+	if err := WriteScoresParquet(p, rows); err != nil {
+		t.Fatal(err)
+	}
+	got, err = ReadScoresParquet(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(rows, got); d != "" {
+		t.Errorf("Parquet round trip (-want +got):\n%s", d)
+	}
+}
+
+func TestGenerateDeterministic(t *testing.T) {
+	a, b, c := t.TempDir(), t.TempDir(), t.TempDir()
+	cfg := SyntheticConfig{Customers: 300, Seed: 9}
+	stA, err := Generate(context.Background(), cfg, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Generate(context.Background(), cfg, b); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Seed = 10
+	if _, err := Generate(context.Background(), cfg, c); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"transactions.csv", "customers.csv", "feedback.csv", "truth.csv"} {
+		x, _ := os.ReadFile(filepath.Join(a, name))
+		y, _ := os.ReadFile(filepath.Join(b, name))
+		z, _ := os.ReadFile(filepath.Join(c, name))
+		if !bytes.Equal(x, y) {
+			t.Errorf("%s differs between runs with the same seed", name)
+		}
+		if bytes.Equal(x, z) {
+			t.Errorf("%s is the same for different seeds", name)
+		}
+	}
+	if stA.Customers != 300 || stA.Orders < 300 || stA.Lines < stA.Orders || stA.Refunds == 0 || stA.Feedback == 0 {
+		t.Errorf("stats = %+v", stA)
+	}
+	// Every generated transaction row passes our own reader, ids keep leading zeros.
+	var rows int64
+	n, err := ReadTransactionsCSV(context.Background(), filepath.Join(a, "transactions.csv"), TransactionReadOptions{}, func(tx Transaction) error {
+		if len(tx.CustomerID) != 8 || tx.CustomerID[0] != '0' {
+			t.Fatalf("customer id %q: want 8 digits with leading zeros", tx.CustomerID)
+		}
+		rows++
+		return nil
+	})
+	if err != nil || n != stA.Lines+stA.Refunds {
+		t.Errorf("read %d rows (%v), want lines+refunds = %d", n, err, stA.Lines+stA.Refunds)
+	}
+}
