@@ -28,9 +28,9 @@ type Config struct {
 	// defaults 0.6 and 0.3.
 	RiskHigh, RiskMedium float64
 
-	Log      *slog.Logger                         // nil: discard
+	Log      *slog.Logger                        // nil: discard
 	Progress func(stage string, done, total int) // optional per-bucket progress
-	RunID    string                               // appears in logs only
+	RunID    string                              // appears in logs only
 }
 
 // WithDefaults returns c with zero fields set to their defaults.

@@ -10,7 +10,7 @@ import (
 
 // IngestInput names the raw exports of one ingest.
 type IngestInput struct {
-	Transactions string            // CSV path; required
+	Transactions string             // CSV path; required
 	Map          datasets.ColumnMap // header mapping; unmapped keys are recognised
 	Now          time.Time          // rows after Now are rejected as future; zero: the wall clock
 }

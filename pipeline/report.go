@@ -2,9 +2,9 @@ package pipeline
 
 import (
 	"bytes"
-	"image/color"
 	"fmt"
 	"html/template"
+	"image/color"
 	"io"
 	"sort"
 	"time"

@@ -17,7 +17,7 @@ import (
 
 	"github.com/churn-dev/churn/datasets"
 	"github.com/churn-dev/churn/features"
-	)
+)
 
 // ScoreResult describes a published list.
 type ScoreResult struct {
@@ -194,4 +194,3 @@ func round(v float64, d int) float64 {
 	p := math.Pow10(d)
 	return math.Round(v*p) / p
 }
-

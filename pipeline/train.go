@@ -31,9 +31,9 @@ const (
 type ChurnArtifact struct {
 	Kind          string         `json:"kind"` // "logit"
 	Version       string         `json:"version"`
-	TrainCutoff   string         `json:"trained_cutoff"`    // labels from (cutoff, cutoff+horizon]
-	ValidatedOn   string         `json:"validated_cutoff"`  // out-of-time validation snapshot
-	RefitOn       string         `json:"refit_cutoff"`      // the final model's training snapshot
+	TrainCutoff   string         `json:"trained_cutoff"`   // labels from (cutoff, cutoff+horizon]
+	ValidatedOn   string         `json:"validated_cutoff"` // out-of-time validation snapshot
+	RefitOn       string         `json:"refit_cutoff"`     // the final model's training snapshot
 	HorizonDays   int            `json:"horizon_days"`
 	Logit         *models.Logit  `json:"logit"`
 	Validation    models.Metrics `json:"validation"`     // model fitted on TrainCutoff, judged on ValidatedOn

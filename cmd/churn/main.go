@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/churn-dev/churn/datasets"
@@ -47,7 +48,7 @@ func run(ctx context.Context, args []string) int {
 	fmt.Fprintln(os.Stderr, "churn:", err)
 	var ue usageError
 	switch {
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), strings.HasPrefix(err.Error(), "unknown command"):
 		fmt.Fprintln(os.Stderr, "Run 'churn --help' or 'churn <command> --help' for usage.")
 		return exitUsage
 	case datasets.IsDataError(err):

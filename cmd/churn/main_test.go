@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// capture runs the CLI with args and returns exit code, stdout and stderr.
+func capture(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	oldOut, oldErr := os.Stdout, os.Stderr
+	ro, wo, _ := os.Pipe()
+	re, we, _ := os.Pipe()
+	os.Stdout, os.Stderr = wo, we
+	outc, errc := make(chan string), make(chan string)
+	go func() { b, _ := io.ReadAll(ro); outc <- string(b) }()
+	go func() { b, _ := io.ReadAll(re); errc <- string(b) }()
+	code := run(context.Background(), args)
+	wo.Close()
+	we.Close()
+	os.Stdout, os.Stderr = oldOut, oldErr
+	return code, <-outc, <-errc
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		msg  string
+	}{
+		{"unknown command", []string{"frobnicate"}, "unknown command"},
+		{"unknown flag", []string{"features", "--bogus"}, "unknown flag"},
+		{"missing workdir", []string{"features", "--cutoff", "2025-01-01"}, "--workdir is required"},
+		{"missing cutoff", []string{"features", "--workdir", "w"}, "--cutoff is required"},
+		{"bad date", []string{"score", "--workdir", "w", "--as-of", "31/12/2025"}, "want YYYY-MM-DD"},
+		{"bad horizon", []string{"train", "--workdir", "w", "--cutoff", "2025-01-01", "--horizon", "soon"}, "--horizon"},
+		{"bad risk bands", []string{"score", "--workdir", "w", "--as-of", "2025-01-01", "--risk-high", "0.2"}, "risk-medium < risk-high"},
+		{"generate without out", []string{"generate", "--customers", "10"}, "--out is required"},
+		{"generate zero", []string{"generate", "--customers", "0", "--out", "x"}, "--customers must be a positive"},
+		{"export format", []string{"export", "--workdir", "w", "--as-of", "2025-01-01", "--format", "xml"}, "supported formats"},
+		{"bad map", []string{"ingest", "--workdir", "w", "--transactions", "main.go", "--map", "nope=x"}, "--map key"},
+		{"missing input", []string{"ingest", "--workdir", "w", "--transactions", "/does/not/exist.csv"}, "--transactions"},
+		{"log format", []string{"features", "--workdir", "w", "--cutoff", "2025-01-01", "--log-format", "xml"}, "--log-format"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := capture(t, tc.args...)
+			if code != exitUsage {
+				t.Errorf("exit %d, want %d (stderr %q)", code, exitUsage, stderr)
+			}
+			if !strings.Contains(stderr, tc.msg) {
+				t.Errorf("stderr %q does not say %q", stderr, tc.msg)
+			}
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	for _, cmd := range []string{"", "generate", "ingest", "features", "train", "score", "export", "run"} {
+		args := []string{"--help"}
+		if cmd != "" {
+			args = []string{cmd, "--help"}
+		}
+		code, out, _ := capture(t, args...)
+		if code != exitOK || !strings.Contains(out, "Usage:") {
+			t.Errorf("churn %s --help: exit %d, output %q", cmd, code, out)
+		}
+	}
+}
+
+func TestBadDataExit3(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "tx.csv")
+	os.WriteFile(in, []byte("customer_id,ts,amount\nc1,2024-01-01,1.00\nc1,not-a-date,2.00\n"), 0o644)
+	code, _, stderr := capture(t, "ingest", "--workdir", filepath.Join(dir, "w"), "--transactions", in, "--log-format", "json")
+	if code != exitBadInput || !strings.Contains(stderr, "tx.csv:3:2") || !strings.Contains(stderr, "Nothing was written") {
+		t.Errorf("exit %d, stderr %q; want 3 and the position tx.csv:3:2", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "w", "warehouse")); err == nil {
+		entries, _ := os.ReadDir(filepath.Join(dir, "w", "warehouse"))
+		if len(entries) > 0 {
+			t.Errorf("a failed ingest left %v", entries)
+		}
+	}
+}
+
+// Flags beat CHURN_* variables, which beat the config file.
+func TestConfigPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "churn.yaml")
+	os.WriteFile(cfgPath, []byte("workdir: "+filepath.Join(dir, "from-config")+"\nhorizon: 60d\nrisk_high: 0.7\n"), 0o644)
+	root := newRoot()
+	cmd, _, _ := root.Find([]string{"features"})
+	var o options
+	cmd.ResetFlags()
+	stageFlags(cmd, &o, false)
+	cmd.Flags().String("cutoff", "", "")
+	t.Setenv("CHURN_HORIZON", "30d")
+	if err := cmd.ParseFlags([]string{"--config", cfgPath, "--workers", "3"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := applyConfig(cmd); err != nil {
+		t.Fatal(err)
+	}
+	if o.workdir != filepath.Join(dir, "from-config") || o.horizon != "30d" || o.workers != 3 {
+		t.Errorf("resolved workdir=%q horizon=%q workers=%d", o.workdir, o.horizon, o.workers)
+	}
+	os.WriteFile(cfgPath, []byte("wrokdir: x\n"), 0o644)
+	if err := applyConfig(cmd); err == nil || !strings.Contains(err.Error(), "unknown keys wrokdir") {
+		t.Errorf("typo in config: err = %v", err)
+	}
+}
+
+func TestGenerateRunExport(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	dir := t.TempDir()
+	data, work := filepath.Join(dir, "data"), filepath.Join(dir, "work")
+	if code, out, stderr := capture(t, "generate", "--customers", "1500", "--seed", "5", "--out", data); code != 0 || !strings.Contains(out, "1500 customers") {
+		t.Fatalf("generate: exit %d %q %q", code, out, stderr)
+	}
+	code, out, stderr := capture(t, "run", "--workdir", work, "--as-of", "2025-12-31", "--transactions", filepath.Join(data, "transactions.csv"), "--buckets", "3")
+	if code != 0 {
+		t.Fatalf("run: exit %d, stderr %s", code, stderr)
+	}
+	list := filepath.Join(work, "lists", "as-of=2025-12-31", "retention_list.csv")
+	if !strings.Contains(out, list) || !strings.Contains(out, "rank  customer_id") {
+		t.Errorf("run output lacks the list path or top rows:\n%s", out)
+	}
+	if n := strings.Count(stderr, `"stage":"`); n < 5 {
+		t.Errorf("want one JSON log line per stage off a terminal, got %d:\n%s", n, stderr)
+	}
+	exported := filepath.Join(dir, "out.csv")
+	if code, _, stderr := capture(t, "export", "--workdir", work, "--as-of", "2025-12-31", "--format", "csv", "--out", exported); code != 0 {
+		t.Fatalf("export: exit %d %s", code, stderr)
+	}
+	a, _ := os.ReadFile(list)
+	b, _ := os.ReadFile(exported)
+	if !bytes.Equal(a, b) || bytes.Count(a, []byte("\n")) != 1501 {
+		t.Errorf("export differs from the list or has the wrong row count")
+	}
+}
