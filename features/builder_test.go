@@ -27,7 +27,7 @@ var txSchema = arrow.NewSchema([]arrow.Field{
 }, nil)
 
 // batches builds record batches of at most size rows (so customers span batches).
-func batches(t *testing.T, mem memory.Allocator, rows []tx, size int) []arrow.RecordBatch {
+func batches(t testing.TB, mem memory.Allocator, rows []tx, size int) []arrow.RecordBatch {
 	t.Helper()
 	var out []arrow.RecordBatch
 	for start := 0; start < len(rows); start += size {

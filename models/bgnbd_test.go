@@ -11,7 +11,7 @@ import (
 )
 
 // cdnowCBS reads BTYD's cdnowSummary cbs (x, t.x, T.cal in weeks, m.x).
-func cdnowCBS(t *testing.T) (x, tx, T, mx []float64) {
+func cdnowCBS(t testing.TB) (x, tx, T, mx []float64) {
 	t.Helper()
 	f, err := os.Open(testutil.SharedData(t, "cdnow/btyd_cdnowSummary_cbs.csv"))
 	if err != nil {

@@ -42,9 +42,15 @@ func warehouseVersion(workdir string) (string, datasets.WarehouseInfo, error) {
 }
 
 // Features builds (or reuses, when it is up to date with the warehouse) the
-// feature snapshot at cutoff. Snapshots whose horizon lies inside the data get
-// labels. The cutoff must not be after the last day of data.
+// feature snapshot at cutoff. The data are taken as complete up to the later
+// of the last transaction day and the cutoff (a day without sales is normal);
+// snapshots whose horizon ends by then get labels.
 func Features(ctx context.Context, cfg Config, cutoff time.Time) (FeaturesResult, error) {
+	return snapshot(ctx, cfg, cutoff, cutoff)
+}
+
+// snapshot is Features with the data known complete up to knownUntil.
+func snapshot(ctx context.Context, cfg Config, cutoff, knownUntil time.Time) (FeaturesResult, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return FeaturesResult{}, err
@@ -55,8 +61,12 @@ func Features(ctx context.Context, cfg Config, cutoff time.Time) (FeaturesResult
 		return FeaturesResult{}, err
 	}
 	lastDay := dayOf(info.MaxTS)
-	if cutoff.After(lastDay) {
-		return FeaturesResult{}, fmt.Errorf("pipeline: cutoff %s is after the last day of data %s", dateString(cutoff), dateString(lastDay))
+	if gap := cutoff.Sub(lastDay).Hours() / 24; gap > 7 {
+		cfg.Log.Warn("cutoff long after the last transaction: is the export complete?", "stage", "features",
+			"run_id", cfg.RunID, "cutoff", dateString(cutoff), "last_day", dateString(lastDay), "days", gap)
+	}
+	if knownUntil.After(lastDay) {
+		lastDay = knownUntil
 	}
 	if cutoff.Before(dayOf(info.MinTS)) {
 		return FeaturesResult{}, fmt.Errorf("pipeline: cutoff %s is before the first day of data %s", dateString(cutoff), dateString(dayOf(info.MinTS)))

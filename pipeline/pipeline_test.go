@@ -236,3 +236,28 @@ func TestTrainNeedsHistory(t *testing.T) {
 		t.Errorf("score without models: err = %v", err)
 	}
 }
+
+// A day without sales before the as-of date is normal: the chain still runs
+// and the training snapshots still get their labels.
+func TestQuietAsOfDay(t *testing.T) {
+	work := t.TempDir()
+	src, err := os.ReadFile(filepath.Join(shopDir(t), "transactions.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, line := range strings.Split(strings.TrimSpace(string(src)), "\n") {
+		if !strings.Contains(line, ",2025-12-31T") && !strings.Contains(line, ",2025-12-30T") {
+			kept = append(kept, line)
+		}
+	}
+	in := filepath.Join(t.TempDir(), "tx.csv")
+	os.WriteFile(in, []byte(strings.Join(kept, "\n")+"\n"), 0o644)
+	res, err := Run(context.Background(), Config{Workdir: work, Buckets: 2}, asOf, IngestInput{Transactions: in, Now: asOf.AddDate(0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Ingest.LastDay != "2025-12-29" || res.Score.Customers < 3900 || res.Train.Validation.N == 0 {
+		t.Errorf("last day %s, %d scored, validation n %d", res.Ingest.LastDay, res.Score.Customers, res.Train.Validation.N)
+	}
+}

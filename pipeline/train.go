@@ -78,7 +78,7 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	trainCut := validCut.AddDate(0, 0, -cfg.Horizon)
 	mem := memory.DefaultAllocator
 	load := func(c time.Time, wantLabels bool) (arrow.RecordBatch, error) {
-		fr, err := Features(ctx, cfg, c)
+		fr, err := snapshot(ctx, cfg, c, cutoff)
 		if err != nil {
 			return nil, err
 		}

@@ -20,7 +20,7 @@ func main() {
 		case strings.HasPrefix(line, "pkg: "):
 			pkg = strings.TrimPrefix(line, "pkg: github.com/churn-dev/churn/")
 		case strings.HasPrefix(line, "cpu: "):
-			cpu = strings.TrimPrefix(line, "cpu: ")
+			cpu = strings.TrimSpace(strings.TrimPrefix(line, "cpu: "))
 		case strings.HasPrefix(line, "Benchmark"):
 			f := strings.Fields(line)
 			if len(f) < 3 {
