@@ -195,3 +195,15 @@ func TestGenerateDeterministic(t *testing.T) {
 		t.Errorf("read %d rows (%v), want lines+refunds = %d", n, err, stA.Lines+stA.Refunds)
 	}
 }
+
+func TestAppendPadded(t *testing.T) {
+	for _, tc := range []struct {
+		v     int64
+		width int
+		want  string
+	}{{42, 8, "00000042"}, {12345678, 8, "12345678"}, {123456789, 8, "123456789"}, {0, 3, "000"}, {7, 1, "7"}} {
+		if got := string(appendPadded([]byte("x"), tc.v, tc.width)); got != "x"+tc.want {
+			t.Errorf("appendPadded(%d, %d) = %q, want %q", tc.v, tc.width, got, "x"+tc.want)
+		}
+	}
+}

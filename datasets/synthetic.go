@@ -8,7 +8,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -115,16 +117,52 @@ func Generate(ctx context.Context, cfg SyntheticConfig, dir string) (GenerateSta
 		ws[i] = bufio.NewWriterSize(f, 1<<20)
 		ws[i].WriteString(headers[i])
 	}
-	g := &generator{rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)), cfg: cfg,
-		end: cfg.End.Add(24 * time.Hour), start: cfg.End.AddDate(-cfg.Years, 0, 1),
-		tx: ws[0], cust: ws[1], fb: ws[2], truth: ws[3], st: &st}
-	for i := 0; i < cfg.Customers; i++ {
-		if i%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return st, err
-			}
+	// Customers are generated in fixed blocks, each from its own PCG stream
+	// seeded by (seed, block), on all cores; blocks are written in order, so
+	// the files do not depend on the number of workers.
+	const blockSize = 2048
+	nBlocks := (cfg.Customers + blockSize - 1) / blockSize
+	workers := max(1, runtime.GOMAXPROCS(0))
+	start, end := cfg.End.AddDate(-cfg.Years, 0, 1), cfg.End.Add(24*time.Hour)
+	// Block buffers are sized for a typical block and reused across rounds.
+	slots := make([]*generator, 2*workers)
+	for k := range slots {
+		slots[k] = &generator{cfg: cfg, start: start, end: end, tx: make([]byte, 0, blockSize*1024),
+			cust: make([]byte, 0, blockSize*80), fb: make([]byte, 0, blockSize*80), truth: make([]byte, 0, blockSize*96)}
+	}
+	for first := 0; first < nBlocks; first += len(slots) {
+		if err := ctx.Err(); err != nil {
+			return st, err
 		}
-		g.customer(i)
+		gens := slots[:min(len(slots), nBlocks-first)]
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, workers)
+		for k, g := range gens {
+			b := first + k
+			g.rng = rand.New(rand.NewPCG(cfg.Seed, uint64(b)^0x9e3779b97f4a7c15))
+			g.tx, g.cust, g.fb, g.truth = g.tx[:0], g.cust[:0], g.fb[:0], g.truth[:0]
+			g.st = GenerateStats{}
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				for i := b * blockSize; i < min((b+1)*blockSize, cfg.Customers); i++ {
+					g.customer(i)
+				}
+			}()
+		}
+		wg.Wait()
+		for _, g := range gens {
+			for i, buf := range [][]byte{g.tx, g.cust, g.fb, g.truth} {
+				ws[i].Write(buf)
+			}
+			st.Customers += g.st.Customers
+			st.Orders += g.st.Orders
+			st.Lines += g.st.Lines
+			st.Refunds += g.st.Refunds
+			st.Feedback += g.st.Feedback
+		}
 	}
 	for i, f := range files {
 		err := ws[i].Flush()
@@ -146,15 +184,31 @@ func Generate(ctx context.Context, cfg SyntheticConfig, dir string) (GenerateSta
 	return st, nil
 }
 
+// generator simulates one block of customers into in-memory CSV fragments.
 type generator struct {
 	rng                 *rand.Rand
 	cfg                 SyntheticConfig
 	start, end          time.Time
-	tx, cust, fb, truth *bufio.Writer
-	st                  *GenerateStats
-	orderSeq            int64
-	buf                 []byte
+	tx, cust, fb, truth []byte
+	st                  GenerateStats
+	orderSeq            int
 	lineWeights         []float64
+	idBuf               []byte
+}
+
+// appendPadded appends v in decimal, left-padded with zeros to width digits.
+func appendPadded(b []byte, v int64, width int) []byte {
+	start := len(b)
+	b = strconv.AppendInt(b, v, 10)
+	if n := len(b) - start; n < width {
+		pad := width - n
+		b = append(b, make([]byte, pad)...)
+		copy(b[start+pad:], b[start:start+n])
+		for i := start; i < start+pad; i++ {
+			b[i] = '0'
+		}
+	}
+	return b
 }
 
 // gamma draws from Gamma(shape k, scale θ) (Marsaglia & Tsang 2000).
@@ -213,7 +267,8 @@ func (g *generator) hourOfDay() time.Duration {
 }
 
 func (g *generator) customer(i int) {
-	id := fmt.Sprintf("%08d", i+1)
+	id := string(appendPadded(g.idBuf[:0], int64(i+1), 8))
+	g.orderSeq = 0
 	span := g.end.Sub(g.start).Hours() / 24
 	// Arrivals grow linearly over time (a growing shop): density ∝ position.
 	arrivalDay := math.Floor(math.Sqrt(g.rng.Float64()) * span)
@@ -256,20 +311,20 @@ func (g *generator) customer(i int) {
 	}
 
 	signup := first.AddDate(0, 0, -g.rng.IntN(30))
-	b := g.buf[:0]
+	b := g.cust
 	b = append(b, id...)
 	b = append(b, ',')
 	b = signup.AppendFormat(b, "2006-01-02")
 	b = append(b, ",customer"...)
 	b = append(b, id...)
 	b = append(b, "@example.com,+1-555-"...)
-	b = fmt.Appendf(b, "%04d", g.rng.IntN(10000))
+	b = appendPadded(b, int64(g.rng.IntN(10000)), 4)
 	b = append(b, ',')
 	b = append(b, synCountries[g.rng.IntN(len(synCountries))]...)
 	b = append(b, '\n')
-	g.cust.Write(b)
+	g.cust = b
 
-	b = b[:0]
+	b = g.truth
 	b = append(b, id...)
 	b = append(b, ',')
 	b = strconv.AppendFloat(b, lambda, 'g', 8, 64)
@@ -289,14 +344,13 @@ func (g *generator) customer(i int) {
 	b = append(b, ',')
 	b = strconv.AppendFloat(b, sat, 'f', 4, 64)
 	b = append(b, '\n')
-	g.truth.Write(b)
-	g.buf = b
+	g.truth = b
 }
 
 func (g *generator) order(id string, t time.Time, nu, priceSens, returnRate float64, favCat, favChan int, sat float64) {
 	g.orderSeq++
 	g.st.Orders++
-	oid := "O" + strconv.FormatInt(g.orderSeq, 10)
+	oid := "O" + id + "-" + strconv.Itoa(g.orderSeq) // order numbers are per customer
 	value := g.gamma(synP, 1/nu)
 	value = math.Max(value, 1)
 	discountFrac := 0.0
@@ -330,7 +384,7 @@ func (g *generator) order(id string, t time.Time, nu, priceSens, returnRate floa
 		disc := int64(math.Round(float64(gross) * discountFrac))
 		net := gross - disc
 		qty := 1 + g.poisson(0.4)
-		product := fmt.Sprintf("P%d%03d", cat, g.rng.IntN(200))
+		product := g.product(cat, g.rng.IntN(200))
 		g.line(id, oid, t, net, qty, product, synCategories[cat], channel, disc)
 		g.st.Lines++
 		if g.rng.Float64() < returnRate {
@@ -360,6 +414,13 @@ func (g *generator) order(id string, t time.Time, nu, priceSens, returnRate floa
 	}
 }
 
+// product names the p-th product of category cat, e.g. "P3042".
+func (g *generator) product(cat, p int) string {
+	b := append(g.idBuf[:0], 'P')
+	b = strconv.AppendInt(b, int64(cat), 10)
+	return string(appendPadded(b, int64(p), 3))
+}
+
 func clampRound(v, lo, hi float64) int {
 	return int(math.Max(lo, math.Min(hi, math.Round(v))))
 }
@@ -378,7 +439,7 @@ func appendCents(b []byte, c int64) []byte {
 }
 
 func (g *generator) line(id, oid string, t time.Time, cents int64, qty int, product, cat, channel string, disc int64) {
-	b := g.buf[:0]
+	b := g.tx
 	b = append(b, id...)
 	b = append(b, ',')
 	b = append(b, oid...)
@@ -397,12 +458,11 @@ func (g *generator) line(id, oid string, t time.Time, cents int64, qty int, prod
 	b = append(b, ',')
 	b = appendCents(b, disc)
 	b = append(b, '\n')
-	g.tx.Write(b)
-	g.buf = b
+	g.tx = b
 }
 
 func (g *generator) feedback(id string, t time.Time, kind string, score int) {
-	b := g.buf[:0]
+	b := g.fb
 	b = append(b, id...)
 	b = append(b, ',')
 	b = t.UTC().Truncate(time.Second).AppendFormat(b, time.RFC3339)
@@ -413,7 +473,6 @@ func (g *generator) feedback(id string, t time.Time, kind string, score int) {
 		b = strconv.AppendInt(b, int64(score), 10)
 	}
 	b = append(b, '\n')
-	g.fb.Write(b)
-	g.buf = b
+	g.fb = b
 	g.st.Feedback++
 }
