@@ -77,7 +77,7 @@ func snapshot(ctx context.Context, cfg Config, cutoff, knownUntil time.Time) (Fe
 		"labelled": strconv.FormatBool(labelled), "warehouse_version": wv}
 	if m, err := datasets.ReadManifest(res.Dir); err == nil && sameMeta(m.Meta, meta) {
 		res.Customers, res.Reused = m.Rows, true
-		cfg.logStage("features", m.Rows, start, "cutoff", res.Cutoff, "reused", true)
+		cfg.Log.Debug("snapshot up to date, reused", "stage", "features", "run_id", cfg.RunID, "cutoff", res.Cutoff, "rows", m.Rows)
 		return res, nil
 	}
 

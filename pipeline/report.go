@@ -138,6 +138,7 @@ func writeReport(w io.Writer, r report) error {
 
 var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"money": func(v float64) string { return commas(v) },
+	"count": func(v int) string { s := commas(float64(v)); return s[:len(s)-3] },
 	"pct":   func(v float64) string { return fmt.Sprintf("%.1f%%", v) },
 	"prob":  func(v float64) string { return fmt.Sprintf("%.3f", v) },
 	"f4":    func(v float64) string { return fmt.Sprintf("%.4f", v) },
@@ -178,7 +179,7 @@ main{padding:20px 32px;max-width:1280px}
 section{background:#fff;border-radius:8px;padding:14px 18px;margin-top:18px;box-shadow:0 1px 2px #0001}
 h2{font-size:16px;margin:0 0 10px}
 table{border-collapse:collapse;width:100%}th,td{padding:5px 8px;border-bottom:1px solid #e6e8ec;text-align:left;vertical-align:top}
-th{color:#5b6475;font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums}
+th{color:#5b6475;font-weight:600}th.n{text-align:right}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .tier-high{color:#b42318;font-weight:600}.tier-medium{color:#b54708}.tier-low{color:#067647}
 .barwrap{background:#eef0f3;border-radius:3px;width:160px;height:10px;display:inline-block}
 .bar{background:#d92d20;height:10px;border-radius:3px}
@@ -190,7 +191,7 @@ section svg{max-width:100%;height:auto}
 <p>Customers ranked by value at risk = churn probability × predicted {{.CLVHorizonDays}}-day CLV. Churn = no order in the next {{.HorizonDays}} days.</p></header>
 <main>
 <div class="cards">
-<div class="card"><span>customers scored</span><b>{{.Customers}}</b></div>
+<div class="card"><span>customers scored</span><b>{{count .Customers}}</b></div>
 <div class="card"><span>total value at risk</span><b>{{money .TotalVaR}}</b></div>
 <div class="card"><span>total predicted CLV</span><b>{{money .TotalCLV}}</b></div>
 <div class="card"><span>churn model AUC (out of time)</span><b>{{f4 .Validation.AUC}}</b></div>
@@ -200,14 +201,14 @@ section svg{max-width:100%;height:auto}
 <table><tr><th>tier</th><th>band</th><th class="n">customers</th><th>share</th><th class="n">mean P(churn)</th><th class="n">value at risk</th></tr>
 {{range .Tiers}}<tr><td class="tier-{{.Tier}}">{{.Tier}}</td>
 <td>{{if eq .Tier "high"}}≥ {{$.RiskHigh}}{{else if eq .Tier "medium"}}{{$.RiskMedium}} – {{$.RiskHigh}}{{else}}&lt; {{$.RiskMedium}}{{end}}</td>
-<td class="n">{{.Customers}}</td><td><span class="barwrap"><span class="bar" style="display:block;width:{{bar .Share}}%"></span></span> {{pct .Share}}</td>
+<td class="n">{{count .Customers}}</td><td><span class="barwrap"><span class="bar" style="display:block;width:{{bar .Share}}%"></span></span> {{pct .Share}}</td>
 <td class="n">{{prob .MeanProb}}</td><td class="n">{{money .ValueAtRisk}}</td></tr>{{end}}
 </table></section>
 <section><h2>Distribution</h2>{{.Histogram}}</section>
 </div>
 <section><h2>Segments (RFM)</h2>
 <table><tr><th>segment</th><th class="n">customers</th><th class="n">mean P(churn)</th><th class="n">value at risk</th></tr>
-{{range .Segments}}<tr><td>{{.Segment}}</td><td class="n">{{.Customers}}</td><td class="n">{{prob .MeanProb}}</td><td class="n">{{money .ValueAtRisk}}</td></tr>{{end}}
+{{range .Segments}}<tr><td>{{.Segment}}</td><td class="n">{{count .Customers}}</td><td class="n">{{prob .MeanProb}}</td><td class="n">{{money .ValueAtRisk}}</td></tr>{{end}}
 </table></section>
 <section><h2>Top of the list</h2>
 <table><tr><th class="n">#</th><th>customer</th><th class="n">P(churn)</th><th>tier</th><th class="n">P(alive)</th><th class="n">CLV</th><th class="n">value at risk</th><th>segment</th><th>reasons</th><th>suggested action</th><th>last order</th></tr>

@@ -40,7 +40,7 @@ The same --seed gives byte-identical files.`,
 			}
 			cfg := datasets.SyntheticConfig{Customers: n, Seed: seed, Years: years}
 			if end != "" {
-				t, err := parseDateFlag(c, "end", end)
+				t, err := parseDateFlag("end", end)
 				if err != nil {
 					return err
 				}
@@ -140,11 +140,7 @@ cutoff, the snapshot also gets labels (churned = no order within the horizon).
 Writes <workdir>/features/cutoff=DATE/.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			cfg, err := pipelineConfig(c, &o)
-			if err != nil {
-				return err
-			}
-			t, err := parseDateFlag(c, "cutoff", cutoff)
+			cfg, t, err := datedConfig(c, &o, "cutoff", cutoff)
 			if err != nil {
 				return err
 			}
@@ -174,11 +170,7 @@ Gamma-Gamma are fitted on the snapshot at the cutoff. Models go to
 <workdir>/models/<kind>/<version>/ and become the champions.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			cfg, err := pipelineConfig(c, &o)
-			if err != nil {
-				return err
-			}
-			t, err := parseDateFlag(c, "cutoff", cutoff)
+			cfg, t, err := datedConfig(c, &o, "cutoff", cutoff)
 			if err != nil {
 				return err
 			}
@@ -209,11 +201,7 @@ suggested action. Publishes <workdir>/lists/as-of=DATE/ with retention_list.csv
 (ranked by value at risk), scores.parquet, report.html and a manifest.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			cfg, err := pipelineConfig(c, &o)
-			if err != nil {
-				return err
-			}
-			t, err := parseDateFlag(c, "as-of", asOf)
+			cfg, t, err := datedConfig(c, &o, "as-of", asOf)
 			if err != nil {
 				return err
 			}
@@ -230,6 +218,16 @@ suggested action. Publishes <workdir>/lists/as-of=DATE/ with retention_list.csv
 	return c
 }
 
+// datedConfig resolves the pipeline config and the required date flag.
+func datedConfig(c *cobra.Command, o *options, name, value string) (pipeline.Config, time.Time, error) {
+	cfg, err := pipelineConfig(c, o)
+	if err != nil {
+		return cfg, time.Time{}, err
+	}
+	t, err := parseDateFlag(name, value)
+	return cfg, t, err
+}
+
 func printResult(c *cobra.Command, res pipeline.ScoreResult) {
 	w := c.OutOrStdout()
 	fmt.Fprintf(w, "\nretention list: %s (%d customers)\nreport:         %s\n\n", res.ListCSV, res.Customers, res.Report)
@@ -244,11 +242,7 @@ func newExport() *cobra.Command {
 		Short: "Write a published retention list for a CRM import",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			cfg, err := pipelineConfig(c, &o)
-			if err != nil {
-				return err
-			}
-			t, err := parseDateFlag(c, "as-of", asOf)
+			cfg, t, err := datedConfig(c, &o, "as-of", asOf)
 			if err != nil {
 				return err
 			}
@@ -307,11 +301,7 @@ scoring. Prints where the list and report are and the top rows of the list.
 The same inputs and config give byte-identical lists.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			cfg, err := pipelineConfig(c, &o)
-			if err != nil {
-				return err
-			}
-			t, err := parseDateFlag(c, "as-of", asOf)
+			cfg, t, err := datedConfig(c, &o, "as-of", asOf)
 			if err != nil {
 				return err
 			}

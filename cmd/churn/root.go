@@ -166,7 +166,7 @@ func (h *terminalHandler) WithAttrs(a []slog.Attr) slog.Handler {
 }
 func (h *terminalHandler) WithGroup(string) slog.Handler { return h }
 
-func parseDateFlag(c *cobra.Command, name, v string) (time.Time, error) {
+func parseDateFlag(name, v string) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, usagef("--%s is required (YYYY-MM-DD)", name)
 	}
