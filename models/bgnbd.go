@@ -85,10 +85,27 @@ func logAddExp(a, b float64) float64 {
 
 // logLikGrad returns the summed log-likelihood of the groups and, when grad
 // is not nil, writes its gradient with respect to (log r, log α, log a, log b).
-// Derivatives of FHL (2005) eq. 6 with the mixture weights of its two terms;
-// groups sorted by x share the x-dependent gamma terms.
 func (m BGNBD) logLikGrad(groups []RFGroup, grad []float64) float64 {
-	r, alpha, a, b := m.R, m.Alpha, m.A, m.B
+	return bgFamilyLogLikGrad(m.R, m.Alpha, m.A, m.B, false, groups, grad)
+}
+
+// bgFamilyLogLikGrad is the log-likelihood of BG/NBD (FHL 2005, eq. 6) or,
+// when modified, MBG/NBD (Batislam, Denizel & Filiztekin 2007, where a
+// customer may also drop out right after the first purchase), with its
+// gradient in log-parameters. Both are A + B + log(e^C + e^D) with
+//
+//	A = lnΓ(r+x) − lnΓ(r) + r ln α
+//	B = lnΓ(a+b) + lnΓ(b+x+k) − lnΓ(b) − lnΓ(a+b+x+k)
+//	C = −(r+x) ln(α+T)
+//	D = ln a − ln(b+x−1+k) − (r+x) ln(α+t_x)   (BG/NBD: only when x > 0)
+//
+// and k = 0 for BG/NBD, 1 for MBG/NBD. The gradient weighs the C and D terms
+// by their shares of e^C + e^D. Groups sorted by x share the x-dependent terms.
+func bgFamilyLogLikGrad(r, alpha, a, b float64, modified bool, groups []RFGroup, grad []float64) float64 {
+	k := 0.0
+	if modified {
+		k = 1
+	}
 	lgR, _ := math.Lgamma(r)
 	lgAB, _ := math.Lgamma(a + b)
 	lgB, _ := math.Lgamma(b)
@@ -102,20 +119,19 @@ func (m BGNBD) logLikGrad(groups []RFGroup, grad []float64) float64 {
 		if x != prevX {
 			prevX = x
 			lgRx, _ = math.Lgamma(r + x)
-			lgBx, _ = math.Lgamma(b + x)
-			lgABx, _ = math.Lgamma(a + b + x)
+			lgBx, _ = math.Lgamma(b + x + k)
+			lgABx, _ = math.Lgamma(a + b + x + k)
 			if grad != nil {
-				psiRx, psiBx, psiABx = mathext.Digamma(r+x), mathext.Digamma(b+x), mathext.Digamma(a+b+x)
+				psiRx, psiBx, psiABx = mathext.Digamma(r+x), mathext.Digamma(b+x+k), mathext.Digamma(a+b+x+k)
 			}
-			if x > 0 {
-				logBx1 = math.Log(b + x - 1)
-			}
+			logBx1 = math.Log(b + x - 1 + k)
 		}
 		logAT := math.Log(alpha + g.T)
 		C := -(r + x) * logAT
 		wC, wD, total := 1.0, 0.0, C
+		hasD := x > 0 || modified
 		var logATx float64
-		if x > 0 {
+		if hasD {
 			logATx = math.Log(alpha + g.Tx)
 			D := logA - logBx1 - (r+x)*logATx
 			total = logAddExp(C, D)
@@ -129,14 +145,12 @@ func (m BGNBD) logLikGrad(groups []RFGroup, grad []float64) float64 {
 		w := g.Weight
 		gr += w * (psiRx - psiR + logAlpha - wC*logAT - wD*logATx)
 		galpha += w * (r/alpha - wC*(r+x)/(alpha+g.T))
-		if x > 0 {
-			galpha -= w * wD * (r + x) / (alpha + g.Tx)
-		}
 		ga += w * (psiAB - psiABx)
 		gb += w * (psiAB + psiBx - psiB - psiABx)
-		if x > 0 {
+		if hasD {
+			galpha -= w * wD * (r + x) / (alpha + g.Tx)
 			ga += w * wD / a
-			gb -= w * wD / (b + x - 1)
+			gb -= w * wD / (b + x - 1 + k)
 		}
 	}
 	if grad != nil {
@@ -148,43 +162,82 @@ func (m BGNBD) logLikGrad(groups []RFGroup, grad []float64) float64 {
 func bgnbdFromLog(p []float64) BGNBD {
 	return BGNBD{R: math.Exp(p[0]), Alpha: math.Exp(p[1]), A: math.Exp(p[2]), B: math.Exp(p[3])}
 }
-
 // FitBGNBD estimates BG/NBD parameters by maximum likelihood on compressed
 // groups, optimising log-parameters with L-BFGS and the analytic gradient.
 func FitBGNBD(groups []RFGroup) (BGNBD, error) {
-	repeat, meanT, w := 0.0, 0.0, 0.0
+	p, ll, err := fitBGFamily(groups, false)
+	if err != nil {
+		return BGNBD{}, fmt.Errorf("models: bgnbd: %w", err)
+	}
+	return BGNBD{R: p[0], Alpha: p[1], A: p[2], B: p[3], LogLik: ll}, nil
+}
+
+// fitBGFamily fits (r, α, a, b) of BG/NBD or MBG/NBD.
+func fitBGFamily(groups []RFGroup, modified bool) ([]float64, float64, error) {
+	groups, err := checkGroups(groups)
+	if err != nil {
+		return nil, 0, err
+	}
+	nll := func(p []float64) float64 {
+		return -bgFamilyLogLikGrad(math.Exp(p[0]), math.Exp(p[1]), math.Exp(p[2]), math.Exp(p[3]), modified, groups, nil)
+	}
+	grad := func(g, p []float64) {
+		bgFamilyLogLikGrad(math.Exp(p[0]), math.Exp(p[1]), math.Exp(p[2]), math.Exp(p[3]), modified, groups, g)
+		for i := range g {
+			g[i] = -g[i]
+		}
+	}
+	x0 := []float64{0, math.Log(math.Max(meanT(groups), 1e-3)), 0, 0}
+	best, err := minimizeLog(nll, grad, x0)
+	if err != nil {
+		return nil, 0, err
+	}
+	return []float64{math.Exp(best[0]), math.Exp(best[1]), math.Exp(best[2]), math.Exp(best[3])}, -nll(best), nil
+}
+
+// checkGroups validates BTYD summaries and returns them sorted by x. The
+// model is not identified without repeat buyers.
+func checkGroups(groups []RFGroup) ([]RFGroup, error) {
+	if len(groups) == 0 {
+		return nil, errors.New("no customers")
+	}
+	repeat := 0.0
 	for _, g := range groups {
+		switch {
+		case g.Weight <= 0 || math.IsNaN(g.Weight):
+			return nil, fmt.Errorf("group weight %v must be > 0", g.Weight)
+		case g.X < 0 || g.X != math.Trunc(g.X) || math.IsInf(g.X, 0):
+			return nil, fmt.Errorf("x = %v must be a whole number ≥ 0", g.X)
+		case g.T <= 0 || math.IsInf(g.T, 0) || math.IsNaN(g.T):
+			return nil, fmt.Errorf("T = %v must be > 0 (a customer observed for no time carries no information)", g.T)
+		case g.Tx < 0 || g.Tx > g.T || math.IsNaN(g.Tx):
+			return nil, fmt.Errorf("t_x = %v must be in [0, T = %v]", g.Tx, g.T)
+		case g.X > 0 && g.Tx == 0:
+			return nil, fmt.Errorf("x = %v repeat purchases but t_x = 0", g.X)
+		case g.X == 0 && g.Tx != 0:
+			return nil, fmt.Errorf("x = 0 but t_x = %v", g.Tx)
+		}
 		if g.X > 0 {
 			repeat += g.Weight
 		}
-		if g.X < 0 || g.Tx < 0 || g.T < g.Tx || g.X > 0 && g.Tx == 0 || g.Weight <= 0 {
-			return BGNBD{}, fmt.Errorf("models: bgnbd: invalid summary x=%v t_x=%v T=%v weight=%v", g.X, g.Tx, g.T, g.Weight)
-		}
-		meanT += g.Weight * g.T
-		w += g.Weight
 	}
 	if repeat == 0 {
-		return BGNBD{}, errors.New("models: bgnbd: no repeat buyers; the model is not identified")
+		return nil, errors.New("no repeat buyers; the model is not identified")
 	}
 	if !sort.SliceIsSorted(groups, func(i, j int) bool { return groups[i].X < groups[j].X }) {
 		groups = append([]RFGroup(nil), groups...)
 		sort.SliceStable(groups, func(i, j int) bool { return groups[i].X < groups[j].X })
 	}
-	nll := func(p []float64) float64 { return -bgnbdFromLog(p).logLikGrad(groups, nil) }
-	grad := func(g, p []float64) {
-		bgnbdFromLog(p).logLikGrad(groups, g)
-		for i := range g {
-			g[i] = -g[i]
-		}
+	return groups, nil
+}
+
+func meanT(groups []RFGroup) float64 {
+	var s, w float64
+	for _, g := range groups {
+		s += g.Weight * g.T
+		w += g.Weight
 	}
-	x0 := []float64{0, math.Log(math.Max(meanT/w, 1e-3)), 0, 0}
-	best, err := minimizeLog(nll, grad, x0)
-	if err != nil {
-		return BGNBD{}, fmt.Errorf("models: bgnbd: %w", err)
-	}
-	m := bgnbdFromLog(best)
-	m.LogLik = -nll(best)
-	return m, nil
+	return s / w
 }
 
 // minimizeLog minimises f from x0 with L-BFGS, restarting once from the

@@ -151,3 +151,38 @@ func centralDiff(f func([]float64) float64, p []float64, i int) float64 {
 	b[i] -= h
 	return (f(a) - f(b)) / (2 * h)
 }
+
+// Reference: BTYDplus mbgnbd on the CDNOW sample (../shared/data/README.md):
+// r 0.525, alpha 6.183, a 0.891, b 1.614, LL −9582.14.
+func TestMBGNBDCDNOW(t *testing.T) {
+	x, tx, T, _ := cdnowCBS(t)
+	m, err := FitMBGNBD(CompressRF(x, tx, T))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Published to 3 decimals: tolerance half a unit in the last digit plus optimiser slack.
+	near(t, "r", m.R, 0.525, 0.002)
+	near(t, "alpha", m.Alpha, 6.183, 0.01)
+	near(t, "a", m.A, 0.891, 0.002)
+	near(t, "b", m.B, 1.614, 0.005)
+	near(t, "loglik", m.LogLik, -9582.14, 0.01)
+	// One-time buyers are no longer certainly alive.
+	if p := m.PAlive(0, 0, 38.86); !(p > 0 && p < 1) {
+		t.Errorf("MBG/NBD P(alive | x=0) = %v, want in (0, 1)", p)
+	}
+}
+
+func TestMBGNBDGradient(t *testing.T) {
+	groups := CompressRF([]float64{0, 1, 2, 2, 5, 0}, []float64{0, 3.5, 10, 20, 30.1, 0}, []float64{38, 38, 30, 39, 38.9, 12})
+	p := []float64{math.Log(0.5), math.Log(6), math.Log(0.9), math.Log(1.6)}
+	got := make([]float64, 4)
+	bgFamilyLogLikGrad(math.Exp(p[0]), math.Exp(p[1]), math.Exp(p[2]), math.Exp(p[3]), true, groups, got)
+	f := func(v []float64) float64 {
+		return bgFamilyLogLikGrad(math.Exp(v[0]), math.Exp(v[1]), math.Exp(v[2]), math.Exp(v[3]), true, groups, nil)
+	}
+	for i := range p {
+		if num := centralDiff(f, p, i); math.Abs(got[i]-num) > 1e-5*math.Max(1, math.Abs(num)) {
+			t.Errorf("mbgnbd d/dlog θ%d = %.8f, finite difference %.8f", i, got[i], num)
+		}
+	}
+}

@@ -229,7 +229,15 @@ func fitCLV(rec arrow.RecordBatch) (models.CLV, int, error) {
 	if err != nil {
 		return models.CLV{}, 0, err
 	}
-	bg, err := models.FitBGNBD(models.CompressRF(x, tx, T))
+	// Customers first seen on the cutoff day (T = 0) carry no information
+	// for the fit; they are still scored.
+	var fx, ftx, fT []float64
+	for i := range x {
+		if T[i] > 0 {
+			fx, ftx, fT = append(fx, x[i]), append(ftx, tx[i]), append(fT, T[i])
+		}
+	}
+	bg, err := models.FitBGNBD(models.CompressRF(fx, ftx, fT))
 	if err != nil {
 		return models.CLV{}, 0, err
 	}
