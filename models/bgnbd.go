@@ -162,6 +162,7 @@ func bgFamilyLogLikGrad(r, alpha, a, b float64, modified bool, groups []RFGroup,
 func bgnbdFromLog(p []float64) BGNBD {
 	return BGNBD{R: math.Exp(p[0]), Alpha: math.Exp(p[1]), A: math.Exp(p[2]), B: math.Exp(p[3])}
 }
+
 // FitBGNBD estimates BG/NBD parameters by maximum likelihood on compressed
 // groups, optimising log-parameters with L-BFGS and the analytic gradient.
 func FitBGNBD(groups []RFGroup) (BGNBD, error) {

@@ -17,25 +17,31 @@ type ParetoNBD struct {
 }
 
 // log2F1a1 returns ln ₂F₁(a, b; a+1; z) for a, b > 0 and 0 ≤ z < 1 from its
-// power series Σ_k a/(a+k) · (b)_k/k! · z^k, summed in log space so that
-// neither large a (= r+s+x) nor b nor z near 1 overflows or cancels: every
-// term is positive.
+// power series Σ_k a/(a+k) · (b)_k/k! · z^k. Every term is positive, so there
+// is no cancellation; the partial sum is rescaled whenever it grows past
+// 2^900, so neither large a (= r+s+x) nor b nor z near 1 overflows.
 func log2F1a1(a, b, z float64) float64 {
 	if z == 0 {
 		return 0
 	}
-	logZ := math.Log(z)
-	logTerm, logSum := 0.0, 0.0 // k = 0: term 1
+	const big, bigLog = 0x1p900, 900 * math.Ln2
+	term, sum, scale := 1.0, 1.0, 0.0
 	for k := 0.0; k < 1e7; k++ {
-		// term_{k+1}/term_k = (a+k)/(a+k+1) · (b+k)/(k+1) · z
-		logTerm += math.Log((a+k)/(a+k+1)) + math.Log((b+k)/(k+1)) + logZ
-		logSum = logAddExp(logSum, logTerm)
-		// Past the peak (ratio < 1) the tail is bounded by a geometric series.
-		if ratio := (a + k + 1) / (a + k + 2) * (b + k + 1) / (k + 2) * z; ratio < 1 && logTerm-logSum < math.Log(1e-17*(1-ratio)) {
+		ratio := (a + k) / (a + k + 1) * (b + k) / (k + 1) * z
+		term *= ratio
+		sum += term
+		if sum > big {
+			sum /= big
+			term /= big
+			scale += bigLog
+		}
+		// Past the peak the next ratio is below this one, so the tail is at
+		// most term·ratio/(1−ratio).
+		if ratio < 1 && term*ratio < 1e-17*(1-ratio)*sum {
 			break
 		}
 	}
-	return logSum
+	return math.Log(sum) + scale
 }
 
 // logA0 returns ln A₀ of the Pareto/NBD likelihood (Fader, Hardie & Lee 2005,
@@ -68,6 +74,26 @@ func (m ParetoNBD) LogLikelihood(x, tx, T float64) float64 {
 	return a1 + logAddExp(alive, math.Log(s)-math.Log(r+s+x)+m.logA0(x, tx, T))
 }
 
+// totalLogLik sums the log-likelihood over groups sorted by x, sharing the
+// x-dependent gamma term.
+func (m ParetoNBD) totalLogLik(groups []RFGroup) float64 {
+	r, alpha, s, beta := m.R, m.Alpha, m.S, m.Beta
+	lgR, _ := math.Lgamma(r)
+	base := -lgR + r*math.Log(alpha) + s*math.Log(beta)
+	logS := math.Log(s)
+	prevX, lgRx := math.NaN(), 0.0
+	ll := 0.0
+	for _, g := range groups {
+		if g.X != prevX {
+			prevX = g.X
+			lgRx, _ = math.Lgamma(r + g.X)
+		}
+		alive := -(r+g.X)*math.Log(alpha+g.T) - s*math.Log(beta+g.T)
+		ll += g.Weight * (lgRx + base + logAddExp(alive, logS-math.Log(r+s+g.X)+m.logA0(g.X, g.Tx, g.T)))
+	}
+	return ll
+}
+
 // FitParetoNBD estimates Pareto/NBD parameters by maximum likelihood on
 // compressed groups (L-BFGS on log-parameters, central-difference gradient:
 // the derivatives of the hypergeometric term have no cheap closed form).
@@ -79,14 +105,7 @@ func FitParetoNBD(groups []RFGroup) (ParetoNBD, error) {
 	from := func(p []float64) ParetoNBD {
 		return ParetoNBD{R: math.Exp(p[0]), Alpha: math.Exp(p[1]), S: math.Exp(p[2]), Beta: math.Exp(p[3])}
 	}
-	nll := func(p []float64) float64 {
-		m := from(p)
-		ll := 0.0
-		for _, g := range groups {
-			ll += g.Weight * m.LogLikelihood(g.X, g.Tx, g.T)
-		}
-		return -ll
-	}
+	nll := func(p []float64) float64 { return -from(p).totalLogLik(groups) }
 	mt := math.Log(meanT(groups))
 	best, err := minimizeLog(nll, nil, []float64{0, mt, 0, mt})
 	if err != nil {
