@@ -163,12 +163,13 @@ func (b *Builder) Finish() arrow.RecordBatch {
 	return b.rb.NewRecordBatch()
 }
 
-// groupOrders collapses purchase lines (amount > 0) with ts in [from, to) into
+// groupOrders collapses purchase lines (amount ≥ 0: a free item is still a
+// purchase; negative amounts are refunds) with ts in [from, to) into
 // orders sorted by time; an order's time is its earliest line.
 func groupOrders(dst []order, lines []line, from, to int64) []order {
 	dst = dst[:0]
 	for _, l := range lines {
-		if l.amount <= 0 || l.ts < from || l.ts >= to {
+		if l.amount < 0 || l.ts < from || l.ts >= to {
 			continue
 		}
 		found := false
@@ -215,7 +216,7 @@ func (b *Builder) flush() {
 			continue
 		}
 		spend += l.amount
-		if l.amount > 0 {
+		if l.amount >= 0 {
 			gross += l.amount
 			b.cats[l.cat] = struct{}{}
 		} else {
@@ -321,7 +322,7 @@ func (b *Builder) flush() {
 	next().(*array.Int64Builder).Append(int64(len(b.months)))
 	next().(*array.Int64Builder).Append(int64(len(b.cats)))
 	rr := 0.0
-	if gross > 0 {
+	if gross > 0 && refunds > 0 {
 		rr = float64(refunds) / float64(gross)
 	}
 	next().(*array.Float64Builder).Append(rr)
@@ -334,9 +335,16 @@ func (b *Builder) flush() {
 				fs += l.amount
 			}
 		}
+		futDays := int64(0)
+		for i, o := range fut {
+			if i == 0 || day(o.ts) != day(fut[i-1].ts) {
+				futDays++
+			}
+		}
 		next().(*array.BooleanBuilder).Append(len(fut) == 0)
 		next().(*array.Int64Builder).Append(int64(len(fut)))
 		next().(*array.Int64Builder).Append(fs)
+		next().(*array.Int64Builder).Append(futDays)
 	}
 }
 
@@ -346,4 +354,103 @@ func floorDiv(a, b int64) int64 {
 		q--
 	}
 	return q
+}
+
+// RepeatPurchaseDays returns, for sorted transaction batches, the UTC day
+// (days since the epoch) of every repeat purchase day: each customer's
+// distinct purchase days after the first, in input order. Summed by week it
+// gives the cumulative repeat transactions of a BTYD tracking plot.
+func RepeatPurchaseDays(recs []arrow.RecordBatch) ([]int64, error) {
+	var out []int64
+	cur, first, last, started := "", int64(0), int64(0), false
+	for _, rec := range recs {
+		sc := rec.Schema()
+		ci, ti, ai := sc.FieldIndices(datasets.ColCustomerID), sc.FieldIndices(datasets.ColTS), sc.FieldIndices(datasets.ColAmountCents)
+		if len(ci) == 0 || len(ti) == 0 || len(ai) == 0 {
+			return nil, fmt.Errorf("features: batch needs %s, %s and %s", datasets.ColCustomerID, datasets.ColTS, datasets.ColAmountCents)
+		}
+		cust, ok1 := rec.Column(ci[0]).(*array.String)
+		ts, ok2 := rec.Column(ti[0]).(*array.Timestamp)
+		amt, ok3 := rec.Column(ai[0]).(*array.Int64)
+		if !ok1 || !ok2 || !ok3 {
+			return nil, fmt.Errorf("features: unexpected column types in %s", sc)
+		}
+		for i := 0; i < int(rec.NumRows()); i++ {
+			if amt.Value(i) < 0 {
+				continue
+			}
+			d := floorDiv(int64(ts.Value(i)), usPerDay)
+			if id := cust.Value(i); !started || id != cur {
+				if started && id < cur {
+					return nil, fmt.Errorf("features: input not sorted by customer_id (%q after %q)", id, cur)
+				}
+				cur, first, last, started = strings.Clone(id), d, d, true
+				continue
+			}
+			if d != last && d != first {
+				out = append(out, d)
+			}
+			last = d
+		}
+	}
+	return out, nil
+}
+
+// DiscreteSummary returns the BG/BB summary of sorted transaction batches at
+// a cutoff day with opportunities of unitDays days: opportunity 0 holds a
+// customer's first purchase day, opportunities 1..n follow it up to and
+// including the cutoff day (n = ⌊(cutoff − first)/unitDays⌋), x counts the
+// opportunities 1..n with a purchase and t_x is the last of them (0 if none).
+// Customers whose first purchase is after the cutoff are left out.
+func DiscreteSummary(recs []arrow.RecordBatch, cutoff time.Time, unitDays int) (ids []string, x, tx, n []float64, err error) {
+	if unitDays < 1 {
+		return nil, nil, nil, nil, fmt.Errorf("features: unit of %d days", unitDays)
+	}
+	c := cutoff.UTC()
+	cutDay := time.Date(c.Year(), c.Month(), c.Day(), 0, 0, 0, 0, time.UTC).Unix() / 86400
+	u := int64(unitDays)
+	var cur string
+	var first, lastOpp, count int64
+	started := false
+	flush := func() {
+		if started && first <= cutDay {
+			ids = append(ids, cur)
+			x, tx, n = append(x, float64(count)), append(tx, float64(lastOpp)), append(n, float64((cutDay-first)/u))
+		}
+	}
+	for _, rec := range recs {
+		sc := rec.Schema()
+		ci, ti, ai := sc.FieldIndices(datasets.ColCustomerID), sc.FieldIndices(datasets.ColTS), sc.FieldIndices(datasets.ColAmountCents)
+		if len(ci) == 0 || len(ti) == 0 || len(ai) == 0 {
+			return nil, nil, nil, nil, fmt.Errorf("features: batch needs %s, %s and %s", datasets.ColCustomerID, datasets.ColTS, datasets.ColAmountCents)
+		}
+		cust, ok1 := rec.Column(ci[0]).(*array.String)
+		ts, ok2 := rec.Column(ti[0]).(*array.Timestamp)
+		amt, ok3 := rec.Column(ai[0]).(*array.Int64)
+		if !ok1 || !ok2 || !ok3 {
+			return nil, nil, nil, nil, fmt.Errorf("features: unexpected column types in %s", sc)
+		}
+		for i := 0; i < int(rec.NumRows()); i++ {
+			if amt.Value(i) < 0 {
+				continue
+			}
+			d := floorDiv(int64(ts.Value(i)), usPerDay)
+			if id := cust.Value(i); !started || id != cur {
+				if started && id < cur {
+					return nil, nil, nil, nil, fmt.Errorf("features: input not sorted by customer_id (%q after %q)", id, cur)
+				}
+				flush()
+				cur, first, lastOpp, count, started = strings.Clone(id), d, 0, 0, true
+				continue
+			}
+			if d > cutDay {
+				continue
+			}
+			if opp := (d - first) / u; opp > lastOpp {
+				lastOpp, count = opp, count+1
+			}
+		}
+	}
+	flush()
+	return ids, x, tx, n, nil
 }

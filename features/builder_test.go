@@ -1,6 +1,7 @@
 package features
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -130,6 +131,7 @@ func TestBuilderFixture(t *testing.T) {
 			LabelChurned:     {0, 0, 1},      // a buys 07-15, b on 07-01 00:00
 			LabelFutureOrd:   {1, 1, 0},      // A6 is after the horizon
 			LabelFutureSpend: {6000, 700, 0}, //
+			LabelFutureDays:  {1, 1, 0},      //
 		}
 		for col, w := range want {
 			for i, v := range w {
@@ -201,5 +203,35 @@ func TestQuintileScoreAndSegments(t *testing.T) {
 	}
 	if Segment(5, 5) != "Champions" || Segment(1, 1) != "Lost" || Segment(1, 5) != "Can't lose them" || Segment(5, 1) != "New" {
 		t.Error("segment corners are wrong")
+	}
+}
+
+func TestRepeatPurchaseDays(t *testing.T) {
+	mem := memory.DefaultAllocator
+	recs := batches(t, mem, fixture, 4)
+	days, err := RepeatPurchaseDays(recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := func(s string) int64 { tm, _ := time.Parse(time.DateOnly, s); return tm.Unix() / 86400 }
+	// a: first day 01-10 (two orders), repeats 03-01, 06-20, 07-15, 12-01 (refund day 03-15 is not a purchase);
+	// b: repeat 07-01; c and d: none.
+	want := []int64{d("2024-03-01"), d("2024-06-20"), d("2024-07-15"), d("2024-12-01"), d("2024-07-01")}
+	if fmt.Sprint(days) != fmt.Sprint(want) {
+		t.Errorf("repeat days = %v, want %v", days, want)
+	}
+}
+
+func TestDiscreteSummary(t *testing.T) {
+	recs := batches(t, memory.DefaultAllocator, fixture, 5)
+	ids, x, tx, n, err := DiscreteSummary(recs, time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC), 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// a: first 01-10; 03-01 is day 51 → opportunity 1, 06-20 is day 162 → 5; n = 172/30 = 5.
+	// b: first 06-30, n = 0; d: first 2023-01-01, n = 546/30 = 18, no repeats. c starts after the cutoff.
+	want := "[a b d] [2 0 0] [5 0 0] [5 0 18]"
+	if got := fmt.Sprint(ids, x, tx, n); got != want {
+		t.Errorf("got %s, want %s", got, want)
 	}
 }

@@ -37,6 +37,7 @@ const (
 	LabelChurned     = "label_churned"
 	LabelFutureOrd   = "label_future_orders"
 	LabelFutureSpend = "label_future_spend_cents"
+	LabelFutureDays  = "label_future_purchase_days"
 )
 
 // ModelColumns are the numeric features the churn models use, in order.
@@ -64,7 +65,7 @@ var baseFields = []arrow.Field{
 
 var labelFields = []arrow.Field{
 	{Name: LabelChurned, Type: arrow.FixedWidthTypes.Boolean},
-	i64(LabelFutureOrd), i64(LabelFutureSpend),
+	i64(LabelFutureOrd), i64(LabelFutureSpend), i64(LabelFutureDays),
 }
 
 var rfmFields = []arrow.Field{

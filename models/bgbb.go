@@ -165,3 +165,12 @@ func (m BGBB) ExpectedPurchases(nStar, x, tx, n float64) float64 {
 	diff := math.Exp(lg(1+de+n)-lg(ga+de+n)) - math.Exp(lg(1+de+n+nStar)-lg(ga+de+n+nStar))
 	return math.Exp(l) * de / (ga - 1) * diff
 }
+
+// ExpectedPurchasesPopulation returns E[X(n)], the expected transactions of a
+// new customer in n opportunities (FHS 2010, eq. 9):
+// α/(α+β) · δ/(γ−1) · (1 − Γ(γ+δ)Γ(1+δ+n)/(Γ(γ+δ+n)Γ(1+δ))).
+func (m BGBB) ExpectedPurchasesPopulation(n float64) float64 {
+	lg := func(v float64) float64 { r, _ := math.Lgamma(v); return r }
+	g, d := m.Gamma, m.Delta
+	return m.Alpha / (m.Alpha + m.Beta) * d / (g - 1) * -math.Expm1(lg(g+d)+lg(1+d+n)-lg(g+d+n)-lg(1+d))
+}

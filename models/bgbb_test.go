@@ -66,3 +66,18 @@ func TestBGBBPredictions(t *testing.T) {
 	// One more opportunity: P(buy) = P(alive at n+1) · E[p | x, n, alive] = P(alive) · (α+x)/(α+β+n).
 	near(t, "E[X(n,n+1)]", m.ExpectedPurchases(1, 3, 6, 6), recent*(1.2+3)/(1.2+0.75+6), 1e-12)
 }
+
+// E[X(n)] of a new customer equals the expected count under the likelihood:
+// Σ over all sequences of n opportunities of x · P(sequence).
+func TestBGBBPopulationExpectation(t *testing.T) {
+	m := BGBB{Alpha: 1.2, Beta: 0.75, Gamma: 0.66, Delta: 2.78}
+	for _, n := range []float64{1, 4, 9} {
+		e := 0.0
+		for tx := 1.0; tx <= n; tx++ {
+			for x := 1.0; x <= tx; x++ {
+				e += x * binom(tx-1, x-1) * math.Exp(m.LogLikelihood(x, tx, n))
+			}
+		}
+		near(t, "E[X(n)]", m.ExpectedPurchasesPopulation(n), e, 1e-10)
+	}
+}

@@ -20,6 +20,8 @@ type PurchaseModel interface {
 	LogLikelihood(x, tx, T float64) float64
 	PAlive(x, tx, T float64) float64
 	ExpectedPurchases(t, x, tx, T float64) float64
+	// ExpectedPurchasesPopulation is E[X(t)] for a customer just acquired.
+	ExpectedPurchasesPopulation(t float64) float64
 }
 
 // PurchaseModelNames lists the models FitPurchaseModel knows, in a stable order.

@@ -182,3 +182,64 @@ func TestConformance(t *testing.T) {
 		}
 	})
 }
+
+// E[X(t)] of a new customer agrees with the mean count of customers
+// simulated from the model over t (within 4 standard errors of that mean).
+func TestPopulationExpectationBySimulation(t *testing.T) {
+	rng := rand.New(rand.NewPCG(77, 7))
+	const n, horizon = 40000, 40.0
+	check := func(m PurchaseModel, x []float64) {
+		t.Helper()
+		var s, ss float64
+		for _, v := range x {
+			s += v
+			ss += v * v
+		}
+		mean := s / n
+		se := math.Sqrt((ss/n - mean*mean) / n)
+		if got := m.ExpectedPurchasesPopulation(horizon); math.Abs(got-mean) > 4*se {
+			t.Errorf("%s E[X(%v)] = %.4f, simulated mean %.4f ± %.4f", m.Name(), horizon, got, mean, se)
+		}
+	}
+	fixedT := func(sim func() (x, tx, T []float64)) []float64 { x, _, _ := sim(); return x }
+	bg := BGNBD{R: 0.8, Alpha: 6, A: 0.9, B: 2.5}
+	check(bg, fixedT(func() (a, b, c []float64) { return simulateBGFixed(rng, n, bg.R, bg.Alpha, bg.A, bg.B, false, horizon) }))
+	mbg := MBGNBD{R: 0.8, Alpha: 6, A: 0.9, B: 2.5}
+	check(mbg, fixedT(func() (a, b, c []float64) {
+		return simulateBGFixed(rng, n, mbg.R, mbg.Alpha, mbg.A, mbg.B, true, horizon)
+	}))
+	pn := ParetoNBD{R: 0.7, Alpha: 8, S: 0.8, Beta: 15}
+	var px []float64
+	for range n {
+		lam, mu := gammaDraw(rng, pn.R, 1/pn.Alpha), gammaDraw(rng, pn.S, 1/pn.Beta)
+		end, tt, c := math.Min(horizon, rng.ExpFloat64()/mu), 0.0, 0.0
+		for {
+			if tt += rng.ExpFloat64() / lam; tt > end {
+				break
+			}
+			c++
+		}
+		px = append(px, c)
+	}
+	check(pn, px)
+}
+
+// simulateBGFixed is simulateBG with every customer observed for exactly obs.
+func simulateBGFixed(rng *rand.Rand, n int, r, alpha, a, b float64, modified bool, obs float64) (x, tx, T []float64) {
+	for range n {
+		lam := gammaDraw(rng, r, 1/alpha)
+		p := betaDraw(rng, a, b)
+		alive := !(modified && rng.Float64() < p)
+		t, cnt, last := 0.0, 0.0, 0.0
+		for alive {
+			t += rng.ExpFloat64() / lam
+			if t > obs {
+				break
+			}
+			cnt, last = cnt+1, t
+			alive = rng.Float64() >= p
+		}
+		x, tx, T = append(x, cnt), append(tx, last), append(T, obs)
+	}
+	return
+}

@@ -139,3 +139,12 @@ func (m ParetoNBD) ExpectedPurchases(t, x, tx, T float64) float64 {
 	}
 	return e * m.PAlive(x, tx, T)
 }
+
+// ExpectedPurchasesPopulation returns E[X(t)] for a new customer
+// (Schmittlein et al. 1987, eq. 17): rβ/(α(s−1)) · (1 − (β/(β+t))^(s−1)).
+func (m ParetoNBD) ExpectedPurchasesPopulation(t float64) float64 {
+	if math.Abs(m.S-1) < 1e-9 {
+		return m.R * m.Beta / m.Alpha * math.Log((m.Beta+t)/m.Beta)
+	}
+	return m.R * m.Beta / (m.Alpha * (m.S - 1)) * -math.Expm1((m.S-1)*math.Log(m.Beta/(m.Beta+t)))
+}
