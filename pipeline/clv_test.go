@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/churn-dev/churn/datasets"
 	"github.com/churn-dev/churn/internal/testutil"
+	"github.com/churn-dev/churn/models"
 )
 
 func day(s string) time.Time { t, _ := time.Parse(time.DateOnly, s); return t }
@@ -89,5 +91,51 @@ func TestCLVFormatsAgree(t *testing.T) {
 	for i := range a.Params {
 		closeTo(t, "summary "+a.Params[i].Name, b.Params[i].Value, a.Params[i].Value, 1e-4*a.Params[i].Value)
 		closeTo(t, "clvtools "+a.Params[i].Name, c.Params[i].Value, a.Params[i].Value, 1e-4*a.Params[i].Value)
+	}
+}
+
+// Reference: lifetimes docs/Quickstart.md (CDNOW summary with monetary value,
+// rounded to 2 decimals): BG/NBD standard errors r 0.012557, alpha 0.378221,
+// a 0.185719, b 0.705345 (full-precision data); Gamma-Gamma p 6.25, q 3.74,
+// v 15.45 on the 946 returning customers; conditional expected average profit
+// of customers 1, 2, 3: 24.658619, 18.911489, 35.170981; and
+// customer_lifetime_value(time=12, discount_rate=0.01, freq="D"), i.e. twelve
+// steps of 30 time units (weeks here), for customers 1, 2, 3:
+// 140.096211, 18.943467, 38.180574.
+func TestLifetimesQuickstartCLV(t *testing.T) {
+	rows, err := datasets.ReadSummary(testutil.SharedData(t, "cdnow/cdnow_customers_summary_with_transactions.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var x, tx, T, m []float64
+	for _, r := range rows {
+		x, tx, T, m = append(x, r.X), append(tx, r.Tx), append(T, r.T), append(m, r.Monetary)
+	}
+	groups := models.CompressRF(x, tx, T)
+	bg, err := models.FitBGNBD(groups)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gg, err := models.FitGammaGamma(x, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeTo(t, "p", gg.P, 6.25, 0.005)
+	closeTo(t, "q", gg.Q, 3.74, 0.005)
+	closeTo(t, "v", gg.Gamma, 15.45, 0.005)
+	clv := models.CLV{Purchases: bg, Spend: gg}
+	for i, want := range []struct{ spend, clv float64 }{{24.658619, 140.096211}, {18.911489, 18.943467}, {35.170981, 38.180574}} {
+		closeTo(t, "E[spend]", gg.ExpectedSpend(x[i], m[i]), want.spend, 1e-4*want.spend)
+		closeTo(t, "CLV", clv.Value(x[i], tx[i], T[i], m[i], 360, 12, 0.01), want.clv, 1e-4*want.clv)
+	}
+
+	// Standard errors on the natural scale (delta method: se(θ) = θ · se(ln θ)).
+	cbs, _, err := FitCLV(context.Background(), CLVInput{Path: testutil.SharedData(t, "cdnow/btyd_cdnowSummary_cbs.csv"), Format: "summary", Model: "bgnbd", TimeUnit: "week"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []float64{0.012557, 0.378221, 0.185719, 0.705345} {
+		p := cbs.Params[i]
+		closeTo(t, "se("+p.Name+")", p.Value*p.StdErrLog, want, 0.005*want)
 	}
 }
