@@ -68,6 +68,16 @@ func FitPurchaseModel(name string, groups []RFGroup) (PurchaseModel, error) {
 	return nil, fmt.Errorf("models: unknown model %q (want one of %v)", name, PurchaseModelNames)
 }
 
+// FitPurchaseModelFrom is FitPurchaseModel started from the parameters of an
+// earlier fit (same model), which saves iterations when the data changed
+// little, e.g. the next day's snapshot. Only Pareto/NBD, the costly fit, uses it.
+func FitPurchaseModelFrom(name string, groups []RFGroup, start []float64) (PurchaseModel, error) {
+	if name == "pareto-nbd" {
+		return fitParetoNBD(groups, start)
+	}
+	return FitPurchaseModel(name, groups)
+}
+
 // TotalLogLik sums the model's log-likelihood over weighted groups.
 func TotalLogLik(m PurchaseModel, groups []RFGroup) float64 {
 	s := 0.0

@@ -5,8 +5,8 @@ import "math"
 // CLV holds a fitted purchase model and spend model and values customers by
 // discounted cash flow.
 type CLV struct {
-	Purchases BGNBD      `json:"bgnbd"`
-	Spend     GammaGamma `json:"gamma_gamma"`
+	Purchases PurchaseModel
+	Spend     GammaGamma
 }
 
 // Value returns the expected discounted value of a customer's purchases over

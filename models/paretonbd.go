@@ -3,6 +3,8 @@ package models
 import (
 	"fmt"
 	"math"
+
+	"gonum.org/v1/gonum/mathext"
 )
 
 // ParetoNBD holds the parameters of the Pareto/NBD model of Schmittlein,
@@ -27,7 +29,7 @@ func log2F1a1(a, b, z float64) float64 {
 	const big, bigLog = 0x1p900, 900 * math.Ln2
 	term, sum, scale := 1.0, 1.0, 0.0
 	for k := 0.0; k < 1e7; k++ {
-		ratio := (a + k) / (a + k + 1) * (b + k) / (k + 1) * z
+		ratio := (a + k) * (b + k) * z / ((a + k + 1) * (k + 1))
 		term *= ratio
 		sum += term
 		if sum > big {
@@ -74,8 +76,28 @@ func (m ParetoNBD) LogLikelihood(x, tx, T float64) float64 {
 	return a1 + logAddExp(alive, math.Log(s)-math.Log(r+s+x)+m.logA0(x, tx, T))
 }
 
-// totalLogLik sums the log-likelihood over groups sorted by x, sharing the
-// x-dependent gamma term.
+// totalLogLikGrad sums the log-likelihood over groups sorted by x (sharing
+// the x-dependent gamma terms within a chunk) and, when grad is not nil,
+// adds its gradient in log-parameters. Chunks run in parallel.
+func (m ParetoNBD) totalLogLikGrad(groups []RFGroup, grad []float64) float64 {
+	return chunkedSum(len(groups), 512, 4, grad, func(lo, hi int, g []float64) float64 {
+		prevX, lgRx, psiRx := math.NaN(), 0.0, 0.0
+		ll := 0.0
+		for _, gr := range groups[lo:hi] {
+			if gr.X != prevX {
+				prevX = gr.X
+				lgRx, _ = math.Lgamma(m.R + gr.X)
+				if g != nil {
+					psiRx = digamma(m.R + gr.X)
+				}
+			}
+			ll += gr.Weight * m.logLikGrad(gr.X, gr.Tx, gr.T, gr.Weight, lgRx, psiRx, g)
+		}
+		return ll
+	})
+}
+
+// totalLogLik is the series-only evaluation of the summed log-likelihood.
 func (m ParetoNBD) totalLogLik(groups []RFGroup) float64 {
 	r, alpha, s, beta := m.R, m.Alpha, m.S, m.Beta
 	lgR, _ := math.Lgamma(r)
@@ -97,7 +119,11 @@ func (m ParetoNBD) totalLogLik(groups []RFGroup) float64 {
 // FitParetoNBD estimates Pareto/NBD parameters by maximum likelihood on
 // compressed groups (L-BFGS on log-parameters, central-difference gradient:
 // the derivatives of the hypergeometric term have no cheap closed form).
-func FitParetoNBD(groups []RFGroup) (ParetoNBD, error) {
+func FitParetoNBD(groups []RFGroup) (ParetoNBD, error) { return fitParetoNBD(groups, nil) }
+
+// fitParetoNBD fits from start (parameters in ParamNames order) or, when nil,
+// from r = s = 1, α = β = mean T.
+func fitParetoNBD(groups []RFGroup, start []float64) (ParetoNBD, error) {
 	groups, err := checkGroups(groups)
 	if err != nil {
 		return ParetoNBD{}, fmt.Errorf("models: pareto/nbd: %w", err)
@@ -105,9 +131,22 @@ func FitParetoNBD(groups []RFGroup) (ParetoNBD, error) {
 	from := func(p []float64) ParetoNBD {
 		return ParetoNBD{R: math.Exp(p[0]), Alpha: math.Exp(p[1]), S: math.Exp(p[2]), Beta: math.Exp(p[3])}
 	}
-	nll := func(p []float64) float64 { return -from(p).totalLogLik(groups) }
+	nll := func(p []float64) float64 { return -from(p).totalLogLikGrad(groups, nil) }
+	grad := func(g, p []float64) {
+		clear(g)
+		from(p).totalLogLikGrad(groups, g)
+		for i := range g {
+			g[i] = -g[i]
+		}
+	}
 	mt := math.Log(meanT(groups))
-	best, err := minimizeLog(nll, nil, []float64{0, mt, 0, mt})
+	x0 := []float64{0, mt, 0, mt}
+	if len(start) == 4 {
+		for i, v := range start {
+			x0[i] = math.Log(v)
+		}
+	}
+	best, err := minimizeLog(nll, grad, x0)
 	if err != nil {
 		return ParetoNBD{}, fmt.Errorf("models: pareto/nbd: %w", err)
 	}
@@ -148,3 +187,5 @@ func (m ParetoNBD) ExpectedPurchasesPopulation(t float64) float64 {
 	}
 	return m.R * m.Beta / (m.Alpha * (m.S - 1)) * -math.Expm1((m.S-1)*math.Log(m.Beta/(m.Beta+t)))
 }
+
+func digamma(x float64) float64 { return mathext.Digamma(x) }

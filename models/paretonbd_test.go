@@ -53,3 +53,24 @@ func TestParetoNBDExtremes(t *testing.T) {
 		}
 	}
 }
+
+func TestParetoNBDGradient(t *testing.T) {
+	groups := CompressRF([]float64{0, 1, 2, 2, 5, 0, 40}, []float64{0, 3.5, 10, 20, 30.1, 0, 38}, []float64{38, 38, 30, 39, 38.9, 12, 38.5})
+	for _, p := range [][]float64{
+		{math.Log(0.55), math.Log(10.6), math.Log(0.61), math.Log(11.7)}, // α < β
+		{math.Log(0.55), math.Log(14), math.Log(0.61), math.Log(9)},      // α > β
+	} {
+		from := func(v []float64) ParetoNBD {
+			return ParetoNBD{R: math.Exp(v[0]), Alpha: math.Exp(v[1]), S: math.Exp(v[2]), Beta: math.Exp(v[3])}
+		}
+		f := func(v []float64) float64 { return from(v).totalLogLik(groups) }
+		got := make([]float64, 4)
+		ll := from(p).totalLogLikGrad(groups, got)
+		near(t, "LL agrees with the series-only evaluation", ll, f(p), 1e-9)
+		for i := range p {
+			if num := centralDiff(f, p, i); math.Abs(got[i]-num) > 1e-5*math.Max(1, math.Abs(num)) {
+				t.Errorf("pareto/nbd d/dlog θ%d = %.8f, finite difference %.8f", i, got[i], num)
+			}
+		}
+	}
+}

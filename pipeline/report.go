@@ -228,12 +228,15 @@ section svg{max-width:100%;height:auto}
 <tr><td>customers</td><td class="n">{{.Validation.N}}</td><td class="n">{{.TrainEval.N}}</td></tr>
 </table></section>
 <section><h2>CLV model {{.CLVVersion}}</h2>
-<p>BG/NBD purchases and Gamma-Gamma spend, fitted on {{.CLV.Customers}} customers as of {{.CLV.Cutoff}} (time unit: {{.CLV.TimeUnit}}). CLV discounts monthly cash flows at {{.DiscountRate}} a year.</p>
+<p>{{.CLV.PurchaseModel}} purchases and Gamma-Gamma spend, fitted on {{count .CLV.Customers}} customers as of {{.CLV.Cutoff}} (time unit: {{.CLV.TimeUnit}}). CLV discounts monthly cash flows at {{.DiscountRate}} a year.</p>
 <table><tr><th>parameter</th><th class="n">value</th></tr>
-<tr><td>BG/NBD r, α</td><td class="n">{{f4 .CLV.Model.Purchases.R}}, {{f4 .CLV.Model.Purchases.Alpha}}</td></tr>
-<tr><td>BG/NBD a, b</td><td class="n">{{f4 .CLV.Model.Purchases.A}}, {{f4 .CLV.Model.Purchases.B}}</td></tr>
-<tr><td>BG/NBD log-likelihood</td><td class="n">{{money .CLV.Model.Purchases.LogLik}}</td></tr>
-<tr><td>Gamma-Gamma p, q, γ</td><td class="n">{{f4 .CLV.Model.Spend.P}}, {{f4 .CLV.Model.Spend.Q}}, {{f4 .CLV.Model.Spend.Gamma}}</td></tr>
+{{range $i, $n := .CLV.ParamNames}}<tr><td>{{$.CLV.PurchaseModel}} {{$n}}</td><td class="n">{{f4 (index $.CLV.Params $i)}}</td></tr>{{end}}
+<tr><td>log-likelihood</td><td class="n">{{money .CLV.LogLikelihood}}</td></tr>
+<tr><td>Gamma-Gamma p, q, γ</td><td class="n">{{f4 .CLV.Spend.P}}, {{f4 .CLV.Spend.Q}}, {{f4 .CLV.Spend.Gamma}}</td></tr>
+</table>
+<p>Chosen by {{.CLV.SelectedBy}}:</p>
+<table><tr><th>model</th><th class="n">log-likelihood</th><th class="n">holdout MAE</th><th class="n">predicted</th><th class="n">actual</th></tr>
+{{range .CLV.Candidates}}<tr><td>{{.Model}}{{if eq .Model $.CLV.PurchaseModel}} ✓{{end}}</td>{{if .Error}}<td colspan="4">{{.Error}}</td>{{else}}<td class="n">{{money .LogLikelihood}}</td><td class="n">{{f4 .HoldoutMAE}}</td><td class="n">{{money .HoldoutPredicted}}</td><td class="n">{{money .HoldoutActual}}</td>{{end}}</tr>{{end}}
 </table></section>
 </div>
 </main></body></html>

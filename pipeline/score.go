@@ -116,7 +116,11 @@ func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvAr
 			return nil, err
 		}
 	}
-	lm, clv := churnArt.Logit, clvArt.Model
+	lm := churnArt.Logit
+	clv, err := clvArt.Model()
+	if err != nil {
+		return nil, err
+	}
 	p := len(lm.Coef)
 	horizonWeeks := float64(cfg.CLVHorizon) / daysPerWeek
 	steps := max(1, int(math.Round(float64(cfg.CLVHorizon)/30.4375))) // monthly cash flows

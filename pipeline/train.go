@@ -46,14 +46,42 @@ type ChurnArtifact struct {
 	Directions []float64 `json:"directions"`
 }
 
+// CLVCandidate is one purchase model tried by train: fitted on the
+// validation snapshot and judged on the purchase days of the horizon after it.
+type CLVCandidate struct {
+	Model            string    `json:"model"`
+	ParamNames       []string  `json:"param_names,omitempty"`
+	Params           []float64 `json:"params,omitempty"`
+	LogLikelihood    float64   `json:"log_likelihood"`
+	HoldoutMAE       float64   `json:"holdout_mae"`       // per customer, purchase days
+	HoldoutPredicted float64   `json:"holdout_predicted"` // total purchase days
+	HoldoutActual    float64   `json:"holdout_actual"`
+	Error            string    `json:"error,omitempty"` // why the fit failed
+}
+
 // CLVArtifact is what train stores for the CLV models.
 type CLVArtifact struct {
-	Kind      string     `json:"kind"` // "bgnbd+gamma-gamma"
-	Version   string     `json:"version"`
-	Cutoff    string     `json:"cutoff"`
-	TimeUnit  string     `json:"time_unit"` // "week"
-	Model     models.CLV `json:"model"`
-	Customers int        `json:"customers"`
+	Kind          string            `json:"kind"` // "btyd+gamma-gamma"
+	Version       string            `json:"version"`
+	Cutoff        string            `json:"cutoff"`
+	TimeUnit      string            `json:"time_unit"` // "week"
+	PurchaseModel string            `json:"purchase_model"`
+	ParamNames    []string          `json:"param_names"`
+	Params        []float64         `json:"params"`
+	LogLikelihood float64           `json:"log_likelihood"`
+	Spend         models.GammaGamma `json:"gamma_gamma"`
+	Customers     int               `json:"customers"`
+	SelectedBy    string            `json:"selected_by"`
+	Candidates    []CLVCandidate    `json:"candidates"`
+}
+
+// Model rebuilds the CLV model from the artifact.
+func (a *CLVArtifact) Model() (models.CLV, error) {
+	m, err := models.NewPurchaseModel(a.PurchaseModel, a.Params)
+	if err != nil {
+		return models.CLV{}, fmt.Errorf("pipeline: clv artifact %s: %w", a.Version, err)
+	}
+	return models.CLV{Purchases: m, Spend: a.Spend}, nil
 }
 
 // TrainResult names the promoted model versions.
@@ -126,20 +154,20 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	art.TrainExamples = len(yva)
 	art.Directions = directions(Xva, yva, len(features.ModelColumns))
 
-	clv, n, err := fitCLV(nowRec)
+	clvArt, err := trainCLV(validRec, nowRec, cfg.Horizon)
 	if err != nil {
 		return TrainResult{}, err
 	}
-	clvArt := CLVArtifact{Kind: "bgnbd+gamma-gamma", Cutoff: dateString(cutoff), TimeUnit: "week", Model: clv, Customers: n}
+	clvArt.Cutoff = dateString(cutoff)
 
 	res := TrainResult{Validation: art.Validation}
 	if res.ChurnVersion, err = saveModel(cfg.Workdir, KindChurn, cutoff, &art, &art.Version, map[string]any{"metrics": art.Validation, "train": art.TrainMetrics}); err != nil {
 		return res, err
 	}
-	if res.CLVVersion, err = saveModel(cfg.Workdir, KindCLV, cutoff, &clvArt, &clvArt.Version, map[string]any{"bgnbd_log_likelihood": clv.Purchases.LogLik, "gamma_gamma_log_likelihood": clv.Spend.LogLik}); err != nil {
+	if res.CLVVersion, err = saveModel(cfg.Workdir, KindCLV, cutoff, &clvArt, &clvArt.Version, map[string]any{"purchase_model": clvArt.PurchaseModel, "log_likelihood": clvArt.LogLikelihood, "candidates": clvArt.Candidates, "gamma_gamma_log_likelihood": clvArt.Spend.LogLik}); err != nil {
 		return res, err
 	}
-	cfg.logStage("train", int64(len(ytr)+len(yva)), start, "churn_model", res.ChurnVersion, "clv_model", res.CLVVersion,
+	cfg.logStage("train", int64(len(ytr)+len(yva)), start, "churn_model", res.ChurnVersion, "clv_model", res.CLVVersion, "purchase_model", clvArt.PurchaseModel,
 		"validation_auc", round4(art.Validation.AUC), "validation_pr_auc", round4(art.Validation.PRAUC))
 	return res, nil
 }
@@ -224,31 +252,85 @@ func btydSummary(rec arrow.RecordBatch) (x, tx, T, mx []float64, err error) {
 	return
 }
 
-func fitCLV(rec arrow.RecordBatch) (models.CLV, int, error) {
-	x, tx, T, mx, err := btydSummary(rec)
-	if err != nil {
-		return models.CLV{}, 0, err
-	}
-	// Customers first seen on the cutoff day (T = 0) carry no information
-	// for the fit; they are still scored.
-	var fx, ftx, fT []float64
+// clvCandidates are the purchase models train compares, in order of preference on ties.
+var clvCandidates = []string{"bgnbd", "mbgnbd", "pareto-nbd"}
+
+// observed keeps the customers with T > 0: those first seen on the cutoff
+// day carry no information for a fit (they are still scored).
+func observed(x, tx, T []float64) (fx, ftx, fT []float64, idx []int) {
 	for i := range x {
 		if T[i] > 0 {
-			fx, ftx, fT = append(fx, x[i]), append(ftx, tx[i]), append(fT, T[i])
+			fx, ftx, fT, idx = append(fx, x[i]), append(ftx, tx[i]), append(fT, T[i]), append(idx, i)
 		}
 	}
-	bg, err := models.FitBGNBD(models.CompressRF(fx, ftx, fT))
+	return
+}
+
+// trainCLV picks the purchase model with the smallest per-customer error in
+// predicting the purchase days of the horizon after the validation snapshot,
+// refits it and Gamma-Gamma on the newest snapshot, and records every candidate.
+func trainCLV(validRec, nowRec arrow.RecordBatch, horizonDays int) (CLVArtifact, error) {
+	art := CLVArtifact{Kind: "btyd+gamma-gamma", TimeUnit: "week",
+		SelectedBy: fmt.Sprintf("smallest mean absolute error of predicted purchase days over the %d days after the validation snapshot", horizonDays)}
+	x, tx, T, _, err := btydSummary(validRec)
 	if err != nil {
-		return models.CLV{}, 0, err
+		return art, err
 	}
-	gg, err := models.FitGammaGamma(x, mx)
+	future, err := features.Float64s(validRec, features.LabelFutureDays)
 	if err != nil {
-		return models.CLV{}, 0, err
+		return art, err
 	}
-	if math.Abs(bg.A-1) < 1e-6 {
-		return models.CLV{}, 0, errors.New("pipeline: bg/nbd fit has a = 1, where expected purchases are undefined")
+	fx, ftx, fT, idx := observed(x, tx, T)
+	groups := models.CompressRF(fx, ftx, fT)
+	h := float64(horizonDays) / daysPerWeek
+	best := -1
+	for _, name := range clvCandidates {
+		c := CLVCandidate{Model: name}
+		m, err := models.FitPurchaseModel(name, groups)
+		if err != nil {
+			c.Error = err.Error()
+			art.Candidates = append(art.Candidates, c)
+			continue
+		}
+		c.ParamNames, c.Params, c.LogLikelihood = m.ParamNames(), m.ParamValues(), models.TotalLogLik(m, groups)
+		for k, i := range idx {
+			pred := m.ExpectedPurchases(h, fx[k], ftx[k], fT[k])
+			c.HoldoutPredicted += pred
+			c.HoldoutActual += future[i]
+			c.HoldoutMAE += math.Abs(pred - future[i])
+		}
+		c.HoldoutMAE /= float64(len(idx))
+		if math.IsNaN(c.HoldoutMAE) {
+			c.Error = "predictions are not finite"
+		} else if best < 0 || c.HoldoutMAE < art.Candidates[best].HoldoutMAE {
+			best = len(art.Candidates)
+		}
+		art.Candidates = append(art.Candidates, c)
 	}
-	return models.CLV{Purchases: bg, Spend: gg}, len(x), nil
+	if best < 0 {
+		return art, fmt.Errorf("pipeline: no CLV model could be fitted: %+v", art.Candidates)
+	}
+	art.PurchaseModel = art.Candidates[best].Model
+
+	x, tx, T, mx, err := btydSummary(nowRec)
+	if err != nil {
+		return art, err
+	}
+	fx, ftx, fT, _ = observed(x, tx, T)
+	now := models.CompressRF(fx, ftx, fT)
+	m, err := models.FitPurchaseModelFrom(art.PurchaseModel, now, art.Candidates[best].Params)
+	if err != nil {
+		return art, err
+	}
+	if math.Abs(m.ParamValues()[2]-1) < 1e-6 && art.PurchaseModel != "pareto-nbd" {
+		return art, errors.New("pipeline: the BG/NBD-family fit has a = 1, where expected purchases are undefined")
+	}
+	art.ParamNames, art.Params, art.LogLikelihood = m.ParamNames(), m.ParamValues(), models.TotalLogLik(m, now)
+	if art.Spend, err = models.FitGammaGamma(x, mx); err != nil {
+		return art, err
+	}
+	art.Customers = len(fx)
+	return art, nil
 }
 
 // saveModel commits models/<kind>/<version>/ with model.json and metrics.json

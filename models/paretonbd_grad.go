@@ -1,0 +1,122 @@
+package models
+
+import "math"
+
+// hyp2F1a1Grad returns ln F and the partial derivatives of ln F with respect
+// to a, b and z, for F = ₂F₁(a, b; a+1; z), from the series
+// F = Σ_k T_k with T_k = a/(a+k) · (b)_k/k! · z^k, whose terms give
+// ∂ln T_k/∂a = k/(a(a+k)), ∂ln T_k/∂b = Σ_{j<k} 1/(b+j) and ∂ln T_k/∂z = k/z.
+// Sums are rescaled together, as in log2F1a1.
+func hyp2F1a1Grad(a, b, z float64) (lnF, dA, dB, dZ float64) {
+	if z == 0 {
+		return 0, 0, 0, a * b / (a + 1)
+	}
+	const big, bigLog = 0x1p900, 900 * math.Ln2
+	term, sum, scale := 1.0, 1.0, 0.0
+	var sa, sb, sz, h float64
+	for k := 0.0; k < 1e7; k++ {
+		kk := k + 1
+		ratio := (a + k) * (b + k) * z / ((a + kk) * kk)
+		h += 1 / (b + k)
+		term *= ratio
+		sum += term
+		sa += term * kk / (a + kk) // × 1/a after the loop
+		sb += term * h
+		sz += term * kk // × 1/z after the loop
+		if sum > big {
+			sum, term, sa, sb, sz = sum/big, term/big, sa/big, sb/big, sz/big
+			scale += bigLog
+		}
+		// Tail bound for the k-weighted sums (the heaviest weights):
+		// Σ_{j>k} T_j·j ≤ T_k·ρ/(1−ρ)·(k + 1/(1−ρ)).
+		if ratio < 1 {
+			tail := term * ratio / (1 - ratio) * (kk + 1/(1-ratio))
+			if tail < 1e-16*sum && tail*h < 1e-16*(sb+sum) {
+				break
+			}
+		}
+	}
+	return math.Log(sum) + scale, sa / (a * sum), sb / sum, sz / (z * sum)
+}
+
+// logLikGrad returns the Pareto/NBD log-likelihood of one customer and adds
+// weight × its gradient with respect to (ln r, ln α, ln s, ln β) to grad.
+// It differentiates LL = A₁ + ln(e^{L₁} + e^{L₂}) with
+// A₁ = lnΓ(r+x) − lnΓ(r) + r ln α + s ln β, L₁ = −(r+x)ln(α+T) − s ln(β+T),
+// L₂ = ln s − ln(r+s+x) + ln A₀, and A₀ = P₁ − P₂ with
+// P_i = ₂F₁(a, b; a+1; z_i)/(m+t_i)^a, a = r+s+x, m = max(α, β),
+// z_i = |α−β|/(m+t_i), t₁ = t_x, t₂ = T (see logA0).
+func (m ParetoNBD) logLikGrad(x, tx, T, weight float64, lgRx, psiRx float64, grad []float64) float64 {
+	r, alpha, s, beta := m.R, m.Alpha, m.S, m.Beta
+	a := r + s + x
+	hi, lo, b := alpha, beta, s+1
+	alphaLow := alpha < beta
+	if alphaLow {
+		hi, lo, b = beta, alpha, r+x
+	}
+	// p_i = ln P_i and its derivatives in (r, α, s, β).
+	var p [2]float64
+	var dp [2][4]float64
+	for i, t := range [2]float64{tx, T} {
+		z := (hi - lo) / (hi + t)
+		if grad == nil { // value only: the cheaper series
+			p[i] = log2F1a1(a, b, z) - a*math.Log(hi+t)
+			continue
+		}
+		lnF, fa, fb, fz := hyp2F1a1Grad(a, b, z)
+		lmt := math.Log(hi + t)
+		p[i] = lnF - a*lmt
+		// ∂a/∂(r, α, s, β) = (1, 0, 1, 0); ∂b: r if α < β else s; ∂z and ∂m as in the doc comment.
+		var dz, dm [4]float64
+		if alphaLow { // m = β, z = (β−α)/(β+t)
+			dz[1] = -1 / (beta + t)
+			dz[3] = (alpha + t) / ((beta + t) * (beta + t))
+			dm[3] = 1
+		} else { // m = α, z = (α−β)/(α+t)
+			dz[1] = (beta + t) / ((alpha + t) * (alpha + t))
+			dz[3] = -1 / (alpha + t)
+			dm[1] = 1
+		}
+		db := [4]float64{0, 0, 1, 0}
+		if alphaLow {
+			db = [4]float64{1, 0, 0, 0}
+		}
+		da := [4]float64{1, 0, 1, 0}
+		for j := range 4 {
+			dp[i][j] = fa*da[j] + fb*db[j] + fz*dz[j] - da[j]*lmt - a*dm[j]/(hi+t)
+		}
+	}
+	logA0 := math.Inf(-1)
+	var dlnA0 [4]float64
+	if p[1] < p[0] {
+		e := math.Exp(p[1] - p[0])
+		logA0 = p[0] + math.Log1p(-e)
+		for j := 0; grad != nil && j < 4; j++ {
+			dlnA0[j] = (dp[0][j] - e*dp[1][j]) / (1 - e)
+		}
+	}
+	lgR, _ := math.Lgamma(r)
+	a1 := lgRx - lgR + r*math.Log(alpha) + s*math.Log(beta)
+	l1 := -(r+x)*math.Log(alpha+T) - s*math.Log(beta+T)
+	l2 := math.Log(s) - math.Log(a) + logA0
+	tot := logAddExp(l1, l2)
+	ll := a1 + tot
+	if grad == nil {
+		return ll
+	}
+	w1 := math.Exp(l1 - tot)
+	w2 := 1 - w1
+	psiR := digamma(r)
+	dA1 := [4]float64{psiRx - psiR + math.Log(alpha), r / alpha, math.Log(beta), s / beta}
+	dL1 := [4]float64{-math.Log(alpha + T), -(r + x) / (alpha + T), -math.Log(beta + T), -s / (beta + T)}
+	dL2 := [4]float64{-1/a + dlnA0[0], dlnA0[1], 1/s - 1/a + dlnA0[2], dlnA0[3]}
+	theta := [4]float64{r, alpha, s, beta}
+	for j := range 4 {
+		g := dA1[j] + w1*dL1[j]
+		if w2 > 0 {
+			g += w2 * dL2[j]
+		}
+		grad[j] += weight * theta[j] * g
+	}
+	return ll
+}
