@@ -210,7 +210,7 @@ func checkGroups(groups []RFGroup) ([]RFGroup, error) {
 		case g.X < 0 || g.X != math.Trunc(g.X) || math.IsInf(g.X, 0):
 			return nil, fmt.Errorf("x = %v must be a whole number ≥ 0", g.X)
 		case g.T <= 0 || math.IsInf(g.T, 0) || math.IsNaN(g.T):
-			return nil, fmt.Errorf("T = %v must be > 0 (a customer observed for no time carries no information)", g.T)
+			return nil, fmt.Errorf("age T = %v must be > 0 (a customer observed for no time carries no information)", g.T)
 		case g.Tx < 0 || g.Tx > g.T || math.IsNaN(g.Tx):
 			return nil, fmt.Errorf("t_x = %v must be in [0, T = %v]", g.Tx, g.T)
 		case g.X > 0 && g.Tx == 0:
