@@ -128,15 +128,16 @@ func FitBGBB(groups []RFGroup) (BGBB, error) {
 		}
 		return -s
 	}
-	grad := func(d, p []float64) {
-		m := from(p)
+	grad := func(d, p []float64) float64 {
+		m, s := from(p), 0.0
 		clear(d)
 		for _, g := range groups {
-			m.logLikGrad(g.X, g.Tx, g.T, g.Weight, d)
+			s += g.Weight * m.logLikGrad(g.X, g.Tx, g.T, g.Weight, d)
 		}
 		for i := range d {
 			d[i] = -d[i]
 		}
+		return -s
 	}
 	best, err := minimizeLog(nll, grad, []float64{0, 0, 0, 0})
 	if err != nil {

@@ -186,3 +186,15 @@ func TestMBGNBDGradient(t *testing.T) {
 		}
 	}
 }
+
+func TestPredictAllMatchesPerCustomer(t *testing.T) {
+	c := CLV{Purchases: MBGNBD{R: 0.5, Alpha: 6, A: 0.9, B: 1.6}, Spend: GammaGamma{P: 6.25, Q: 3.74, Gamma: 15.44}}
+	x, tx, T, m := []float64{0, 2, 2, 5, 0}, []float64{0, 30, 30, 20, 0}, []float64{38, 38.9, 38.9, 38, 38}, []float64{0, 20, 40, 10, 0}
+	out := make([]float64, 15)
+	PredictAll(out, c, x, tx, T, m, 52, 12, 0.01)
+	for i := range x {
+		near(t, "P(alive)", out[3*i], c.Purchases.PAlive(x[i], tx[i], T[i]), 0)
+		near(t, "E[Y]", out[3*i+1], c.Purchases.ExpectedPurchases(52, x[i], tx[i], T[i]), 1e-12)
+		near(t, "CLV", out[3*i+2], c.Value(x[i], tx[i], T[i], m[i], 52, 12, 0.01), 1e-9)
+	}
+}

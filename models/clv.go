@@ -17,15 +17,57 @@ type CLV struct {
 //
 // (the discrete DCF form used by lifetimes' customer_lifetime_value).
 func (c CLV) Value(x, tx, T, mx, horizon float64, steps int, rate float64) float64 {
+	d, _ := c.discountedPurchases(x, tx, T, horizon, steps, rate)
+	return d * c.Spend.ExpectedSpend(x, mx)
+}
+
+// discountedPurchases returns Σ_k (E[Y(t_k)] − E[Y(t_{k−1})]) / (1+rate)^k
+// and E[Y(horizon)]: the purchase part of CLV, which depends on (x, t_x, T) only.
+func (c CLV) discountedPurchases(x, tx, T, horizon float64, steps int, rate float64) (float64, float64) {
 	if steps <= 0 || horizon <= 0 {
-		return 0
+		return 0, 0
 	}
-	spend := c.Spend.ExpectedSpend(x, mx)
 	prev, total := 0.0, 0.0
 	for k := 1; k <= steps; k++ {
 		e := c.Purchases.ExpectedPurchases(horizon*float64(k)/float64(steps), x, tx, T)
-		total += (e - prev) * spend / math.Pow(1+rate, float64(k))
+		total += (e - prev) / math.Pow(1+rate, float64(k))
 		prev = e
 	}
-	return total
+	return total, prev
+}
+
+// PredictAll writes, for every customer i, P(alive), expected purchases over
+// horizon and CLV (see Value) into dst[3i], dst[3i+1], dst[3i+2]. The
+// purchase part is computed once per unique (x, t_x, T) and the work is
+// spread over all cores in fixed chunks, so results do not depend on the
+// core count.
+func PredictAll(dst []float64, c CLV, x, tx, T, mx []float64, horizon float64, steps int, rate float64) {
+	type key struct{ x, tx, T float64 }
+	group := make([]int32, len(x))
+	index := make(map[key]int32, len(x)/4)
+	var keys []key
+	for i := range x {
+		k := key{x[i], tx[i], T[i]}
+		g, ok := index[k]
+		if !ok {
+			g = int32(len(keys))
+			index[k] = g
+			keys = append(keys, k)
+		}
+		group[i] = g
+	}
+	per := make([]float64, 3*len(keys)) // P(alive), E[Y(h)], discounted purchases
+	chunkedSum(len(keys), 2048, 0, nil, func(lo, hi int, _ []float64) float64 {
+		for g := lo; g < hi; g++ {
+			k := keys[g]
+			per[3*g] = c.Purchases.PAlive(k.x, k.tx, k.T)
+			per[3*g+2], per[3*g+1] = c.discountedPurchases(k.x, k.tx, k.T, horizon, steps, rate)
+		}
+		return 0
+	})
+	for i := range x {
+		g := group[i]
+		dst[3*i], dst[3*i+1] = per[3*g], per[3*g+1]
+		dst[3*i+2] = per[3*g+2] * c.Spend.ExpectedSpend(x[i], mx[i])
+	}
 }

@@ -3,6 +3,7 @@ package models
 import (
 	"errors"
 	"math"
+	"sort"
 
 	"gonum.org/v1/gonum/mathext"
 )
@@ -39,15 +40,25 @@ func FitGammaGamma(x, mx []float64) (GammaGamma, error) {
 	if len(xs) < 3 {
 		return GammaGamma{}, errors.New("models: gamma-gamma: fewer than 3 repeat buyers with positive spend")
 	}
-	nll := func(lp []float64) float64 {
-		m := GammaGamma{P: math.Exp(lp[0]), Q: math.Exp(lp[1]), Gamma: math.Exp(lp[2])}
-		s := 0.0
-		for i := range xs {
-			s -= m.LogLikelihood(xs[i], ms[i])
-		}
-		return s
+	// Sorted by x (then m, for a fixed summation order) so runs of equal x share terms.
+	idx := make([]int, len(xs))
+	for i := range idx {
+		idx[i] = i
 	}
-	grad := func(g, lp []float64) { ggNegLogLikGrad(xs, ms, lp, g) }
+	sort.Slice(idx, func(a, b int) bool {
+		if xs[idx[a]] != xs[idx[b]] {
+			return xs[idx[a]] < xs[idx[b]]
+		}
+		return ms[idx[a]] < ms[idx[b]]
+	})
+	sx, sm := make([]float64, len(xs)), make([]float64, len(xs))
+	for k, i := range idx {
+		sx[k], sm[k] = xs[i], ms[i]
+	}
+	xs, ms = sx, sm
+	scratch := make([]float64, 3)
+	nll := func(lp []float64) float64 { return ggNegLogLikGrad(xs, ms, lp, scratch) }
+	grad := func(g, lp []float64) float64 { return ggNegLogLikGrad(xs, ms, lp, g) }
 	meanM := 0.0
 	for _, v := range ms {
 		meanM += v
@@ -71,19 +82,35 @@ func (m GammaGamma) ExpectedSpend(x, mx float64) float64 {
 	return m.P * (m.Gamma + x*mx) / (m.P*x + m.Q - 1)
 }
 
-// ggNegLogLikGrad writes into g the gradient of the Gamma-Gamma negative
-// log-likelihood with respect to (log p, log q, log γ) at lp.
-func ggNegLogLikGrad(xs, ms, lp, g []float64) {
+// ggNegLogLikGrad returns the Gamma-Gamma negative log-likelihood at lp =
+// (ln p, ln q, ln γ) and writes its gradient into g. Customers are processed
+// in parallel fixed chunks; within a chunk, terms that depend only on x are
+// computed once per run of equal x.
+func ggNegLogLikGrad(xs, ms, lp, g []float64) float64 {
 	p, q, gm := math.Exp(lp[0]), math.Exp(lp[1]), math.Exp(lp[2])
-	psiQ := mathext.Digamma(q)
-	var dp, dq, dg float64
-	for i := range xs {
-		x, m := xs[i], ms[i]
-		psiPxq, psiPx := mathext.Digamma(p*x+q), mathext.Digamma(p*x)
-		lgm := math.Log(gm + m*x)
-		dp += x*psiPxq - x*psiPx + x*math.Log(m) + x*math.Log(x) - x*lgm
-		dq += psiPxq - psiQ + math.Log(gm) - lgm
-		dg += q/gm - (p*x+q)/(gm+m*x)
-	}
-	g[0], g[1], g[2] = -p*dp, -q*dq, -gm*dg
+	lgQ, _ := math.Lgamma(q)
+	psiQ, logG := mathext.Digamma(q), math.Log(gm)
+	clear(g)
+	nll := chunkedSum(len(xs), 8192, 3, g, func(lo, hi int, cg []float64) float64 {
+		var ll, dp, dq, dg float64
+		prevX := math.NaN()
+		var lgPxq, lgPx, psiPxq, psiPx, logX float64
+		for i := lo; i < hi; i++ {
+			x, m := xs[i], ms[i]
+			if x != prevX {
+				prevX = x
+				lgPxq, _ = math.Lgamma(p*x + q)
+				lgPx, _ = math.Lgamma(p * x)
+				psiPxq, psiPx, logX = mathext.Digamma(p*x+q), mathext.Digamma(p*x), math.Log(x)
+			}
+			lm, lgm := math.Log(m), math.Log(gm+m*x)
+			ll += lgPxq - lgPx - lgQ + q*logG + (p*x-1)*lm + p*x*logX - (p*x+q)*lgm
+			dp += x*psiPxq - x*psiPx + x*lm + x*logX - x*lgm
+			dq += psiPxq - psiQ + logG - lgm
+			dg += q/gm - (p*x+q)/(gm+m*x)
+		}
+		cg[0], cg[1], cg[2] = -p*dp, -q*dq, -gm*dg
+		return -ll
+	})
+	return nll
 }

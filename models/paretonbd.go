@@ -132,12 +132,13 @@ func fitParetoNBD(groups []RFGroup, start []float64) (ParetoNBD, error) {
 		return ParetoNBD{R: math.Exp(p[0]), Alpha: math.Exp(p[1]), S: math.Exp(p[2]), Beta: math.Exp(p[3])}
 	}
 	nll := func(p []float64) float64 { return -from(p).totalLogLikGrad(groups, nil) }
-	grad := func(g, p []float64) {
+	grad := func(g, p []float64) float64 {
 		clear(g)
-		from(p).totalLogLikGrad(groups, g)
+		v := from(p).totalLogLikGrad(groups, g)
 		for i := range g {
 			g[i] = -g[i]
 		}
+		return -v
 	}
 	mt := math.Log(meanT(groups))
 	x0 := []float64{0, mt, 0, mt}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/churn-dev/churn/datasets"
 	"github.com/churn-dev/churn/features"
+	"github.com/churn-dev/churn/models"
 )
 
 // ScoreResult describes a published list.
@@ -128,11 +129,13 @@ func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvAr
 	scoredAt := dateString(asOf)
 	rows := make([]datasets.ScoreRow, len(ids))
 	contrib := make([]float64, p)
+	pred := make([]float64, 3*len(rows)) // P(alive), expected orders, CLV per customer
+	models.PredictAll(pred, clv, x, tx, T, mx, horizonWeeks, steps, stepRate)
 	for i := range rows {
 		xi := X[i*p : (i+1)*p]
 		prob := lm.Predict(xi)
 		lm.Contributions(contrib, xi)
-		value := math.Max(0, clv.Value(x[i], tx[i], T[i], mx[i], horizonWeeks, steps, stepRate))
+		value := math.Max(0, pred[3*i+2])
 		r, f := int8(cols[features.RScore][i]), int8(cols[features.FScore][i])
 		last := time.Unix(int64(cols[features.LastOrderDate][i])*86400, 0).UTC()
 		next := ""
@@ -143,8 +146,8 @@ func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvAr
 			CustomerID:            ids[i],
 			ChurnProbability:      round(prob, 4),
 			RiskTier:              riskTier(cfg, prob),
-			PAlive:                round(clv.Purchases.PAlive(x[i], tx[i], T[i]), 4),
-			ExpectedOrders:        round(clv.Purchases.ExpectedPurchases(horizonWeeks, x[i], tx[i], T[i]), 3),
+			PAlive:                round(pred[3*i], 4),
+			ExpectedOrders:        round(pred[3*i+1], 3),
 			PredictedCLV:          round(value, 2),
 			ValueAtRisk:           round(prob*value, 2),
 			Segment:               features.Segment(r, f),
