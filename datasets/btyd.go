@@ -232,3 +232,16 @@ func TransactionsRecord(mem memory.Allocator, rows []Transaction) arrow.RecordBa
 	}
 	return b.NewRecordBatch()
 }
+
+// WriteCSVFile writes a header and rows as UTF-8 CSV to path atomically.
+func WriteCSVFile(path string, header []string, rows [][]string) error {
+	var b strings.Builder
+	cw := csv.NewWriter(&b)
+	if err := cw.Write(header); err != nil {
+		return fmt.Errorf("datasets: %w", err)
+	}
+	if err := cw.WriteAll(rows); err != nil {
+		return fmt.Errorf("datasets: %w", err)
+	}
+	return WriteFileAtomic(path, []byte(b.String()))
+}

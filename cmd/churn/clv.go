@@ -92,6 +92,8 @@ func printJSON(c *cobra.Command, v any) error {
 
 func newCLVFit() *cobra.Command {
 	var f clvFlags
+	var predictions string
+	var opt pipeline.CLVPredictOptions
 	c := &cobra.Command{
 		Use:   "fit --model M --input FILE --format transactions|cdnow|summary [--calibration-end DATE] [--time-unit week] [--json]",
 		Short: "Fit a CLV model by maximum likelihood and print its parameters",
@@ -106,9 +108,18 @@ optional monetary_value, weight) columns; T = 0 rows are rejected.`,
 			if err := f.resolve(c, false); err != nil {
 				return err
 			}
-			fit, _, err := pipeline.FitCLV(c.Context(), f.in)
+			fit, data, err := pipeline.FitCLV(c.Context(), f.in)
 			if err != nil {
 				return err
+			}
+			if predictions != "" {
+				ps, err := fit.Predict(data, opt)
+				if err != nil {
+					return err
+				}
+				if err := datasets.WriteCSVFile(predictions, pipeline.PredictionColumns, pipeline.PredictionRows(ps)); err != nil {
+					return err
+				}
 			}
 			if f.asJSON {
 				return printJSON(c, fit)
@@ -117,6 +128,12 @@ optional monetary_value, weight) columns; T = 0 rows are rejected.`,
 		},
 	}
 	f.register(c, false)
+	fl := c.Flags()
+	fl.StringVar(&predictions, "predictions", "", "also write per-customer predictions to this CSV: P(alive), expected purchases, P(no purchase), median time to next purchase, expected spend, CLV, with 95% intervals")
+	fl.Float64Var(&opt.Horizon, "horizon", 52, "prediction horizon in time units (BG/BB: opportunities)")
+	fl.Float64Var(&opt.DiscountRate, "discount-rate", 0.10, "annual discount rate of the monthly CLV cash flows")
+	fl.IntVar(&opt.Draws, "draws", 200, "parameter draws for the 95% intervals (0: none)")
+	fl.Uint64Var(&opt.Seed, "seed", 1, "seed of the parameter draws")
 	return c
 }
 

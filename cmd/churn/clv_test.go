@@ -95,3 +95,20 @@ func TestCLVEvaluateSVG(t *testing.T) {
 		t.Errorf("tracking chart missing or wrong (%v)", err)
 	}
 }
+
+func TestCLVFitPredictionsFile(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "pred.csv")
+	code, _, stderr := capture(t, "clv", "fit", "--model", "mbgnbd", "--input", testutil.SharedData(t, "cdnow/CDNOW_sample.txt"),
+		"--format", "cdnow", "--calibration-end", "1997-09-30", "--predictions", out, "--draws", "20")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 2358 || !strings.HasPrefix(lines[0], "customer_id,x,t_x,T,p_alive,p_alive_lo95") {
+		t.Errorf("%d lines, header %q", len(lines), lines[0])
+	}
+}

@@ -1,0 +1,67 @@
+package models
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// For a new customer (x = 0, T = 0) the BG/NBD P(X(t) = 0) is (α/(α+t))^r
+// (Fader, Hardie & Lee 2005, eq. 8 at x = 0).
+func TestProbNoPurchaseBGNBDNewCustomer(t *testing.T) {
+	m := BGNBD{R: 0.2426, Alpha: 4.4136, A: 0.7929, B: 2.4259}
+	p, err := ProbNoPurchase(m, 39, 0, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "P0", p, math.Pow(4.4136/(4.4136+39), 0.2426), 1e-12)
+}
+
+// Pareto/NBD P(no purchase) of a new customer agrees with simulation (4 se),
+// and for an existing customer it is consistent with E[Y(t)] ≥ P(Y(t) ≥ 1).
+func TestProbNoPurchaseParetoNBD(t *testing.T) {
+	m := ParetoNBD{R: 0.7, Alpha: 8, S: 0.8, Beta: 15}
+	rng := rand.New(rand.NewPCG(3, 4))
+	const n, horizon = 100000, 20.0
+	zero := 0.0
+	for range n {
+		lam, mu := gammaDraw(rng, m.R, 1/m.Alpha), gammaDraw(rng, m.S, 1/m.Beta)
+		if rng.ExpFloat64()/lam > math.Min(horizon, rng.ExpFloat64()/mu) {
+			zero++
+		}
+	}
+	sim := zero / n
+	p, err := ProbNoPurchase(m, horizon, 0, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if se := math.Sqrt(sim * (1 - sim) / n); math.Abs(p-sim) > 4*se {
+		t.Errorf("P0 = %.5f, simulated %.5f ± %.5f", p, sim, se)
+	}
+	for _, c := range []struct{ x, tx, T float64 }{{0, 0, 30}, {3, 20, 30}, {500, 29.9, 30}} {
+		p0, _ := ProbNoPurchase(m, 10, c.x, c.tx, c.T)
+		e := m.ExpectedPurchases(10, c.x, c.tx, c.T)
+		if !(p0 > 0 && p0 < 1) || e < 1-p0-1e-9 {
+			t.Errorf("%+v: P0 %v, E[Y] %v: want E[Y] ≥ 1 − P0", c, p0, e)
+		}
+	}
+	if _, err := ProbNoPurchase(BGBB{Alpha: 1, Beta: 1, Gamma: 1, Delta: 1}, 1, 1, 1, 2); err == nil {
+		t.Error("bg/bb: want a clear error")
+	}
+}
+
+func TestMedianTimeToNextPurchase(t *testing.T) {
+	m := BGNBD{R: 0.2426, Alpha: 4.4136, A: 0.7929, B: 2.4259}
+	// Closed form for BG/NBD: (A/(A+t))^R = 1 − 0.5/P(alive).
+	x, tx, T := 2.0, 30.43, 38.86
+	pa := m.PAlive(x, tx, T)
+	want := (m.Alpha + T) * (math.Pow(1-0.5/pa, -1/(m.R+x)) - 1)
+	got, ok, err := MedianTimeToNextPurchase(m, x, tx, T, 1000)
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	near(t, "median", got, want, 1e-6)
+	if _, ok, _ := MedianTimeToNextPurchase(m, 1, 1.71, 38.86, 1000); ok {
+		t.Error("P(alive) 0.21: the median should never be reached")
+	}
+}
