@@ -50,6 +50,7 @@ type report struct {
 	DiscountRate          float64
 	RiskHigh, RiskMedium  float64
 	Histogram             template.HTML
+	Conditional           template.HTML
 	Validation, TrainEval models.Metrics
 }
 
@@ -99,6 +100,11 @@ func reportData(cfg Config, asOf time.Time, rows []datasets.ScoreRow, ca *ChurnA
 	})
 	r.Top = rows[:min(25, len(rows))]
 	r.Histogram = histogramSVG(probs)
+	for _, c := range cl.Candidates {
+		if c.Model == cl.PurchaseModel {
+			r.Conditional = conditionalSVG(c, cfg.Horizon)
+		}
+	}
 	return r
 }
 
@@ -115,13 +121,44 @@ func histogramSVG(probs []float64) template.HTML {
 	h.FillColor = color.RGBA{R: 0xd9, G: 0x2d, B: 0x20, A: 0xff}
 	h.LineStyle.Color = color.White
 	p.Add(h)
-	c := vgsvg.New(13*vg.Centimeter, 6.5*vg.Centimeter)
+	return svgHTML(p, 13*vg.Centimeter, 6.5*vg.Centimeter)
+}
+
+// conditionalSVG draws mean purchase days in the horizon after the
+// validation snapshot, actual and predicted, by purchase days before it.
+func conditionalSVG(c CLVCandidate, horizon int) template.HTML {
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("%s: purchase days in the next %d days", c.Model, horizon)
+	p.X.Label.Text = "repeat purchase days before (7 = 7 or more)"
+	p.Y.Label.Text = "mean per customer"
+	act, pred := make(plotter.XYs, len(c.ByFrequency)), make(plotter.XYs, len(c.ByFrequency))
+	for i, r := range c.ByFrequency {
+		act[i] = plotter.XY{X: float64(r.X), Y: r.Actual}
+		pred[i] = plotter.XY{X: float64(r.X), Y: r.Predicted}
+	}
+	la, err1 := plotter.NewLine(act)
+	lp, err2 := plotter.NewLine(pred)
+	if err1 != nil || err2 != nil {
+		return template.HTML(template.HTMLEscapeString(fmt.Sprint("chart unavailable: ", err1, err2)))
+	}
+	la.Color = color.RGBA{R: 0x1d, G: 0x23, B: 0x30, A: 0xff}
+	lp.Color = color.RGBA{R: 0xd9, G: 0x2d, B: 0x20, A: 0xff}
+	lp.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
+	p.Add(la, lp)
+	p.Legend.Add("actual", la)
+	p.Legend.Add("predicted", lp)
+	p.Legend.Top, p.Legend.Left = true, true
+	return svgHTML(p, 13*vg.Centimeter, 6.5*vg.Centimeter)
+}
+
+// svgHTML renders a plot as inline SVG (no XML prolog).
+func svgHTML(p *plot.Plot, w, h vg.Length) template.HTML {
+	c := vgsvg.New(w, h)
 	p.Draw(draw.New(c))
 	var buf bytes.Buffer
 	if _, err := c.WriteTo(&buf); err != nil {
-		return template.HTML(template.HTMLEscapeString("histogram unavailable: " + err.Error()))
+		return template.HTML(template.HTMLEscapeString("chart unavailable: " + err.Error()))
 	}
-	// Drop the XML prolog so the SVG can sit inline in HTML.
 	b := buf.Bytes()
 	if i := bytes.Index(b, []byte("<svg")); i > 0 {
 		b = b[i:]
@@ -237,7 +274,8 @@ section svg{max-width:100%;height:auto}
 <p>Chosen by {{.CLV.SelectedBy}}:</p>
 <table><tr><th>model</th><th class="n">log-likelihood</th><th class="n">holdout MAE</th><th class="n">predicted</th><th class="n">actual</th></tr>
 {{range .CLV.Candidates}}<tr><td>{{.Model}}{{if eq .Model $.CLV.PurchaseModel}} ✓{{end}}</td>{{if .Error}}<td colspan="4">{{.Error}}</td>{{else}}<td class="n">{{money .LogLikelihood}}</td><td class="n">{{f4 .HoldoutMAE}}</td><td class="n">{{money .HoldoutPredicted}}</td><td class="n">{{money .HoldoutActual}}</td>{{end}}</tr>{{end}}
-</table></section>
+</table>
+{{.Conditional}}</section>
 </div>
 </main></body></html>
 `

@@ -56,7 +56,10 @@ type CLVCandidate struct {
 	HoldoutMAE       float64   `json:"holdout_mae"`       // per customer, purchase days
 	HoldoutPredicted float64   `json:"holdout_predicted"` // total purchase days
 	HoldoutActual    float64   `json:"holdout_actual"`
-	Error            string    `json:"error,omitempty"` // why the fit failed
+	// ByFrequency compares mean purchase days in the horizon, actual and
+	// predicted, by purchase days before it (x; 7 stands for 7 or more).
+	ByFrequency []FrequencyRow `json:"by_frequency,omitempty"`
+	Error       string         `json:"error,omitempty"` // why the fit failed
 }
 
 // CLVArtifact is what train stores for the CLV models.
@@ -293,13 +296,24 @@ func trainCLV(validRec, nowRec arrow.RecordBatch, horizonDays int) (CLVArtifact,
 			continue
 		}
 		c.ParamNames, c.Params, c.LogLikelihood = m.ParamNames(), m.ParamValues(), models.TotalLogLik(m, groups)
+		byX := make([]FrequencyRow, 8)
 		for k, i := range idx {
 			pred := m.ExpectedPurchases(h, fx[k], ftx[k], fT[k])
 			c.HoldoutPredicted += pred
 			c.HoldoutActual += future[i]
 			c.HoldoutMAE += math.Abs(pred - future[i])
+			r := &byX[min(int(fx[k]), 7)]
+			r.Customers++
+			r.Actual += future[i]
+			r.Predicted += pred
 		}
 		c.HoldoutMAE /= float64(len(idx))
+		for x, r := range byX {
+			if r.Customers > 0 {
+				r.X, r.Actual, r.Predicted = x, r.Actual/float64(r.Customers), r.Predicted/float64(r.Customers)
+				c.ByFrequency = append(c.ByFrequency, r)
+			}
+		}
 		if math.IsNaN(c.HoldoutMAE) {
 			c.Error = "predictions are not finite"
 		} else if best < 0 || c.HoldoutMAE < art.Candidates[best].HoldoutMAE {
