@@ -114,7 +114,9 @@ func CheckDiscrete(groups []RFGroup) error {
 }
 
 // FitBGBB estimates BG/BB parameters by maximum likelihood with the analytic gradient.
-func FitBGBB(groups []RFGroup) (BGBB, error) {
+func FitBGBB(groups []RFGroup) (BGBB, error) { return fitBGBB(groups, FitOptions{}) }
+
+func fitBGBB(groups []RFGroup, opt FitOptions) (BGBB, error) {
 	if err := CheckDiscrete(groups); err != nil {
 		return BGBB{}, fmt.Errorf("models: bg/bb: %w", err)
 	}
@@ -139,7 +141,7 @@ func FitBGBB(groups []RFGroup) (BGBB, error) {
 		}
 		return -s
 	}
-	best, err := minimizeLog(nll, grad, []float64{0, 0, 0, 0})
+	best, err := minimizeLog(nll, grad, []float64{0, 0, 0, 0}, totalWeight(groups), opt)
 	if err != nil {
 		return BGBB{}, fmt.Errorf("models: bg/bb: %w", err)
 	}

@@ -166,8 +166,10 @@ func bgnbdFromLog(p []float64) BGNBD {
 
 // FitBGNBD estimates BG/NBD parameters by maximum likelihood on compressed
 // groups, optimising log-parameters with L-BFGS and the analytic gradient.
-func FitBGNBD(groups []RFGroup) (BGNBD, error) {
-	p, ll, err := fitBGFamily(groups, false)
+func FitBGNBD(groups []RFGroup) (BGNBD, error) { return fitBGNBD(groups, FitOptions{}) }
+
+func fitBGNBD(groups []RFGroup, opt FitOptions) (BGNBD, error) {
+	p, ll, err := fitBGFamily(groups, false, opt)
 	if err != nil {
 		return BGNBD{}, fmt.Errorf("models: bgnbd: %w", err)
 	}
@@ -175,7 +177,7 @@ func FitBGNBD(groups []RFGroup) (BGNBD, error) {
 }
 
 // fitBGFamily fits (r, α, a, b) of BG/NBD or MBG/NBD.
-func fitBGFamily(groups []RFGroup, modified bool) ([]float64, float64, error) {
+func fitBGFamily(groups []RFGroup, modified bool, opt FitOptions) ([]float64, float64, error) {
 	groups, err := checkGroups(groups)
 	if err != nil {
 		return nil, 0, err
@@ -196,11 +198,19 @@ func fitBGFamily(groups []RFGroup, modified bool) ([]float64, float64, error) {
 		return -v
 	}
 	x0 := []float64{0, math.Log(math.Max(meanT(groups), 1e-3)), 0, 0}
-	best, err := minimizeLog(nll, grad, x0)
+	best, err := minimizeLog(nll, grad, x0, totalWeight(groups), opt)
 	if err != nil {
 		return nil, 0, err
 	}
 	return []float64{math.Exp(best[0]), math.Exp(best[1]), math.Exp(best[2]), math.Exp(best[3])}, -nll(best), nil
+}
+
+func totalWeight(groups []RFGroup) float64 {
+	w := 0.0
+	for _, g := range groups {
+		w += g.Weight
+	}
+	return w
 }
 
 // checkGroups validates BTYD summaries and returns them sorted by x. The
@@ -257,7 +267,37 @@ func meanT(groups []RFGroup) float64 {
 // gradient) is above floating-point noise, so the optimiser stops on it
 // instead of failing line searches; CDNOW estimates still match the
 // published digits (see the tests).
-func minimizeLog(f func([]float64) float64, fg func(g, x []float64) float64, x0 []float64) ([]float64, error) {
+//
+// With opt.L2 > 0 the objective is f/weight + L2·Σθ² (θ = e^x), the
+// penalised mean negative log-likelihood of lifetimes' penalizer_coef.
+// opt.Start, when set, replaces x0 (natural-scale parameters).
+func minimizeLog(f func([]float64) float64, fg func(g, x []float64) float64, x0 []float64, weight float64, opt FitOptions) ([]float64, error) {
+	if len(opt.Start) == len(x0) {
+		x0 = make([]float64, len(opt.Start))
+		for i, v := range opt.Start {
+			x0[i] = math.Log(v)
+		}
+	}
+	if opt.L2 > 0 {
+		f0, fg0 := f, fg
+		pen := func(x []float64) float64 {
+			s := 0.0
+			for _, v := range x {
+				s += math.Exp(2 * v)
+			}
+			return opt.L2 * s
+		}
+		f = func(x []float64) float64 { return f0(x)/weight + pen(x) }
+		if fg0 != nil {
+			fg = func(g, x []float64) float64 {
+				v := fg0(g, x)/weight + pen(x)
+				for i := range g {
+					g[i] = g[i]/weight + 2*opt.L2*math.Exp(2*x[i])
+				}
+				return v
+			}
+		}
+	}
 	scale := 1.0
 	if v := math.Abs(f(x0)); v > 1 && !math.IsInf(v, 0) {
 		scale = 1 / v
@@ -287,8 +327,12 @@ func minimizeLog(f func([]float64) float64, fg func(g, x []float64) float64, x0 
 		prob.Func = func(x []float64) float64 { eval(x); return memoV }
 		prob.Grad = func(g, x []float64) { eval(x); copy(g, memoG) }
 	}
-	res, err := optimize.Minimize(prob, slices.Clone(x0), &optimize.Settings{GradientThreshold: 1e-8,
-		Converger: &optimize.FunctionConverge{Relative: 1e-13, Iterations: 20}}, &optimize.BFGS{})
+	// Stop on a small gradient, or when 10 iterations improve the objective
+	// by less than 1e-11 relative: a likelihood that keeps creeping towards a
+	// boundary (e.g. Pareto/NBD with s, β → ∞ when lifetimes are homogeneous)
+	// then ends there instead of running on.
+	res, err := optimize.Minimize(prob, slices.Clone(x0), &optimize.Settings{GradientThreshold: 1e-8, MajorIterations: 3000,
+		Converger: &optimize.FunctionConverge{Relative: 1e-11, Iterations: 10}}, &optimize.BFGS{})
 	if res == nil {
 		return nil, err
 	}

@@ -55,27 +55,36 @@ func NewPurchaseModel(name string, p []float64) (PurchaseModel, error) {
 
 // FitPurchaseModel fits the named model by maximum likelihood.
 func FitPurchaseModel(name string, groups []RFGroup) (PurchaseModel, error) {
-	switch name {
-	case "bgnbd":
-		return FitBGNBD(groups)
-	case "mbgnbd":
-		return FitMBGNBD(groups)
-	case "pareto-nbd":
-		return FitParetoNBD(groups)
-	case "bgbb":
-		return FitBGBB(groups)
-	}
-	return nil, fmt.Errorf("models: unknown model %q (want one of %v)", name, PurchaseModelNames)
+	return FitPurchaseModelWith(name, groups, FitOptions{})
 }
 
-// FitPurchaseModelFrom is FitPurchaseModel started from the parameters of an
-// earlier fit (same model), which saves iterations when the data changed
-// little, e.g. the next day's snapshot. Only Pareto/NBD, the costly fit, uses it.
-func FitPurchaseModelFrom(name string, groups []RFGroup, start []float64) (PurchaseModel, error) {
-	if name == "pareto-nbd" {
-		return fitParetoNBD(groups, start)
+// FitOptions adjusts a maximum-likelihood fit. The zero value is a plain fit.
+type FitOptions struct {
+	// L2 > 0 maximises the mean log-likelihood minus L2·Σθ² over the natural
+	// parameters θ (lifetimes' penalizer_coef), which keeps estimates finite
+	// on small samples. LogLik still reports the unpenalised log-likelihood.
+	L2 float64
+	// Start, when set, starts the optimiser from these parameters (in
+	// ParamNames order), e.g. yesterday's fit: fewer iterations.
+	Start []float64
+}
+
+// FitPurchaseModelWith fits the named model with options.
+func FitPurchaseModelWith(name string, groups []RFGroup, opt FitOptions) (PurchaseModel, error) {
+	if opt.L2 < 0 || math.IsNaN(opt.L2) {
+		return nil, fmt.Errorf("models: L2 penalty must be ≥ 0, got %v", opt.L2)
 	}
-	return FitPurchaseModel(name, groups)
+	switch name {
+	case "bgnbd":
+		return fitBGNBD(groups, opt)
+	case "mbgnbd":
+		return fitMBGNBD(groups, opt)
+	case "pareto-nbd":
+		return fitParetoNBD(groups, opt)
+	case "bgbb":
+		return fitBGBB(groups, opt)
+	}
+	return nil, fmt.Errorf("models: unknown model %q (want one of %v)", name, PurchaseModelNames)
 }
 
 // TotalLogLik sums the model's log-likelihood over weighted groups.

@@ -64,3 +64,35 @@ func TestEdgeCases(t *testing.T) {
 		t.Error("gamma-gamma without repeat buyers: want an error")
 	}
 }
+
+// An L2 penalty shrinks the parameters and costs likelihood; zero changes nothing.
+func TestL2Penalty(t *testing.T) {
+	x, tx, T := simulateBG(rand.New(rand.NewPCG(9, 9)), 300, 0.5, 8, 0.8, 2.5, false)
+	groups := CompressRF(x, tx, T)
+	for _, name := range PurchaseModelNames[:3] {
+		plain, err := FitPurchaseModel(name, groups)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zero, _ := FitPurchaseModelWith(name, groups, FitOptions{})
+		pen, err := FitPurchaseModelWith(name, groups, FitOptions{L2: 0.05})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sq := func(m PurchaseModel) (s float64) {
+			for _, v := range m.ParamValues() {
+				s += v * v
+			}
+			return
+		}
+		if sq(zero) != sq(plain) {
+			t.Errorf("%s: L2 = 0 changed the fit", name)
+		}
+		if !(sq(pen) < sq(plain)) || !(TotalLogLik(pen, groups) < TotalLogLik(plain, groups)) {
+			t.Errorf("%s: penalised Σθ² %v vs %v, LL %v vs %v", name, sq(pen), sq(plain), TotalLogLik(pen, groups), TotalLogLik(plain, groups))
+		}
+	}
+	if _, err := FitPurchaseModelWith("bgnbd", groups, FitOptions{L2: -1}); err == nil {
+		t.Error("negative L2: want an error")
+	}
+}

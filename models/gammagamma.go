@@ -31,6 +31,11 @@ func (m GammaGamma) LogLikelihood(x, mx float64) float64 {
 // FitGammaGamma estimates p, q, γ by maximum likelihood from customers with
 // x > 0 and mean repeat spend mx > 0; others are skipped.
 func FitGammaGamma(x, mx []float64) (GammaGamma, error) {
+	return FitGammaGammaWith(x, mx, FitOptions{})
+}
+
+// FitGammaGammaWith is FitGammaGamma with options (L2 penalty, start).
+func FitGammaGammaWith(x, mx []float64, opt FitOptions) (GammaGamma, error) {
 	var xs, ms []float64
 	for i := range x {
 		if x[i] > 0 && mx[i] > 0 {
@@ -64,7 +69,7 @@ func FitGammaGamma(x, mx []float64) (GammaGamma, error) {
 		meanM += v
 	}
 	meanM /= float64(len(ms))
-	best, err := minimizeLog(nll, grad, []float64{0, math.Log(2), math.Log(meanM)})
+	best, err := minimizeLog(nll, grad, []float64{0, math.Log(2), math.Log(meanM)}, float64(len(xs)), opt)
 	if err != nil {
 		return GammaGamma{}, errors.Join(errors.New("models: gamma-gamma"), err)
 	}

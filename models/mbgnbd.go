@@ -19,8 +19,10 @@ type MBGNBD struct {
 }
 
 // FitMBGNBD estimates MBG/NBD parameters by maximum likelihood (analytic gradient).
-func FitMBGNBD(groups []RFGroup) (MBGNBD, error) {
-	p, ll, err := fitBGFamily(groups, true)
+func FitMBGNBD(groups []RFGroup) (MBGNBD, error) { return fitMBGNBD(groups, FitOptions{}) }
+
+func fitMBGNBD(groups []RFGroup, opt FitOptions) (MBGNBD, error) {
+	p, ll, err := fitBGFamily(groups, true, opt)
 	if err != nil {
 		return MBGNBD{}, fmt.Errorf("models: mbgnbd: %w", err)
 	}

@@ -57,6 +57,10 @@ func (m ParetoNBD) logA0(x, tx, T float64) float64 {
 	if alpha < beta {
 		hi, lo, t = beta, alpha, r+x
 	}
+	if seriesTerms(t, (hi-lo)/(hi+tx)) > maxSeriesTerms {
+		v, _ := m.logA0Quad(x, tx, T, false)
+		return v
+	}
 	p1 := log2F1a1(rsx, t, (hi-lo)/(hi+tx)) - rsx*math.Log(hi+tx)
 	p2 := log2F1a1(rsx, t, (hi-lo)/(hi+T)) - rsx*math.Log(hi+T)
 	if p2 >= p1 {
@@ -119,11 +123,10 @@ func (m ParetoNBD) totalLogLik(groups []RFGroup) float64 {
 // FitParetoNBD estimates Pareto/NBD parameters by maximum likelihood on
 // compressed groups (L-BFGS on log-parameters, central-difference gradient:
 // the derivatives of the hypergeometric term have no cheap closed form).
-func FitParetoNBD(groups []RFGroup) (ParetoNBD, error) { return fitParetoNBD(groups, nil) }
+func FitParetoNBD(groups []RFGroup) (ParetoNBD, error) { return fitParetoNBD(groups, FitOptions{}) }
 
-// fitParetoNBD fits from start (parameters in ParamNames order) or, when nil,
-// from r = s = 1, α = β = mean T.
-func fitParetoNBD(groups []RFGroup, start []float64) (ParetoNBD, error) {
+// fitParetoNBD fits from opt.Start or, when unset, from r = s = 1, α = β = mean T.
+func fitParetoNBD(groups []RFGroup, opt FitOptions) (ParetoNBD, error) {
 	groups, err := checkGroups(groups)
 	if err != nil {
 		return ParetoNBD{}, fmt.Errorf("models: pareto/nbd: %w", err)
@@ -141,13 +144,7 @@ func fitParetoNBD(groups []RFGroup, start []float64) (ParetoNBD, error) {
 		return -v
 	}
 	mt := math.Log(meanT(groups))
-	x0 := []float64{0, mt, 0, mt}
-	if len(start) == 4 {
-		for i, v := range start {
-			x0[i] = math.Log(v)
-		}
-	}
-	best, err := minimizeLog(nll, grad, x0)
+	best, err := minimizeLog(nll, grad, []float64{0, mt, 0, mt}, totalWeight(groups), opt)
 	if err != nil {
 		return ParetoNBD{}, fmt.Errorf("models: pareto/nbd: %w", err)
 	}

@@ -57,7 +57,11 @@ func (m ParetoNBD) logLikGrad(x, tx, T, weight float64, lgRx, psiRx float64, gra
 	// p_i = ln P_i and its derivatives in (r, α, s, β).
 	var p [2]float64
 	var dp [2][4]float64
+	useQuad := seriesTerms(b, (hi-lo)/(hi+tx)) > maxSeriesTerms
 	for i, t := range [2]float64{tx, T} {
+		if useQuad {
+			break
+		}
 		z := (hi - lo) / (hi + t)
 		if grad == nil { // value only: the cheaper series
 			p[i] = log2F1a1(a, b, z) - a*math.Log(hi+t)
@@ -88,7 +92,9 @@ func (m ParetoNBD) logLikGrad(x, tx, T, weight float64, lgRx, psiRx float64, gra
 	}
 	logA0 := math.Inf(-1)
 	var dlnA0 [4]float64
-	if p[1] < p[0] {
+	if useQuad {
+		logA0, dlnA0 = m.logA0Quad(x, tx, T, grad != nil)
+	} else if p[1] < p[0] {
 		e := math.Exp(p[1] - p[0])
 		logA0 = p[0] + math.Log1p(-e)
 		for j := 0; grad != nil && j < 4; j++ {

@@ -2,6 +2,7 @@ package models
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"gonum.org/v1/gonum/mathext"
@@ -72,5 +73,45 @@ func TestParetoNBDGradient(t *testing.T) {
 				t.Errorf("pareto/nbd d/dlog θ%d = %.8f, finite difference %.8f", i, got[i], num)
 			}
 		}
+	}
+}
+
+// The quadrature form of A₀ agrees with the series where both are accurate,
+// and its gradient with finite differences.
+func TestLogA0Quadrature(t *testing.T) {
+	for _, m := range []ParetoNBD{{R: 0.55, Alpha: 10.6, S: 0.61, Beta: 11.7}, {R: 1.2, Alpha: 20, S: 3, Beta: 200}, {R: 0.7, Alpha: 80, S: 2, Beta: 9}} {
+		for _, c := range []struct{ x, tx, T float64 }{{0, 0, 38}, {3, 20, 38}, {40, 37, 38}, {2, 1, 300}} {
+			series := m.logA0(c.x, c.tx, c.T)
+			q, _ := m.logA0Quad(c.x, c.tx, c.T, false)
+			if math.Abs(series-q) > 1e-9*math.Max(1, math.Abs(series)) {
+				t.Errorf("%+v %+v: series %.12f, quadrature %.12f", m, c, series, q)
+			}
+			_, g := m.logA0Quad(c.x, c.tx, c.T, true)
+			p := []float64{math.Log(m.R), math.Log(m.Alpha), math.Log(m.S), math.Log(m.Beta)}
+			f := func(v []float64) float64 {
+				r, _ := ParetoNBD{R: math.Exp(v[0]), Alpha: math.Exp(v[1]), S: math.Exp(v[2]), Beta: math.Exp(v[3])}.logA0Quad(c.x, c.tx, c.T, false)
+				return r
+			}
+			theta := []float64{m.R, m.Alpha, m.S, m.Beta}
+			for j := range p {
+				if num := centralDiff(f, p, j); math.Abs(g[j]*theta[j]-num) > 1e-6*math.Max(1, math.Abs(num)) {
+					t.Errorf("%+v %+v: d/dlog θ%d = %.8f, finite difference %.8f", m, c, j, g[j]*theta[j], num)
+				}
+			}
+		}
+	}
+}
+
+// Data without lifetime heterogeneity put the Pareto/NBD optimum at the
+// boundary s, β → ∞; the fit must still end, with a finite likelihood.
+func TestParetoNBDBoundaryEnds(t *testing.T) {
+	x, tx, T := simulateBG(rand.New(rand.NewPCG(9, 9)), 300, 0.5, 8, 0.8, 2.5, false)
+	groups := CompressRF(x, tx, T)
+	m, err := FitParetoNBD(groups)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ll := TotalLogLik(m, groups); math.IsNaN(ll) || math.IsInf(ll, 0) || ll < -1850 {
+		t.Errorf("LL %v at %+v", ll, m)
 	}
 }

@@ -26,6 +26,7 @@ type CLVInput struct {
 	HoldoutEnd     time.Time          // last day of the holdout period (evaluate)
 	TimeUnit       string             // day | week (default week)
 	Model          string             // bgnbd | mbgnbd | pareto-nbd | bgbb | gamma-gamma
+	L2             float64            // L2 penalty (see models.FitOptions); 0 = none
 }
 
 // CLVFormats and CLVModels are the accepted values of --format and --model.
@@ -44,6 +45,9 @@ func (in CLVInput) Validate(holdout bool) error {
 	}
 	if !contains(CLVModels, in.Model) {
 		return fmt.Errorf("pipeline: --model %q: want one of %v", in.Model, CLVModels)
+	}
+	if in.L2 < 0 {
+		return fmt.Errorf("pipeline: --l2 must be ≥ 0, got %v", in.L2)
 	}
 	if in.TimeUnit != "day" && in.TimeUnit != "week" {
 		return fmt.Errorf("pipeline: --time-unit %q: want day or week", in.TimeUnit)
@@ -269,7 +273,7 @@ func fitData(in CLVInput, d CLVData) (CLVFit, CLVData, error) {
 				res.Customers += d.W[i]
 			}
 		}
-		gg, err := models.FitGammaGamma(xs, ms)
+		gg, err := models.FitGammaGammaWith(xs, ms, models.FitOptions{L2: in.L2})
 		if err != nil {
 			return res, d, err
 		}
@@ -282,7 +286,7 @@ func fitData(in CLVInput, d CLVData) (CLVFit, CLVData, error) {
 		for _, v := range g {
 			res.Customers += v.Weight
 		}
-		m, err := models.FitPurchaseModel(in.Model, g)
+		m, err := models.FitPurchaseModelWith(in.Model, g, models.FitOptions{L2: in.L2})
 		if err != nil {
 			return res, d, &datasets.DataError{File: in.Path, Msg: err.Error()}
 		}

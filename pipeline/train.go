@@ -332,7 +332,7 @@ func trainCLV(validRec, nowRec arrow.RecordBatch, horizonDays int) (CLVArtifact,
 	}
 	fx, ftx, fT, _ = observed(x, tx, T)
 	now := models.CompressRF(fx, ftx, fT)
-	m, err := models.FitPurchaseModelFrom(art.PurchaseModel, now, art.Candidates[best].Params)
+	m, err := models.FitPurchaseModelWith(art.PurchaseModel, now, models.FitOptions{Start: art.Candidates[best].Params})
 	if err != nil {
 		return art, err
 	}

@@ -39,6 +39,7 @@ func (f *clvFlags) register(c *cobra.Command, holdout bool) {
 	fl.StringVar(&f.in.TimeUnit, "time-unit", "week", "time unit of x, t_x and T: day or week (BG/BB: the opportunity length)")
 	fl.StringVar(&f.mapping, "map", "", "column mapping key=header,... for --format transactions")
 	fl.BoolVar(&f.asJSON, "json", false, "print one JSON object")
+	fl.Float64Var(&f.in.L2, "l2", 0, "L2 penalty on the parameters (lifetimes' penalizer_coef; 0.001–0.1 for small samples)")
 	fl.StringVar(&f.config, "config", "", "YAML config file; keys are flag names")
 	if holdout {
 		fl.StringVar(&f.holdoutEnd, "holdout-end", "", "last day of the holdout period, YYYY-MM-DD (required)")
