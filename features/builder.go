@@ -364,16 +364,9 @@ func RepeatPurchaseDays(recs []arrow.RecordBatch) ([]int64, error) {
 	var out []int64
 	cur, first, last, started := "", int64(0), int64(0), false
 	for _, rec := range recs {
-		sc := rec.Schema()
-		ci, ti, ai := sc.FieldIndices(datasets.ColCustomerID), sc.FieldIndices(datasets.ColTS), sc.FieldIndices(datasets.ColAmountCents)
-		if len(ci) == 0 || len(ti) == 0 || len(ai) == 0 {
-			return nil, fmt.Errorf("features: batch needs %s, %s and %s", datasets.ColCustomerID, datasets.ColTS, datasets.ColAmountCents)
-		}
-		cust, ok1 := rec.Column(ci[0]).(*array.String)
-		ts, ok2 := rec.Column(ti[0]).(*array.Timestamp)
-		amt, ok3 := rec.Column(ai[0]).(*array.Int64)
-		if !ok1 || !ok2 || !ok3 {
-			return nil, fmt.Errorf("features: unexpected column types in %s", sc)
+		cust, ts, amt, err := dayColumns(rec)
+		if err != nil {
+			return nil, err
 		}
 		for i := 0; i < int(rec.NumRows()); i++ {
 			if amt.Value(i) < 0 {
@@ -419,16 +412,9 @@ func DiscreteSummary(recs []arrow.RecordBatch, cutoff time.Time, unitDays int) (
 		}
 	}
 	for _, rec := range recs {
-		sc := rec.Schema()
-		ci, ti, ai := sc.FieldIndices(datasets.ColCustomerID), sc.FieldIndices(datasets.ColTS), sc.FieldIndices(datasets.ColAmountCents)
-		if len(ci) == 0 || len(ti) == 0 || len(ai) == 0 {
-			return nil, nil, nil, nil, fmt.Errorf("features: batch needs %s, %s and %s", datasets.ColCustomerID, datasets.ColTS, datasets.ColAmountCents)
-		}
-		cust, ok1 := rec.Column(ci[0]).(*array.String)
-		ts, ok2 := rec.Column(ti[0]).(*array.Timestamp)
-		amt, ok3 := rec.Column(ai[0]).(*array.Int64)
-		if !ok1 || !ok2 || !ok3 {
-			return nil, nil, nil, nil, fmt.Errorf("features: unexpected column types in %s", sc)
+		cust, ts, amt, err := dayColumns(rec)
+		if err != nil {
+			return nil, nil, nil, nil, err
 		}
 		for i := 0; i < int(rec.NumRows()); i++ {
 			if amt.Value(i) < 0 {
@@ -453,4 +439,21 @@ func DiscreteSummary(recs []arrow.RecordBatch, cutoff time.Time, unitDays int) (
 	}
 	flush()
 	return ids, x, tx, n, nil
+}
+
+// dayColumns returns the customer, timestamp and amount columns of a
+// transaction batch, checking their types.
+func dayColumns(rec arrow.RecordBatch) (*array.String, *array.Timestamp, *array.Int64, error) {
+	sc := rec.Schema()
+	ci, ti, ai := sc.FieldIndices(datasets.ColCustomerID), sc.FieldIndices(datasets.ColTS), sc.FieldIndices(datasets.ColAmountCents)
+	if len(ci) == 0 || len(ti) == 0 || len(ai) == 0 {
+		return nil, nil, nil, fmt.Errorf("features: batch needs %s, %s and %s", datasets.ColCustomerID, datasets.ColTS, datasets.ColAmountCents)
+	}
+	cust, ok1 := rec.Column(ci[0]).(*array.String)
+	ts, ok2 := rec.Column(ti[0]).(*array.Timestamp)
+	amt, ok3 := rec.Column(ai[0]).(*array.Int64)
+	if !ok1 || !ok2 || !ok3 {
+		return nil, nil, nil, fmt.Errorf("features: unexpected column types in %s", sc)
+	}
+	return cust, ts, amt, nil
 }

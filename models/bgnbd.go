@@ -19,17 +19,25 @@ type RFGroup struct {
 	Weight   float64
 }
 
-// CompressRF groups identical (x, t_x, T) triples. The groups come back in a
-// deterministic order (sorted by x, t_x, T).
-func CompressRF(x, tx, T []float64) []RFGroup {
+// CompressRF groups identical (x, t_x, T) triples, each customer weighing 1.
+// The groups come back in a deterministic order (sorted by x, t_x, T).
+func CompressRF(x, tx, T []float64) []RFGroup { return CompressWeighted(x, tx, T, nil) }
+
+// CompressWeighted groups identical (x, t_x, T) triples, adding the weights
+// w (nil: 1 each), sorted by x, t_x, T.
+func CompressWeighted(x, tx, T, w []float64) []RFGroup {
 	type key struct{ x, tx, T float64 }
 	m := map[key]float64{}
 	for i := range x {
-		m[key{x[i], tx[i], T[i]}]++
+		wi := 1.0
+		if w != nil {
+			wi = w[i]
+		}
+		m[key{x[i], tx[i], T[i]}] += wi
 	}
 	out := make([]RFGroup, 0, len(m))
-	for k, w := range m {
-		out = append(out, RFGroup{X: k.x, Tx: k.tx, T: k.T, Weight: w})
+	for k, v := range m {
+		out = append(out, RFGroup{X: k.x, Tx: k.tx, T: k.T, Weight: v})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]

@@ -38,21 +38,26 @@ func betaDraw(rng *rand.Rand, a, b float64) float64 {
 // simulateBG draws BG/NBD (modified=false) or MBG/NBD customers observed for
 // T ~ U(20, 60) time units after their first purchase at 0.
 func simulateBG(rng *rand.Rand, n int, r, alpha, a, b float64, modified bool) (x, tx, T []float64) {
+	return simulateBGObs(rng, n, r, alpha, a, b, modified, func() float64 { return 20 + 40*rng.Float64() })
+}
+
+// simulateBGObs is simulateBG with observation lengths from obs.
+func simulateBGObs(rng *rand.Rand, n int, r, alpha, a, b float64, modified bool, obs func() float64) (x, tx, T []float64) {
 	for range n {
 		lam := gammaDraw(rng, r, 1/alpha)
 		p := betaDraw(rng, a, b)
-		obs := 20 + 40*rng.Float64()
+		end := obs()
 		alive := !(modified && rng.Float64() < p)
 		t, cnt, last := 0.0, 0.0, 0.0
 		for alive {
 			t += rng.ExpFloat64() / lam
-			if t > obs {
+			if t > end {
 				break
 			}
 			cnt, last = cnt+1, t
 			alive = rng.Float64() >= p
 		}
-		x, tx, T = append(x, cnt), append(tx, last), append(T, obs)
+		x, tx, T = append(x, cnt), append(tx, last), append(T, end)
 	}
 	return
 }
@@ -226,20 +231,5 @@ func TestPopulationExpectationBySimulation(t *testing.T) {
 
 // simulateBGFixed is simulateBG with every customer observed for exactly obs.
 func simulateBGFixed(rng *rand.Rand, n int, r, alpha, a, b float64, modified bool, obs float64) (x, tx, T []float64) {
-	for range n {
-		lam := gammaDraw(rng, r, 1/alpha)
-		p := betaDraw(rng, a, b)
-		alive := !(modified && rng.Float64() < p)
-		t, cnt, last := 0.0, 0.0, 0.0
-		for alive {
-			t += rng.ExpFloat64() / lam
-			if t > obs {
-				break
-			}
-			cnt, last = cnt+1, t
-			alive = rng.Float64() >= p
-		}
-		x, tx, T = append(x, cnt), append(tx, last), append(T, obs)
-	}
-	return
+	return simulateBGObs(rng, n, r, alpha, a, b, modified, func() float64 { return obs })
 }

@@ -201,28 +201,7 @@ func LoadCLVData(ctx context.Context, in CLVInput, holdout bool) (CLVData, error
 }
 
 // groups compresses the summary into weighted unique (x, t_x, T) groups.
-func (d CLVData) groups() []models.RFGroup {
-	type key struct{ x, tx, T float64 }
-	w := map[key]float64{}
-	for i := range d.X {
-		w[key{d.X[i], d.Tx[i], d.T[i]}] += d.W[i]
-	}
-	out := make([]models.RFGroup, 0, len(w))
-	for k, v := range w {
-		out = append(out, models.RFGroup{X: k.x, Tx: k.tx, T: k.T, Weight: v})
-	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.X != b.X {
-			return a.X < b.X
-		}
-		if a.Tx != b.Tx {
-			return a.Tx < b.Tx
-		}
-		return a.T < b.T
-	})
-	return out
-}
+func (d CLVData) groups() []models.RFGroup { return models.CompressWeighted(d.X, d.Tx, d.T, d.W) }
 
 // Param is one named parameter with its 95% interval.
 type Param struct {
