@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -27,7 +28,7 @@ func CompressRF(x, tx, T []float64) []RFGroup { return CompressWeighted(x, tx, T
 // w (nil: 1 each), sorted by x, t_x, T.
 func CompressWeighted(x, tx, T, w []float64) []RFGroup {
 	type key struct{ x, tx, T float64 }
-	m := map[key]float64{}
+	m := make(map[key]float64, len(x)/2+8) // sized up front: no rehashing as it grows
 	for i := range x {
 		wi := 1.0
 		if w != nil {
@@ -39,15 +40,14 @@ func CompressWeighted(x, tx, T, w []float64) []RFGroup {
 	for k, v := range m {
 		out = append(out, RFGroup{X: k.x, Tx: k.tx, T: k.T, Weight: v})
 	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.X != b.X {
-			return a.X < b.X
+	slices.SortFunc(out, func(a, b RFGroup) int {
+		if c := cmp.Compare(a.X, b.X); c != 0 {
+			return c
 		}
-		if a.Tx != b.Tx {
-			return a.Tx < b.Tx
+		if c := cmp.Compare(a.Tx, b.Tx); c != 0 {
+			return c
 		}
-		return a.T < b.T
+		return cmp.Compare(a.T, b.T)
 	})
 	return out
 }
@@ -143,8 +143,18 @@ func bgFamilyLogLikGrad(r, alpha, a, b float64, modified bool, groups []RFGroup,
 		if hasD {
 			logATx = math.Log(alpha + g.Tx)
 			D := logA - logBx1 - (r+x)*logATx
-			total = logAddExp(C, D)
-			wC = math.Exp(C - total)
+			// ln(e^C + e^D) and the share of e^C from one exponential.
+			hi, lo := C, D
+			if D > C {
+				hi, lo = D, C
+			}
+			e := math.Exp(lo - hi)
+			total = hi + math.Log1p(e)
+			if C >= D {
+				wC = 1 / (1 + e)
+			} else {
+				wC = e / (1 + e)
+			}
 			wD = 1 - wC
 		}
 		ll += g.Weight * (lgRx - lgR + r*logAlpha + lgAB + lgBx - lgB - lgABx + total)

@@ -135,7 +135,7 @@ func TestAnalyticGradients(t *testing.T) {
 	}
 	lp := []float64{math.Log(6), math.Log(3.7), math.Log(15)}
 	gg3 := make([]float64, 3)
-	ggNegLogLikGrad(xs, ms, lp, gg3)
+	ggNegLogLikGrad(xs, ms, []float64{math.Log(20), math.Log(35.5), math.Log(12)}, lp, gg3)
 	for i := range lp {
 		num := centralDiff(gg, lp, i)
 		if math.Abs(gg3[i]-num) > 1e-5*math.Max(1, math.Abs(num)) {

@@ -61,9 +61,13 @@ func FitGammaGammaWith(x, mx []float64, opt FitOptions) (GammaGamma, error) {
 		sx[k], sm[k] = xs[i], ms[i]
 	}
 	xs, ms = sx, sm
+	lms := make([]float64, len(ms)) // ln m, constant across evaluations
+	for i, m := range ms {
+		lms[i] = math.Log(m)
+	}
 	scratch := make([]float64, 3)
-	nll := func(lp []float64) float64 { return ggNegLogLikGrad(xs, ms, lp, scratch) }
-	grad := func(g, lp []float64) float64 { return ggNegLogLikGrad(xs, ms, lp, g) }
+	nll := func(lp []float64) float64 { return ggNegLogLikGrad(xs, ms, lms, lp, scratch) }
+	grad := func(g, lp []float64) float64 { return ggNegLogLikGrad(xs, ms, lms, lp, g) }
 	meanM := 0.0
 	for _, v := range ms {
 		meanM += v
@@ -91,7 +95,7 @@ func (m GammaGamma) ExpectedSpend(x, mx float64) float64 {
 // (ln p, ln q, ln γ) and writes its gradient into g. Customers are processed
 // in parallel fixed chunks; within a chunk, terms that depend only on x are
 // computed once per run of equal x.
-func ggNegLogLikGrad(xs, ms, lp, g []float64) float64 {
+func ggNegLogLikGrad(xs, ms, lms, lp, g []float64) float64 {
 	p, q, gm := math.Exp(lp[0]), math.Exp(lp[1]), math.Exp(lp[2])
 	lgQ, _ := math.Lgamma(q)
 	psiQ, logG := mathext.Digamma(q), math.Log(gm)
@@ -108,7 +112,7 @@ func ggNegLogLikGrad(xs, ms, lp, g []float64) float64 {
 				lgPx, _ = math.Lgamma(p * x)
 				psiPxq, psiPx, logX = mathext.Digamma(p*x+q), mathext.Digamma(p*x), math.Log(x)
 			}
-			lm, lgm := math.Log(m), math.Log(gm+m*x)
+			lm, lgm := lms[i], math.Log(gm+m*x)
 			ll += lgPxq - lgPx - lgQ + q*logG + (p*x-1)*lm + p*x*logX - (p*x+q)*lgm
 			dp += x*psiPxq - x*psiPx + x*lm + x*logX - x*lgm
 			dq += psiPxq - psiQ + logG - lgm
