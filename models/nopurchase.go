@@ -48,6 +48,71 @@ func ProbNoPurchase(m PurchaseModel, t, x, tx, T float64) (float64, error) {
 	return 0, fmt.Errorf("models: P(no purchase) is not available for %s", m.Name())
 }
 
+// ProbPurchases returns P(Y(t) = k | x, t_x, T), the probability of exactly
+// k purchases in the next t time units.
+//
+// BG/NBD and MBG/NBD: a customer alive at T has λ ~ Gamma(R = r+x, A = α+T)
+// and p ~ Beta(a, b+x) (MBG/NBD: Beta(a, b+x+1), one more survived chance).
+// Purchases N(t) are then negative binomial, and Y = k ≥ 1 when at least k
+// happen and the customer drops out right after the k-th, or exactly k
+// happen and the customer survives them:
+// P(Y=k | alive) = P(N≥k)·B(a+1, b'+k−1)/B(a, b') + P(N=k)·B(a, b'+k)/B(a, b').
+//
+// Pareto/NBD: with the NB(R, A/(A+u)) pmf in place of (A/(A+u))^R in the
+// integral of ProbNoPurchase (death at u < t ends purchasing).
+// Dead customers make none: P(Y=0) adds 1 − P(alive).
+func ProbPurchases(m PurchaseModel, k int, t, x, tx, T float64) (float64, error) {
+	if k < 0 {
+		return 0, nil
+	}
+	if k == 0 {
+		return ProbNoPurchase(m, t, x, tx, T)
+	}
+	if t <= 0 {
+		return 0, nil
+	}
+	pa := m.PAlive(x, tx, T)
+	kf := float64(k)
+	// lnNB returns ln P(N(u) = j) for λ ~ Gamma(R, A).
+	lnNB := func(j, R, A, u float64) float64 {
+		a, _ := math.Lgamma(R + j)
+		b, _ := math.Lgamma(R)
+		c, _ := math.Lgamma(j + 1)
+		return a - b - c + R*math.Log(A/(A+u)) + j*math.Log(u/(A+u))
+	}
+	bg := func(r, alpha, a, b float64) float64 {
+		R, A := r+x, alpha+T
+		below := 0.0 // P(N < k)
+		for j := 0.0; j < kf; j++ {
+			below += math.Exp(lnNB(j, R, A, t))
+		}
+		atK := math.Exp(lnNB(kf, R, A, t))
+		drop := math.Exp(lnBeta(a+1, b+kf-1) - lnBeta(a, b))
+		survive := math.Exp(lnBeta(a, b+kf) - lnBeta(a, b))
+		return pa * (math.Max(0, 1-below)*drop + atK*survive)
+	}
+	switch m := m.(type) {
+	case BGNBD:
+		return bg(m.R, m.Alpha, m.A, m.B+x), nil
+	case MBGNBD:
+		return bg(m.R, m.Alpha, m.A, m.B+x+1), nil
+	case ParetoNBD:
+		A, R, B, s := m.Alpha+T, m.R+x, m.Beta+T, m.S
+		f := func(u float64) float64 {
+			return s / (B + u) * math.Exp(s*math.Log(B/(B+u))+lnNB(kf, R, A, u))
+		}
+		integral, hi := 0.0, t
+		for range 48 {
+			lo := hi / 2
+			integral += quad.Fixed(f, lo, hi, 8, nil, 0)
+			hi = lo
+		}
+		integral += quad.Fixed(f, 0, hi, 8, nil, 0)
+		return pa * (math.Exp(s*math.Log(B/(B+t))+lnNB(kf, R, A, t)) + integral), nil
+	}
+	return 0, fmt.Errorf("models: P(k purchases) is not available for %s", m.Name())
+}
+
 // MedianTimeToNextPurchase returns the t at which P(Y(t) ≥ 1) reaches one
 // half, searched up to limit; ok is false when that never happens within
 // limit (P(alive) below one half, or a very slow buyer).

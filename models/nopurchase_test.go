@@ -65,3 +65,27 @@ func TestMedianTimeToNextPurchase(t *testing.T) {
 		t.Error("P(alive) 0.21: the median should never be reached")
 	}
 }
+
+// P(Y(t) = k) sums to 1 over k and its mean equals E[Y(t)] from the models'
+// own (hypergeometric) formulas: two independent derivations agree.
+func TestProbPurchasesConsistent(t *testing.T) {
+	for _, m := range []PurchaseModel{
+		BGNBD{R: 0.2426, Alpha: 4.4136, A: 0.7929, B: 2.4259},
+		MBGNBD{R: 0.525, Alpha: 6.183, A: 0.891, B: 1.614},
+		ParetoNBD{R: 0.5534, Alpha: 10.58, S: 0.6061, Beta: 11.66},
+	} {
+		for _, c := range []struct{ x, tx, T float64 }{{0, 0, 38.86}, {2, 30.43, 38.86}, {7, 35, 38}} {
+			var sum, mean float64
+			for k := 0; k < 400; k++ {
+				p, err := ProbPurchases(m, k, 39, c.x, c.tx, c.T)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sum += p
+				mean += float64(k) * p
+			}
+			near(t, m.Name()+" Σ P(k)", sum, 1, 1e-8)
+			near(t, m.Name()+" Σ k P(k) = E[Y]", mean, m.ExpectedPurchases(39, c.x, c.tx, c.T), 1e-6)
+		}
+	}
+}
