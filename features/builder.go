@@ -396,25 +396,54 @@ func RepeatPurchaseDays(recs []arrow.RecordBatch) ([]int64, error) {
 // opportunities 1..n with a purchase and t_x is the last of them (0 if none).
 // Customers whose first purchase is after the cutoff are left out.
 func DiscreteSummary(recs []arrow.RecordBatch, cutoff time.Time, unitDays int) (ids []string, x, tx, n []float64, err error) {
+	s, err := DiscreteHoldout(recs, cutoff, time.Time{}, unitDays)
+	return s.IDs, s.X, s.Tx, s.N, err
+}
+
+// Discrete is a BG/BB calibration summary with, optionally, the holdout:
+// NStar opportunities after n up to the holdout end and XStar of them with
+// a purchase.
+type Discrete struct {
+	IDs                    []string
+	X, Tx, N, XStar, NStar []float64
+}
+
+// DiscreteHoldout is DiscreteSummary plus, when holdoutEnd is after the
+// cutoff, each customer's holdout opportunities n+1 … ⌊(holdoutEnd − first)/unit⌋
+// and the number of them with a purchase.
+func DiscreteHoldout(recs []arrow.RecordBatch, cutoff, holdoutEnd time.Time, unitDays int) (Discrete, error) {
+	var out Discrete
 	if unitDays < 1 {
-		return nil, nil, nil, nil, fmt.Errorf("features: unit of %d days", unitDays)
+		return out, fmt.Errorf("features: unit of %d days", unitDays)
 	}
-	c := cutoff.UTC()
-	cutDay := time.Date(c.Year(), c.Month(), c.Day(), 0, 0, 0, 0, time.UTC).Unix() / 86400
+	dayOf := func(t time.Time) int64 {
+		t = t.UTC()
+		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC).Unix() / 86400
+	}
+	cutDay := dayOf(cutoff)
+	holdDay := int64(math.MinInt64)
+	if holdoutEnd.After(cutoff) {
+		holdDay = dayOf(holdoutEnd)
+	}
 	u := int64(unitDays)
 	var cur string
-	var first, lastOpp, count int64
+	var first, lastOpp, count, lastHold, countHold int64
 	started := false
 	flush := func() {
 		if started && first <= cutDay {
-			ids = append(ids, cur)
-			x, tx, n = append(x, float64(count)), append(tx, float64(lastOpp)), append(n, float64((cutDay-first)/u))
+			n := (cutDay - first) / u
+			out.IDs = append(out.IDs, cur)
+			out.X, out.Tx, out.N = append(out.X, float64(count)), append(out.Tx, float64(lastOpp)), append(out.N, float64(n))
+			if holdDay != math.MinInt64 {
+				out.XStar = append(out.XStar, float64(countHold))
+				out.NStar = append(out.NStar, float64((holdDay-first)/u-n))
+			}
 		}
 	}
 	for _, rec := range recs {
 		cust, ts, amt, err := dayColumns(rec)
 		if err != nil {
-			return nil, nil, nil, nil, err
+			return out, err
 		}
 		for i := 0; i < int(rec.NumRows()); i++ {
 			if amt.Value(i) < 0 {
@@ -423,22 +452,24 @@ func DiscreteSummary(recs []arrow.RecordBatch, cutoff time.Time, unitDays int) (
 			d := floorDiv(int64(ts.Value(i)), usPerDay)
 			if id := cust.Value(i); !started || id != cur {
 				if started && id < cur {
-					return nil, nil, nil, nil, fmt.Errorf("features: input not sorted by customer_id (%q after %q)", id, cur)
+					return out, fmt.Errorf("features: input not sorted by customer_id (%q after %q)", id, cur)
 				}
 				flush()
-				cur, first, lastOpp, count, started = strings.Clone(id), d, 0, 0, true
+				cur, first, lastOpp, count, lastHold, countHold, started = strings.Clone(id), d, 0, 0, 0, 0, true
 				continue
 			}
-			if d > cutDay {
-				continue
-			}
-			if opp := (d - first) / u; opp > lastOpp {
-				lastOpp, count = opp, count+1
+			opp := (d - first) / u
+			if d <= cutDay {
+				if opp > lastOpp {
+					lastOpp, count = opp, count+1
+				}
+			} else if d <= holdDay && opp > (cutDay-first)/u && opp > lastHold {
+				lastHold, countHold = opp, countHold+1
 			}
 		}
 	}
 	flush()
-	return ids, x, tx, n, nil
+	return out, nil
 }
 
 // dayColumns returns the customer, timestamp and amount columns of a

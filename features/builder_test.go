@@ -234,4 +234,14 @@ func TestDiscreteSummary(t *testing.T) {
 	if got := fmt.Sprint(ids, x, tx, n); got != want {
 		t.Errorf("got %s, want %s", got, want)
 	}
+	// Holdout to 2024-12-31: a's opportunities 6..11 (days 180..359 after 01-10);
+	// 07-15 (day 187) is in 6 and 12-01 (day 326) in 10: x* = 2, n* = 356/30 − 5 = 6.
+	// b: day 1 (07-01) is opportunity 0, the first one's own: x* = 0, n* = 6.
+	h, err := DiscreteHoldout(recs, time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC), time.Date(2024, 12, 31, 0, 0, 0, 0, time.UTC), 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(h.XStar, h.NStar); got != "[2 0 0] [6 6 6]" {
+		t.Errorf("holdout x*, n* = %s", got)
+	}
 }

@@ -91,6 +91,7 @@ type CLVData struct {
 	HasMonetary       bool
 	FirstDay          []int64 // days since the epoch; dated inputs only
 	XStar             []float64
+	NStar             []float64 // BG/BB: holdout opportunities per customer
 	RepeatDays        []int64 // every repeat purchase day, calibration and holdout
 	DroppedNoHistory  int     // customers first seen on the calibration-end day (T = 0)
 	CalibrationEndDay int64
@@ -132,16 +133,23 @@ func LoadCLVData(ctx context.Context, in CLVInput, holdout bool) (CLVData, error
 	rows = nil
 	d := CLVData{HasMonetary: true, CalibrationEndDay: in.CalibrationEnd.Unix() / 86400}
 	if models.Discrete(in.Model) {
-		ids, x, tx, n, err := features.DiscreteSummary([]arrow.RecordBatch{rec}, in.CalibrationEnd, int(in.unitDays()))
+		var end time.Time
+		if holdout {
+			end = in.HoldoutEnd
+		}
+		s, err := features.DiscreteHoldout([]arrow.RecordBatch{rec}, in.CalibrationEnd, end, int(in.unitDays()))
 		if err != nil {
 			return d, err
 		}
-		for i := range ids {
-			if n[i] == 0 {
+		for i := range s.IDs {
+			if s.N[i] == 0 {
 				d.DroppedNoHistory++
 				continue
 			}
-			d.IDs, d.X, d.Tx, d.T, d.W, d.M = append(d.IDs, ids[i]), append(d.X, x[i]), append(d.Tx, tx[i]), append(d.T, n[i]), append(d.W, 1), append(d.M, math.NaN())
+			d.IDs, d.X, d.Tx, d.T, d.W, d.M = append(d.IDs, s.IDs[i]), append(d.X, s.X[i]), append(d.Tx, s.Tx[i]), append(d.T, s.N[i]), append(d.W, 1), append(d.M, math.NaN())
+			if holdout {
+				d.XStar, d.NStar = append(d.XStar, s.XStar[i]), append(d.NStar, s.NStar[i])
+			}
 		}
 		d.HasMonetary = false
 		return d, nil
@@ -342,8 +350,8 @@ func EvaluateCLV(ctx context.Context, in CLVInput) (CLVEvaluation, error) {
 	if err := in.Validate(true); err != nil {
 		return CLVEvaluation{}, err
 	}
-	if in.Model == "gamma-gamma" || models.Discrete(in.Model) {
-		return CLVEvaluation{}, fmt.Errorf("pipeline: evaluate supports %v", []string{"bgnbd", "mbgnbd", "pareto-nbd"})
+	if in.Model == "gamma-gamma" {
+		return CLVEvaluation{}, fmt.Errorf("pipeline: evaluate supports %v", models.PurchaseModelNames)
 	}
 	d, err := LoadCLVData(ctx, in, true)
 	if err != nil {
@@ -360,7 +368,11 @@ func EvaluateCLV(ctx context.Context, in CLVInput) (CLVEvaluation, error) {
 	byX := map[int]*FrequencyRow{}
 	var se, ae float64
 	for i := range d.X {
-		pred := m.ExpectedPurchases(h, d.X[i], d.Tx[i], d.T[i])
+		horizon := h
+		if d.NStar != nil { // BG/BB: each customer's own holdout opportunities
+			horizon = d.NStar[i]
+		}
+		pred := m.ExpectedPurchases(horizon, d.X[i], d.Tx[i], d.T[i])
 		ev.ActualTotal += d.XStar[i]
 		ev.PredictedTotal += pred
 		ae += math.Abs(pred - d.XStar[i])
@@ -383,6 +395,9 @@ func EvaluateCLV(ctx context.Context, in CLVInput) (CLVEvaluation, error) {
 			r.Predicted /= float64(r.Customers)
 			ev.ByFrequency = append(ev.ByFrequency, *r)
 		}
+	}
+	if models.Discrete(in.Model) {
+		return ev, nil // opportunities are counted per customer: no calendar tracking
 	}
 	// Tracking: periods of the time unit from the earliest first purchase.
 	start := d.FirstDay[0]

@@ -175,3 +175,24 @@ func TestCLVPredict(t *testing.T) {
 		t.Error("the same seed gave different predictions")
 	}
 }
+
+// BG/BB on CDNOW with weekly opportunities: every customer is kept (first
+// purchases are in Q1 1997), and the holdout count can only be below the
+// 1,882 repeat purchase days, several of which fall in one week.
+func TestEvaluateBGBBCDNOW(t *testing.T) {
+	in := CLVInput{Path: testutil.SharedData(t, "cdnow/CDNOW_sample.txt"), Format: "cdnow", Model: "bgbb", TimeUnit: "week",
+		CalibrationEnd: day("1997-09-30"), HoldoutEnd: day("1998-06-30")}
+	ev, err := EvaluateCLV(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Fit.Customers != 2357 || ev.Tracking != nil {
+		t.Errorf("customers %v, tracking %d points", ev.Fit.Customers, len(ev.Tracking))
+	}
+	if !(ev.ActualTotal > 1600 && ev.ActualTotal < 1882) {
+		t.Errorf("holdout opportunities with a purchase = %v", ev.ActualTotal)
+	}
+	if math.Abs(ev.PredictedTotal-ev.ActualTotal) > 0.25*ev.ActualTotal {
+		t.Errorf("predicted %v vs actual %v", ev.PredictedTotal, ev.ActualTotal)
+	}
+}

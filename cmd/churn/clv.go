@@ -142,12 +142,14 @@ func newCLVEvaluate() *cobra.Command {
 	var f clvFlags
 	var svg string
 	c := &cobra.Command{
-		Use:   "evaluate --model M --input FILE --format transactions|cdnow --calibration-end DATE --holdout-end DATE",
+		Use:   "evaluate --model bgnbd|mbgnbd|pareto-nbd|bgbb --input FILE --format transactions|cdnow --calibration-end DATE --holdout-end DATE",
 		Short: "Fit on a calibration period and compare predictions with a holdout",
 		Long: `Fits on the calibration period, then compares with the holdout period: total
 repeat transactions, per-customer error, conditional expectations by
 calibration frequency, and cumulative repeat transactions per time unit (the
-tracking plot; --svg writes it as a chart).`,
+tracking plot; --svg writes it as a chart). For BG/BB the time unit is the
+opportunity, counted from each customer's first purchase, and there is no
+calendar tracking.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := f.resolve(c, true); err != nil {
