@@ -92,8 +92,8 @@ type CLVData struct {
 	FirstDay          []int64 // days since the epoch; dated inputs only
 	XStar             []float64
 	NStar             []float64 // BG/BB: holdout opportunities per customer
-	RepeatDays        []int64 // every repeat purchase day, calibration and holdout
-	DroppedNoHistory  int     // customers first seen on the calibration-end day (T = 0)
+	RepeatDays        []int64   // every repeat purchase day, calibration and holdout
+	DroppedNoHistory  int       // customers first seen on the calibration-end day (T = 0)
 	CalibrationEndDay int64
 }
 
