@@ -386,6 +386,32 @@ func (m BGNBD) ExpectedPurchases(t, x, tx, T float64) float64 {
 	return num / den
 }
 
+// expectedPurchasesMulti is ExpectedPurchases at several horizons ts, with
+// the hypergeometric series shared across them.
+func (m BGNBD) expectedPurchasesMulti(dst, ts []float64, x, tx, T float64) {
+	r, alpha, a, b := m.R, m.Alpha, m.A, m.B
+	var zBuf [32]float64
+	zs := zBuf[:0]
+	if len(ts) > len(zBuf) {
+		zs = make([]float64, 0, len(ts))
+	}
+	for _, t := range ts {
+		zs = append(zs, t/(alpha+T+t))
+	}
+	hyp2f1Multi(dst, r+x, b+x, a+b+x-1, zs)
+	den := 1.0
+	if x > 0 {
+		den += math.Exp(math.Log(a) - math.Log(b+x-1) + (r+x)*(math.Log(alpha+T)-math.Log(alpha+tx)))
+	}
+	for i, t := range ts {
+		if t <= 0 {
+			dst[i] = 0
+			continue
+		}
+		dst[i] = (a + b + x - 1) / (a - 1) * (1 - math.Exp((r+x)*math.Log((alpha+T)/(alpha+T+t)))*dst[i]) / den
+	}
+}
+
 // ExpectedPurchasesPopulation returns E[X(t)] for a new customer (FHL 2005, eq. 7).
 func (m BGNBD) ExpectedPurchasesPopulation(t float64) float64 {
 	r, alpha, a, b := m.R, m.Alpha, m.A, m.B

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"testing"
 
+	"gonum.org/v1/gonum/mathext"
+
 	"github.com/churn-dev/churn/internal/testutil"
 )
 
@@ -196,5 +198,34 @@ func TestPredictAllMatchesPerCustomer(t *testing.T) {
 		near(t, "P(alive)", out[3*i], c.Purchases.PAlive(x[i], tx[i], T[i]), 0)
 		near(t, "E[Y]", out[3*i+1], c.Purchases.ExpectedPurchases(52, x[i], tx[i], T[i]), 1e-12)
 		near(t, "CLV", out[3*i+2], c.Value(x[i], tx[i], T[i], m[i], 52, 12, 0.01), 1e-9)
+	}
+}
+
+// The shared-coefficient series agrees with gonum's ₂F₁ and with the
+// one-horizon-at-a-time expectations.
+func TestHyp2F1MultiAndMultiHorizon(t *testing.T) {
+	zs := []float64{0.01, 0.2, 0.5, 0.8, 0.94}
+	for _, p := range [][3]float64{{0.24, 2.4, 2.2}, {10.2, 12.4, 22.2}, {1.5, 0.7, 3.1}, {0.3, 0.9, -0.5}} {
+		got := make([]float64, len(zs))
+		hyp2f1Multi(got, p[0], p[1], p[2], zs)
+		for i, z := range zs {
+			want := mathext.Hypergeo(p[0], p[1], p[2], z)
+			if math.Abs(got[i]-want) > 1e-12*math.Max(1, math.Abs(want)) {
+				t.Errorf("2F1(%v; %v) = %.15g, gonum %.15g", p, z, got[i], want)
+			}
+		}
+	}
+	ts := []float64{4, 13, 26, 52, 104}
+	for _, m := range []multiHorizon{BGNBD{R: 0.2426, Alpha: 4.4136, A: 0.7929, B: 2.4259}, MBGNBD{R: 0.525, Alpha: 6.183, A: 0.891, B: 1.614}} {
+		for _, c := range []struct{ x, tx, T float64 }{{0, 0, 38.86}, {2, 30.43, 38.86}, {25, 30, 31}, {0, 0, 0.5}} {
+			got := make([]float64, len(ts))
+			m.expectedPurchasesMulti(got, ts, c.x, c.tx, c.T)
+			for i, tt := range ts {
+				want := m.(PurchaseModel).ExpectedPurchases(tt, c.x, c.tx, c.T)
+				if math.Abs(got[i]-want) > 1e-10*math.Max(1, math.Abs(want)) {
+					t.Errorf("%T %+v t=%v: %.12g, want %.12g", m, c, tt, got[i], want)
+				}
+			}
+		}
 	}
 }

@@ -27,13 +27,34 @@ func (c CLV) discountedPurchases(x, tx, T, horizon float64, steps int, rate floa
 	if steps <= 0 || horizon <= 0 {
 		return 0, 0
 	}
+	var tsBuf, esBuf [32]float64 // no allocation for up to 32 steps
+	ts, es := tsBuf[:0], esBuf[:0]
+	if steps > len(tsBuf) {
+		ts, es = make([]float64, 0, steps), make([]float64, 0, steps)
+	}
+	for k := range steps {
+		ts = append(ts, horizon*float64(k+1)/float64(steps))
+		es = append(es, 0)
+	}
+	if mm, ok := c.Purchases.(multiHorizon); ok {
+		mm.expectedPurchasesMulti(es, ts, x, tx, T)
+	} else {
+		for k, t := range ts {
+			es[k] = c.Purchases.ExpectedPurchases(t, x, tx, T)
+		}
+	}
 	prev, total := 0.0, 0.0
-	for k := 1; k <= steps; k++ {
-		e := c.Purchases.ExpectedPurchases(horizon*float64(k)/float64(steps), x, tx, T)
-		total += (e - prev) / math.Pow(1+rate, float64(k))
+	for k, e := range es {
+		total += (e - prev) / math.Pow(1+rate, float64(k+1))
 		prev = e
 	}
 	return total, prev
+}
+
+// multiHorizon is implemented by models that compute E[Y(t)] at several
+// horizons faster together than one by one.
+type multiHorizon interface {
+	expectedPurchasesMulti(dst, ts []float64, x, tx, T float64)
 }
 
 // PredictAll writes, for every customer i, P(alive), expected purchases over

@@ -52,6 +52,29 @@ func (m MBGNBD) ExpectedPurchases(t, x, tx, T float64) float64 {
 	return num / (1 + math.Exp(math.Log(a)-math.Log(b+x)+(r+x)*(math.Log(alpha+T)-math.Log(alpha+tx))))
 }
 
+// expectedPurchasesMulti is ExpectedPurchases at several horizons ts, with
+// the hypergeometric series shared across them.
+func (m MBGNBD) expectedPurchasesMulti(dst, ts []float64, x, tx, T float64) {
+	r, alpha, a, b := m.R, m.Alpha, m.A, m.B
+	var zBuf [32]float64
+	zs := zBuf[:0]
+	if len(ts) > len(zBuf) {
+		zs = make([]float64, 0, len(ts))
+	}
+	for _, t := range ts {
+		zs = append(zs, t/(alpha+T+t))
+	}
+	hyp2f1Multi(dst, r+x, b+x+1, a+b+x, zs)
+	den := 1 + math.Exp(math.Log(a)-math.Log(b+x)+(r+x)*(math.Log(alpha+T)-math.Log(alpha+tx)))
+	for i, t := range ts {
+		if t <= 0 {
+			dst[i] = 0
+			continue
+		}
+		dst[i] = (a + b + x) / (a - 1) * (1 - dst[i]*math.Exp((r+x)*math.Log((alpha+T)/(alpha+T+t)))) / den
+	}
+}
+
 // ExpectedPurchasesPopulation returns E[X(t)] for a new customer (Batislam et al. 2007, eq. 8).
 func (m MBGNBD) ExpectedPurchasesPopulation(t float64) float64 {
 	r, alpha, a, b := m.R, m.Alpha, m.A, m.B

@@ -1,0 +1,56 @@
+package models
+
+import (
+	"math"
+
+	"gonum.org/v1/gonum/mathext"
+)
+
+// hyp2f1Multi writes ₂F₁(a, b; c; z_i) into dst for several z in [0, 1),
+// sharing the series coefficients (a)_k(b)_k/((c)_k k!) across them: the
+// DCF of a CLV evaluates one customer's series at a dozen horizons. When the
+// series is not suitable (c ≤ 0, z too close to 1 for a fast series, or no
+// convergence) it falls back to gonum's mathext.Hypergeo.
+func hyp2f1Multi(dst []float64, a, b, c float64, zs []float64) {
+	// Large z: gonum transforms to a faster series; small z: shared coefficients.
+	var smallBuf [32]int
+	small := smallBuf[:0]
+	for i, z := range zs {
+		if c <= 0 || z > 0.6 {
+			dst[i] = mathext.Hypergeo(a, b, c, z)
+		} else {
+			small = append(small, i)
+			dst[i] = 1
+		}
+	}
+	if len(small) == 0 {
+		return
+	}
+	var powBuf [32]float64
+	pow := powBuf[:0]
+	for range small {
+		pow = append(pow, 1)
+	}
+	coef, lo := 1.0, 0 // small[:lo] have converged
+	for k := 0.0; k < 4000 && lo < len(small); k++ {
+		coef *= (a + k) * (b + k) / ((c + k) * (k + 1))
+		if math.IsInf(coef, 0) || math.IsNaN(coef) {
+			break
+		}
+		// Past the coefficients' peak the terms shrink geometrically, so a
+		// negligible term means the rest is negligible too.
+		shrinking := math.Abs((a+k+1)*(b+k+1)/((c+k+1)*(k+2))) < 1/0.6
+		for j := lo; j < len(small); j++ {
+			i := small[j]
+			pow[j] *= zs[i]
+			t := coef * pow[j]
+			dst[i] += t
+			if j == lo && shrinking && math.Abs(t) <= 1e-17*math.Abs(dst[i]) {
+				lo++
+			}
+		}
+	}
+	for _, i := range small[lo:] { // did not converge: the general routine
+		dst[i] = mathext.Hypergeo(a, b, c, zs[i])
+	}
+}
