@@ -44,8 +44,49 @@ func ProbNoPurchase(m PurchaseModel, t, x, tx, T float64) (float64, error) {
 		}
 		integral += quad.Fixed(f, 0, hi, 8, nil, 0)
 		return 1 - pa + pa*(surv(t)+integral), nil
+	case BGBB:
+		return m.probPurchases(0, t, x, tx, T), nil
 	}
 	return 0, fmt.Errorf("models: P(no purchase) is not available for %s", m.Name())
+}
+
+// probPurchases returns P(k transactions in the next ⌊nStar⌋ opportunities
+// | x, t_x, n). Alive at opportunity n+1 (probability PAlive), a customer has
+// p ~ Beta(α+x, β+n−x) and θ ~ Beta(γ, δ+n+1); they stay alive for
+// L = l opportunities with probability (1−θ)^(l−1)θ (l < n*) or (1−θ)^(n*−1)
+// (l = n*), and buy Binomial(L, p) times (Fader, Hardie & Shang 2010's process).
+func (m BGBB) probPurchases(k int, nStar, x, tx, n float64) float64 {
+	ns := math.Floor(nStar)
+	if ns < 1 {
+		if k == 0 {
+			return 1
+		}
+		return 0
+	}
+	pa := m.PAlive(x, tx, n)
+	ap, bp := m.Alpha+x, m.Beta+n-x
+	dp := m.Delta + n + 1
+	kf := float64(k)
+	lnChoose := func(l, j float64) float64 {
+		a, _ := math.Lgamma(l + 1)
+		b, _ := math.Lgamma(j + 1)
+		c, _ := math.Lgamma(l - j + 1)
+		return a - b - c
+	}
+	alive := 0.0
+	for l := math.Max(kf, 1); l <= ns; l++ {
+		var lnL float64 // ln P(L = l)
+		if l < ns {
+			lnL = lnBeta(m.Gamma+1, dp+l-1) - lnBeta(m.Gamma, dp)
+		} else {
+			lnL = lnBeta(m.Gamma, dp+l-1) - lnBeta(m.Gamma, dp)
+		}
+		alive += math.Exp(lnL + lnChoose(l, kf) + lnBeta(ap+kf, bp+l-kf) - lnBeta(ap, bp))
+	}
+	if k == 0 {
+		return 1 - pa + pa*alive
+	}
+	return pa * alive
 }
 
 // ProbPurchases returns P(Y(t) = k | x, t_x, T), the probability of exactly
@@ -92,6 +133,8 @@ func ProbPurchases(m PurchaseModel, k int, t, x, tx, T float64) (float64, error)
 		return pa * (math.Max(0, 1-below)*drop + atK*survive)
 	}
 	switch m := m.(type) {
+	case BGBB:
+		return m.probPurchases(k, t, x, tx, T), nil
 	case BGNBD:
 		return bg(m.R, m.Alpha, m.A, m.B+x), nil
 	case MBGNBD:

@@ -45,9 +45,7 @@ func TestProbNoPurchaseParetoNBD(t *testing.T) {
 			t.Errorf("%+v: P0 %v, E[Y] %v: want E[Y] ≥ 1 − P0", c, p0, e)
 		}
 	}
-	if _, err := ProbNoPurchase(BGBB{Alpha: 1, Beta: 1, Gamma: 1, Delta: 1}, 1, 1, 1, 2); err == nil {
-		t.Error("bg/bb: want a clear error")
-	}
+
 }
 
 func TestMedianTimeToNextPurchase(t *testing.T) {
@@ -87,5 +85,24 @@ func TestProbPurchasesConsistent(t *testing.T) {
 			near(t, m.Name()+" Σ P(k)", sum, 1, 1e-8)
 			near(t, m.Name()+" Σ k P(k) = E[Y]", mean, m.ExpectedPurchases(39, c.x, c.tx, c.T), 1e-6)
 		}
+	}
+}
+
+// BG/BB: P(k in the next n* opportunities) sums to 1 and its mean equals
+// E[X(n, n+n*)] of Fader, Hardie & Shang (2010), eq. 13.
+func TestBGBBProbPurchases(t *testing.T) {
+	m := BGBB{Alpha: 1.2, Beta: 0.75, Gamma: 0.66, Delta: 2.78}
+	for _, c := range []struct{ x, tx, n, ns float64 }{{0, 0, 6, 5}, {3, 6, 6, 5}, {3, 3, 6, 1}, {2, 4, 6, 12}} {
+		var sum, mean float64
+		for k := 0; k <= int(c.ns); k++ {
+			p, err := ProbPurchases(m, k, c.ns, c.x, c.tx, c.n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum += p
+			mean += float64(k) * p
+		}
+		near(t, "Σ P(k)", sum, 1, 1e-12)
+		near(t, "Σ k P(k)", mean, m.ExpectedPurchases(c.ns, c.x, c.tx, c.n), 1e-12)
 	}
 }
