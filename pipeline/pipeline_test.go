@@ -169,6 +169,10 @@ func TestScoresAgainstTruth(t *testing.T) {
 	if _, err := loadChampion(work, KindCLV, &art); err != nil {
 		t.Fatal(err)
 	}
+	list, err := datasets.ReadManifest(res.Score.Dir)
+	if err != nil || list.Meta["purchase_model"] != art.PurchaseModel {
+		t.Errorf("list manifest records purchase model %q, want %q (%v)", list.Meta["purchase_model"], art.PurchaseModel, err)
+	}
 	if art.PurchaseModel == "bgnbd" || len(art.Candidates) != 3 {
 		t.Errorf("purchase model %s chosen from %d candidates; want MBG/NBD or Pareto/NBD from 3", art.PurchaseModel, len(art.Candidates))
 	}

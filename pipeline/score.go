@@ -88,7 +88,7 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 			return datasets.Manifest{}, err
 		}
 		return datasets.Manifest{Kind: "list", Rows: int64(len(rows)), Meta: map[string]string{
-			"as_of": dateString(asOf), "churn_model": churnV, "clv_model": clvV,
+			"as_of": dateString(asOf), "churn_model": churnV, "clv_model": clvV, "purchase_model": clvArt.PurchaseModel,
 			"horizon_days": strconv.Itoa(cfg.Horizon), "clv_horizon_days": strconv.Itoa(cfg.CLVHorizon)}}, nil
 	})
 	if err != nil {

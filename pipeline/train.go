@@ -164,10 +164,10 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	clvArt.Cutoff = dateString(cutoff)
 
 	res := TrainResult{Validation: art.Validation}
-	if res.ChurnVersion, err = saveModel(cfg.Workdir, KindChurn, cutoff, &art, &art.Version, map[string]any{"metrics": art.Validation, "train": art.TrainMetrics}); err != nil {
+	if res.ChurnVersion, err = saveModel(cfg.Workdir, KindChurn, cutoff, &art, &art.Version, map[string]any{"metrics": art.Validation, "train": art.TrainMetrics}, map[string]string{"model": art.Kind}); err != nil {
 		return res, err
 	}
-	if res.CLVVersion, err = saveModel(cfg.Workdir, KindCLV, cutoff, &clvArt, &clvArt.Version, map[string]any{"purchase_model": clvArt.PurchaseModel, "log_likelihood": clvArt.LogLikelihood, "candidates": clvArt.Candidates, "gamma_gamma_log_likelihood": clvArt.Spend.LogLik}); err != nil {
+	if res.CLVVersion, err = saveModel(cfg.Workdir, KindCLV, cutoff, &clvArt, &clvArt.Version, map[string]any{"purchase_model": clvArt.PurchaseModel, "log_likelihood": clvArt.LogLikelihood, "candidates": clvArt.Candidates, "gamma_gamma_log_likelihood": clvArt.Spend.LogLik}, map[string]string{"purchase_model": clvArt.PurchaseModel, "selected_by": clvArt.SelectedBy}); err != nil {
 		return res, err
 	}
 	cfg.logStage("train", int64(len(ytr)+len(yva)), start, "churn_model", res.ChurnVersion, "clv_model", res.CLVVersion, "purchase_model", clvArt.PurchaseModel,
@@ -350,7 +350,7 @@ func trainCLV(validRec, nowRec arrow.RecordBatch, horizonDays int) (CLVArtifact,
 // saveModel commits models/<kind>/<version>/ with model.json and metrics.json
 // and moves the champion pointer. The version is the cutoff plus a hash of the
 // model, so the same data and config give the same version.
-func saveModel(workdir, kind string, cutoff time.Time, art any, version *string, metrics map[string]any) (string, error) {
+func saveModel(workdir, kind string, cutoff time.Time, art any, version *string, metrics map[string]any, meta map[string]string) (string, error) {
 	*version = ""
 	body, err := json.MarshalIndent(art, "", "  ")
 	if err != nil {
@@ -373,7 +373,11 @@ func saveModel(workdir, kind string, cutoff time.Time, art any, version *string,
 				return datasets.Manifest{}, fmt.Errorf("pipeline: %w", err)
 			}
 		}
-		return datasets.Manifest{Kind: "model/" + kind, Meta: map[string]string{"version": *version, "cutoff": dateString(cutoff)}}, nil
+		m := map[string]string{"version": *version, "cutoff": dateString(cutoff)}
+		for k, v := range meta {
+			m[k] = v
+		}
+		return datasets.Manifest{Kind: "model/" + kind, Meta: m}, nil
 	})
 	if err != nil {
 		return "", err
