@@ -158,7 +158,15 @@ func observedInformation(names []string, p []float64, nll func([]float64) float6
 
 // PurchaseUncertainty returns the uncertainty of a fitted purchase model's parameters.
 func PurchaseUncertainty(m PurchaseModel, groups []RFGroup) (Uncertainty, error) {
+	return PurchaseUncertaintyWith(m, groups, FitOptions{})
+}
+
+// PurchaseUncertaintyWith is PurchaseUncertainty for a fit made with opt:
+// with an L2 penalty the curvature is that of the penalised objective
+// (−LL + W·L2·Σθ², W the total weight), which the estimate optimises.
+func PurchaseUncertaintyWith(m PurchaseModel, groups []RFGroup, opt FitOptions) (Uncertainty, error) {
 	name := m.Name()
+	w := totalWeight(groups)
 	nll := func(lp []float64) float64 {
 		p := make([]float64, len(lp))
 		for i, v := range lp {
@@ -168,7 +176,11 @@ func PurchaseUncertainty(m PurchaseModel, groups []RFGroup) (Uncertainty, error)
 		if err != nil {
 			return math.Inf(1)
 		}
-		return -TotalLogLik(mm, groups)
+		pen := 0.0
+		for _, v := range p {
+			pen += v * v
+		}
+		return -TotalLogLik(mm, groups) + w*opt.L2*pen
 	}
 	return observedInformation(m.ParamNames(), m.ParamValues(), nll)
 }
@@ -210,6 +222,17 @@ func (u Uncertainty) Draws(n int, rng *rand.Rand) ([][]float64, error) {
 
 // SpendUncertainty returns the uncertainty of Gamma-Gamma parameters (p, q, γ).
 func SpendUncertainty(m GammaGamma, x, mx []float64) (Uncertainty, error) {
+	return SpendUncertaintyWith(m, x, mx, FitOptions{})
+}
+
+// SpendUncertaintyWith is SpendUncertainty for a fit made with opt (see PurchaseUncertaintyWith).
+func SpendUncertaintyWith(m GammaGamma, x, mx []float64, opt FitOptions) (Uncertainty, error) {
+	n := 0.0
+	for i := range x {
+		if x[i] > 0 && mx[i] > 0 {
+			n++
+		}
+	}
 	nll := func(lp []float64) float64 {
 		g := GammaGamma{P: math.Exp(lp[0]), Q: math.Exp(lp[1]), Gamma: math.Exp(lp[2])}
 		s := 0.0
@@ -218,7 +241,7 @@ func SpendUncertainty(m GammaGamma, x, mx []float64) (Uncertainty, error) {
 				s -= g.LogLikelihood(x[i], mx[i])
 			}
 		}
-		return s
+		return s + n*opt.L2*(g.P*g.P+g.Q*g.Q+g.Gamma*g.Gamma)
 	}
 	return observedInformation([]string{"p", "q", "gamma"}, []float64{m.P, m.Q, m.Gamma}, nll)
 }

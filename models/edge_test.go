@@ -96,3 +96,26 @@ func TestL2Penalty(t *testing.T) {
 		t.Error("negative L2: want an error")
 	}
 }
+
+// With a penalty, the intervals narrow (the penalty adds curvature).
+func TestL2Uncertainty(t *testing.T) {
+	x, tx, T := simulateBG(rand.New(rand.NewPCG(9, 9)), 300, 0.5, 8, 0.8, 2.5, false)
+	groups := CompressRF(x, tx, T)
+	opt := FitOptions{L2: 0.05}
+	m, err := FitPurchaseModelWith("bgnbd", groups, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err1 := PurchaseUncertainty(m, groups)
+	pen, err2 := PurchaseUncertaintyWith(m, groups, opt)
+	if err2 != nil {
+		t.Fatal(err2)
+	}
+	if err1 == nil {
+		for i := range pen.LogSE {
+			if !(pen.LogSE[i] < plain.LogSE[i]) {
+				t.Errorf("%s: penalised se %v not below %v", pen.Names[i], pen.LogSE[i], plain.LogSE[i])
+			}
+		}
+	}
+}

@@ -265,7 +265,7 @@ func fitData(in CLVInput, d CLVData) (CLVFit, CLVData, error) {
 			return res, d, err
 		}
 		res.spend, res.LogLikelihood = gg, gg.LogLik
-		if u, err = models.SpendUncertainty(gg, xs, ms); err != nil {
+		if u, err = models.SpendUncertaintyWith(gg, xs, ms, models.FitOptions{L2: in.L2}); err != nil {
 			return res, d, err
 		}
 	} else {
@@ -278,7 +278,7 @@ func fitData(in CLVInput, d CLVData) (CLVFit, CLVData, error) {
 			return res, d, &datasets.DataError{File: in.Path, Msg: err.Error()}
 		}
 		res.purchase, res.LogLikelihood = m, models.TotalLogLik(m, g)
-		if u, err = models.PurchaseUncertainty(m, g); err != nil {
+		if u, err = models.PurchaseUncertaintyWith(m, g, models.FitOptions{L2: in.L2}); err != nil {
 			return res, d, err
 		}
 	}
