@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"sync"
 
 	"gonum.org/v1/gonum/diff/fd"
 	"gonum.org/v1/gonum/mathext"
@@ -28,13 +29,36 @@ func CompressRF(x, tx, T []float64) []RFGroup { return CompressWeighted(x, tx, T
 // w (nil: 1 each), sorted by x, t_x, T.
 func CompressWeighted(x, tx, T, w []float64) []RFGroup {
 	type key struct{ x, tx, T float64 }
-	m := make(map[key]float64, len(x)/2+8) // sized up front: no rehashing as it grows
-	for i := range x {
-		wi := 1.0
-		if w != nil {
-			wi = w[i]
+	// Partial maps over halves of the customers, built in parallel and
+	// merged; the final sort makes the result independent of the split.
+	parts := 1
+	if len(x) >= 200_000 {
+		parts = 2
+	}
+	maps := make([]map[key]float64, parts)
+	var wg sync.WaitGroup
+	for p := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lo, hi := p*len(x)/parts, (p+1)*len(x)/parts
+			m := make(map[key]float64, (hi-lo)/2+8) // sized up front: no rehashing as it grows
+			for i := lo; i < hi; i++ {
+				wi := 1.0
+				if w != nil {
+					wi = w[i]
+				}
+				m[key{x[i], tx[i], T[i]}] += wi
+			}
+			maps[p] = m
+		}()
+	}
+	wg.Wait()
+	m := maps[0]
+	for _, other := range maps[1:] {
+		for k, v := range other {
+			m[k] += v
 		}
-		m[key{x[i], tx[i], T[i]}] += wi
 	}
 	out := make([]RFGroup, 0, len(m))
 	for k, v := range m {

@@ -1,9 +1,10 @@
 package models
 
 import (
+	"cmp"
 	"errors"
 	"math"
-	"sort"
+	"slices"
 
 	"gonum.org/v1/gonum/mathext"
 )
@@ -46,21 +47,20 @@ func FitGammaGammaWith(x, mx []float64, opt FitOptions) (GammaGamma, error) {
 		return GammaGamma{}, errors.New("models: gamma-gamma: fewer than 3 repeat buyers with positive spend")
 	}
 	// Sorted by x (then m, for a fixed summation order) so runs of equal x share terms.
-	idx := make([]int, len(xs))
-	for i := range idx {
-		idx[i] = i
+	type pair struct{ x, m float64 }
+	ps := make([]pair, len(xs))
+	for i := range xs {
+		ps[i] = pair{xs[i], ms[i]}
 	}
-	sort.Slice(idx, func(a, b int) bool {
-		if xs[idx[a]] != xs[idx[b]] {
-			return xs[idx[a]] < xs[idx[b]]
+	slices.SortFunc(ps, func(a, b pair) int {
+		if c := cmp.Compare(a.x, b.x); c != 0 {
+			return c
 		}
-		return ms[idx[a]] < ms[idx[b]]
+		return cmp.Compare(a.m, b.m)
 	})
-	sx, sm := make([]float64, len(xs)), make([]float64, len(xs))
-	for k, i := range idx {
-		sx[k], sm[k] = xs[i], ms[i]
+	for i, p := range ps {
+		xs[i], ms[i] = p.x, p.m
 	}
-	xs, ms = sx, sm
 	lms := make([]float64, len(ms)) // ln m, constant across evaluations
 	for i, m := range ms {
 		lms[i] = math.Log(m)
