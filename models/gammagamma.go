@@ -37,29 +37,35 @@ func FitGammaGamma(x, mx []float64) (GammaGamma, error) {
 
 // FitGammaGammaWith is FitGammaGamma with options (L2 penalty, start).
 func FitGammaGammaWith(x, mx []float64, opt FitOptions) (GammaGamma, error) {
-	var xs, ms []float64
+	// Repeat buyers with positive spend, as (x, m) pairs sorted by x (then m,
+	// for a fixed summation order) so runs of equal x share terms.
+	type pair struct{ x, m float64 }
+	n := 0
 	for i := range x {
 		if x[i] > 0 && mx[i] > 0 {
-			xs, ms = append(xs, x[i]), append(ms, mx[i])
+			n++
 		}
 	}
-	if len(xs) < 3 {
+	ps := make([]pair, 0, n)
+	for i := range x {
+		if x[i] > 0 && mx[i] > 0 {
+			ps = append(ps, pair{x[i], mx[i]})
+		}
+	}
+	if len(ps) < 3 {
 		return GammaGamma{}, errors.New("models: gamma-gamma: fewer than 3 repeat buyers with positive spend")
 	}
-	// Sorted by x (then m, for a fixed summation order) so runs of equal x share terms.
-	type pair struct{ x, m float64 }
-	ps := make([]pair, len(xs))
-	for i := range xs {
-		ps[i] = pair{xs[i], ms[i]}
-	}
-	slices.SortFunc(ps, func(a, b pair) int {
-		if c := cmp.Compare(a.x, b.x); c != 0 {
-			return c
+	xs, ms := make([]float64, len(ps)), make([]float64, len(ps))
+	if !countingSortByX(ps, xs, ms, func(p pair) (float64, float64) { return p.x, p.m }) {
+		slices.SortFunc(ps, func(a, b pair) int {
+			if c := cmp.Compare(a.x, b.x); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.m, b.m)
+		})
+		for i, p := range ps {
+			xs[i], ms[i] = p.x, p.m
 		}
-		return cmp.Compare(a.m, b.m)
-	})
-	for i, p := range ps {
-		xs[i], ms[i] = p.x, p.m
 	}
 	lms := make([]float64, len(ms)) // ln m, constant across evaluations
 	for i, m := range ms {
@@ -122,4 +128,33 @@ func ggNegLogLikGrad(xs, ms, lms, lp, g []float64) float64 {
 		return -ll
 	})
 	return nll
+}
+
+// countingSortByX writes items into xs, ms ordered by x, stably (input order
+// within equal x), when every x is a whole number below 65536, as BTYD
+// frequencies are; it reports false, writing nothing, otherwise.
+func countingSortByX[T any](items []T, xs, ms []float64, get func(T) (float64, float64)) bool {
+	maxX := 0
+	for _, it := range items {
+		x, _ := get(it)
+		if x != math.Trunc(x) || x < 0 || x >= 65536 {
+			return false
+		}
+		maxX = max(maxX, int(x))
+	}
+	start := make([]int, maxX+2)
+	for _, it := range items {
+		x, _ := get(it)
+		start[int(x)+1]++
+	}
+	for i := 1; i < len(start); i++ {
+		start[i] += start[i-1]
+	}
+	for _, it := range items {
+		x, m := get(it)
+		k := start[int(x)]
+		xs[k], ms[k] = x, m
+		start[int(x)]++
+	}
+	return true
 }
