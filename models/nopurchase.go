@@ -36,14 +36,7 @@ func ProbNoPurchase(m PurchaseModel, t, x, tx, T float64) (float64, error) {
 		A, R, B, s := m.Alpha+T, m.R+x, m.Beta+T, m.S
 		surv := func(u float64) float64 { return math.Exp(R*math.Log(A/(A+u)) + s*math.Log(B/(B+u))) }
 		f := func(u float64) float64 { return s / (B + u) * surv(u) }
-		integral, hi := 0.0, t
-		for range 48 {
-			lo := hi / 2
-			integral += quad.Fixed(f, lo, hi, 8, nil, 0)
-			hi = lo
-		}
-		integral += quad.Fixed(f, 0, hi, 8, nil, 0)
-		return 1 - pa + pa*(surv(t)+integral), nil
+		return 1 - pa + pa*(surv(t)+panelIntegral(f, t)), nil
 	case BGBB:
 		return m.probPurchases(0, t, x, tx, T), nil
 	}
@@ -144,14 +137,7 @@ func ProbPurchases(m PurchaseModel, k int, t, x, tx, T float64) (float64, error)
 		f := func(u float64) float64 {
 			return s / (B + u) * math.Exp(s*math.Log(B/(B+u))+lnNB(kf, R, A, u))
 		}
-		integral, hi := 0.0, t
-		for range 48 {
-			lo := hi / 2
-			integral += quad.Fixed(f, lo, hi, 8, nil, 0)
-			hi = lo
-		}
-		integral += quad.Fixed(f, 0, hi, 8, nil, 0)
-		return pa * (math.Exp(s*math.Log(B/(B+t))+lnNB(kf, R, A, t)) + integral), nil
+		return pa * (math.Exp(s*math.Log(B/(B+t))+lnNB(kf, R, A, t)) + panelIntegral(f, t)), nil
 	}
 	return 0, fmt.Errorf("models: P(k purchases) is not available for %s", m.Name())
 }
@@ -174,4 +160,16 @@ func MedianTimeToNextPurchase(m PurchaseModel, x, tx, T, limit float64) (t float
 		}
 	}
 	return hi, true, nil
+}
+
+// panelIntegral integrates f over [0, t] by 8-point Gauss-Legendre on panels
+// that halve towards 0, where the Pareto/NBD integrands are steepest.
+func panelIntegral(f func(float64) float64, t float64) float64 {
+	integral, hi := 0.0, t
+	for range 48 {
+		lo := hi / 2
+		integral += quad.Fixed(f, lo, hi, 8, nil, 0)
+		hi = lo
+	}
+	return integral + quad.Fixed(f, 0, hi, 8, nil, 0)
 }
