@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"time"
 
@@ -40,10 +41,10 @@ func (in CLVInput) Validate(holdout bool) error {
 	if in.Path == "" {
 		return errors.New("pipeline: --input is required")
 	}
-	if !contains(CLVFormats, in.Format) {
+	if !slices.Contains(CLVFormats, in.Format) {
 		return fmt.Errorf("pipeline: --format %q: want one of %v", in.Format, CLVFormats)
 	}
-	if !contains(CLVModels, in.Model) {
+	if !slices.Contains(CLVModels, in.Model) {
 		return fmt.Errorf("pipeline: --model %q: want one of %v", in.Model, CLVModels)
 	}
 	if in.L2 < 0 {
@@ -64,15 +65,6 @@ func (in CLVInput) Validate(holdout bool) error {
 		}
 	}
 	return nil
-}
-
-func contains(xs []string, s string) bool {
-	for _, x := range xs {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (in CLVInput) unitDays() float64 {
