@@ -190,6 +190,15 @@ func TestMBGNBDGradient(t *testing.T) {
 }
 
 func TestPredictAllMatchesPerCustomer(t *testing.T) {
+	t.Run("hash", testPredictAll)
+	t.Run("every key collides", func(t *testing.T) {
+		groupHash = func(a, b, c float64) uint64 { return 7 }
+		defer func() { groupHash = mix3 }()
+		testPredictAll(t)
+	})
+}
+
+func testPredictAll(t *testing.T) {
 	c := CLV{Purchases: MBGNBD{R: 0.5, Alpha: 6, A: 0.9, B: 1.6}, Spend: GammaGamma{P: 6.25, Q: 3.74, Gamma: 15.44}}
 	x, tx, T, m := []float64{0, 2, 2, 5, 0}, []float64{0, 30, 30, 20, 0}, []float64{38, 38.9, 38.9, 38, 38}, []float64{0, 20, 40, 10, 0}
 	out := make([]float64, 15)
