@@ -7,7 +7,6 @@ import (
 	"math"
 	"slices"
 	"sort"
-	"sync"
 
 	"gonum.org/v1/gonum/diff/fd"
 	"gonum.org/v1/gonum/mathext"
@@ -28,41 +27,13 @@ func CompressRF(x, tx, T []float64) []RFGroup { return CompressWeighted(x, tx, T
 // CompressWeighted groups identical (x, t_x, T) triples, adding the weights
 // w (nil: 1 each), sorted by x, t_x, T.
 func CompressWeighted(x, tx, T, w []float64) []RFGroup {
-	type key struct{ x, tx, T float64 }
-	// Partial maps over halves of the customers, built in parallel and
-	// merged; the final sort makes the result independent of the split.
-	parts := 1
-	if len(x) >= 200_000 {
-		parts = 2
-	}
-	maps := make([]map[key]float64, parts)
-	var wg sync.WaitGroup
-	for p := range parts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			lo, hi := p*len(x)/parts, (p+1)*len(x)/parts
-			m := make(map[key]float64, (hi-lo)/2+8) // sized up front: no rehashing as it grows
-			for i := lo; i < hi; i++ {
-				wi := 1.0
-				if w != nil {
-					wi = w[i]
-				}
-				m[key{x[i], tx[i], T[i]}] += wi
-			}
-			maps[p] = m
-		}()
-	}
-	wg.Wait()
-	m := maps[0]
-	for _, other := range maps[1:] {
-		for k, v := range other {
-			m[k] += v
+	group, out := groupRF(x, tx, T)
+	for i, g := range group {
+		if w != nil {
+			out[g].Weight += w[i]
+		} else {
+			out[g].Weight++
 		}
-	}
-	out := make([]RFGroup, 0, len(m))
-	for k, v := range m {
-		out = append(out, RFGroup{X: k.x, Tx: k.tx, T: k.T, Weight: v})
 	}
 	slices.SortFunc(out, func(a, b RFGroup) int {
 		if c := cmp.Compare(a.X, b.X); c != 0 {

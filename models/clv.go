@@ -63,41 +63,13 @@ type multiHorizon interface {
 // spread over all cores in fixed chunks, so results do not depend on the
 // core count.
 func PredictAll(dst []float64, c CLV, x, tx, T, mx []float64, horizon float64, steps int, rate float64) {
-	type key struct{ x, tx, T float64 }
-	group := make([]int32, len(x))
-	// Customers are grouped through a map keyed by a 64-bit mix of the three
-	// values (Go's fast path for 8-byte keys); a colliding different key goes
-	// to an exact map instead, so grouping is always exact.
-	index := make(map[uint64]int32, len(x)/4)
-	var exact map[key]int32
-	keys := make([]key, 0, len(x)/4)
-	for i := range x {
-		k := key{x[i], tx[i], T[i]}
-		h := groupHash(k.x, k.tx, k.T)
-		g, ok := index[h]
-		switch {
-		case !ok:
-			g = int32(len(keys))
-			index[h] = g
-			keys = append(keys, k)
-		case keys[g] != k:
-			if exact == nil {
-				exact = map[key]int32{}
-			}
-			if g, ok = exact[k]; !ok {
-				g = int32(len(keys))
-				exact[k] = g
-				keys = append(keys, k)
-			}
-		}
-		group[i] = g
-	}
+	group, keys := groupRF(x, tx, T)
 	per := make([]float64, 3*len(keys)) // P(alive), E[Y(h)], discounted purchases
 	chunkedSum(len(keys), 2048, 0, nil, func(lo, hi int, _ []float64) float64 {
 		for g := lo; g < hi; g++ {
 			k := keys[g]
-			per[3*g] = c.Purchases.PAlive(k.x, k.tx, k.T)
-			per[3*g+2], per[3*g+1] = c.discountedPurchases(k.x, k.tx, k.T, horizon, steps, rate)
+			per[3*g] = c.Purchases.PAlive(k.X, k.Tx, k.T)
+			per[3*g+2], per[3*g+1] = c.discountedPurchases(k.X, k.Tx, k.T, horizon, steps, rate)
 		}
 		return 0
 	})
@@ -106,16 +78,4 @@ func PredictAll(dst []float64, c CLV, x, tx, T, mx []float64, horizon float64, s
 		dst[3*i], dst[3*i+1] = per[3*g], per[3*g+1]
 		dst[3*i+2] = per[3*g+2] * c.Spend.ExpectedSpend(x[i], mx[i])
 	}
-}
-
-// groupHash is the hash PredictAll groups by (a variable so tests can force collisions).
-var groupHash = mix3
-
-// mix3 hashes three floats into 64 bits (multiply-xorshift mixing).
-func mix3(a, b, c float64) uint64 {
-	h := math.Float64bits(a)*0x9e3779b97f4a7c15 ^ math.Float64bits(b)
-	h = (h ^ h>>29) * 0xbf58476d1ce4e5b9
-	h ^= math.Float64bits(c)
-	h = (h ^ h>>32) * 0x94d049bb133111eb
-	return h ^ h>>29
 }
