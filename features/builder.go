@@ -362,31 +362,48 @@ func floorDiv(a, b int64) int64 {
 // gives the cumulative repeat transactions of a BTYD tracking plot.
 func RepeatPurchaseDays(recs []arrow.RecordBatch) ([]int64, error) {
 	var out []int64
-	cur, first, last, started := "", int64(0), int64(0), false
+	var first, last int64
+	err := eachPurchaseDay(recs, func(_ string, newCustomer bool, d int64) {
+		if newCustomer {
+			first, last = d, d
+			return
+		}
+		if d != last && d != first {
+			out = append(out, d)
+		}
+		last = d
+	})
+	return out, err
+}
+
+// eachPurchaseDay calls fn for every purchase row (amount ≥ 0) of sorted
+// transaction batches with the row's UTC day; newCustomer marks a
+// customer's first row. It fails if the batches are not sorted by customer.
+func eachPurchaseDay(recs []arrow.RecordBatch, fn func(id string, newCustomer bool, day int64)) error {
+	cur, started := "", false
 	for _, rec := range recs {
 		cust, ts, amt, err := dayColumns(rec)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for i := 0; i < int(rec.NumRows()); i++ {
 			if amt.Value(i) < 0 {
 				continue
 			}
 			d := floorDiv(int64(ts.Value(i)), usPerDay)
-			if id := cust.Value(i); !started || id != cur {
+			id := cust.Value(i)
+			if !started || id != cur {
 				if started && id < cur {
-					return nil, fmt.Errorf("features: input not sorted by customer_id (%q after %q)", id, cur)
+					return fmt.Errorf("features: input not sorted by customer_id (%q after %q)", id, cur)
 				}
-				cur, first, last, started = strings.Clone(id), d, d, true
+				cur, started = strings.Clone(id), true
+				fn(cur, true, d)
 				continue
 			}
-			if d != last && d != first {
-				out = append(out, d)
-			}
-			last = d
+			fn(cur, false, d)
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // DiscreteSummary returns the BG/BB summary of sorted transaction batches at
@@ -440,33 +457,23 @@ func DiscreteHoldout(recs []arrow.RecordBatch, cutoff, holdoutEnd time.Time, uni
 			}
 		}
 	}
-	for _, rec := range recs {
-		cust, ts, amt, err := dayColumns(rec)
-		if err != nil {
-			return out, err
+	err := eachPurchaseDay(recs, func(id string, newCustomer bool, d int64) {
+		if newCustomer {
+			flush()
+			cur, first, lastOpp, count, lastHold, countHold, started = id, d, 0, 0, 0, 0, true
+			return
 		}
-		for i := 0; i < int(rec.NumRows()); i++ {
-			if amt.Value(i) < 0 {
-				continue
+		opp := (d - first) / u
+		if d <= cutDay {
+			if opp > lastOpp {
+				lastOpp, count = opp, count+1
 			}
-			d := floorDiv(int64(ts.Value(i)), usPerDay)
-			if id := cust.Value(i); !started || id != cur {
-				if started && id < cur {
-					return out, fmt.Errorf("features: input not sorted by customer_id (%q after %q)", id, cur)
-				}
-				flush()
-				cur, first, lastOpp, count, lastHold, countHold, started = strings.Clone(id), d, 0, 0, 0, 0, true
-				continue
-			}
-			opp := (d - first) / u
-			if d <= cutDay {
-				if opp > lastOpp {
-					lastOpp, count = opp, count+1
-				}
-			} else if d <= holdDay && opp > (cutDay-first)/u && opp > lastHold {
-				lastHold, countHold = opp, countHold+1
-			}
+		} else if d <= holdDay && opp > (cutDay-first)/u && opp > lastHold {
+			lastHold, countHold = opp, countHold+1
 		}
+	})
+	if err != nil {
+		return out, err
 	}
 	flush()
 	return out, nil

@@ -111,11 +111,12 @@ func TestL2Uncertainty(t *testing.T) {
 	if err2 != nil {
 		t.Fatal(err2)
 	}
-	if err1 == nil {
-		for i := range pen.LogSE {
-			if !(pen.LogSE[i] < plain.LogSE[i]) {
-				t.Errorf("%s: penalised se %v not below %v", pen.Names[i], pen.LogSE[i], plain.LogSE[i])
-			}
+	if err1 != nil {
+		t.Fatal(err1)
+	}
+	for i := range pen.LogSE {
+		if !(pen.LogSE[i] < plain.LogSE[i]) {
+			t.Errorf("%s: penalised se %v not below %v", pen.Names[i], pen.LogSE[i], plain.LogSE[i])
 		}
 	}
 }

@@ -6,6 +6,15 @@ import (
 	"gonum.org/v1/gonum/mathext"
 )
 
+// horizonZ appends z = t/(s+t) for every horizon t to dst: the argument of
+// the BG-family hypergeometric terms with s = α+T.
+func horizonZ(dst, ts []float64, s float64) []float64 {
+	for _, t := range ts {
+		dst = append(dst, t/(s+t))
+	}
+	return dst
+}
+
 // hyp2f1Multi writes ₂F₁(a, b; c; z_i) into dst for several z in [0, 1),
 // sharing the series coefficients (a)_k(b)_k/((c)_k k!) across them: the
 // DCF of a CLV evaluates one customer's series at a dozen horizons. When the

@@ -57,13 +57,7 @@ func (m MBGNBD) ExpectedPurchases(t, x, tx, T float64) float64 {
 func (m MBGNBD) expectedPurchasesMulti(dst, ts []float64, x, tx, T float64) {
 	r, alpha, a, b := m.R, m.Alpha, m.A, m.B
 	var zBuf [32]float64
-	zs := zBuf[:0]
-	if len(ts) > len(zBuf) {
-		zs = make([]float64, 0, len(ts))
-	}
-	for _, t := range ts {
-		zs = append(zs, t/(alpha+T+t))
-	}
+	zs := horizonZ(zBuf[:0], ts, alpha+T)
 	hyp2f1Multi(dst, r+x, b+x+1, a+b+x, zs)
 	den := 1 + math.Exp(math.Log(a)-math.Log(b+x)+(r+x)*(math.Log(alpha+T)-math.Log(alpha+tx)))
 	for i, t := range ts {

@@ -101,25 +101,6 @@ func (m ParetoNBD) totalLogLikGrad(groups []RFGroup, grad []float64) float64 {
 	})
 }
 
-// totalLogLik is the series-only evaluation of the summed log-likelihood.
-func (m ParetoNBD) totalLogLik(groups []RFGroup) float64 {
-	r, alpha, s, beta := m.R, m.Alpha, m.S, m.Beta
-	lgR, _ := math.Lgamma(r)
-	base := -lgR + r*math.Log(alpha) + s*math.Log(beta)
-	logS := math.Log(s)
-	prevX, lgRx := math.NaN(), 0.0
-	ll := 0.0
-	for _, g := range groups {
-		if g.X != prevX {
-			prevX = g.X
-			lgRx, _ = math.Lgamma(r + g.X)
-		}
-		alive := -(r+g.X)*math.Log(alpha+g.T) - s*math.Log(beta+g.T)
-		ll += g.Weight * (lgRx + base + logAddExp(alive, logS-math.Log(r+s+g.X)+m.logA0(g.X, g.Tx, g.T)))
-	}
-	return ll
-}
-
 // FitParetoNBD estimates Pareto/NBD parameters by maximum likelihood on
 // compressed groups (L-BFGS on log-parameters, central-difference gradient:
 // the derivatives of the hypergeometric term have no cheap closed form).

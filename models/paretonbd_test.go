@@ -115,3 +115,23 @@ func TestParetoNBDBoundaryEnds(t *testing.T) {
 		t.Errorf("LL %v at %+v", ll, m)
 	}
 }
+
+// totalLogLik is the series-only evaluation of the summed log-likelihood,
+// an independent reference for totalLogLikGrad.
+func (m ParetoNBD) totalLogLik(groups []RFGroup) float64 {
+	r, alpha, s, beta := m.R, m.Alpha, m.S, m.Beta
+	lgR, _ := math.Lgamma(r)
+	base := -lgR + r*math.Log(alpha) + s*math.Log(beta)
+	logS := math.Log(s)
+	prevX, lgRx := math.NaN(), 0.0
+	ll := 0.0
+	for _, g := range groups {
+		if g.X != prevX {
+			prevX = g.X
+			lgRx, _ = math.Lgamma(r + g.X)
+		}
+		alive := -(r+g.X)*math.Log(alpha+g.T) - s*math.Log(beta+g.T)
+		ll += g.Weight * (lgRx + base + logAddExp(alive, logS-math.Log(r+s+g.X)+m.logA0(g.X, g.Tx, g.T)))
+	}
+	return ll
+}

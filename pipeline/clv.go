@@ -243,8 +243,14 @@ func fitData(in CLVInput, d CLVData) (CLVFit, CLVData, error) {
 		if !d.HasMonetary {
 			return res, d, fmt.Errorf("pipeline: gamma-gamma needs a monetary value per customer: %s has none", in.Path)
 		}
+		// Gamma-Gamma takes one row per customer: a weight is a count of
+		// identical customers and must be whole.
 		var xs, ms []float64
 		for i := range d.X {
+			if d.W[i] != math.Trunc(d.W[i]) {
+				return res, d, &datasets.DataError{File: in.Path, Line: i + 2, Field: "weight",
+					Msg: fmt.Sprintf("weight %v: gamma-gamma needs whole customer counts", d.W[i])}
+			}
 			for range int(d.W[i]) {
 				xs, ms = append(xs, d.X[i]), append(ms, d.M[i])
 			}

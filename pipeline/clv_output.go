@@ -93,6 +93,23 @@ func (e CLVEvaluation) WriteText(w io.Writer) error {
 	return tw.Flush()
 }
 
+// actualPredictedLines styles the two lines every diagnostic chart shows:
+// actual solid dark, predicted dashed red.
+func actualPredictedLines(actual, pred plotter.XYs) (*plotter.Line, *plotter.Line, error) {
+	la, err := plotter.NewLine(actual)
+	if err != nil {
+		return nil, nil, err
+	}
+	lp, err := plotter.NewLine(pred)
+	if err != nil {
+		return nil, nil, err
+	}
+	la.Color = color.RGBA{R: 0x1d, G: 0x23, B: 0x30, A: 0xff}
+	lp.Color = color.RGBA{R: 0xd9, G: 0x2d, B: 0x20, A: 0xff}
+	lp.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
+	return la, lp, nil
+}
+
 // TrackingSVG draws cumulative repeat transactions, actual and predicted,
 // with the end of calibration marked.
 func (e CLVEvaluation) TrackingSVG(w io.Writer) error {
@@ -105,17 +122,10 @@ func (e CLVEvaluation) TrackingSVG(w io.Writer) error {
 		actual[i] = plotter.XY{X: float64(t.Period), Y: t.Actual}
 		pred[i] = plotter.XY{X: float64(t.Period), Y: t.Predicted}
 	}
-	la, err := plotter.NewLine(actual)
+	la, lp, err := actualPredictedLines(actual, pred)
 	if err != nil {
 		return err
 	}
-	lp, err := plotter.NewLine(pred)
-	if err != nil {
-		return err
-	}
-	la.Color = color.RGBA{R: 0x1d, G: 0x23, B: 0x30, A: 0xff}
-	lp.Color = color.RGBA{R: 0xd9, G: 0x2d, B: 0x20, A: 0xff}
-	lp.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
 	top := 0.0
 	for _, t := range e.Tracking {
 		top = max(top, t.Actual, t.Predicted)

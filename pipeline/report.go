@@ -136,14 +136,10 @@ func conditionalSVG(c CLVCandidate, horizon int) template.HTML {
 		act[i] = plotter.XY{X: float64(r.X), Y: r.Actual}
 		pred[i] = plotter.XY{X: float64(r.X), Y: r.Predicted}
 	}
-	la, err1 := plotter.NewLine(act)
-	lp, err2 := plotter.NewLine(pred)
-	if err1 != nil || err2 != nil {
-		return template.HTML(template.HTMLEscapeString(fmt.Sprint("chart unavailable: ", err1, err2)))
+	la, lp, err := actualPredictedLines(act, pred)
+	if err != nil {
+		return template.HTML(template.HTMLEscapeString("chart unavailable: " + err.Error()))
 	}
-	la.Color = color.RGBA{R: 0x1d, G: 0x23, B: 0x30, A: 0xff}
-	lp.Color = color.RGBA{R: 0xd9, G: 0x2d, B: 0x20, A: 0xff}
-	lp.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
 	p.Add(la, lp)
 	p.Legend.Add("actual", la)
 	p.Legend.Add("predicted", lp)

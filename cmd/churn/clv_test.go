@@ -112,3 +112,12 @@ func TestCLVFitPredictionsFile(t *testing.T) {
 		t.Errorf("%d lines, header %q", len(lines), lines[0])
 	}
 }
+
+func TestCLVGammaGammaFractionalWeight(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "w.csv")
+	os.WriteFile(in, []byte("x,t_x,T,monetary_value,weight\n2,10,20,30,1\n1,5,20,12,2.5\n3,15,20,18,1\n"), 0o644)
+	code, _, stderr := capture(t, "clv", "fit", "--model", "gamma-gamma", "--input", in, "--format", "summary")
+	if code != exitBadInput || !strings.Contains(stderr, "w.csv:3") || !strings.Contains(stderr, "whole customer counts") {
+		t.Errorf("exit %d, %q", code, stderr)
+	}
+}
