@@ -281,37 +281,22 @@ func (m BGNBD) PAlive(x, tx, T float64) float64 {
 // ExpectedPurchases returns E[Y(t) | x, t_x, T], the expected number of
 // purchases in (T, T+t] (FHL 2005, eq. 10). It needs a ≠ 1.
 func (m BGNBD) ExpectedPurchases(t, x, tx, T float64) float64 {
-	if t <= 0 {
-		return 0
-	}
-	r, alpha, a, b := m.R, m.Alpha, m.A, m.B
-	z := t / (alpha + T + t)
-	hyp := mathext.Hypergeo(r+x, b+x, a+b+x-1, z)
-	num := (a + b + x - 1) / (a - 1) * (1 - math.Exp((r+x)*math.Log((alpha+T)/(alpha+T+t)))*hyp)
-	den := 1.0
-	if x > 0 {
-		den += math.Exp(math.Log(a) - math.Log(b+x-1) + (r+x)*(math.Log(alpha+T)-math.Log(alpha+tx)))
-	}
-	return num / den
+	return expectedPurchases(m, t, x, tx, T)
 }
 
-// expectedPurchasesMulti is ExpectedPurchases at several horizons ts, with
-// the hypergeometric series shared across them.
-func (m BGNBD) expectedPurchasesMulti(dst, ts []float64, x, tx, T float64) {
+// expectedIfAliveMulti writes E[Y(t) | alive at T, x, T] for every horizon:
+// FHL 2005 eq. 10 is P(alive) times (a+b+x−1)/(a−1) · (1 − (1−z)^(r+x)
+// ₂F₁(r+x, b+x; a+b+x−1; z)) with z = t/(α+T+t), computed through Euler's
+// transformation (see eulerBracketMulti).
+func (m BGNBD) expectedIfAliveMulti(dst, ts []float64, x, T float64) {
 	r, alpha, a, b := m.R, m.Alpha, m.A, m.B
 	var zBuf [32]float64
-	zs := horizonZ(zBuf[:0], ts, alpha+T)
-	hyp2f1Multi(dst, r+x, b+x, a+b+x-1, zs)
-	den := 1.0
-	if x > 0 {
-		den += math.Exp(math.Log(a) - math.Log(b+x-1) + (r+x)*(math.Log(alpha+T)-math.Log(alpha+tx)))
-	}
+	eulerBracketMulti(dst, a, r+x, b+x, a+b+x-1, horizonZ(zBuf[:0], ts, alpha+T))
 	for i, t := range ts {
+		dst[i] = (a + b + x - 1) / (a - 1) * (1 - dst[i])
 		if t <= 0 {
 			dst[i] = 0
-			continue
 		}
-		dst[i] = (a + b + x - 1) / (a - 1) * (1 - math.Exp((r+x)*math.Log((alpha+T)/(alpha+T+t)))*dst[i]) / den
 	}
 }
 

@@ -211,7 +211,7 @@ func testPredictAll(t *testing.T) {
 }
 
 // The shared-coefficient series agrees with gonum's ₂F₁ and with the
-// one-horizon-at-a-time expectations.
+// papers' formulas evaluated one horizon at a time.
 func TestHyp2F1MultiAndMultiHorizon(t *testing.T) {
 	zs := []float64{0.01, 0.2, 0.5, 0.8, 0.94}
 	for _, p := range [][3]float64{{0.24, 2.4, 2.2}, {10.2, 12.4, 22.2}, {1.5, 0.7, 3.1}, {0.3, 0.9, -0.5}} {
@@ -224,15 +224,37 @@ func TestHyp2F1MultiAndMultiHorizon(t *testing.T) {
 			}
 		}
 	}
+	// The papers' untransformed formulas (FHL 2005 eq. 10; Batislam et al.
+	// 2007 eq. 12) with gonum's ₂F₁: our Euler-transformed, shared-series,
+	// P(alive)-split evaluation must agree to 1e-10.
+	paper := func(m PurchaseModel, t, x, tx, T float64) float64 {
+		switch m := m.(type) {
+		case BGNBD:
+			r, al, a, b := m.R, m.Alpha, m.A, m.B
+			num := (a + b + x - 1) / (a - 1) * (1 - math.Pow((al+T)/(al+T+t), r+x)*mathext.Hypergeo(r+x, b+x, a+b+x-1, t/(al+T+t)))
+			den := 1.0
+			if x > 0 {
+				den += a / (b + x - 1) * math.Pow((al+T)/(al+tx), r+x)
+			}
+			return num / den
+		case MBGNBD:
+			r, al, a, b := m.R, m.Alpha, m.A, m.B
+			num := (a + b + x) / (a - 1) * (1 - math.Pow((al+T)/(al+T+t), r+x)*mathext.Hypergeo(r+x, b+x+1, a+b+x, t/(al+T+t)))
+			return num / (1 + a/(b+x)*math.Pow((al+T)/(al+tx), r+x))
+		}
+		panic("model")
+	}
 	ts := []float64{4, 13, 26, 52, 104}
-	for _, m := range []multiHorizon{BGNBD{R: 0.2426, Alpha: 4.4136, A: 0.7929, B: 2.4259}, MBGNBD{R: 0.525, Alpha: 6.183, A: 0.891, B: 1.614}} {
-		for _, c := range []struct{ x, tx, T float64 }{{0, 0, 38.86}, {2, 30.43, 38.86}, {25, 30, 31}, {0, 0, 0.5}} {
+	for _, m := range []PurchaseModel{BGNBD{R: 0.2426, Alpha: 4.4136, A: 0.7929, B: 2.4259}, MBGNBD{R: 0.525, Alpha: 6.183, A: 0.891, B: 1.614}, BGNBD{R: 0.8, Alpha: 3, A: 1.6, B: 0.9}} {
+		for _, c := range []struct{ x, tx, T float64 }{{0, 0, 38.86}, {2, 30.43, 38.86}, {25, 30, 31}, {0, 0, 0.5}, {80, 70, 78}} {
 			got := make([]float64, len(ts))
-			m.expectedPurchasesMulti(got, ts, c.x, c.tx, c.T)
+			m.(aliveSplit).expectedIfAliveMulti(got, ts, c.x, c.T)
 			for i, tt := range ts {
-				want := m.(PurchaseModel).ExpectedPurchases(tt, c.x, c.tx, c.T)
-				if math.Abs(got[i]-want) > 1e-10*math.Max(1, math.Abs(want)) {
-					t.Errorf("%T %+v t=%v: %.12g, want %.12g", m, c, tt, got[i], want)
+				got[i] *= m.PAlive(c.x, c.tx, c.T)
+				for _, v := range []float64{got[i], m.ExpectedPurchases(tt, c.x, c.tx, c.T)} {
+					if want := paper(m, tt, c.x, c.tx, c.T); math.Abs(v-want) > 1e-10*math.Max(1, math.Abs(want)) {
+						t.Errorf("%T %+v t=%v: %.12g, paper's formula %.12g", m, c, tt, v, want)
+					}
 				}
 			}
 		}

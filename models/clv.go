@@ -1,7 +1,5 @@
 package models
 
-import "math"
-
 // CLV holds a fitted purchase model and spend model and values customers by
 // discounted cash flow.
 type CLV struct {
@@ -24,6 +22,30 @@ func (c CLV) Value(x, tx, T, mx, horizon float64, steps int, rate float64) float
 // discountedPurchases returns Σ_k (E[Y(t_k)] − E[Y(t_{k−1})]) / (1+rate)^k
 // and E[Y(horizon)]: the purchase part of CLV, which depends on (x, t_x, T) only.
 func (c CLV) discountedPurchases(x, tx, T, horizon float64, steps int, rate float64) (float64, float64) {
+	if m, ok := c.Purchases.(aliveSplit); ok {
+		p := c.Purchases.PAlive(x, tx, T)
+		d, e := discountedIfAlive(m, x, T, horizon, steps, rate)
+		return p * d, p * e
+	}
+	return discountSteps(horizon, steps, rate, func(dst, ts []float64) {
+		for k, t := range ts {
+			dst[k] = c.Purchases.ExpectedPurchases(t, x, tx, T)
+		}
+	})
+}
+
+// discountedIfAlive is discountedPurchases given that the customer is alive
+// at T, which depends on (x, T) only.
+func discountedIfAlive(m aliveSplit, x, T, horizon float64, steps int, rate float64) (float64, float64) {
+	return discountSteps(horizon, steps, rate, func(dst, ts []float64) {
+		m.expectedIfAliveMulti(dst, ts, x, T)
+	})
+}
+
+// discountSteps evaluates cumulative expected purchases at the step ends
+// t_k = k·horizon/steps through fill and returns their discounted increments'
+// sum and the last value.
+func discountSteps(horizon float64, steps int, rate float64, fill func(dst, ts []float64)) (float64, float64) {
 	if steps <= 0 || horizon <= 0 {
 		return 0, 0
 	}
@@ -36,46 +58,83 @@ func (c CLV) discountedPurchases(x, tx, T, horizon float64, steps int, rate floa
 		ts = append(ts, horizon*float64(k+1)/float64(steps))
 		es = append(es, 0)
 	}
-	if mm, ok := c.Purchases.(multiHorizon); ok {
-		mm.expectedPurchasesMulti(es, ts, x, tx, T)
-	} else {
-		for k, t := range ts {
-			es[k] = c.Purchases.ExpectedPurchases(t, x, tx, T)
-		}
-	}
-	prev, total := 0.0, 0.0
-	for k, e := range es {
-		total += (e - prev) / math.Pow(1+rate, float64(k+1))
+	fill(es, ts)
+	prev, total, v := 0.0, 0.0, 1.0
+	for _, e := range es {
+		v /= 1 + rate
+		total += (e - prev) * v
 		prev = e
 	}
 	return total, prev
 }
 
-// multiHorizon is implemented by models that compute E[Y(t)] at several
-// horizons faster together than one by one.
-type multiHorizon interface {
-	expectedPurchasesMulti(dst, ts []float64, x, tx, T float64)
+// aliveSplit is implemented by the models whose conditional expectation
+// factors as E[Y(t) | x, t_x, T] = P(alive | x, t_x, T) · E[Y(t) | alive at
+// T, x, T]: given that the customer is alive, the future depends on t_x no
+// more. Predictions then evaluate the expensive second factor once per
+// unique (x, T) instead of once per unique (x, t_x, T).
+type aliveSplit interface {
+	expectedIfAliveMulti(dst, ts []float64, x, T float64)
+}
+
+// expectedPurchases is ExpectedPurchases of an aliveSplit model.
+func expectedPurchases[M interface {
+	aliveSplit
+	PAlive(x, tx, T float64) float64
+}](m M, t, x, tx, T float64) float64 {
+	if t <= 0 {
+		return 0
+	}
+	var e [1]float64
+	m.expectedIfAliveMulti(e[:], []float64{t}, x, T)
+	return m.PAlive(x, tx, T) * e[0]
 }
 
 // PredictAll writes, for every customer i, P(alive), expected purchases over
 // horizon and CLV (see Value) into dst[3i], dst[3i+1], dst[3i+2]. The
-// purchase part is computed once per unique (x, t_x, T) and the work is
-// spread over all cores in fixed chunks, so results do not depend on the
-// core count.
+// purchase part is computed once per unique (x, t_x, T) — for the models
+// that split at P(alive), its expensive half once per unique (x, T) — and
+// the work is spread over all cores in fixed chunks, so results do not
+// depend on the core count.
 func PredictAll(dst []float64, c CLV, x, tx, T, mx []float64, horizon float64, steps int, rate float64) {
 	group, keys := groupRF(x, tx, T)
 	per := make([]float64, 3*len(keys)) // P(alive), E[Y(h)], discounted purchases
-	chunkedSum(len(keys), 2048, 0, nil, func(lo, hi int, _ []float64) float64 {
-		for g := lo; g < hi; g++ {
+	if m, ok := c.Purchases.(aliveSplit); ok {
+		kx, kT := make([]float64, len(keys)), make([]float64, len(keys))
+		for g, k := range keys {
+			kx[g], kT[g] = k.X, k.T
+		}
+		sub, subKeys := groupRF(kx, make([]float64, len(keys)), kT)
+		alive := make([]float64, 2*len(subKeys)) // discounted, E[Y(h)] if alive
+		parallelFor(len(subKeys), func(j int) {
+			k := subKeys[j]
+			alive[2*j], alive[2*j+1] = discountedIfAlive(m, k.X, k.T, horizon, steps, rate)
+		})
+		parallelFor(len(keys), func(g int) {
+			k := keys[g]
+			p := c.Purchases.PAlive(k.X, k.Tx, k.T)
+			per[3*g], per[3*g+1], per[3*g+2] = p, p*alive[2*sub[g]+1], p*alive[2*sub[g]]
+		})
+	} else {
+		parallelFor(len(keys), func(g int) {
 			k := keys[g]
 			per[3*g] = c.Purchases.PAlive(k.X, k.Tx, k.T)
 			per[3*g+2], per[3*g+1] = c.discountedPurchases(k.X, k.Tx, k.T, horizon, steps, rate)
-		}
-		return 0
-	})
+		})
+	}
 	for i := range x {
 		g := group[i]
 		dst[3*i], dst[3*i+1] = per[3*g], per[3*g+1]
 		dst[3*i+2] = per[3*g+2] * c.Spend.ExpectedSpend(x[i], mx[i])
 	}
+}
+
+// parallelFor runs body(i) for i in [0, n) on all cores in fixed chunks.
+func parallelFor(n int, body func(i int)) {
+	chunkedSum(n, 2048, 0, nil, func(lo, hi int, _ []float64) float64 {
+		for i := lo; i < hi; i++ {
+			body(i)
+		}
+		return 0
+	})
 }

@@ -15,6 +15,21 @@ func horizonZ(dst, ts []float64, s float64) []float64 {
 	return dst
 }
 
+// eulerBracketMulti writes (1−z)^p ₂F₁(p, q; c; z) at every z, the bracket
+// of the BG/NBD family's conditional expectation, where the model guarantees
+// c − p − q = a − 1 − p (so the product collapses to a power of a − 1).
+// Euler's transformation ₂F₁(p, q; c; z) = (1−z)^(c−p−q) ₂F₁(c−p, c−q; c; z)
+// turns it into (1−z)^(a−1) ₂F₁(c−p, a−1; c; z): the original series has
+// terms growing like (xz)^k/k! for a frequent buyer x, the transformed one
+// has parameters that stay O(1) while c grows with x, so it converges in a
+// handful of terms and never forms the huge ₂F₁ times the tiny (1−z)^(r+x).
+func eulerBracketMulti(dst []float64, a, p, q, c float64, zs []float64) {
+	hyp2f1Multi(dst, c-p, c-q, c, zs)
+	for i, z := range zs {
+		dst[i] *= math.Exp((a - 1) * math.Log1p(-z))
+	}
+}
+
 // hyp2f1Multi writes ₂F₁(a, b; c; z_i) into dst for several z in [0, 1),
 // sharing the series coefficients (a)_k(b)_k/((c)_k k!) across them: the
 // DCF of a CLV evaluates one customer's series at a dozen horizons. When the

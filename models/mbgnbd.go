@@ -43,29 +43,21 @@ func (m MBGNBD) PAlive(x, tx, T float64) float64 {
 // ExpectedPurchases returns E[Y(t) | x, t_x, T] (Batislam et al. 2007, eq. 12;
 // the form lifetimes' ModifiedBetaGeoFitter uses). It needs a ≠ 1.
 func (m MBGNBD) ExpectedPurchases(t, x, tx, T float64) float64 {
-	if t <= 0 {
-		return 0
-	}
-	r, alpha, a, b := m.R, m.Alpha, m.A, m.B
-	hyp := mathext.Hypergeo(r+x, b+x+1, a+b+x, t/(alpha+T+t))
-	num := (a + b + x) / (a - 1) * (1 - hyp*math.Exp((r+x)*math.Log((alpha+T)/(alpha+T+t))))
-	return num / (1 + math.Exp(math.Log(a)-math.Log(b+x)+(r+x)*(math.Log(alpha+T)-math.Log(alpha+tx))))
+	return expectedPurchases(m, t, x, tx, T)
 }
 
-// expectedPurchasesMulti is ExpectedPurchases at several horizons ts, with
-// the hypergeometric series shared across them.
-func (m MBGNBD) expectedPurchasesMulti(dst, ts []float64, x, tx, T float64) {
+// expectedIfAliveMulti writes E[Y(t) | alive at T, x, T]: Batislam et al.
+// eq. 12 is P(alive) times (a+b+x)/(a−1) · (1 − (1−z)^(r+x)
+// ₂F₁(r+x, b+x+1; a+b+x; z)), z = t/(α+T+t), via Euler's transformation.
+func (m MBGNBD) expectedIfAliveMulti(dst, ts []float64, x, T float64) {
 	r, alpha, a, b := m.R, m.Alpha, m.A, m.B
 	var zBuf [32]float64
-	zs := horizonZ(zBuf[:0], ts, alpha+T)
-	hyp2f1Multi(dst, r+x, b+x+1, a+b+x, zs)
-	den := 1 + math.Exp(math.Log(a)-math.Log(b+x)+(r+x)*(math.Log(alpha+T)-math.Log(alpha+tx)))
+	eulerBracketMulti(dst, a, r+x, b+x+1, a+b+x, horizonZ(zBuf[:0], ts, alpha+T))
 	for i, t := range ts {
+		dst[i] = (a + b + x) / (a - 1) * (1 - dst[i])
 		if t <= 0 {
 			dst[i] = 0
-			continue
 		}
-		dst[i] = (a + b + x) / (a - 1) * (1 - dst[i]*math.Exp((r+x)*math.Log((alpha+T)/(alpha+T+t)))) / den
 	}
 }
 

@@ -145,17 +145,24 @@ func (m ParetoNBD) PAlive(x, tx, T float64) float64 {
 // eq. 22): (r+x)(β+T)/((α+T)(s−1)) · (1 − ((β+T)/(β+T+t))^(s−1)) · P(alive).
 // For s = 1 it uses the limit (r+x)/(α+T) · (β+T) · ln((β+T+t)/(β+T)).
 func (m ParetoNBD) ExpectedPurchases(t, x, tx, T float64) float64 {
-	if t <= 0 {
-		return 0
-	}
+	return expectedPurchases(m, t, x, tx, T)
+}
+
+// expectedIfAliveMulti writes E[Y(t) | alive at T, x, T] =
+// (r+x)(β+T)/((α+T)(s−1)) · (1 − ((β+T)/(β+T+t))^(s−1)) for every horizon
+// (the limit (r+x)(β+T)/(α+T) · ln((β+T+t)/(β+T)) at s = 1).
+func (m ParetoNBD) expectedIfAliveMulti(dst, ts []float64, x, T float64) {
 	r, alpha, s, beta := m.R, m.Alpha, m.S, m.Beta
-	var e float64
-	if math.Abs(s-1) < 1e-9 {
-		e = (r + x) / (alpha + T) * (beta + T) * math.Log((beta+T+t)/(beta+T))
-	} else {
-		e = (r + x) * (beta + T) / ((alpha + T) * (s - 1)) * -math.Expm1((s-1)*math.Log((beta+T)/(beta+T+t)))
+	for i, t := range ts {
+		switch {
+		case t <= 0:
+			dst[i] = 0
+		case math.Abs(s-1) < 1e-9:
+			dst[i] = (r + x) / (alpha + T) * (beta + T) * math.Log((beta+T+t)/(beta+T))
+		default:
+			dst[i] = (r + x) * (beta + T) / ((alpha + T) * (s - 1)) * -math.Expm1((s-1)*math.Log((beta+T)/(beta+T+t)))
+		}
 	}
-	return e * m.PAlive(x, tx, T)
 }
 
 // ExpectedPurchasesPopulation returns E[X(t)] for a new customer
