@@ -101,4 +101,15 @@ func BenchmarkBTYD1M(b *testing.B) {
 			PredictAll(out, c, d.x, d.tx, d.T, d.m, 52, 12, 0.008)
 		}
 	})
+	for _, m := range []PurchaseModel{BGNBD{R: 0.25, Alpha: 4.4, A: 0.8, B: 2.4}, ParetoNBD{R: 0.55, Alpha: 10.6, S: 0.6, Beta: 11.7}} {
+		b.Run("median-next-purchase-"+m.Name(), func(b *testing.B) {
+			out := make([]float64, len(d.x))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := MedianNextPurchaseAll(out, m, d.x, d.tx, d.T, 52); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -3,8 +3,6 @@ package models
 import (
 	"fmt"
 	"math"
-
-	"gonum.org/v1/gonum/integrate/quad"
 )
 
 // ProbNoPurchase returns P(Y(t) = 0 | x, t_x, T): the probability that a
@@ -33,10 +31,8 @@ func ProbNoPurchase(m PurchaseModel, t, x, tx, T float64) (float64, error) {
 	case MBGNBD:
 		return 1 - pa + pa*math.Exp((m.R+x)*math.Log((m.Alpha+T)/(m.Alpha+T+t))), nil
 	case ParetoNBD:
-		A, R, B, s := m.Alpha+T, m.R+x, m.Beta+T, m.S
-		surv := func(u float64) float64 { return math.Exp(R*math.Log(A/(A+u)) + s*math.Log(B/(B+u))) }
-		f := func(u float64) float64 { return s / (B + u) * surv(u) }
-		return 1 - pa + pa*(surv(t)+panelIntegral(f, t)), nil
+		q := m.alive(x, T)
+		return 1 - pa + pa*(q.surv(t)+panelIntegral(func(u float64) float64 { return q.s / (q.B + u) * q.surv(u) }, t)), nil
 	case BGBB:
 		return m.probPurchases(0, t, x, tx, T), nil
 	}
@@ -168,8 +164,8 @@ func panelIntegral(f func(float64) float64, t float64) float64 {
 	integral, hi := 0.0, t
 	for range 48 {
 		lo := hi / 2
-		integral += quad.Fixed(f, lo, hi, 8, nil, 0)
+		integral += gl8(f, lo, hi)
 		hi = lo
 	}
-	return integral + quad.Fixed(f, 0, hi, 8, nil, 0)
+	return integral + gl8(f, 0, hi)
 }

@@ -106,3 +106,46 @@ func TestBGBBProbPurchases(t *testing.T) {
 		near(t, "Σ k P(k)", mean, m.ExpectedPurchases(c.ns, c.x, c.tx, c.n), 1e-12)
 	}
 }
+
+// The grouped, closed-form / tabulated medians agree with the bisection on
+// ProbNoPurchase for every model, including the customers with no median
+// within the limit.
+func TestMedianNextPurchaseAll(t *testing.T) {
+	x := []float64{0, 1, 2, 2, 7, 25, 3, 0, 1, 40}
+	tx := []float64{0, 30, 30.43, 10, 36, 38, 5, 0, 38, 38.5}
+	T := []float64{38.86, 38.86, 38.86, 38.86, 38.86, 39, 38.86, 2, 38.5, 39}
+	for _, m := range []PurchaseModel{
+		BGNBD{R: 0.2426, Alpha: 4.4136, A: 0.7929, B: 2.4259},
+		MBGNBD{R: 0.525, Alpha: 6.183, A: 0.891, B: 1.614},
+		ParetoNBD{R: 0.5533, Alpha: 10.5776, S: 0.6061, Beta: 11.6693},
+		ParetoNBD{R: 2, Alpha: 3, S: 1.7, Beta: 20},
+	} {
+		for _, limit := range []float64{52, 520} {
+			got := make([]float64, len(x))
+			if err := MedianNextPurchaseAll(got, m, x, tx, T, limit); err != nil {
+				t.Fatal(err)
+			}
+			found := 0
+			for i := range x {
+				want, ok, err := MedianTimeToNextPurchase(m, x[i], tx[i], T[i], limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				switch {
+				case !ok && !math.IsNaN(got[i]):
+					t.Errorf("%s limit %v customer %d: %v, want no median", m.Name(), limit, i, got[i])
+				case ok && math.Abs(got[i]-want) > 1e-7*want:
+					t.Errorf("%s limit %v customer %d: %.10g, bisection %.10g", m.Name(), limit, i, got[i], want)
+				case ok:
+					found++
+				}
+			}
+			if found == 0 || found == len(x) {
+				t.Errorf("%s limit %v: %d of %d customers have a median; the cases should cover both", m.Name(), limit, found, len(x))
+			}
+		}
+	}
+	if err := MedianNextPurchaseAll(make([]float64, 1), BGBB{Alpha: 1, Beta: 1, Gamma: 1, Delta: 1}, []float64{1}, []float64{1}, []float64{2}, 5); err == nil {
+		t.Error("BG/BB: no error")
+	}
+}

@@ -13,6 +13,16 @@ var glNodes, glWeights = func() ([]float64, []float64) {
 	return x, w
 }()
 
+// gl8 integrates f over [a, b] by the 8-point Gauss-Legendre rule.
+func gl8(f func(float64) float64, a, b float64) float64 {
+	h, c := (b-a)/2, (a+b)/2
+	sum := 0.0
+	for i, x := range glNodes {
+		sum += glWeights[i] * f(c+h*x)
+	}
+	return h * sum
+}
+
 // seriesTerms estimates how many terms the ₂F₁(a, b; a+1; z) series needs:
 // the terms peak near k ≈ b·z/(1−z).
 func seriesTerms(b, z float64) float64 { return (b + 1) * z / (1 - z) }

@@ -87,18 +87,25 @@ func (f CLVFit) Predict(d CLVData, opt CLVPredictOptions) ([]CLVPrediction, erro
 		return out
 	}
 	main := run(f.purchase, spend)
+	median := make([]float64, n)
+	if err := models.MedianNextPurchaseAll(median, f.purchase, d.X, d.Tx, d.T, 10*opt.Horizon); err != nil {
+		for i := range median { // BG/BB: one customer at a time, in opportunities
+			median[i] = math.NaN()
+			if t, ok, _ := models.MedianTimeToNextPurchase(f.purchase, d.X[i], d.Tx[i], d.T[i], 10*opt.Horizon); ok {
+				median[i] = t
+			}
+		}
+	}
 	res := make([]CLVPrediction, n)
 	for i := range n {
 		p := CLVPrediction{ID: d.IDs[i], X: d.X[i], Tx: d.Tx[i], T: d.T[i], PAlive: main[3*i], ExpectedPurchases: main[3*i+1], CLV: main[3*i+2],
-			PAliveLo: math.NaN(), PAliveHi: math.NaN(), CLVLo: math.NaN(), CLVHi: math.NaN(), ExpectedSpend: math.NaN(), MedianNextPurchase: math.NaN()}
+			PAliveLo: math.NaN(), PAliveHi: math.NaN(), CLVLo: math.NaN(), CLVHi: math.NaN(), ExpectedSpend: math.NaN(), MedianNextPurchase: median[i]}
 		if spend != nil {
 			p.ExpectedSpend = spend.ExpectedSpend(d.X[i], d.M[i])
 		}
 		var err error
 		if p.PNoPurchase, err = models.ProbNoPurchase(f.purchase, opt.Horizon, d.X[i], d.Tx[i], d.T[i]); err != nil {
 			p.PNoPurchase = math.NaN()
-		} else if t, ok, _ := models.MedianTimeToNextPurchase(f.purchase, d.X[i], d.Tx[i], d.T[i], 10*opt.Horizon); ok {
-			p.MedianNextPurchase = t
 		}
 		res[i] = p
 	}

@@ -278,3 +278,62 @@ func TestQuietAsOfDay(t *testing.T) {
 		t.Errorf("last day %s, %d scored, validation n %d", res.Ingest.LastDay, res.Score.Customers, res.Train.Validation.N)
 	}
 }
+
+// expected_next_order_date is the model's median time to the next order:
+// scored at 2025-09-30 and checked against the last quarter the scorer did
+// not see, customers given a date within 90 days must order within 90 days
+// at least about half the time (that is what a median promises), and
+// customers given no date within the CLV horizon must rarely order.
+func TestNextOrderDateHoldout(t *testing.T) {
+	work := t.TempDir()
+	cut := time.Date(2025, 9, 30, 0, 0, 0, 0, time.UTC)
+	tx := filepath.Join(shopDir(t), "transactions.csv")
+	res, err := Run(context.Background(), Config{Workdir: work, Buckets: 4}, cut, IngestInput{Transactions: tx, Now: asOf.AddDate(0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := datasets.ReadScoresParquet(filepath.Join(res.Score.Dir, datasets.ScoresParquet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(tx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, _ := csv.NewReader(bytes.NewReader(raw)).ReadAll()
+	ordered := map[string]bool{} // ordered in (cut, cut+90 days]
+	for _, r := range recs[1:] {
+		if r[2] > "2025-10-01" && r[2] <= "2025-12-29T23:59:59Z" && !strings.HasPrefix(r[3], "-") {
+			ordered[r[0]] = true
+		}
+	}
+	within := cut.AddDate(0, 0, 90).Format(time.DateOnly)
+	var soon, soonHit, none, noneHit int
+	for _, r := range rows {
+		switch d := r.ExpectedNextOrderDate; {
+		case d == "":
+			none++
+			if ordered[r.CustomerID] {
+				noneHit++
+			}
+		case d <= "2025-09-30" || d > cut.AddDate(0, 0, 366).Format(time.DateOnly):
+			t.Fatalf("%s: next order date %s outside (as-of, as-of + CLV horizon]", r.CustomerID, d)
+		case d <= within:
+			soon++
+			if ordered[r.CustomerID] {
+				soonHit++
+			}
+		}
+	}
+	if soon < 100 || none < 100 {
+		t.Fatalf("%d customers with a next order within 90 days, %d with none: too few to judge", soon, none)
+	}
+	t.Logf("next order ≤ 90 days: %d customers, %.2f ordered; no date: %d customers, %.2f ordered",
+		soon, float64(soonHit)/float64(soon), none, float64(noneHit)/float64(none))
+	if f := float64(soonHit) / float64(soon); f < 0.45 {
+		t.Errorf("customers expected to order within 90 days: %.2f did, want ≥ 0.45", f)
+	}
+	if f := float64(noneHit) / float64(none); f > 0.2 {
+		t.Errorf("customers with no expected order: %.2f ordered within 90 days, want ≤ 0.2", f)
+	}
+}

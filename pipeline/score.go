@@ -112,7 +112,7 @@ func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvAr
 		return nil, err
 	}
 	cols := map[string][]float64{}
-	for _, name := range []string{features.RScore, features.FScore, features.LastOrderDate, features.GapMeanDays} {
+	for _, name := range []string{features.RScore, features.FScore, features.LastOrderDate} {
 		if cols[name], err = features.Float64s(rec, name); err != nil {
 			return nil, err
 		}
@@ -131,6 +131,10 @@ func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvAr
 	contrib := make([]float64, p)
 	pred := make([]float64, 3*len(rows)) // P(alive), expected orders, CLV per customer
 	models.PredictAll(pred, clv, x, tx, T, mx, horizonWeeks, steps, stepRate)
+	nextWeeks := make([]float64, len(rows)) // median time to the next order, NaN beyond the CLV horizon
+	if err := models.MedianNextPurchaseAll(nextWeeks, clv.Purchases, x, tx, T, horizonWeeks); err != nil {
+		return nil, err
+	}
 	for i := range rows {
 		xi := X[i*p : (i+1)*p]
 		prob := lm.Predict(xi)
@@ -139,8 +143,8 @@ func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvAr
 		r, f := int8(cols[features.RScore][i]), int8(cols[features.FScore][i])
 		last := time.Unix(int64(cols[features.LastOrderDate][i])*86400, 0).UTC()
 		next := ""
-		if g := cols[features.GapMeanDays][i]; !math.IsNaN(g) {
-			next = dateString(last.AddDate(0, 0, int(math.Round(g))))
+		if w := nextWeeks[i]; !math.IsNaN(w) {
+			next = dateString(asOf.AddDate(0, 0, int(math.Round(w*daysPerWeek))))
 		}
 		rows[i] = datasets.ScoreRow{
 			CustomerID:            ids[i],
