@@ -23,7 +23,7 @@ func BenchmarkReadTransactionsCSV(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := ReadTransactionsCSV(context.Background(), filepath.Join(dir, "transactions.csv"), TransactionReadOptions{}, func(Transaction) error { return nil }); err != nil {
+		if _, err := ReadTransactionsCSV(context.Background(), filepath.Join(dir, "transactions.csv"), ReadOptions{}, func(Transaction) error { return nil }); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -64,7 +64,7 @@ func readCDNOW(ctx context.Context, name string, r io.Reader, fn func(Transactio
 		if len(fields[date]) != 8 {
 			return rows, bad(date, fmt.Sprintf("date %q: want YYYYMMDD", fields[date]))
 		}
-		ts, err := ParseTimestamp(fields[date])
+		ts, err := ParseTime(fields[date], ValueOptions{})
 		if err != nil {
 			return rows, bad(date, err.Error())
 		}
@@ -72,7 +72,7 @@ func readCDNOW(ctx context.Context, name string, r io.Reader, fn func(Transactio
 		if err != nil {
 			return rows, bad(cds, fmt.Sprintf("number of CDs %q is not a whole number", fields[cds]))
 		}
-		cents, err := ParseCents(fields[value])
+		cents, err := ParseAmount(fields[value], '.')
 		if err != nil {
 			return rows, bad(value, err.Error())
 		}

@@ -26,7 +26,7 @@ func TestWarehouseRoundTrip(t *testing.T) {
 	for _, tx := range in {
 		w.Add(tx)
 	}
-	info, err := w.Commit(context.Background(), dir, map[string]string{"k": "v"})
+	info, err := w.Commit(context.Background(), dir, map[string]string{"k": "v"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func TestGenerateDeterministic(t *testing.T) {
 	}
 	// Every generated transaction row passes our own reader, ids keep leading zeros.
 	var rows int64
-	n, err := ReadTransactionsCSV(context.Background(), filepath.Join(a, "transactions.csv"), TransactionReadOptions{}, func(tx Transaction) error {
+	n, err := ReadTransactionsCSV(context.Background(), filepath.Join(a, "transactions.csv"), ReadOptions{}, func(tx Transaction) error {
 		if len(tx.CustomerID) != 8 || tx.CustomerID[0] != '0' {
 			t.Fatalf("customer id %q: want 8 digits with leading zeros", tx.CustomerID)
 		}

@@ -29,11 +29,12 @@ func Bucket(customerID string, n int) int {
 
 // WarehouseInfo is the summary stored in the warehouse manifest's Meta.
 type WarehouseInfo struct {
-	Buckets   int
-	Rows      int64
-	Customers int64
-	MinTS     int64 // µs UTC
-	MaxTS     int64 // µs UTC
+	Buckets    int
+	Rows       int64
+	Customers  int64
+	MinTS      int64 // µs UTC
+	MaxTS      int64 // µs UTC
+	Duplicates int64 // rows dropped by the last commit as identical to another
 }
 
 // BucketDir returns the folder of bucket b under the warehouse root.
@@ -101,17 +102,60 @@ func compareTx(a, b Transaction) int {
 	return strings.Compare(a.Channel, b.Channel)
 }
 
-// Commit sorts every bucket and atomically replaces <workdir>/warehouse/transactions.
-// meta is added to the manifest (e.g. input fingerprints).
-func (w *WarehouseWriter) Commit(ctx context.Context, workdir string, meta map[string]string) (WarehouseInfo, error) {
+// AddWarehouse queues every row of the warehouse under workdir, whatever
+// its bucket count; a missing warehouse adds nothing.
+func (w *WarehouseWriter) AddWarehouse(workdir string) error {
+	info, err := OpenWarehouse(workdir)
+	if err != nil {
+		if _, statErr := os.Stat(filepath.Join(workdir, WarehouseDir, ManifestName)); os.IsNotExist(statErr) {
+			return nil
+		}
+		return err
+	}
+	for b := range info.Buckets {
+		rows, err := WarehouseBucketRows(workdir, b)
+		if err != nil {
+			return err
+		}
+		for _, t := range rows {
+			w.Add(t)
+		}
+	}
+	return nil
+}
+
+// Rows returns the number of rows queued.
+func (w *WarehouseWriter) Rows() int64 { return w.info.Rows }
+
+// Compact sorts every bucket and drops rows identical to another (an export
+// that overlaps an earlier one, or a line repeated in a file), returning how
+// many it dropped; Commit calls it.
+func (w *WarehouseWriter) Compact() int64 {
+	var dropped int64
+	for b, rows := range w.buckets {
+		slices.SortFunc(rows, compareTx)
+		n := len(rows)
+		w.buckets[b] = slices.CompactFunc(rows, func(a, b Transaction) bool { return a == b })
+		dropped += int64(n - len(w.buckets[b]))
+	}
+	w.info.Rows -= dropped
+	w.info.Duplicates += dropped
+	return dropped
+}
+
+// Commit sorts every bucket, drops rows identical to another (an export
+// that overlaps an earlier one, or a line repeated in a file), and
+// atomically replaces <workdir>/warehouse/transactions. meta is added to the
+// manifest; extra files (name → content) are written into the folder.
+func (w *WarehouseWriter) Commit(ctx context.Context, workdir string, meta map[string]string, extra map[string][]byte) (WarehouseInfo, error) {
 	root := filepath.Join(workdir, WarehouseDir)
+	w.Compact()
 	err := CommitFolder(root, func(tmp string) (Manifest, error) {
 		var customers int64
 		for b, rows := range w.buckets {
 			if err := ctx.Err(); err != nil {
 				return Manifest{}, err
 			}
-			slices.SortFunc(rows, compareTx)
 			for i := range rows {
 				if i == 0 || rows[i].CustomerID != rows[i-1].CustomerID {
 					customers++
@@ -126,6 +170,11 @@ func (w *WarehouseWriter) Commit(ctx context.Context, workdir string, meta map[s
 			}
 		}
 		w.info.Customers = customers
+		for name, data := range extra {
+			if err := writeSynced(filepath.Join(tmp, name), data); err != nil {
+				return Manifest{}, err
+			}
+		}
 		m := Manifest{Kind: "warehouse/transactions", Rows: w.info.Rows, Meta: map[string]string{
 			"buckets":   strconv.Itoa(w.info.Buckets),
 			"customers": strconv.FormatInt(customers, 10),

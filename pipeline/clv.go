@@ -111,7 +111,7 @@ func LoadCLVData(ctx context.Context, in CLVInput, holdout bool) (CLVData, error
 	if in.Format == "cdnow" {
 		_, err = datasets.ReadCDNOW(ctx, in.Path, collect)
 	} else {
-		_, err = datasets.ReadTransactionsCSV(ctx, in.Path, datasets.TransactionReadOptions{Map: in.Map}, collect)
+		_, err = datasets.ReadTransactionsCSV(ctx, in.Path, datasets.ReadOptions{Map: in.Map}, collect)
 	}
 	if err != nil {
 		return CLVData{}, err

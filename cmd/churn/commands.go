@@ -69,64 +69,6 @@ The same --seed gives byte-identical files.`,
 	return c
 }
 
-func ingestFlags(c *cobra.Command, tx, mapping *string, buckets *int) {
-	c.Flags().StringVar(tx, "transactions", "", "transactions CSV: one row per order line, with a header")
-	c.Flags().StringVar(mapping, "map", "", "column mapping key=header,... for keys "+fmt.Sprint(datasets.MappingKeys)+"; unmapped keys are recognised by common header names")
-	c.Flags().IntVar(buckets, "buckets", datasets.DefaultBuckets, "customer buckets in the warehouse")
-}
-
-func ingestInput(tx, mapping string) (pipeline.IngestInput, error) {
-	m, err := datasets.ParseColumnMap(mapping)
-	if err != nil {
-		return pipeline.IngestInput{}, usageError{err}
-	}
-	if tx != "" {
-		if _, err := os.Stat(tx); err != nil {
-			return pipeline.IngestInput{}, usagef("--transactions: %v", err)
-		}
-	}
-	return pipeline.IngestInput{Transactions: tx, Map: m}, nil
-}
-
-func newIngest() *cobra.Command {
-	var o options
-	var tx, mapping string
-	var buckets int
-	c := &cobra.Command{
-		Use:   "ingest --workdir W --transactions PATH [--map key=column,...]",
-		Short: "Validate a transactions export and store it in the Parquet warehouse",
-		Long: `Reads a transactions CSV (header required), maps its columns to the canonical
-schema (customer_id, order_id, ts, amount, quantity, product_id, category,
-channel), converts amounts to integer cents and times to UTC, and replaces
-<workdir>/warehouse atomically. The first bad row stops the ingest with its
-file, line and column, exit code 3, and the previous warehouse untouched.`,
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			cfg, err := pipelineConfig(c, &o)
-			if err != nil {
-				return err
-			}
-			if tx == "" {
-				return usagef("--transactions is required")
-			}
-			cfg.Buckets = buckets
-			in, err := ingestInput(tx, mapping)
-			if err != nil {
-				return err
-			}
-			res, err := pipeline.Ingest(c.Context(), cfg, in)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(c.OutOrStdout(), "ingested %d rows, %d customers, %s .. %s\n", res.Rows, res.Customers, res.FirstDay, res.LastDay)
-			return nil
-		},
-	}
-	stageFlags(c, &o, false)
-	ingestFlags(c, &tx, &mapping, &buckets)
-	return c
-}
-
 func newFeatures() *cobra.Command {
 	var o options
 	var cutoff string
@@ -290,8 +232,8 @@ func dirOf(p string) string {
 
 func newRun() *cobra.Command {
 	var o options
-	var asOf, tx, mapping string
-	var buckets int
+	var asOf string
+	var io ingestOptions
 	c := &cobra.Command{
 		Use:   "run --workdir W --as-of DATE [--transactions PATH] [--config churn.yaml]",
 		Short: "The nightly chain: ingest, features, train, score",
@@ -305,8 +247,8 @@ The same inputs and config give byte-identical lists.`,
 			if err != nil {
 				return err
 			}
-			cfg.Buckets = buckets
-			in, err := ingestInput(tx, mapping)
+			cfg.Buckets = io.buckets
+			in, err := io.input()
 			if err != nil {
 				return err
 			}
@@ -319,7 +261,7 @@ The same inputs and config give byte-identical lists.`,
 		},
 	}
 	stageFlags(c, &o, true)
-	ingestFlags(c, &tx, &mapping, &buckets)
+	io.flags(c)
 	c.Flags().StringVar(&asOf, "as-of", "", "scoring day YYYY-MM-DD (required)")
 	return c
 }

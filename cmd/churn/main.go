@@ -18,6 +18,7 @@ const (
 	exitFailure  = 1
 	exitUsage    = 2
 	exitBadInput = 3
+	exitLocked   = 5
 )
 
 // usageError marks a problem with flags or config: exit code 2.
@@ -48,6 +49,8 @@ func run(ctx context.Context, args []string) int {
 	case errors.As(err, &ue), strings.HasPrefix(err.Error(), "unknown command"):
 		fmt.Fprintln(os.Stderr, "Run 'churn --help' or 'churn <command> --help' for usage.")
 		return exitUsage
+	case errors.Is(err, datasets.ErrLocked):
+		return exitLocked
 	case datasets.IsDataError(err):
 		fmt.Fprintln(os.Stderr, "Nothing was written: fix the input and run again.")
 		return exitBadInput

@@ -1,0 +1,42 @@
+package datasets
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// LockName is the lock file of a work directory.
+const LockName = ".churn.lock"
+
+// ErrLocked is returned (wrapped) when another process holds a work
+// directory's lock.
+var ErrLocked = errors.New("another churn process holds the work directory's lock")
+
+// LockWorkdir takes an exclusive advisory lock on workdir (flock on
+// <workdir>/.churn.lock) without waiting, so two writers cannot interleave.
+// The lock dies with the process, so a crash never leaves it stale. The
+// returned function releases it.
+func LockWorkdir(workdir string) (func(), error) {
+	if err := os.MkdirAll(workdir, 0o755); err != nil {
+		return nil, fmt.Errorf("datasets: %w", err)
+	}
+	path := filepath.Join(workdir, LockName)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("datasets: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("datasets: %s: %w", path, ErrLocked)
+		}
+		return nil, fmt.Errorf("datasets: lock %s: %w", path, err)
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}

@@ -1,0 +1,273 @@
+package datasets
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ReadOptions configures ReadTransactionFile. The zero value detects the
+// format, encoding and delimiter, recognises the headers and reads dates and
+// amounts that describe themselves.
+type ReadOptions struct {
+	SourceOptions
+	Map    ColumnMap
+	Values ValueOptions // Decimal 0: ',' for ;-separated CSV (European Excel), else '.'
+	// NotAfter rejects rows with a timestamp after it (future rows); zero disables.
+	NotAfter time.Time
+	// MaxAmountCents rejects rows whose |amount| exceeds it; zero disables.
+	MaxAmountCents int64
+}
+
+// BadRow is a row that ingest set aside, with where and why.
+type BadRow struct {
+	File   string
+	Line   int    // CSV/CDNOW line, Parquet row number
+	Column int    // 1-based field, 0 for the whole row
+	Field  string // column header, when known
+	Reason string
+	Raw    string // the row as read, re-joined with its delimiter
+}
+
+// FileStats describes one input file after a read.
+type FileStats struct {
+	File    string
+	Format  string            // what was detected, e.g. "gzip CSV, GB18030, delimiter ';'"
+	Bytes   int64             // raw file size
+	SHA256  string            // of the raw file bytes
+	Columns map[string]string // mapping key → source column
+	Decimal byte
+	Rows    int64 // data rows read, bad ones included
+	Loaded  int64 // rows passed to good
+	Bad     int64 // rows passed to bad
+}
+
+// errStop ends a read early without error (previews).
+var errStop = errors.New("stop")
+
+// ReadTransactionFile streams one transactions file — CSV in any dialect and
+// encoding, gzip or zstd compressed, Parquet, or the CDNOW layout — mapping
+// its columns to the canonical fields and validating every row. Good rows go
+// to good in file order; bad rows (unparsable values, an empty customer id, a
+// future timestamp, an absurd amount, a wrong field count) go to bad. With a
+// nil bad, the first bad row ends the read as a *DataError naming the file,
+// line and column. Problems with the file as a whole (unreadable, no header,
+// columns that cannot be mapped) are a *DataError either way.
+func ReadTransactionFile(ctx context.Context, path string, opt ReadOptions, good func(Transaction) error, bad func(BadRow) error) (FileStats, error) {
+	h := sha256.New()
+	counter := &countWriter{w: h}
+	src, err := openSource(ctx, path, opt.SourceOptions, counter)
+	if err != nil {
+		return FileStats{File: path}, err
+	}
+	defer src.close()
+	st, err := readTransactions(ctx, path, src, opt, good, bad)
+	if err != nil {
+		return st, err
+	}
+	st.Bytes, st.SHA256 = counter.n, hex.EncodeToString(h.Sum(nil))
+	return st, nil
+}
+
+// ReadTransactions is ReadTransactionFile on an open text stream (CSV or
+// CDNOW; gzip and zstd are detected); name is used in errors.
+func ReadTransactions(ctx context.Context, name string, r io.Reader, opt ReadOptions, good func(Transaction) error, bad func(BadRow) error) (FileStats, error) {
+	src, err := openTextSource(name, r, opt.Format, opt.SourceOptions, func() error { return nil })
+	if err != nil {
+		return FileStats{File: name}, err
+	}
+	defer src.close()
+	return readTransactions(ctx, name, src, opt, good, bad)
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	return c.w.Write(p)
+}
+
+func readTransactions(ctx context.Context, name string, src rowSource, opt ReadOptions, good func(Transaction) error, bad func(BadRow) error) (FileStats, error) {
+	st := FileStats{File: name, Format: src.describe(), Columns: map[string]string{}}
+	header := src.header()
+	idx, err := ResolveColumns(name, header, opt.Map)
+	if err != nil {
+		return st, err
+	}
+	for k, i := range idx {
+		if i >= 0 {
+			st.Columns[k] = header[i]
+		}
+	}
+	vals := opt.Values
+	if vals.Decimal == 0 {
+		vals.Decimal = '.'
+		if cs, ok := src.(*csvSource); ok && cs.delim == ';' {
+			vals.Decimal = ','
+		}
+	}
+	st.Decimal = vals.Decimal
+	delim := ','
+	if cs, ok := src.(*csvSource); ok {
+		delim = cs.delim
+	}
+	notAfter := int64(0)
+	if !opt.NotAfter.IsZero() {
+		notAfter = opt.NotAfter.UnixMicro()
+	}
+	get := func(rec []string, k string) string {
+		if i := idx[k]; i >= 0 && i < len(rec) {
+			return strings.TrimSpace(rec[i])
+		}
+		return ""
+	}
+	reject := func(br BadRow, rec []string) error {
+		if bad == nil {
+			return &DataError{File: br.File, Line: br.Line, Column: br.Column, Field: br.Field, Msg: br.Reason}
+		}
+		if rec != nil {
+			br.Raw = joinRecord(rec, delim)
+		}
+		return bad(br)
+	}
+	for {
+		rec, line, lost, err := src.next()
+		if err == io.EOF {
+			return st, nil
+		}
+		if st.Rows%65536 == 0 {
+			if cerr := ctx.Err(); cerr != nil {
+				return st, cerr
+			}
+		}
+		var de *DataError
+		if errors.As(err, &de) && lost > 0 {
+			st.Rows += int64(lost)
+			st.Bad += int64(lost)
+			if err := reject(BadRow{File: name, Line: de.Line, Column: de.Column, Reason: de.Msg}, nil); err != nil {
+				return st, err
+			}
+			continue
+		}
+		if err != nil {
+			return st, err
+		}
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			continue // blank line
+		}
+		st.Rows++
+		t, col, reason := parseTransaction(rec, len(header), idx, get, vals, notAfter, opt.MaxAmountCents)
+		if reason != "" {
+			st.Bad++
+			br := BadRow{File: name, Line: line, Reason: reason}
+			if col != "" {
+				br.Column, br.Field = idx[col]+1, header[idx[col]]
+			}
+			if err := reject(br, rec); err != nil {
+				return st, err
+			}
+			continue
+		}
+		if err := good(t); err != nil {
+			if err == errStop {
+				return st, nil
+			}
+			return st, err
+		}
+		st.Loaded++
+	}
+}
+
+// parseTransaction maps and validates one record; on failure it returns the
+// mapping key of the offending column ("" for the whole row) and a reason.
+func parseTransaction(rec []string, fields int, idx map[string]int, get func([]string, string) string, vals ValueOptions, notAfter, maxCents int64) (Transaction, string, string) {
+	if len(rec) != fields {
+		return Transaction{}, "", fmt.Sprintf("%d fields, header has %d", len(rec), fields)
+	}
+	t := Transaction{CustomerID: get(rec, KeyCustomerID), OrderID: get(rec, KeyOrderID),
+		ProductID: get(rec, KeyProductID), Category: get(rec, KeyCategory), Channel: get(rec, KeyChannel)}
+	if t.CustomerID == "" {
+		return t, KeyCustomerID, "empty customer id"
+	}
+	ts, err := ParseTime(get(rec, KeyTS), vals)
+	if err != nil {
+		return t, KeyTS, err.Error()
+	}
+	if notAfter != 0 && ts > notAfter {
+		return t, KeyTS, fmt.Sprintf("timestamp %s is in the future (after %s)",
+			time.UnixMicro(ts).UTC().Format(time.RFC3339), time.UnixMicro(notAfter).UTC().Format(time.RFC3339))
+	}
+	t.TS = ts
+	if t.AmountCents, err = ParseAmount(get(rec, KeyAmount), vals.Decimal); err != nil {
+		return t, KeyAmount, err.Error()
+	}
+	if maxCents > 0 && (t.AmountCents > maxCents || t.AmountCents < -maxCents) {
+		return t, KeyAmount, fmt.Sprintf("amount %s is beyond the bound of ±%s (max_amount)", FormatCents(t.AmountCents), FormatCents(maxCents))
+	}
+	if q := get(rec, KeyQuantity); q != "" {
+		v, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSuffix(q, ".0"), ".00"), 10, 32)
+		if err != nil {
+			return t, KeyQuantity, fmt.Sprintf("quantity %q is not a whole number", q)
+		}
+		t.Quantity = int32(v)
+	}
+	return t, "", ""
+}
+
+// FormatCents writes cents as a decimal amount, e.g. -1234 → "-12.34".
+func FormatCents(c int64) string {
+	sign := ""
+	if c < 0 {
+		sign, c = "-", -c
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, c/100, c%100)
+}
+
+// joinRecord writes a record back as one CSV line with its delimiter.
+func joinRecord(rec []string, delim rune) string {
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	w.Comma = delim
+	w.Write(rec)
+	w.Flush()
+	return strings.TrimRight(b.String(), "\r\n")
+}
+
+// PreviewTransactionFile reads the first n good rows of a file (and every
+// bad row met on the way) without writing anything: `churn ingest --dry-run`.
+func PreviewTransactionFile(ctx context.Context, path string, opt ReadOptions, n int) (FileStats, []Transaction, []BadRow, error) {
+	var rows []Transaction
+	var bads []BadRow
+	st, err := ReadTransactionFile(ctx, path, opt, func(t Transaction) error {
+		rows = append(rows, t)
+		if len(rows) >= n {
+			return errStop
+		}
+		return nil
+	}, func(b BadRow) error {
+		if len(bads) < n {
+			bads = append(bads, b)
+		}
+		return nil
+	})
+	return st, rows, bads, err
+}
+
+// ReadTransactionsCSV streams a transactions file strictly: the first bad
+// row stops the read with a *DataError (for `churn clv`, which reads one
+// file and has no quarantine).
+func ReadTransactionsCSV(ctx context.Context, path string, opt ReadOptions, fn func(Transaction) error) (int64, error) {
+	st, err := ReadTransactionFile(ctx, path, opt, fn, nil)
+	return st.Loaded, err
+}

@@ -1,0 +1,387 @@
+package datasets
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// ValueOptions says how to read the dates and amounts of an export that do
+// not describe themselves.
+type ValueOptions struct {
+	// Location is the time zone of timestamps without an offset and of plain
+	// dates (midnight local); nil means UTC. Values with an offset keep it.
+	Location *time.Location
+	// DateOrder is the order of slashed or dotted dates with the year last:
+	// "dmy" (05/03/2024 is 5 March) or "mdy" (March 5). Empty accepts only
+	// dates whose order is unambiguous (a field above 12, or day = month) and
+	// rejects the rest, rather than guess.
+	DateOrder string
+	// Decimal is the decimal separator of amounts, '.' or ','; 0 means '.'.
+	// The other one, spaces and apostrophes may group thousands.
+	Decimal byte
+}
+
+// Date orders for ValueOptions.DateOrder.
+const (
+	DateOrderDMY = "dmy"
+	DateOrderMDY = "mdy"
+)
+
+// ParseTime parses a timestamp as shops, ERPs and spreadsheets write it and
+// returns microseconds since the epoch, UTC:
+//   - ISO 8601 dates and times, with or without T, seconds, fractions and an
+//     offset (Z, +08:00, +0800, +08, UTC): 2024-03-05, 2024-03-05T14:22:10Z,
+//     2024-03-05 14:22:10.5 +08:00;
+//   - YYYY/MM/DD, YYYY.MM.DD, YYYYMMDD and 2024年3月5日, with or without a time;
+//   - DD/MM/YYYY or MM/DD/YYYY (also with dots or dashes) by opt.DateOrder,
+//     and a 12-hour clock with AM/PM;
+//   - Unix epoch seconds (9–10 digits) and milliseconds (12–13 digits).
+func ParseTime(s string, opt ValueOptions) (int64, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, errors.New("empty timestamp")
+	}
+	if isDigits(s) {
+		return parseDigitsTime(s, opt)
+	}
+	datePart, clock := s, ""
+	if i := strings.IndexAny(s, "T "); i >= 0 {
+		datePart, clock = s[:i], strings.TrimSpace(s[i+1:])
+	}
+	y, mo, d, err := parseDate(datePart, opt.DateOrder)
+	if err != nil {
+		return 0, fmt.Errorf("timestamp %q: %w", s, err)
+	}
+	loc := opt.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	var hh, mm, ss, ns int
+	if clock != "" {
+		var zone *time.Location
+		if hh, mm, ss, ns, zone, err = parseClock(clock); err != nil {
+			return 0, fmt.Errorf("timestamp %q: %w", s, err)
+		}
+		if zone != nil {
+			loc = zone
+		}
+	}
+	t := time.Date(y, time.Month(mo), d, hh, mm, ss, ns, loc)
+	return t.UnixMicro(), nil
+}
+
+func parseDigitsTime(s string, opt ValueOptions) (int64, error) {
+	switch n := len(s); {
+	case n == 8:
+		return ParseTime(s[:4]+"-"+s[4:6]+"-"+s[6:], opt)
+	case n == 9 || n == 10 || n == 12 || n == 13:
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("timestamp %q: %w", s, err)
+		}
+		if n >= 12 {
+			return v * 1000, nil // epoch milliseconds
+		}
+		return v * 1_000_000, nil // epoch seconds
+	}
+	return 0, fmt.Errorf("timestamp %q: %d digits is neither YYYYMMDD (8) nor Unix epoch seconds (10) or milliseconds (13)", s, len(s))
+}
+
+const dateHelp = "want ISO 8601 (2024-03-05, 2024-03-05T14:22:10Z), YYYY/MM/DD, YYYYMMDD, DD/MM/YYYY or MM/DD/YYYY with date_order, or Unix epoch seconds/ms"
+
+// parseDate parses the date part of a timestamp into year, month and day.
+func parseDate(s, order string) (y, m, d int, err error) {
+	if strings.Contains(s, "年") { // 2024年3月5日
+		s = strings.TrimSuffix(strings.NewReplacer("年", "-", "月", "-", "日", "").Replace(s), "-")
+	}
+	sep := byte(0)
+	for _, c := range []byte{'-', '/', '.'} {
+		if strings.IndexByte(s, c) >= 0 {
+			sep = c
+			break
+		}
+	}
+	parts := strings.Split(s, string([]byte{sep}))
+	if sep == 0 || len(parts) != 3 {
+		return 0, 0, 0, errors.New(dateHelp)
+	}
+	n := [3]int{}
+	for i, p := range parts {
+		if p == "" || len(p) > 4 || !isDigits(p) {
+			return 0, 0, 0, errors.New(dateHelp)
+		}
+		n[i], _ = strconv.Atoi(p)
+	}
+	switch {
+	case len(parts[0]) == 4 && len(parts[1]) <= 2 && len(parts[2]) <= 2:
+		y, m, d = n[0], n[1], n[2]
+	case len(parts[2]) == 4 && len(parts[0]) <= 2 && len(parts[1]) <= 2:
+		y = n[2]
+		switch order {
+		case DateOrderDMY:
+			d, m = n[0], n[1]
+		case DateOrderMDY:
+			m, d = n[0], n[1]
+		case "":
+			switch {
+			case n[0] == n[1] || n[1] > 12:
+				m, d = n[0], n[1]
+			case n[0] > 12:
+				d, m = n[0], n[1]
+			default:
+				return 0, 0, 0, fmt.Errorf("day-first or month-first? %s could be either; set date_order: dmy or mdy", s)
+			}
+		default:
+			return 0, 0, 0, fmt.Errorf("date order %q: want dmy or mdy", order)
+		}
+	default:
+		return 0, 0, 0, errors.New(dateHelp)
+	}
+	if y < 1900 || y > 9999 {
+		return 0, 0, 0, fmt.Errorf("year %d out of range 1900..9999", y)
+	}
+	if m < 1 || m > 12 {
+		return 0, 0, 0, fmt.Errorf("month %d out of range", m)
+	}
+	if d < 1 || d > daysIn(y, m) {
+		return 0, 0, 0, fmt.Errorf("day %d out of range for %04d-%02d", d, y, m)
+	}
+	return y, m, d, nil
+}
+
+func daysIn(y, m int) int {
+	return time.Date(y, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}
+
+// parseClock parses "14:22", "14:22:10", "14:22:10.123456", "2:15 PM", each
+// optionally followed by Z, UTC, ±hh:mm, ±hhmm or ±hh (zone nil when absent).
+func parseClock(s string) (hh, mm, ss, ns int, zone *time.Location, err error) {
+	bad := func() (int, int, int, int, *time.Location, error) {
+		return 0, 0, 0, 0, nil, fmt.Errorf("time %q: want hh:mm[:ss[.fraction]] [AM|PM] [Z|±hh:mm]", s)
+	}
+	rest := s
+	num := func(max int) (int, bool) {
+		i := 0
+		for i < len(rest) && i < 2 && rest[i] >= '0' && rest[i] <= '9' {
+			i++
+		}
+		if i == 0 {
+			return 0, false
+		}
+		v, _ := strconv.Atoi(rest[:i])
+		rest = rest[i:]
+		return v, v <= max
+	}
+	var ok bool
+	if hh, ok = num(23); !ok || !strings.HasPrefix(rest, ":") {
+		return bad()
+	}
+	rest = rest[1:]
+	if mm, ok = num(59); !ok {
+		return bad()
+	}
+	if strings.HasPrefix(rest, ":") {
+		rest = rest[1:]
+		if ss, ok = num(59); !ok {
+			return bad()
+		}
+		if strings.HasPrefix(rest, ".") || strings.HasPrefix(rest, ",") {
+			i := 1
+			for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+				i++
+			}
+			if i == 1 {
+				return bad()
+			}
+			frac := rest[1:i]
+			if len(frac) > 9 {
+				frac = frac[:9]
+			}
+			ns, _ = strconv.Atoi(frac + strings.Repeat("0", 9-len(frac)))
+			rest = rest[i:]
+		}
+	}
+	rest = strings.TrimSpace(rest)
+	if up := strings.ToUpper(rest); strings.HasPrefix(up, "AM") || strings.HasPrefix(up, "PM") {
+		if hh < 1 || hh > 12 {
+			return bad()
+		}
+		hh %= 12
+		if up[0] == 'P' {
+			hh += 12
+		}
+		rest = strings.TrimSpace(rest[2:])
+	}
+	switch {
+	case rest == "":
+	case rest == "Z" || rest == "z" || rest == "UTC" || rest == "GMT":
+		zone = time.UTC
+	case rest[0] == '+' || rest[0] == '-':
+		digits := strings.Replace(rest[1:], ":", "", 1)
+		if !isDigits(digits) || (len(digits) != 2 && len(digits) != 4) {
+			return bad()
+		}
+		oh, _ := strconv.Atoi(digits[:2])
+		om := 0
+		if len(digits) == 4 {
+			om, _ = strconv.Atoi(digits[2:])
+		}
+		if oh > 18 || om > 59 {
+			return bad()
+		}
+		off := (oh*60 + om) * 60
+		if rest[0] == '-' {
+			off = -off
+		}
+		zone = time.FixedZone("", off)
+	default:
+		return bad()
+	}
+	return hh, mm, ss, ns, zone, nil
+}
+
+// currencyCodes are ISO 4217 codes (and RMB) that may precede or follow an
+// amount; dollarPrefixes are written right before $ (US$, HK$, NT$ ...).
+var (
+	currencyCodes  = []string{"USD", "EUR", "GBP", "CNY", "RMB", "JPY", "HKD", "TWD", "SGD", "AUD", "CAD", "CHF", "NZD", "KRW", "INR"}
+	dollarPrefixes = []string{"US", "HK", "NT", "NZ", "S", "A", "C", "R"}
+)
+
+// ParseAmount parses a money amount as exports write it into integer cents,
+// exactly (no floating point): an optional sign (-, −, a trailing -, or
+// accounting parentheses), currency symbols and codes before or after
+// (¥ ￥ $ € £, USD, CNY, RMB, 元, US$ ...), thousands grouped by the
+// non-decimal separator, spaces or apostrophes in groups of three, and the
+// decimal separator decimal ('.' or ','; 0 means '.'). More than two
+// decimals are rounded half away from zero.
+func ParseAmount(s string, decimal byte) (int64, error) {
+	orig := s
+	if decimal == 0 {
+		decimal = '.'
+	}
+	group := byte(',')
+	if decimal == ',' {
+		group = '.'
+	}
+	s = trimSpaceAll(s)
+	if s == "" {
+		return 0, errors.New("empty amount")
+	}
+	neg := false
+	if strings.HasPrefix(s, "(") && strings.HasSuffix(s, ")") {
+		neg, s = true, trimSpaceAll(s[1:len(s)-1])
+	}
+	s = trimCurrency(s)
+	for _, minus := range []string{"-", "−"} {
+		if strings.HasPrefix(s, minus) {
+			neg, s = !neg, trimCurrency(s[len(minus):])
+		} else if strings.HasSuffix(s, minus) {
+			neg, s = !neg, trimCurrency(s[:len(s)-len(minus)])
+		}
+	}
+	if strings.HasPrefix(s, "+") {
+		s = trimCurrency(s[1:])
+	}
+	notNumber := func() (int64, error) { return 0, fmt.Errorf("amount %q is not a number", orig) }
+	intPart, frac, _ := strings.Cut(s, string([]byte{decimal}))
+	if intPart == "" && frac == "" {
+		return notNumber()
+	}
+	// Digits and group separators; groups after the first have three digits.
+	var cents int64
+	digits, groupLen, grouped := 0, 0, false
+	for i := 0; i < len(intPart); {
+		r, size := utf8.DecodeRuneInString(intPart[i:])
+		i += size
+		switch {
+		case r >= '0' && r <= '9':
+			if cents > (1<<62)/10 {
+				return 0, fmt.Errorf("amount %q is too large", orig)
+			}
+			cents = cents*10 + int64(r-'0')
+			digits++
+			groupLen++
+		case r == rune(group) || r == ' ' || r == '\'' || r == '\u00a0' || r == '\u202f' || r == '’':
+			if digits == 0 || (grouped && groupLen != 3) || groupLen > 3 {
+				return amountGroupError(orig, decimal)
+			}
+			grouped, groupLen = true, 0
+		default:
+			return notNumber()
+		}
+	}
+	if grouped && groupLen != 3 {
+		return amountGroupError(orig, decimal)
+	}
+	cents *= 100
+	for i, c := range []byte(frac) {
+		if c < '0' || c > '9' {
+			if c == group || c == '.' || c == ',' {
+				return amountGroupError(orig, decimal)
+			}
+			return notNumber()
+		}
+		switch {
+		case i == 0:
+			cents += 10 * int64(c-'0')
+		case i == 1:
+			cents += int64(c - '0')
+		case i == 2 && c >= '5':
+			cents++
+		}
+	}
+	if digits == 0 && frac == "" {
+		return notNumber()
+	}
+	if neg {
+		cents = -cents
+	}
+	return cents, nil
+}
+
+func amountGroupError(orig string, decimal byte) (int64, error) {
+	return 0, fmt.Errorf("amount %q does not fit decimal separator %q with thousands in groups of three; set decimal: '%s' if this export uses the other one",
+		orig, decimal, map[byte]string{'.': ",", ',': "."}[decimal])
+}
+
+// trimSpaceAll trims Unicode spaces, including no-break spaces.
+func trimSpaceAll(s string) string {
+	return strings.TrimFunc(s, unicode.IsSpace)
+}
+
+// trimCurrency strips currency symbols (Unicode category Sc), 元 and known
+// currency codes from both ends of s, with the spaces around them.
+func trimCurrency(s string) string {
+	for {
+		t := trimSpaceAll(s)
+		t = strings.TrimFunc(t, func(r rune) bool { return unicode.Is(unicode.Sc, r) || r == '元' })
+		t = trimSpaceAll(t)
+		for _, c := range dollarPrefixes {
+			if strings.HasPrefix(t, c+"$") {
+				t = t[len(c):]
+				break
+			}
+		}
+		for _, c := range currencyCodes {
+			if len(t) > len(c) && strings.EqualFold(t[:len(c)], c) && !isLetter(t[len(c)]) {
+				t = t[len(c):]
+				break
+			}
+			if len(t) > len(c) && strings.EqualFold(t[len(t)-len(c):], c) && !isLetter(t[len(t)-len(c)-1]) {
+				t = t[:len(t)-len(c)]
+				break
+			}
+		}
+		if t == s {
+			return s
+		}
+		s = t
+	}
+}
+
+func isLetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
