@@ -41,8 +41,8 @@ demo: build
 	@echo "open demo/work/lists/as-of=$(DEMO_AS_OF)/report.html in a browser"
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzParseCents$$' -fuzztime $(FUZZTIME) ./datasets
-	$(GO) test -run '^$$' -fuzz '^FuzzParseTimestamp$$' -fuzztime $(FUZZTIME) ./datasets
+	$(GO) test -run '^$$' -fuzz '^FuzzParseAmount$$' -fuzztime $(FUZZTIME) ./datasets
+	$(GO) test -run '^$$' -fuzz '^FuzzParseTime$$' -fuzztime $(FUZZTIME) ./datasets
 	$(GO) test -run '^$$' -fuzz '^FuzzReadTransactions$$' -fuzztime $(FUZZTIME) ./datasets
 	$(GO) test -run '^$$' -fuzz '^FuzzParseColumnMap$$' -fuzztime $(FUZZTIME) ./datasets
 	$(GO) test -run '^$$' -fuzz '^FuzzReadCDNOW$$' -fuzztime $(FUZZTIME) ./datasets

@@ -46,8 +46,8 @@ type SourceOptions struct {
 
 // ExpandInputs turns an input argument into files, in order: a
 // comma-separated list whose items are files, folders (their regular files
-// sorted by name, skipping names that start with . or _) or glob patterns
-// (matches sorted). Every item must yield at least one file.
+// sorted by name) or glob patterns (matches sorted); names that start with
+// . or _ (hidden files, _SUCCESS markers) are skipped in both. Every item must yield at least one file.
 func ExpandInputs(spec string) ([]string, error) {
 	var files []string
 	for _, item := range strings.Split(spec, ",") {
@@ -62,7 +62,7 @@ func ExpandInputs(spec string) ([]string, error) {
 			}
 			var regular []string
 			for _, p := range m {
-				if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+				if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && !skippedName(filepath.Base(p)) {
 					regular = append(regular, p)
 				}
 			}
@@ -87,7 +87,7 @@ func ExpandInputs(spec string) ([]string, error) {
 		}
 		n := len(files)
 		for _, e := range entries {
-			if name := e.Name(); e.Type().IsRegular() && !strings.HasPrefix(name, ".") && !strings.HasPrefix(name, "_") {
+			if name := e.Name(); e.Type().IsRegular() && !skippedName(name) {
 				files = append(files, filepath.Join(item, name))
 			}
 		}
@@ -99,6 +99,12 @@ func ExpandInputs(spec string) ([]string, error) {
 		return nil, errors.New("datasets: no input files given")
 	}
 	return files, nil
+}
+
+// skippedName reports whether a file in a folder or glob is skipped: hidden
+// files and markers like _SUCCESS.
+func skippedName(name string) bool {
+	return strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")
 }
 
 // rowSource yields the records of one input file as text fields.

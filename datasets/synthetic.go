@@ -193,7 +193,15 @@ type generator struct {
 	st                  GenerateStats
 	orderSeq            int
 	lineWeights         []float64
+	orderLines          []orderLine
 	idBuf               []byte
+}
+
+// orderLine is what makes two lines of an order the same row.
+type orderLine struct {
+	product string
+	net     int64
+	qty     int
 }
 
 // appendPadded appends v in decimal, left-padded with zeros to width digits.
@@ -366,6 +374,7 @@ func (g *generator) order(id string, t time.Time, nu, priceSens, returnRate floa
 		nLines = 6
 	}
 	g.lineWeights = g.lineWeights[:0]
+	g.orderLines = g.orderLines[:0]
 	sum := 0.0
 	for range nLines {
 		w := g.rng.ExpFloat64()
@@ -385,6 +394,17 @@ func (g *generator) order(id string, t time.Time, nu, priceSens, returnRate floa
 		net := gross - disc
 		qty := 1 + g.poisson(0.4)
 		product := g.product(cat, g.rng.IntN(200))
+		// Two lines of one order are never identical (ingest drops exact
+		// duplicate rows): a clash moves the later one by a cent.
+		for clash := true; clash; {
+			clash = false
+			for _, l := range g.orderLines {
+				if l.product == product && l.net == net && l.qty == qty {
+					net, clash = net+1, true
+				}
+			}
+		}
+		g.orderLines = append(g.orderLines, orderLine{product, net, qty})
 		g.line(id, oid, t, net, qty, product, synCategories[cat], channel, disc)
 		g.st.Lines++
 		if g.rng.Float64() < returnRate {

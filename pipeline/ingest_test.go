@@ -1,0 +1,239 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/churn-dev/churn/datasets"
+)
+
+// treeHashes maps every file under root to its SHA-256.
+func treeHashes(t *testing.T, root string) map[string][32]byte {
+	t.Helper()
+	out := map[string][32]byte{}
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, _ := os.ReadFile(p)
+		rel, _ := filepath.Rel(root, p)
+		out[rel] = sha256.Sum256(b)
+		return nil
+	})
+	return out
+}
+
+func warehouseRows(t *testing.T, work string) []datasets.Transaction {
+	t.Helper()
+	info, err := datasets.OpenWarehouse(work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []datasets.Transaction
+	for b := range info.Buckets {
+		rows, err := datasets.WarehouseBucketRows(work, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, rows...)
+	}
+	return all
+}
+
+func write(t *testing.T, dir, name, data string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// Nightly exports overlap: the second night's file repeats the last day of
+// the first. Only new rows are added; re-ingesting a file changes nothing.
+func TestIngestMergesOverlappingExports(t *testing.T) {
+	work, in := t.TempDir(), t.TempDir()
+	cfg := Config{Workdir: work, Buckets: 3}
+	night1 := write(t, in, "night1.csv", "customer_id,order_id,ts,amount\nc1,o1,2025-01-01,10.00\nc2,o2,2025-01-02,5.00\nc2,o2,2025-01-02,5.00\n")
+	night2 := write(t, in, "night2.csv", "customer_id,order_id,ts,amount\nc2,o2,2025-01-02,5.00\nc2,o2,2025-01-02,5.00\nc3,o3,2025-01-03,7.50\nc1,o4,2025-01-03,-2.00\n")
+	r1, err := Ingest(context.Background(), cfg, IngestInput{Transactions: night1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The exact duplicate line inside night 1 is counted and dropped.
+	if r1.Read != 3 || r1.Loaded != 3 || r1.Duplicates != 1 || r1.Rows != 2 || r1.Customers != 2 {
+		t.Fatalf("night 1: %+v", r1)
+	}
+	r2, err := Ingest(context.Background(), cfg, IngestInput{Transactions: night2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r2.Read != 4 || r2.Duplicates != 2 || r2.Rows != 4 || r2.Customers != 3 || r2.LastDay != "2025-01-03" {
+		t.Fatalf("night 2: %+v", r2)
+	}
+	rows := warehouseRows(t, work)
+	var got []string
+	for _, r := range rows {
+		got = append(got, fmt.Sprintf("%s/%s/%d", r.CustomerID, r.OrderID, r.AmountCents))
+	}
+	slices.Sort(got)
+	if want := []string{"c1/o1/1000", "c1/o4/-200", "c2/o2/500", "c3/o3/750"}; !slices.Equal(got, want) {
+		t.Errorf("warehouse rows %v, want %v", got, want)
+	}
+	before := treeHashes(t, filepath.Join(work, "warehouse"))
+	for _, f := range []string{night1, night2, night1 + "," + night2} {
+		r, err := Ingest(context.Background(), cfg, IngestInput{Transactions: f})
+		if err != nil || !r.NoOp || len(r.Skipped) == 0 || r.Rows != 4 {
+			t.Errorf("re-ingest %s: %+v, %v; want a no-op", f, r, err)
+		}
+	}
+	if after := treeHashes(t, filepath.Join(work, "warehouse")); !mapsEqual(before, after) {
+		t.Error("re-ingesting the same files changed the warehouse")
+	}
+	// The log records both ingests with their files' hashes.
+	log, err := readIngestLog(work)
+	if err != nil || len(log) != 2 || log[1].Files[0].Path != night2 || log[1].Duplicates != 2 || len(log[0].Files[0].SHA256) != 64 {
+		t.Errorf("ingest log %+v, %v", log, err)
+	}
+	// --replace rebuilds from the given input alone.
+	r, err := Ingest(context.Background(), cfg, IngestInput{Transactions: night2, Replace: true})
+	if err != nil || r.Rows != 3 {
+		t.Errorf("replace: %+v, %v; want the 3 distinct rows of night 2", r, err)
+	}
+}
+
+func mapsEqual(a, b map[string][32]byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// A file with a few bad rows loads its good rows and quarantines the bad
+// ones with file, line, column and reason.
+func TestIngestQuarantine(t *testing.T) {
+	work, in := t.TempDir(), t.TempDir()
+	var b strings.Builder
+	b.WriteString("customer_id,ts,amount\n")
+	for i := range 300 {
+		fmt.Fprintf(&b, "c%d,2025-01-%02d,%d.00\n", i%40, 1+i%28, 1+i%9)
+	}
+	b.WriteString("c1,2025-02-30,1.00\n") // line 302
+	b.WriteString("c2,2025-01-01,ten\n")  // line 303
+	path := write(t, in, "mixed.csv", b.String())
+	res, err := Ingest(context.Background(), Config{Workdir: work, Buckets: 2}, IngestInput{Transactions: path, MaxBadFraction: 0.01})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Read != 302 || res.Loaded != 300 || res.Quarantined != 2 || !strings.HasPrefix(res.Quarantine, filepath.Join(work, QuarantineDir)) {
+		t.Fatalf("result %+v", res)
+	}
+	f, err := os.Open(res.Quarantine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]string{QuarantineColumns,
+		{path, "302", "2", "ts", `timestamp "2025-02-30": day 30 out of range for 2025-02`, "c1,2025-02-30,1.00"},
+		{path, "303", "3", "amount", `amount "ten" is not a number`, "c2,2025-01-01,ten"}}
+	if !slices.EqualFunc(recs, want, slices.Equal) {
+		t.Errorf("quarantine file:\n%q\nwant\n%q", recs, want)
+	}
+}
+
+// A mostly-bad file stops the ingest with a data error naming the first bad
+// lines; the warehouse stays byte for byte as it was, with no quarantine file.
+func TestIngestMostlyBadKeepsWarehouse(t *testing.T) {
+	work, in := t.TempDir(), t.TempDir()
+	cfg := Config{Workdir: work, Buckets: 2}
+	good := write(t, in, "good.csv", "customer_id,ts,amount\nc1,2024-01-01,10.00\n")
+	if _, err := Ingest(context.Background(), cfg, IngestInput{Transactions: good}); err != nil {
+		t.Fatal(err)
+	}
+	before := treeHashes(t, work)
+	bad := write(t, in, "bad.csv", "customer_id,ts,amount\nc1,2024-01-02,10.00\nc2,2024-01-02,ten\nc3,01/02/2024,1\nc4,2024-01-02,\n")
+	_, err := Ingest(context.Background(), cfg, IngestInput{Transactions: bad, MaxBadFraction: 0.01})
+	var de *datasets.DataError
+	if !errors.As(err, &de) || de.File != bad || de.Line != 3 || de.Column != 3 {
+		t.Fatalf("err = %v, want a data error at bad.csv:3:3", err)
+	}
+	for _, want := range []string{"3 of 4 rows are bad", "line 3:3: column \"amount\"", "line 4:2: column \"ts\"", "date_order", "line 5:3", "nothing was ingested"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if after := treeHashes(t, work); !mapsEqual(before, after) {
+		t.Errorf("a failed ingest changed the work directory: %d files before, %d after", len(before), len(after))
+	}
+	// An unmappable header and an unreadable file are the same kind of stop.
+	for _, data := range []string{"who,when\nc1,2024-01-01\n", "", "customer_id,ts,amount\n"} {
+		p := write(t, in, "x.csv", data)
+		if _, err := Ingest(context.Background(), cfg, IngestInput{Transactions: p}); !datasets.IsDataError(err) {
+			t.Errorf("%q: err = %v, want a data error", data, err)
+		}
+	}
+	if after := treeHashes(t, work); !mapsEqual(before, after) {
+		t.Error("a failed ingest changed the work directory")
+	}
+}
+
+// Two writers on one work directory: the second is refused, not interleaved.
+func TestIngestLock(t *testing.T) {
+	work, in := t.TempDir(), t.TempDir()
+	unlock, err := datasets.LockWorkdir(work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := write(t, in, "a.csv", "customer_id,ts,amount\nc1,2024-01-01,10.00\n")
+	_, err = Ingest(context.Background(), Config{Workdir: work}, IngestInput{Transactions: p})
+	if !errors.Is(err, datasets.ErrLocked) {
+		t.Fatalf("err = %v, want ErrLocked", err)
+	}
+	unlock()
+	if _, err := Ingest(context.Background(), Config{Workdir: work}, IngestInput{Transactions: p}); err != nil {
+		t.Fatalf("after unlock: %v", err)
+	}
+}
+
+// Generated shop → ingest → the warehouse holds exactly the input's rows.
+func TestIngestRoundTrip(t *testing.T) {
+	work := t.TempDir()
+	path := filepath.Join(shopDir(t), "transactions.csv")
+	var want []datasets.Transaction
+	if _, err := datasets.ReadTransactionsCSV(context.Background(), path, datasets.ReadOptions{}, func(tx datasets.Transaction) error {
+		want = append(want, tx)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Ingest(context.Background(), Config{Workdir: work, Buckets: 5}, IngestInput{Transactions: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := warehouseRows(t, work)
+	cmp := func(a, b datasets.Transaction) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) }
+	slices.SortFunc(want, cmp)
+	slices.SortFunc(got, cmp)
+	// The generator never repeats an order line, so nothing is a duplicate.
+	if res.Duplicates != 0 || !slices.Equal(got, want) {
+		t.Fatalf("warehouse has %d rows (%d duplicates), input %d; equal=%v", len(got), res.Duplicates, len(want), slices.Equal(got, want))
+	}
+}
