@@ -106,10 +106,11 @@ func parseDate(s, order string) (y, m, d int, err error) {
 			break
 		}
 	}
-	parts := strings.Split(s, string([]byte{sep}))
-	if sep == 0 || len(parts) != 3 {
+	i, j := strings.IndexByte(s, sep), strings.LastIndexByte(s, sep)
+	if sep == 0 || i == j || strings.IndexByte(s[i+1:j], sep) >= 0 {
 		return 0, 0, 0, errors.New(dateHelp)
 	}
+	parts := [3]string{s[:i], s[i+1 : j], s[j+1:]}
 	n := [3]int{}
 	for i, p := range parts {
 		if p == "" || len(p) > 4 || !isDigits(p) {
@@ -268,7 +269,9 @@ func ParseAmount(s string, decimal byte) (int64, error) {
 	if decimal == ',' {
 		group = '.'
 	}
-	s = trimSpaceAll(s)
+	if !plainAmount(s) {
+		s = trimSpaceAll(s)
+	}
 	if s == "" {
 		return 0, errors.New("empty amount")
 	}
@@ -276,7 +279,9 @@ func ParseAmount(s string, decimal byte) (int64, error) {
 	if strings.HasPrefix(s, "(") && strings.HasSuffix(s, ")") {
 		neg, s = true, trimSpaceAll(s[1:len(s)-1])
 	}
-	s = trimCurrency(s)
+	if !plainAmount(s) {
+		s = trimCurrency(s)
+	}
 	for _, minus := range []string{"-", "−"} {
 		if strings.HasPrefix(s, minus) {
 			neg, s = !neg, trimCurrency(s[len(minus):])
@@ -342,6 +347,16 @@ func ParseAmount(s string, decimal byte) (int64, error) {
 		cents = -cents
 	}
 	return cents, nil
+}
+
+// plainAmount reports whether s starts with a digit, sign or point and
+// ends with a digit or point: nothing to trim (the common case, fast).
+func plainAmount(s string) bool {
+	if s == "" {
+		return false
+	}
+	first, last := s[0], s[len(s)-1]
+	return (first >= '0' && first <= '9' || first == '-' || first == '.' || first == '+') && (last >= '0' && last <= '9' || last == '.')
 }
 
 func amountGroupError(orig string, decimal byte) (int64, error) {

@@ -2,13 +2,16 @@ package datasets
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -47,20 +50,32 @@ func BucketDir(root string, b int) string {
 // Rows are held in memory until Commit.
 type WarehouseWriter struct {
 	buckets [][]Transaction
+	full    [][][]Transaction // per bucket, filled chunks before buckets[b]
 	info    WarehouseInfo
 }
+
+// addChunk is the row count of the chunks WarehouseWriter.Add fills.
+const addChunk = 1 << 13
 
 // NewWarehouseWriter returns a writer with n buckets (n ≤ 0 means DefaultBuckets).
 func NewWarehouseWriter(n int) *WarehouseWriter {
 	if n <= 0 {
 		n = DefaultBuckets
 	}
-	return &WarehouseWriter{buckets: make([][]Transaction, n), info: WarehouseInfo{Buckets: n}}
+	return &WarehouseWriter{buckets: make([][]Transaction, n), full: make([][][]Transaction, n), info: WarehouseInfo{Buckets: n}}
 }
 
 // Add queues one row.
 func (w *WarehouseWriter) Add(t Transaction) {
 	b := Bucket(t.CustomerID, len(w.buckets))
+	if len(w.buckets[b]) == cap(w.buckets[b]) {
+		// Park the full chunk instead of growing it: no repeated copying of
+		// millions of rows; Compact joins the chunks once.
+		if cap(w.buckets[b]) > 0 {
+			w.full[b] = append(w.full[b], w.buckets[b])
+		}
+		w.buckets[b] = make([]Transaction, 0, addChunk)
+	}
 	w.buckets[b] = append(w.buckets[b], t)
 	if w.info.Rows == 0 || t.TS < w.info.MinTS {
 		w.info.MinTS = t.TS
@@ -131,12 +146,22 @@ func (w *WarehouseWriter) Rows() int64 { return w.info.Rows }
 // that overlaps an earlier one, or a line repeated in a file), returning how
 // many it dropped; Commit calls it.
 func (w *WarehouseWriter) Compact() int64 {
-	var dropped int64
-	for b, rows := range w.buckets {
+	drops := make([]int64, len(w.buckets))
+	eachBucket(len(w.buckets), func(b int) error {
+		rows := w.buckets[b]
+		if len(w.full[b]) > 0 {
+			rows = slices.Concat(append(w.full[b], rows)...)
+			w.full[b] = nil
+		}
 		slices.SortFunc(rows, compareTx)
 		n := len(rows)
 		w.buckets[b] = slices.CompactFunc(rows, func(a, b Transaction) bool { return a == b })
-		dropped += int64(n - len(w.buckets[b]))
+		drops[b] = int64(n - len(w.buckets[b]))
+		return nil
+	})
+	var dropped int64
+	for _, d := range drops {
+		dropped += d
 	}
 	w.info.Rows -= dropped
 	w.info.Duplicates += dropped
@@ -151,23 +176,29 @@ func (w *WarehouseWriter) Commit(ctx context.Context, workdir string, meta map[s
 	root := filepath.Join(workdir, WarehouseDir)
 	w.Compact()
 	err := CommitFolder(root, func(tmp string) (Manifest, error) {
-		var customers int64
-		for b, rows := range w.buckets {
+		counts := make([]int64, len(w.buckets))
+		err := eachBucket(len(w.buckets), func(b int) error {
 			if err := ctx.Err(); err != nil {
-				return Manifest{}, err
+				return err
 			}
+			rows := w.buckets[b]
 			for i := range rows {
 				if i == 0 || rows[i].CustomerID != rows[i-1].CustomerID {
-					customers++
+					counts[b]++
 				}
 			}
 			dir := BucketDir(tmp, b)
 			if err := os.MkdirAll(dir, 0o755); err != nil {
-				return Manifest{}, fmt.Errorf("datasets: %w", err)
+				return fmt.Errorf("datasets: %w", err)
 			}
-			if err := writeParquetRows(filepath.Join(dir, "part-00000.parquet"), rows); err != nil {
-				return Manifest{}, err
-			}
+			return writeParquetRows(filepath.Join(dir, "part-00000.parquet"), rows)
+		})
+		if err != nil {
+			return Manifest{}, err
+		}
+		var customers int64
+		for _, c := range counts {
+			customers += c
 		}
 		w.info.Customers = customers
 		for name, data := range extra {
@@ -187,6 +218,27 @@ func (w *WarehouseWriter) Commit(ctx context.Context, workdir string, meta map[s
 		return m, nil
 	})
 	return w.info, err
+}
+
+// eachBucket runs fn for buckets 0..n-1 on GOMAXPROCS goroutines and
+// returns their errors joined in bucket order.
+func eachBucket(n int, fn func(b int) error) error {
+	errs := make([]error, n)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(n, runtime.GOMAXPROCS(0)) {
+		wg.Go(func() {
+			for b := range next {
+				errs[b] = fn(b)
+			}
+		})
+	}
+	for b := range n {
+		next <- b
+	}
+	close(next)
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 func writeParquetRows[T any](path string, rows []T) error {

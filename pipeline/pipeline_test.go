@@ -21,14 +21,7 @@ import (
 var asOf = time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC)
 
 // shop generates one small synthetic shop shared by the tests of this package.
-var shop = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "churn-shop-")
-	if err != nil {
-		return "", err
-	}
-	_, err = datasets.Generate(context.Background(), datasets.SyntheticConfig{Customers: 4000, Seed: 3}, dir)
-	return dir, err
-})
+var shop = sync.OnceValues(func() (string, error) { return generateShop(4000, 3) })
 
 func shopDir(t *testing.T) string {
 	t.Helper()

@@ -20,7 +20,7 @@ const rootLong = `churn turns a shop's transaction history into a risk-ranked re
 who is about to leave, what each customer is worth, and what to do about it.
 
 Stages (each is a command; "run" chains them):
-  ingest    transactions CSV  → <workdir>/warehouse (Parquet, bucketed by customer)
+  ingest    exports (CSV, Parquet, CDNOW) → <workdir>/warehouse (Parquet, bucketed by customer)
   features  warehouse         → <workdir>/features/cutoff=DATE (one row per customer)
   train     features          → <workdir>/models (churn classifier, BG/NBD + Gamma-Gamma CLV)
   score     models + features → <workdir>/lists/as-of=DATE (retention_list.csv, scores.parquet, report.html)
@@ -28,7 +28,8 @@ Stages (each is a command; "run" chains them):
 Every flag can also come from a YAML file (--config, keys are flag names) or from
 CHURN_<FLAG> environment variables; precedence: flag > environment > config > default.
 
-Exit codes: 0 ok, 1 failure, 2 usage or config error, 3 bad input data (nothing written).`
+Exit codes: 0 ok, 1 failure, 2 usage or config error, 3 bad input data (nothing written),
+5 another churn process holds the work directory's lock.`
 
 type options struct {
 	workdir, config, logFormat string
@@ -48,6 +49,19 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	var cpuProfile, memProfile string
+	var stopCPU func()
+	root.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (pprof) of the command to this file")
+	root.PersistentFlags().StringVar(&memProfile, "memprofile", "", "write a heap profile (pprof) at the end of the command to this file")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		var err error
+		stopCPU, err = startCPUProfile(cpuProfile)
+		return err
+	}
+	root.PersistentPostRunE = func(*cobra.Command, []string) error {
+		stopCPU()
+		return writeHeapProfile(memProfile)
+	}
 	root.AddCommand(newGenerate(), newIngest(), newFeatures(), newTrain(), newScore(), newExport(), newRun(), newCLV())
 	root.CompletionOptions.DisableDefaultCmd = true
 	return root
