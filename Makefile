@@ -36,7 +36,8 @@ lint:
 demo: build
 	rm -rf demo
 	$(BIN) generate --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED) --out demo/data
-	$(BIN) run --workdir demo/work --as-of $(DEMO_AS_OF) --transactions demo/data/transactions.csv
+	$(BIN) run --workdir demo/work --as-of $(DEMO_AS_OF) --transactions demo/data/transactions.csv \
+		--customers demo/data/customers.csv --feedback demo/data/feedback.csv
 	@echo
 	@echo "open demo/work/lists/as-of=$(DEMO_AS_OF)/report.html in a browser"
 

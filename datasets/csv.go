@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -12,8 +13,25 @@ import (
 // header name. Keys not present are recognised from the header automatically.
 type ColumnMap map[string]string
 
-// ParseColumnMap parses "key=header,key=header" as given to --map.
-func ParseColumnMap(s string) (ColumnMap, error) {
+// Table describes an input table for mapping: its keys in order, the
+// header names recognised per key (as normaliseHeader writes them, in order
+// of preference) and the keys a file must have.
+type Table struct {
+	Name     string
+	Keys     []string
+	Aliases  map[string][]string
+	Required []string
+}
+
+// Transactions is the transactions input table (DESIGN.md, "Contracts").
+var Transactions = Table{Name: "transactions", Keys: MappingKeys, Aliases: headerAliases, Required: []string{KeyCustomerID, KeyTS, KeyAmount}}
+
+// ParseColumnMap parses "key=header,key=header" as given to --map, for the
+// transactions table.
+func ParseColumnMap(s string) (ColumnMap, error) { return Transactions.ParseColumnMap(s) }
+
+// ParseColumnMap parses "key=header,key=header" for table t.
+func (t Table) ParseColumnMap(s string) (ColumnMap, error) {
 	m := ColumnMap{}
 	if strings.TrimSpace(s) == "" {
 		return m, nil
@@ -22,23 +40,14 @@ func ParseColumnMap(s string) (ColumnMap, error) {
 		k, v, ok := strings.Cut(part, "=")
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 		if !ok || k == "" || v == "" {
-			return nil, fmt.Errorf("datasets: --map entry %q: want key=column", part)
+			return nil, fmt.Errorf("datasets: %s mapping entry %q: want key=column", t.Name, part)
 		}
-		if !isMappingKey(k) {
-			return nil, fmt.Errorf("datasets: --map key %q: want one of %s", k, strings.Join(MappingKeys, ", "))
+		if !slices.Contains(t.Keys, k) {
+			return nil, fmt.Errorf("datasets: %s mapping key %q: want one of %s", t.Name, k, strings.Join(t.Keys, ", "))
 		}
 		m[k] = v
 	}
 	return m, nil
-}
-
-func isMappingKey(k string) bool {
-	for _, mk := range MappingKeys {
-		if mk == k {
-			return true
-		}
-	}
-	return false
 }
 
 // headerAliases are recognised header names per mapping key, in order of
@@ -64,9 +73,17 @@ func normaliseHeader(h string) string {
 	return strings.NewReplacer(" ", "_", "-", "_", ".", "_").Replace(h)
 }
 
-// ResolveColumns returns, per mapping key, the index of its column in header
-// (-1 when absent). Explicit mappings must exist; customer_id, ts and amount are required.
+// ResolveColumns returns, per transactions mapping key, the index of its
+// column in header (-1 when absent). Explicit mappings must exist;
+// customer_id, ts and amount are required.
 func ResolveColumns(file string, header []string, m ColumnMap) (map[string]int, error) {
+	return Transactions.ResolveColumns(file, header, m)
+}
+
+// ResolveColumns returns, per mapping key of t, the index of its column in
+// header (-1 when absent). Explicit mappings must exist, and so must t's
+// required keys.
+func (t Table) ResolveColumns(file string, header []string, m ColumnMap) (map[string]int, error) {
 	idx := map[string]int{}
 	lower := make(map[string]int, len(header))
 	for i, h := range header {
@@ -75,7 +92,7 @@ func ResolveColumns(file string, header []string, m ColumnMap) (map[string]int, 
 			lower[h] = i
 		}
 	}
-	for _, k := range MappingKeys {
+	for _, k := range t.Keys {
 		idx[k] = -1
 		if src, ok := m[k]; ok {
 			i, found := lower[normaliseHeader(src)]
@@ -85,7 +102,7 @@ func ResolveColumns(file string, header []string, m ColumnMap) (map[string]int, 
 			idx[k] = i
 			continue
 		}
-		for _, alias := range headerAliases[k] {
+		for _, alias := range t.Aliases[k] {
 			if i, found := lower[alias]; found {
 				idx[k] = i
 				break
@@ -94,7 +111,7 @@ func ResolveColumns(file string, header []string, m ColumnMap) (map[string]int, 
 	}
 	// An alias must not take a column that an explicit mapping claimed.
 	used := map[int]string{}
-	keys := append([]string(nil), MappingKeys...)
+	keys := slices.Clone(t.Keys)
 	sort.SliceStable(keys, func(a, b int) bool { _, ea := m[keys[a]]; _, eb := m[keys[b]]; return ea && !eb })
 	for _, k := range keys {
 		if i := idx[k]; i >= 0 {
@@ -108,9 +125,13 @@ func ResolveColumns(file string, header []string, m ColumnMap) (map[string]int, 
 			used[i] = k
 		}
 	}
-	for _, k := range []string{KeyCustomerID, KeyTS, KeyAmount} {
+	for _, k := range t.Required {
 		if idx[k] < 0 {
-			return nil, &DataError{File: file, Line: 1, Msg: fmt.Sprintf("no column for %s in header %q; map one with --map %s=<column>", k, header, k)}
+			flag := "--map"
+			if t.Name != Transactions.Name {
+				flag = "--" + t.Name + "-map"
+			}
+			return nil, &DataError{File: file, Line: 1, Msg: fmt.Sprintf("no column for %s in header %q; map one with %s %s=<column>", k, header, flag, k)}
 		}
 	}
 	return idx, nil

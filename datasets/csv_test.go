@@ -3,6 +3,7 @@ package datasets
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -106,7 +107,7 @@ func FuzzParseColumnMap(f *testing.F) {
 			return
 		}
 		for k, v := range m {
-			if !isMappingKey(k) || v == "" {
+			if !slices.Contains(MappingKeys, k) || v == "" {
 				t.Fatalf("ParseColumnMap(%q) accepted %q=%q", s, k, v)
 			}
 		}

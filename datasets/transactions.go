@@ -62,6 +62,14 @@ var errStop = errors.New("stop")
 // line and column. Problems with the file as a whole (unreadable, no header,
 // columns that cannot be mapped) are a *DataError either way.
 func ReadTransactionFile(ctx context.Context, path string, opt ReadOptions, good func(Transaction) error, bad func(BadRow) error) (FileStats, error) {
+	return readInputFile(ctx, path, opt, func(src rowSource) (FileStats, error) {
+		return readTransactions(ctx, path, src, opt, good, bad)
+	})
+}
+
+// readInputFile opens path as a row source, runs read on it, and fills in
+// the file's size and SHA-256 of its raw bytes.
+func readInputFile(ctx context.Context, path string, opt ReadOptions, read func(rowSource) (FileStats, error)) (FileStats, error) {
 	h := sha256.New()
 	counter := &countWriter{w: h}
 	src, err := openSource(ctx, path, opt.SourceOptions, counter)
@@ -69,7 +77,7 @@ func ReadTransactionFile(ctx context.Context, path string, opt ReadOptions, good
 		return FileStats{File: path}, err
 	}
 	defer src.close()
-	st, err := readTransactions(ctx, path, src, opt, good, bad)
+	st, err := read(src)
 	if err != nil {
 		return st, err
 	}
@@ -98,10 +106,19 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return c.w.Write(p)
 }
 
-func readTransactions(ctx context.Context, name string, src rowSource, opt ReadOptions, good func(Transaction) error, bad func(BadRow) error) (FileStats, error) {
+// rowParser maps and validates one record (with the header's field count):
+// for a bad row it returns the mapping key of the offending column ("" for
+// the whole row) and the reason; a non-nil error stops the read.
+type rowParser func(rec []string, get func(key string) string) (col, reason string, err error)
+
+// readRows is the loop shared by every input table: it resolves the
+// columns of table, then hands each record to the parser newParser builds,
+// routing bad rows to bad (or, with a nil bad, ending with a *DataError).
+func readRows(ctx context.Context, name string, src rowSource, table Table, opt ReadOptions,
+	newParser func(vals ValueOptions) rowParser, bad func(BadRow) error) (FileStats, error) {
 	st := FileStats{File: name, Format: src.describe(), Columns: map[string]string{}}
 	header := src.header()
-	idx, err := ResolveColumns(name, header, opt.Map)
+	idx, err := table.ResolveColumns(name, header, opt.Map)
 	if err != nil {
 		return st, err
 	}
@@ -111,22 +128,20 @@ func readTransactions(ctx context.Context, name string, src rowSource, opt ReadO
 		}
 	}
 	vals := opt.Values
-	if vals.Decimal == 0 {
-		vals.Decimal = '.'
-		if cs, ok := src.(*csvSource); ok && cs.delim == ';' {
-			vals.Decimal = ','
-		}
-	}
-	st.Decimal = vals.Decimal
 	delim := ','
 	if cs, ok := src.(*csvSource); ok {
 		delim = cs.delim
 	}
-	notAfter := int64(0)
-	if !opt.NotAfter.IsZero() {
-		notAfter = opt.NotAfter.UnixMicro()
+	if vals.Decimal == 0 {
+		vals.Decimal = '.'
+		if delim == ';' {
+			vals.Decimal = ','
+		}
 	}
-	get := func(rec []string, k string) string {
+	st.Decimal = vals.Decimal
+	parse := newParser(vals)
+	var rec []string
+	get := func(k string) string {
 		if i := idx[k]; i >= 0 && i < len(rec) {
 			return strings.TrimSpace(rec[i])
 		}
@@ -142,7 +157,8 @@ func readTransactions(ctx context.Context, name string, src rowSource, opt ReadO
 		return bad(br)
 	}
 	for {
-		rec, line, lost, err := src.next()
+		var line, lost int
+		rec, line, lost, err = src.next()
 		if err == io.EOF {
 			return st, nil
 		}
@@ -167,7 +183,15 @@ func readTransactions(ctx context.Context, name string, src rowSource, opt ReadO
 			continue // blank line
 		}
 		st.Rows++
-		t, col, reason := parseTransaction(rec, len(header), idx, get, vals, notAfter, opt.MaxAmountCents)
+		col, reason := "", ""
+		if len(rec) != len(header) {
+			reason = fmt.Sprintf("%d fields, header has %d", len(rec), len(header))
+		} else if col, reason, err = parse(rec, get); err != nil {
+			if err == errStop {
+				return st, nil
+			}
+			return st, err
+		}
 		if reason != "" {
 			st.Bad++
 			br := BadRow{File: name, Line: line, Reason: reason}
@@ -179,43 +203,47 @@ func readTransactions(ctx context.Context, name string, src rowSource, opt ReadO
 			}
 			continue
 		}
-		if err := good(t); err != nil {
-			if err == errStop {
-				return st, nil
-			}
-			return st, err
-		}
 		st.Loaded++
 	}
 }
 
+func readTransactions(ctx context.Context, name string, src rowSource, opt ReadOptions, good func(Transaction) error, bad func(BadRow) error) (FileStats, error) {
+	notAfter := int64(0)
+	if !opt.NotAfter.IsZero() {
+		notAfter = opt.NotAfter.UnixMicro()
+	}
+	return readRows(ctx, name, src, Transactions, opt, func(vals ValueOptions) rowParser {
+		return func(rec []string, get func(string) string) (string, string, error) {
+			t, col, reason := parseTransaction(get, vals, notAfter, opt.MaxAmountCents)
+			if reason != "" {
+				return col, reason, nil
+			}
+			return "", "", good(t)
+		}
+	}, bad)
+}
+
 // parseTransaction maps and validates one record; on failure it returns the
 // mapping key of the offending column ("" for the whole row) and a reason.
-func parseTransaction(rec []string, fields int, idx map[string]int, get func([]string, string) string, vals ValueOptions, notAfter, maxCents int64) (Transaction, string, string) {
-	if len(rec) != fields {
-		return Transaction{}, "", fmt.Sprintf("%d fields, header has %d", len(rec), fields)
-	}
-	t := Transaction{CustomerID: get(rec, KeyCustomerID), OrderID: get(rec, KeyOrderID),
-		ProductID: get(rec, KeyProductID), Category: get(rec, KeyCategory), Channel: get(rec, KeyChannel)}
+func parseTransaction(get func(string) string, vals ValueOptions, notAfter, maxCents int64) (Transaction, string, string) {
+	t := Transaction{CustomerID: get(KeyCustomerID), OrderID: get(KeyOrderID),
+		ProductID: get(KeyProductID), Category: get(KeyCategory), Channel: get(KeyChannel)}
 	if t.CustomerID == "" {
 		return t, KeyCustomerID, "empty customer id"
 	}
-	ts, err := ParseTime(get(rec, KeyTS), vals)
-	if err != nil {
-		return t, KeyTS, err.Error()
-	}
-	if notAfter != 0 && ts > notAfter {
-		return t, KeyTS, fmt.Sprintf("timestamp %s is in the future (after %s)",
-			time.UnixMicro(ts).UTC().Format(time.RFC3339), time.UnixMicro(notAfter).UTC().Format(time.RFC3339))
+	ts, col, reason := parseTimeField(get, KeyTS, vals, notAfter)
+	if reason != "" {
+		return t, col, reason
 	}
 	t.TS = ts
-	if t.AmountCents, err = ParseAmount(get(rec, KeyAmount), vals.Decimal); err != nil {
+	var err error
+	if t.AmountCents, err = ParseAmount(get(KeyAmount), vals.Decimal); err != nil {
 		return t, KeyAmount, err.Error()
 	}
 	if maxCents > 0 && (t.AmountCents > maxCents || t.AmountCents < -maxCents) {
 		return t, KeyAmount, fmt.Sprintf("amount %s is beyond the bound of ±%s (max_amount)", FormatCents(t.AmountCents), FormatCents(maxCents))
 	}
-	if q := get(rec, KeyQuantity); q != "" {
+	if q := get(KeyQuantity); q != "" {
 		v, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSuffix(q, ".0"), ".00"), 10, 32)
 		if err != nil {
 			return t, KeyQuantity, fmt.Sprintf("quantity %q is not a whole number", q)
@@ -223,6 +251,20 @@ func parseTransaction(rec []string, fields int, idx map[string]int, get func([]s
 		t.Quantity = int32(v)
 	}
 	return t, "", ""
+}
+
+// parseTimeField parses the timestamp under key and rejects one after
+// notAfter (µs; 0 disables).
+func parseTimeField(get func(string) string, key string, vals ValueOptions, notAfter int64) (int64, string, string) {
+	ts, err := ParseTime(get(key), vals)
+	if err != nil {
+		return 0, key, err.Error()
+	}
+	if notAfter != 0 && ts > notAfter {
+		return 0, key, fmt.Sprintf("timestamp %s is in the future (after %s)",
+			time.UnixMicro(ts).UTC().Format(time.RFC3339), time.UnixMicro(notAfter).UTC().Format(time.RFC3339))
+	}
+	return ts, "", ""
 }
 
 // FormatCents writes cents as a decimal amount, e.g. -1234 → "-12.34".
@@ -244,23 +286,50 @@ func joinRecord(rec []string, delim rune) string {
 	return strings.TrimRight(b.String(), "\r\n")
 }
 
-// PreviewTransactionFile reads the first n good rows of a file (and every
-// bad row met on the way) without writing anything: `churn ingest --dry-run`.
-func PreviewTransactionFile(ctx context.Context, path string, opt ReadOptions, n int) (FileStats, []Transaction, []BadRow, error) {
-	var rows []Transaction
+// Preview reads the first n good rows of a file of table t (and every bad
+// row met on the way, up to n) without writing anything, for `churn ingest
+// --dry-run`: the file's stats (format, mapping) and the rows as text under
+// the canonical column names.
+func Preview(ctx context.Context, t Table, path string, opt ReadOptions, n int) (FileStats, [][]string, []BadRow, error) {
+	var rows [][]string
 	var bads []BadRow
-	st, err := ReadTransactionFile(ctx, path, opt, func(t Transaction) error {
-		rows = append(rows, t)
+	keep := func(row []string) error {
+		rows = append(rows, row)
 		if len(rows) >= n {
 			return errStop
 		}
 		return nil
-	}, func(b BadRow) error {
+	}
+	bad := func(b BadRow) error {
 		if len(bads) < n {
 			bads = append(bads, b)
 		}
 		return nil
-	})
+	}
+	ts := func(us int64) string { return time.UnixMicro(us).UTC().Format(time.RFC3339) }
+	var st FileStats
+	var err error
+	switch t.Name {
+	case Customers.Name:
+		rows = append(rows, []string{"customer_id", "signup_ts (UTC)", "email", "phone", "country", "attributes"})
+		st, err = ReadCustomerFile(ctx, path, opt, func(c Customer) error {
+			signup := ""
+			if c.SignupTS != 0 {
+				signup = ts(c.SignupTS)
+			}
+			return keep([]string{c.CustomerID, signup, c.Email, c.Phone, c.Country, c.Attributes})
+		}, bad)
+	case FeedbackTable.Name:
+		rows = append(rows, []string{"customer_id", "ts (UTC)", "kind", "score"})
+		st, err = ReadFeedbackFile(ctx, path, opt, func(f Feedback) error {
+			return keep([]string{f.CustomerID, ts(f.TS), f.Kind, strconv.FormatFloat(f.Score, 'g', -1, 64)})
+		}, bad)
+	default:
+		rows = append(rows, []string{"customer_id", "order_id", "ts (UTC)", "amount", "quantity", "product_id", "category", "channel"})
+		st, err = ReadTransactionFile(ctx, path, opt, func(t Transaction) error {
+			return keep([]string{t.CustomerID, t.OrderID, ts(t.TS), FormatCents(t.AmountCents), strconv.Itoa(int(t.Quantity)), t.ProductID, t.Category, t.Channel})
+		}, bad)
+	}
 	return st, rows, bads, err
 }
 

@@ -21,11 +21,16 @@ import (
 // IngestInput names the raw exports of one ingest and how to read them.
 type IngestInput struct {
 	// Transactions is one or more files, folders or glob patterns,
-	// comma-separated (datasets.ExpandInputs); required.
+	// comma-separated (datasets.ExpandInputs).
 	Transactions string
-	Map          datasets.ColumnMap     // header mapping; unmapped keys are recognised
-	Source       datasets.SourceOptions // format, encoding, delimiter; zero detects
-	Values       datasets.ValueOptions  // time zone, date order, decimal separator
+	// Customers and Feedback are the optional customers and feedback
+	// inputs, given the same way. At least one of the three is required.
+	Customers, Feedback string
+	Map                 datasets.ColumnMap     // transactions header mapping; unmapped keys are recognised
+	CustomersMap        datasets.ColumnMap     // customers header mapping
+	FeedbackMap         datasets.ColumnMap     // feedback header mapping
+	Source              datasets.SourceOptions // format, encoding, delimiter; zero detects
+	Values              datasets.ValueOptions  // time zone, date order, decimal separator
 	// Now rejects rows after it as future; zero: the wall clock.
 	Now time.Time
 	// MaxBadFraction is the share of a file's rows that may be quarantined
@@ -45,16 +50,19 @@ type IngestResult struct {
 	Skipped     []string             // files ingested before (same content hash)
 	Read        int64                // data rows read
 	Loaded      int64                // rows that passed validation
-	Duplicates  int64                // rows dropped as identical to one already there
+	Duplicates  int64                // rows dropped as identical to one already there (transactions, feedback)
 	Quarantined int64                // bad rows set aside
 	Quarantine  string               // the quarantine file, when rows were set aside
 	NoOp        bool                 // every input was ingested before; nothing written
-	Rows        int64                // rows in the warehouse afterwards
-	Customers   int64                // customers in the warehouse afterwards
-	FirstDay    string               // first and last day in the warehouse
-	LastDay     string               //
-	Warnings    []string             // e.g. a file with quarantined rows
-	BadSample   []datasets.BadRow    // the first quarantined rows, for summaries
+	Rows        int64                // transaction rows in the warehouse afterwards
+	Customers   int64                // customers with transactions afterwards
+	// CustomerRows and FeedbackRows are the rows of the customers and
+	// feedback tables after this ingest (-1 when it did not touch them).
+	CustomerRows, FeedbackRows int64
+	FirstDay                   string            // first and last day in the warehouse
+	LastDay                    string            //
+	Warnings                   []string          // e.g. a file with quarantined rows
+	BadSample                  []datasets.BadRow // the first quarantined rows, for summaries
 }
 
 // ingestRecord is one entry of the warehouse's ingest log (_ingests.json).
@@ -67,6 +75,7 @@ type ingestRecord struct {
 }
 
 type fileAudit struct {
+	Table       string            `json:"table"`
 	Path        string            `json:"path"`
 	Bytes       int64             `json:"bytes"`
 	SHA256      string            `json:"sha256"`
@@ -77,8 +86,10 @@ type fileAudit struct {
 	Quarantined int64             `json:"quarantined"`
 }
 
-// IngestLogName is the ingest log kept inside the warehouse folder.
-const IngestLogName = "_ingests.json"
+// IngestLog is the ingest log, written after every table of an ingest is
+// committed: a crash before it leaves the inputs to be ingested again,
+// which converges (merges are idempotent).
+const IngestLog = "warehouse/_ingests.json"
 
 // QuarantineDir is where quarantined rows go, one CSV per ingest.
 const QuarantineDir = "warehouse/_quarantine"
@@ -89,28 +100,41 @@ var QuarantineColumns = []string{"file", "line", "column", "field", "reason", "r
 // maxQuarantineKept bounds the bad rows held in memory; more are counted.
 const maxQuarantineKept = 1 << 20
 
-// Ingest reads the transaction exports, validates every row, and merges the
-// good ones into the warehouse atomically: rows identical to one already
-// there are dropped (overlapping nightly exports), a file whose content was
-// ingested before is skipped, and bad rows go to a quarantine file naming
-// file, line, column and reason. If more than MaxBadFraction of any file is
-// bad, or a file cannot be read or mapped, Ingest returns a
-// *datasets.DataError and writes nothing: the warehouse stays as it was.
-// An exclusive lock on the work directory keeps two ingests apart.
+// Ingest reads the exports — transactions, and the optional customers and
+// feedback — validates every row, and merges the good ones into the
+// warehouse atomically, table by table: transaction rows identical to one
+// already there are dropped (overlapping nightly exports), a customer's
+// newest row replaces the stored one, identical feedback rows are kept
+// once, and a file whose content was ingested before is skipped. Bad rows
+// go to a quarantine file naming file, line, column and reason. If more
+// than MaxBadFraction of any file is bad, or a file cannot be read or
+// mapped, Ingest returns a *datasets.DataError and writes nothing. An
+// exclusive lock on the work directory keeps two ingests apart.
 func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return IngestResult{}, err
 	}
-	if in.Transactions == "" {
-		return IngestResult{}, fmt.Errorf("pipeline: ingest: --transactions is required")
+	if in.Transactions == "" && in.Customers == "" && in.Feedback == "" {
+		return IngestResult{}, fmt.Errorf("pipeline: ingest: --transactions (or --customers, --feedback) is required")
 	}
 	if in.MaxBadFraction < 0 || in.MaxBadFraction > 1 {
 		return IngestResult{}, fmt.Errorf("pipeline: max bad fraction must be in [0, 1], got %v", in.MaxBadFraction)
 	}
-	files, err := datasets.ExpandInputs(in.Transactions)
-	if err != nil {
-		return IngestResult{}, err
+	inputs := []struct {
+		table datasets.Table
+		spec  string
+		files []string
+	}{{table: datasets.Transactions, spec: in.Transactions}, {table: datasets.Customers, spec: in.Customers}, {table: datasets.FeedbackTable, spec: in.Feedback}}
+	for i := range inputs {
+		if inputs[i].spec == "" {
+			continue
+		}
+		files, err := datasets.ExpandInputs(inputs[i].spec)
+		if err != nil {
+			return IngestResult{}, err
+		}
+		inputs[i].files = files
 	}
 	unlock, err := datasets.LockWorkdir(cfg.Workdir)
 	if err != nil {
@@ -122,37 +146,40 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 	if now.IsZero() {
 		now = time.Now()
 	}
-	var res IngestResult
+	res := IngestResult{CustomerRows: -1, FeedbackRows: -1}
 	var ingestLog []ingestRecord
 	if !in.Replace {
 		if ingestLog, err = readIngestLog(cfg.Workdir); err != nil {
 			return res, err
 		}
 	}
-	seen := map[string]string{}
+	seen := map[string]bool{}
 	for _, rec := range ingestLog {
 		for _, f := range rec.Files {
-			seen[f.SHA256] = rec.ID
+			seen[f.Table+"/"+f.SHA256] = true
 		}
 	}
-	var fresh []string
+	fresh := map[string][]string{}
 	var sums []string
-	for _, path := range files {
-		_, sum, err := datasets.FileFingerprint(path)
-		if err != nil {
-			return res, err
+	for _, input := range inputs {
+		for _, path := range input.files {
+			_, sum, err := datasets.FileFingerprint(path)
+			if err != nil {
+				return res, err
+			}
+			key := input.table.Name + "/" + sum
+			if seen[key] {
+				res.Skipped = append(res.Skipped, path)
+				continue
+			}
+			seen[key] = true
+			fresh[input.table.Name] = append(fresh[input.table.Name], path)
+			sums = append(sums, key)
 		}
-		if _, dup := seen[sum]; dup {
-			res.Skipped = append(res.Skipped, path)
-			continue
-		}
-		seen[sum] = "this ingest"
-		fresh = append(fresh, path)
-		sums = append(sums, sum)
 	}
 	h := sha256.Sum256([]byte(strings.Join(sums, ",") + fmt.Sprintf("|replace=%v", in.Replace)))
 	res.ID = "ingest-" + hex.EncodeToString(h[:6])
-	if len(fresh) == 0 {
+	if len(sums) == 0 {
 		res.NoOp = true
 		if info, err := datasets.OpenWarehouse(cfg.Workdir); err == nil {
 			res.Rows, res.Customers = info.Rows, info.Customers
@@ -162,34 +189,25 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 		return res, nil
 	}
 
-	w := datasets.NewWarehouseWriter(cfg.Buckets)
-	if !in.Replace {
-		if err := w.AddWarehouse(cfg.Workdir); err != nil {
-			return res, err
-		}
-	}
 	var bad []datasets.BadRow
-	opt := datasets.ReadOptions{SourceOptions: in.Source, Map: in.Map, Values: in.Values, NotAfter: now, MaxAmountCents: in.MaxAmountCents}
-	rec := ingestRecord{ID: res.ID, Replace: in.Replace}
-	for i, path := range fresh {
-		st, err := datasets.ReadTransactionFile(ctx, path, opt, func(t datasets.Transaction) error {
-			w.Add(t)
-			return nil
-		}, func(b datasets.BadRow) error {
-			if len(bad) < maxQuarantineKept {
-				bad = append(bad, b)
-			}
-			return nil
-		})
-		if err != nil {
-			return res, err
+	keepBad := func(b datasets.BadRow) error {
+		if len(bad) < maxQuarantineKept {
+			bad = append(bad, b)
 		}
-		cfg.progress("ingest", i+1, len(fresh))
+		return nil
+	}
+	rec := ingestRecord{ID: res.ID, Replace: in.Replace}
+	base := datasets.ReadOptions{SourceOptions: in.Source, Values: in.Values, NotAfter: now}
+	// check accounts for one file read and stops above the bad-row bound.
+	check := func(table, path string, st datasets.FileStats, err error) error {
+		if err != nil {
+			return err
+		}
 		if st.Rows == 0 {
-			return res, &datasets.DataError{File: path, Line: 2, Msg: "no transaction rows after the header"}
+			return &datasets.DataError{File: path, Line: 2, Msg: "no " + table + " rows after the header"}
 		}
 		if frac := float64(st.Bad) / float64(st.Rows); frac > in.MaxBadFraction {
-			return res, tooManyBad(path, st, frac, in.MaxBadFraction, bad)
+			return tooManyBad(path, st, frac, in.MaxBadFraction, bad)
 		}
 		if st.Bad > 0 {
 			res.Warnings = append(res.Warnings, fmt.Sprintf("%s: %d of %d rows quarantined", path, st.Bad, st.Rows))
@@ -198,9 +216,48 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 		res.Read += st.Rows
 		res.Loaded += st.Loaded
 		res.Quarantined += st.Bad
-		rec.Files = append(rec.Files, fileAudit{Path: path, Bytes: st.Bytes, SHA256: st.SHA256, Format: st.Format,
+		rec.Files = append(rec.Files, fileAudit{Table: table, Path: path, Bytes: st.Bytes, SHA256: st.SHA256, Format: st.Format,
 			Columns: st.Columns, Read: st.Rows, Loaded: st.Loaded, Quarantined: st.Bad})
+		cfg.progress("ingest", len(res.Files), len(sums))
+		return nil
 	}
+
+	var w *datasets.WarehouseWriter
+	if paths := fresh[datasets.Transactions.Name]; len(paths) > 0 {
+		w = datasets.NewWarehouseWriter(cfg.Buckets)
+		if !in.Replace {
+			if err := w.AddWarehouse(cfg.Workdir); err != nil {
+				return res, err
+			}
+		}
+		opt := base
+		opt.Map, opt.MaxAmountCents = in.Map, in.MaxAmountCents
+		for _, path := range paths {
+			st, err := datasets.ReadTransactionFile(ctx, path, opt, func(t datasets.Transaction) error { w.Add(t); return nil }, keepBad)
+			if err := check(datasets.Transactions.Name, path, st, err); err != nil {
+				return res, err
+			}
+		}
+	}
+	var customers []datasets.Customer
+	for _, path := range fresh[datasets.Customers.Name] {
+		opt := base
+		opt.Map, opt.NotAfter = in.CustomersMap, time.Time{}
+		st, err := datasets.ReadCustomerFile(ctx, path, opt, func(c datasets.Customer) error { customers = append(customers, c); return nil }, keepBad)
+		if err := check(datasets.Customers.Name, path, st, err); err != nil {
+			return res, err
+		}
+	}
+	var feedback []datasets.Feedback
+	for _, path := range fresh[datasets.FeedbackTable.Name] {
+		opt := base
+		opt.Map = in.FeedbackMap
+		st, err := datasets.ReadFeedbackFile(ctx, path, opt, func(f datasets.Feedback) error { feedback = append(feedback, f); return nil }, keepBad)
+		if err := check(datasets.FeedbackTable.Name, path, st, err); err != nil {
+			return res, err
+		}
+	}
+
 	res.BadSample = bad[:min(len(bad), 5)]
 	rec.Quarantined = res.Quarantined
 	if res.Quarantined > 0 {
@@ -209,28 +266,56 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 			return res, err
 		}
 	}
-	rec.Duplicates = w.Compact()
-	res.Duplicates = rec.Duplicates
-	ingestLog = append(ingestLog, rec)
-	logJSON, err := json.MarshalIndent(ingestLog, "", "  ")
-	if err != nil {
-		return res, err
+	err = commitIngest(ctx, cfg, in.Replace, w, customers, fresh[datasets.Customers.Name] != nil, feedback, fresh[datasets.FeedbackTable.Name] != nil, &res, &rec)
+	if err == nil {
+		ingestLog = append(ingestLog, rec)
+		var logJSON []byte
+		if logJSON, err = json.MarshalIndent(ingestLog, "", "  "); err == nil {
+			err = datasets.WriteFileAtomic(filepath.Join(cfg.Workdir, IngestLog), append(logJSON, '\n'))
+		}
 	}
-	info, err := w.Commit(ctx, cfg.Workdir, map[string]string{
-		"last_ingest": res.ID,
-		"ingests":     strconv.Itoa(len(ingestLog)),
-	}, map[string][]byte{IngestLogName: append(logJSON, '\n')})
 	if err != nil {
 		if res.Quarantine != "" {
 			os.Remove(res.Quarantine)
 		}
 		return res, err
 	}
-	res.Rows, res.Customers = info.Rows, info.Customers
-	res.FirstDay, res.LastDay = dateString(dayOf(info.MinTS)), dateString(dayOf(info.MaxTS))
+	if info, err := datasets.OpenWarehouse(cfg.Workdir); err == nil {
+		res.Rows, res.Customers = info.Rows, info.Customers
+		res.FirstDay, res.LastDay = dateString(dayOf(info.MinTS)), dateString(dayOf(info.MaxTS))
+	}
 	cfg.logStage("ingest", res.Loaded, start, "customers", res.Customers, "first_day", res.FirstDay, "last_day", res.LastDay,
 		"duplicates", res.Duplicates, "quarantined", res.Quarantined, "skipped", len(res.Skipped))
 	return res, nil
+}
+
+// commitIngest commits the tables an ingest touched: customers and
+// feedback first, transactions last.
+func commitIngest(ctx context.Context, cfg Config, replace bool, w *datasets.WarehouseWriter, customers []datasets.Customer, hasCustomers bool,
+	feedback []datasets.Feedback, hasFeedback bool, res *IngestResult, rec *ingestRecord) error {
+	if hasCustomers {
+		info, err := datasets.CommitCustomers(ctx, cfg.Workdir, cfg.Buckets, customers, replace)
+		if err != nil {
+			return err
+		}
+		res.CustomerRows = info.Rows
+	}
+	if hasFeedback {
+		info, err := datasets.CommitFeedback(ctx, cfg.Workdir, cfg.Buckets, feedback, replace)
+		if err != nil {
+			return err
+		}
+		res.FeedbackRows = info.Rows
+		res.Duplicates += info.Dropped
+	}
+	if w != nil {
+		res.Duplicates += w.Compact()
+		if _, err := w.Commit(ctx, cfg.Workdir, map[string]string{"last_ingest": res.ID}, nil); err != nil {
+			return err
+		}
+	}
+	rec.Duplicates = res.Duplicates
+	return nil
 }
 
 // tooManyBad is the error of a file over the bad-row bound: it names the
@@ -278,7 +363,7 @@ func quarantineCSV(bad []datasets.BadRow) []byte {
 
 // readIngestLog reads the warehouse's ingest log; none yet is an empty log.
 func readIngestLog(workdir string) ([]ingestRecord, error) {
-	b, err := os.ReadFile(filepath.Join(workdir, datasets.WarehouseDir, IngestLogName))
+	b, err := os.ReadFile(filepath.Join(workdir, IngestLog))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -287,7 +372,7 @@ func readIngestLog(workdir string) ([]ingestRecord, error) {
 	}
 	var log []ingestRecord
 	if err := json.Unmarshal(b, &log); err != nil {
-		return nil, fmt.Errorf("pipeline: ingest log %s: %w", IngestLogName, err)
+		return nil, fmt.Errorf("pipeline: ingest log %s: %w", IngestLog, err)
 	}
 	return log, nil
 }

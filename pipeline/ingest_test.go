@@ -237,3 +237,50 @@ func TestIngestRoundTrip(t *testing.T) {
 		t.Fatalf("warehouse has %d rows (%d duplicates), input %d; equal=%v", len(got), res.Duplicates, len(want), slices.Equal(got, want))
 	}
 }
+
+// The generated shop's customers and feedback exports load completely into
+// their tables; a newer customers export replaces a customer's row.
+func TestIngestCustomersAndFeedback(t *testing.T) {
+	work, dir := t.TempDir(), shopDir(t)
+	lines := func(name string) int64 {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return int64(strings.Count(string(b), "\n") - 1)
+	}
+	cfg := Config{Workdir: work, Buckets: 4}
+	res, err := Ingest(context.Background(), cfg, IngestInput{Transactions: filepath.Join(dir, "transactions.csv"),
+		Customers: filepath.Join(dir, "customers.csv"), Feedback: filepath.Join(dir, "feedback.csv"), Now: asOf.AddDate(0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.CustomerRows != lines("customers.csv") || res.FeedbackRows != lines("feedback.csv") || res.Quarantined != 0 || len(res.Files) != 3 {
+		t.Fatalf("result %+v; customers.csv %d rows, feedback.csv %d", res, lines("customers.csv"), lines("feedback.csv"))
+	}
+	fb, err := datasets.ReadFeedback(work)
+	if err != nil || int64(len(fb)) != res.FeedbackRows {
+		t.Fatalf("feedback table: %d rows, %v", len(fb), err)
+	}
+	for _, f := range fb {
+		if !slices.Contains(datasets.FeedbackKinds, f.Kind) {
+			t.Fatalf("feedback kind %q", f.Kind)
+		}
+	}
+	// A later customers-only ingest: one changed customer, one new.
+	upd := write(t, t.TempDir(), "customers-update.csv", "customer_id,email,tier\n00000001,new@example.com,gold\nnew1,n@example.com,\n")
+	res2, err := Ingest(context.Background(), cfg, IngestInput{Customers: upd})
+	if err != nil || res2.CustomerRows != res.CustomerRows+1 || res2.FeedbackRows != -1 || res2.Rows != res.Rows {
+		t.Fatalf("update: %+v, %v", res2, err)
+	}
+	cs, _ := datasets.ReadCustomers(work)
+	for _, c := range cs {
+		// Fields the update leaves empty keep their stored values.
+		if c.CustomerID == "00000001" && (c.Email != "new@example.com" || c.Attributes != `{"tier":"gold"}` || c.SignupTS == 0 || c.Country == "") {
+			t.Errorf("updated customer %+v", c)
+		}
+	}
+	if r, err := Ingest(context.Background(), cfg, IngestInput{Customers: upd, Feedback: filepath.Join(dir, "feedback.csv")}); err != nil || !r.NoOp {
+		t.Errorf("re-ingest: %+v, %v", r, err)
+	}
+}

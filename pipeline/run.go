@@ -13,7 +13,7 @@ type RunResult struct {
 	Score    ScoreResult
 }
 
-// Run is the nightly chain: ingest (when in names a transactions file), the
+// Run is the nightly chain: ingest (when in names any input), the
 // feature snapshot at asOf, training with data up to asOf, and scoring.
 func Run(ctx context.Context, cfg Config, asOf time.Time, in IngestInput) (RunResult, error) {
 	cfg = cfg.WithDefaults()
@@ -22,7 +22,7 @@ func Run(ctx context.Context, cfg Config, asOf time.Time, in IngestInput) (RunRe
 		return res, err
 	}
 	start := time.Now()
-	if in.Transactions != "" {
+	if in.Transactions != "" || in.Customers != "" || in.Feedback != "" {
 		ir, err := Ingest(ctx, cfg, in)
 		if err != nil {
 			return res, err

@@ -58,7 +58,7 @@ func (f *clvFlags) resolve(c *cobra.Command, holdout bool) error {
 	}
 	m, err := datasets.ParseColumnMap(f.mapping)
 	if err != nil {
-		return usageError{err}
+		return usagef("--map: %v", err)
 	}
 	f.in.Map = m
 	if f.calEnd != "" {

@@ -16,6 +16,8 @@ import (
 // ingestOptions are the flags of ingest and run that say what to read and how.
 type ingestOptions struct {
 	tx, mapping, format, encoding, delimiter string
+	customers, customersMap                  string
+	feedback, feedbackMap                    string
 	timezone, dateOrder, decimal             string
 	maxBad, maxAmount                        float64
 	buckets                                  int
@@ -26,6 +28,10 @@ func (o *ingestOptions) flags(c *cobra.Command) {
 	f := c.Flags()
 	f.StringVar(&o.tx, "transactions", "", "transaction exports: files, folders or glob patterns, comma-separated (CSV in any dialect, .gz/.zst, Parquet, CDNOW text)")
 	f.StringVar(&o.mapping, "map", "", "column mapping key=header,... for keys "+strings.Join(datasets.MappingKeys, ", ")+"; unmapped keys are recognised from common English and Chinese header names")
+	f.StringVar(&o.customers, "customers", "", "optional customers export(s): customer_id, signup_ts, email, phone, country; other columns are kept as attributes")
+	f.StringVar(&o.customersMap, "customers-map", "", "customers column mapping key=header,... for keys "+strings.Join(datasets.Customers.Keys, ", "))
+	f.StringVar(&o.feedback, "feedback", "", "optional feedback export(s): customer_id, ts, kind ("+strings.Join(datasets.FeedbackKinds, "|")+"), score")
+	f.StringVar(&o.feedbackMap, "feedback-map", "", "feedback column mapping key=header,... for keys "+strings.Join(datasets.FeedbackTable.Keys, ", "))
 	f.IntVar(&o.buckets, "buckets", datasets.DefaultBuckets, "customer buckets in the warehouse")
 	f.StringVar(&o.format, "format", "auto", "input format: auto (Parquet by its magic bytes, else CSV), csv, parquet or cdnow")
 	f.StringVar(&o.encoding, "encoding", "auto", "text encoding: "+strings.Join(datasets.Encodings, ", ")+" (auto: BOM, UTF-8, else GB18030, else Windows-1252)")
@@ -42,12 +48,20 @@ func (o *ingestOptions) flags(c *cobra.Command) {
 func (o *ingestOptions) input() (pipeline.IngestInput, error) {
 	m, err := datasets.ParseColumnMap(o.mapping)
 	if err != nil {
-		return pipeline.IngestInput{}, usageError{err}
+		return pipeline.IngestInput{}, usagef("--map: %v", err)
 	}
-	in := pipeline.IngestInput{Transactions: o.tx, Map: m, MaxBadFraction: o.maxBad, Replace: o.replace}
-	if o.tx != "" {
-		if _, err := datasets.ExpandInputs(o.tx); err != nil {
-			return in, usagef("--transactions: %v", err)
+	in := pipeline.IngestInput{Transactions: o.tx, Customers: o.customers, Feedback: o.feedback, Map: m, MaxBadFraction: o.maxBad, Replace: o.replace}
+	if in.CustomersMap, err = datasets.Customers.ParseColumnMap(o.customersMap); err != nil {
+		return in, usagef("--customers-map: %v", err)
+	}
+	if in.FeedbackMap, err = datasets.FeedbackTable.ParseColumnMap(o.feedbackMap); err != nil {
+		return in, usagef("--feedback-map: %v", err)
+	}
+	for _, f := range []struct{ name, spec string }{{"transactions", o.tx}, {"customers", o.customers}, {"feedback", o.feedback}} {
+		if f.spec != "" {
+			if _, err := datasets.ExpandInputs(f.spec); err != nil {
+				return in, usagef("--%s: %v", f.name, err)
+			}
 		}
 	}
 	switch o.format {
@@ -106,7 +120,7 @@ func newIngest() *cobra.Command {
 	var io ingestOptions
 	var dryRun bool
 	c := &cobra.Command{
-		Use:   "ingest --workdir W --transactions PATH [--map key=column,...] [--dry-run]",
+		Use:   "ingest --workdir W --transactions PATH [--customers PATH] [--feedback PATH] [--map key=column,...] [--dry-run]",
 		Short: "Validate transaction exports and merge them into the Parquet warehouse",
 		Long: `Reads transaction exports — CSV in any dialect (delimiter , ; tab |, quotes,
 CRLF, UTF-8 with or without BOM, GB18030/GBK, UTF-16), gzip or zstd
@@ -122,12 +136,18 @@ are dropped, and a file ingested before (same content) is skipped. Bad rows
 line, column and reason. If more than --max-bad-fraction of a file is bad, or
 its header cannot be mapped, nothing is written and the exit code is 3.
 
+The optional --customers (customer_id, signup_ts, email, phone, country, other
+columns kept as JSON attributes; the newest row per customer wins) and
+--feedback (customer_id, ts, kind = nps|csat|ces|complaint|return|ticket,
+score; scales checked) exports go to <workdir>/warehouse/customers and
+<workdir>/warehouse/feedback under the same rules.
+
 --dry-run prints the detected format, the column mapping and a sample of parsed
-rows per file, and writes nothing.`,
+transaction rows per file, and writes nothing.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if io.tx == "" {
-				return usagef("--transactions is required")
+			if io.tx == "" && io.customers == "" && io.feedback == "" {
+				return usagef("--transactions (or --customers, --feedback) is required")
 			}
 			in, err := io.input()
 			if err != nil {
@@ -172,45 +192,58 @@ func printIngest(w io.Writer, res pipeline.IngestResult) {
 		}
 	}
 	fmt.Fprintf(w, "warehouse: %d rows, %d customers, %s .. %s\n", res.Rows, res.Customers, res.FirstDay, res.LastDay)
+	if res.CustomerRows >= 0 {
+		fmt.Fprintf(w, "customers table: %d customers\n", res.CustomerRows)
+	}
+	if res.FeedbackRows >= 0 {
+		fmt.Fprintf(w, "feedback table: %d rows\n", res.FeedbackRows)
+	}
 }
 
 func badRowText(b datasets.BadRow) string {
 	return (&datasets.DataError{File: b.File, Line: b.Line, Column: b.Column, Field: b.Field, Msg: b.Reason}).Error()
 }
 
-// dryRunIngest shows, per file, what ingest would read.
+// dryRunIngest shows, per input file, what ingest would read.
 func dryRunIngest(c *cobra.Command, in pipeline.IngestInput) error {
-	files, err := datasets.ExpandInputs(in.Transactions)
-	if err != nil {
-		return usageError{err}
-	}
 	w := c.OutOrStdout()
-	opt := datasets.ReadOptions{SourceOptions: in.Source, Map: in.Map, Values: in.Values, MaxAmountCents: in.MaxAmountCents}
-	for _, path := range files {
-		st, rows, bad, err := datasets.PreviewTransactionFile(c.Context(), path, opt, 10)
+	for _, input := range []struct {
+		table datasets.Table
+		spec  string
+		m     datasets.ColumnMap
+	}{{datasets.Transactions, in.Transactions, in.Map}, {datasets.Customers, in.Customers, in.CustomersMap}, {datasets.FeedbackTable, in.Feedback, in.FeedbackMap}} {
+		if input.spec == "" {
+			continue
+		}
+		files, err := datasets.ExpandInputs(input.spec)
 		if err != nil {
-			return err
+			return usageError{err}
 		}
-		fmt.Fprintf(w, "%s: %s, decimal separator %q\n", path, st.Format, st.Decimal)
-		fmt.Fprintln(w, "mapping:")
-		for _, k := range datasets.MappingKeys {
-			src, ok := st.Columns[k]
-			if !ok {
-				src = "(none)"
+		opt := datasets.ReadOptions{SourceOptions: in.Source, Map: input.m, Values: in.Values, MaxAmountCents: in.MaxAmountCents}
+		for _, path := range files {
+			st, rows, bad, err := datasets.Preview(c.Context(), input.table, path, opt, 10)
+			if err != nil {
+				return err
 			}
-			fmt.Fprintf(w, "  %-12s ← %s\n", k, src)
+			fmt.Fprintf(w, "%s (%s): %s, decimal separator %q\n", path, input.table.Name, st.Format, st.Decimal)
+			fmt.Fprintln(w, "mapping:")
+			for _, k := range input.table.Keys {
+				src, ok := st.Columns[k]
+				if !ok {
+					src = "(none)"
+				}
+				fmt.Fprintf(w, "  %-12s ← %s\n", k, src)
+			}
+			tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+			for _, r := range rows {
+				fmt.Fprintln(tw, strings.Join(r, "\t"))
+			}
+			tw.Flush()
+			for _, b := range bad {
+				fmt.Fprintf(w, "bad row: %s\n", badRowText(b))
+			}
+			fmt.Fprintln(w)
 		}
-		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "customer_id\torder_id\tts (UTC)\tamount\tquantity\tproduct_id\tcategory\tchannel")
-		for _, t := range rows {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", t.CustomerID, t.OrderID,
-				time.UnixMicro(t.TS).UTC().Format(time.RFC3339), datasets.FormatCents(t.AmountCents), t.Quantity, t.ProductID, t.Category, t.Channel)
-		}
-		tw.Flush()
-		for _, b := range bad {
-			fmt.Fprintf(w, "bad row: %s\n", badRowText(b))
-		}
-		fmt.Fprintln(w)
 	}
 	fmt.Fprintln(w, "dry run: nothing was written")
 	return nil

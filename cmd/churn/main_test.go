@@ -45,7 +45,7 @@ func TestUsageErrors(t *testing.T) {
 		{"generate without out", []string{"generate", "--customers", "10"}, "--out is required"},
 		{"generate zero", []string{"generate", "--customers", "0", "--out", "x"}, "--customers must be a positive"},
 		{"export format", []string{"export", "--workdir", "w", "--as-of", "2025-01-01", "--format", "xml"}, "supported formats"},
-		{"bad map", []string{"ingest", "--workdir", "w", "--transactions", "main.go", "--map", "nope=x"}, "--map key"},
+		{"bad map", []string{"ingest", "--workdir", "w", "--transactions", "main.go", "--map", "nope=x"}, "--map: datasets: transactions mapping key"},
 		{"missing input", []string{"ingest", "--workdir", "w", "--transactions", "/does/not/exist.csv"}, "--transactions"},
 		{"log format", []string{"features", "--workdir", "w", "--cutoff", "2025-01-01", "--log-format", "xml"}, "--log-format"},
 		{"ingest format", []string{"ingest", "--workdir", "w", "--transactions", "main.go", "--format", "xml"}, "--format"},

@@ -1,0 +1,334 @@
+package datasets
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Customer is one row of the optional customers input (DESIGN.md,
+// "Contracts"): who the customer is, not what they bought.
+type Customer struct {
+	CustomerID string `parquet:"customer_id,dict,zstd"`
+	SignupTS   int64  `parquet:"signup_ts,timestamp(microsecond:utc),zstd"` // 0: unknown
+	Email      string `parquet:"email,zstd"`
+	Phone      string `parquet:"phone,zstd"`
+	Country    string `parquet:"country,dict,zstd"`
+	// Attributes holds the file's other columns as a JSON object
+	// (header → value, keys sorted), e.g. {"gender":"f","tier":"gold"}.
+	Attributes string `parquet:"attributes,zstd"`
+}
+
+// Feedback is one survey answer or service event of the optional feedback input.
+type Feedback struct {
+	CustomerID string  `parquet:"customer_id,dict,zstd"`
+	TS         int64   `parquet:"ts,timestamp(microsecond:utc),zstd"`
+	Kind       string  `parquet:"kind,dict,zstd"` // one of FeedbackKinds
+	Score      float64 `parquet:"score,zstd"`     // NaN when the event has none (complaint, return, ticket)
+}
+
+// Mapping keys of the customers and feedback tables.
+const (
+	KeySignupTS = "signup_ts"
+	KeyEmail    = "email"
+	KeyPhone    = "phone"
+	KeyCountry  = "country"
+	KeyKind     = "kind"
+	KeyScore    = "score"
+)
+
+// FeedbackKinds are the canonical feedback kinds with their score ranges
+// (NPS 0–10, CSAT 1–5, CES 1–7; the events may carry any score or none).
+var FeedbackKinds = []string{"nps", "csat", "ces", "complaint", "return", "ticket"}
+
+var feedbackRange = map[string][2]float64{"nps": {0, 10}, "csat": {1, 5}, "ces": {1, 7}}
+
+// feedbackKindAliases maps what exports write to the canonical kinds.
+var feedbackKindAliases = map[string]string{
+	"nps": "nps", "net_promoter": "nps", "净推荐值": "nps", "推荐": "nps",
+	"csat": "csat", "satisfaction": "csat", "满意度": "csat",
+	"ces": "ces", "effort": "ces", "customer_effort": "ces", "费力度": "ces",
+	"complaint": "complaint", "complaints": "complaint", "投诉": "complaint",
+	"return": "return", "returns": "return", "refund": "return", "退货": "return", "退款": "return",
+	"ticket": "ticket", "support_ticket": "ticket", "工单": "ticket", "客服": "ticket",
+}
+
+// Customers is the customers input table.
+var Customers = Table{Name: "customers",
+	Keys: []string{KeyCustomerID, KeySignupTS, KeyEmail, KeyPhone, KeyCountry},
+	Aliases: map[string][]string{
+		KeyCustomerID: headerAliases[KeyCustomerID],
+		KeySignupTS:   {"signup_ts", "signup_date", "signup", "registered_at", "registration_date", "created_at", "join_date", "member_since", "注册时间", "注册日期", "入会时间"},
+		KeyEmail:      {"email", "e_mail", "email_address", "邮箱", "电子邮件"},
+		KeyPhone:      {"phone", "phone_number", "mobile", "tel", "电话", "手机", "手机号"},
+		KeyCountry:    {"country", "country_code", "国家", "国家/地区"},
+	},
+	Required: []string{KeyCustomerID}}
+
+// FeedbackTable is the feedback input table.
+var FeedbackTable = Table{Name: "feedback",
+	Keys: []string{KeyCustomerID, KeyTS, KeyKind, KeyScore},
+	Aliases: map[string][]string{
+		KeyCustomerID: headerAliases[KeyCustomerID],
+		KeyTS:         {"ts", "timestamp", "date", "created_at", "survey_date", "response_date", "时间", "日期", "反馈时间"},
+		KeyKind:       {"kind", "type", "survey", "survey_type", "event", "类型", "反馈类型"},
+		KeyScore:      {"score", "rating", "value", "评分", "分数"},
+	},
+	Required: []string{KeyCustomerID, KeyTS, KeyKind}}
+
+// ReadCustomerFile reads a customers file like ReadTransactionFile: any
+// format, mapping by header names; an empty id or an unparsable signup
+// date is a bad row. Unmapped columns become the row's Attributes.
+func ReadCustomerFile(ctx context.Context, path string, opt ReadOptions, good func(Customer) error, bad func(BadRow) error) (FileStats, error) {
+	return readInputFile(ctx, path, opt, func(src rowSource) (FileStats, error) {
+		header := src.header()
+		return readRows(ctx, path, src, Customers, opt, func(vals ValueOptions) rowParser {
+			mapped := map[string]bool{}
+			if idx, err := Customers.ResolveColumns(path, header, opt.Map); err == nil {
+				for _, i := range idx {
+					if i >= 0 {
+						mapped[header[i]] = true
+					}
+				}
+			}
+			return func(rec []string, get func(string) string) (string, string, error) {
+				c := Customer{CustomerID: get(KeyCustomerID), Email: strings.ToLower(get(KeyEmail)), Phone: get(KeyPhone), Country: strings.ToUpper(get(KeyCountry))}
+				if c.CustomerID == "" {
+					return KeyCustomerID, "empty customer id", nil
+				}
+				if s := get(KeySignupTS); s != "" {
+					ts, err := ParseTime(s, vals)
+					if err != nil {
+						return KeySignupTS, err.Error(), nil
+					}
+					c.SignupTS = ts
+				}
+				attrs := map[string]string{}
+				for i, h := range header {
+					if v := strings.TrimSpace(rec[i]); !mapped[h] && v != "" {
+						attrs[strings.TrimSpace(h)] = v
+					}
+				}
+				if len(attrs) > 0 {
+					b, _ := json.Marshal(attrs) // keys sorted
+					c.Attributes = string(b)
+				}
+				return "", "", good(c)
+			}
+		}, bad)
+	})
+}
+
+// ReadFeedbackFile reads a feedback file: kinds are normalised (NPS, 投诉
+// → nps, complaint ...), scores checked against the kind's scale; future
+// timestamps, unknown kinds and missing survey scores are bad rows.
+func ReadFeedbackFile(ctx context.Context, path string, opt ReadOptions, good func(Feedback) error, bad func(BadRow) error) (FileStats, error) {
+	notAfter := int64(0)
+	if !opt.NotAfter.IsZero() {
+		notAfter = opt.NotAfter.UnixMicro()
+	}
+	return readInputFile(ctx, path, opt, func(src rowSource) (FileStats, error) {
+		return readRows(ctx, path, src, FeedbackTable, opt, func(vals ValueOptions) rowParser {
+			return func(rec []string, get func(string) string) (string, string, error) {
+				f, col, reason := parseFeedback(get, vals, notAfter)
+				if reason != "" {
+					return col, reason, nil
+				}
+				return "", "", good(f)
+			}
+		}, bad)
+	})
+}
+
+func parseFeedback(get func(string) string, vals ValueOptions, notAfter int64) (Feedback, string, string) {
+	f := Feedback{CustomerID: get(KeyCustomerID), Score: math.NaN()}
+	if f.CustomerID == "" {
+		return f, KeyCustomerID, "empty customer id"
+	}
+	ts, col, reason := parseTimeField(get, KeyTS, vals, notAfter)
+	if reason != "" {
+		return f, col, reason
+	}
+	f.TS = ts
+	kind := normaliseHeader(get(KeyKind))
+	if f.Kind = feedbackKindAliases[kind]; f.Kind == "" {
+		return f, KeyKind, fmt.Sprintf("kind %q: want one of %s", get(KeyKind), strings.Join(FeedbackKinds, ", "))
+	}
+	s := get(KeyScore)
+	rng, survey := feedbackRange[f.Kind]
+	if s == "" {
+		if survey {
+			return f, KeyScore, fmt.Sprintf("%s answer without a score", f.Kind)
+		}
+		return f, "", ""
+	}
+	v, err := strconv.ParseFloat(strings.Replace(s, ",", ".", 1), 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return f, KeyScore, fmt.Sprintf("score %q is not a number", s)
+	}
+	if survey && (v < rng[0] || v > rng[1]) {
+		return f, KeyScore, fmt.Sprintf("%s score %v outside %v–%v", f.Kind, v, rng[0], rng[1])
+	}
+	f.Score = v
+	return f, "", ""
+}
+
+// Warehouse folders of the optional tables.
+const (
+	CustomersDir = "warehouse/customers"
+	FeedbackDir  = "warehouse/feedback"
+)
+
+// TableInfo summarises a committed customers or feedback table.
+type TableInfo struct {
+	Rows, Customers int64
+	Dropped         int64 // rows replaced (customers) or identical to another (feedback)
+}
+
+// CommitCustomers merges rows into <workdir>/warehouse/customers (bucketed
+// by customer like the transactions) and commits it atomically. A customer
+// appears once: a later row for the same id updates an earlier one field by
+// field — its non-empty fields win, empty ones keep the stored value, and
+// attributes are united with the later value winning — and the new rows
+// come after the stored ones, so the newest export wins. replace drops the
+// stored rows first.
+func CommitCustomers(ctx context.Context, workdir string, buckets int, rows []Customer, replace bool) (TableInfo, error) {
+	return commitTable(ctx, workdir, CustomersDir, "warehouse/customers", buckets, rows, replace,
+		func(c Customer) string { return c.CustomerID },
+		func(a, b Customer) int { return strings.Compare(a.CustomerID, b.CustomerID) },
+		func(a, b Customer) bool { return a.CustomerID == b.CustomerID },
+		mergeCustomer)
+}
+
+// mergeCustomer updates old with the non-empty fields of newer.
+func mergeCustomer(old, newer Customer) Customer {
+	if newer.SignupTS != 0 {
+		old.SignupTS = newer.SignupTS
+	}
+	for _, f := range [][2]*string{{&old.Email, &newer.Email}, {&old.Phone, &newer.Phone}, {&old.Country, &newer.Country}} {
+		if *f[1] != "" {
+			*f[0] = *f[1]
+		}
+	}
+	if newer.Attributes != "" {
+		attrs := map[string]string{}
+		json.Unmarshal([]byte(old.Attributes), &attrs)
+		json.Unmarshal([]byte(newer.Attributes), &attrs)
+		b, _ := json.Marshal(attrs)
+		old.Attributes = string(b)
+	}
+	return old
+}
+
+// CommitFeedback merges rows into <workdir>/warehouse/feedback, dropping
+// rows identical to another, and commits it atomically.
+func CommitFeedback(ctx context.Context, workdir string, buckets int, rows []Feedback, replace bool) (TableInfo, error) {
+	return commitTable(ctx, workdir, FeedbackDir, "warehouse/feedback", buckets, rows, replace,
+		func(f Feedback) string { return f.CustomerID }, compareFeedback, sameFeedback, func(_, b Feedback) Feedback { return b })
+}
+
+func compareFeedback(a, b Feedback) int {
+	return cmp.Or(strings.Compare(a.CustomerID, b.CustomerID), cmp.Compare(a.TS, b.TS), strings.Compare(a.Kind, b.Kind), cmp.Compare(a.Score, b.Score))
+}
+
+func sameFeedback(a, b Feedback) bool {
+	return a.CustomerID == b.CustomerID && a.TS == b.TS && a.Kind == b.Kind &&
+		(a.Score == b.Score || math.IsNaN(a.Score) && math.IsNaN(b.Score))
+}
+
+// commitTable merges stored and new rows bucket by bucket (stable sort, so
+// for equal keys the stored rows come first and the new ones last), folds
+// every run that same calls equal into one row with merge (earlier, later),
+// and commits the folder.
+func commitTable[T any](ctx context.Context, workdir, dir, kind string, buckets int, rows []T, replace bool,
+	id func(T) string, compare func(a, b T) int, same func(a, b T) bool, merge func(a, b T) T) (TableInfo, error) {
+	if buckets <= 0 {
+		buckets = DefaultBuckets
+	}
+	byBucket := make([][]T, buckets)
+	root := filepath.Join(workdir, dir)
+	if !replace {
+		if m, err := ReadManifest(root); err == nil {
+			old, _ := strconv.Atoi(m.Meta["buckets"])
+			for b := range old {
+				stored, err := readParquetRows[T](filepath.Join(BucketDir(root, b), "part-00000.parquet"))
+				if err != nil {
+					return TableInfo{}, err
+				}
+				for _, r := range stored {
+					nb := Bucket(id(r), buckets)
+					byBucket[nb] = append(byBucket[nb], r)
+				}
+			}
+		} else if _, statErr := os.Stat(filepath.Join(root, ManifestName)); !os.IsNotExist(statErr) {
+			return TableInfo{}, err
+		}
+	}
+	for _, r := range rows {
+		b := Bucket(id(r), buckets)
+		byBucket[b] = append(byBucket[b], r)
+	}
+	var info TableInfo
+	err := CommitFolder(root, func(tmp string) (Manifest, error) {
+		for b, rs := range byBucket {
+			if err := ctx.Err(); err != nil {
+				return Manifest{}, err
+			}
+			slices.SortStableFunc(rs, compare)
+			kept := rs[:0]
+			for _, r := range rs {
+				if n := len(kept); n > 0 && same(kept[n-1], r) {
+					kept[n-1] = merge(kept[n-1], r)
+					continue
+				}
+				if len(kept) == 0 || id(kept[len(kept)-1]) != id(r) {
+					info.Customers++
+				}
+				kept = append(kept, r)
+			}
+			info.Dropped += int64(len(rs) - len(kept))
+			info.Rows += int64(len(kept))
+			d := BucketDir(tmp, b)
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return Manifest{}, fmt.Errorf("datasets: %w", err)
+			}
+			if err := writeParquetRows(filepath.Join(d, "part-00000.parquet"), kept); err != nil {
+				return Manifest{}, err
+			}
+		}
+		return Manifest{Kind: kind, Rows: info.Rows, Meta: map[string]string{
+			"buckets": strconv.Itoa(buckets), "customers": strconv.FormatInt(info.Customers, 10)}}, nil
+	})
+	return info, err
+}
+
+// ReadCustomers returns every stored customer row (tests, notebooks, small tools).
+func ReadCustomers(workdir string) ([]Customer, error) { return readTable[Customer](workdir, CustomersDir) }
+
+// ReadFeedback returns every stored feedback row.
+func ReadFeedback(workdir string) ([]Feedback, error) { return readTable[Feedback](workdir, FeedbackDir) }
+
+func readTable[T any](workdir, dir string) ([]T, error) {
+	root := filepath.Join(workdir, dir)
+	m, err := ReadManifest(root)
+	if err != nil {
+		return nil, err
+	}
+	n, _ := strconv.Atoi(m.Meta["buckets"])
+	var out []T
+	for b := range n {
+		rows, err := readParquetRows[T](filepath.Join(BucketDir(root, b), "part-00000.parquet"))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rows...)
+	}
+	return out, nil
+}
