@@ -310,10 +310,14 @@ func commitTable[T any](ctx context.Context, workdir, dir, kind string, buckets 
 }
 
 // ReadCustomers returns every stored customer row (tests, notebooks, small tools).
-func ReadCustomers(workdir string) ([]Customer, error) { return readTable[Customer](workdir, CustomersDir) }
+func ReadCustomers(workdir string) ([]Customer, error) {
+	return readTable[Customer](workdir, CustomersDir)
+}
 
 // ReadFeedback returns every stored feedback row.
-func ReadFeedback(workdir string) ([]Feedback, error) { return readTable[Feedback](workdir, FeedbackDir) }
+func ReadFeedback(workdir string) ([]Feedback, error) {
+	return readTable[Feedback](workdir, FeedbackDir)
+}
 
 func readTable[T any](workdir, dir string) ([]T, error) {
 	root := filepath.Join(workdir, dir)
