@@ -71,23 +71,36 @@ func CommitFolder(final string, write func(tmp string) (Manifest, error)) (err e
 	if err := syncDir(tmp); err != nil {
 		return err
 	}
-	var old string
 	if _, statErr := os.Stat(final); statErr == nil {
-		old = tmp + ".old"
+		// Swap the new folder in and the old one out in one step; the old
+		// one, now at tmp, is removed afterwards.
+		if err := exchange(tmp, final); err == nil {
+			if err := syncDir(parent); err != nil {
+				return err
+			}
+			if err := os.RemoveAll(tmp); err != nil {
+				return fmt.Errorf("datasets: remove old %s: %w", final, err)
+			}
+			return nil
+		}
+		// No atomic exchange (not Linux, or a file system without it):
+		// move the old folder aside first. A crash between the two renames
+		// leaves the previous folder complete at <tmp>.old, not at final.
+		old := tmp + ".old"
 		if err := os.Rename(final, old); err != nil {
 			return fmt.Errorf("datasets: replace %s: %w", final, err)
 		}
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		if old != "" {
+		if err := os.Rename(tmp, final); err != nil {
 			_ = os.Rename(old, final)
+			return fmt.Errorf("datasets: commit %s: %w", final, err)
 		}
-		return fmt.Errorf("datasets: commit %s: %w", final, err)
-	}
-	if old != "" {
 		if err := os.RemoveAll(old); err != nil {
 			return fmt.Errorf("datasets: remove old %s: %w", old, err)
 		}
+		return syncDir(parent)
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		return fmt.Errorf("datasets: commit %s: %w", final, err)
 	}
 	return syncDir(parent)
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 )
 
 // LockName is the lock file of a work directory.
@@ -28,15 +27,17 @@ func LockWorkdir(workdir string) (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("datasets: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	held, err := tryLock(f)
+	if err != nil {
 		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("datasets: %s: %w", path, ErrLocked)
-		}
 		return nil, fmt.Errorf("datasets: lock %s: %w", path, err)
 	}
+	if !held {
+		f.Close()
+		return nil, fmt.Errorf("datasets: %s: %w", path, ErrLocked)
+	}
 	return func() {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		unlock(f)
 		f.Close()
 	}, nil
 }

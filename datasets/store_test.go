@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -205,5 +206,26 @@ func TestAppendPadded(t *testing.T) {
 		if got := string(appendPadded([]byte("x"), tc.v, tc.width)); got != "x"+tc.want {
 			t.Errorf("appendPadded(%d, %d) = %q, want %q", tc.v, tc.width, got, "x"+tc.want)
 		}
+	}
+}
+
+// On Linux the commit swaps folders with RENAME_EXCHANGE, so the previous
+// folder is never absent, not even for an instant.
+func TestExchangeSwapsFolders(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	os.MkdirAll(filepath.Join(a, "in-a"), 0o755)
+	os.MkdirAll(filepath.Join(b, "in-b"), 0o755)
+	if err := exchange(a, b); err != nil {
+		if errors.Is(err, errors.ErrUnsupported) || errors.Is(err, syscall.EINVAL) {
+			t.Skipf("no atomic exchange here (%v); CommitFolder uses two renames", err)
+		}
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(a, "in-b")); err != nil {
+		t.Errorf("a does not hold b's content after the exchange: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(b, "in-a")); err != nil {
+		t.Errorf("b does not hold a's content after the exchange: %v", err)
 	}
 }
