@@ -71,6 +71,9 @@ func BenchmarkIngest1M(b *testing.B) {
 // TestMain removes the generated shops after the package's tests and
 // benchmarks.
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(childIngestEnv); spec != "" {
+		runChildIngest(spec)
+	}
 	code := m.Run()
 	tempShops.Lock()
 	for _, dir := range tempShops.dirs {
