@@ -57,6 +57,7 @@ var headerAliases = map[string][]string{
 		"客户id", "客户编号", "客户号", "会员号", "会员id", "会员编号", "会员卡号", "用户id", "顾客id", "客户"},
 	KeyOrderID: {"order_id", "orderid", "order_no", "order_number", "order", "invoice", "invoice_no", "invoiceno", "transaction_id",
 		"订单号", "订单编号", "订单id", "单号", "交易号", "流水号"},
+	KeyLineID: {"line_id", "line", "line_no", "line_number", "lineitem_id", "line_item_id", "order_line", "position", "行号", "明细行号"},
 	KeyTS: {"ts", "timestamp", "date", "order_date", "created_at", "datetime", "time", "invoicedate", "invoice_date", "transaction_date", "purchase_date",
 		"交易时间", "下单时间", "订单日期", "交易日期", "购买时间", "支付时间", "日期", "时间"},
 	KeyAmount: {"amount", "sales", "revenue", "total", "order_total", "line_total", "amount_paid", "value", "price", "spent", "dollar_value",

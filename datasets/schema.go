@@ -4,6 +4,7 @@ package datasets
 const (
 	ColCustomerID  = "customer_id"  // string, required; kept verbatim (leading zeros survive)
 	ColOrderID     = "order_id"     // string, optional; lines of one order share it
+	ColLineID      = "line_id"      // string, optional; the line's number or id within its order
 	ColTS          = "ts"           // timestamp µs UTC, required
 	ColAmountCents = "amount_cents" // int64 cents, required; negative = refund/return
 	ColQuantity    = "quantity"     // int32, optional (0 when absent)
@@ -17,6 +18,7 @@ const (
 const (
 	KeyCustomerID = "customer_id"
 	KeyOrderID    = "order_id"
+	KeyLineID     = "line_id"
 	KeyTS         = "ts"
 	KeyAmount     = "amount"
 	KeyQuantity   = "quantity"
@@ -26,7 +28,7 @@ const (
 )
 
 // MappingKeys lists the --map keys in a stable order.
-var MappingKeys = []string{KeyCustomerID, KeyOrderID, KeyTS, KeyAmount, KeyQuantity, KeyProductID, KeyCategory, KeyChannel}
+var MappingKeys = []string{KeyCustomerID, KeyOrderID, KeyLineID, KeyTS, KeyAmount, KeyQuantity, KeyProductID, KeyCategory, KeyChannel}
 
 // Transaction is one canonical order line, as stored in the warehouse.
 type Transaction struct {
@@ -38,6 +40,10 @@ type Transaction struct {
 	ProductID   string `parquet:"product_id,dict,zstd"`
 	Category    string `parquet:"category,dict,zstd"`
 	Channel     string `parquet:"channel,dict,zstd"`
+	// LineID identifies the line within its order when the export has one;
+	// then (customer, order, line) is the row's identity and a later
+	// export's version of the line replaces the stored one.
+	LineID string `parquet:"line_id,dict,zstd"`
 }
 
 // Folder and file names of the work directory (docs/ARCHITECTURE.md).

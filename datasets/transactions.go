@@ -226,7 +226,7 @@ func readTransactions(ctx context.Context, name string, src rowSource, opt ReadO
 // parseTransaction maps and validates one record; on failure it returns the
 // mapping key of the offending column ("" for the whole row) and a reason.
 func parseTransaction(get func(string) string, vals ValueOptions, notAfter, maxCents int64) (Transaction, string, string) {
-	t := Transaction{CustomerID: get(KeyCustomerID), OrderID: get(KeyOrderID),
+	t := Transaction{CustomerID: get(KeyCustomerID), OrderID: get(KeyOrderID), LineID: get(KeyLineID),
 		ProductID: get(KeyProductID), Category: get(KeyCategory), Channel: get(KeyChannel)}
 	if t.CustomerID == "" {
 		return t, KeyCustomerID, "empty customer id"

@@ -51,6 +51,7 @@ func BucketDir(root string, b int) string {
 type WarehouseWriter struct {
 	buckets [][]Transaction
 	full    [][][]Transaction // per bucket, filled chunks before buckets[b]
+	keyed   bool              // some row has a line id
 	info    WarehouseInfo
 }
 
@@ -68,6 +69,9 @@ func NewWarehouseWriter(n int) *WarehouseWriter {
 // Add queues one row.
 func (w *WarehouseWriter) Add(t Transaction) {
 	b := Bucket(t.CustomerID, len(w.buckets))
+	if t.LineID != "" {
+		w.keyed = true
+	}
 	if len(w.buckets[b]) == cap(w.buckets[b]) {
 		// Park the full chunk instead of growing it: no repeated copying of
 		// millions of rows; Compact joins the chunks once.
@@ -114,7 +118,36 @@ func compareTx(a, b Transaction) int {
 	if c := strings.Compare(a.Category, b.Category); c != 0 {
 		return c
 	}
-	return strings.Compare(a.Channel, b.Channel)
+	if c := strings.Compare(a.Channel, b.Channel); c != 0 {
+		return c
+	}
+	return strings.Compare(a.LineID, b.LineID)
+}
+
+// compareLine orders rows by their line identity (customer, order, line).
+func compareLine(a, b Transaction) int {
+	if c := strings.Compare(a.CustomerID, b.CustomerID); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.OrderID, b.OrderID); c != 0 {
+		return c
+	}
+	return strings.Compare(a.LineID, b.LineID)
+}
+
+// latestLines keeps, of rows sharing a non-empty (customer, order, line)
+// identity, only the one that arrived last (rows are in arrival order:
+// the stored warehouse first, then the files in order).
+func latestLines(rows []Transaction) []Transaction {
+	slices.SortStableFunc(rows, compareLine)
+	kept := rows[:0]
+	for i, r := range rows {
+		if r.LineID != "" && i+1 < len(rows) && compareLine(r, rows[i+1]) == 0 {
+			continue
+		}
+		kept = append(kept, r)
+	}
+	return kept
 }
 
 // AddWarehouse queues every row of the warehouse under workdir, whatever
@@ -143,8 +176,9 @@ func (w *WarehouseWriter) AddWarehouse(workdir string) error {
 func (w *WarehouseWriter) Rows() int64 { return w.info.Rows }
 
 // Compact sorts every bucket and drops rows identical to another (an export
-// that overlaps an earlier one, or a line repeated in a file), returning how
-// many it dropped; Commit calls it.
+// that overlaps an earlier one, or a line repeated in a file) and, for rows
+// with a line id, all but the latest version of each order line (a
+// corrected export), returning how many it dropped; Commit calls it.
 func (w *WarehouseWriter) Compact() int64 {
 	drops := make([]int64, len(w.buckets))
 	eachBucket(len(w.buckets), func(b int) error {
@@ -153,8 +187,11 @@ func (w *WarehouseWriter) Compact() int64 {
 			rows = slices.Concat(append(w.full[b], rows)...)
 			w.full[b] = nil
 		}
-		slices.SortFunc(rows, compareTx)
 		n := len(rows)
+		if w.keyed {
+			rows = latestLines(rows)
+		}
+		slices.SortFunc(rows, compareTx)
 		w.buckets[b] = slices.CompactFunc(rows, func(a, b Transaction) bool { return a == b })
 		drops[b] = int64(n - len(w.buckets[b]))
 		return nil

@@ -358,3 +358,26 @@ func TestIngestSurvivesKill(t *testing.T) {
 		t.Errorf("after the rerun: %+v, %v; want %d rows", info, err, 2+lines)
 	}
 }
+
+// With a line id, (customer, order, line) is a row's identity: a later
+// export's corrected line replaces the stored one, while two genuinely
+// identical lines of one order with different line numbers both stay.
+func TestIngestLineIDs(t *testing.T) {
+	work, in := t.TempDir(), t.TempDir()
+	cfg := Config{Workdir: work, Buckets: 2}
+	day1 := write(t, in, "day1.csv", "customer_id,order_id,line_no,ts,amount\nc1,o1,1,2025-01-01,10.00\nc1,o1,2,2025-01-01,10.00\nc2,o2,1,2025-01-02,5.00\n")
+	day2 := write(t, in, "day2.csv", "customer_id,order_id,line_no,ts,amount\nc1,o1,2,2025-01-01,8.00\nc2,o2,1,2025-01-02,5.00\nc3,o3,1,2025-01-03,1.00\n")
+	for _, f := range []string{day1, day2} {
+		if _, err := Ingest(context.Background(), cfg, IngestInput{Transactions: f}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	for _, r := range warehouseRows(t, work) {
+		got = append(got, fmt.Sprintf("%s/%s/%s=%d", r.CustomerID, r.OrderID, r.LineID, r.AmountCents))
+	}
+	slices.Sort(got)
+	if want := []string{"c1/o1/1=1000", "c1/o1/2=800", "c2/o2/1=500", "c3/o3/1=100"}; !slices.Equal(got, want) {
+		t.Errorf("warehouse %v, want %v", got, want)
+	}
+}
