@@ -24,7 +24,9 @@ type Table struct {
 }
 
 // Transactions is the transactions input table (DESIGN.md, "Contracts").
-var Transactions = Table{Name: "transactions", Keys: MappingKeys, Aliases: headerAliases, Required: []string{KeyCustomerID, KeyTS, KeyAmount}}
+// Besides ts it needs a customer id or email, and an amount, line total or
+// unit price (readTransactions checks those alternatives).
+var Transactions = Table{Name: "transactions", Keys: MappingKeys, Aliases: headerAliases, Required: []string{KeyTS}}
 
 // ParseColumnMap parses "key=header,key=header" as given to --map, for the
 // transactions table.
@@ -60,12 +62,19 @@ var headerAliases = map[string][]string{
 	KeyLineID: {"line_id", "line", "line_no", "line_number", "lineitem_id", "line_item_id", "order_line", "position", "行号", "明细行号"},
 	KeyTS: {"ts", "timestamp", "date", "order_date", "created_at", "datetime", "time", "invoicedate", "invoice_date", "transaction_date", "purchase_date",
 		"交易时间", "下单时间", "订单日期", "交易日期", "购买时间", "支付时间", "日期", "时间"},
-	KeyAmount: {"amount", "sales", "revenue", "total", "order_total", "line_total", "amount_paid", "value", "price", "spent", "dollar_value",
+	KeyAmount: {"amount", "sales", "revenue", "total", "order_total", "amount_paid", "value", "spent", "dollar_value",
 		"金额", "消费金额", "实付金额", "订单金额", "交易金额", "实收金额", "销售额", "支付金额"},
-	KeyQuantity:  {"quantity", "qty", "units", "cds", "数量", "件数", "购买数量"},
-	KeyProductID: {"product_id", "productid", "sku", "stockcode", "product", "商品id", "商品编号", "商品编码", "商品"},
-	KeyCategory:  {"category", "product_category", "品类", "类目", "商品类别", "分类"},
-	KeyChannel:   {"channel", "sales_channel", "渠道", "销售渠道"},
+	KeyLineTotal:   {"line_total", "item_total", "lineitem_total", "line_amount", "total_price", "小计", "行金额"},
+	KeyUnitPrice:   {"unit_price", "unitprice", "price", "item_price", "lineitem_price", "item_cost", "单价", "价格", "商品单价"},
+	KeyDiscount:    {"discount", "line_discount", "lineitem_discount", "discount_amount", "折扣", "优惠", "优惠金额", "折扣金额"},
+	KeyEmail:       {"email", "e_mail", "customer_email", "billing_email", "email_address", "邮箱"},
+	KeyStatus:      {"status", "order_status", "financial_status", "state", "订单状态", "状态"},
+	KeyCancelledAt: {"cancelled_at", "canceled_at", "cancelled_date", "cancellation_date", "取消时间"},
+	KeyDescription: {"description", "product_name", "item_name", "lineitem_name", "name", "title", "商品名称", "品名", "描述"},
+	KeyQuantity:    {"quantity", "qty", "units", "cds", "数量", "件数", "购买数量"},
+	KeyProductID:   {"product_id", "productid", "sku", "stockcode", "product", "商品id", "商品编号", "商品编码", "商品"},
+	KeyCategory:    {"category", "product_category", "品类", "类目", "商品类别", "分类"},
+	KeyChannel:     {"channel", "sales_channel", "渠道", "销售渠道"},
 }
 
 // normaliseHeader lower-cases a header and writes spaces and dashes as _.

@@ -62,7 +62,6 @@ func TestReadTransactionsErrors(t *testing.T) {
 		{"ambiguous date", "customer_id,ts,amount\nc1,03/04/2024,1.00\n", ReadOptions{}, 2, 2, "ts", "date_order"},
 		{"absurd amount", "customer_id,ts,amount\nc1,2024-01-01,2000000\n", ReadOptions{MaxAmountCents: 100000000}, 2, 3, "amount", "beyond the bound"},
 		{"decimal comma in a comma file", "customer_id;ts;amount\nc1;2024-01-01;1,5\n", ReadOptions{Values: ValueOptions{Decimal: '.'}}, 2, 3, "amount", "decimal"},
-		{"empty id", "customer_id,ts,amount\n ,2024-01-01,1.00\n", ReadOptions{}, 2, 1, "customer_id", "empty customer id"},
 		{"future", "customer_id,ts,amount\nc1,2031-01-01,1.00\n", ReadOptions{NotAfter: future}, 2, 2, "ts", "future"},
 		{"field count", "customer_id,ts,amount\nc1,2024-01-01\n", ReadOptions{}, 2, 0, "", "2 fields"},
 		{"missing column", "customer_id,amount\nc1,1\n", ReadOptions{}, 1, 0, "", "no column for ts"},

@@ -11,7 +11,22 @@ const (
 	ColProductID   = "product_id"   // string, optional
 	ColCategory    = "category"     // string, optional
 	ColChannel     = "channel"      // string, optional
+	ColLineKind    = "line_kind"    // string: product (or empty), cancellation, shipping, fee, voucher, adjustment
 )
+
+// Line kinds (the line_kind column). Only product and cancellation lines
+// count as purchases and spend; the others are kept but set aside.
+const (
+	LineProduct      = "product"
+	LineCancellation = "cancellation" // the negative counterpart of a cancelled or returned line
+	LineShipping     = "shipping"
+	LineFee          = "fee"
+	LineVoucher      = "voucher"
+	LineAdjustment   = "adjustment"
+)
+
+// NonProductKinds are the line kinds that are not purchases.
+var NonProductKinds = []string{LineShipping, LineFee, LineVoucher, LineAdjustment}
 
 // Mapping keys accepted by --map. They name canonical fields; "amount" is in
 // currency units (e.g. 12.34) and is converted to integer cents.
@@ -25,10 +40,21 @@ const (
 	KeyProductID  = "product_id"
 	KeyCategory   = "category"
 	KeyChannel    = "channel"
+	// Line amount from parts, when there is no amount column:
+	// amount = quantity × unit_price − discount (or line_total when given).
+	KeyUnitPrice = "unit_price"
+	KeyDiscount  = "discount"
+	KeyLineTotal = "line_total"
+	// Identity, status and description of a line.
+	KeyEmail       = "email"        // the customer id of guests with --guest-key email
+	KeyStatus      = "status"       // order or financial status; cancelled/voided/refunded cancel the line
+	KeyCancelledAt = "cancelled_at" // set: the line was cancelled then
+	KeyDescription = "description"  // product name, matched by the non-product rules
 )
 
 // MappingKeys lists the --map keys in a stable order.
-var MappingKeys = []string{KeyCustomerID, KeyOrderID, KeyLineID, KeyTS, KeyAmount, KeyQuantity, KeyProductID, KeyCategory, KeyChannel}
+var MappingKeys = []string{KeyCustomerID, KeyOrderID, KeyLineID, KeyTS, KeyAmount, KeyQuantity, KeyProductID, KeyCategory, KeyChannel,
+	KeyUnitPrice, KeyDiscount, KeyLineTotal, KeyEmail, KeyStatus, KeyCancelledAt, KeyDescription}
 
 // Transaction is one canonical order line, as stored in the warehouse.
 type Transaction struct {
@@ -44,6 +70,8 @@ type Transaction struct {
 	// then (customer, order, line) is the row's identity and a later
 	// export's version of the line replaces the stored one.
 	LineID string `parquet:"line_id,dict,zstd"`
+	// LineKind is empty or "product" for goods, else one of the Line* kinds.
+	LineKind string `parquet:"line_kind,dict,zstd"`
 }
 
 // Folder and file names of the work directory (docs/ARCHITECTURE.md).

@@ -37,7 +37,6 @@ type Feedback struct {
 // Mapping keys of the customers and feedback tables.
 const (
 	KeySignupTS = "signup_ts"
-	KeyEmail    = "email"
 	KeyPhone    = "phone"
 	KeyCountry  = "country"
 	KeyKind     = "kind"
@@ -89,7 +88,7 @@ var FeedbackTable = Table{Name: "feedback",
 func ReadCustomerFile(ctx context.Context, path string, opt ReadOptions, good func(Customer) error, bad func(BadRow) error) (FileStats, error) {
 	return readInputFile(ctx, path, opt, func(src rowSource) (FileStats, error) {
 		header := src.header()
-		return readRows(ctx, path, src, Customers, opt, func(vals ValueOptions) rowParser {
+		return readRows(ctx, path, src, Customers, opt, func(vals ValueOptions, _ *FileStats) (rowParser, error) {
 			mapped := map[string]bool{}
 			if idx, err := Customers.ResolveColumns(path, header, opt.Map); err == nil {
 				for _, i := range idx {
@@ -121,7 +120,7 @@ func ReadCustomerFile(ctx context.Context, path string, opt ReadOptions, good fu
 					c.Attributes = string(b)
 				}
 				return "", "", good(c)
-			}
+			}, nil
 		}, bad)
 	})
 }
@@ -135,14 +134,14 @@ func ReadFeedbackFile(ctx context.Context, path string, opt ReadOptions, good fu
 		notAfter = opt.NotAfter.UnixMicro()
 	}
 	return readInputFile(ctx, path, opt, func(src rowSource) (FileStats, error) {
-		return readRows(ctx, path, src, FeedbackTable, opt, func(vals ValueOptions) rowParser {
+		return readRows(ctx, path, src, FeedbackTable, opt, func(vals ValueOptions, _ *FileStats) (rowParser, error) {
 			return func(rec []string, get func(string) string) (string, string, error) {
 				f, col, reason := parseFeedback(get, vals, notAfter)
 				if reason != "" {
 					return col, reason, nil
 				}
 				return "", "", good(f)
-			}
+			}, nil
 		}, bad)
 	})
 }

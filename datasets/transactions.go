@@ -25,7 +25,28 @@ type ReadOptions struct {
 	NotAfter time.Time
 	// MaxAmountCents rejects rows whose |amount| exceeds it; zero disables.
 	MaxAmountCents int64
+	// GuestKey GuestKeyEmail makes a row without a customer id take its
+	// normalised email as the id; otherwise such rows are guest checkouts,
+	// counted and set aside (neither loaded nor bad).
+	GuestKey string
+	// CancelPrefix marks cancellation invoices by their order id's prefix
+	// (e.g. "C" as in C536379); empty disables.
+	CancelPrefix string
+	// CancelStatuses are the statuses that cancel a line; nil means
+	// DefaultCancelStatuses.
+	CancelStatuses []string
+	// NonProduct classifies shipping, fee, voucher and adjustment lines;
+	// nil means DefaultNonProduct, an empty slice none.
+	NonProduct []NonProductRule
+	// Aliases replace the recognised header names of the keys they list
+	// (a preset's; see ApplyPreset). GuestIDs are customer ids that mean
+	// "none", e.g. WooCommerce's 0 for guests.
+	Aliases  map[string][]string
+	GuestIDs []string
 }
+
+// GuestKeyEmail is the ReadOptions.GuestKey that identifies guests by email.
+const GuestKeyEmail = "email"
 
 // BadRow is a row that ingest set aside, with where and why.
 type BadRow struct {
@@ -46,8 +67,14 @@ type FileStats struct {
 	Columns map[string]string // mapping key → source column
 	Decimal byte
 	Rows    int64 // data rows read, bad ones included
-	Loaded  int64 // rows passed to good
+	Loaded  int64 // input rows loaded (a cancelled line also passes its negative counterpart to good)
 	Bad     int64 // rows passed to bad
+
+	Guests         int64            // rows without a customer id, set aside
+	ZeroPrice      int64            // product lines with amount 0 (kept)
+	CancelLines    int64            // lines of cancellation invoices (CancelPrefix)
+	CancelledLines int64            // lines of cancelled orders, given a negative counterpart
+	NonProduct     map[string]int64 // non-product lines by kind (kept, not purchases)
 }
 
 // errStop ends a read early without error (previews).
@@ -115,9 +142,12 @@ type rowParser func(rec []string, get func(key string) string) (col, reason stri
 // columns of table, then hands each record to the parser newParser builds,
 // routing bad rows to bad (or, with a nil bad, ending with a *DataError).
 func readRows(ctx context.Context, name string, src rowSource, table Table, opt ReadOptions,
-	newParser func(vals ValueOptions) rowParser, bad func(BadRow) error) (FileStats, error) {
+	newParser func(vals ValueOptions, st *FileStats) (rowParser, error), bad func(BadRow) error) (FileStats, error) {
 	st := FileStats{File: name, Format: src.describe(), Columns: map[string]string{}}
 	header := src.header()
+	if table.Name == Transactions.Name {
+		table = table.withAliases(opt.Aliases)
+	}
 	idx, err := table.ResolveColumns(name, header, opt.Map)
 	if err != nil {
 		return st, err
@@ -139,7 +169,10 @@ func readRows(ctx context.Context, name string, src rowSource, table Table, opt 
 		}
 	}
 	st.Decimal = vals.Decimal
-	parse := newParser(vals)
+	parse, err := newParser(vals, &st)
+	if err != nil {
+		return st, err
+	}
 	var rec []string
 	get := func(k string) string {
 		if i := idx[k]; i >= 0 && i < len(rec) {
@@ -187,8 +220,11 @@ func readRows(ctx context.Context, name string, src rowSource, table Table, opt 
 		if len(rec) != len(header) {
 			reason = fmt.Sprintf("%d fields, header has %d", len(rec), len(header))
 		} else if col, reason, err = parse(rec, get); err != nil {
-			if err == errStop {
+			switch err {
+			case errStop:
 				return st, nil
+			case errSkip:
+				continue
 			}
 			return st, err
 		}
@@ -208,49 +244,31 @@ func readRows(ctx context.Context, name string, src rowSource, table Table, opt 
 }
 
 func readTransactions(ctx context.Context, name string, src rowSource, opt ReadOptions, good func(Transaction) error, bad func(BadRow) error) (FileStats, error) {
-	notAfter := int64(0)
-	if !opt.NotAfter.IsZero() {
-		notAfter = opt.NotAfter.UnixMicro()
-	}
-	return readRows(ctx, name, src, Transactions, opt, func(vals ValueOptions) rowParser {
-		return func(rec []string, get func(string) string) (string, string, error) {
-			t, col, reason := parseTransaction(get, vals, notAfter, opt.MaxAmountCents)
-			if reason != "" {
-				return col, reason, nil
-			}
-			return "", "", good(t)
+	return readRows(ctx, name, src, Transactions, opt, func(vals ValueOptions, st *FileStats) (rowParser, error) {
+		if err := checkTransactionColumns(name, src.header(), st.Columns, opt.GuestKey); err != nil {
+			return nil, err
 		}
+		p := newLineParser(&opt, vals, st, good, st.Columns)
+		return func(rec []string, get func(string) string) (string, string, error) { return p.parse(get) }, nil
 	}, bad)
 }
 
-// parseTransaction maps and validates one record; on failure it returns the
-// mapping key of the offending column ("" for the whole row) and a reason.
-func parseTransaction(get func(string) string, vals ValueOptions, notAfter, maxCents int64) (Transaction, string, string) {
-	t := Transaction{CustomerID: get(KeyCustomerID), OrderID: get(KeyOrderID), LineID: get(KeyLineID),
-		ProductID: get(KeyProductID), Category: get(KeyCategory), Channel: get(KeyChannel)}
-	if t.CustomerID == "" {
-		return t, KeyCustomerID, "empty customer id"
-	}
-	ts, col, reason := parseTimeField(get, KeyTS, vals, notAfter)
-	if reason != "" {
-		return t, col, reason
-	}
-	t.TS = ts
-	var err error
-	if t.AmountCents, err = ParseAmount(get(KeyAmount), vals.Decimal); err != nil {
-		return t, KeyAmount, err.Error()
-	}
-	if maxCents > 0 && (t.AmountCents > maxCents || t.AmountCents < -maxCents) {
-		return t, KeyAmount, fmt.Sprintf("amount %s is beyond the bound of ±%s (max_amount)", FormatCents(t.AmountCents), FormatCents(maxCents))
-	}
-	if q := get(KeyQuantity); q != "" {
-		v, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSuffix(q, ".0"), ".00"), 10, 32)
-		if err != nil {
-			return t, KeyQuantity, fmt.Sprintf("quantity %q is not a whole number", q)
+// checkTransactionColumns checks the required alternatives of a
+// transactions file: a customer id (or an email with --guest-key email),
+// and an amount, line total or unit price.
+func checkTransactionColumns(file string, header []string, cols map[string]string, guestKey string) error {
+	has := func(k string) bool { _, ok := cols[k]; return ok }
+	switch {
+	case !has(KeyCustomerID) && !(has(KeyEmail) && guestKey == GuestKeyEmail):
+		hint := "map one with --map customer_id=<column>"
+		if has(KeyEmail) {
+			hint += ", or identify customers by email with --guest-key email"
 		}
-		t.Quantity = int32(v)
+		return &DataError{File: file, Line: 1, Msg: fmt.Sprintf("no column for customer_id in header %q; %s", header, hint)}
+	case !has(KeyAmount) && !has(KeyLineTotal) && !has(KeyUnitPrice):
+		return &DataError{File: file, Line: 1, Msg: fmt.Sprintf("no column for amount, line_total or unit_price in header %q; map one with --map amount=<column>", header)}
 	}
-	return t, "", ""
+	return nil
 }
 
 // parseTimeField parses the timestamp under key and rejects one after

@@ -49,6 +49,9 @@ func ParseTime(s string, opt ValueOptions) (int64, error) {
 	if isDigits(s) {
 		return parseDigitsTime(s, opt)
 	}
+	if hasMonthName(s) {
+		return parseMonthNameTime(s, opt)
+	}
 	datePart, clock := s, ""
 	if i := strings.IndexAny(s, "T "); i >= 0 {
 		datePart, clock = s[:i], strings.TrimSpace(s[i+1:])
@@ -73,6 +76,45 @@ func ParseTime(s string, opt ValueOptions) (int64, error) {
 	}
 	t := time.Date(y, time.Month(mo), d, hh, mm, ss, ns, loc)
 	return t.UnixMicro(), nil
+}
+
+var monthNames = []string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
+
+// hasMonthName reports whether s names a month in English (Mar 5, 2024).
+func hasMonthName(s string) bool {
+	l := strings.ToLower(s)
+	for _, m := range monthNames {
+		if i := strings.Index(l, m); i >= 0 && (i == 0 || !isLetter(l[i-1])) {
+			return true
+		}
+	}
+	return false
+}
+
+// monthNameLayouts are the dates with English month names that exports
+// write (Magento, Excel, e-mail style).
+var monthNameLayouts = []string{
+	"Jan 2, 2006 3:04:05 PM", "Jan 2, 2006 3:04 PM", "Jan 2, 2006 15:04:05", "Jan 2, 2006 15:04", "Jan 2, 2006",
+	"January 2, 2006 3:04:05 PM", "January 2, 2006 15:04:05", "January 2, 2006",
+	"2 Jan 2006 15:04:05", "2 Jan 2006 15:04", "2 Jan 2006", "2 January 2006 15:04:05", "2 January 2006 15:04", "2 January 2006",
+	"2-Jan-2006 15:04:05", "2-Jan-2006 15:04", "2-Jan-2006",
+	time.RFC1123Z, time.RFC1123, "Mon, 2 Jan 2006 15:04:05 -0700", time.ANSIC,
+}
+
+func parseMonthNameTime(s string, opt ValueOptions) (int64, error) {
+	loc := opt.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	for _, l := range monthNameLayouts {
+		if t, err := time.ParseInLocation(l, s, loc); err == nil {
+			if y := t.Year(); y < 1900 || y > 9999 {
+				return 0, fmt.Errorf("timestamp %q: year %d out of range 1900..9999", s, y)
+			}
+			return t.UnixMicro(), nil
+		}
+	}
+	return 0, fmt.Errorf("timestamp %q: %s, or an English month name (Mar 5, 2024 2:22:10 PM; 5 Mar 2024)", s, dateHelp)
 }
 
 func parseDigitsTime(s string, opt ValueOptions) (int64, error) {
@@ -261,6 +303,13 @@ var (
 // decimal separator decimal ('.' or ','; 0 means '.'). More than two
 // decimals are rounded half away from zero.
 func ParseAmount(s string, decimal byte) (int64, error) {
+	return ParseDecimal(s, decimal, 2)
+}
+
+// ParseDecimal is ParseAmount with places decimals kept (0..9): the value
+// in units of 10^−places, rounded half away from zero beyond them. Unit
+// prices use 6 places so that quantity × price rounds to cents only once.
+func ParseDecimal(s string, decimal byte, places int) (int64, error) {
 	orig := s
 	if decimal == 0 {
 		decimal = '.'
@@ -323,7 +372,14 @@ func ParseAmount(s string, decimal byte) (int64, error) {
 	if grouped && groupLen != 3 {
 		return amountGroupError(orig, decimal)
 	}
-	cents *= 100
+	scale := int64(1)
+	for range places {
+		scale *= 10
+	}
+	if cents > (1<<62)/scale {
+		return 0, fmt.Errorf("amount %q is too large", orig)
+	}
+	cents *= scale
 	for i, c := range []byte(frac) {
 		if c < '0' || c > '9' {
 			if c == group || c == '.' || c == ',' {
@@ -332,11 +388,10 @@ func ParseAmount(s string, decimal byte) (int64, error) {
 			return notNumber()
 		}
 		switch {
-		case i == 0:
-			cents += 10 * int64(c-'0')
-		case i == 1:
-			cents += int64(c - '0')
-		case i == 2 && c >= '5':
+		case i < places:
+			scale /= 10
+			cents += scale * int64(c-'0')
+		case i == places && c >= '5':
 			cents++
 		}
 	}

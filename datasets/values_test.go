@@ -95,6 +95,13 @@ func TestParseTime(t *testing.T) {
 		{"3/5/2024 12:05 AM", mdy, "2024-03-05T00:05:00Z"},
 		{"05/03/2024", utc, "error: date_order"},
 		{"25/12/2024", mdy, "error: month 25"},
+		// English month names (Magento, Excel).
+		{"Mar 5, 2024 2:22:10 PM", utc, "2024-03-05T14:22:10Z"},
+		{"Mar 5, 2024", cn, "2024-03-04T16:00:00Z"},
+		{"5 March 2024 14:22", utc, "2024-03-05T14:22:00Z"},
+		{"05-Mar-2024", utc, "2024-03-05T00:00:00Z"},
+		{"Tue, 05 Mar 2024 14:22:10 +0800", utc, "2024-03-05T06:22:10Z"},
+		{"Mar 32, 2024", utc, "error: month name"},
 		// Unix epochs.
 		{"1709648530", utc, "2024-03-05T14:22:10Z"},
 		{"1709648530123", utc, "2024-03-05T14:22:10.123Z"},

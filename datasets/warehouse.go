@@ -172,6 +172,44 @@ func (w *WarehouseWriter) AddWarehouse(workdir string) error {
 	return nil
 }
 
+// LinkCancellations links the lines of cancellation invoices (order ids
+// starting with prefix, e.g. C536379) to the original order (536379) of the
+// same customer where it is in the data; the others stay as refunds under
+// their own id. It returns how many lines it linked and how many it could
+// not.
+func (w *WarehouseWriter) LinkCancellations(prefix string) (linked, unlinked int64) {
+	if prefix == "" {
+		return 0, 0
+	}
+	for b := range w.buckets {
+		chunks := append(slices.Clone(w.full[b]), w.buckets[b])
+		orders := map[[2]string]bool{}
+		for _, rows := range chunks {
+			for _, t := range rows {
+				if t.LineKind != LineCancellation && t.OrderID != "" {
+					orders[[2]string{t.CustomerID, t.OrderID}] = true
+				}
+			}
+		}
+		for _, rows := range chunks {
+			for i := range rows {
+				t := &rows[i]
+				orig, ok := strings.CutPrefix(t.OrderID, prefix)
+				if t.LineKind != LineCancellation || !ok {
+					continue
+				}
+				if orders[[2]string{t.CustomerID, orig}] {
+					t.OrderID = orig
+					linked++
+				} else {
+					unlinked++
+				}
+			}
+		}
+	}
+	return linked, unlinked
+}
+
 // Rows returns the number of rows queued.
 func (w *WarehouseWriter) Rows() int64 { return w.info.Rows }
 

@@ -41,6 +41,14 @@ type IngestInput struct {
 	// Replace rebuilds the warehouse from these inputs alone instead of
 	// merging them into it.
 	Replace bool
+	// Preset names a shop platform's standard export (datasets.Presets).
+	Preset string
+	// GuestKey "email" gives guest checkouts their email as customer id.
+	GuestKey string
+	// CancelPrefix marks cancellation invoices by order id prefix ("C").
+	CancelPrefix string
+	// NonProduct classifies non-product lines; nil: datasets.DefaultNonProduct.
+	NonProduct []datasets.NonProductRule
 }
 
 // IngestResult summarises an ingest.
@@ -63,6 +71,53 @@ type IngestResult struct {
 	LastDay                    string            //
 	Warnings                   []string          // e.g. a file with quarantined rows
 	BadSample                  []datasets.BadRow // the first quarantined rows, for summaries
+	Lines                      LineCounts        // how the transaction lines were read
+}
+
+// ReadOptions returns how to read the files of table t (datasets.Transactions,
+// Customers or FeedbackTable): format, values, mapping, and for
+// transactions the bound, guest, cancellation and non-product rules with
+// the preset applied. NotAfter is left for the caller.
+func (in IngestInput) ReadOptions(t datasets.Table) (datasets.ReadOptions, error) {
+	opt := datasets.ReadOptions{SourceOptions: in.Source, Values: in.Values}
+	switch t.Name {
+	case datasets.Customers.Name:
+		opt.Map = in.CustomersMap
+	case datasets.FeedbackTable.Name:
+		opt.Map = in.FeedbackMap
+	default:
+		opt.Map, opt.MaxAmountCents, opt.GuestKey, opt.CancelPrefix, opt.NonProduct = in.Map, in.MaxAmountCents, in.GuestKey, in.CancelPrefix, in.NonProduct
+		if in.Preset != "" {
+			if err := datasets.ApplyPreset(&opt, in.Preset); err != nil {
+				return opt, err
+			}
+		}
+	}
+	return opt, nil
+}
+
+// LineCounts says how an export's lines were read, beyond good and bad.
+type LineCounts struct {
+	Guests           int64            `json:"guests"`                      // rows without a customer id, set aside
+	ZeroPrice        int64            `json:"zero_price"`                  // product lines with amount 0, kept
+	NonProduct       map[string]int64 `json:"non_product,omitempty"`       // shipping, fee, voucher, adjustment lines: kept, not purchases
+	CancelledLines   int64            `json:"cancelled_lines"`             // lines of cancelled or refunded orders, netted out by a counterpart
+	CancelLines      int64            `json:"cancellation_lines"`          // lines of cancellation invoices (prefix rule)
+	CancelsLinked    int64            `json:"cancellations_linked"`        // … linked to their original order
+	CancelsNotLinked int64            `json:"cancellations_without_order"` // … whose order is not in the data, kept as refunds
+}
+
+func (c *LineCounts) add(st datasets.FileStats) {
+	c.Guests += st.Guests
+	c.ZeroPrice += st.ZeroPrice
+	c.CancelledLines += st.CancelledLines
+	c.CancelLines += st.CancelLines
+	for k, v := range st.NonProduct {
+		if c.NonProduct == nil {
+			c.NonProduct = map[string]int64{}
+		}
+		c.NonProduct[k] += v
+	}
 }
 
 // ingestRecord is one entry of the warehouse's ingest log (_ingests.json).
@@ -72,6 +127,8 @@ type ingestRecord struct {
 	Duplicates  int64       `json:"duplicates"`
 	Quarantined int64       `json:"quarantined"`
 	Replace     bool        `json:"replace,omitempty"`
+	Preset      string      `json:"preset,omitempty"`
+	Lines       LineCounts  `json:"lines"`
 }
 
 type fileAudit struct {
@@ -196,8 +253,13 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 		}
 		return nil
 	}
-	rec := ingestRecord{ID: res.ID, Replace: in.Replace}
+	rec := ingestRecord{ID: res.ID, Replace: in.Replace, Preset: in.Preset}
 	base := datasets.ReadOptions{SourceOptions: in.Source, Values: in.Values, NotAfter: now}
+	txOpt, err := in.ReadOptions(datasets.Transactions)
+	if err != nil {
+		return res, err
+	}
+	txOpt.NotAfter = now
 	// check accounts for one file read and stops above the bad-row bound.
 	check := func(table, path string, st datasets.FileStats, err error) error {
 		if err != nil {
@@ -230,14 +292,14 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 				return res, err
 			}
 		}
-		opt := base
-		opt.Map, opt.MaxAmountCents = in.Map, in.MaxAmountCents
 		for _, path := range paths {
-			st, err := datasets.ReadTransactionFile(ctx, path, opt, func(t datasets.Transaction) error { w.Add(t); return nil }, keepBad)
+			st, err := datasets.ReadTransactionFile(ctx, path, txOpt, func(t datasets.Transaction) error { w.Add(t); return nil }, keepBad)
 			if err := check(datasets.Transactions.Name, path, st, err); err != nil {
 				return res, err
 			}
+			res.Lines.add(st)
 		}
+		res.Lines.CancelsLinked, res.Lines.CancelsNotLinked = w.LinkCancellations(txOpt.CancelPrefix)
 	}
 	var customers []datasets.Customer
 	for _, path := range fresh[datasets.Customers.Name] {
@@ -259,7 +321,7 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 	}
 
 	res.BadSample = bad[:min(len(bad), 5)]
-	rec.Quarantined = res.Quarantined
+	rec.Quarantined, rec.Lines = res.Quarantined, res.Lines
 	if res.Quarantined > 0 {
 		res.Quarantine = filepath.Join(cfg.Workdir, QuarantineDir, res.ID+".csv")
 		if err := datasets.WriteFileAtomic(res.Quarantine, quarantineCSV(bad)); err != nil {

@@ -19,6 +19,8 @@ type ingestOptions struct {
 	customers, customersMap                  string
 	feedback, feedbackMap                    string
 	timezone, dateOrder, decimal             string
+	preset, guestKey, cancelPrefix           string
+	nonProduct                               string
 	maxBad, maxAmount                        float64
 	buckets                                  int
 	replace                                  bool
@@ -42,6 +44,10 @@ func (o *ingestOptions) flags(c *cobra.Command) {
 	f.Float64Var(&o.maxBad, "max-bad-fraction", 0.01, "share of a file's rows that may be quarantined before the ingest stops with exit code 3")
 	f.Float64Var(&o.maxAmount, "max-amount", 1_000_000, "rows whose |amount| exceeds this (currency units) are quarantined; 0: no bound")
 	f.BoolVar(&o.replace, "replace", false, "rebuild the warehouse from these inputs alone instead of merging them into it")
+	f.StringVar(&o.preset, "preset", "", "a shop platform's standard export: "+strings.Join(datasets.PresetNames(), ", ")+" (column names and rules; see the README)")
+	f.StringVar(&o.guestKey, "guest-key", "", "email: rows without a customer id take their normalised email as the id (default: they are guests, counted and set aside)")
+	f.StringVar(&o.cancelPrefix, "cancel-prefix", "", `order ids starting with this are cancellation invoices, e.g. "C" (C536379 cancels 536379)`)
+	f.StringVar(&o.nonProduct, "non-product", "default", `non-product line rules kind=pattern,... (kinds: `+strings.Join(datasets.NonProductKinds, ", ")+`; pattern: a product code, code prefix*, or description phrase); "default" adds the built-in ones, "none" disables them`)
 }
 
 // input validates the flags into a pipeline.IngestInput.
@@ -50,7 +56,26 @@ func (o *ingestOptions) input() (pipeline.IngestInput, error) {
 	if err != nil {
 		return pipeline.IngestInput{}, usagef("--map: %v", err)
 	}
-	in := pipeline.IngestInput{Transactions: o.tx, Customers: o.customers, Feedback: o.feedback, Map: m, MaxBadFraction: o.maxBad, Replace: o.replace}
+	in := pipeline.IngestInput{Transactions: o.tx, Customers: o.customers, Feedback: o.feedback, Map: m, MaxBadFraction: o.maxBad, Replace: o.replace,
+		Preset: o.preset, CancelPrefix: o.cancelPrefix}
+	if o.preset != "" {
+		if _, ok := datasets.Presets[o.preset]; !ok {
+			return in, usagef("--preset %q: want one of %s", o.preset, strings.Join(datasets.PresetNames(), ", "))
+		}
+	}
+	switch o.guestKey {
+	case "", "none":
+	case datasets.GuestKeyEmail:
+		in.GuestKey = o.guestKey
+	default:
+		return in, usagef("--guest-key %q: want email (or none)", o.guestKey)
+	}
+	if in.NonProduct, err = datasets.ParseNonProductRules(o.nonProduct); err != nil {
+		return in, usagef("--non-product: %v", err)
+	}
+	if in.NonProduct == nil {
+		in.NonProduct = []datasets.NonProductRule{} // "none": no rules, not the defaults
+	}
 	if in.CustomersMap, err = datasets.Customers.ParseColumnMap(o.customersMap); err != nil {
 		return in, usagef("--customers-map: %v", err)
 	}
@@ -185,6 +210,24 @@ func printIngest(w io.Writer, res pipeline.IngestResult) {
 	}
 	fmt.Fprintf(w, "%s: %d files, %d rows read, %d loaded, %d duplicates dropped, %d quarantined\n",
 		res.ID, len(res.Files), res.Read, res.Loaded, res.Duplicates, res.Quarantined)
+	l := res.Lines
+	if l.Guests > 0 {
+		fmt.Fprintf(w, "  guest checkouts set aside (no customer id): %d\n", l.Guests)
+	}
+	for _, k := range datasets.NonProductKinds {
+		if n := l.NonProduct[k]; n > 0 {
+			fmt.Fprintf(w, "  %s lines (kept, not purchases): %d\n", k, n)
+		}
+	}
+	if l.CancelledLines > 0 {
+		fmt.Fprintf(w, "  lines of cancelled or refunded orders (netted out): %d\n", l.CancelledLines)
+	}
+	if l.CancelLines > 0 {
+		fmt.Fprintf(w, "  cancellation lines: %d (%d linked to their order, %d without their order in the data, kept as refunds)\n", l.CancelLines, l.CancelsLinked, l.CancelsNotLinked)
+	}
+	if l.ZeroPrice > 0 {
+		fmt.Fprintf(w, "  zero-price product lines (kept): %d\n", l.ZeroPrice)
+	}
 	if res.Quarantine != "" {
 		fmt.Fprintf(w, "quarantined rows: %s\n", res.Quarantine)
 		for _, b := range res.BadSample {
@@ -210,8 +253,7 @@ func dryRunIngest(c *cobra.Command, in pipeline.IngestInput) error {
 	for _, input := range []struct {
 		table datasets.Table
 		spec  string
-		m     datasets.ColumnMap
-	}{{datasets.Transactions, in.Transactions, in.Map}, {datasets.Customers, in.Customers, in.CustomersMap}, {datasets.FeedbackTable, in.Feedback, in.FeedbackMap}} {
+	}{{datasets.Transactions, in.Transactions}, {datasets.Customers, in.Customers}, {datasets.FeedbackTable, in.Feedback}} {
 		if input.spec == "" {
 			continue
 		}
@@ -219,7 +261,10 @@ func dryRunIngest(c *cobra.Command, in pipeline.IngestInput) error {
 		if err != nil {
 			return usageError{err}
 		}
-		opt := datasets.ReadOptions{SourceOptions: in.Source, Map: input.m, Values: in.Values, MaxAmountCents: in.MaxAmountCents}
+		opt, err := in.ReadOptions(input.table)
+		if err != nil {
+			return usageError{err}
+		}
 		for _, path := range files {
 			st, rows, bad, err := datasets.Preview(c.Context(), input.table, path, opt, 10)
 			if err != nil {
