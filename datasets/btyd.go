@@ -207,9 +207,10 @@ func readSummary(name string, r io.Reader) ([]SummaryRow, error) {
 
 // TransactionsRecord builds one Arrow record batch of canonical transactions
 // sorted as the warehouse stores them (customer_id, then ts), for in-memory
-// analyses of small inputs. The caller releases it.
+// analyses of small inputs; non-product lines (shipping, fees ...) are left
+// out. The caller releases it.
 func TransactionsRecord(mem memory.Allocator, rows []Transaction) arrow.RecordBatch {
-	rows = slices.Clone(rows)
+	rows = slices.DeleteFunc(slices.Clone(rows), func(t Transaction) bool { return IsNonProduct(t.LineKind) })
 	slices.SortFunc(rows, compareTx)
 	schema := arrow.NewSchema([]arrow.Field{
 		{Name: ColCustomerID, Type: arrow.BinaryTypes.String},

@@ -28,6 +28,16 @@ const (
 // NonProductKinds are the line kinds that are not purchases.
 var NonProductKinds = []string{LineShipping, LineFee, LineVoucher, LineAdjustment}
 
+// IsNonProduct reports whether a line_kind is not goods: neither empty,
+// product nor cancellation.
+func IsNonProduct(kind string) bool {
+	switch kind {
+	case "", LineProduct, LineCancellation:
+		return false
+	}
+	return true
+}
+
 // Mapping keys accepted by --map. They name canonical fields; "amount" is in
 // currency units (e.g. 12.34) and is converted to integer cents.
 const (

@@ -23,7 +23,15 @@ type Config struct {
 	// Labelled adds label columns. The caller sets it only when the data
 	// covers the whole horizon (cutoff + horizon ≤ last day of data).
 	Labelled bool
+	// CancelWindow is the number of days within which refunds that net an
+	// order to zero or less make it a cancelled order, not a purchase
+	// (for recency, frequency, spend and labels); default 30, negative
+	// disables the rule.
+	CancelWindow int
 }
+
+// DefaultCancelWindow is the cancellation window in days when none is configured.
+const DefaultCancelWindow = 30
 
 // DefaultHorizon is the label horizon in days when none is configured.
 const DefaultHorizon = 90
@@ -46,7 +54,15 @@ type line struct {
 	amount int64
 	order  uint64
 	cat    uint64
+	void   uint8 // voidAtCutoff, voidAtHorizon: the line's order was cancelled, as known then
 }
+
+// Bits of line.void: the order was cancelled in full, as known by the
+// cutoff (features) and by the end of the horizon (labels).
+const (
+	voidAtCutoff  = 1
+	voidAtHorizon = 2
+)
 
 // Builder aggregates sorted transaction batches into feature rows.
 type Builder struct {
@@ -66,6 +82,13 @@ type Builder struct {
 	daySums []int64
 	months  map[int64]struct{}
 	cats    map[uint64]struct{}
+	nets    map[uint64]orderNet
+}
+
+// orderNet is an order's purchase total and first time, and the refunds
+// of it within the cancellation window.
+type orderNet struct {
+	first, gross, refunds int64
 }
 
 type order struct {
@@ -82,12 +105,15 @@ func NewBuilder(mem memory.Allocator, cfg Config) (*Builder, error) {
 	if cfg.Horizon == 0 {
 		cfg.Horizon = DefaultHorizon
 	}
+	if cfg.CancelWindow == 0 {
+		cfg.CancelWindow = DefaultCancelWindow
+	}
 	c := cfg.Cutoff.UTC()
 	day := time.Date(c.Year(), c.Month(), c.Day(), 0, 0, 0, 0, time.UTC).UnixMicro() / usPerDay
 	return &Builder{cfg: cfg, cutoffDay: day, cutoffEnd: (day + 1) * usPerDay,
 		horizonEnd: (day + 1 + int64(cfg.Horizon)) * usPerDay,
 		rb:         array.NewRecordBuilder(mem, BuilderSchema(cfg.Labelled)),
-		months:     map[int64]struct{}{}, cats: map[uint64]struct{}{}}, nil
+		months:     map[int64]struct{}{}, cats: map[uint64]struct{}{}, nets: map[uint64]orderNet{}}, nil
 }
 
 // Release frees the builder's buffers.
@@ -122,6 +148,7 @@ func (b *Builder) Add(rec arrow.RecordBatch) error {
 	}
 	orderCol, _ := col(datasets.ColOrderID).(*array.String)
 	catCol, _ := col(datasets.ColCategory).(*array.String)
+	kindCol, _ := col(datasets.ColLineKind).(*array.String)
 	for i := 0; i < int(rec.NumRows()); i++ {
 		id := cust.Value(i)
 		if !b.started || id != b.cur {
@@ -137,8 +164,8 @@ func (b *Builder) Add(rec arrow.RecordBatch) error {
 		}
 		b.rowInCust++
 		ts := int64(tsCol.Value(i))
-		if ts >= b.horizonEnd {
-			continue
+		if ts >= b.horizonEnd || kindCol != nil && datasets.IsNonProduct(kindCol.Value(i)) {
+			continue // shipping, fees, vouchers, adjustments are not purchases
 		}
 		l := line{ts: ts, amount: amt.Value(i)}
 		if orderCol != nil && orderCol.IsValid(i) && orderCol.Value(i) != "" {
@@ -163,13 +190,47 @@ func (b *Builder) Finish() arrow.RecordBatch {
 	return b.rb.NewRecordBatch()
 }
 
+// markCancelled sets bit on the lines of every order that refunds within
+// the cancellation window (and before bound, so nothing from after the
+// time of knowledge leaks in) net to zero or less: a cancelled order.
+func (b *Builder) markCancelled(lines []line, bound int64, bit uint8) {
+	if b.cfg.CancelWindow < 0 {
+		return
+	}
+	window := int64(b.cfg.CancelWindow) * usPerDay
+	clear(b.nets)
+	for _, l := range lines {
+		if l.ts >= bound || l.amount < 0 {
+			continue
+		}
+		n, ok := b.nets[l.order]
+		if !ok || l.ts < n.first {
+			n.first = l.ts
+		}
+		n.gross += l.amount
+		b.nets[l.order] = n
+	}
+	for _, l := range lines {
+		if n, ok := b.nets[l.order]; ok && l.amount < 0 && l.ts < bound && l.ts <= n.first+window {
+			n.refunds -= l.amount
+			b.nets[l.order] = n
+		}
+	}
+	for i := range lines {
+		if n, ok := b.nets[lines[i].order]; ok && n.gross > 0 && n.refunds >= n.gross {
+			lines[i].void |= bit
+		}
+	}
+}
+
 // groupOrders collapses purchase lines (amount ≥ 0: a free item is still a
 // purchase; negative amounts are refunds) with ts in [from, to) into
-// orders sorted by time; an order's time is its earliest line.
-func groupOrders(dst []order, lines []line, from, to int64) []order {
+// orders sorted by time; an order's time is its earliest line. Lines with
+// a void bit in skip (cancelled orders) are left out.
+func groupOrders(dst []order, lines []line, from, to int64, skip uint8) []order {
 	dst = dst[:0]
 	for _, l := range lines {
-		if l.amount < 0 || l.ts < from || l.ts >= to {
+		if l.amount < 0 || l.ts < from || l.ts >= to || l.void&skip != 0 {
 			continue
 		}
 		found := false
@@ -198,7 +259,11 @@ func groupOrders(dst []order, lines []line, from, to int64) []order {
 func (b *Builder) flush() {
 	lines := b.lines
 	b.lines = b.lines[:0]
-	b.orders = groupOrders(b.orders, lines, math.MinInt64, b.cutoffEnd)
+	b.markCancelled(lines, b.cutoffEnd, voidAtCutoff)
+	if b.cfg.Labelled {
+		b.markCancelled(lines, b.horizonEnd, voidAtHorizon)
+	}
+	b.orders = groupOrders(b.orders, lines, math.MinInt64, b.cutoffEnd, voidAtCutoff)
 	obs := b.orders
 	if len(obs) == 0 {
 		return // no purchase observed by the cutoff: not a customer yet
@@ -212,7 +277,7 @@ func (b *Builder) flush() {
 	var spend, gross, refunds int64
 	clear(b.cats)
 	for _, l := range lines {
-		if l.ts >= b.cutoffEnd {
+		if l.ts >= b.cutoffEnd || l.void&voidAtCutoff != 0 {
 			continue
 		}
 		spend += l.amount
@@ -253,7 +318,7 @@ func (b *Builder) flush() {
 			}
 		}
 		for _, l := range lines {
-			if l.ts >= from && l.ts < b.cutoffEnd {
+			if l.ts >= from && l.ts < b.cutoffEnd && l.void&voidAtCutoff == 0 {
 				s += l.amount
 			}
 		}
@@ -328,10 +393,10 @@ func (b *Builder) flush() {
 	next().(*array.Float64Builder).Append(rr)
 
 	if b.cfg.Labelled {
-		fut := groupOrders(b.orders[len(b.orders):], lines, b.cutoffEnd, b.horizonEnd)
+		fut := groupOrders(b.orders[len(b.orders):], lines, b.cutoffEnd, b.horizonEnd, voidAtHorizon)
 		var fs int64
 		for _, l := range lines {
-			if l.ts >= b.cutoffEnd && l.ts < b.horizonEnd {
+			if l.ts >= b.cutoffEnd && l.ts < b.horizonEnd && l.void&voidAtHorizon == 0 {
 				fs += l.amount
 			}
 		}

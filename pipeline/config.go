@@ -24,6 +24,9 @@ type Config struct {
 	// Negative values are rejected; use a tiny positive value for "none".
 	DiscountRate float64
 	Lambda       float64 // L2 penalty of the logistic regression; default 1e-3
+	// CancelWindow: an order whose refunds within this many days net it to
+	// zero or less is cancelled, not a purchase; default 30, -1 disables.
+	CancelWindow int
 	// RiskHigh and RiskMedium are churn-probability bands of the risk tiers;
 	// defaults 0.6 and 0.3.
 	RiskHigh, RiskMedium float64
@@ -53,6 +56,9 @@ func (c Config) WithDefaults() Config {
 	if c.Lambda == 0 {
 		c.Lambda = 1e-3
 	}
+	if c.CancelWindow == 0 {
+		c.CancelWindow = features.DefaultCancelWindow
+	}
 	if c.RiskHigh == 0 {
 		c.RiskHigh = 0.6
 	}
@@ -80,6 +86,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("pipeline: clv horizon must be 1..3650 days, got %d", c.CLVHorizon)
 	case c.DiscountRate < 0 || c.DiscountRate > 1:
 		return fmt.Errorf("pipeline: discount rate must be in [0, 1], got %v", c.DiscountRate)
+	case c.CancelWindow < -1 || c.CancelWindow > 3650:
+		return fmt.Errorf("pipeline: cancel window must be 0..3650 days (or -1 for none), got %d", c.CancelWindow)
 	case c.Lambda < 0:
 		return fmt.Errorf("pipeline: lambda must be ≥ 0, got %v", c.Lambda)
 	case !(0 < c.RiskMedium && c.RiskMedium < c.RiskHigh && c.RiskHigh < 1):

@@ -74,7 +74,7 @@ func snapshot(ctx context.Context, cfg Config, cutoff, knownUntil time.Time) (Fe
 	labelled := !cutoff.AddDate(0, 0, cfg.Horizon).After(lastDay)
 	res := FeaturesResult{Dir: datasets.SnapshotDir(cfg.Workdir, dateString(cutoff)), Cutoff: dateString(cutoff), Labelled: labelled}
 	meta := map[string]string{"cutoff": res.Cutoff, "horizon_days": strconv.Itoa(cfg.Horizon),
-		"labelled": strconv.FormatBool(labelled), "warehouse_version": wv}
+		"labelled": strconv.FormatBool(labelled), "warehouse_version": wv, "cancel_window_days": strconv.Itoa(cfg.CancelWindow)}
 	if m, err := datasets.ReadManifest(res.Dir); err == nil && sameMeta(m.Meta, meta) {
 		res.Customers, res.Reused = m.Rows, true
 		cfg.Log.Debug("snapshot up to date, reused", "stage", "features", "run_id", cfg.RunID, "cutoff", res.Cutoff, "rows", m.Rows)
@@ -90,7 +90,7 @@ func snapshot(ctx context.Context, cfg Config, cutoff, knownUntil time.Time) (Fe
 			}
 		}
 	}()
-	fcfg := features.Config{Cutoff: cutoff, Horizon: cfg.Horizon, Labelled: labelled}
+	fcfg := features.Config{Cutoff: cutoff, Horizon: cfg.Horizon, Labelled: labelled, CancelWindow: cfg.CancelWindow}
 	err = forEachBucket(ctx, cfg, "features", info.Buckets, func(b int) error {
 		rec, err := bucketFeatures(ctx, cfg.Workdir, b, mem, fcfg)
 		parts[b] = rec

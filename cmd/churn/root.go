@@ -33,7 +33,7 @@ Exit codes: 0 ok, 1 failure, 2 usage or config error, 3 bad input data (nothing 
 
 type options struct {
 	workdir, config, logFormat string
-	horizon                    string
+	horizon, cancelWindow      string
 	workers                    int
 	lambda, discount           float64
 	clvHorizon                 string
@@ -75,6 +75,7 @@ func stageFlags(c *cobra.Command, o *options, model bool) {
 	f.StringVar(&o.logFormat, "log-format", "auto", "log format: auto (progress on a terminal, JSON otherwise), text or json")
 	f.StringVar(&o.horizon, "horizon", "90d", "churn horizon: churned = no order within it (e.g. 90d, 12w)")
 	f.IntVar(&o.workers, "workers", 0, "parallel bucket workers (0 = number of CPUs)")
+	f.StringVar(&o.cancelWindow, "cancel-window", "30d", `an order whose refunds within this window net it to zero is cancelled, not a purchase ("none" to count every order)`)
 	if model {
 		f.Float64Var(&o.lambda, "lambda", 1e-3, "L2 penalty of the logistic regression")
 		f.StringVar(&o.clvHorizon, "clv-horizon", "365d", "horizon of expected orders and predicted CLV")
@@ -100,6 +101,15 @@ func pipelineConfig(c *cobra.Command, o *options) (pipeline.Config, error) {
 		DiscountRate: o.discount, RiskHigh: o.riskHigh, RiskMedium: o.riskMedium}
 	if o.discount == 0 && c.Flags().Lookup("discount-rate") != nil {
 		cfg.DiscountRate = 1e-12 // an explicit 0 means no discounting, not the default
+	}
+	switch o.cancelWindow {
+	case "none", "off":
+		cfg.CancelWindow = -1
+	case "":
+	default:
+		if cfg.CancelWindow, err = parseDays(o.cancelWindow); err != nil {
+			return cfg, usagef("--cancel-window %v", err)
+		}
 	}
 	if o.clvHorizon != "" {
 		if cfg.CLVHorizon, err = parseDays(o.clvHorizon); err != nil {
