@@ -15,7 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
 	"github.com/churn-dev/churn/datasets"
+	"github.com/churn-dev/churn/features"
 )
 
 // treeHashes maps every file under root to its SHA-256.
@@ -380,4 +383,74 @@ func TestIngestLineIDs(t *testing.T) {
 	if want := []string{"c1/o1/1=1000", "c1/o1/2=800", "c2/o2/1=500", "c3/o3/1=100"}; !slices.Equal(got, want) {
 		t.Errorf("warehouse %v, want %v", got, want)
 	}
+}
+
+// A shop's order-lines export as it really comes: 30% guest checkouts,
+// cancellation invoices, postage. It ingests without exit 3, the summary
+// counts every category, and a fully cancelled order is not a purchase in
+// the features.
+func TestIngestShopExport(t *testing.T) {
+	work, in := t.TempDir(), t.TempDir()
+	var b strings.Builder
+	b.WriteString("InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n")
+	for i := range 100 {
+		cust := fmt.Sprintf("%d.0", 12000+i%10)
+		if i%10 < 3 {
+			cust = "" // guests: 30% of the rows
+		}
+		fmt.Fprintf(&b, "%d,P%d,ITEM %d,2,2024-%02d-%02d 10:00,1.50,%s,UK\n", 500000+i, i, i, 1+i%6, 1+i%28, cust)
+	}
+	// Customer 12005 buys once more on 2024-06-20 and cancels it in full.
+	b.WriteString("600001,P1,ITEM 1,4,2024-06-20 10:00,2.50,12005.0,UK\n")
+	b.WriteString("600001,POST,POSTAGE,1,2024-06-20 10:00,5.00,12005.0,UK\n")
+	b.WriteString("C600001,P1,ITEM 1,-4,2024-06-21 09:00,2.50,12005.0,UK\n")
+	b.WriteString("C599999,P2,ITEM 2,-1,2024-06-22 09:00,1.50,12006.0,UK\n") // its order is not in the data
+	path := write(t, in, "online_retail.csv", b.String())
+	cfg := Config{Workdir: work, Buckets: 2}
+	res, err := Ingest(context.Background(), cfg, IngestInput{Transactions: path, Preset: "generic-lines", MaxBadFraction: 0.01})
+	if err != nil {
+		t.Fatalf("ingest: %v", err)
+	}
+	want := LineCounts{Guests: 30, NonProduct: map[string]int64{datasets.LineShipping: 1}, CancelLines: 2, CancelsLinked: 1, CancelsNotLinked: 1}
+	if got := res.Lines; got.Guests != want.Guests || got.NonProduct[datasets.LineShipping] != 1 || got.CancelLines != 2 ||
+		got.CancelsLinked != 1 || got.CancelsNotLinked != 1 || res.Quarantined != 0 || res.Read != 104 || res.Loaded != 74 {
+		t.Fatalf("result %+v, lines %+v; want lines %+v", res, got, want)
+	}
+	log, _ := readIngestLog(work)
+	if len(log) != 1 || log[0].Lines.Guests != 30 || log[0].Preset != "generic-lines" {
+		t.Errorf("ingest log %+v", log)
+	}
+	// The linked cancellation carries the original order id.
+	linked := 0
+	for _, r := range warehouseRows(t, work) {
+		if r.LineKind == datasets.LineCancellation && r.OrderID == "600001" && r.AmountCents == -1000 {
+			linked++
+		}
+	}
+	if linked != 1 {
+		t.Errorf("%d cancellation lines linked to order 600001, want 1", linked)
+	}
+	fr, err := Features(context.Background(), cfg, time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _, err := datasets.ReadSnapshot(context.Background(), fr.Dir, memory.DefaultAllocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Release()
+	ids, _ := features.Strings(rec, features.CustomerID)
+	orders, _ := features.Float64s(rec, features.Orders)
+	last, _ := features.Float64s(rec, features.LastOrderDate)
+	for i, id := range ids {
+		if id == "12005" {
+			// 12005 bought in rows 5, 15, …, 95 (10 orders, the last on 2024-06-12);
+			// the order of 2024-06-20, cancelled the next day, does not count.
+			if orders[i] != 10 || time.Unix(int64(last[i])*86400, 0).UTC().Format(time.DateOnly) != "2024-06-12" {
+				t.Errorf("12005: %v orders, last order day %v; the cancelled order must not count", orders[i], last[i])
+			}
+			return
+		}
+	}
+	t.Errorf("customer 12005 missing from %v", ids)
 }

@@ -201,3 +201,28 @@ func TestIngestCommand(t *testing.T) {
 		t.Errorf("locked: exit %d, stderr %q", code, stderr)
 	}
 }
+
+// A Shopify export with --preset shopify: the summary accounts for guests
+// and cancelled orders; the dry run shows the preset's mapping.
+func TestIngestShopifyPreset(t *testing.T) {
+	dir := t.TempDir()
+	export := filepath.Join(dir, "orders_export.csv")
+	os.WriteFile(export, []byte("Name,Email,Financial Status,Created at,Lineitem quantity,Lineitem name,Lineitem price,Lineitem sku,Lineitem discount,Cancelled at,Total\n"+
+		"#1001,ann@example.com,paid,2024-03-05 14:22:10 +0800,2,Mug,10.00,MUG-1,0,,45.00\n"+
+		"#1001,,,,1,Tea,25.00,TEA-1,5.00,,\n"+
+		"#1002,bob@example.com,voided,2024-03-06 09:00:00 +0800,1,Cap,9.99,CAP-1,0,2024-03-07 10:00:00 +0800,9.99\n"+
+		"#1003,,paid,2024-03-06 10:00:00 +0800,1,Pin,5.00,PIN-1,0,,5.00\n"), 0o644)
+	code, out, stderr := capture(t, "ingest", "--workdir", filepath.Join(dir, "w"), "--transactions", export, "--preset", "shopify", "--dry-run")
+	if code != exitOK || !strings.Contains(out, "email        ← Email") || !strings.Contains(out, "unit_price   ← Lineitem price") || !strings.Contains(out, "amount       ← (none)") {
+		t.Fatalf("dry run: exit %d\n%s%s", code, out, stderr)
+	}
+	code, out, stderr = capture(t, "ingest", "--workdir", filepath.Join(dir, "w"), "--transactions", export, "--preset", "shopify")
+	for _, want := range []string{"4 rows read, 3 loaded", "guest checkouts set aside (no customer id): 1", "lines of cancelled or refunded orders (netted out): 1", "warehouse: 4 rows, 2 customers"} {
+		if code != exitOK || !strings.Contains(out, want) {
+			t.Errorf("exit %d, output lacks %q:\n%s%s", code, want, out, stderr)
+		}
+	}
+	if code, _, stderr := capture(t, "ingest", "--workdir", filepath.Join(dir, "w"), "--transactions", export, "--preset", "amazon"); code != exitUsage || !strings.Contains(stderr, "shopify") {
+		t.Errorf("unknown preset: exit %d, %q", code, stderr)
+	}
+}
