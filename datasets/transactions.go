@@ -343,9 +343,13 @@ func Preview(ctx context.Context, t Table, path string, opt ReadOptions, n int) 
 			return keep([]string{f.CustomerID, ts(f.TS), f.Kind, strconv.FormatFloat(f.Score, 'g', -1, 64)})
 		}, bad)
 	default:
-		rows = append(rows, []string{"customer_id", "order_id", "ts (UTC)", "amount", "quantity", "product_id", "category", "channel"})
+		rows = append(rows, []string{"customer_id", "order_id", "ts (UTC)", "amount", "quantity", "product_id", "category", "channel", "line_kind"})
 		st, err = ReadTransactionFile(ctx, path, opt, func(t Transaction) error {
-			return keep([]string{t.CustomerID, t.OrderID, ts(t.TS), FormatCents(t.AmountCents), strconv.Itoa(int(t.Quantity)), t.ProductID, t.Category, t.Channel})
+			kind := t.LineKind
+			if kind == "" {
+				kind = LineProduct
+			}
+			return keep([]string{t.CustomerID, t.OrderID, ts(t.TS), FormatCents(t.AmountCents), strconv.Itoa(int(t.Quantity)), t.ProductID, t.Category, t.Channel, kind})
 		}, bad)
 	}
 	return st, rows, bads, err

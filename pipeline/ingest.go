@@ -372,7 +372,10 @@ func commitIngest(ctx context.Context, cfg Config, replace bool, w *datasets.War
 	}
 	if w != nil {
 		res.Duplicates += w.Compact()
-		if _, err := w.Commit(ctx, cfg.Workdir, map[string]string{"last_ingest": res.ID}, nil); err != nil {
+		lines, _ := json.Marshal(res.Lines)
+		meta := map[string]string{"last_ingest": res.ID, "last_ingest_lines": string(lines),
+			"last_ingest_counts": fmt.Sprintf(`{"read":%d,"loaded":%d,"duplicates":%d,"quarantined":%d}`, res.Read, res.Loaded, res.Duplicates, res.Quarantined)}
+		if _, err := w.Commit(ctx, cfg.Workdir, meta, nil); err != nil {
 			return err
 		}
 	}

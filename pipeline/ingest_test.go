@@ -420,6 +420,10 @@ func TestIngestShopExport(t *testing.T) {
 	if len(log) != 1 || log[0].Lines.Guests != 30 || log[0].Preset != "generic-lines" {
 		t.Errorf("ingest log %+v", log)
 	}
+	m, _ := datasets.ReadManifest(filepath.Join(work, datasets.WarehouseDir))
+	if !strings.Contains(m.Meta["last_ingest_lines"], `"guests":30`) || !strings.Contains(m.Meta["last_ingest_counts"], `"read":104`) {
+		t.Errorf("warehouse manifest meta %v", m.Meta)
+	}
 	// The linked cancellation carries the original order id.
 	linked := 0
 	for _, r := range warehouseRows(t, work) {

@@ -287,6 +287,9 @@ func dryRunIngest(c *cobra.Command, in pipeline.IngestInput) error {
 			for _, b := range bad {
 				fmt.Fprintf(w, "bad row: %s\n", badRowText(b))
 			}
+			if st.Guests > 0 {
+				fmt.Fprintf(w, "guest checkouts in these rows (set aside): %d\n", st.Guests)
+			}
 			fmt.Fprintln(w)
 		}
 	}
