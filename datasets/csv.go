@@ -77,10 +77,16 @@ var headerAliases = map[string][]string{
 	KeyChannel:     {"channel", "sales_channel", "渠道", "销售渠道"},
 }
 
+// headerSeparators are written as _ by normaliseHeader.
+var headerSeparators = strings.NewReplacer(" ", "_", "-", "_", ".", "_")
+
 // normaliseHeader lower-cases a header and writes spaces and dashes as _.
 func normaliseHeader(h string) string {
+	if h == "" {
+		return ""
+	}
 	h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
-	return strings.NewReplacer(" ", "_", "-", "_", ".", "_").Replace(h)
+	return headerSeparators.Replace(h)
 }
 
 // ResolveColumns returns, per transactions mapping key, the index of its

@@ -63,6 +63,55 @@ func ParseNonProductRules(s string) ([]NonProductRule, error) {
 	return rules, nil
 }
 
+// classifier is a compiled rule set, answering as classify does: the first
+// rule that matches wins, tried as exact code, code prefix, then phrase.
+type classifier struct {
+	rules    []NonProductRule
+	codes    map[string]int // upper-cased code → index of its first rule
+	prefixes []int          // indexes of the prefix rules
+}
+
+func newClassifier(rules []NonProductRule) classifier {
+	c := classifier{rules: rules, codes: map[string]int{}}
+	for i, r := range rules {
+		if strings.HasSuffix(r.Pattern, "*") {
+			c.prefixes = append(c.prefixes, i)
+		} else if k := strings.ToUpper(r.Pattern); !hasKey(c.codes, k) {
+			c.codes[k] = i
+		}
+	}
+	return c
+}
+
+func hasKey(m map[string]int, k string) bool { _, ok := m[k]; return ok }
+
+// kind returns the non-product kind of a line, or "".
+func (c classifier) kind(code, description string) string {
+	if description != "" {
+		return classify(c.rules, code, description) // phrases interleave with codes: keep the rule order
+	}
+	if code == "" {
+		return ""
+	}
+	best := -1
+	if i, ok := c.codes[strings.ToUpper(code)]; ok {
+		best = i
+	}
+	for _, i := range c.prefixes {
+		if best >= 0 && i > best {
+			break
+		}
+		if p := strings.TrimSuffix(c.rules[i].Pattern, "*"); len(code) >= len(p) && strings.EqualFold(code[:len(p)], p) {
+			best = i
+			break
+		}
+	}
+	if best < 0 {
+		return ""
+	}
+	return c.rules[best].Kind
+}
+
 // classify returns the non-product kind of a line, or "".
 func classify(rules []NonProductRule, code, description string) string {
 	desc := strings.ToLower(description)
@@ -144,6 +193,7 @@ type lineParser struct {
 	st       *FileStats
 	good     func(Transaction) error
 	statuses map[string]bool
+	classes  classifier
 	hasParts bool // a unit price column: quantity defaults to 1
 	// the previous row's order and its order-level fields, for fill-down
 	lastOrder                                         string
@@ -163,6 +213,11 @@ func newLineParser(opt *ReadOptions, vals ValueOptions, st *FileStats, good func
 		p.statuses[normaliseHeader(s)] = true
 	}
 	_, p.hasParts = cols[KeyUnitPrice]
+	rules := opt.NonProduct
+	if rules == nil {
+		rules = DefaultNonProduct
+	}
+	p.classes = newClassifier(rules)
 	return p
 }
 
@@ -213,11 +268,7 @@ func (p *lineParser) parse(get func(string) string) (string, string, error) {
 	if m := p.opt.MaxAmountCents; m > 0 && (t.AmountCents > m || t.AmountCents < -m) {
 		return KeyAmount, fmt.Sprintf("amount %s is beyond the bound of ±%s (max_amount)", FormatCents(t.AmountCents), FormatCents(m)), nil
 	}
-	rules := p.opt.NonProduct
-	if rules == nil {
-		rules = DefaultNonProduct
-	}
-	if kind := classify(rules, t.ProductID, get(KeyDescription)); kind != "" {
+	if kind := p.classes.kind(t.ProductID, get(KeyDescription)); kind != "" {
 		t.LineKind = kind
 		if p.st.NonProduct == nil {
 			p.st.NonProduct = map[string]int64{}

@@ -194,6 +194,9 @@ func TestNonProductRules(t *testing.T) {
 		if got := classify(rules, tc.code, tc.desc); got != tc.want {
 			t.Errorf("classify(%q, %q) = %q, want %q", tc.code, tc.desc, got, tc.want)
 		}
+		if got := newClassifier(rules).kind(tc.code, tc.desc); got != tc.want {
+			t.Errorf("compiled classifier(%q, %q) = %q, want %q", tc.code, tc.desc, got, tc.want)
+		}
 	}
 	if r, err := ParseNonProductRules("none"); err != nil || len(r) != 0 {
 		t.Errorf("none: %v, %v", r, err)

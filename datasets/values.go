@@ -82,6 +82,18 @@ var monthNames = []string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug"
 
 // hasMonthName reports whether s names a month in English (Mar 5, 2024).
 func hasMonthName(s string) bool {
+	run, word := 0, false // a month name needs three letters in a row
+	for i := 0; i < len(s) && !word; i++ {
+		if isLetter(s[i]) {
+			run++
+			word = run >= 3
+		} else {
+			run = 0
+		}
+	}
+	if !word {
+		return false
+	}
 	l := strings.ToLower(s)
 	for _, m := range monthNames {
 		if i := strings.Index(l, m); i >= 0 && (i == 0 || !isLetter(l[i-1])) {
