@@ -69,6 +69,7 @@ var headerAliases = map[string][]string{
 	KeyDiscount:    {"discount", "line_discount", "lineitem_discount", "discount_amount", "折扣", "优惠", "优惠金额", "折扣金额"},
 	KeyEmail:       {"email", "e_mail", "customer_email", "billing_email", "email_address", "邮箱"},
 	KeyStatus:      {"status", "order_status", "financial_status", "state", "订单状态", "状态"},
+	KeyRefunded:    {"refunded_amount", "total_refunded", "refund_amount", "amount_refunded", "退款金额"},
 	KeyCancelledAt: {"cancelled_at", "canceled_at", "cancelled_date", "cancellation_date", "取消时间"},
 	KeyDescription: {"description", "product_name", "item_name", "lineitem_name", "name", "title", "商品名称", "品名", "描述"},
 	KeyQuantity:    {"quantity", "qty", "units", "cds", "数量", "件数", "购买数量"},

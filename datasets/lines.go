@@ -224,7 +224,8 @@ func newLineParser(opt *ReadOptions, vals ValueOptions, st *FileStats, good func
 func (p *lineParser) parse(get func(string) string) (string, string, error) {
 	order := get(KeyOrderID)
 	id, email, tsText, status, cancelText := get(KeyCustomerID), get(KeyEmail), get(KeyTS), get(KeyStatus), get(KeyCancelledAt)
-	if order != "" && order == p.lastOrder { // order-level fields appear on an order's first line only (Shopify)
+	firstLine := order == "" || order != p.lastOrder
+	if !firstLine { // order-level fields appear on an order's first line only (Shopify)
 		id, email, tsText = cmpOr(id, p.lastID), cmpOr(email, p.lastEmail), cmpOr(tsText, p.lastTS)
 		status, cancelText = cmpOr(status, p.lastStatus), cmpOr(cancelText, p.lastCancel)
 	}
@@ -296,8 +297,27 @@ func (p *lineParser) parse(get func(string) string) (string, string, error) {
 		}
 		cancelled, cancelTS = true, max(c, t.TS)
 	}
-	if err := p.good(t); err != nil || !cancelled || t.AmountCents <= 0 {
+	var refunded int64 // an order-level refunded amount, on the order's first line
+	if r := get(KeyRefunded); r != "" && firstLine {
+		cents, err := ParseAmount(r, p.vals.Decimal)
+		if err != nil {
+			return KeyRefunded, strings.Replace(err.Error(), "amount", "refunded amount", 1), nil
+		}
+		refunded = abs64(cents)
+	}
+	if err := p.good(t); err != nil {
 		return "", "", err
+	}
+	if !cancelled {
+		if refunded > 0 { // a partial refund: one refund line of the order
+			p.st.RefundLines++
+			ref := Transaction{CustomerID: t.CustomerID, OrderID: t.OrderID, LineID: "refund", TS: cancelTS, AmountCents: -refunded, LineKind: LineCancellation}
+			return "", "", p.good(ref)
+		}
+		return "", "", nil
+	}
+	if t.AmountCents <= 0 {
+		return "", "", nil
 	}
 	// A cancelled or refunded order: the purchase stays, and its negative
 	// counterpart at the cancellation time nets it out.

@@ -47,19 +47,22 @@ func TestPresets(t *testing.T) {
 		preset: "shopify",
 		// Order fields only on an order's first row; #1002 was cancelled;
 		// #1003 has no email (a guest); Total is order-level and ignored.
-		data: "Name,Email,Financial Status,Paid at,Fulfillment Status,Currency,Subtotal,Shipping,Taxes,Total,Discount Code,Discount Amount,Created at,Lineitem quantity,Lineitem name,Lineitem price,Lineitem compare at price,Lineitem sku,Lineitem discount,Cancelled at,Source\n" +
-			"#1001,Ann@Example.com,paid,2024-03-05 14:25:00 +0800,fulfilled,USD,45.00,5.00,0,50.00,,0,2024-03-05 14:22:10 +0800,2,Mug,10.00,,MUG-1,0,,web\n" +
-			"#1001,,,,,,,,,,,,,1,Tea,25.00,,TEA-1,5.00,,\n" +
-			"#1002,bob@example.com,voided,,,USD,9.99,0,0,9.99,,0,2024-03-06 09:00:00 +0800,1,Cap,9.99,,CAP-1,0,2024-03-07 10:00:00 +0800,web\n" +
-			"#1003,,paid,,,USD,5,0,0,5,,0,2024-03-06 10:00:00 +0800,1,Pin,5.00,,PIN-1,0,,pos\n",
+		// #1001 was partly refunded (Refunded Amount, order-level).
+		data: "Name,Email,Financial Status,Paid at,Fulfillment Status,Currency,Subtotal,Shipping,Taxes,Total,Discount Code,Discount Amount,Created at,Lineitem quantity,Lineitem name,Lineitem price,Lineitem compare at price,Lineitem sku,Lineitem discount,Cancelled at,Refunded Amount,Source\n" +
+			"#1001,Ann@Example.com,partially_refunded,2024-03-05 14:25:00 +0800,fulfilled,USD,45.00,5.00,0,50.00,,0,2024-03-05 14:22:10 +0800,2,Mug,10.00,,MUG-1,0,,5.00,web\n" +
+			"#1001,,,,,,,,,,,,,1,Tea,25.00,,TEA-1,5.00,,,\n" +
+			"#1002,bob@example.com,voided,,,USD,9.99,0,0,9.99,,0,2024-03-06 09:00:00 +0800,1,Cap,9.99,,CAP-1,0,2024-03-07 10:00:00 +0800,9.99,web\n" +
+			"#1003,,paid,,,USD,5,0,0,5,,0,2024-03-06 10:00:00 +0800,1,Pin,5.00,,PIN-1,0,,0.00,pos\n",
 		want: []string{
 			"ann@example.com #1001 2024-03-05T06:22 20.00 q2 MUG-1 product",
+			"ann@example.com #1001 2024-03-05T06:22 -5.00 q0  cancellation",
 			"ann@example.com #1001 2024-03-05T06:22 20.00 q1 TEA-1 product",
 			"bob@example.com #1002 2024-03-06T01:00 9.99 q1 CAP-1 product",
 			"bob@example.com #1002 2024-03-07T02:00 -9.99 q-1 CAP-1 cancellation",
 		},
 		check: func(t *testing.T, st FileStats) {
-			if st.Guests != 1 || st.CancelledLines != 1 || st.Columns[KeyAmount] != "" || st.Columns[KeyEmail] != "Email" {
+			// #1002's refund is its cancellation: not counted twice.
+			if st.Guests != 1 || st.CancelledLines != 1 || st.RefundLines != 1 || st.Columns[KeyAmount] != "" || st.Columns[KeyEmail] != "Email" {
 				t.Errorf("stats %+v", st)
 			}
 		},
@@ -84,11 +87,12 @@ func TestPresets(t *testing.T) {
 		},
 	}, {
 		preset: "magento",
-		data: "ID,Purchase Point,Purchase Date,Bill-to Name,Ship-to Name,Grand Total (Base),Grand Total (Purchased),Status,Customer Email,Subtotal,Shipping and Handling\n" +
-			"000000001,Main Website,\"Mar 5, 2024 2:22:10 PM\",Ann,Ann,$55.00,$55.00,complete,ann@example.com,\"$1,050.00\",$5.00\n" +
-			"000000002,Main Website,\"Mar 6, 2024 9:00:00 AM\",Bob,Bob,$20.00,$20.00,closed,bob@example.com,$15.00,$5.00\n",
+		data: "ID,Purchase Point,Purchase Date,Bill-to Name,Ship-to Name,Grand Total (Base),Grand Total (Purchased),Status,Customer Email,Subtotal,Shipping and Handling,Total Refunded\n" +
+			"000000001,Main Website,\"Mar 5, 2024 2:22:10 PM\",Ann,Ann,$55.00,$55.00,complete,ann@example.com,\"$1,050.00\",$5.00,$50.00\n" +
+			"000000002,Main Website,\"Mar 6, 2024 9:00:00 AM\",Bob,Bob,$20.00,$20.00,closed,bob@example.com,$15.00,$5.00,$20.00\n",
 		want: []string{
 			"ann@example.com 000000001 2024-03-05T14:22 1050.00 q0  product",
+			"ann@example.com 000000001 2024-03-05T14:22 -50.00 q0  cancellation",
 			"bob@example.com 000000002 2024-03-06T09:00 15.00 q0  product",
 			"bob@example.com 000000002 2024-03-06T09:00 -15.00 q0  cancellation",
 		},

@@ -60,11 +60,12 @@ const (
 	KeyStatus      = "status"       // order or financial status; cancelled/voided/refunded cancel the line
 	KeyCancelledAt = "cancelled_at" // set: the line was cancelled then
 	KeyDescription = "description"  // product name, matched by the non-product rules
+	KeyRefunded    = "refunded"     // order-level amount refunded (on an order's first line)
 )
 
 // MappingKeys lists the --map keys in a stable order.
 var MappingKeys = []string{KeyCustomerID, KeyOrderID, KeyLineID, KeyTS, KeyAmount, KeyQuantity, KeyProductID, KeyCategory, KeyChannel,
-	KeyUnitPrice, KeyDiscount, KeyLineTotal, KeyEmail, KeyStatus, KeyCancelledAt, KeyDescription}
+	KeyUnitPrice, KeyDiscount, KeyLineTotal, KeyEmail, KeyStatus, KeyCancelledAt, KeyDescription, KeyRefunded}
 
 // Transaction is one canonical order line, as stored in the warehouse.
 type Transaction struct {

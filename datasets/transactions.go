@@ -74,6 +74,7 @@ type FileStats struct {
 	ZeroPrice      int64            // product lines with amount 0 (kept)
 	CancelLines    int64            // lines of cancellation invoices (CancelPrefix)
 	CancelledLines int64            // lines of cancelled orders, given a negative counterpart
+	RefundLines    int64            // refund lines made from an order-level refunded amount
 	NonProduct     map[string]int64 // non-product lines by kind (kept, not purchases)
 }
 

@@ -102,6 +102,7 @@ type LineCounts struct {
 	ZeroPrice        int64            `json:"zero_price"`                  // product lines with amount 0, kept
 	NonProduct       map[string]int64 `json:"non_product,omitempty"`       // shipping, fee, voucher, adjustment lines: kept, not purchases
 	CancelledLines   int64            `json:"cancelled_lines"`             // lines of cancelled or refunded orders, netted out by a counterpart
+	RefundLines      int64            `json:"refund_lines"`                // refund lines from an order-level refunded amount
 	CancelLines      int64            `json:"cancellation_lines"`          // lines of cancellation invoices (prefix rule)
 	CancelsLinked    int64            `json:"cancellations_linked"`        // … linked to their original order
 	CancelsNotLinked int64            `json:"cancellations_without_order"` // … whose order is not in the data, kept as refunds
@@ -111,6 +112,7 @@ func (c *LineCounts) add(st datasets.FileStats) {
 	c.Guests += st.Guests
 	c.ZeroPrice += st.ZeroPrice
 	c.CancelledLines += st.CancelledLines
+	c.RefundLines += st.RefundLines
 	c.CancelLines += st.CancelLines
 	for k, v := range st.NonProduct {
 		if c.NonProduct == nil {

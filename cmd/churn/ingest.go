@@ -222,6 +222,9 @@ func printIngest(w io.Writer, res pipeline.IngestResult) {
 	if l.CancelledLines > 0 {
 		fmt.Fprintf(w, "  lines of cancelled or refunded orders (netted out): %d\n", l.CancelledLines)
 	}
+	if l.RefundLines > 0 {
+		fmt.Fprintf(w, "  partial refunds (order-level refunded amounts): %d\n", l.RefundLines)
+	}
 	if l.CancelLines > 0 {
 		fmt.Fprintf(w, "  cancellation lines: %d (%d linked to their order, %d without their order in the data, kept as refunds)\n", l.CancelLines, l.CancelsLinked, l.CancelsNotLinked)
 	}
