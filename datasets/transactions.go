@@ -175,9 +175,26 @@ func readRows(ctx context.Context, name string, src rowSource, table Table, opt 
 		return st, err
 	}
 	var rec []string
+	// The mapped columns in a short list: parsers look up a dozen keys per
+	// row, and comparing against a few constant strings beats hashing them.
+	type keyCol struct {
+		key string
+		i   int
+	}
+	var present []keyCol
+	for _, k := range table.Keys {
+		if i := idx[k]; i >= 0 {
+			present = append(present, keyCol{k, i})
+		}
+	}
 	get := func(k string) string {
-		if i := idx[k]; i >= 0 && i < len(rec) {
-			return strings.TrimSpace(rec[i])
+		for _, kc := range present {
+			if kc.key == k {
+				if kc.i < len(rec) {
+					return strings.TrimSpace(rec[kc.i])
+				}
+				return ""
+			}
 		}
 		return ""
 	}
