@@ -233,7 +233,7 @@ func dirOf(p string) string {
 func newRun() *cobra.Command {
 	var o options
 	var asOf string
-	var io ingestOptions
+	var ing ingestOptions
 	c := &cobra.Command{
 		Use:   "run --workdir W --as-of DATE [--transactions PATH] [--config churn.yaml]",
 		Short: "The nightly chain: ingest, features, train, score",
@@ -247,8 +247,8 @@ The same inputs and config give byte-identical lists.`,
 			if err != nil {
 				return err
 			}
-			cfg.Buckets = io.buckets
-			in, err := io.input()
+			cfg.Buckets = ing.buckets
+			in, err := ing.input()
 			if err != nil {
 				return err
 			}
@@ -261,7 +261,7 @@ The same inputs and config give byte-identical lists.`,
 		},
 	}
 	stageFlags(c, &o, true)
-	io.flags(c)
+	ing.flags(c)
 	c.Flags().StringVar(&asOf, "as-of", "", "scoring day YYYY-MM-DD (required)")
 	return c
 }

@@ -142,7 +142,7 @@ func (o *ingestOptions) input() (pipeline.IngestInput, error) {
 
 func newIngest() *cobra.Command {
 	var o options
-	var io ingestOptions
+	var ing ingestOptions
 	var dryRun bool
 	c := &cobra.Command{
 		Use:   "ingest --workdir W --transactions PATH [--customers PATH] [--feedback PATH] [--map key=column,...] [--dry-run]",
@@ -171,10 +171,10 @@ score; scales checked) exports go to <workdir>/warehouse/customers and
 transaction rows per file, and writes nothing.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if io.tx == "" && io.customers == "" && io.feedback == "" {
+			if ing.tx == "" && ing.customers == "" && ing.feedback == "" {
 				return usagef("--transactions (or --customers, --feedback) is required")
 			}
-			in, err := io.input()
+			in, err := ing.input()
 			if err != nil {
 				return err
 			}
@@ -185,7 +185,7 @@ transaction rows per file, and writes nothing.`,
 			if err != nil {
 				return err
 			}
-			cfg.Buckets = io.buckets
+			cfg.Buckets = ing.buckets
 			res, err := pipeline.Ingest(c.Context(), cfg, in)
 			if err != nil {
 				return err
@@ -195,7 +195,7 @@ transaction rows per file, and writes nothing.`,
 		},
 	}
 	stageFlags(c, &o, false)
-	io.flags(c)
+	ing.flags(c)
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "print the mapping and a sample of parsed rows per file; write nothing")
 	return c
 }
