@@ -51,3 +51,18 @@ func chunkedSum(n, chunk, k int, grad []float64, f func(lo, hi int, grad []float
 	}
 	return total
 }
+
+// parallelEach runs body(i) for i in [0, n) with one item per task, for
+// few, coarse items (features of a histogram); serial when serial is set.
+func parallelEach(n int, serial bool, body func(i int)) {
+	if serial || n < 2 {
+		for i := range n {
+			body(i)
+		}
+		return
+	}
+	chunkedSum(n, 1, 0, nil, func(lo, _ int, _ []float64) float64 {
+		body(lo)
+		return 0
+	})
+}

@@ -1,0 +1,127 @@
+package models
+
+import "math"
+
+// Contributions writes into dst (len p) the exact SHAP values of row x on
+// the log-odds scale — path-dependent TreeSHAP (Lundberg, Erion & Lee 2018,
+// Algorithm 2), with node covers (hessian sums) as the conditional
+// expectations — and returns the expected margin E[f] they start from:
+// Margin(x) = E[f] + Σ_j dst[j].
+func (m *GBDT) Contributions(dst, x []float64) float64 {
+	clear(dst)
+	expected := m.Base
+	maxDepth := 0
+	for k := range m.Trees {
+		maxDepth = max(maxDepth, m.Trees[k].depth(0))
+	}
+	path := make([]pathElement, (maxDepth+2)*(maxDepth+3)/2)
+	for k := range m.Trees {
+		t := &m.Trees[k]
+		expected += t.expected(0)
+		t.shap(dst, x, path, 0, 0, 1, 1, -1)
+	}
+	return expected
+}
+
+type pathElement struct {
+	feature           int
+	zero, one, weight float64
+}
+
+func (t *Tree) depth(k int) int {
+	nd := &t.Nodes[k]
+	if nd.Left < 0 {
+		return 0
+	}
+	return 1 + max(t.depth(nd.Left), t.depth(nd.Right))
+}
+
+// expected is the cover-weighted mean leaf weight below node k.
+func (t *Tree) expected(k int) float64 {
+	nd := &t.Nodes[k]
+	if nd.Left < 0 {
+		return nd.Value
+	}
+	l, r := &t.Nodes[nd.Left], &t.Nodes[nd.Right]
+	return (l.Cover*t.expected(nd.Left) + r.Cover*t.expected(nd.Right)) / (l.Cover + r.Cover)
+}
+
+// shap is the recursion of TreeSHAP: path holds, from index 0, the unique
+// path of the parent (depth elements) followed by free space for the
+// children's copies.
+func (t *Tree) shap(phi, x []float64, parentPath []pathElement, k, depth int, zero, one float64, feature int) {
+	path := parentPath[depth+1:]
+	copy(path, parentPath[:depth+1])
+	extendPath(path, depth, zero, one, feature)
+	nd := &t.Nodes[k]
+	if nd.Left < 0 {
+		for i := 1; i <= depth; i++ {
+			w := unwoundPathSum(path, depth, i)
+			el := &path[i]
+			phi[el.feature] += w * (el.one - el.zero) * nd.Value
+		}
+		return
+	}
+	hot, cold := nd.Right, nd.Left
+	if v := x[nd.Feature]; math.IsNaN(v) && nd.MissingLeft || v <= nd.Threshold {
+		hot, cold = nd.Left, nd.Right
+	}
+	cover := t.Nodes[hot].Cover + t.Nodes[cold].Cover
+	hotZero, coldZero := t.Nodes[hot].Cover/cover, t.Nodes[cold].Cover/cover
+	inZero, inOne := 1.0, 1.0
+	// A feature met before on this path: undo that split to redo it here.
+	for i := 0; i <= depth; i++ {
+		if path[i].feature == nd.Feature {
+			inZero, inOne = path[i].zero, path[i].one
+			unwindPath(path, depth, i)
+			depth--
+			break
+		}
+	}
+	t.shap(phi, x, path, hot, depth+1, hotZero*inZero, inOne, nd.Feature)
+	t.shap(phi, x, path, cold, depth+1, coldZero*inZero, 0, nd.Feature)
+}
+
+func extendPath(path []pathElement, depth int, zero, one float64, feature int) {
+	path[depth] = pathElement{feature: feature, zero: zero, one: one}
+	if depth == 0 {
+		path[depth].weight = 1
+	}
+	for i := depth - 1; i >= 0; i-- {
+		path[i+1].weight += one * path[i].weight * float64(i+1) / float64(depth+1)
+		path[i].weight = zero * path[i].weight * float64(depth-i) / float64(depth+1)
+	}
+}
+
+func unwindPath(path []pathElement, depth, index int) {
+	one, zero := path[index].one, path[index].zero
+	next := path[depth].weight
+	for i := depth - 1; i >= 0; i-- {
+		if one != 0 {
+			tmp := path[i].weight
+			path[i].weight = next * float64(depth+1) / (float64(i+1) * one)
+			next = tmp - path[i].weight*zero*float64(depth-i)/float64(depth+1)
+		} else {
+			path[i].weight = path[i].weight * float64(depth+1) / (zero * float64(depth-i))
+		}
+	}
+	for i := index; i < depth; i++ {
+		path[i].feature, path[i].zero, path[i].one = path[i+1].feature, path[i+1].zero, path[i+1].one
+	}
+}
+
+func unwoundPathSum(path []pathElement, depth, index int) float64 {
+	one, zero := path[index].one, path[index].zero
+	next := path[depth].weight
+	total := 0.0
+	for i := depth - 1; i >= 0; i-- {
+		if one != 0 {
+			tmp := next * float64(depth+1) / (float64(i+1) * one)
+			total += tmp
+			next = path[i].weight - tmp*zero*float64(depth-i)/float64(depth+1)
+		} else {
+			total += path[i].weight / zero / (float64(depth-i) / float64(depth+1))
+		}
+	}
+	return total
+}
