@@ -62,9 +62,46 @@ type GBDT struct {
 	ValidLogLoss []float64   `json:"valid_log_loss,omitempty"` // validation log loss after each round
 }
 
-// Tree is one regression tree; Nodes[0] is the root.
+// Tree is one regression tree; Nodes[0] is the root, and a split's right
+// child follows its left one (Right = Left + 1).
 type Tree struct {
 	Nodes []Node `json:"nodes"`
+}
+
+// flatNode is a node packed for scoring: 16 bytes, a leaf when left < 0
+// (its weight in thr).
+type flatNode struct {
+	thr   float64
+	left  int32
+	feat  int16
+	mleft bool
+}
+
+func (t *Tree) flat() []flatNode {
+	out := make([]flatNode, len(t.Nodes))
+	for k, nd := range t.Nodes {
+		if nd.Left < 0 {
+			out[k] = flatNode{thr: nd.Value, left: -1}
+		} else {
+			out[k] = flatNode{thr: nd.Threshold, left: int32(nd.Left), feat: int16(nd.Feature), mleft: nd.MissingLeft}
+		}
+	}
+	return out
+}
+
+func predictFlat(f []flatNode, x []float64) float64 {
+	k := int32(0)
+	for {
+		nd := &f[k]
+		if nd.left < 0 {
+			return nd.thr
+		}
+		v := x[nd.feat]
+		k = nd.left
+		if v > nd.thr || v != v && !nd.mleft { // written for a conditional move, not a branch
+			k++
+		}
+	}
 }
 
 // Node is a split (Left ≥ 0) or a leaf. A row goes left when its value is
@@ -129,10 +166,10 @@ func FitGBDT(names []string, X, y, Xv, yv []float64, cfg GBDTConfig) (*GBDT, err
 	g, h := make([]float64, n), make([]float64, n)
 	best, bestLoss := 0, math.Inf(1)
 	for round := range cfg.Trees {
-		for i := range n {
+		parallelFor(n, func(i int) {
 			q := sigmoid(margin[i])
 			g[i], h[i] = q-y[i], math.Max(q*(1-q), 1e-16)
-		}
+		})
 		rows := sampleRows(rng, n, cfg.Subsample)
 		feats := sampleFeatures(rng, p, cfg.ColSample)
 		t, leafRows := growTree(bins, g, h, rows, feats, cfg)
@@ -143,15 +180,13 @@ func FitGBDT(names []string, X, y, Xv, yv []float64, cfg GBDTConfig) (*GBDT, err
 		}
 		m.Trees = append(m.Trees, t)
 		if len(rows) == n { // every row is in a leaf's list
-			for k, lr := range leafRows {
-				for _, i := range lr {
+			parallelEach(len(leafRows), false, func(k int) {
+				for _, i := range leafRows[k] {
 					margin[i] += t.Nodes[k].Value
 				}
-			}
+			})
 		} else {
-			for i := range n {
-				margin[i] += t.leafBinned(bins, i)
-			}
+			parallelFor(n, func(i int) { margin[i] += t.leafBinned(bins, i) })
 		}
 		if len(yv) == 0 {
 			best = round + 1
@@ -374,16 +409,43 @@ func leafWeight(G, H float64, cfg GBDTConfig) float64 {
 func buildHist(bins [][]uint8, g, h []float64, rows []int32, feats []int, p int) hist {
 	hs := make(hist, p)
 	og := make([][2]float64, len(rows)) // the rows' gradients in row order: one gather, not one per feature
-	for k, i := range rows {
-		og[k] = [2]float64{g[i], h[i]}
+	gather := func(k int) { og[k] = [2]float64{g[rows[k]], h[rows[k]]} }
+	if len(rows) < 1<<15 {
+		for k := range rows {
+			gather(k)
+		}
+	} else {
+		parallelFor(len(rows), gather)
 	}
-	parallelEach(len(feats), len(rows) < 4096, func(k int) {
-		j := feats[k]
-		col, hj := bins[j], &hs[j]
+	// Four features per pass over the rows: one load of a row's gradients
+	// serves four histograms.
+	const group = 4
+	parallelEach((len(feats)+group-1)/group, len(rows) < 4096, func(k int) {
+		fs := feats[k*group : min((k+1)*group, len(feats))]
+		if len(fs) < group {
+			for _, j := range fs {
+				col, hj := bins[j], &hs[j]
+				for r, i := range rows {
+					b := col[i]
+					hj[b][0] += og[r][0]
+					hj[b][1] += og[r][1]
+				}
+			}
+			return
+		}
+		c0, c1, c2, c3 := bins[fs[0]], bins[fs[1]], bins[fs[2]], bins[fs[3]]
+		h0, h1, h2, h3 := &hs[fs[0]], &hs[fs[1]], &hs[fs[2]], &hs[fs[3]]
 		for r, i := range rows {
-			b := col[i]
-			hj[b][0] += og[r][0]
-			hj[b][1] += og[r][1]
+			gi, hi := og[r][0], og[r][1]
+			b0, b1, b2, b3 := c0[i], c1[i], c2[i], c3[i]
+			h0[b0][0] += gi
+			h0[b0][1] += hi
+			h1[b1][0] += gi
+			h1[b1][1] += hi
+			h2[b2][0] += gi
+			h2[b2][1] += hi
+			h3[b3][0] += gi
+			h3[b3][1] += hi
 		}
 	})
 	return hs
@@ -478,10 +540,30 @@ func (m *GBDT) Margin(x []float64) float64 {
 // Predict returns P(y=1) for row x.
 func (m *GBDT) Predict(x []float64) float64 { return sigmoid(m.Margin(x)) }
 
-// PredictAll returns P(y=1) for every row of X (n×p), in parallel.
+// PredictAll returns P(y=1) for every row of X (n×p), in parallel. Rows
+// go in blocks, tree by tree, so each tree stays in the cache for a block.
 func (m *GBDT) PredictAll(X []float64) []float64 {
 	p := len(m.Features)
 	out := make([]float64, len(X)/p)
-	parallelFor(len(out), func(i int) { out[i] = m.Predict(X[i*p : (i+1)*p]) })
+	const block = 2048
+	flat := make([][]flatNode, len(m.Trees))
+	for k := range m.Trees {
+		flat[k] = m.Trees[k].flat()
+	}
+	chunkedSum(len(out), block, 0, nil, func(lo, hi int, _ []float64) float64 {
+		margin := out[lo:hi]
+		for i := range margin {
+			margin[i] = m.Base
+		}
+		for _, f := range flat {
+			for i := range margin {
+				margin[i] += predictFlat(f, X[(lo+i)*p:(lo+i+1)*p])
+			}
+		}
+		for i := range margin {
+			margin[i] = sigmoid(margin[i])
+		}
+		return 0
+	})
 	return out
 }
