@@ -6,14 +6,15 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sync"
 )
 
 // GBDTConfig configures FitGBDT. Zero values take the defaults in brackets.
 type GBDTConfig struct {
 	Trees          int     // boosting rounds at most [300]
 	LearningRate   float64 // shrinkage [0.1]
-	MaxDepth       int     // depth-wise growth to this depth [6]
-	MaxLeaves      int     // leaf-wise growth (best gain first) to this many leaves instead, when > 0
+	MaxDepth       int     // no deeper than this [6]
+	MaxLeaves      int     // when > 0: leaf-wise growth (best gain first) to this many leaves, else depth-wise
 	MinChildWeight float64 // least hessian sum in a child [1]
 	Lambda         float64 // L2 penalty on leaf weights [1]
 	MinGain        float64 // least loss reduction to split [0]
@@ -60,6 +61,10 @@ type GBDT struct {
 	Thresholds   [][]float64 `json:"-"`                        // the bins' upper bounds per feature (training only)
 	BestRound    int         `json:"best_round"`               // trees kept (early stopping)
 	ValidLogLoss []float64   `json:"valid_log_loss,omitempty"` // validation log loss after each round
+
+	shapOnce     sync.Once
+	shapExpected float64 // E[f]: Base + Σ trees' cover-weighted leaf means
+	shapDepth    int     // the deepest tree's depth
 }
 
 // Tree is one regression tree; Nodes[0] is the root, and a split's right
@@ -343,7 +348,7 @@ func growTree(bins [][]uint8, g, h []float64, rows []int32, feats []int, cfg GBD
 		}
 		nd := open[k]
 		open = slices.Delete(open, k, k+1)
-		canSplit := nd.split.ok && (cfg.MaxLeaves > 0 && leaves < cfg.MaxLeaves || cfg.MaxLeaves <= 0 && nd.depth < cfg.MaxDepth)
+		canSplit := nd.split.ok && nd.depth < cfg.MaxDepth && (cfg.MaxLeaves <= 0 || leaves < cfg.MaxLeaves)
 		if !canSplit {
 			t.Nodes[nd.node].Value = leafWeight(nd.G, nd.H, cfg)
 			for len(leafRows) <= nd.node {

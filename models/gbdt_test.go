@@ -247,3 +247,34 @@ func bruteShapley(m *GBDT, x []float64) []float64 {
 	}
 	return phi
 }
+
+// Platt scaling repairs a miscalibrated score: probabilities squashed
+// towards ½ get an expected calibration error near the sampling noise.
+func TestPlatt(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	n := 20000
+	p, y := make([]float64, n), make([]float64, n)
+	for i := range n {
+		s := 3 * rng.NormFloat64()
+		if rng.Float64() < sigmoid(s) {
+			y[i] = 1
+		}
+		p[i] = sigmoid(s / 3) // overconfident-in-reverse: squashed scores
+	}
+	before := CalibrationError(p, y, 10)
+	c, err := FitPlatt(p, y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := make([]float64, n)
+	for i := range p {
+		q[i] = c.Apply(p[i])
+	}
+	after := CalibrationError(q, y, 10)
+	if math.Abs(c.A-3) > 0.2 || math.Abs(c.B) > 0.1 || after > 0.02 || before < 0.1 {
+		t.Errorf("A %.3f (want 3), B %.3f (want 0); ECE %.3f → %.3f", c.A, c.B, before, after)
+	}
+	if _, err := FitPlatt([]float64{0.5}, []float64{1}); err == nil {
+		t.Error("one class: want an error")
+	}
+}

@@ -8,19 +8,19 @@ import "math"
 // expectations — and returns the expected margin E[f] they start from:
 // Margin(x) = E[f] + Σ_j dst[j].
 func (m *GBDT) Contributions(dst, x []float64) float64 {
+	m.shapOnce.Do(func() {
+		m.shapExpected = m.Base
+		for k := range m.Trees {
+			m.shapDepth = max(m.shapDepth, m.Trees[k].depth(0))
+			m.shapExpected += m.Trees[k].expected(0)
+		}
+	})
 	clear(dst)
-	expected := m.Base
-	maxDepth := 0
+	path := make([]pathElement, (m.shapDepth+2)*(m.shapDepth+3)/2)
 	for k := range m.Trees {
-		maxDepth = max(maxDepth, m.Trees[k].depth(0))
+		m.Trees[k].shap(dst, x, path, 0, 0, 1, 1, -1)
 	}
-	path := make([]pathElement, (maxDepth+2)*(maxDepth+3)/2)
-	for k := range m.Trees {
-		t := &m.Trees[k]
-		expected += t.expected(0)
-		t.shap(dst, x, path, 0, 0, 1, 1, -1)
-	}
-	return expected
+	return m.shapExpected
 }
 
 type pathElement struct {

@@ -24,6 +24,11 @@ type Config struct {
 	// Negative values are rejected; use a tiny positive value for "none".
 	DiscountRate float64
 	Lambda       float64 // L2 penalty of the logistic regression; default 1e-3
+	// TrainSnapshots is how many monthly (SnapshotStep) training snapshots
+	// train stacks, history permitting; default 4. SnapshotStep defaults to 30 days.
+	TrainSnapshots, SnapshotStep int
+	// Seed drives the GBDT's row and feature subsamples; default 1.
+	Seed uint64
 	// CancelWindow: an order whose refunds within this many days net it to
 	// zero or less is cancelled, not a purchase; default 30, -1 disables.
 	CancelWindow int
@@ -55,6 +60,15 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Lambda == 0 {
 		c.Lambda = 1e-3
+	}
+	if c.TrainSnapshots == 0 {
+		c.TrainSnapshots = 4
+	}
+	if c.SnapshotStep == 0 {
+		c.SnapshotStep = 30
+	}
+	if c.Seed == 0 {
+		c.Seed = 1
 	}
 	if c.CancelWindow == 0 {
 		c.CancelWindow = features.DefaultCancelWindow
@@ -88,6 +102,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("pipeline: discount rate must be in [0, 1], got %v", c.DiscountRate)
 	case c.CancelWindow < -1 || c.CancelWindow > 3650:
 		return fmt.Errorf("pipeline: cancel window must be 0..3650 days (or -1 for none), got %d", c.CancelWindow)
+	case c.TrainSnapshots < 1 || c.TrainSnapshots > 60 || c.SnapshotStep < 1 || c.SnapshotStep > 365:
+		return fmt.Errorf("pipeline: train snapshots must be 1..60 and the step 1..365 days, got %d and %d", c.TrainSnapshots, c.SnapshotStep)
 	case c.Lambda < 0:
 		return fmt.Errorf("pipeline: lambda must be ≥ 0, got %v", c.Lambda)
 	case !(0 < c.RiskMedium && c.RiskMedium < c.RiskHigh && c.RiskHigh < 1):

@@ -330,3 +330,40 @@ func TestNextOrderDateHoldout(t *testing.T) {
 		t.Errorf("customers with no expected order: %.2f ordered within 90 days, want ≤ 0.2", f)
 	}
 }
+
+// train compares logistic regression and the GBDT out of time on stacked
+// monthly snapshots, keeps the best ROC AUC, calibrates it, and records the
+// leaderboard; the champion's calibrated probabilities are well calibrated
+// on the validation snapshot.
+func TestTrainLeaderboard(t *testing.T) {
+	work := t.TempDir()
+	runChain(t, work)
+	var art ChurnArtifact
+	if _, err := loadChampion(work, KindChurn, &art); err != nil {
+		t.Fatal(err)
+	}
+	if len(art.Leaderboard) != 2 || art.Leaderboard[0].Model != "logit" || art.Leaderboard[1].Model != "gbdt" {
+		t.Fatalf("leaderboard %+v", art.Leaderboard)
+	}
+	best := art.Leaderboard[0]
+	for _, c := range art.Leaderboard {
+		if c.Error != "" || c.Validation.N == 0 || c.Validation.AUC < 0.7 {
+			t.Errorf("candidate %+v", c)
+		}
+		if c.Validation.AUC > best.Validation.AUC+1e-9 {
+			best = c
+		}
+	}
+	if art.Kind != best.Model || art.Validation.AUC != best.Validation.AUC {
+		t.Errorf("champion %s (AUC %.4f), best candidate %s (AUC %.4f)", art.Kind, art.Validation.AUC, best.Model, best.Validation.AUC)
+	}
+	if art.Calibration == nil || best.CalibrationError > 0.05 {
+		t.Errorf("calibration %+v, ECE %.4f", art.Calibration, best.CalibrationError)
+	}
+	if len(art.TrainCutoffs) < 2 || art.TrainCutoffs[0] != art.TrainCutoff || art.TrainExamples <= art.Validation.N {
+		t.Errorf("stacked training snapshots %v, %d final rows", art.TrainCutoffs, art.TrainExamples)
+	}
+	if _, err := art.Classifier(); err != nil || len(art.Means) != len(features.ModelColumns) {
+		t.Errorf("classifier: %v; %d means", err, len(art.Means))
+	}
+}

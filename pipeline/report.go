@@ -250,7 +250,10 @@ section svg{max-width:100%;height:auto}
 </table><small>The full list is retention_list.csv beside this page.</small></section>
 <div class="grid">
 <section><h2>Churn model {{.ChurnVersion}}</h2>
-<p>L2 logistic regression ({{len .Churn.Logit.Features}} features). Fitted on the snapshot of {{.Churn.TrainCutoff}}, judged out of time on {{.Churn.ValidatedOn}}, then refitted on {{.Churn.RefitOn}} ({{.Churn.TrainExamples}} customers).</p>
+<p>Champion: {{if eq .Churn.Kind "gbdt"}}gradient-boosted trees ({{len .Churn.GBDT.Trees}} trees){{else}}L2 logistic regression{{end}} on {{len .Churn.Features}} features, Platt-calibrated. Candidates were fitted on {{len .Churn.TrainCutoffs}} monthly snapshots ({{index .Churn.TrainCutoffs 0}} and before), judged out of time on {{.Churn.ValidatedOn}}; the best ROC AUC won and was refitted with {{.Churn.RefitOn}} added ({{.Churn.TrainExamples}} rows).</p>
+<table><tr><th>candidate</th><th class="n">ROC AUC</th><th class="n">PR AUC</th><th class="n">log loss</th><th class="n">calibration error</th></tr>
+{{range .Churn.Leaderboard}}<tr><td>{{.Model}}{{if .Rounds}} ({{.Rounds}} rounds){{end}}{{if .Error}} — failed: {{.Error}}{{end}}</td><td class="n">{{f4 .Validation.AUC}}</td><td class="n">{{f4 .Validation.PRAUC}}</td><td class="n">{{f4 .Validation.LogLoss}}</td><td class="n">{{f4 .CalibrationError}}</td></tr>{{end}}
+</table>
 <table><tr><th>metric</th><th class="n">out of time</th><th class="n">in sample</th></tr>
 <tr><td>ROC AUC</td><td class="n">{{f4 .Validation.AUC}}</td><td class="n">{{f4 .TrainEval.AUC}}</td></tr>
 <tr><td>PR AUC</td><td class="n">{{f4 .Validation.PRAUC}}</td><td class="n">{{f4 .TrainEval.PRAUC}}</td></tr>

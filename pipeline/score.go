@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -48,8 +49,8 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 	if err != nil {
 		return ScoreResult{}, err
 	}
-	if churnArt.Logit == nil || !slices.Equal(churnArt.Logit.Features, features.ModelColumns) {
-		return ScoreResult{}, fmt.Errorf("pipeline: churn model %s was trained on other features; retrain with churn train", churnV)
+	if _, err := churnArt.Classifier(); err != nil || !slices.Equal(churnArt.Features, features.ModelColumns) || len(churnArt.Means) != len(features.ModelColumns) {
+		return ScoreResult{}, fmt.Errorf("pipeline: churn model %s was trained on other features or by an older version; retrain with churn train", churnV)
 	}
 	fr, err := Features(ctx, cfg, asOf)
 	if err != nil {
@@ -117,28 +118,31 @@ func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvAr
 			return nil, err
 		}
 	}
-	lm := churnArt.Logit
+	clf, err := churnArt.Classifier()
+	if err != nil {
+		return nil, err
+	}
 	clv, err := clvArt.Model()
 	if err != nil {
 		return nil, err
 	}
-	p := len(lm.Coef)
+	p := len(features.ModelColumns)
 	horizonWeeks := float64(cfg.CLVHorizon) / daysPerWeek
 	steps := max(1, int(math.Round(float64(cfg.CLVHorizon)/30.4375))) // monthly cash flows
 	stepRate := math.Pow(1+cfg.DiscountRate, float64(cfg.CLVHorizon)/float64(steps)/365.25) - 1
 	scoredAt := dateString(asOf)
 	rows := make([]datasets.ScoreRow, len(ids))
-	contrib := make([]float64, p)
 	pred := make([]float64, 3*len(rows)) // P(alive), expected orders, CLV per customer
 	models.PredictAll(pred, clv, x, tx, T, mx, horizonWeeks, steps, stepRate)
 	nextWeeks := make([]float64, len(rows)) // median time to the next order, NaN beyond the CLV horizon
 	if err := models.MedianNextPurchaseAll(nextWeeks, clv.Purchases, x, tx, T, horizonWeeks); err != nil {
 		return nil, err
 	}
-	for i := range rows {
+	// score fills rows[i]; contrib is the caller's scratch buffer.
+	score := func(i int, contrib []float64) {
 		xi := X[i*p : (i+1)*p]
-		prob := lm.Predict(xi)
-		lm.Contributions(contrib, xi)
+		prob := churnArt.Probability(clf, xi)
+		clf.Explain(contrib, xi)
 		value := math.Max(0, pred[3*i+2])
 		r, f := int8(cols[features.RScore][i]), int8(cols[features.FScore][i])
 		last := time.Unix(int64(cols[features.LastOrderDate][i])*86400, 0).UTC()
@@ -155,15 +159,40 @@ func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvAr
 			PredictedCLV:          round(value, 2),
 			ValueAtRisk:           round(prob*value, 2),
 			Segment:               features.Segment(r, f),
-			Reasons:               reasons(lm.Features, xi, contrib, lm.Coef, churnArt.Directions),
+			Reasons:               reasons(churnArt.Features, xi, contrib, churnArt.Means, churnArt.Directions),
 			LastOrderDate:         dateString(last),
 			ExpectedNextOrderDate: next,
 			ModelVersion:          version,
 			ScoredAt:              scoredAt,
 		}
 	}
+	parallelChunks(cfg, len(rows), 1024, func(lo, hi int) {
+		contrib := make([]float64, p)
+		for i := lo; i < hi; i++ {
+			score(i, contrib)
+		}
+	})
 	assignActions(rows)
 	return rows, nil
+}
+
+// parallelChunks runs fn over [0, n) in fixed chunks on cfg.Workers
+// goroutines; each chunk is independent, so results do not depend on them.
+func parallelChunks(cfg Config, n, chunk int, fn func(lo, hi int)) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range max(1, cfg.Workers) {
+		wg.Go(func() {
+			for lo := range next {
+				fn(lo, min(lo+chunk, n))
+			}
+		})
+	}
+	for lo := 0; lo < n; lo += chunk {
+		next <- lo
+	}
+	close(next)
+	wg.Wait()
 }
 
 // riskTier maps a churn probability to high / medium / low.

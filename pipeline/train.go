@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,21 +30,62 @@ const (
 
 // ChurnArtifact is what train stores for the churn classifier.
 type ChurnArtifact struct {
-	Kind          string         `json:"kind"` // "logit"
-	Version       string         `json:"version"`
-	TrainCutoff   string         `json:"trained_cutoff"`   // labels from (cutoff, cutoff+horizon]
-	ValidatedOn   string         `json:"validated_cutoff"` // out-of-time validation snapshot
-	RefitOn       string         `json:"refit_cutoff"`     // the final model's training snapshot
-	HorizonDays   int            `json:"horizon_days"`
-	Logit         *models.Logit  `json:"logit"`
-	Validation    models.Metrics `json:"validation"`     // model fitted on TrainCutoff, judged on ValidatedOn
-	TrainMetrics  models.Metrics `json:"train"`          // in-sample, same model
-	TrainExamples int            `json:"train_examples"` // rows of the final fit
+	Kind          string           `json:"kind"` // the champion: "logit" or "gbdt"
+	Version       string           `json:"version"`
+	TrainCutoff   string           `json:"trained_cutoff"`   // newest training snapshot: labels from (cutoff, cutoff+horizon]
+	TrainCutoffs  []string         `json:"train_cutoffs"`    // every stacked training snapshot, newest first
+	ValidatedOn   string           `json:"validated_cutoff"` // out-of-time validation snapshot
+	RefitOn       string           `json:"refit_cutoff"`     // the final model adds this snapshot to the training ones
+	HorizonDays   int              `json:"horizon_days"`
+	Features      []string         `json:"features"`
+	Logit         *models.Logit    `json:"logit,omitempty"`
+	GBDT          *models.GBDT     `json:"gbdt,omitempty"`
+	Calibration   *models.Platt    `json:"calibration,omitempty"` // fitted on the champion's validation predictions
+	Leaderboard   []ChurnCandidate `json:"leaderboard"`
+	Validation    models.Metrics   `json:"validation"`     // the champion fitted on the training snapshots, judged on ValidatedOn
+	TrainMetrics  models.Metrics   `json:"train"`          // in-sample, same model
+	TrainExamples int              `json:"train_examples"` // rows of the final fit
+	// Means are the final training rows' feature means: a feature is a
+	// reason only when the customer's value is on its churn-prone side.
+	Means []float64 `json:"means"`
 	// Directions holds, per feature, the sign of its correlation with churn in
-	// the final training set. A feature is offered as a reason only when the
-	// model's coefficient has the same sign, so collinearity artefacts
-	// ("25 orders in total" raising risk) never reach a CRM user.
+	// the final training set. A feature is offered as a reason only when it
+	// raises this customer's risk and the value lies on the side of the mean
+	// that goes with churn, so artefacts ("25 orders in total" raising risk)
+	// never reach a CRM user.
 	Directions []float64 `json:"directions"`
+}
+
+// ChurnCandidate is one churn model of a training run, fitted on the
+// training snapshots and judged out of time on the validation snapshot.
+type ChurnCandidate struct {
+	Model      string         `json:"model"`
+	Validation models.Metrics `json:"validation"`
+	// CalibrationError is the expected calibration error (10 bins) of the
+	// Platt-calibrated probabilities on the validation snapshot.
+	CalibrationError float64 `json:"calibration_error"`
+	Rounds           int     `json:"rounds,omitempty"` // GBDT: boosting rounds kept by early stopping
+	Error            string  `json:"error,omitempty"`
+}
+
+// Classifier returns the champion churn model.
+func (a *ChurnArtifact) Classifier() (models.Classifier, error) {
+	switch {
+	case a.Kind == "gbdt" && a.GBDT != nil:
+		return a.GBDT, nil
+	case a.Kind == "logit" && a.Logit != nil:
+		return a.Logit, nil
+	}
+	return nil, fmt.Errorf("pipeline: churn artifact %s has no %q model", a.Version, a.Kind)
+}
+
+// Probability is the champion's calibrated churn probability for row x.
+func (a *ChurnArtifact) Probability(m models.Classifier, x []float64) float64 {
+	p := m.Predict(x)
+	if a.Calibration != nil {
+		p = a.Calibration.Apply(p)
+	}
+	return p
 }
 
 // CLVCandidate is one purchase model tried by train: fitted on the
@@ -90,7 +132,9 @@ func (a *CLVArtifact) Model() (models.CLV, error) {
 // TrainResult names the promoted model versions.
 type TrainResult struct {
 	ChurnVersion, CLVVersion string
+	Kind                     string // the churn champion's model
 	Validation               models.Metrics
+	Leaderboard              []ChurnCandidate
 }
 
 // Train fits the churn classifier and the CLV models with data up to cutoff
@@ -118,11 +162,34 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 		}
 		return readSnapshot(ctx, fr.Dir, mem)
 	}
-	trainRec, err := load(trainCut, true)
+	// Training snapshots every SnapshotStep days back from trainCut, as many
+	// as configured and as the history allows (at least one), stacked.
+	var trainRecs []arrow.RecordBatch
+	defer func() {
+		for _, r := range trainRecs {
+			r.Release()
+		}
+	}()
+	var trainCuts []string
+	first, err := firstDay(cfg.Workdir)
 	if err != nil {
-		return TrainResult{}, fmt.Errorf("pipeline: train needs 2×horizon (%d days) of history before %s: %w", 2*cfg.Horizon, dateString(cutoff), err)
+		return TrainResult{}, err
 	}
-	defer trainRec.Release()
+	for k := range cfg.TrainSnapshots {
+		c := trainCut.AddDate(0, 0, -k*cfg.SnapshotStep)
+		if k > 0 && c.Before(first.AddDate(0, 0, cfg.SnapshotStep)) {
+			break // too little history before it for features worth learning from
+		}
+		rec, err := load(c, true)
+		if err != nil {
+			if k == 0 {
+				return TrainResult{}, fmt.Errorf("pipeline: train needs 2×horizon (%d days) of history before %s: %w", 2*cfg.Horizon, dateString(cutoff), err)
+			}
+			break
+		}
+		trainRecs = append(trainRecs, rec)
+		trainCuts = append(trainCuts, dateString(c))
+	}
 	validRec, err := load(validCut, true)
 	if err != nil {
 		return TrainResult{}, err
@@ -134,7 +201,7 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	}
 	defer nowRec.Release()
 
-	Xtr, ytr, err := designMatrix(trainRec, true)
+	Xtr, ytr, ids, err := stackDesign(trainRecs)
 	if err != nil {
 		return TrainResult{}, err
 	}
@@ -142,20 +209,45 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	if err != nil {
 		return TrainResult{}, err
 	}
-	lcfg := models.LogitConfig{Lambda: cfg.Lambda}
-	m1, err := models.FitLogit(features.ModelColumns, Xtr, ytr, lcfg)
-	if err != nil {
-		return TrainResult{}, err
+	art := ChurnArtifact{TrainCutoff: trainCuts[0], TrainCutoffs: trainCuts, ValidatedOn: dateString(validCut),
+		RefitOn: dateString(validCut), HorizonDays: cfg.Horizon, Features: features.ModelColumns}
+	cands, fitted := trainChurnCandidates(cfg, Xtr, ytr, ids, Xva, yva)
+	art.Leaderboard = cands
+	best := -1
+	for i, c := range cands {
+		if c.Error == "" && (best < 0 || c.Validation.AUC > cands[best].Validation.AUC+1e-9) {
+			best = i
+		}
 	}
-	art := ChurnArtifact{Kind: "logit", TrainCutoff: dateString(trainCut), ValidatedOn: dateString(validCut),
-		RefitOn: dateString(validCut), HorizonDays: cfg.Horizon,
-		Validation: models.Evaluate(m1.PredictAll(Xva), yva), TrainMetrics: models.Evaluate(m1.PredictAll(Xtr), ytr)}
-	art.Logit, err = models.FitLogit(features.ModelColumns, Xva, yva, lcfg)
-	if err != nil {
-		return TrainResult{}, err
+	if best < 0 {
+		return TrainResult{}, fmt.Errorf("pipeline: train: no churn model could be fitted: %s", cands[0].Error)
 	}
-	art.TrainExamples = len(yva)
-	art.Directions = directions(Xva, yva, len(features.ModelColumns))
+	champ := fitted[best]
+	art.Kind, art.Validation = cands[best].Model, cands[best].Validation
+	art.TrainMetrics = models.Evaluate(champ.PredictAll(Xtr), ytr)
+	pva := champ.PredictAll(Xva)
+	if c, err := models.FitPlatt(pva, yva); err == nil {
+		art.Calibration = &c
+	}
+	// The final model learns from every labelled snapshot: the training
+	// ones and the validation one.
+	Xall, yall := append(slices.Clone(Xva), Xtr...), append(slices.Clone(yva), ytr...)
+	switch art.Kind {
+	case "gbdt":
+		gcfg := gbdtConfig(cfg)
+		gcfg.Trees = max(1, cands[best].Rounds)
+		if art.GBDT, err = models.FitGBDT(features.ModelColumns, Xall, yall, nil, nil, gcfg); err != nil {
+			return TrainResult{}, err
+		}
+	default:
+		if art.Logit, err = models.FitLogit(features.ModelColumns, Xall, yall, models.LogitConfig{Lambda: cfg.Lambda}); err != nil {
+			return TrainResult{}, err
+		}
+	}
+	art.TrainExamples = len(yall)
+	p := len(features.ModelColumns)
+	art.Directions = directions(Xall, yall, p)
+	art.Means = columnMeans(Xall, p)
 
 	clvArt, err := trainCLV(validRec, nowRec, cfg.Horizon)
 	if err != nil {
@@ -164,15 +256,112 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	clvArt.Cutoff = dateString(cutoff)
 
 	res := TrainResult{Validation: art.Validation}
-	if res.ChurnVersion, err = saveModel(cfg.Workdir, KindChurn, cutoff, &art, &art.Version, map[string]any{"metrics": art.Validation, "train": art.TrainMetrics}, map[string]string{"model": art.Kind}); err != nil {
+	if res.ChurnVersion, err = saveModel(cfg.Workdir, KindChurn, cutoff, &art, &art.Version, map[string]any{"metrics": art.Validation, "train": art.TrainMetrics, "leaderboard": art.Leaderboard}, map[string]string{"model": art.Kind}); err != nil {
 		return res, err
 	}
 	if res.CLVVersion, err = saveModel(cfg.Workdir, KindCLV, cutoff, &clvArt, &clvArt.Version, map[string]any{"purchase_model": clvArt.PurchaseModel, "log_likelihood": clvArt.LogLikelihood, "candidates": clvArt.Candidates, "gamma_gamma_log_likelihood": clvArt.Spend.LogLik}, map[string]string{"purchase_model": clvArt.PurchaseModel, "selected_by": clvArt.SelectedBy}); err != nil {
 		return res, err
 	}
-	cfg.logStage("train", int64(len(ytr)+len(yva)), start, "churn_model", res.ChurnVersion, "clv_model", res.CLVVersion, "purchase_model", clvArt.PurchaseModel,
+	cfg.logStage("train", int64(len(ytr)+len(yva)), start, "churn_model", res.ChurnVersion, "churn_kind", art.Kind, "clv_model", res.CLVVersion, "purchase_model", clvArt.PurchaseModel,
 		"validation_auc", round4(art.Validation.AUC), "validation_pr_auc", round4(art.Validation.PRAUC))
+	res.Kind, res.Leaderboard = art.Kind, art.Leaderboard
 	return res, nil
+}
+
+// trainChurnCandidates fits every churn model on the training rows and
+// judges it on the validation rows. The GBDT stops early on a held-out
+// fifth of the training customers (by a hash of the id, so a customer's
+// rows across snapshots stay together); the validation snapshot is never
+// seen before judging.
+func trainChurnCandidates(cfg Config, Xtr, ytr []float64, ids []string, Xva, yva []float64) ([]ChurnCandidate, []models.Classifier) {
+	p := len(features.ModelColumns)
+	var cands []ChurnCandidate
+	var fitted []models.Classifier
+	judge := func(name string, m models.Classifier, rounds int, err error) {
+		c := ChurnCandidate{Model: name, Rounds: rounds}
+		if err != nil {
+			c.Error = err.Error()
+			cands, fitted = append(cands, c), append(fitted, nil)
+			return
+		}
+		pva := m.PredictAll(Xva)
+		c.Validation = models.Evaluate(pva, yva)
+		if pl, err := models.FitPlatt(pva, yva); err == nil {
+			q := make([]float64, len(pva))
+			for i := range pva {
+				q[i] = pl.Apply(pva[i])
+			}
+			c.CalibrationError = round4(models.CalibrationError(q, yva, 10))
+		}
+		cands, fitted = append(cands, c), append(fitted, m)
+	}
+	lr, err := models.FitLogit(features.ModelColumns, Xtr, ytr, models.LogitConfig{Lambda: cfg.Lambda})
+	judge("logit", lr, 0, err)
+
+	var Xin, yin, Xes, yes []float64
+	for i, id := range ids {
+		row := Xtr[i*p : (i+1)*p]
+		if datasets.Bucket(id, 5) == 0 {
+			Xes, yes = append(Xes, row...), append(yes, ytr[i])
+		} else {
+			Xin, yin = append(Xin, row...), append(yin, ytr[i])
+		}
+	}
+	gb, err := models.FitGBDT(features.ModelColumns, Xin, yin, Xes, yes, gbdtConfig(cfg))
+	rounds := 0
+	if err == nil {
+		rounds = gb.BestRound
+	}
+	judge("gbdt", gb, rounds, err)
+	return cands, fitted
+}
+
+// gbdtConfig is the GBDT configuration of a training run.
+func gbdtConfig(cfg Config) models.GBDTConfig {
+	return models.GBDTConfig{Trees: 300, LearningRate: 0.1, MaxDepth: 6, MaxLeaves: 31, MinChildWeight: 5, Lambda: 1, Subsample: 0.8, ColSample: 0.8, Seed: cfg.Seed}
+}
+
+// stackDesign stacks the design matrices of labelled snapshots and returns
+// every row's customer id.
+func stackDesign(recs []arrow.RecordBatch) (X, y []float64, ids []string, err error) {
+	for _, rec := range recs {
+		Xr, yr, err := designMatrix(rec, true)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		id, err := features.Strings(rec, features.CustomerID)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		X, y, ids = append(X, Xr...), append(y, yr...), append(ids, id...)
+	}
+	return X, y, ids, nil
+}
+
+// columnMeans returns the mean of each column of X (n×p), ignoring NaN.
+func columnMeans(X []float64, p int) []float64 {
+	sum, cnt := make([]float64, p), make([]float64, p)
+	for i, v := range X {
+		if !math.IsNaN(v) {
+			sum[i%p] += v
+			cnt[i%p]++
+		}
+	}
+	for j := range sum {
+		if cnt[j] > 0 {
+			sum[j] /= cnt[j]
+		}
+	}
+	return sum
+}
+
+// firstDay returns the first day of data in the warehouse.
+func firstDay(workdir string) (time.Time, error) {
+	info, err := datasets.OpenWarehouse(workdir)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return dayOf(info.MinTS), nil
 }
 
 // directions returns the sign (−1, 0, +1) of the correlation of each column

@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -120,14 +122,35 @@ Gamma-Gamma are fitted on the snapshot at the cutoff. Models go to
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(c.OutOrStdout(), "churn model %s (out-of-time ROC AUC %.4f, PR AUC %.4f); clv model %s\n",
-				res.ChurnVersion, res.Validation.AUC, res.Validation.PRAUC, res.CLVVersion)
+			w := c.OutOrStdout()
+			printLeaderboard(w, res)
+			fmt.Fprintf(w, "churn model %s (%s, out-of-time ROC AUC %.4f, PR AUC %.4f); clv model %s\n",
+				res.ChurnVersion, res.Kind, res.Validation.AUC, res.Validation.PRAUC, res.CLVVersion)
 			return nil
 		},
 	}
 	stageFlags(c, &o, true)
 	c.Flags().StringVar(&cutoff, "cutoff", "", "last day of data the models may see, YYYY-MM-DD (required)")
 	return c
+}
+
+// printLeaderboard prints the churn candidates of a training run.
+func printLeaderboard(w io.Writer, res pipeline.TrainResult) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "candidate\tROC AUC\tPR AUC\tlog loss\tBrier\tlift top 10%\tcalibration error\t")
+	for _, c := range res.Leaderboard {
+		name := c.Model
+		if c.Model == res.Kind {
+			name += " *"
+		}
+		if c.Error != "" {
+			fmt.Fprintf(tw, "%s\tfailed: %s\t\t\t\t\t\t\n", name, c.Error)
+			continue
+		}
+		v := c.Validation
+		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.4f\t%.4f\t%.2f\t%.4f\t\n", name, v.AUC, v.PRAUC, v.LogLoss, v.Brier, v.LiftTop10, c.CalibrationError)
+	}
+	tw.Flush()
 }
 
 func newScore() *cobra.Command {
