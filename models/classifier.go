@@ -98,22 +98,3 @@ func (c Platt) Apply(p float64) float64 {
 	q := math.Min(math.Max(p, 1e-12), 1-1e-12)
 	return sigmoid(c.A*math.Log(q/(1-q)) + c.B)
 }
-
-// CalibrationError is the expected calibration error of p for labels y over
-// `bins` equal-width probability bins: Σ_b (n_b/n)·|mean p_b − mean y_b|.
-func CalibrationError(p, y []float64, bins int) float64 {
-	cnt, sp, sy := make([]float64, bins), make([]float64, bins), make([]float64, bins)
-	for i := range p {
-		b := min(bins-1, int(p[i]*float64(bins)))
-		cnt[b]++
-		sp[b] += p[i]
-		sy[b] += y[i]
-	}
-	ece := 0.0
-	for b := range bins {
-		if cnt[b] > 0 {
-			ece += math.Abs(sp[b]-sy[b]) / float64(len(p))
-		}
-	}
-	return ece
-}

@@ -261,7 +261,7 @@ func TestPlatt(t *testing.T) {
 		}
 		p[i] = sigmoid(s / 3) // overconfident-in-reverse: squashed scores
 	}
-	before := CalibrationError(p, y, 10)
+	before := Evaluate(p, y).ECE
 	c, err := FitPlatt(p, y)
 	if err != nil {
 		t.Fatal(err)
@@ -270,7 +270,7 @@ func TestPlatt(t *testing.T) {
 	for i := range p {
 		q[i] = c.Apply(p[i])
 	}
-	after := CalibrationError(q, y, 10)
+	after := Evaluate(q, y).ECE
 	if math.Abs(c.A-3) > 0.2 || math.Abs(c.B) > 0.1 || after > 0.02 || before < 0.1 {
 		t.Errorf("A %.3f (want 3), B %.3f (want 0); ECE %.3f → %.3f", c.A, c.B, before, after)
 	}

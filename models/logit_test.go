@@ -81,3 +81,39 @@ func TestEvaluate(t *testing.T) {
 		})
 	}
 }
+
+// Lift, capture and calibration on a hand-counted example: 20 scores,
+// 5 positives; the top 5% (1 row) and 10% (2 rows) are positives, the top
+// 20% (4 rows) holds 3.
+func TestEvaluateLiftCaptureCalibration(t *testing.T) {
+	p := make([]float64, 20)
+	y := make([]float64, 20)
+	for i := range p {
+		p[i] = 0.96 - float64(i)*0.05 // 0.96, 0.91, … : one score per bin pair
+	}
+	for _, i := range []int{0, 1, 3, 6, 12} {
+		y[i] = 1
+	}
+	m := Evaluate(p, y)
+	for q, want := range [3][2]float64{{4, 0.2}, {4, 0.4}, {3, 0.6}} { // lift = rate / 0.25
+		near(t, "lift", m.Lift[q], want[0], 1e-12)
+		near(t, "capture", m.Capture[q], want[1], 1e-12)
+	}
+	// ECE by hand: bins of 0.1 hold two scores each (0.96 and 0.91 in the
+	// top bin, …): Σ_b |Σ p − Σ y| / 20.
+	want := 0.0
+	for b := range 10 {
+		var sp, sy float64
+		for i := range p {
+			if min(9, int(p[i]*10)) == b {
+				sp += p[i]
+				sy += y[i]
+			}
+		}
+		want += math.Abs(sp-sy) / 20
+	}
+	near(t, "ece", m.ECE, want, 1e-12)
+	if r := m.Reliability[9]; r.N != 2 || math.Abs(r.Observed-1) > 1e-12 || math.Abs(r.MeanScore-0.935) > 1e-12 {
+		t.Errorf("top reliability bin %+v", r)
+	}
+}

@@ -14,6 +14,23 @@ type Metrics struct {
 	Brier        float64 `json:"brier"`
 	LogLoss      float64 `json:"log_loss"`
 	LiftTop10    float64 `json:"lift_top_decile"`
+	// Lift and Capture at the top 5, 10 and 20% of scores: the positive
+	// rate there over the overall one, and the share of all positives there.
+	Lift    [3]float64 `json:"lift_top_5_10_20"`
+	Capture [3]float64 `json:"capture_top_5_10_20"`
+	// ECE is the expected calibration error over ten equal-width bins, and
+	// Reliability the bins themselves (a reliability diagram's points).
+	ECE         float64          `json:"expected_calibration_error"`
+	Reliability []ReliabilityBin `json:"reliability"`
+}
+
+// ReliabilityBin is one probability bin: how many scores fell in it, their
+// mean and the observed positive rate.
+type ReliabilityBin struct {
+	Lo, Hi    float64 `json:"lo,omitempty"`
+	N         int     `json:"n"`
+	MeanScore float64 `json:"mean_score"`
+	Observed  float64 `json:"observed"`
 }
 
 // Evaluate computes Metrics. Ties in p are handled by mid-ranks for AUC and
@@ -63,13 +80,35 @@ func Evaluate(p, y []float64) Metrics {
 		m.AUC = aucSum / (pos * neg)
 		m.PRAUC = ap
 	}
-	k := int(math.Ceil(float64(n) / 10))
-	top := 0.0
-	for _, i := range idx[:k] {
-		top += y[i]
+	for q, share := range [3]float64{0.05, 0.10, 0.20} {
+		k := int(math.Ceil(float64(n) * share))
+		top := 0.0
+		for _, i := range idx[:k] {
+			top += y[i]
+		}
+		if pos > 0 {
+			m.Lift[q] = (top / float64(k)) / m.PositiveRate
+			m.Capture[q] = top / pos
+		}
 	}
-	if pos > 0 {
-		m.LiftTop10 = (top / float64(k)) / m.PositiveRate
+	m.LiftTop10 = m.Lift[1]
+	m.Reliability = make([]ReliabilityBin, 10)
+	for b := range m.Reliability {
+		m.Reliability[b].Lo, m.Reliability[b].Hi = float64(b)/10, float64(b+1)/10
+	}
+	for i := range p {
+		b := &m.Reliability[min(9, max(0, int(p[i]*10)))]
+		b.N++
+		b.MeanScore += p[i]
+		b.Observed += y[i]
+	}
+	for b := range m.Reliability {
+		r := &m.Reliability[b]
+		if r.N > 0 {
+			m.ECE += math.Abs(r.MeanScore-r.Observed) / float64(n)
+			r.MeanScore /= float64(r.N)
+			r.Observed /= float64(r.N)
+		}
 	}
 	return m
 }

@@ -291,7 +291,7 @@ func trainChurnCandidates(cfg Config, Xtr, ytr []float64, ids []string, Xva, yva
 			for i := range pva {
 				q[i] = pl.Apply(pva[i])
 			}
-			c.CalibrationError = round4(models.CalibrationError(q, yva, 10))
+			c.CalibrationError = round4(models.Evaluate(q, yva).ECE)
 		}
 		cands, fitted = append(cands, c), append(fitted, m)
 	}
