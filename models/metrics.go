@@ -27,7 +27,8 @@ type Metrics struct {
 // ReliabilityBin is one probability bin: how many scores fell in it, their
 // mean and the observed positive rate.
 type ReliabilityBin struct {
-	Lo, Hi    float64 `json:"lo,omitempty"`
+	Lo        float64 `json:"lo"`
+	Hi        float64 `json:"hi"`
 	N         int     `json:"n"`
 	MeanScore float64 `json:"mean_score"`
 	Observed  float64 `json:"observed"`
