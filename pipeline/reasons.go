@@ -37,11 +37,12 @@ var reasonText = map[string]func(v float64) string{
 // reasons lists up to three features that push the churn probability up
 // most (largest positive log-odds contributions), phrased with their values.
 // A feature counts only when the customer's value lies on the side of the
-// training mean that goes with churn (see ChurnArtifact.Directions).
+// training mean that goes with churn (see ChurnArtifact.Directions); with
+// nil dirs, every positive contribution counts.
 func reasons(names []string, x, contrib, means, dirs []float64) string {
 	idx := make([]int, 0, len(names))
 	for j := range names {
-		agrees := j < len(dirs) && dirs[j] != 0 && x[j] != means[j] && math.Signbit(x[j]-means[j]) == math.Signbit(dirs[j])
+		agrees := dirs == nil || j < len(dirs) && dirs[j] != 0 && x[j] != means[j] && math.Signbit(x[j]-means[j]) == math.Signbit(dirs[j])
 		if contrib[j] > 0.05 && agrees && !math.IsNaN(x[j]) && reasonText[names[j]] != nil {
 			idx = append(idx, j)
 		}

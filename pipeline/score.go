@@ -49,7 +49,7 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 	if err != nil {
 		return ScoreResult{}, err
 	}
-	if _, err := churnArt.Classifier(); err != nil || !slices.Equal(churnArt.Features, features.ModelColumns) || len(churnArt.Means) != len(features.ModelColumns) {
+	if _, err := churnArt.Classifier(&clvArt); err != nil || !slices.Equal(churnArt.Features, features.ModelColumns) || len(churnArt.Means) != len(features.ModelColumns) {
 		return ScoreResult{}, fmt.Errorf("pipeline: churn model %s was trained on other features or by an older version; retrain with churn train", churnV)
 	}
 	fr, err := Features(ctx, cfg, asOf)
@@ -118,7 +118,7 @@ func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvAr
 			return nil, err
 		}
 	}
-	clf, err := churnArt.Classifier()
+	clf, err := churnArt.Classifier(clvArt)
 	if err != nil {
 		return nil, err
 	}
@@ -138,11 +138,12 @@ func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvAr
 	if err := models.MedianNextPurchaseAll(nextWeeks, clv.Purchases, x, tx, T, horizonWeeks); err != nil {
 		return nil, err
 	}
+	explainer := churnArt.Explainer(clf)
 	// score fills rows[i]; contrib is the caller's scratch buffer.
 	score := func(i int, contrib []float64) {
 		xi := X[i*p : (i+1)*p]
 		prob := churnArt.Probability(clf, xi)
-		clf.Explain(contrib, xi)
+		explainer.Explain(contrib, xi)
 		value := math.Max(0, pred[3*i+2])
 		r, f := int8(cols[features.RScore][i]), int8(cols[features.FScore][i])
 		last := time.Unix(int64(cols[features.LastOrderDate][i])*86400, 0).UTC()

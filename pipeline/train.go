@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"slices"
@@ -30,17 +31,20 @@ const (
 
 // ChurnArtifact is what train stores for the churn classifier.
 type ChurnArtifact struct {
-	Kind          string           `json:"kind"` // the champion: "logit" or "gbdt"
-	Version       string           `json:"version"`
-	TrainCutoff   string           `json:"trained_cutoff"`   // newest training snapshot: labels from (cutoff, cutoff+horizon]
-	TrainCutoffs  []string         `json:"train_cutoffs"`    // every stacked training snapshot, newest first
-	ValidatedOn   string           `json:"validated_cutoff"` // out-of-time validation snapshot
-	RefitOn       string           `json:"refit_cutoff"`     // the final model adds this snapshot to the training ones
-	HorizonDays   int              `json:"horizon_days"`
-	Features      []string         `json:"features"`
-	Logit         *models.Logit    `json:"logit,omitempty"`
-	GBDT          *models.GBDT     `json:"gbdt,omitempty"`
-	Calibration   *models.Platt    `json:"calibration,omitempty"` // fitted on the champion's validation predictions
+	Kind         string        `json:"kind"` // the champion: "logit" or "gbdt"
+	Version      string        `json:"version"`
+	TrainCutoff  string        `json:"trained_cutoff"`   // newest training snapshot: labels from (cutoff, cutoff+horizon]
+	TrainCutoffs []string      `json:"train_cutoffs"`    // every stacked training snapshot, newest first
+	ValidatedOn  string        `json:"validated_cutoff"` // out-of-time validation snapshot
+	RefitOn      string        `json:"refit_cutoff"`     // the final model adds this snapshot to the training ones
+	HorizonDays  int           `json:"horizon_days"`
+	Features     []string      `json:"features"`
+	Logit        *models.Logit `json:"logit,omitempty"`
+	GBDT         *models.GBDT  `json:"gbdt,omitempty"`
+	Calibration  *models.Platt `json:"calibration,omitempty"` // fitted on the champion's validation predictions
+	// ExplainedBy names the learnt model that gives the reasons when the
+	// champion (the BTYD baseline) has no readable per-feature terms.
+	ExplainedBy   string           `json:"explained_by,omitempty"`
 	Leaderboard   []ChurnCandidate `json:"leaderboard"`
 	Validation    models.Metrics   `json:"validation"`     // the champion fitted on the training snapshots, judged on ValidatedOn
 	TrainMetrics  models.Metrics   `json:"train"`          // in-sample, same model
@@ -68,15 +72,109 @@ type ChurnCandidate struct {
 	Error            string  `json:"error,omitempty"`
 }
 
-// Classifier returns the champion churn model.
-func (a *ChurnArtifact) Classifier() (models.Classifier, error) {
+// Classifier returns the champion churn model; the BTYD baseline takes
+// its purchase model from clv, the CLV champion trained with it.
+func (a *ChurnArtifact) Classifier(clv *CLVArtifact) (models.Classifier, error) {
 	switch {
 	case a.Kind == "gbdt" && a.GBDT != nil:
 		return a.GBDT, nil
 	case a.Kind == "logit" && a.Logit != nil:
 		return a.Logit, nil
+	case a.Kind == "btyd" && clv != nil:
+		m, err := clv.Model()
+		if err != nil {
+			return nil, err
+		}
+		b := newBTYDChurn(m.Purchases, a.HorizonDays)
+		if len(a.Means) == len(features.ModelColumns) {
+			b.means = a.Means
+		}
+		return b, nil
 	}
 	return nil, fmt.Errorf("pipeline: churn artifact %s has no %q model", a.Version, a.Kind)
+}
+
+// btydChurn is the BTYD baseline as a churn classifier: P(no purchase
+// within the horizon | x, t_x, T) from a purchase model, no training. It
+// reads x, t_x and T off the feature row (t_x = tenure − recency, T =
+// tenure, in weeks). Its three inputs are explained by exact Shapley values
+// on the log-odds scale against the training means (when known).
+type btydChurn struct {
+	m                 models.PurchaseModel
+	horizonWeeks      float64
+	ix, irec, itenure int
+	means             []float64 // training means of the model columns; nil: no explanation
+}
+
+func newBTYDChurn(m models.PurchaseModel, horizonDays int) btydChurn {
+	return btydChurn{m: m, horizonWeeks: float64(horizonDays) / daysPerWeek,
+		ix: slices.Index(features.ModelColumns, features.BTYDX), irec: slices.Index(features.ModelColumns, features.RecencyDays),
+		itenure: slices.Index(features.ModelColumns, features.TenureDays)}
+}
+
+func (b btydChurn) Predict(x []float64) float64 {
+	T := x[b.itenure] / daysPerWeek
+	p, err := models.ProbNoPurchase(b.m, b.horizonWeeks, x[b.ix], T-x[b.irec]/daysPerWeek, T)
+	if err != nil || math.IsNaN(p) {
+		return 0.5
+	}
+	return min(max(p, 1e-9), 1-1e-9)
+}
+
+func (b btydChurn) PredictAll(X []float64) []float64 {
+	p := len(features.ModelColumns)
+	out := make([]float64, len(X)/p)
+	for i := range out {
+		out[i] = b.Predict(X[i*p : (i+1)*p])
+	}
+	return out
+}
+
+// Explain splits logit P(x) − logit P(means) over the three inputs by
+// their exact Shapley values (all 8 coalitions; absent inputs take the
+// training mean) and returns logit P(means).
+func (b btydChurn) Explain(dst, x []float64) float64 {
+	clear(dst)
+	logit := func(q float64) float64 { return math.Log(q / (1 - q)) }
+	if b.means == nil {
+		return logit(b.Predict(x))
+	}
+	cols := [3]int{b.ix, b.irec, b.itenure}
+	var v [8]float64 // v[S]: log-odds with the inputs in S taken from x
+	row := slices.Clone(b.means)
+	for S := range 8 {
+		for k, j := range cols {
+			row[j] = b.means[j]
+			if S&(1<<k) != 0 {
+				row[j] = x[j]
+			}
+		}
+		if row[b.irec] > row[b.itenure] { // recency cannot exceed tenure
+			row[b.irec] = row[b.itenure]
+		}
+		v[S] = logit(b.Predict(row))
+	}
+	w := [3]float64{1.0 / 3, 1.0 / 6, 1.0 / 3} // |S|!(n−|S|−1)!/n! for |S| = 0, 1, 2
+	for k, j := range cols {
+		for S := range 8 {
+			if S&(1<<k) == 0 {
+				dst[j] += w[bits.OnesCount(uint(S))] * (v[S|1<<k] - v[S])
+			}
+		}
+	}
+	return v[0]
+}
+
+// Explainer returns the model whose contributions give the reasons: the
+// champion itself, or the model named by ExplainedBy.
+func (a *ChurnArtifact) Explainer(champion models.Classifier) models.Classifier {
+	switch {
+	case a.ExplainedBy == "gbdt" && a.GBDT != nil:
+		return a.GBDT
+	case a.ExplainedBy == "logit" && a.Logit != nil:
+		return a.Logit
+	}
+	return champion
 }
 
 // Probability is the champion's calibrated churn probability for row x.
@@ -209,9 +307,27 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	if err != nil {
 		return TrainResult{}, err
 	}
+	clvArt, err := trainCLV(validRec, nowRec, cfg.Horizon)
+	if err != nil {
+		return TrainResult{}, err
+	}
+	clvArt.Cutoff = dateString(cutoff)
+
 	art := ChurnArtifact{TrainCutoff: trainCuts[0], TrainCutoffs: trainCuts, ValidatedOn: dateString(validCut),
 		RefitOn: dateString(validCut), HorizonDays: cfg.Horizon, Features: features.ModelColumns}
 	cands, fitted := trainChurnCandidates(cfg, Xtr, ytr, ids, Xva, yva)
+	// The BTYD baseline: the chosen purchase model as fitted at the
+	// validation cutoff (data up to it only), no training on labels.
+	for _, c := range clvArt.Candidates {
+		if c.Model != clvArt.PurchaseModel || c.Error != "" {
+			continue
+		}
+		m, err := models.NewPurchaseModel(c.Model, c.Params)
+		if err == nil {
+			b := newBTYDChurn(m, cfg.Horizon)
+			cands, fitted = append(cands, judgeChurn("btyd", b, 0, Xva, yva)), append(fitted, b)
+		}
+	}
 	art.Leaderboard = cands
 	best := -1
 	for i, c := range cands {
@@ -232,10 +348,24 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	// The final model learns from every labelled snapshot: the training
 	// ones and the validation one.
 	Xall, yall := append(slices.Clone(Xva), Xtr...), append(slices.Clone(yva), ytr...)
-	switch art.Kind {
+	// The BTYD baseline needs no refit (scoring uses the CLV champion's
+	// purchase model) but explains its scores poorly for a CRM reader, so
+	// the best learnt candidate is refitted to give the reasons.
+	refit := cands[best]
+	if art.Kind == "btyd" {
+		refit = ChurnCandidate{}
+		for _, c := range cands {
+			if c.Model != "btyd" && c.Error == "" && (refit.Model == "" || c.Validation.AUC > refit.Validation.AUC+1e-9) {
+				refit = c
+			}
+		}
+		art.ExplainedBy = refit.Model
+	}
+	switch refit.Model {
+	case "":
 	case "gbdt":
 		gcfg := gbdtConfig(cfg)
-		gcfg.Trees = max(1, cands[best].Rounds)
+		gcfg.Trees = max(1, refit.Rounds)
 		if art.GBDT, err = models.FitGBDT(features.ModelColumns, Xall, yall, nil, nil, gcfg); err != nil {
 			return TrainResult{}, err
 		}
@@ -248,12 +378,6 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	p := len(features.ModelColumns)
 	art.Directions = directions(Xall, yall, p)
 	art.Means = columnMeans(Xall, p)
-
-	clvArt, err := trainCLV(validRec, nowRec, cfg.Horizon)
-	if err != nil {
-		return TrainResult{}, err
-	}
-	clvArt.Cutoff = dateString(cutoff)
 
 	res := TrainResult{Validation: art.Validation}
 	if res.ChurnVersion, err = saveModel(cfg.Workdir, KindChurn, cutoff, &art, &art.Version, map[string]any{"metrics": art.Validation, "train": art.TrainMetrics, "leaderboard": art.Leaderboard}, map[string]string{"model": art.Kind}); err != nil {
@@ -278,22 +402,11 @@ func trainChurnCandidates(cfg Config, Xtr, ytr []float64, ids []string, Xva, yva
 	var cands []ChurnCandidate
 	var fitted []models.Classifier
 	judge := func(name string, m models.Classifier, rounds int, err error) {
-		c := ChurnCandidate{Model: name, Rounds: rounds}
 		if err != nil {
-			c.Error = err.Error()
-			cands, fitted = append(cands, c), append(fitted, nil)
+			cands, fitted = append(cands, ChurnCandidate{Model: name, Error: err.Error()}), append(fitted, nil)
 			return
 		}
-		pva := m.PredictAll(Xva)
-		c.Validation = models.Evaluate(pva, yva)
-		if pl, err := models.FitPlatt(pva, yva); err == nil {
-			q := make([]float64, len(pva))
-			for i := range pva {
-				q[i] = pl.Apply(pva[i])
-			}
-			c.CalibrationError = round4(models.Evaluate(q, yva).ECE)
-		}
-		cands, fitted = append(cands, c), append(fitted, m)
+		cands, fitted = append(cands, judgeChurn(name, m, rounds, Xva, yva)), append(fitted, m)
 	}
 	lr, err := models.FitLogit(features.ModelColumns, Xtr, ytr, models.LogitConfig{Lambda: cfg.Lambda})
 	judge("logit", lr, 0, err)
@@ -314,6 +427,22 @@ func trainChurnCandidates(cfg Config, Xtr, ytr []float64, ids []string, Xva, yva
 	}
 	judge("gbdt", gb, rounds, err)
 	return cands, fitted
+}
+
+// judgeChurn evaluates a fitted candidate on the validation rows, and the
+// calibration error its Platt-calibrated probabilities would have.
+func judgeChurn(name string, m models.Classifier, rounds int, Xva, yva []float64) ChurnCandidate {
+	c := ChurnCandidate{Model: name, Rounds: rounds}
+	pva := m.PredictAll(Xva)
+	c.Validation = models.Evaluate(pva, yva)
+	if pl, err := models.FitPlatt(pva, yva); err == nil {
+		q := make([]float64, len(pva))
+		for i := range pva {
+			q[i] = pl.Apply(pva[i])
+		}
+		c.CalibrationError = round4(models.Evaluate(q, yva).ECE)
+	}
+	return c
 }
 
 // gbdtConfig is the GBDT configuration of a training run.
