@@ -2,6 +2,7 @@ package models
 
 import (
 	"errors"
+	"fmt"
 	"math"
 )
 
@@ -20,6 +21,22 @@ var (
 	_ Classifier = (*Logit)(nil)
 	_ Classifier = (*GBDT)(nil)
 )
+
+// binaryLabels checks that y holds 0/1 labels of both classes and returns
+// the number of positives; model names the caller in errors.
+func binaryLabels(model string, y []float64) (float64, error) {
+	pos := 0.0
+	for _, v := range y {
+		if v != 0 && v != 1 {
+			return 0, fmt.Errorf("models: %s: label %v is not 0 or 1", model, v)
+		}
+		pos += v
+	}
+	if pos == 0 || pos == float64(len(y)) {
+		return 0, fmt.Errorf("models: %s: labels have only one class; need churned and retained examples", model)
+	}
+	return pos, nil
+}
 
 // Explain implements Classifier: the log-odds are the intercept plus the
 // standardised linear terms (missing values contribute 0).

@@ -142,15 +142,9 @@ func FitGBDT(names []string, X, y, Xv, yv []float64, cfg GBDTConfig) (*GBDT, err
 	case cfg.LearningRate <= 0 || cfg.Lambda < 0 || cfg.Subsample <= 0 || cfg.Subsample > 1 || cfg.ColSample <= 0 || cfg.ColSample > 1:
 		return nil, errors.New("models: gbdt: need learning rate > 0, lambda ≥ 0, subsample and colsample in (0, 1]")
 	}
-	pos := 0.0
-	for _, v := range y {
-		if v != 0 && v != 1 {
-			return nil, fmt.Errorf("models: gbdt: label %v is not 0 or 1", v)
-		}
-		pos += v
-	}
-	if pos == 0 || pos == float64(n) {
-		return nil, errors.New("models: gbdt: labels have only one class; need churned and retained examples")
+	pos, err := binaryLabels("gbdt", y)
+	if err != nil {
+		return nil, err
 	}
 	m := &GBDT{Features: slices.Clone(names), Base: math.Log(pos / (float64(n) - pos))}
 	m.Thresholds = make([][]float64, p)

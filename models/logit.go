@@ -41,15 +41,9 @@ func FitLogit(names []string, X []float64, y []float64, cfg LogitConfig) (*Logit
 	if cfg.MaxIter == 0 {
 		cfg.MaxIter = 500
 	}
-	pos := 0.0
-	for _, v := range y {
-		if v != 0 && v != 1 {
-			return nil, fmt.Errorf("models: logit: label %v is not 0 or 1", v)
-		}
-		pos += v
-	}
-	if pos == 0 || pos == float64(n) {
-		return nil, errors.New("models: logit: labels have only one class; need churned and retained examples")
+	pos, err := binaryLabels("logit", y)
+	if err != nil {
+		return nil, err
 	}
 	m := &Logit{Features: append([]string(nil), names...), Lambda: cfg.Lambda}
 	m.Mean, m.SD = standardiser(X, n, p)
