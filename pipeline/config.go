@@ -29,6 +29,12 @@ type Config struct {
 	TrainSnapshots, SnapshotStep int
 	// Seed drives the GBDT's row and feature subsamples; default 1.
 	Seed uint64
+	// PromoteMargin is how much a new churn model's validation ROC AUC must
+	// beat the champion's on the same rows to replace it (default 0; may be
+	// negative). MaxModelAge (days, default 30) replaces an older champion
+	// regardless.
+	PromoteMargin float64
+	MaxModelAge   int
 	// CancelWindow: an order whose refunds within this many days net it to
 	// zero or less is cancelled, not a purchase; default 30, -1 disables.
 	CancelWindow int
@@ -69,6 +75,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Seed == 0 {
 		c.Seed = 1
+	}
+	if c.MaxModelAge == 0 {
+		c.MaxModelAge = 30
 	}
 	if c.CancelWindow == 0 {
 		c.CancelWindow = features.DefaultCancelWindow

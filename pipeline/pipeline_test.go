@@ -427,3 +427,59 @@ func TestBTYDChurnExplain(t *testing.T) {
 		}
 	}
 }
+
+// Champion/challenger: the first model is promoted; a retrain on the same
+// data is compared with the champion on the same validation rows; a
+// challenger that must beat the champion by a large margin is kept out, and
+// scoring still uses the champion; promote makes it champion by hand; a
+// model of another feature schema cannot be promoted.
+func TestChampionChallenger(t *testing.T) {
+	work := t.TempDir()
+	res := runChain(t, work)
+	if !res.Train.Promotion.Promoted || res.Train.Promotion.Reason != "no champion yet" {
+		t.Fatalf("first training run: %+v", res.Train.Promotion)
+	}
+	first := res.Train.ChurnVersion
+	cfg := Config{Workdir: work, Buckets: 4, PromoteMargin: 0.05, Lambda: 0.01}
+	tr, err := Train(context.Background(), cfg, asOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr := tr.Promotion
+	if pr.Promoted || pr.ChampionVersion != first || pr.ChampionAUC < 0.7 || !strings.Contains(pr.Reason, "kept the champion") {
+		t.Fatalf("challenger with margin 0.05: %+v", pr)
+	}
+	var champ ChurnArtifact
+	if v, _ := loadChampion(work, KindChurn, &champ); v != first {
+		t.Errorf("champion %s, want %s kept", v, first)
+	}
+	list, err := ListModels(work, KindChurn)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("models list %+v, %v", list, err)
+	}
+	for _, m := range list {
+		if m.Champion != (m.Version == first) || m.AUC == 0 || m.Promotion == "" {
+			t.Errorf("listed %+v", m)
+		}
+	}
+	if err := PromoteModel(work, KindChurn, tr.ChurnVersion); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := loadChampion(work, KindChurn, &champ); v != tr.ChurnVersion {
+		t.Errorf("after promote: champion %s, want %s", v, tr.ChurnVersion)
+	}
+	// A model of another schema: scoring and promotion refuse it.
+	b, _ := ShowModel(work, KindChurn, first)
+	other := strings.Replace(string(b), champ.SchemaHash, "0123456789abcdef", 1)
+	dir := filepath.Join(work, datasets.ModelsDir, KindChurn, first)
+	if err := os.WriteFile(filepath.Join(dir, "model.json"), []byte(other), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := PromoteModel(work, KindChurn, first); err == nil || !strings.Contains(err.Error(), "feature schema") {
+		t.Errorf("promoting a model of another schema: %v", err)
+	}
+	os.WriteFile(filepath.Join(work, datasets.ModelsDir, KindChurn, datasets.ChampionFile), []byte(first+"\n"), 0o644)
+	if _, err := Score(context.Background(), Config{Workdir: work, Buckets: 4}, asOf); err == nil || !strings.Contains(err.Error(), "retrain") {
+		t.Errorf("scoring a model of another schema: %v", err)
+	}
+}

@@ -49,7 +49,7 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 	if err != nil {
 		return ScoreResult{}, err
 	}
-	if _, err := churnArt.Classifier(&clvArt); err != nil || !slices.Equal(churnArt.Features, features.ModelColumns) || len(churnArt.Means) != len(features.ModelColumns) {
+	if _, err := churnArt.Classifier(&clvArt); err != nil || churnArt.SchemaHash != SchemaHash() || !slices.Equal(churnArt.Features, features.ModelColumns) || len(churnArt.Means) != len(features.ModelColumns) {
 		return ScoreResult{}, fmt.Errorf("pipeline: churn model %s was trained on other features or by an older version; retrain with churn train", churnV)
 	}
 	fr, err := Features(ctx, cfg, asOf)

@@ -44,7 +44,12 @@ type ChurnArtifact struct {
 	Calibration  *models.Platt `json:"calibration,omitempty"` // fitted on the champion's validation predictions
 	// ExplainedBy names the learnt model that gives the reasons when the
 	// champion (the BTYD baseline) has no readable per-feature terms.
-	ExplainedBy   string           `json:"explained_by,omitempty"`
+	ExplainedBy string `json:"explained_by,omitempty"`
+	// SchemaHash identifies the feature columns (SchemaHash()); scoring
+	// refuses a model trained on another schema.
+	SchemaHash string `json:"schema_hash"`
+	// Promotion is the champion/challenger decision of its training run.
+	Promotion     *Promotion       `json:"promotion,omitempty"`
 	Leaderboard   []ChurnCandidate `json:"leaderboard"`
 	Validation    models.Metrics   `json:"validation"`     // the champion fitted on the training snapshots, judged on ValidatedOn
 	TrainMetrics  models.Metrics   `json:"train"`          // in-sample, same model
@@ -230,9 +235,10 @@ func (a *CLVArtifact) Model() (models.CLV, error) {
 // TrainResult names the promoted model versions.
 type TrainResult struct {
 	ChurnVersion, CLVVersion string
-	Kind                     string // the churn champion's model
+	Kind                     string // the new churn model's kind
 	Validation               models.Metrics
 	Leaderboard              []ChurnCandidate
+	Promotion                Promotion // whether the new churn model became champion, and why
 }
 
 // Train fits the churn classifier and the CLV models with data up to cutoff
@@ -379,11 +385,15 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	art.Directions = directions(Xall, yall, p)
 	art.Means = columnMeans(Xall, p)
 
-	res := TrainResult{Validation: art.Validation}
-	if res.ChurnVersion, err = saveModel(cfg.Workdir, KindChurn, cutoff, &art, &art.Version, map[string]any{"metrics": art.Validation, "train": art.TrainMetrics, "leaderboard": art.Leaderboard}, map[string]string{"model": art.Kind}); err != nil {
+	art.SchemaHash = SchemaHash()
+	pr := decidePromotion(cfg, &art, cutoff, Xva, yva)
+	art.Promotion = &pr
+
+	res := TrainResult{Validation: art.Validation, Promotion: pr}
+	if res.ChurnVersion, err = saveModel(cfg.Workdir, KindChurn, cutoff, &art, &art.Version, map[string]any{"metrics": art.Validation, "train": art.TrainMetrics, "leaderboard": art.Leaderboard, "promotion": pr}, map[string]string{"model": art.Kind}, pr.Promoted); err != nil {
 		return res, err
 	}
-	if res.CLVVersion, err = saveModel(cfg.Workdir, KindCLV, cutoff, &clvArt, &clvArt.Version, map[string]any{"purchase_model": clvArt.PurchaseModel, "log_likelihood": clvArt.LogLikelihood, "candidates": clvArt.Candidates, "gamma_gamma_log_likelihood": clvArt.Spend.LogLik}, map[string]string{"purchase_model": clvArt.PurchaseModel, "selected_by": clvArt.SelectedBy}); err != nil {
+	if res.CLVVersion, err = saveModel(cfg.Workdir, KindCLV, cutoff, &clvArt, &clvArt.Version, map[string]any{"purchase_model": clvArt.PurchaseModel, "log_likelihood": clvArt.LogLikelihood, "candidates": clvArt.Candidates, "gamma_gamma_log_likelihood": clvArt.Spend.LogLik}, map[string]string{"purchase_model": clvArt.PurchaseModel, "selected_by": clvArt.SelectedBy}, true); err != nil {
 		return res, err
 	}
 	cfg.logStage("train", int64(len(ytr)+len(yva)), start, "churn_model", res.ChurnVersion, "churn_kind", art.Kind, "clv_model", res.CLVVersion, "purchase_model", clvArt.PurchaseModel,
@@ -668,7 +678,7 @@ func trainCLV(validRec, nowRec arrow.RecordBatch, horizonDays int) (CLVArtifact,
 // saveModel commits models/<kind>/<version>/ with model.json and metrics.json
 // and moves the champion pointer. The version is the cutoff plus a hash of the
 // model, so the same data and config give the same version.
-func saveModel(workdir, kind string, cutoff time.Time, art any, version *string, metrics map[string]any, meta map[string]string) (string, error) {
+func saveModel(workdir, kind string, cutoff time.Time, art any, version *string, metrics map[string]any, meta map[string]string, champion bool) (string, error) {
 	*version = ""
 	body, err := json.MarshalIndent(art, "", "  ")
 	if err != nil {
@@ -699,6 +709,9 @@ func saveModel(workdir, kind string, cutoff time.Time, art any, version *string,
 	})
 	if err != nil {
 		return "", err
+	}
+	if !champion {
+		return *version, nil
 	}
 	if err := datasets.WriteFileAtomic(filepath.Join(workdir, datasets.ModelsDir, kind, datasets.ChampionFile), []byte(*version+"\n")); err != nil {
 		return "", err

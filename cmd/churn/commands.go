@@ -126,6 +126,11 @@ Gamma-Gamma are fitted on the snapshot at the cutoff. Models go to
 			printLeaderboard(w, res)
 			fmt.Fprintf(w, "churn model %s (%s, out-of-time ROC AUC %.4f, PR AUC %.4f); clv model %s\n",
 				res.ChurnVersion, res.Kind, res.Validation.AUC, res.Validation.PRAUC, res.CLVVersion)
+			verdict := "promoted to champion"
+			if !res.Promotion.Promoted {
+				verdict = "saved, not promoted"
+			}
+			fmt.Fprintf(w, "%s: %s\n", verdict, res.Promotion.Reason)
 			return nil
 		},
 	}

@@ -154,6 +154,20 @@ func TestGenerateRunExport(t *testing.T) {
 	if !bytes.Equal(a, b) || bytes.Count(a, []byte("\n")) != 1501 {
 		t.Errorf("export differs from the list or has the wrong row count")
 	}
+	// train prints the leaderboard and its decision; models list shows the versions.
+	code, out, stderr = capture(t, "train", "--workdir", work, "--cutoff", "2025-12-31", "--promote-margin", "0.5")
+	for _, want := range []string{"candidate", "logit", "gbdt", "btyd", "saved, not promoted: kept the champion"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("train: exit %d, output lacks %q:\n%s%s", code, want, out, stderr)
+		}
+	}
+	code, out, _ = capture(t, "models", "list", "--workdir", work)
+	if code != 0 || strings.Count(out, "\n") < 2 || strings.Count(out, "*") != 1 {
+		t.Errorf("models list: exit %d\n%s", code, out)
+	}
+	if code, _, stderr := capture(t, "models", "promote", "nope", "--workdir", work); code == 0 || !strings.Contains(stderr, "no complete churn model nope") {
+		t.Errorf("promote of a missing version: exit %d %q", code, stderr)
+	}
 }
 
 // ingest from the command line: a dry run writes nothing and shows the

@@ -38,6 +38,8 @@ type options struct {
 	lambda, discount           float64
 	clvHorizon                 string
 	riskHigh, riskMedium       float64
+	promoteMargin              float64
+	maxModelAge                string
 }
 
 func newRoot() *cobra.Command {
@@ -62,7 +64,7 @@ func newRoot() *cobra.Command {
 		stopCPU()
 		return writeHeapProfile(memProfile)
 	}
-	root.AddCommand(newGenerate(), newIngest(), newFeatures(), newTrain(), newScore(), newExport(), newRun(), newCLV())
+	root.AddCommand(newGenerate(), newIngest(), newFeatures(), newTrain(), newScore(), newExport(), newRun(), newCLV(), newModels())
 	root.CompletionOptions.DisableDefaultCmd = true
 	return root
 }
@@ -82,6 +84,8 @@ func stageFlags(c *cobra.Command, o *options, model bool) {
 		f.Float64Var(&o.discount, "discount-rate", 0.10, "annual discount rate of CLV cash flows")
 		f.Float64Var(&o.riskHigh, "risk-high", 0.6, "churn probability from which the risk tier is high")
 		f.Float64Var(&o.riskMedium, "risk-medium", 0.3, "churn probability from which the risk tier is medium")
+		f.Float64Var(&o.promoteMargin, "promote-margin", 0, "a new churn model replaces the champion only if its out-of-time ROC AUC beats the champion's on the same validation by this much")
+		f.StringVar(&o.maxModelAge, "max-model-age", "30d", "a champion older than this is replaced by the new model regardless")
 	}
 }
 
@@ -101,6 +105,12 @@ func pipelineConfig(c *cobra.Command, o *options) (pipeline.Config, error) {
 		DiscountRate: o.discount, RiskHigh: o.riskHigh, RiskMedium: o.riskMedium}
 	if o.discount == 0 && c.Flags().Lookup("discount-rate") != nil {
 		cfg.DiscountRate = 1e-12 // an explicit 0 means no discounting, not the default
+	}
+	cfg.PromoteMargin = o.promoteMargin
+	if o.maxModelAge != "" {
+		if cfg.MaxModelAge, err = parseDays(o.maxModelAge); err != nil {
+			return cfg, usagef("--max-model-age %v", err)
+		}
 	}
 	switch o.cancelWindow {
 	case "none", "off":
