@@ -278,3 +278,39 @@ func TestPlatt(t *testing.T) {
 		t.Error("one class: want an error")
 	}
 }
+
+// The golearn challenger: bagged CART trees learn the XOR too (less well
+// than our GBDT), deterministically for a seed, and survive a JSON round
+// trip with the same scores.
+func TestGolearnForest(t *testing.T) {
+	const p = 4
+	X, y := xorData(3000, p, 0.05, 21)
+	Xt, yt := xorData(1000, p, 0.05, 22)
+	X[5] = math.NaN()
+	f, err := FitGolearn(names(p), X, y, GolearnConfig{Trees: 5, MaxDepth: 4, SampleRows: 2000, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt := f.PredictAll(Xt)
+	if auc := Evaluate(pt, yt).AUC; auc < 0.8 {
+		t.Errorf("golearn AUC %.3f on XOR, want ≥ 0.8", auc)
+	}
+	g, _ := FitGolearn(names(p), X, y, GolearnConfig{Trees: 5, MaxDepth: 4, SampleRows: 2000, Seed: 3})
+	a, _ := json.Marshal(f)
+	b, _ := json.Marshal(g)
+	if string(a) != string(b) {
+		t.Error("two fits with the same seed differ")
+	}
+	var back GolearnForest
+	if err := json.Unmarshal(a, &back); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range back.PredictAll(Xt) {
+		if v != pt[i] {
+			t.Fatalf("row %d: %v after the JSON round trip, %v before", i, v, pt[i])
+		}
+	}
+	if q := f.Predict(Xt[:p]); q != pt[0] {
+		t.Errorf("Predict %v, PredictAll %v", q, pt[0])
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/churn-dev/churn/datasets"
@@ -27,6 +28,9 @@ type Config struct {
 	// TrainSnapshots is how many monthly (SnapshotStep) training snapshots
 	// train stacks, history permitting; default 4. SnapshotStep defaults to 30 days.
 	TrainSnapshots, SnapshotStep int
+	// ChurnModels are the churn candidates train compares, out of
+	// ChurnModelNames; default logit, gbdt and btyd (golearn only on request).
+	ChurnModels []string
 	// Seed drives the GBDT's row and feature subsamples; default 1.
 	Seed uint64
 	// PromoteMargin is how much a new churn model's validation ROC AUC must
@@ -46,6 +50,9 @@ type Config struct {
 	Progress func(stage string, done, total int) // optional per-bucket progress
 	RunID    string                              // appears in logs only
 }
+
+// ChurnModelNames are the churn candidates train knows.
+var ChurnModelNames = []string{"logit", "gbdt", "btyd", "golearn"}
 
 // WithDefaults returns c with zero fields set to their defaults.
 func (c Config) WithDefaults() Config {
@@ -75,6 +82,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Seed == 0 {
 		c.Seed = 1
+	}
+	if len(c.ChurnModels) == 0 {
+		c.ChurnModels = []string{"logit", "gbdt", "btyd"}
 	}
 	if c.MaxModelAge == 0 {
 		c.MaxModelAge = 30
@@ -113,6 +123,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("pipeline: cancel window must be 0..3650 days (or -1 for none), got %d", c.CancelWindow)
 	case c.TrainSnapshots < 1 || c.TrainSnapshots > 60 || c.SnapshotStep < 1 || c.SnapshotStep > 365:
 		return fmt.Errorf("pipeline: train snapshots must be 1..60 and the step 1..365 days, got %d and %d", c.TrainSnapshots, c.SnapshotStep)
+	case slices.ContainsFunc(c.ChurnModels, func(m string) bool { return !slices.Contains(ChurnModelNames, m) }):
+		return fmt.Errorf("pipeline: churn models %v: want some of %v", c.ChurnModels, ChurnModelNames)
 	case c.Lambda < 0:
 		return fmt.Errorf("pipeline: lambda must be ≥ 0, got %v", c.Lambda)
 	case !(0 < c.RiskMedium && c.RiskMedium < c.RiskHigh && c.RiskHigh < 1):

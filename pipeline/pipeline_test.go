@@ -483,3 +483,14 @@ func TestChampionChallenger(t *testing.T) {
 		t.Errorf("scoring a model of another schema: %v", err)
 	}
 }
+
+func TestChurnModelsConfig(t *testing.T) {
+	cfg := Config{Workdir: "w"}.WithDefaults()
+	if !slices.Equal(cfg.ChurnModels, []string{"logit", "gbdt", "btyd"}) || cfg.Validate() != nil {
+		t.Errorf("default churn models %v", cfg.ChurnModels)
+	}
+	cfg.ChurnModels = []string{"logit", "xgboost"}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "xgboost") {
+		t.Errorf("unknown churn model: %v", err)
+	}
+}

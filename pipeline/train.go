@@ -31,17 +31,18 @@ const (
 
 // ChurnArtifact is what train stores for the churn classifier.
 type ChurnArtifact struct {
-	Kind         string        `json:"kind"` // the champion: "logit" or "gbdt"
-	Version      string        `json:"version"`
-	TrainCutoff  string        `json:"trained_cutoff"`   // newest training snapshot: labels from (cutoff, cutoff+horizon]
-	TrainCutoffs []string      `json:"train_cutoffs"`    // every stacked training snapshot, newest first
-	ValidatedOn  string        `json:"validated_cutoff"` // out-of-time validation snapshot
-	RefitOn      string        `json:"refit_cutoff"`     // the final model adds this snapshot to the training ones
-	HorizonDays  int           `json:"horizon_days"`
-	Features     []string      `json:"features"`
-	Logit        *models.Logit `json:"logit,omitempty"`
-	GBDT         *models.GBDT  `json:"gbdt,omitempty"`
-	Calibration  *models.Platt `json:"calibration,omitempty"` // fitted on the champion's validation predictions
+	Kind         string                `json:"kind"` // the champion: "logit" or "gbdt"
+	Version      string                `json:"version"`
+	TrainCutoff  string                `json:"trained_cutoff"`   // newest training snapshot: labels from (cutoff, cutoff+horizon]
+	TrainCutoffs []string              `json:"train_cutoffs"`    // every stacked training snapshot, newest first
+	ValidatedOn  string                `json:"validated_cutoff"` // out-of-time validation snapshot
+	RefitOn      string                `json:"refit_cutoff"`     // the final model adds this snapshot to the training ones
+	HorizonDays  int                   `json:"horizon_days"`
+	Features     []string              `json:"features"`
+	Logit        *models.Logit         `json:"logit,omitempty"`
+	GBDT         *models.GBDT          `json:"gbdt,omitempty"`
+	Golearn      *models.GolearnForest `json:"golearn,omitempty"`
+	Calibration  *models.Platt         `json:"calibration,omitempty"` // fitted on the champion's validation predictions
 	// ExplainedBy names the learnt model that gives the reasons when the
 	// champion (the BTYD baseline) has no readable per-feature terms.
 	ExplainedBy string `json:"explained_by,omitempty"`
@@ -75,6 +76,9 @@ type ChurnCandidate struct {
 	CalibrationError float64 `json:"calibration_error"`
 	Rounds           int     `json:"rounds,omitempty"` // GBDT: boosting rounds kept by early stopping
 	Error            string  `json:"error,omitempty"`
+	// Seconds is the fit's wall time: printed, never stored (artifacts
+	// stay byte-identical across reruns).
+	Seconds float64 `json:"-"`
 }
 
 // Classifier returns the champion churn model; the BTYD baseline takes
@@ -85,6 +89,8 @@ func (a *ChurnArtifact) Classifier(clv *CLVArtifact) (models.Classifier, error) 
 		return a.GBDT, nil
 	case a.Kind == "logit" && a.Logit != nil:
 		return a.Logit, nil
+	case a.Kind == "golearn" && a.Golearn != nil:
+		return a.Golearn, nil
 	case a.Kind == "btyd" && clv != nil:
 		m, err := clv.Model()
 		if err != nil {
@@ -325,7 +331,7 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	// The BTYD baseline: the chosen purchase model as fitted at the
 	// validation cutoff (data up to it only), no training on labels.
 	for _, c := range clvArt.Candidates {
-		if c.Model != clvArt.PurchaseModel || c.Error != "" {
+		if c.Model != clvArt.PurchaseModel || c.Error != "" || !slices.Contains(cfg.ChurnModels, "btyd") {
 			continue
 		}
 		m, err := models.NewPurchaseModel(c.Model, c.Params)
@@ -342,7 +348,11 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 		}
 	}
 	if best < 0 {
-		return TrainResult{}, fmt.Errorf("pipeline: train: no churn model could be fitted: %s", cands[0].Error)
+		why := "no candidates"
+		if len(cands) > 0 {
+			why = cands[0].Error
+		}
+		return TrainResult{}, fmt.Errorf("pipeline: train: no churn model could be fitted: %s", why)
 	}
 	champ := fitted[best]
 	art.Kind, art.Validation = cands[best].Model, cands[best].Validation
@@ -358,10 +368,13 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	// purchase model) but explains its scores poorly for a CRM reader, so
 	// the best learnt candidate is refitted to give the reasons.
 	refit := cands[best]
-	if art.Kind == "btyd" {
+	if art.Kind == "btyd" || art.Kind == "golearn" {
+		if art.Kind == "golearn" {
+			art.Golearn = champ.(*models.GolearnForest) // not refitted: its fit is too slow to repeat
+		}
 		refit = ChurnCandidate{}
 		for _, c := range cands {
-			if c.Model != "btyd" && c.Error == "" && (refit.Model == "" || c.Validation.AUC > refit.Validation.AUC+1e-9) {
+			if (c.Model == "logit" || c.Model == "gbdt") && c.Error == "" && (refit.Model == "" || c.Validation.AUC > refit.Validation.AUC+1e-9) {
 				refit = c
 			}
 		}
@@ -383,7 +396,7 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	art.TrainExamples = len(yall)
 	p := len(features.ModelColumns)
 	art.Directions = directions(Xall, yall, p)
-	art.Means = columnMeans(Xall, p)
+	art.Means = models.ColumnMeans(Xall, p)
 
 	art.SchemaHash = SchemaHash()
 	pr := decidePromotion(cfg, &art, cutoff, Xva, yva)
@@ -411,31 +424,46 @@ func trainChurnCandidates(cfg Config, Xtr, ytr []float64, ids []string, Xva, yva
 	p := len(features.ModelColumns)
 	var cands []ChurnCandidate
 	var fitted []models.Classifier
+	var start time.Time
 	judge := func(name string, m models.Classifier, rounds int, err error) {
+		secs := time.Since(start).Seconds()
 		if err != nil {
-			cands, fitted = append(cands, ChurnCandidate{Model: name, Error: err.Error()}), append(fitted, nil)
+			cands, fitted = append(cands, ChurnCandidate{Model: name, Error: err.Error(), Seconds: secs}), append(fitted, nil)
 			return
 		}
-		cands, fitted = append(cands, judgeChurn(name, m, rounds, Xva, yva)), append(fitted, m)
+		c := judgeChurn(name, m, rounds, Xva, yva)
+		c.Seconds = secs
+		cands, fitted = append(cands, c), append(fitted, m)
 	}
-	lr, err := models.FitLogit(features.ModelColumns, Xtr, ytr, models.LogitConfig{Lambda: cfg.Lambda})
-	judge("logit", lr, 0, err)
-
-	var Xin, yin, Xes, yes []float64
-	for i, id := range ids {
-		row := Xtr[i*p : (i+1)*p]
-		if datasets.Bucket(id, 5) == 0 {
-			Xes, yes = append(Xes, row...), append(yes, ytr[i])
-		} else {
-			Xin, yin = append(Xin, row...), append(yin, ytr[i])
+	if slices.Contains(cfg.ChurnModels, "logit") {
+		start = time.Now()
+		lr, err := models.FitLogit(features.ModelColumns, Xtr, ytr, models.LogitConfig{Lambda: cfg.Lambda})
+		judge("logit", lr, 0, err)
+	}
+	if slices.Contains(cfg.ChurnModels, "gbdt") {
+		start = time.Now()
+		var Xin, yin, Xes, yes []float64
+		for i, id := range ids {
+			row := Xtr[i*p : (i+1)*p]
+			if datasets.Bucket(id, 5) == 0 {
+				Xes, yes = append(Xes, row...), append(yes, ytr[i])
+			} else {
+				Xin, yin = append(Xin, row...), append(yin, ytr[i])
+			}
 		}
+		gb, err := models.FitGBDT(features.ModelColumns, Xin, yin, Xes, yes, gbdtConfig(cfg))
+		rounds := 0
+		if err == nil {
+			rounds = gb.BestRound
+		}
+		judge("gbdt", gb, rounds, err)
 	}
-	gb, err := models.FitGBDT(features.ModelColumns, Xin, yin, Xes, yes, gbdtConfig(cfg))
-	rounds := 0
-	if err == nil {
-		rounds = gb.BestRound
+	if slices.Contains(cfg.ChurnModels, "golearn") {
+		// golearn's CART is slow (it sorts at every node): a seeded sample.
+		start = time.Now()
+		gl, err := models.FitGolearn(features.ModelColumns, Xtr, ytr, models.GolearnConfig{Trees: 10, MaxDepth: 6, SampleRows: 3000, Seed: cfg.Seed})
+		judge("golearn", gl, 0, err)
 	}
-	judge("gbdt", gb, rounds, err)
 	return cands, fitted
 }
 
@@ -475,23 +503,6 @@ func stackDesign(recs []arrow.RecordBatch) (X, y []float64, ids []string, err er
 		X, y, ids = append(X, Xr...), append(y, yr...), append(ids, id...)
 	}
 	return X, y, ids, nil
-}
-
-// columnMeans returns the mean of each column of X (n×p), ignoring NaN.
-func columnMeans(X []float64, p int) []float64 {
-	sum, cnt := make([]float64, p), make([]float64, p)
-	for i, v := range X {
-		if !math.IsNaN(v) {
-			sum[i%p] += v
-			cnt[i%p]++
-		}
-	}
-	for j := range sum {
-		if cnt[j] > 0 {
-			sum[j] /= cnt[j]
-		}
-	}
-	return sum
 }
 
 // firstDay returns the first day of data in the warehouse.

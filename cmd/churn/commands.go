@@ -142,7 +142,7 @@ Gamma-Gamma are fitted on the snapshot at the cutoff. Models go to
 // printLeaderboard prints the churn candidates of a training run.
 func printLeaderboard(w io.Writer, res pipeline.TrainResult) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "candidate\tROC AUC\tPR AUC\tlog loss\tBrier\tlift top 10%\tcalibration error\t")
+	fmt.Fprintln(tw, "candidate\tROC AUC\tPR AUC\tlog loss\tBrier\tlift top 10%\tcalibration error\tfit seconds\t")
 	for _, c := range res.Leaderboard {
 		name := c.Model
 		if c.Model == res.Kind {
@@ -153,7 +153,7 @@ func printLeaderboard(w io.Writer, res pipeline.TrainResult) {
 			continue
 		}
 		v := c.Validation
-		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.4f\t%.4f\t%.2f\t%.4f\t\n", name, v.AUC, v.PRAUC, v.LogLoss, v.Brier, v.LiftTop10, c.CalibrationError)
+		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.4f\t%.4f\t%.2f\t%.4f\t%.1f\t\n", name, v.AUC, v.PRAUC, v.LogLoss, v.Brier, v.LiftTop10, c.CalibrationError, c.Seconds)
 	}
 	tw.Flush()
 }

@@ -40,6 +40,7 @@ type options struct {
 	riskHigh, riskMedium       float64
 	promoteMargin              float64
 	maxModelAge                string
+	churnModels                []string
 }
 
 func newRoot() *cobra.Command {
@@ -84,6 +85,7 @@ func stageFlags(c *cobra.Command, o *options, model bool) {
 		f.Float64Var(&o.discount, "discount-rate", 0.10, "annual discount rate of CLV cash flows")
 		f.Float64Var(&o.riskHigh, "risk-high", 0.6, "churn probability from which the risk tier is high")
 		f.Float64Var(&o.riskMedium, "risk-medium", 0.3, "churn probability from which the risk tier is medium")
+		f.StringSliceVar(&o.churnModels, "models", []string{"logit", "gbdt", "btyd"}, "churn candidates to compare: "+strings.Join(pipeline.ChurnModelNames, ", ")+" (golearn: the slow baseline challenger)")
 		f.Float64Var(&o.promoteMargin, "promote-margin", 0, "a new churn model replaces the champion only if its out-of-time ROC AUC beats the champion's on the same validation by this much")
 		f.StringVar(&o.maxModelAge, "max-model-age", "30d", "a champion older than this is replaced by the new model regardless")
 	}
@@ -106,7 +108,7 @@ func pipelineConfig(c *cobra.Command, o *options) (pipeline.Config, error) {
 	if o.discount == 0 && c.Flags().Lookup("discount-rate") != nil {
 		cfg.DiscountRate = 1e-12 // an explicit 0 means no discounting, not the default
 	}
-	cfg.PromoteMargin = o.promoteMargin
+	cfg.PromoteMargin, cfg.ChurnModels = o.promoteMargin, o.churnModels
 	if o.maxModelAge != "" {
 		if cfg.MaxModelAge, err = parseDays(o.maxModelAge); err != nil {
 			return cfg, usagef("--max-model-age %v", err)
