@@ -50,7 +50,9 @@ type ChurnArtifact struct {
 	// refuses a model trained on another schema.
 	SchemaHash string `json:"schema_hash"`
 	// Promotion is the champion/challenger decision of its training run.
-	Promotion     *Promotion       `json:"promotion,omitempty"`
+	Promotion *Promotion `json:"promotion,omitempty"`
+	// TrainConfig is how the candidates were trained, seed included.
+	TrainConfig   ChurnTrainConfig `json:"train_config"`
 	Leaderboard   []ChurnCandidate `json:"leaderboard"`
 	Validation    models.Metrics   `json:"validation"`     // the champion fitted on the training snapshots, judged on ValidatedOn
 	TrainMetrics  models.Metrics   `json:"train"`          // in-sample, same model
@@ -64,6 +66,17 @@ type ChurnArtifact struct {
 	// that goes with churn, so artefacts ("25 orders in total" raising risk)
 	// never reach a CRM user.
 	Directions []float64 `json:"directions"`
+}
+
+// ChurnTrainConfig records the training configuration of a churn model.
+type ChurnTrainConfig struct {
+	Models         []string          `json:"models"`
+	TrainSnapshots int               `json:"train_snapshots"`
+	SnapshotStep   int               `json:"snapshot_step_days"`
+	CancelWindow   int               `json:"cancel_window_days"`
+	Lambda         float64           `json:"logit_lambda"`
+	GBDT           models.GBDTConfig `json:"gbdt"`
+	Seed           uint64            `json:"seed"`
 }
 
 // ChurnCandidate is one churn model of a training run, fitted on the
@@ -399,6 +412,8 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	art.Means = models.ColumnMeans(Xall, p)
 
 	art.SchemaHash = SchemaHash()
+	art.TrainConfig = ChurnTrainConfig{Models: cfg.ChurnModels, TrainSnapshots: cfg.TrainSnapshots, SnapshotStep: cfg.SnapshotStep,
+		CancelWindow: cfg.CancelWindow, Lambda: cfg.Lambda, GBDT: gbdtConfig(cfg), Seed: cfg.Seed}
 	pr := decidePromotion(cfg, &art, cutoff, Xva, yva)
 	art.Promotion = &pr
 
