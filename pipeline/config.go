@@ -28,6 +28,8 @@ type Config struct {
 	// TrainSnapshots is how many monthly (SnapshotStep) training snapshots
 	// train stacks, history permitting; default 4. SnapshotStep defaults to 30 days.
 	TrainSnapshots, SnapshotStep int
+	// Lang is the language of reasons and actions: en (default), zh or both.
+	Lang string
 	// ChurnModels are the churn candidates train compares, out of
 	// ChurnModelNames; default logit, gbdt and btyd (golearn only on request).
 	ChurnModels []string
@@ -83,6 +85,9 @@ func (c Config) WithDefaults() Config {
 	if c.Seed == 0 {
 		c.Seed = 1
 	}
+	if c.Lang == "" {
+		c.Lang = LangEN
+	}
 	if len(c.ChurnModels) == 0 {
 		c.ChurnModels = []string{"logit", "gbdt", "btyd"}
 	}
@@ -123,6 +128,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("pipeline: cancel window must be 0..3650 days (or -1 for none), got %d", c.CancelWindow)
 	case c.TrainSnapshots < 1 || c.TrainSnapshots > 60 || c.SnapshotStep < 1 || c.SnapshotStep > 365:
 		return fmt.Errorf("pipeline: train snapshots must be 1..60 and the step 1..365 days, got %d and %d", c.TrainSnapshots, c.SnapshotStep)
+	case c.Lang != LangEN && c.Lang != LangZH && c.Lang != LangBoth:
+		return fmt.Errorf("pipeline: lang %q: want en, zh or both", c.Lang)
 	case slices.ContainsFunc(c.ChurnModels, func(m string) bool { return !slices.Contains(ChurnModelNames, m) }):
 		return fmt.Errorf("pipeline: churn models %v: want some of %v", c.ChurnModels, ChurnModelNames)
 	case c.Lambda < 0:

@@ -494,3 +494,27 @@ func TestChurnModelsConfig(t *testing.T) {
 		t.Errorf("unknown churn model: %v", err)
 	}
 }
+
+// Reasons and actions in English, Chinese or both, with the issue's
+// example phrasing for a lapsed customer.
+func TestReasonsLanguages(t *testing.T) {
+	names := []string{features.RecencyDays, features.GapMeanDays, features.Orders90d}
+	x, contrib, means, dirs := []float64{90, 21, 0}, []float64{1.2, -0.1, 0.3}, []float64{30, 30, 2}, []float64{1, 1, -1}
+	for lang, want := range map[string]string{
+		LangEN:   "90 days since the last order, usual gap 21 days; 0 orders in the last 90 days",
+		LangZH:   "距上次购买已90天，通常间隔21天；近90天0笔订单",
+		LangBoth: "距上次购买已90天，通常间隔21天；近90天0笔订单 | 90 days since the last order, usual gap 21 days; 0 orders in the last 90 days",
+	} {
+		if got := reasons(lang, names, x, contrib, means, dirs); got != want {
+			t.Errorf("%s: %q, want %q", lang, got, want)
+		}
+	}
+	rows := []datasets.ScoreRow{{RiskTier: "high", PredictedCLV: 100, Segment: "At risk"}, {RiskTier: "low", Segment: "New"}}
+	assignActions(rows, LangZH)
+	if rows[0].SuggestedAction != actionZH[ActionVIP] || rows[1].SuggestedAction != actionZH[ActionOnboarding] {
+		t.Errorf("actions in Chinese: %q, %q", rows[0].SuggestedAction, rows[1].SuggestedAction)
+	}
+	if err := (Config{Workdir: "w", Lang: "fr"}).WithDefaults().Validate(); err == nil {
+		t.Error("lang fr: want an error")
+	}
+}

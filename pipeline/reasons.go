@@ -11,48 +11,114 @@ import (
 	"github.com/churn-dev/churn/features"
 )
 
-// reasonText phrases a feature value for a CRM user. Features without an
-// entry are not used as reasons.
-var reasonText = map[string]func(v float64) string{
-	features.RecencyDays:     func(v float64) string { return fmt.Sprintf("no order for %.0f days", v) },
-	features.TenureDays:      func(v float64) string { return fmt.Sprintf("customer for %.0f days", v) },
-	features.Orders:          func(v float64) string { return fmt.Sprintf("%.0f orders in total", v) },
-	features.AvgOrderValue:   func(v float64) string { return fmt.Sprintf("average order %.2f", v) },
-	features.BTYDX:           func(v float64) string { return fmt.Sprintf("%.0f repeat purchase days", v) },
-	features.Orders30d:       func(v float64) string { return fmt.Sprintf("%.0f orders in the last 30 days", v) },
-	features.Orders90d:       func(v float64) string { return fmt.Sprintf("%.0f orders in the last 90 days", v) },
-	features.Orders365d:      func(v float64) string { return fmt.Sprintf("%.0f orders in the last year", v) },
-	features.OrdersPrev90d:   func(v float64) string { return fmt.Sprintf("%.0f orders in the 90 days before", v) },
-	features.Spend90d:        func(v float64) string { return fmt.Sprintf("spent %.2f in the last 90 days", v) },
-	features.Spend365d:       func(v float64) string { return fmt.Sprintf("spent %.2f in the last year", v) },
-	features.Trend90d:        func(v float64) string { return fmt.Sprintf("orders %+.0f vs the previous 90 days", v) },
-	features.GapMeanDays:     func(v float64) string { return fmt.Sprintf("usually orders every %.0f days", v) },
-	features.GapStdDays:      func(v float64) string { return fmt.Sprintf("irregular orders (gap sd %.0f days)", v) },
-	features.OverdueRatio:    func(v float64) string { return fmt.Sprintf("overdue: %.1f× the usual gap", v) },
-	features.ActiveMonths:    func(v float64) string { return fmt.Sprintf("active in %.0f of the last 12 months", v) },
-	features.CategoryBreadth: func(v float64) string { return fmt.Sprintf("buys in %.0f categories", v) },
-	features.RefundRate:      func(v float64) string { return fmt.Sprintf("refunds %.0f%% of spend", 100*v) },
+// phrase is a reason in English and Chinese for a feature value v; gap is
+// the customer's usual gap between purchase days (NaN when unknown).
+type phrase func(v, gap float64) (en, zh string)
+
+// reasonText phrases a feature value for a CRM user, in English and
+// Chinese. Features without an entry are not used as reasons.
+var reasonText = map[string]phrase{
+	features.RecencyDays: func(v, gap float64) (string, string) {
+		if !math.IsNaN(gap) {
+			return fmt.Sprintf("%.0f days since the last order, usual gap %.0f days", v, gap), fmt.Sprintf("距上次购买已%.0f天，通常间隔%.0f天", v, gap)
+		}
+		return fmt.Sprintf("no order for %.0f days", v), fmt.Sprintf("已%.0f天未购买", v)
+	},
+	features.TenureDays: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("customer for %.0f days", v), fmt.Sprintf("成为客户%.0f天", v)
+	},
+	features.Orders: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("%.0f orders in total", v), fmt.Sprintf("累计%.0f笔订单", v)
+	},
+	features.AvgOrderValue: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("average order %.2f", v), fmt.Sprintf("平均客单价%.2f", v)
+	},
+	features.BTYDX: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("%.0f repeat purchase days", v), fmt.Sprintf("复购%.0f天", v)
+	},
+	features.Orders30d: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("%.0f orders in the last 30 days", v), fmt.Sprintf("近30天%.0f笔订单", v)
+	},
+	features.Orders90d: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("%.0f orders in the last 90 days", v), fmt.Sprintf("近90天%.0f笔订单", v)
+	},
+	features.Orders365d: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("%.0f orders in the last year", v), fmt.Sprintf("近一年%.0f笔订单", v)
+	},
+	features.OrdersPrev90d: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("%.0f orders in the 90 days before", v), fmt.Sprintf("此前90天%.0f笔订单", v)
+	},
+	features.Spend90d: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("spent %.2f in the last 90 days", v), fmt.Sprintf("近90天消费%.2f", v)
+	},
+	features.Spend365d: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("spent %.2f in the last year", v), fmt.Sprintf("近一年消费%.2f", v)
+	},
+	features.Trend90d: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("orders %+.0f vs the previous 90 days", v), fmt.Sprintf("订单数较前90天%+.0f", v)
+	},
+	features.GapMeanDays: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("usually orders every %.0f days", v), fmt.Sprintf("通常每%.0f天购买一次", v)
+	},
+	features.GapStdDays: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("irregular orders (gap sd %.0f days)", v), fmt.Sprintf("购买间隔不规律（标准差%.0f天）", v)
+	},
+	features.OverdueRatio: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("overdue: %.1f× the usual gap", v), fmt.Sprintf("已超出通常间隔%.1f倍", v)
+	},
+	features.ActiveMonths: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("active in %.0f of the last 12 months", v), fmt.Sprintf("近12个月中%.0f个月有购买", v)
+	},
+	features.CategoryBreadth: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("buys in %.0f categories", v), fmt.Sprintf("购买%.0f个品类", v)
+	},
+	features.RefundRate: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("refunds %.0f%% of spend", 100*v), fmt.Sprintf("退款占消费%.0f%%", 100*v)
+	},
+}
+
+// Languages of reasons and actions (Config.Lang).
+const (
+	LangEN   = "en"
+	LangZH   = "zh"
+	LangBoth = "both" // Chinese, then English: "中文 | English"
+)
+
+// inLang joins the English and Chinese texts as lang asks.
+func inLang(lang, en, zh string) string {
+	switch lang {
+	case LangZH:
+		return zh
+	case LangBoth:
+		return zh + " | " + en
+	}
+	return en
 }
 
 // reasons lists up to three features that push the churn probability up
-// most (largest positive log-odds contributions), phrased with their values.
-// A feature counts only when the customer's value lies on the side of the
-// training mean that goes with churn (see ChurnArtifact.Directions); with
-// nil dirs, every positive contribution counts.
-func reasons(names []string, x, contrib, means, dirs []float64) string {
+// most (largest positive log-odds contributions), phrased with their values
+// in lang. A feature counts only when the customer's value lies on the side
+// of the training mean that goes with churn (see ChurnArtifact.Directions);
+// with nil dirs, every positive contribution counts.
+func reasons(lang string, names []string, x, contrib, means, dirs []float64) string {
 	idx := make([]int, 0, len(names))
+	gap := math.NaN()
 	for j := range names {
+		if names[j] == features.GapMeanDays {
+			gap = x[j]
+		}
 		agrees := dirs == nil || j < len(dirs) && dirs[j] != 0 && x[j] != means[j] && math.Signbit(x[j]-means[j]) == math.Signbit(dirs[j])
 		if contrib[j] > 0.05 && agrees && !math.IsNaN(x[j]) && reasonText[names[j]] != nil {
 			idx = append(idx, j)
 		}
 	}
 	sort.SliceStable(idx, func(a, b int) bool { return contrib[idx[a]] > contrib[idx[b]] })
-	parts := make([]string, 0, 3)
+	var en, zh []string
 	for _, j := range idx[:min(3, len(idx))] {
-		parts = append(parts, reasonText[names[j]](x[j]))
+		e, z := reasonText[names[j]](x[j], gap)
+		en, zh = append(en, e), append(zh, z)
 	}
-	return strings.Join(parts, "; ")
+	return inLang(lang, strings.Join(en, "; "), strings.Join(zh, "；"))
 }
 
 // Suggested actions, chosen from risk tier, segment and value.
@@ -65,11 +131,21 @@ const (
 	ActionNone       = "No action: low value, likely lost"
 )
 
+// actionZH are the actions in Chinese.
+var actionZH = map[string]string{
+	ActionVIP:        "VIP关怀：客户经理致电或手写致谢",
+	ActionWinBack:    "挽回优惠：针对常购品类的个性化优惠",
+	ActionReminder:   "唤醒：提醒或推荐邮件",
+	ActionOnboarding: "新客培育：第二单激励",
+	ActionReward:     "奖励：积分或邀请推荐",
+	ActionNone:       "无需行动：价值低，可能已流失",
+}
+
 // assignActions sets SuggestedAction on every row: high value (top 20% CLV)
 // at high risk gets VIP outreach; valuable segments at risk get a win-back
 // offer; low-value lost customers get nothing; other at-risk customers a
 // reminder; new ones onboarding; the rest a reward.
-func assignActions(rows []datasets.ScoreRow) {
+func assignActions(rows []datasets.ScoreRow, lang string) {
 	clv := make([]float64, len(rows))
 	for i, r := range rows {
 		clv[i] = r.PredictedCLV
@@ -99,5 +175,6 @@ func assignActions(rows []datasets.ScoreRow) {
 		default:
 			r.SuggestedAction = ActionReward
 		}
+		r.SuggestedAction = inLang(lang, r.SuggestedAction, actionZH[r.SuggestedAction])
 	}
 }

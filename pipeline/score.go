@@ -160,7 +160,7 @@ func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvAr
 			PredictedCLV:          round(value, 2),
 			ValueAtRisk:           round(prob*value, 2),
 			Segment:               features.Segment(r, f),
-			Reasons:               reasons(churnArt.Features, xi, contrib, churnArt.Means, churnArt.Directions),
+			Reasons:               reasons(cfg.Lang, churnArt.Features, xi, contrib, churnArt.Means, churnArt.Directions),
 			LastOrderDate:         dateString(last),
 			ExpectedNextOrderDate: next,
 			ModelVersion:          version,
@@ -173,7 +173,7 @@ func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvAr
 			score(i, contrib)
 		}
 	})
-	assignActions(rows)
+	assignActions(rows, cfg.Lang)
 	return rows, nil
 }
 

@@ -41,6 +41,7 @@ type options struct {
 	promoteMargin              float64
 	maxModelAge                string
 	churnModels                []string
+	lang                       string
 }
 
 func newRoot() *cobra.Command {
@@ -85,6 +86,7 @@ func stageFlags(c *cobra.Command, o *options, model bool) {
 		f.Float64Var(&o.discount, "discount-rate", 0.10, "annual discount rate of CLV cash flows")
 		f.Float64Var(&o.riskHigh, "risk-high", 0.6, "churn probability from which the risk tier is high")
 		f.Float64Var(&o.riskMedium, "risk-medium", 0.3, "churn probability from which the risk tier is medium")
+		f.StringVar(&o.lang, "lang", "en", "language of reasons and suggested actions: en, zh or both (中文 | English)")
 		f.StringSliceVar(&o.churnModels, "models", []string{"logit", "gbdt", "btyd"}, "churn candidates to compare: "+strings.Join(pipeline.ChurnModelNames, ", ")+" (golearn: the slow baseline challenger)")
 		f.Float64Var(&o.promoteMargin, "promote-margin", 0, "a new churn model replaces the champion only if its out-of-time ROC AUC beats the champion's on the same validation by this much")
 		f.StringVar(&o.maxModelAge, "max-model-age", "30d", "a champion older than this is replaced by the new model regardless")
@@ -108,7 +110,7 @@ func pipelineConfig(c *cobra.Command, o *options) (pipeline.Config, error) {
 	if o.discount == 0 && c.Flags().Lookup("discount-rate") != nil {
 		cfg.DiscountRate = 1e-12 // an explicit 0 means no discounting, not the default
 	}
-	cfg.PromoteMargin, cfg.ChurnModels = o.promoteMargin, o.churnModels
+	cfg.PromoteMargin, cfg.ChurnModels, cfg.Lang = o.promoteMargin, o.churnModels, o.lang
 	if o.maxModelAge != "" {
 		if cfg.MaxModelAge, err = parseDays(o.maxModelAge); err != nil {
 			return cfg, usagef("--max-model-age %v", err)
@@ -219,6 +221,7 @@ func printTop(w io.Writer, rows []datasets.ScoreRow) {
 	fmt.Fprintln(tw, "rank\tcustomer_id\tchurn_p\ttier\tp_alive\tclv\tvalue_at_risk\tsegment\tsuggested_action")
 	for _, r := range rows {
 		action, _, _ := strings.Cut(r.SuggestedAction, ":")
+		action, _, _ = strings.Cut(action, "：")
 		fmt.Fprintf(tw, "%d\t%s\t%.3f\t%s\t%.3f\t%.2f\t%.2f\t%s\t%s\n", r.Rank, r.CustomerID, r.ChurnProbability,
 			r.RiskTier, r.PAlive, r.PredictedCLV, r.ValueAtRisk, r.Segment, action)
 	}
