@@ -308,6 +308,31 @@ func commitTable[T any](ctx context.Context, workdir, dir, kind string, buckets 
 	return info, err
 }
 
+// FeedbackForBucket returns the stored feedback rows of the customers in
+// transaction bucket b of n, sorted by customer then time; none when there
+// is no feedback table. When the feedback was bucketed differently, every
+// row is read and filtered.
+func FeedbackForBucket(workdir string, b, n int) ([]Feedback, error) {
+	root := filepath.Join(workdir, FeedbackDir)
+	m, err := ReadManifest(root)
+	if err != nil {
+		if _, statErr := os.Stat(filepath.Join(root, ManifestName)); os.IsNotExist(statErr) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	if fbn, _ := strconv.Atoi(m.Meta["buckets"]); fbn == n {
+		return readParquetRows[Feedback](filepath.Join(BucketDir(root, b), "part-00000.parquet"))
+	}
+	all, err := ReadFeedback(workdir)
+	if err != nil {
+		return nil, err
+	}
+	out := slices.DeleteFunc(all, func(f Feedback) bool { return Bucket(f.CustomerID, n) != b })
+	slices.SortStableFunc(out, compareFeedback)
+	return out, nil
+}
+
 // ReadCustomers returns every stored customer row (tests, notebooks, small tools).
 func ReadCustomers(workdir string) ([]Customer, error) {
 	return readTable[Customer](workdir, CustomersDir)

@@ -83,6 +83,104 @@ type Builder struct {
 	months  map[int64]struct{}
 	cats    map[uint64]struct{}
 	nets    map[uint64]orderNet
+
+	feedback []datasets.Feedback // this bucket's, sorted by customer then time
+	fbPos    int
+}
+
+// SetFeedback gives the builder the feedback rows of its customers, sorted
+// by customer id then time (as the warehouse stores them); rows after the
+// cutoff are ignored. Without feedback the attitudinal features are empty.
+func (b *Builder) SetFeedback(rows []datasets.Feedback) {
+	b.feedback, b.fbPos = rows, 0
+}
+
+// customerFeedback returns the feedback rows of customer id; customers come
+// in ascending order, so one pointer walks the sorted rows.
+func (b *Builder) customerFeedback(id string) []datasets.Feedback {
+	for b.fbPos < len(b.feedback) && b.feedback[b.fbPos].CustomerID < id {
+		b.fbPos++
+	}
+	start := b.fbPos
+	for b.fbPos < len(b.feedback) && b.feedback[b.fbPos].CustomerID == id {
+		b.fbPos++
+	}
+	return b.feedback[start:b.fbPos]
+}
+
+// appendAttitude writes the attitudinal features of one customer from its
+// feedback rows, counting only rows up to the cutoff.
+func (b *Builder) appendAttitude(next func() array.Builder, fb []datasets.Feedback) {
+	nps, ces := math.NaN(), math.NaN()
+	var csatSum, csatN float64
+	var c90, c365, t90, r365 int64
+	lastComplaint := int64(math.MinInt64)
+	for _, f := range fb {
+		if f.TS >= b.cutoffEnd {
+			break // sorted by time within the customer
+		}
+		age := b.cutoffEnd - f.TS
+		switch f.Kind {
+		case "nps":
+			nps = f.Score
+		case "csat":
+			csatSum += f.Score
+			csatN++
+		case "ces":
+			ces = f.Score
+		case "complaint":
+			lastComplaint = f.TS
+			if age <= 90*usPerDay {
+				c90++
+			}
+			if age <= 365*usPerDay {
+				c365++
+			}
+		case "ticket":
+			if age <= 90*usPerDay {
+				t90++
+			}
+		case "return":
+			if age <= 365*usPerDay {
+				r365++
+			}
+		}
+	}
+	nullable := func(v float64) {
+		fb := next().(*array.Float64Builder)
+		if math.IsNaN(v) {
+			fb.AppendNull()
+		} else {
+			fb.Append(v)
+		}
+	}
+	nullable(nps)
+	class := ""
+	switch {
+	case math.IsNaN(nps):
+	case nps >= 9:
+		class = "promoter"
+	case nps >= 7:
+		class = "passive"
+	default:
+		class = "detractor"
+	}
+	next().(*array.StringBuilder).Append(class)
+	csat := math.NaN()
+	if csatN > 0 {
+		csat = csatSum / csatN
+	}
+	nullable(csat)
+	nullable(ces)
+	next().(*array.Int64Builder).Append(c90)
+	next().(*array.Int64Builder).Append(c365)
+	since := math.NaN()
+	if lastComplaint != math.MinInt64 {
+		since = float64(b.cutoffDay - floorDiv(lastComplaint, usPerDay))
+	}
+	nullable(since)
+	next().(*array.Int64Builder).Append(t90)
+	next().(*array.Int64Builder).Append(r365)
 }
 
 // orderNet is an order's purchase total and first time, and the refunds
@@ -391,6 +489,7 @@ func (b *Builder) flush() {
 		rr = float64(refunds) / float64(gross)
 	}
 	next().(*array.Float64Builder).Append(rr)
+	b.appendAttitude(next, b.customerFeedback(b.cur))
 
 	if b.cfg.Labelled {
 		fut := groupOrders(b.orders[len(b.orders):], lines, b.cutoffEnd, b.horizonEnd, voidAtHorizon)

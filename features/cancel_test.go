@@ -1,6 +1,7 @@
 package features
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -94,5 +95,49 @@ func TestCancelledOrdersAreNotPurchases(t *testing.T) {
 		}
 		rec.Release()
 		b.Release()
+	}
+}
+
+// Attitudinal features from the feedback table, by the cutoff only.
+func TestAttitudeFeatures(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+	defer mem.AssertSize(t, 0)
+	b, err := NewBuilder(mem, Config{Cutoff: time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC), Horizon: 90})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Release()
+	ts := func(s string) int64 { tm, _ := time.Parse(time.DateOnly, s); return tm.UnixMicro() }
+	nan := math.NaN()
+	b.SetFeedback([]datasets.Feedback{
+		{CustomerID: "a", TS: ts("2023-01-01"), Kind: "complaint", Score: nan}, // outside 365 days
+		{CustomerID: "a", TS: ts("2024-03-01"), Kind: "nps", Score: 10},
+		{CustomerID: "a", TS: ts("2024-04-01"), Kind: "csat", Score: 2},
+		{CustomerID: "a", TS: ts("2024-05-01"), Kind: "csat", Score: 4},
+		{CustomerID: "a", TS: ts("2024-06-10"), Kind: "complaint", Score: nan},
+		{CustomerID: "a", TS: ts("2024-06-20"), Kind: "nps", Score: 3},
+		{CustomerID: "a", TS: ts("2024-06-21"), Kind: "ticket", Score: nan},
+		{CustomerID: "a", TS: ts("2024-07-05"), Kind: "nps", Score: 10}, // after the cutoff
+		{CustomerID: "c", TS: ts("2024-01-01"), Kind: "nps", Score: 8},  // not a customer: skipped
+	})
+	rows := []tx{{"a", "A1", "2024-01-10T10:00:00Z", 3000, ""}, {"b", "B1", "2024-02-10T10:00:00Z", 1000, ""}}
+	for _, rec := range batches(t, mem, rows, 10) {
+		if err := b.Add(rec); err != nil {
+			t.Fatal(err)
+		}
+		rec.Release()
+	}
+	rec := b.Finish()
+	defer rec.Release()
+	get := func(col string, i int) float64 { v, _ := Float64s(rec, col); return v[i] }
+	classes, _ := Strings(rec, NPSClass)
+	want := map[string]float64{NPSLatest: 3, CSATMean: 3, Complaints90d: 1, Complaints365d: 1, DaysSinceComplaint: 20, Tickets90d: 1, Returns365d: 0}
+	for col, w := range want {
+		if got := get(col, 0); got != w {
+			t.Errorf("a %s = %v, want %v", col, got, w)
+		}
+	}
+	if classes[0] != "detractor" || classes[1] != "" || !math.IsNaN(get(NPSLatest, 1)) || !math.IsNaN(get(CESLatest, 0)) || get(Complaints90d, 1) != 0 {
+		t.Errorf("classes %v; b NPS %v; a CES %v", classes, get(NPSLatest, 1), get(CESLatest, 0))
 	}
 }

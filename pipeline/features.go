@@ -27,7 +27,8 @@ type FeaturesResult struct {
 	Reused    bool // an up-to-date snapshot existed and was kept
 }
 
-// warehouseVersion identifies the warehouse contents: the hash of its manifest.
+// warehouseVersion identifies the warehouse contents: the hash of its
+// manifests (transactions and feedback).
 func warehouseVersion(workdir string) (string, datasets.WarehouseInfo, error) {
 	info, err := datasets.OpenWarehouse(workdir)
 	if err != nil {
@@ -37,7 +38,10 @@ func warehouseVersion(workdir string) (string, datasets.WarehouseInfo, error) {
 	if err != nil {
 		return "", info, fmt.Errorf("pipeline: %w", err)
 	}
-	h := sha256.Sum256(b)
+	// The feedback table feeds the attitudinal features: its manifest is
+	// part of the version (absent: nothing).
+	fb, _ := os.ReadFile(filepath.Join(workdir, datasets.FeedbackDir, datasets.ManifestName))
+	h := sha256.Sum256(append(b, fb...))
 	return hex.EncodeToString(h[:8]), info, nil
 }
 
@@ -142,6 +146,15 @@ func bucketFeatures(ctx context.Context, workdir string, b int, mem memory.Alloc
 		return nil, err
 	}
 	defer fb.Release()
+	info, err := datasets.OpenWarehouse(workdir)
+	if err != nil {
+		return nil, err
+	}
+	feedback, err := datasets.FeedbackForBucket(workdir, b, info.Buckets)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: bucket %d feedback: %w", b, err)
+	}
+	fb.SetFeedback(feedback)
 	for rr.Next() {
 		if err := ctx.Err(); err != nil {
 			return nil, err

@@ -39,7 +39,7 @@ func shopDir(t *testing.T) string {
 func runChain(t *testing.T, workdir string) RunResult {
 	t.Helper()
 	res, err := Run(context.Background(), Config{Workdir: workdir, Buckets: 4},
-		asOf, IngestInput{Transactions: filepath.Join(shopDir(t), "transactions.csv"), Now: asOf.AddDate(0, 0, 1)})
+		asOf, IngestInput{Transactions: filepath.Join(shopDir(t), "transactions.csv"), Feedback: filepath.Join(shopDir(t), "feedback.csv"), Now: asOf.AddDate(0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}

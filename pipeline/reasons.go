@@ -75,6 +75,30 @@ var reasonText = map[string]phrase{
 	features.RefundRate: func(v, _ float64) (string, string) {
 		return fmt.Sprintf("refunds %.0f%% of spend", 100*v), fmt.Sprintf("退款占消费%.0f%%", 100*v)
 	},
+	features.NPSLatest: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("latest NPS answer %.0f", v), fmt.Sprintf("最近一次NPS评分%.0f", v)
+	},
+	features.CSATMean: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("mean satisfaction %.1f of 5", v), fmt.Sprintf("平均满意度%.1f分（满分5）", v)
+	},
+	features.CESLatest: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("effort score %.0f of 7", v), fmt.Sprintf("费力度评分%.0f（满分7）", v)
+	},
+	features.Complaints90d: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("%.0f complaints in the last 90 days", v), fmt.Sprintf("近90天投诉%.0f次", v)
+	},
+	features.Complaints365d: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("%.0f complaints in the last year", v), fmt.Sprintf("近一年投诉%.0f次", v)
+	},
+	features.DaysSinceComplaint: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("complained %.0f days ago", v), fmt.Sprintf("%.0f天前投诉过", v)
+	},
+	features.Tickets90d: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("%.0f support tickets in the last 90 days", v), fmt.Sprintf("近90天客服工单%.0f个", v)
+	},
+	features.Returns365d: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("%.0f returns in the last year", v), fmt.Sprintf("近一年退货%.0f次", v)
+	},
 }
 
 // Languages of reasons and actions (Config.Lang).
