@@ -110,10 +110,10 @@ func (b *Builder) customerFeedback(id string) []datasets.Feedback {
 
 // appendAttitude writes the attitudinal features of one customer from its
 // feedback rows, counting only rows up to the cutoff.
-func (b *Builder) appendAttitude(next func() array.Builder, fb []datasets.Feedback) {
+func (b *Builder) appendAttitude(next func() array.Builder, fb []datasets.Feedback, lines []line) {
 	nps, ces := math.NaN(), math.NaN()
 	var csatSum, csatN float64
-	var c90, c365, t90, r365 int64
+	var c30, c90, c365, t90, r365 int64
 	lastComplaint := int64(math.MinInt64)
 	for _, f := range fb {
 		if f.TS >= b.cutoffEnd {
@@ -130,6 +130,9 @@ func (b *Builder) appendAttitude(next func() array.Builder, fb []datasets.Feedba
 			ces = f.Score
 		case "complaint":
 			lastComplaint = f.TS
+			if age <= 30*usPerDay {
+				c30++
+			}
 			if age <= 90*usPerDay {
 				c90++
 			}
@@ -172,6 +175,7 @@ func (b *Builder) appendAttitude(next func() array.Builder, fb []datasets.Feedba
 	}
 	nullable(csat)
 	nullable(ces)
+	next().(*array.Int64Builder).Append(c30)
 	next().(*array.Int64Builder).Append(c90)
 	next().(*array.Int64Builder).Append(c365)
 	since := math.NaN()
@@ -181,6 +185,38 @@ func (b *Builder) appendAttitude(next func() array.Builder, fb []datasets.Feedba
 	nullable(since)
 	next().(*array.Int64Builder).Append(t90)
 	next().(*array.Int64Builder).Append(r365)
+	bought := math.NaN()
+	if lastComplaint != math.MinInt64 {
+		bought = 0
+		for _, l := range lines {
+			if l.amount >= 0 && l.void&voidAtCutoff == 0 && l.ts > lastComplaint && l.ts < b.cutoffEnd {
+				bought = 1
+				break
+			}
+		}
+	}
+	nullable(bought)
+	// The satisfaction index: the available survey items on a 0–1 scale
+	// (higher is happier), equally weighted.
+	var items []float64
+	if !math.IsNaN(nps) {
+		items = append(items, nps/10)
+	}
+	if !math.IsNaN(csat) {
+		items = append(items, (csat-1)/4)
+	}
+	if !math.IsNaN(ces) {
+		items = append(items, (7-ces)/6)
+	}
+	index := math.NaN()
+	if len(items) > 0 {
+		index = 0
+		for _, v := range items {
+			index += v
+		}
+		index /= float64(len(items))
+	}
+	nullable(index)
 }
 
 // orderNet is an order's purchase total and first time, and the refunds
@@ -489,7 +525,7 @@ func (b *Builder) flush() {
 		rr = float64(refunds) / float64(gross)
 	}
 	next().(*array.Float64Builder).Append(rr)
-	b.appendAttitude(next, b.customerFeedback(b.cur))
+	b.appendAttitude(next, b.customerFeedback(b.cur), lines)
 
 	if b.cfg.Labelled {
 		fut := groupOrders(b.orders[len(b.orders):], lines, b.cutoffEnd, b.horizonEnd, voidAtHorizon)

@@ -119,8 +119,11 @@ func TestAttitudeFeatures(t *testing.T) {
 		{CustomerID: "a", TS: ts("2024-06-21"), Kind: "ticket", Score: nan},
 		{CustomerID: "a", TS: ts("2024-07-05"), Kind: "nps", Score: 10}, // after the cutoff
 		{CustomerID: "c", TS: ts("2024-01-01"), Kind: "nps", Score: 8},  // not a customer: skipped
+		{CustomerID: "d", TS: ts("2024-05-01"), Kind: "complaint", Score: nan},
+		{CustomerID: "d", TS: ts("2024-05-02"), Kind: "ces", Score: 7},
 	})
-	rows := []tx{{"a", "A1", "2024-01-10T10:00:00Z", 3000, ""}, {"b", "B1", "2024-02-10T10:00:00Z", 1000, ""}}
+	rows := []tx{{"a", "A1", "2024-01-10T10:00:00Z", 3000, ""}, {"b", "B1", "2024-02-10T10:00:00Z", 1000, ""},
+		{"d", "D1", "2024-04-01T10:00:00Z", 500, ""}, {"d", "D2", "2024-05-10T10:00:00Z", 700, ""}}
 	for _, rec := range batches(t, mem, rows, 10) {
 		if err := b.Add(rec); err != nil {
 			t.Fatal(err)
@@ -131,13 +134,22 @@ func TestAttitudeFeatures(t *testing.T) {
 	defer rec.Release()
 	get := func(col string, i int) float64 { v, _ := Float64s(rec, col); return v[i] }
 	classes, _ := Strings(rec, NPSClass)
-	want := map[string]float64{NPSLatest: 3, CSATMean: 3, Complaints90d: 1, Complaints365d: 1, DaysSinceComplaint: 20, Tickets90d: 1, Returns365d: 0}
+	// a bought on 2024-01-10, before the last complaint (2024-06-10): no
+	// order followed it. Index: mean of NPS 3/10 and CSAT (3−1)/4.
+	want := map[string]float64{NPSLatest: 3, CSATMean: 3, Complaints30d: 1, Complaints90d: 1, Complaints365d: 1, DaysSinceComplaint: 20, Tickets90d: 1,
+		Returns365d: 0, BoughtAfterComplaint: 0, SatisfactionIndex: (0.3 + 0.5) / 2}
 	for col, w := range want {
 		if got := get(col, 0); got != w {
 			t.Errorf("a %s = %v, want %v", col, got, w)
 		}
 	}
-	if classes[0] != "detractor" || classes[1] != "" || !math.IsNaN(get(NPSLatest, 1)) || !math.IsNaN(get(CESLatest, 0)) || get(Complaints90d, 1) != 0 {
+	if classes[0] != "detractor" || classes[1] != "" || !math.IsNaN(get(NPSLatest, 1)) || !math.IsNaN(get(CESLatest, 0)) || get(Complaints90d, 1) != 0 ||
+		!math.IsNaN(get(BoughtAfterComplaint, 1)) || !math.IsNaN(get(SatisfactionIndex, 1)) {
 		t.Errorf("classes %v; b NPS %v; a CES %v", classes, get(NPSLatest, 1), get(CESLatest, 0))
+	}
+	// d ordered after its complaint; its only survey item is the worst effort score.
+	if get(BoughtAfterComplaint, 2) != 1 || get(SatisfactionIndex, 2) != 0 || get(Complaints30d, 2) != 0 || get(Complaints90d, 2) != 1 {
+		t.Errorf("d: bought after complaint %v, index %v, complaints 30d %v / 90d %v",
+			get(BoughtAfterComplaint, 2), get(SatisfactionIndex, 2), get(Complaints30d, 2), get(Complaints90d, 2))
 	}
 }

@@ -84,6 +84,12 @@ var reasonText = map[string]phrase{
 	features.CESLatest: func(v, _ float64) (string, string) {
 		return fmt.Sprintf("effort score %.0f of 7", v), fmt.Sprintf("费力度评分%.0f（满分7）", v)
 	},
+	features.Complaints30d: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("%.0f complaints in the last 30 days", v), fmt.Sprintf("近30天投诉%.0f次", v)
+	},
+	features.SatisfactionIndex: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("satisfaction index %.0f%%", 100*v), fmt.Sprintf("满意度指数%.0f%%", 100*v)
+	},
 	features.Complaints90d: func(v, _ float64) (string, string) {
 		return fmt.Sprintf("%.0f complaints in the last 90 days", v), fmt.Sprintf("近90天投诉%.0f次", v)
 	},
