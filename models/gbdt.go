@@ -248,7 +248,9 @@ func binThresholds(X []float64, n, p, j, maxBins int) []float64 {
 			th = th[:len(th)-1] // the largest value needs a bin above the last bound
 		}
 	}
-	return append(th, math.Inf(1)) // the last bin's bound
+	// The last bin's bound: the largest float, not +Inf, so a split there
+	// (all present values left, missing right) survives JSON.
+	return append(th, math.MaxFloat64)
 }
 
 func binColumn(X []float64, n, p, j int, th []float64) []uint8 {
@@ -260,7 +262,7 @@ func binColumn(X []float64, n, p, j int, th []float64) []uint8 {
 			continue
 		}
 		b, _ := slices.BinarySearch(th, v) // first bound ≥ v
-		out[i] = uint8(b)
+		out[i] = uint8(min(b, len(th)-1))  // +Inf joins the last bin
 	}
 	return out
 }

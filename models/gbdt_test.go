@@ -113,6 +113,15 @@ func TestGBDTMissingValues(t *testing.T) {
 	if auc := Evaluate(m.PredictAll(X), y).AUC; auc < 0.99 {
 		t.Errorf("AUC %.3f with the label in the missingness, want ≈ 1", auc)
 	}
+	// A split of "present vs missing" sits at the last bin; it must survive JSON.
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatalf("model with a present/missing split: %v", err)
+	}
+	var back GBDT
+	if err := json.Unmarshal(b, &back); err != nil || back.Predict([]float64{math.NaN(), 0}) != m.Predict([]float64{math.NaN(), 0}) {
+		t.Errorf("JSON round trip: %v", err)
+	}
 	if m.Predict([]float64{math.NaN(), 0}) < 0.9 || m.Predict([]float64{0.5, 0}) > 0.1 {
 		t.Errorf("P(missing) = %.3f, P(present) = %.3f", m.Predict([]float64{math.NaN(), 0}), m.Predict([]float64{0.5, 0}))
 	}
