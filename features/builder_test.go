@@ -3,6 +3,8 @@ package features
 import (
 	"fmt"
 	"math"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -243,5 +245,41 @@ func TestDiscreteSummary(t *testing.T) {
 	}
 	if got := fmt.Sprint(h.XStar, h.NStar); got != "[2 0 0] [6 6 6]" {
 		t.Errorf("holdout x*, n* = %s", got)
+	}
+}
+
+// The catalogue documents every column a labelled snapshot writes, in
+// order, and nothing else.
+func TestCatalogueCoversSchema(t *testing.T) {
+	var want []string
+	for _, f := range BuilderSchema(false).Fields() {
+		want = append(want, f.Name)
+	}
+	for _, f := range rfmFields {
+		want = append(want, f.Name)
+	}
+	for _, f := range labelFields {
+		want = append(want, f.Name)
+	}
+	var got []string
+	for _, e := range Catalogue {
+		got = append(got, e.Name)
+		if e.EN == "" || e.ZH == "" {
+			t.Errorf("%s: meaning missing in English or Chinese", e.Name)
+		}
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("catalogue columns\n%v\nschema columns\n%v", got, want)
+	}
+}
+
+// docs/FEATURES.md carries the generated catalogue verbatim.
+func TestCatalogueInDocs(t *testing.T) {
+	doc, err := os.ReadFile("../docs/FEATURES.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(doc), CatalogueMarkdown()) {
+		t.Error("docs/FEATURES.md is out of date: paste the output of churn features --catalogue")
 	}
 }

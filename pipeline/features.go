@@ -212,3 +212,6 @@ feed:
 	}
 	return ctx.Err()
 }
+
+// FeatureCatalogue is the feature catalogue as Markdown (`churn features --catalogue`).
+func FeatureCatalogue() string { return features.CatalogueMarkdown() }

@@ -74,6 +74,7 @@ The same --seed gives byte-identical files.`,
 func newFeatures() *cobra.Command {
 	var o options
 	var cutoff string
+	var catalogue bool
 	c := &cobra.Command{
 		Use:   "features --workdir W --cutoff DATE [--horizon 90d]",
 		Short: "Build the per-customer feature snapshot at a cutoff date",
@@ -84,6 +85,10 @@ cutoff, the snapshot also gets labels (churned = no order within the horizon).
 Writes <workdir>/features/cutoff=DATE/.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			if catalogue {
+				_, err := fmt.Fprint(c.OutOrStdout(), pipeline.FeatureCatalogue())
+				return err
+			}
 			cfg, t, err := datedConfig(c, &o, "cutoff", cutoff)
 			if err != nil {
 				return err
@@ -98,6 +103,7 @@ Writes <workdir>/features/cutoff=DATE/.`,
 	}
 	stageFlags(c, &o, false)
 	c.Flags().StringVar(&cutoff, "cutoff", "", "cutoff day YYYY-MM-DD, included (required)")
+	c.Flags().BoolVar(&catalogue, "catalogue", false, "print the feature catalogue (every column, its unit, window, empty meaning, in English and Chinese) and exit")
 	return c
 }
 

@@ -125,6 +125,14 @@ func TestConfigPrecedence(t *testing.T) {
 	}
 }
 
+// The feature catalogue needs no work directory and lists every column.
+func TestFeaturesCatalogue(t *testing.T) {
+	code, out, stderr := capture(t, "features", "--catalogue")
+	if code != 0 || !strings.Contains(out, "| recency_days | days |") || !strings.Contains(out, "距最近一次下单的天数") || strings.Count(out, "\n") < 40 {
+		t.Errorf("exit %d, stderr %q, output:\n%s", code, stderr, out)
+	}
+}
+
 func TestGenerateRunExport(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
