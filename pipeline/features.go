@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -215,3 +217,53 @@ feed:
 
 // FeatureCatalogue is the feature catalogue as Markdown (`churn features --catalogue`).
 func FeatureCatalogue() string { return features.CatalogueMarkdown() }
+
+// FeatureSummary describes one numeric column of a snapshot.
+type FeatureSummary struct {
+	Name                               string
+	Count, Nulls                       int
+	Mean, Min, P25, P50, P75, P95, Max float64
+}
+
+// DescribeFeatures summarises every numeric column of the committed
+// snapshot at cutoff (count, nulls, mean, quantiles), for
+// `churn features --describe`. Quantiles are order statistics at
+// ⌊q·(n−1)⌋ of the non-null values.
+func DescribeFeatures(ctx context.Context, workdir string, cutoff time.Time) ([]FeatureSummary, error) {
+	dir := datasets.SnapshotDir(workdir, dateString(cutoff))
+	rec, err := readSnapshot(ctx, dir, memory.DefaultAllocator)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: no feature snapshot at %s (run churn features --cutoff %s): %w", dateString(cutoff), dateString(cutoff), err)
+	}
+	defer rec.Release()
+	var out []FeatureSummary
+	for _, f := range rec.Schema().Fields() {
+		if f.Type.ID() == arrow.DATE32 {
+			continue
+		}
+		vals, err := features.Float64s(rec, f.Name)
+		if err != nil {
+			continue // strings
+		}
+		s := FeatureSummary{Name: f.Name, Count: len(vals)}
+		var xs []float64
+		for _, v := range vals {
+			if math.IsNaN(v) {
+				s.Nulls++
+				continue
+			}
+			xs = append(xs, v)
+			s.Mean += v
+		}
+		if len(xs) > 0 {
+			slices.Sort(xs)
+			s.Mean /= float64(len(xs))
+			q := func(p float64) float64 { return xs[int(p*float64(len(xs)-1))] }
+			s.Min, s.P25, s.P50, s.P75, s.P95, s.Max = xs[0], q(0.25), q(0.5), q(0.75), q(0.95), xs[len(xs)-1]
+		} else {
+			s.Mean, s.Min, s.P25, s.P50, s.P75, s.P95, s.Max = math.NaN(), math.NaN(), math.NaN(), math.NaN(), math.NaN(), math.NaN(), math.NaN()
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}

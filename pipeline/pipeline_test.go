@@ -518,3 +518,34 @@ func TestReasonsLanguages(t *testing.T) {
 		t.Error("lang fr: want an error")
 	}
 }
+
+// churn features --describe: a row per numeric column, with consistent
+// order statistics and the nulls counted.
+func TestDescribeFeatures(t *testing.T) {
+	work := t.TempDir()
+	runChain(t, work)
+	sums, err := DescribeFeatures(context.Background(), work, asOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]FeatureSummary{}
+	for _, s := range sums {
+		byName[s.Name] = s
+		if s.Count > s.Nulls && !(s.Min <= s.P25 && s.P25 <= s.P50 && s.P50 <= s.P75 && s.P75 <= s.P95 && s.P95 <= s.Max && s.Min <= s.Mean && s.Mean <= s.Max) {
+			t.Errorf("%s: inconsistent summary %+v", s.Name, s)
+		}
+	}
+	r, ok := byName[features.RecencyDays]
+	if !ok || r.Count != 4000 || r.Nulls != 0 || r.Min < 0 {
+		t.Errorf("recency summary %+v", r)
+	}
+	if g := byName[features.GapMeanDays]; g.Nulls == 0 || g.Nulls == g.Count {
+		t.Errorf("gap_mean_days is null for one-time buyers only: %+v", g)
+	}
+	if _, ok := byName[features.FirstOrderDate]; ok {
+		t.Error("dates are not summarised")
+	}
+	if _, err := DescribeFeatures(context.Background(), work, asOf.AddDate(0, 0, -1)); err == nil || !strings.Contains(err.Error(), "run churn features") {
+		t.Errorf("missing snapshot: %v", err)
+	}
+}

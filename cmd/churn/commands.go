@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -74,7 +75,7 @@ The same --seed gives byte-identical files.`,
 func newFeatures() *cobra.Command {
 	var o options
 	var cutoff string
-	var catalogue bool
+	var catalogue, describe bool
 	c := &cobra.Command{
 		Use:   "features --workdir W --cutoff DATE [--horizon 90d]",
 		Short: "Build the per-customer feature snapshot at a cutoff date",
@@ -93,6 +94,9 @@ Writes <workdir>/features/cutoff=DATE/.`,
 			if err != nil {
 				return err
 			}
+			if describe {
+				return describeFeatures(c, cfg.Workdir, t)
+			}
 			res, err := pipeline.Features(c.Context(), cfg, t)
 			if err != nil {
 				return err
@@ -103,6 +107,7 @@ Writes <workdir>/features/cutoff=DATE/.`,
 	}
 	stageFlags(c, &o, false)
 	c.Flags().StringVar(&cutoff, "cutoff", "", "cutoff day YYYY-MM-DD, included (required)")
+	c.Flags().BoolVar(&describe, "describe", false, "print a summary (count, nulls, mean, quantiles) of every numeric column of the snapshot at --cutoff instead of building it")
 	c.Flags().BoolVar(&catalogue, "catalogue", false, "print the feature catalogue (every column, its unit, window, empty meaning, in English and Chinese) and exit")
 	return c
 }
@@ -143,6 +148,21 @@ Gamma-Gamma are fitted on the snapshot at the cutoff. Models go to
 	stageFlags(c, &o, true)
 	c.Flags().StringVar(&cutoff, "cutoff", "", "last day of data the models may see, YYYY-MM-DD (required)")
 	return c
+}
+
+// describeFeatures prints the summary table of a committed snapshot.
+func describeFeatures(c *cobra.Command, workdir string, cutoff time.Time) error {
+	sums, err := pipeline.DescribeFeatures(c.Context(), workdir, cutoff)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(c.OutOrStdout(), 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "feature\tcount\tnulls\tmean\tmin\tp25\tmedian\tp75\tp95\tmax\t")
+	g := func(v float64) string { return strconv.FormatFloat(v, 'g', 5, 64) }
+	for _, s := range sums {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", s.Name, s.Count, s.Nulls, g(s.Mean), g(s.Min), g(s.P25), g(s.P50), g(s.P75), g(s.P95), g(s.Max))
+	}
+	return tw.Flush()
 }
 
 // printLeaderboard prints the churn candidates of a training run.
