@@ -87,9 +87,11 @@ func extendPath(path []pathElement, depth int, zero, one float64, feature int) {
 	if depth == 0 {
 		path[depth].weight = 1
 	}
+	inv := recip(depth + 1)
 	for i := depth - 1; i >= 0; i-- {
-		path[i+1].weight += one * path[i].weight * float64(i+1) / float64(depth+1)
-		path[i].weight = zero * path[i].weight * float64(depth-i) / float64(depth+1)
+		w := path[i].weight * inv
+		path[i+1].weight += one * w * float64(i+1)
+		path[i].weight = zero * w * float64(depth-i)
 	}
 }
 
@@ -111,17 +113,41 @@ func unwindPath(path []pathElement, depth, index int) {
 }
 
 func unwoundPathSum(path []pathElement, depth, index int) float64 {
+	// The hot loop of TreeSHAP: divisions by small integers are
+	// multiplications by a table of reciprocals, the branch is hoisted.
 	one, zero := path[index].one, path[index].zero
-	next := path[depth].weight
+	d1 := float64(depth + 1)
 	total := 0.0
-	for i := depth - 1; i >= 0; i-- {
-		if one != 0 {
-			tmp := next * float64(depth+1) / (float64(i+1) * one)
+	if one != 0 {
+		next := path[depth].weight
+		scale := d1 / one
+		zd := zero / d1
+		for i := depth - 1; i >= 0; i-- {
+			tmp := next * scale * recip(i+1)
 			total += tmp
-			next = path[i].weight - tmp*zero*float64(depth-i)/float64(depth+1)
-		} else {
-			total += path[i].weight / zero / (float64(depth-i) / float64(depth+1))
+			next = path[i].weight - tmp*zd*float64(depth-i)
 		}
+		return total
+	}
+	scale := d1 / zero
+	for i := depth - 1; i >= 0; i-- {
+		total += path[i].weight * scale * recip(depth-i)
 	}
 	return total
+}
+
+// reciprocals[k] = 1/k for the path lengths TreeSHAP meets.
+var reciprocals = func() [128]float64 {
+	var r [128]float64
+	for k := 1; k < len(r); k++ {
+		r[k] = 1 / float64(k)
+	}
+	return r
+}()
+
+func recip(k int) float64 {
+	if k < len(reciprocals) {
+		return reciprocals[k]
+	}
+	return 1 / float64(k)
 }
