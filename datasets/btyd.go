@@ -19,72 +19,17 @@ import (
 
 // ReadCDNOW streams the CDNOW text layout (Fader & Hardie's CDNOW_master.txt:
 // "customer_id date number_of_cds dollar_value", whitespace-separated,
-// optional header; or CDNOW_sample.txt with a sample id after the master id).
-// Dates are YYYYMMDD; the first column is the customer id.
+// optional header; or CDNOW_sample.txt with a sample id after the master id)
+// strictly: the first bad row ends the read with a *DataError. It is the
+// shared transactions reader with --format cdnow.
 func ReadCDNOW(ctx context.Context, path string, fn func(Transaction) error) (int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, fmt.Errorf("datasets: %w", err)
-	}
-	defer f.Close()
-	return readCDNOW(ctx, path, f, fn)
+	st, err := ReadTransactionFile(ctx, path, ReadOptions{SourceOptions: SourceOptions{Format: FormatCDNOW}}, fn, nil)
+	return st.Loaded, err
 }
 
 func readCDNOW(ctx context.Context, name string, r io.Reader, fn func(Transaction) error) (int64, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	var rows int64
-	line := 0
-	for sc.Scan() {
-		line++
-		if line%65536 == 0 {
-			if err := ctx.Err(); err != nil {
-				return rows, err
-			}
-		}
-		fields := strings.Fields(sc.Text())
-		if len(fields) == 0 {
-			continue
-		}
-		if line == 1 && !isDigits(fields[0]) {
-			continue // header
-		}
-		var date, cds, value int
-		switch len(fields) {
-		case 4:
-			date, cds, value = 1, 2, 3
-		case 5:
-			date, cds, value = 2, 3, 4
-		default:
-			return rows, &DataError{File: name, Line: line, Msg: fmt.Sprintf("%d fields; the CDNOW layout has 4 (id date cds value) or 5 (id sample_id date cds value)", len(fields))}
-		}
-		bad := func(col int, msg string) error {
-			return &DataError{File: name, Line: line, Column: col + 1, Field: []string{"customer_id", "", "date", "cds", "value"}[min(col, 4)], Msg: msg}
-		}
-		if len(fields[date]) != 8 {
-			return rows, bad(date, fmt.Sprintf("date %q: want YYYYMMDD", fields[date]))
-		}
-		ts, err := ParseTime(fields[date], ValueOptions{})
-		if err != nil {
-			return rows, bad(date, err.Error())
-		}
-		q, err := strconv.ParseInt(fields[cds], 10, 32)
-		if err != nil {
-			return rows, bad(cds, fmt.Sprintf("number of CDs %q is not a whole number", fields[cds]))
-		}
-		cents, err := ParseAmount(fields[value], '.')
-		if err != nil {
-			return rows, bad(value, err.Error())
-		}
-		if err := fn(Transaction{CustomerID: fields[0], TS: ts, AmountCents: cents, Quantity: int32(q)}); err != nil {
-			return rows, err
-		}
-		rows++
-	}
-	if err := sc.Err(); err != nil {
-		return rows, &DataError{File: name, Line: line + 1, Msg: err.Error()}
-	}
-	return rows, nil
+	st, err := ReadTransactions(ctx, name, r, ReadOptions{SourceOptions: SourceOptions{Format: FormatCDNOW}}, fn, nil)
+	return st.Loaded, err
 }
 
 func isDigits(s string) bool {

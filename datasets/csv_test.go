@@ -132,7 +132,9 @@ func FuzzReadTransactions(f *testing.F) {
 			bad++
 			return nil
 		})
-		if st.Loaded != n || st.Bad != bad || (err == nil && st.Rows != n+bad) {
+		// A cancelled line delivers two rows (the line and its counterpart);
+		// guests are set aside, neither good nor bad.
+		if st.Loaded > n || st.Bad != bad || (err == nil && st.Rows != st.Loaded+bad+st.Guests) {
 			t.Fatalf("stats %+v, delivered %d good and %d bad", st, n, bad)
 		}
 		var de *DataError

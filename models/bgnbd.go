@@ -289,15 +289,7 @@ func (m BGNBD) ExpectedPurchases(t, x, tx, T float64) float64 {
 // ₂F₁(r+x, b+x; a+b+x−1; z)) with z = t/(α+T+t), computed through Euler's
 // transformation (see eulerBracketMulti).
 func (m BGNBD) expectedIfAliveMulti(dst, ts []float64, x, T float64) {
-	r, alpha, a, b := m.R, m.Alpha, m.A, m.B
-	var zBuf [32]float64
-	eulerBracketMulti(dst, a, r+x, b+x, a+b+x-1, horizonZ(zBuf[:0], ts, alpha+T))
-	for i, t := range ts {
-		dst[i] = (a + b + x - 1) / (a - 1) * (1 - dst[i])
-		if t <= 0 {
-			dst[i] = 0
-		}
-	}
+	bgFamilyIfAlive(dst, ts, m.Alpha, T, m.A, m.R+x, m.B+x, m.A+m.B+x-1)
 }
 
 // ExpectedPurchasesPopulation returns E[X(t)] for a new customer (FHL 2005, eq. 7).

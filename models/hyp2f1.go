@@ -30,6 +30,20 @@ func eulerBracketMulti(dst []float64, a, p, q, c float64, zs []float64) {
 	}
 }
 
+// bgFamilyIfAlive writes c/(a−1) · (1 − (1−z)^p ₂F₁(p, q; c; z)) with
+// z = t/(α+T+t) for every horizon t (0 for t ≤ 0): E[Y(t) | alive at T] of
+// BG/NBD (p = r+x, q = b+x, c = a+b+x−1) and MBG/NBD (q = b+x+1, c = a+b+x).
+func bgFamilyIfAlive(dst, ts []float64, alpha, T, a, p, q, c float64) {
+	var zBuf [32]float64
+	eulerBracketMulti(dst, a, p, q, c, horizonZ(zBuf[:0], ts, alpha+T))
+	for i, t := range ts {
+		dst[i] = c / (a - 1) * (1 - dst[i])
+		if t <= 0 {
+			dst[i] = 0
+		}
+	}
+}
+
 // hyp2f1Multi writes ₂F₁(a, b; c; z_i) into dst for several z in [0, 1),
 // sharing the series coefficients (a)_k(b)_k/((c)_k k!) across them: the
 // DCF of a CLV evaluates one customer's series at a dozen horizons. When the

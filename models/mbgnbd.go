@@ -50,15 +50,7 @@ func (m MBGNBD) ExpectedPurchases(t, x, tx, T float64) float64 {
 // eq. 12 is P(alive) times (a+b+x)/(a−1) · (1 − (1−z)^(r+x)
 // ₂F₁(r+x, b+x+1; a+b+x; z)), z = t/(α+T+t), via Euler's transformation.
 func (m MBGNBD) expectedIfAliveMulti(dst, ts []float64, x, T float64) {
-	r, alpha, a, b := m.R, m.Alpha, m.A, m.B
-	var zBuf [32]float64
-	eulerBracketMulti(dst, a, r+x, b+x+1, a+b+x, horizonZ(zBuf[:0], ts, alpha+T))
-	for i, t := range ts {
-		dst[i] = (a + b + x) / (a - 1) * (1 - dst[i])
-		if t <= 0 {
-			dst[i] = 0
-		}
-	}
+	bgFamilyIfAlive(dst, ts, m.Alpha, T, m.A, m.R+x, m.B+x+1, m.A+m.B+x)
 }
 
 // ExpectedPurchasesPopulation returns E[X(t)] for a new customer (Batislam et al. 2007, eq. 8).

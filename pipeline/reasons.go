@@ -128,8 +128,7 @@ func inLang(lang, en, zh string) string {
 // reasons lists up to three features that push the churn probability up
 // most (largest positive log-odds contributions), phrased with their values
 // in lang. A feature counts only when the customer's value lies on the side
-// of the training mean that goes with churn (see ChurnArtifact.Directions);
-// with nil dirs, every positive contribution counts.
+// of the training mean that goes with churn (see ChurnArtifact.Directions).
 func reasons(lang string, names []string, x, contrib, means, dirs []float64) string {
 	idx := make([]int, 0, len(names))
 	gap := math.NaN()
@@ -137,7 +136,7 @@ func reasons(lang string, names []string, x, contrib, means, dirs []float64) str
 		if names[j] == features.GapMeanDays {
 			gap = x[j]
 		}
-		agrees := dirs == nil || j < len(dirs) && dirs[j] != 0 && x[j] != means[j] && math.Signbit(x[j]-means[j]) == math.Signbit(dirs[j])
+		agrees := j < len(dirs) && dirs[j] != 0 && x[j] != means[j] && math.Signbit(x[j]-means[j]) == math.Signbit(dirs[j])
 		if contrib[j] > 0.05 && agrees && !math.IsNaN(x[j]) && reasonText[names[j]] != nil {
 			idx = append(idx, j)
 		}
