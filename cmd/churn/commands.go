@@ -116,13 +116,17 @@ func newTrain() *cobra.Command {
 	var o options
 	var cutoff string
 	c := &cobra.Command{
-		Use:   "train --workdir W --cutoff DATE",
+		Use:   "train --workdir W --cutoff DATE [--models logit,gbdt,btyd,golearn]",
 		Short: "Train the churn classifier and the CLV models with data up to a date",
-		Long: `Uses only data up to and including the cutoff. The churn classifier (L2
-logistic regression) is fitted on the snapshot at cutoff − 2×horizon, judged
-out of time on the snapshot at cutoff − horizon, and refitted there. BG/NBD and
-Gamma-Gamma are fitted on the snapshot at the cutoff. Models go to
-<workdir>/models/<kind>/<version>/ and become the champions.`,
+		Long: `Uses only data up to and including the cutoff. The churn candidates (--models:
+logistic regression, gradient-boosted trees, the BTYD baseline, optionally the
+golearn challenger) learn from up to four monthly snapshots ending at
+cutoff − 2×horizon and are judged out of time on the snapshot at
+cutoff − horizon; the best ROC AUC is calibrated and refitted with that snapshot.
+It replaces the churn champion only if it beats it on the same validation by
+--promote-margin (or the champion is older than --max-model-age); the
+leaderboard and the decision are printed. BG/NBD, MBG/NBD and Pareto/NBD compete
+for CLV, with Gamma-Gamma spend. Models go to <workdir>/models/<kind>/<version>/.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			cfg, t, err := datedConfig(c, &o, "cutoff", cutoff)
@@ -289,11 +293,11 @@ func newRun() *cobra.Command {
 	var asOf string
 	var ing ingestOptions
 	c := &cobra.Command{
-		Use:   "run --workdir W --as-of DATE [--transactions PATH] [--config churn.yaml]",
+		Use:   "run --workdir W --as-of DATE [--transactions PATH] [--customers PATH] [--feedback PATH] [--config churn.yaml]",
 		Short: "The nightly chain: ingest, features, train, score",
-		Long: `Runs the whole chain for one as-of date: ingest (when --transactions is
-given), the feature snapshot, training with data up to the as-of date, and
-scoring. Prints where the list and report are and the top rows of the list.
+		Long: `Runs the whole chain for one as-of date: ingest (when --transactions,
+--customers or --feedback is given; the ingest flags apply), the feature
+snapshot, training with data up to the as-of date, and scoring. Prints where the list and report are and the top rows of the list.
 The same inputs and config give byte-identical lists.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {

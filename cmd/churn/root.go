@@ -22,7 +22,7 @@ who is about to leave, what each customer is worth, and what to do about it.
 Stages (each is a command; "run" chains them):
   ingest    exports (CSV, Parquet, CDNOW) → <workdir>/warehouse (Parquet, bucketed by customer)
   features  warehouse         → <workdir>/features/cutoff=DATE (one row per customer)
-  train     features          → <workdir>/models (churn classifier, BG/NBD + Gamma-Gamma CLV)
+  train     features          → <workdir>/models (churn candidates and champion, BTYD + Gamma-Gamma CLV)
   score     models + features → <workdir>/lists/as-of=DATE (retention_list.csv, scores.parquet, report.html)
 
 Every flag can also come from a YAML file (--config, keys are flag names) or from
