@@ -266,6 +266,13 @@ func (p *lineParser) parse(get func(string) string) (string, string, error) {
 	if qty < 0 && t.AmountCents > 0 {
 		t.AmountCents = -t.AmountCents // a return line with the amount written positive
 	}
+	if d := get(KeyDiscount); d != "" {
+		cents, err := ParseAmount(d, p.vals.Decimal)
+		if err != nil {
+			return KeyDiscount, strings.Replace(err.Error(), "amount", "discount", 1), nil
+		}
+		t.DiscountCents = abs64(cents)
+	}
 	if m := p.opt.MaxAmountCents; m > 0 && (t.AmountCents > m || t.AmountCents < -m) {
 		return KeyAmount, fmt.Sprintf("amount %s is beyond the bound of ±%s (max_amount)", FormatCents(t.AmountCents), FormatCents(m)), nil
 	}

@@ -2,16 +2,17 @@ package datasets
 
 // Canonical transaction columns (DESIGN.md, "Contracts"), one row per order line.
 const (
-	ColCustomerID  = "customer_id"  // string, required; kept verbatim (leading zeros survive)
-	ColOrderID     = "order_id"     // string, optional; lines of one order share it
-	ColLineID      = "line_id"      // string, optional; the line's number or id within its order
-	ColTS          = "ts"           // timestamp µs UTC, required
-	ColAmountCents = "amount_cents" // int64 cents, required; negative = refund/return
-	ColQuantity    = "quantity"     // int32, optional (0 when absent)
-	ColProductID   = "product_id"   // string, optional
-	ColCategory    = "category"     // string, optional
-	ColChannel     = "channel"      // string, optional
-	ColLineKind    = "line_kind"    // string: product (or empty), cancellation, shipping, fee, voucher, adjustment
+	ColCustomerID  = "customer_id"    // string, required; kept verbatim (leading zeros survive)
+	ColOrderID     = "order_id"       // string, optional; lines of one order share it
+	ColLineID      = "line_id"        // string, optional; the line's number or id within its order
+	ColTS          = "ts"             // timestamp µs UTC, required
+	ColAmountCents = "amount_cents"   // int64 cents, required; negative = refund/return
+	ColQuantity    = "quantity"       // int32, optional (0 when absent)
+	ColProductID   = "product_id"     // string, optional
+	ColCategory    = "category"       // string, optional
+	ColChannel     = "channel"        // string, optional
+	ColLineKind    = "line_kind"      // string: product (or empty), cancellation, shipping, fee, voucher, adjustment
+	ColDiscount    = "discount_cents" // int64 cents ≥ 0, optional: the line's discount (amount_cents is after it)
 )
 
 // Line kinds (the line_kind column). Only product and cancellation lines
@@ -83,6 +84,10 @@ type Transaction struct {
 	LineID string `parquet:"line_id,dict,zstd"`
 	// LineKind is empty or "product" for goods, else one of the Line* kinds.
 	LineKind string `parquet:"line_kind,dict,zstd"`
+	// DiscountCents is the discount given on the line, ≥ 0 (AmountCents is
+	// net of it); 0 when the export has none. Warehouses written before it
+	// existed lack the column.
+	DiscountCents int64 `parquet:"discount_cents,zstd"`
 }
 
 // Folder and file names of the work directory (docs/ARCHITECTURE.md).

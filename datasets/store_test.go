@@ -229,3 +229,33 @@ func TestExchangeSwapsFolders(t *testing.T) {
 		t.Errorf("b does not hold a's content after the exchange: %v", err)
 	}
 }
+
+// A warehouse file written before discount_cents existed still reads: the
+// missing column reads as zero.
+func TestWarehouseWithoutDiscountColumn(t *testing.T) {
+	type oldTransaction struct {
+		CustomerID  string `parquet:"customer_id,dict,zstd"`
+		OrderID     string `parquet:"order_id,plain,zstd"`
+		TS          int64  `parquet:"ts,timestamp(microsecond:utc),zstd"`
+		AmountCents int64  `parquet:"amount_cents,zstd"`
+		Quantity    int32  `parquet:"quantity,zstd"`
+		ProductID   string `parquet:"product_id,dict,zstd"`
+		Category    string `parquet:"category,dict,zstd"`
+		Channel     string `parquet:"channel,dict,zstd"`
+		LineID      string `parquet:"line_id,dict,zstd"`
+		LineKind    string `parquet:"line_kind,dict,zstd"`
+	}
+	path := filepath.Join(t.TempDir(), "old.parquet")
+	old := []oldTransaction{{CustomerID: "a", OrderID: "1", TS: 5, AmountCents: 700, Quantity: 2, Category: "c"}, {CustomerID: "b", TS: 9, AmountCents: -100}}
+	if err := writeParquetRows(path, old); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := readParquetRows[Transaction](path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Transaction{{CustomerID: "a", OrderID: "1", TS: 5, AmountCents: 700, Quantity: 2, Category: "c"}, {CustomerID: "b", TS: 9, AmountCents: -100}}
+	if len(rows) != 2 || rows[0] != want[0] || rows[1] != want[1] {
+		t.Fatalf("read %+v, want %+v", rows, want)
+	}
+}

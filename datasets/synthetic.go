@@ -416,13 +416,18 @@ func (g *generator) order(id string, t time.Time, nu, priceSens, returnRate floa
 		}
 	}
 	// Feedback: surveys after some orders and complaints, both driven by satisfaction.
-	if g.rng.Float64() < 0.15 {
-		ft := t.Add(time.Duration(1+g.rng.IntN(7)) * 24 * time.Hour)
+	// A survey invitation after 30% of orders; happier customers answer more often.
+	if g.rng.Float64() < 0.3 {
+		it := t.Add(24 * time.Hour)
+		ft := it.Add(time.Duration(g.rng.IntN(7)) * 24 * time.Hour)
 		if ft.Before(g.end) {
-			nps := clampRound(7.5+1.8*sat+1.5*g.rng.NormFloat64(), 0, 10)
-			g.feedback(id, ft, "nps", nps)
-			if g.rng.Float64() < 0.5 {
-				g.feedback(id, ft, "csat", clampRound(4+0.8*sat+0.7*g.rng.NormFloat64(), 1, 5))
+			g.feedback(id, it, "survey", -1)
+			if g.rng.Float64() < 0.5/(1+math.Exp(-sat)) {
+				nps := clampRound(7.5+1.8*sat+1.5*g.rng.NormFloat64(), 0, 10)
+				g.feedback(id, ft, "nps", nps)
+				if g.rng.Float64() < 0.5 {
+					g.feedback(id, ft, "csat", clampRound(4+0.8*sat+0.7*g.rng.NormFloat64(), 1, 5))
+				}
 			}
 		}
 	}

@@ -43,11 +43,15 @@ const (
 	KeyScore    = "score"
 )
 
-// FeedbackKinds are the canonical feedback kinds with their score ranges
-// (NPS 0–10, CSAT 1–5, CES 1–7; the events may carry any score or none).
-var FeedbackKinds = []string{"nps", "csat", "ces", "complaint", "return", "ticket"}
+// FeedbackKinds are the canonical feedback kinds. The survey answers nps
+// (0–10), csat (1–5), ces (1–7), perceived and expected (perceived and
+// expected quality, any one scale) need a score; the events complaint,
+// return, ticket and survey (an invitation to a survey, for the response
+// rate) may carry any score or none.
+var FeedbackKinds = []string{"nps", "csat", "ces", "perceived", "expected", "complaint", "return", "ticket", "survey"}
 
-var feedbackRange = map[string][2]float64{"nps": {0, 10}, "csat": {1, 5}, "ces": {1, 7}}
+var feedbackRange = map[string][2]float64{"nps": {0, 10}, "csat": {1, 5}, "ces": {1, 7},
+	"perceived": {math.Inf(-1), math.Inf(1)}, "expected": {math.Inf(-1), math.Inf(1)}}
 
 // feedbackKindAliases maps what exports write to the canonical kinds.
 var feedbackKindAliases = map[string]string{
@@ -57,6 +61,9 @@ var feedbackKindAliases = map[string]string{
 	"complaint": "complaint", "complaints": "complaint", "投诉": "complaint",
 	"return": "return", "returns": "return", "refund": "return", "退货": "return", "退款": "return",
 	"ticket": "ticket", "support_ticket": "ticket", "工单": "ticket", "客服": "ticket",
+	"perceived": "perceived", "perceived_quality": "perceived", "perceived_satisfaction": "perceived", "感知质量": "perceived", "感知": "perceived",
+	"expected": "expected", "expected_quality": "expected", "expectation": "expected", "期望质量": "expected", "期望": "expected",
+	"survey": "survey", "survey_sent": "survey", "survey_invite": "survey", "invitation": "survey", "问卷邀请": "survey", "问卷发送": "survey",
 }
 
 // Customers is the customers input table.

@@ -28,6 +28,15 @@ type Config struct {
 	// (for recency, frequency, spend and labels); default 30, negative
 	// disables the rule.
 	CancelWindow int
+	// Location is the shop's time zone for weekday and hour habits; nil is UTC.
+	Location *time.Location
+	// SatisfactionWeights weighs the survey items nps, csat and ces in the
+	// satisfaction index; nil weighs them equally, a missing item weighs 0.
+	SatisfactionWeights map[string]float64
+	// Tiers are the loyalty-programme tiers, lowest first (default
+	// DefaultTiers), judged over TierWindow days (default 365).
+	Tiers      []Tier
+	TierWindow int
 }
 
 // DefaultCancelWindow is the cancellation window in days when none is configured.
@@ -44,7 +53,15 @@ func (c Config) Validate() error {
 	if c.Horizon < 0 || c.Horizon > 3660 {
 		return fmt.Errorf("features: horizon must be 1..3660 days, got %d", c.Horizon)
 	}
-	return nil
+	if c.TierWindow < 0 || c.TierWindow > 3660 {
+		return fmt.Errorf("features: tier window must be 1..3660 days, got %d", c.TierWindow)
+	}
+	if c.Tiers != nil {
+		if _, err := ParseTiers(FormatTiers(c.Tiers)); err != nil {
+			return fmt.Errorf("features: %w", err)
+		}
+	}
+	return validateWeights(c.SatisfactionWeights)
 }
 
 const usPerDay = int64(24 * time.Hour / time.Microsecond)
@@ -52,8 +69,11 @@ const usPerDay = int64(24 * time.Hour / time.Microsecond)
 type line struct {
 	ts     int64
 	amount int64
+	disc   int64 // discount given on the line, cents ≥ 0
 	order  uint64
 	cat    uint64
+	ch     uint64 // channel (0: none)
+	qty    int32
 	void   uint8 // voidAtCutoff, voidAtHorizon: the line's order was cancelled, as known then
 }
 
@@ -76,13 +96,21 @@ type Builder struct {
 	rowInCust  int
 	started    bool
 
+	tierPoints   []int64 // instants the tier is judged at, newest first
+	zone         zoneCache
+	hasDiscount  bool              // the input has a discount column
+	channelNames map[uint64]string // channel hash → name
+
 	// scratch
-	orders  []order
-	days    []int64
-	daySums []int64
-	months  map[int64]struct{}
-	cats    map[uint64]struct{}
-	nets    map[uint64]orderNet
+	lineTS, lineCum []int64
+	catVals         []int64
+	catSpend        map[uint64]int64
+	chanOrders      map[uint64]int64
+	orders          []order
+	days            []int64
+	daySums         []int64
+	months          map[int64]struct{}
+	nets            map[uint64]orderNet
 
 	feedback []datasets.Feedback // this bucket's, sorted by customer then time
 	fbPos    int
@@ -108,117 +136,6 @@ func (b *Builder) customerFeedback(id string) []datasets.Feedback {
 	return b.feedback[start:b.fbPos]
 }
 
-// appendAttitude writes the attitudinal features of one customer from its
-// feedback rows, counting only rows up to the cutoff.
-func (b *Builder) appendAttitude(next func() array.Builder, fb []datasets.Feedback, lines []line) {
-	nps, ces := math.NaN(), math.NaN()
-	var csatSum, csatN float64
-	var c30, c90, c365, t90, r365 int64
-	lastComplaint := int64(math.MinInt64)
-	for _, f := range fb {
-		if f.TS >= b.cutoffEnd {
-			break // sorted by time within the customer
-		}
-		age := b.cutoffEnd - f.TS
-		switch f.Kind {
-		case "nps":
-			nps = f.Score
-		case "csat":
-			csatSum += f.Score
-			csatN++
-		case "ces":
-			ces = f.Score
-		case "complaint":
-			lastComplaint = f.TS
-			if age <= 30*usPerDay {
-				c30++
-			}
-			if age <= 90*usPerDay {
-				c90++
-			}
-			if age <= 365*usPerDay {
-				c365++
-			}
-		case "ticket":
-			if age <= 90*usPerDay {
-				t90++
-			}
-		case "return":
-			if age <= 365*usPerDay {
-				r365++
-			}
-		}
-	}
-	nullable := func(v float64) {
-		fb := next().(*array.Float64Builder)
-		if math.IsNaN(v) {
-			fb.AppendNull()
-		} else {
-			fb.Append(v)
-		}
-	}
-	nullable(nps)
-	class := ""
-	switch {
-	case math.IsNaN(nps):
-	case nps >= 9:
-		class = "promoter"
-	case nps >= 7:
-		class = "passive"
-	default:
-		class = "detractor"
-	}
-	next().(*array.StringBuilder).Append(class)
-	csat := math.NaN()
-	if csatN > 0 {
-		csat = csatSum / csatN
-	}
-	nullable(csat)
-	nullable(ces)
-	next().(*array.Int64Builder).Append(c30)
-	next().(*array.Int64Builder).Append(c90)
-	next().(*array.Int64Builder).Append(c365)
-	since := math.NaN()
-	if lastComplaint != math.MinInt64 {
-		since = float64(b.cutoffDay - floorDiv(lastComplaint, usPerDay))
-	}
-	nullable(since)
-	next().(*array.Int64Builder).Append(t90)
-	next().(*array.Int64Builder).Append(r365)
-	bought := math.NaN()
-	if lastComplaint != math.MinInt64 {
-		bought = 0
-		for _, l := range lines {
-			if l.amount >= 0 && l.void&voidAtCutoff == 0 && l.ts > lastComplaint && l.ts < b.cutoffEnd {
-				bought = 1
-				break
-			}
-		}
-	}
-	nullable(bought)
-	// The satisfaction index: the available survey items on a 0–1 scale
-	// (higher is happier), equally weighted.
-	var items []float64
-	if !math.IsNaN(nps) {
-		items = append(items, nps/10)
-	}
-	if !math.IsNaN(csat) {
-		items = append(items, (csat-1)/4)
-	}
-	if !math.IsNaN(ces) {
-		items = append(items, (7-ces)/6)
-	}
-	index := math.NaN()
-	if len(items) > 0 {
-		index = 0
-		for _, v := range items {
-			index += v
-		}
-		index /= float64(len(items))
-	}
-	nullable(index)
-}
-
 // orderNet is an order's purchase total and first time, and the refunds
 // of it within the cancellation window.
 type orderNet struct {
@@ -226,9 +143,13 @@ type orderNet struct {
 }
 
 type order struct {
-	ts    int64
-	value int64
-	key   uint64
+	ts     int64
+	value  int64 // gross amount of its purchase lines
+	disc   int64 // discount over its lines
+	items  int64 // quantity over its lines
+	key    uint64
+	ch     uint64 // channel of its first line
+	nlines int32
 }
 
 // NewBuilder returns a Builder; release it with Release.
@@ -242,12 +163,23 @@ func NewBuilder(mem memory.Allocator, cfg Config) (*Builder, error) {
 	if cfg.CancelWindow == 0 {
 		cfg.CancelWindow = DefaultCancelWindow
 	}
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
+	}
+	if cfg.Tiers == nil {
+		cfg.Tiers = DefaultTiers
+	}
+	if cfg.TierWindow == 0 {
+		cfg.TierWindow = DefaultTierWindow
+	}
 	c := cfg.Cutoff.UTC()
 	day := time.Date(c.Year(), c.Month(), c.Day(), 0, 0, 0, 0, time.UTC).UnixMicro() / usPerDay
 	return &Builder{cfg: cfg, cutoffDay: day, cutoffEnd: (day + 1) * usPerDay,
 		horizonEnd: (day + 1 + int64(cfg.Horizon)) * usPerDay,
 		rb:         array.NewRecordBuilder(mem, BuilderSchema(cfg.Labelled)),
-		months:     map[int64]struct{}{}, cats: map[uint64]struct{}{}, nets: map[uint64]orderNet{}}, nil
+		months:     map[int64]struct{}{}, nets: map[uint64]orderNet{},
+		tierPoints: tierPoints(day), zone: zoneCache{loc: cfg.Location, start: 1, end: 0},
+		channelNames: map[uint64]string{}, catSpend: map[uint64]int64{}, chanOrders: map[uint64]int64{}}, nil
 }
 
 // Release frees the builder's buffers.
@@ -283,6 +215,12 @@ func (b *Builder) Add(rec arrow.RecordBatch) error {
 	orderCol, _ := col(datasets.ColOrderID).(*array.String)
 	catCol, _ := col(datasets.ColCategory).(*array.String)
 	kindCol, _ := col(datasets.ColLineKind).(*array.String)
+	qtyCol, _ := col(datasets.ColQuantity).(*array.Int32)
+	discCol, _ := col(datasets.ColDiscount).(*array.Int64)
+	chanCol, _ := col(datasets.ColChannel).(*array.String)
+	b.hasDiscount = b.hasDiscount || discCol != nil
+	var lastCat, lastChan string
+	var lastCatH, lastChanH uint64
 	for i := 0; i < int(rec.NumRows()); i++ {
 		id := cust.Value(i)
 		if !b.started || id != b.cur {
@@ -308,7 +246,27 @@ func (b *Builder) Add(rec arrow.RecordBatch) error {
 			l.order = uint64(b.rowInCust) | 1<<63 // each row is its own order
 		}
 		if catCol != nil && catCol.IsValid(i) {
-			l.cat = hash64(catCol.Value(i))
+			if v := catCol.Value(i); v == lastCat && lastCatH != 0 {
+				l.cat = lastCatH
+			} else {
+				l.cat, lastCat, lastCatH = hash64(v), v, hash64(v)
+			}
+		}
+		if chanCol != nil && chanCol.IsValid(i) && chanCol.Value(i) != "" {
+			if v := chanCol.Value(i); v == lastChan && lastChanH != 0 {
+				l.ch = lastChanH
+			} else {
+				l.ch, lastChan, lastChanH = hash64(v), v, hash64(v)
+				if _, ok := b.channelNames[l.ch]; !ok {
+					b.channelNames[l.ch] = strings.Clone(v)
+				}
+			}
+		}
+		if qtyCol != nil && qtyCol.IsValid(i) {
+			l.qty = qtyCol.Value(i)
+		}
+		if discCol != nil && discCol.IsValid(i) {
+			l.disc = max(discCol.Value(i), -discCol.Value(i))
 		}
 		b.lines = append(b.lines, l)
 	}
@@ -369,14 +327,17 @@ func groupOrders(dst []order, lines []line, from, to int64, skip uint8) []order 
 		}
 		found := false
 		for j := len(dst) - 1; j >= 0 && j >= len(dst)-8; j-- { // lines of an order are adjacent
-			if dst[j].key == l.order {
-				dst[j].value += l.amount
+			if o := &dst[j]; o.key == l.order {
+				o.value += l.amount
+				o.disc += l.disc
+				o.items += int64(l.qty)
+				o.nlines++
 				found = true
 				break
 			}
 		}
 		if !found {
-			dst = append(dst, order{ts: l.ts, value: l.amount, key: l.order})
+			dst = append(dst, order{ts: l.ts, value: l.amount, key: l.order, disc: l.disc, items: int64(l.qty), ch: l.ch, nlines: 1})
 		}
 	}
 	slices.SortStableFunc(dst, func(a, b order) int {
@@ -409,7 +370,7 @@ func (b *Builder) flush() {
 	day := func(ts int64) int64 { return floorDiv(ts, usPerDay) }
 
 	var spend, gross, refunds int64
-	clear(b.cats)
+	clear(b.catSpend)
 	for _, l := range lines {
 		if l.ts >= b.cutoffEnd || l.void&voidAtCutoff != 0 {
 			continue
@@ -417,7 +378,7 @@ func (b *Builder) flush() {
 		spend += l.amount
 		if l.amount >= 0 {
 			gross += l.amount
-			b.cats[l.cat] = struct{}{}
+			b.catSpend[l.cat] += l.amount
 		} else {
 			refunds -= l.amount
 		}
@@ -461,10 +422,15 @@ func (b *Builder) flush() {
 	o30, s30 := window(30)
 	o90, s90 := window(90)
 	o365, s365 := window(365)
-	var oPrev90 int64
+	var oPrev90, sPrev90 int64
 	for _, o := range obs {
 		if o.ts >= b.cutoffEnd-180*usPerDay && o.ts < b.cutoffEnd-90*usPerDay {
 			oPrev90++
+		}
+	}
+	for _, l := range lines {
+		if l.ts >= b.cutoffEnd-180*usPerDay && l.ts < b.cutoffEnd-90*usPerDay && l.void&voidAtCutoff == 0 {
+			sPrev90 += l.amount
 		}
 	}
 	clear(b.months)
@@ -519,13 +485,19 @@ func (b *Builder) flush() {
 		od.AppendNull()
 	}
 	next().(*array.Int64Builder).Append(int64(len(b.months)))
-	next().(*array.Int64Builder).Append(int64(len(b.cats)))
+	next().(*array.Int64Builder).Append(int64(len(b.catSpend)))
 	rr := 0.0
 	if gross > 0 && refunds > 0 {
 		rr = float64(refunds) / float64(gross)
 	}
 	next().(*array.Float64Builder).Append(rr)
+	b.appendBehaviour(next, lines, obs, recentWindows{o90: o90, oPrev90: oPrev90, s90: s90, sPrev90: sPrev90}, x, float64(cutoffDay-firstDay))
 	b.appendAttitude(next, b.customerFeedback(b.cur), lines)
+	p := b.judgeTiers(obs, lines)
+	next().(*array.StringBuilder).Append(TierName(b.cfg.Tiers, p.rank))
+	next().(*array.Int64Builder).Append(int64(p.rank))
+	next().(*array.Int64Builder).Append(int64(p.monthsInTier))
+	next().(*array.Int64Builder).Append(int64(p.changes))
 
 	if b.cfg.Labelled {
 		fut := groupOrders(b.orders[len(b.orders):], lines, b.cutoffEnd, b.horizonEnd, voidAtHorizon)

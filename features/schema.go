@@ -1,6 +1,11 @@
 package features
 
-import "github.com/apache/arrow-go/v18/arrow"
+import (
+	"crypto/sha256"
+	"encoding/hex"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
 
 // Feature column names. They are the contract of the features/ Parquet files.
 const (
@@ -30,18 +35,48 @@ const (
 	ActiveMonths         = "active_months_365d"
 	CategoryBreadth      = "category_breadth"
 	RefundRate           = "refund_rate"
-	NPSLatest            = "nps_latest"             // latest NPS answer 0–10 by the cutoff, null if none
-	NPSClass             = "nps_class"              // promoter (9–10), passive (7–8), detractor (0–6), "" if none
-	CSATMean             = "csat_mean"              // mean CSAT answer, null if none
-	CESLatest            = "ces_latest"             // latest customer-effort answer, null if none
-	Complaints30d        = "complaints_30d"         // complaints in the 30 days up to the cutoff
-	Complaints90d        = "complaints_90d"         // … in the 90 days
-	Complaints365d       = "complaints_365d"        // … in the 365 days
-	DaysSinceComplaint   = "days_since_complaint"   // null if none
-	Tickets90d           = "tickets_90d"            // support tickets in the 90 days
-	Returns365d          = "returns_365d"           // return events (feedback) in the 365 days
-	BoughtAfterComplaint = "bought_after_complaint" // 1 if an order followed the last complaint, 0 if not, null if no complaint
-	SatisfactionIndex    = "satisfaction_index"     // mean of the available survey items scaled to 0–1 (NPS/10, (CSAT−1)/4, (7−CES)/6), null if none
+	RepeatCustomer       = "repeat_customer"          // 1 with two or more purchase days
+	RepeatRate           = "repeat_rate"              // repeat purchase days per order
+	OrdersPerMonth       = "orders_per_month"         // orders per month since the first
+	AOVTrend             = "aov_trend"                // mean order of the newer half / older half − 1
+	SpendPrev90d         = "spend_prev_90d"           // net amount in days 91–180 back
+	SpendVelocity        = "spend_velocity"           // (spend_90d − spend_prev_90d) / their sum
+	OrderVelocity        = "order_velocity"           // (orders_90d − orders_prev_90d) / their sum
+	LongestGapDays       = "longest_gap_days"         // longest gap between purchase days
+	WeekendShare         = "weekend_share"            // orders on Saturday or Sunday, local time
+	EveningShare         = "evening_share"            // orders from 18:00, local time
+	MainWeekday          = "main_weekday"             // ISO weekday with the most orders
+	MainHour             = "main_hour"                // hour of day with the most orders
+	Channels             = "channels"                 // distinct channels
+	MainChannel          = "main_channel"             // channel with the most orders
+	MainChannelShare     = "main_channel_share"       // its share of the orders with a channel
+	CategoryEntropy      = "category_entropy"         // Shannon entropy of spend over categories, bits
+	TopCategoryShare     = "top_category_share"       // share of spend in the top category
+	BasketItems          = "basket_items_mean"        // items (quantity) per order
+	BasketLines          = "basket_lines_mean"        // product lines per order
+	DiscountOrderShare   = "discount_order_share"     // orders with a discount / orders
+	DiscountSpendShare   = "discount_spend_share"     // gross amount of discounted orders / gross amount
+	DiscountDepth        = "discount_depth_mean"      // mean discount / list amount of discounted orders
+	FullPriceShare       = "full_price_share"         // purchase lines without a discount / purchase lines
+	ReturnRateLines      = "return_rate_lines"        // returned lines / purchased lines
+	NPSLatest            = "nps_latest"               // latest NPS answer 0–10 by the cutoff, null if none
+	NPSClass             = "nps_class"                // promoter (9–10), passive (7–8), detractor (0–6), "" if none
+	CSATMean             = "csat_mean"                // mean CSAT answer, null if none
+	CESLatest            = "ces_latest"               // latest customer-effort answer, null if none
+	Complaints30d        = "complaints_30d"           // complaints in the 30 days up to the cutoff
+	Complaints90d        = "complaints_90d"           // … in the 90 days
+	Complaints365d       = "complaints_365d"          // … in the 365 days
+	DaysSinceComplaint   = "days_since_complaint"     // null if none
+	Tickets90d           = "tickets_90d"              // support tickets in the 90 days
+	Returns365d          = "returns_365d"             // return events (feedback) in the 365 days
+	BoughtAfterComplaint = "bought_after_complaint"   // 1 if an order followed the last complaint, 0 if not, null if no complaint
+	SatisfactionIndex    = "satisfaction_index"       // weighted mean of the available survey items scaled to 0–1 (NPS/10, (CSAT−1)/4, (7−CES)/6), null if none
+	SurveyResponseRate   = "survey_response_rate"     // survey responses / invitations in 365 days, null if not invited
+	PerceivedMinusExp    = "perceived_minus_expected" // latest perceived − latest expected quality, null unless both
+	LoyaltyTier          = "loyalty_tier"             // programme tier at the cutoff
+	TierRank             = "tier_rank"                // 0 = none, 1 = lowest tier …
+	MonthsInTier         = "months_in_tier"           // month-ends in a row at this tier, the cutoff included
+	TierChanges365d      = "tier_changes_365d"        // tier changes over the last 12 month-ends
 	RScore               = "r_score"
 	FScore               = "f_score"
 	MScore               = "m_score"
@@ -55,8 +90,13 @@ const (
 // ModelColumns are the numeric features the churn models use, in order.
 var ModelColumns = []string{RecencyDays, TenureDays, Orders, AvgOrderValue, BTYDX, Orders30d, Orders90d,
 	Orders365d, OrdersPrev90d, Spend90d, Spend365d, Trend90d, GapMeanDays, GapStdDays, OverdueRatio,
-	ActiveMonths, CategoryBreadth, RefundRate, NPSLatest, CSATMean, CESLatest, Complaints30d, Complaints90d, Complaints365d,
-	DaysSinceComplaint, Tickets90d, Returns365d, BoughtAfterComplaint, SatisfactionIndex}
+	ActiveMonths, CategoryBreadth, RefundRate,
+	RepeatRate, OrdersPerMonth, AOVTrend, SpendVelocity, OrderVelocity, LongestGapDays, WeekendShare, EveningShare,
+	Channels, MainChannelShare, CategoryEntropy, TopCategoryShare, BasketItems, BasketLines,
+	DiscountOrderShare, DiscountSpendShare, DiscountDepth, FullPriceShare, ReturnRateLines,
+	NPSLatest, CSATMean, CESLatest, Complaints30d, Complaints90d, Complaints365d,
+	DaysSinceComplaint, Tickets90d, Returns365d, BoughtAfterComplaint, SatisfactionIndex, SurveyResponseRate, PerceivedMinusExp,
+	TierRank, MonthsInTier, TierChanges365d}
 
 func f64(name string, nullable bool) arrow.Field {
 	return arrow.Field{Name: name, Type: arrow.PrimitiveTypes.Float64, Nullable: nullable}
@@ -74,9 +114,17 @@ var baseFields = []arrow.Field{
 	f64(Spend30d, false), f64(Spend90d, false), f64(Spend365d, false), i64(Trend90d),
 	f64(GapMeanDays, true), f64(GapStdDays, true), f64(OverdueRatio, true),
 	i64(ActiveMonths), i64(CategoryBreadth), f64(RefundRate, false),
+	i64(RepeatCustomer), f64(RepeatRate, false), f64(OrdersPerMonth, false), f64(AOVTrend, true), f64(SpendPrev90d, false),
+	f64(SpendVelocity, true), f64(OrderVelocity, true), f64(LongestGapDays, true),
+	f64(WeekendShare, false), f64(EveningShare, false), i64(MainWeekday), i64(MainHour),
+	i64(Channels), {Name: MainChannel, Type: arrow.BinaryTypes.String}, f64(MainChannelShare, true),
+	f64(CategoryEntropy, false), f64(TopCategoryShare, false), f64(BasketItems, true), f64(BasketLines, false),
+	f64(DiscountOrderShare, true), f64(DiscountSpendShare, true), f64(DiscountDepth, true), f64(FullPriceShare, true),
+	f64(ReturnRateLines, false),
 	f64(NPSLatest, true), {Name: NPSClass, Type: arrow.BinaryTypes.String}, f64(CSATMean, true), f64(CESLatest, true),
 	i64(Complaints30d), i64(Complaints90d), i64(Complaints365d), f64(DaysSinceComplaint, true), i64(Tickets90d), i64(Returns365d),
-	f64(BoughtAfterComplaint, true), f64(SatisfactionIndex, true),
+	f64(BoughtAfterComplaint, true), f64(SatisfactionIndex, true), f64(SurveyResponseRate, true), f64(PerceivedMinusExp, true),
+	{Name: LoyaltyTier, Type: arrow.BinaryTypes.String}, i64(TierRank), i64(MonthsInTier), i64(TierChanges365d),
 }
 
 var labelFields = []arrow.Field{
@@ -96,4 +144,11 @@ func BuilderSchema(labelled bool) *arrow.Schema {
 		fs = append(fs, labelFields...)
 	}
 	return arrow.NewSchema(fs, nil)
+}
+
+// SchemaVersion is a short hash of the snapshot schema: snapshots written
+// by another version of the builder are rebuilt, not reused.
+func SchemaVersion() string {
+	h := sha256.Sum256([]byte(BuilderSchema(true).String() + arrow.NewSchema(rfmFields, nil).String()))
+	return hex.EncodeToString(h[:6])
 }

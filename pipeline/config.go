@@ -44,6 +44,16 @@ type Config struct {
 	// CancelWindow: an order whose refunds within this many days net it to
 	// zero or less is cancelled, not a purchase; default 30, -1 disables.
 	CancelWindow int
+	// Timezone is the shop's IANA time zone for the weekday and hour
+	// habits of the features; default UTC.
+	Timezone string
+	// SatisfactionWeights weighs nps, csat and ces in the satisfaction
+	// index; nil: equal.
+	SatisfactionWeights map[string]float64
+	// Tiers are the loyalty-programme tiers (default features.DefaultTiers)
+	// over TierWindow days (default 365).
+	Tiers      []features.Tier
+	TierWindow int
 	// RiskHigh and RiskMedium are churn-probability bands of the risk tiers;
 	// defaults 0.6 and 0.3.
 	RiskHigh, RiskMedium float64
@@ -100,6 +110,15 @@ func (c Config) WithDefaults() Config {
 	if c.RiskHigh == 0 {
 		c.RiskHigh = 0.6
 	}
+	if c.Timezone == "" {
+		c.Timezone = "UTC"
+	}
+	if c.Tiers == nil {
+		c.Tiers = features.DefaultTiers
+	}
+	if c.TierWindow == 0 {
+		c.TierWindow = features.DefaultTierWindow
+	}
 	if c.RiskMedium == 0 {
 		c.RiskMedium = 0.3
 	}
@@ -137,7 +156,23 @@ func (c Config) Validate() error {
 	case !(0 < c.RiskMedium && c.RiskMedium < c.RiskHigh && c.RiskHigh < 1):
 		return fmt.Errorf("pipeline: want 0 < risk-medium < risk-high < 1, got %v and %v", c.RiskMedium, c.RiskHigh)
 	}
-	return nil
+	if _, err := time.LoadLocation(c.Timezone); err != nil {
+		return fmt.Errorf("pipeline: timezone %q: %v", c.Timezone, err)
+	}
+	return c.featureConfig(time.Time{}, false).Validate()
+}
+
+// featureConfig is the features.Config of a snapshot at cutoff.
+func (c Config) featureConfig(cutoff time.Time, labelled bool) features.Config {
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil {
+		loc = time.UTC // Validate reports it
+	}
+	if cutoff.IsZero() {
+		cutoff = time.Unix(0, 0) // for validation only
+	}
+	return features.Config{Cutoff: cutoff, Horizon: c.Horizon, Labelled: labelled, CancelWindow: c.CancelWindow,
+		Location: loc, SatisfactionWeights: c.SatisfactionWeights, Tiers: c.Tiers, TierWindow: c.TierWindow}
 }
 
 func (c Config) progress(stage string, done, total int) {
@@ -167,3 +202,9 @@ func dayOf(us int64) time.Time {
 	t := time.UnixMicro(us).UTC()
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 }
+
+// ParseTiers reads loyalty tiers written name=spend/orders,... (the --tiers flag).
+func ParseTiers(s string) ([]features.Tier, error) { return features.ParseTiers(s) }
+
+// DefaultTiersText is the default of --tiers.
+var DefaultTiersText = features.FormatTiers(features.DefaultTiers)

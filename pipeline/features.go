@@ -5,11 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -79,8 +81,11 @@ func snapshot(ctx context.Context, cfg Config, cutoff, knownUntil time.Time) (Fe
 	}
 	labelled := !cutoff.AddDate(0, 0, cfg.Horizon).After(lastDay)
 	res := FeaturesResult{Dir: datasets.SnapshotDir(cfg.Workdir, dateString(cutoff)), Cutoff: dateString(cutoff), Labelled: labelled}
+	fcfg := cfg.featureConfig(cutoff, labelled)
 	meta := map[string]string{"cutoff": res.Cutoff, "horizon_days": strconv.Itoa(cfg.Horizon),
-		"labelled": strconv.FormatBool(labelled), "warehouse_version": wv, "cancel_window_days": strconv.Itoa(cfg.CancelWindow)}
+		"labelled": strconv.FormatBool(labelled), "warehouse_version": wv, "cancel_window_days": strconv.Itoa(cfg.CancelWindow),
+		"schema": features.SchemaVersion(), "timezone": cfg.Timezone, "tiers": features.FormatTiers(cfg.Tiers),
+		"tier_window_days": strconv.Itoa(cfg.TierWindow), "satisfaction_weights": formatWeights(cfg.SatisfactionWeights)}
 	if m, err := datasets.ReadManifest(res.Dir); err == nil && sameMeta(m.Meta, meta) {
 		res.Customers, res.Reused = m.Rows, true
 		cfg.Log.Debug("snapshot up to date, reused", "stage", "features", "run_id", cfg.RunID, "cutoff", res.Cutoff, "rows", m.Rows)
@@ -96,7 +101,6 @@ func snapshot(ctx context.Context, cfg Config, cutoff, knownUntil time.Time) (Fe
 			}
 		}
 	}()
-	fcfg := features.Config{Cutoff: cutoff, Horizon: cfg.Horizon, Labelled: labelled, CancelWindow: cfg.CancelWindow}
 	err = forEachBucket(ctx, cfg, "features", info.Buckets, func(b int) error {
 		rec, err := bucketFeatures(ctx, cfg.Workdir, b, mem, fcfg)
 		parts[b] = rec
@@ -266,4 +270,17 @@ func DescribeFeatures(ctx context.Context, workdir string, cutoff time.Time) ([]
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// formatWeights writes satisfaction weights as kind=weight,... in a fixed order ("" for equal).
+func formatWeights(w map[string]float64) string {
+	if w == nil {
+		return ""
+	}
+	keys := slices.Sorted(maps.Keys(w))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + strconv.FormatFloat(w[k], 'g', -1, 64)
+	}
+	return strings.Join(parts, ",")
 }

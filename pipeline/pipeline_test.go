@@ -549,3 +549,22 @@ func TestDescribeFeatures(t *testing.T) {
 		t.Errorf("missing snapshot: %v", err)
 	}
 }
+
+// Every model feature can be a reason, phrased in both languages, except
+// habits that say nothing about leaving on their own.
+func TestEveryModelFeatureHasAReason(t *testing.T) {
+	silent := map[string]bool{features.WeekendShare: true, features.EveningShare: true, features.MainChannelShare: true, features.BasketLines: true}
+	for _, name := range features.ModelColumns {
+		p := reasonText[name]
+		if p == nil {
+			if !silent[name] {
+				t.Errorf("%s has no reason text", name)
+			}
+			continue
+		}
+		en, zh := p(3, 10)
+		if en == "" || zh == "" || strings.Contains(en+zh, "%!") {
+			t.Errorf("%s: reason %q / %q", name, en, zh)
+		}
+	}
+}

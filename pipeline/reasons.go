@@ -105,6 +105,72 @@ var reasonText = map[string]phrase{
 	features.Returns365d: func(v, _ float64) (string, string) {
 		return fmt.Sprintf("%.0f returns in the last year", v), fmt.Sprintf("近一年退货%.0f次", v)
 	},
+	features.BoughtAfterComplaint: func(v, _ float64) (string, string) {
+		if v == 0 {
+			return "no order since the last complaint", "最近一次投诉后未再购买"
+		}
+		return "ordered again after the last complaint", "最近一次投诉后仍有购买"
+	},
+	features.RepeatRate: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("repeat rate %.0f%%", 100*v), fmt.Sprintf("复购率%.0f%%", 100*v)
+	},
+	features.OrdersPerMonth: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("%.2f orders a month", v), fmt.Sprintf("每月%.2f笔订单", v)
+	},
+	features.AOVTrend: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("order value %+.0f%% vs earlier orders", 100*v), fmt.Sprintf("客单价较早期%+.0f%%", 100*v)
+	},
+	features.SpendVelocity: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("spend trend %+.0f%% (last 90 days vs the 90 before)", 100*v), fmt.Sprintf("消费趋势%+.0f%%（近90天对比此前90天）", 100*v)
+	},
+	features.OrderVelocity: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("order trend %+.0f%% (last 90 days vs the 90 before)", 100*v), fmt.Sprintf("订单趋势%+.0f%%（近90天对比此前90天）", 100*v)
+	},
+	features.LongestGapDays: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("longest gap %.0f days", v), fmt.Sprintf("最长间隔%.0f天", v)
+	},
+	features.Channels: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("buys through %.0f channels", v), fmt.Sprintf("使用%.0f个渠道", v)
+	},
+	features.CategoryEntropy: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("category spread %.1f bits", v), fmt.Sprintf("品类分散度%.1f", v)
+	},
+	features.TopCategoryShare: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("%.0f%% of spend in one category", 100*v), fmt.Sprintf("%.0f%%的消费集中在一个品类", 100*v)
+	},
+	features.BasketItems: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("%.1f items per order", v), fmt.Sprintf("每单%.1f件", v)
+	},
+	features.DiscountOrderShare: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("%.0f%% of orders with a discount", 100*v), fmt.Sprintf("%.0f%%的订单使用折扣", 100*v)
+	},
+	features.DiscountSpendShare: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("%.0f%% of spend on discounted orders", 100*v), fmt.Sprintf("%.0f%%的消费来自折扣订单", 100*v)
+	},
+	features.DiscountDepth: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("average discount %.0f%%", 100*v), fmt.Sprintf("平均折扣%.0f%%", 100*v)
+	},
+	features.FullPriceShare: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("%.0f%% bought at full price", 100*v), fmt.Sprintf("%.0f%%按原价购买", 100*v)
+	},
+	features.ReturnRateLines: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("returns %.0f%% of items", 100*v), fmt.Sprintf("退货%.0f%%的商品", 100*v)
+	},
+	features.SurveyResponseRate: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("answers %.0f%% of surveys", 100*v), fmt.Sprintf("问卷回复率%.0f%%", 100*v)
+	},
+	features.PerceivedMinusExp: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("quality %+.1f vs expectation", v), fmt.Sprintf("感知质量较期望%+.1f", v)
+	},
+	features.TierRank: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("loyalty tier rank %.0f", v), fmt.Sprintf("会员等级%.0f级", v)
+	},
+	features.MonthsInTier: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("%.0f months in the current tier", v), fmt.Sprintf("当前等级已持续%.0f个月", v)
+	},
+	features.TierChanges365d: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("%.0f tier changes in a year", v), fmt.Sprintf("一年内等级变动%.0f次", v)
+	},
 }
 
 // Languages of reasons and actions (Config.Lang).

@@ -306,6 +306,7 @@ The same inputs and config give byte-identical lists.`,
 				return err
 			}
 			cfg.Buckets = ing.buckets
+			ing.timezone = o.timezone
 			in, err := ing.input()
 			if err != nil {
 				return err

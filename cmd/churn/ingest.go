@@ -38,7 +38,6 @@ func (o *ingestOptions) flags(c *cobra.Command) {
 	f.StringVar(&o.format, "format", "auto", "input format: auto (Parquet by its magic bytes, else CSV), csv, parquet or cdnow")
 	f.StringVar(&o.encoding, "encoding", "auto", "text encoding: "+strings.Join(datasets.Encodings, ", ")+" (auto: BOM, UTF-8, else GB18030, else Windows-1252)")
 	f.StringVar(&o.delimiter, "delimiter", "auto", `CSV delimiter: auto, ",", ";", "tab" or "|"`)
-	f.StringVar(&o.timezone, "timezone", "UTC", "time zone of timestamps without an offset and of plain dates, e.g. Asia/Shanghai")
 	f.StringVar(&o.dateOrder, "date-order", "", "order of dates like 03/04/2024: dmy or mdy (unset: ambiguous dates are bad rows, never guessed)")
 	f.StringVar(&o.decimal, "decimal", "auto", `decimal separator of amounts: auto ("," for ;-separated files, else "."), "." or ","`)
 	f.Float64Var(&o.maxBad, "max-bad-fraction", 0.01, "share of a file's rows that may be quarantined before the ingest stops with exit code 3")
@@ -163,17 +162,21 @@ its header cannot be mapped, nothing is written and the exit code is 3.
 
 The optional --customers (customer_id, signup_ts, email, phone, country, other
 columns kept as JSON attributes; the newest row per customer wins) and
---feedback (customer_id, ts, kind = nps|csat|ces|complaint|return|ticket,
-score; scales checked) exports go to <workdir>/warehouse/customers and
+--feedback (customer_id, ts, kind = nps|csat|ces|perceived|expected|
+complaint|return|ticket|survey, score; scales checked; survey = an invitation) exports go to <workdir>/warehouse/customers and
 <workdir>/warehouse/feedback under the same rules.
 
 --dry-run prints the detected format, the column mapping and a sample of parsed
 transaction rows per file, and writes nothing.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			if err := applyConfig(c); err != nil { // the config file and CHURN_* apply to the ingest flags too
+				return err
+			}
 			if ing.tx == "" && ing.customers == "" && ing.feedback == "" {
 				return usagef("--transactions (or --customers, --feedback) is required")
 			}
+			ing.timezone = o.timezone
 			in, err := ing.input()
 			if err != nil {
 				return err

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -42,6 +43,9 @@ type options struct {
 	maxModelAge                string
 	churnModels                []string
 	lang                       string
+	timezone                   string
+	tiers, tierWindow          string
+	satisfactionWeights        string
 }
 
 func newRoot() *cobra.Command {
@@ -80,6 +84,10 @@ func stageFlags(c *cobra.Command, o *options, model bool) {
 	f.StringVar(&o.horizon, "horizon", "90d", "churn horizon: churned = no order within it (e.g. 90d, 12w)")
 	f.IntVar(&o.workers, "workers", 0, "parallel bucket workers (0 = number of CPUs)")
 	f.StringVar(&o.cancelWindow, "cancel-window", "30d", `an order whose refunds within this window net it to zero is cancelled, not a purchase ("none" to count every order)`)
+	f.StringVar(&o.timezone, "timezone", "UTC", "the shop's time zone, e.g. Asia/Shanghai: of timestamps without an offset and plain dates at ingest, and of the weekday and hour habits in the features")
+	f.StringVar(&o.tiers, "tiers", pipeline.DefaultTiersText, "loyalty-programme tiers name=spend/orders,... lowest first: a tier needs both its net spend (currency units) and its orders within --tier-window")
+	f.StringVar(&o.tierWindow, "tier-window", "365d", "rolling window of the loyalty tiers")
+	f.StringVar(&o.satisfactionWeights, "satisfaction-weights", "", "weights of the satisfaction index items, e.g. nps=2,csat=1,ces=1 (default: equal; an item left out weighs 0)")
 	if model {
 		f.Float64Var(&o.lambda, "lambda", 1e-3, "L2 penalty of the logistic regression")
 		f.StringVar(&o.clvHorizon, "clv-horizon", "365d", "horizon of expected orders and predicted CLV")
@@ -123,6 +131,22 @@ func pipelineConfig(c *cobra.Command, o *options) (pipeline.Config, error) {
 	default:
 		if cfg.CancelWindow, err = parseDays(o.cancelWindow); err != nil {
 			return cfg, usagef("--cancel-window %v", err)
+		}
+	}
+	cfg.Timezone = o.timezone
+	if o.tiers != "" {
+		if cfg.Tiers, err = pipeline.ParseTiers(o.tiers); err != nil {
+			return cfg, usagef("--tiers: %v", err)
+		}
+	}
+	if o.tierWindow != "" {
+		if cfg.TierWindow, err = parseDays(o.tierWindow); err != nil {
+			return cfg, usagef("--tier-window %v", err)
+		}
+	}
+	if o.satisfactionWeights != "" {
+		if cfg.SatisfactionWeights, err = parseWeights(o.satisfactionWeights); err != nil {
+			return cfg, usagef("--satisfaction-weights: %v", err)
 		}
 	}
 	if o.clvHorizon != "" {
@@ -226,4 +250,18 @@ func printTop(w io.Writer, rows []datasets.ScoreRow) {
 			r.RiskTier, r.PAlive, r.PredictedCLV, r.ValueAtRisk, r.Segment, action)
 	}
 	tw.Flush()
+}
+
+// parseWeights reads kind=weight,... (satisfaction index weights).
+func parseWeights(s string) (map[string]float64, error) {
+	out := map[string]float64{}
+	for part := range strings.SplitSeq(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		w, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("%q: want kind=weight, e.g. nps=2", part)
+		}
+		out[strings.ToLower(strings.TrimSpace(k))] = w
+	}
+	return out, nil
 }

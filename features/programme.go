@@ -1,0 +1,194 @@
+package features
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/churn-dev/churn/datasets"
+)
+
+// Tier is a loyalty-programme tier: reached when both the net spend and the
+// orders of the tier window (Config.TierWindow days up to the day it is
+// judged) reach its thresholds.
+type Tier struct {
+	Name          string
+	MinSpendCents int64
+	MinOrders     int64
+}
+
+// DefaultTiers are the programme tiers when none are configured: spend in
+// currency units and orders over the last 12 months.
+var DefaultTiers = []Tier{{"bronze", 0, 1}, {"silver", 20000, 2}, {"gold", 50000, 4}, {"platinum", 150000, 8}}
+
+// DefaultTierWindow is the rolling tier window in days.
+const DefaultTierWindow = 365
+
+// TierNone is the tier of a customer who reaches no tier.
+const TierNone = "none"
+
+// tierHistory is how many month-ends before the cutoff tiers are judged at
+// (months in tier counts up to tierHistory+1; tier changes look at 12).
+const tierHistory = 24
+
+// ParseTiers reads tiers written as name=spend/orders,... (spend in currency
+// units), lowest first, e.g. "bronze=0/1,silver=200/2,gold=500/4". Each
+// tier must need at least as much spend and orders as the one below, and
+// more of one of them.
+func ParseTiers(s string) ([]Tier, error) {
+	var out []Tier
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, rule, ok := strings.Cut(part, "=")
+		spend, orders, ok2 := strings.Cut(rule, "/")
+		name = strings.TrimSpace(name)
+		if !ok || !ok2 || name == "" || name == TierNone {
+			return nil, fmt.Errorf("tier %q: want name=spend/orders, e.g. silver=200/2 (the name %q is reserved)", part, TierNone)
+		}
+		cents, err := datasets.ParseAmount(strings.TrimSpace(spend), '.')
+		if err != nil || cents < 0 {
+			return nil, fmt.Errorf("tier %q: spend %q is not an amount ≥ 0", part, spend)
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(orders), 10, 64)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("tier %q: orders %q is not a whole number ≥ 1", part, orders)
+		}
+		if k := len(out); k > 0 {
+			p := out[k-1]
+			if cents < p.MinSpendCents || n < p.MinOrders || cents == p.MinSpendCents && n == p.MinOrders {
+				return nil, fmt.Errorf("tier %q must need more than %q (%s/%d)", name, p.Name, datasets.FormatCents(p.MinSpendCents), p.MinOrders)
+			}
+		}
+		for _, p := range out {
+			if p.Name == name {
+				return nil, fmt.Errorf("tier %q is named twice", name)
+			}
+		}
+		out = append(out, Tier{name, cents, n})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no tiers in %q", s)
+	}
+	return out, nil
+}
+
+// FormatTiers writes tiers as ParseTiers reads them.
+func FormatTiers(ts []Tier) string {
+	parts := make([]string, len(ts))
+	for i, t := range ts {
+		parts[i] = fmt.Sprintf("%s=%s/%d", t.Name, strings.TrimSuffix(datasets.FormatCents(t.MinSpendCents), ".00"), t.MinOrders)
+	}
+	return strings.Join(parts, ",")
+}
+
+// tierRank is 0 (none) or 1 + the index of the highest tier reached.
+func tierRank(ts []Tier, spend, orders int64) int {
+	r := 0
+	for i, t := range ts {
+		if spend >= t.MinSpendCents && orders >= t.MinOrders {
+			r = i + 1
+		}
+	}
+	return r
+}
+
+// TierName is the name of a tier rank (0: TierNone).
+func TierName(ts []Tier, rank int) string {
+	if rank <= 0 || rank > len(ts) {
+		return TierNone
+	}
+	return ts[rank-1].Name
+}
+
+// tierPoints returns the instants (µs, exclusive ends) at which tiers are
+// judged: the end of the cutoff day, then the ends of the last days of the
+// tierHistory months before the cutoff's month, newest first.
+func tierPoints(cutoffDay int64) []int64 {
+	c := time.Unix(cutoffDay*86400, 0).UTC()
+	out := []int64{(cutoffDay + 1) * usPerDay}
+	first := time.Date(c.Year(), c.Month(), 1, 0, 0, 0, 0, time.UTC) // the day after the previous month's last day
+	for k := 0; k < tierHistory; k++ {
+		out = append(out, first.UnixMicro())
+		first = first.AddDate(0, -1, 0)
+	}
+	return out
+}
+
+// programme is the tier state of one customer at the cutoff.
+type programme struct {
+	rank, monthsInTier, changes int
+}
+
+// judgeTiers computes the customer's tier at every tier point from orders
+// (sorted by time) and its purchase lines known at the cutoff: net spend
+// (refunds included) and orders in the tier window before each point.
+func (b *Builder) judgeTiers(obs []order, lines []line) programme {
+	window := int64(b.cfg.TierWindow) * usPerDay
+	// Prefix sums over time-sorted orders and lines make each point two searches.
+	b.lineTS, b.lineCum = b.lineTS[:0], b.lineCum[:0]
+	var cum int64
+	for _, l := range lines {
+		if l.ts >= b.cutoffEnd || l.void&voidAtCutoff != 0 {
+			continue
+		}
+		cum += l.amount
+		b.lineTS, b.lineCum = append(b.lineTS, l.ts), append(b.lineCum, cum)
+	}
+	sumBefore := func(t int64) int64 { // net amount of lines with ts < t
+		i := sort.Search(len(b.lineTS), func(i int) bool { return b.lineTS[i] >= t })
+		if i == 0 {
+			return 0
+		}
+		return b.lineCum[i-1]
+	}
+	ordersBefore := func(t int64) int64 {
+		return int64(sort.Search(len(obs), func(i int) bool { return obs[i].ts >= t }))
+	}
+	var p programme
+	prev := -1
+	for k, end := range b.tierPoints {
+		from := end - window
+		r := tierRank(b.cfg.Tiers, sumBefore(end)-sumBefore(from), ordersBefore(end)-ordersBefore(from))
+		if k == 0 {
+			p.rank = r
+		}
+		if k > 0 && k <= 12 && r != prev {
+			p.changes++
+		}
+		if r == p.rank && p.monthsInTier == k {
+			p.monthsInTier++
+		}
+		if k > 12 && p.monthsInTier < k {
+			break // nothing more to learn
+		}
+		prev = r
+	}
+	return p
+}
+
+// validateWeights checks satisfaction weights: known survey items, ≥ 0, not all 0.
+func validateWeights(w map[string]float64) error {
+	if w == nil {
+		return nil
+	}
+	sum := 0.0
+	for k, v := range w {
+		if _, ok := satisfactionItems[k]; !ok {
+			return fmt.Errorf("features: satisfaction weight for %q: want nps, csat or ces", k)
+		}
+		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("features: satisfaction weight %s=%v: want a number ≥ 0", k, v)
+		}
+		sum += v
+	}
+	if sum == 0 {
+		return fmt.Errorf("features: satisfaction weights are all zero")
+	}
+	return nil
+}
