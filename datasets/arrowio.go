@@ -23,8 +23,16 @@ func WriteRecordParquet(path string, rec arrow.RecordBatch) error {
 	if err != nil {
 		return err
 	}
-	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd), parquet.WithCreatedBy("churn"),
-		parquet.WithDictionaryDefault(true))
+	// Dictionaries only for strings: hashing every float and integer of a
+	// wide feature table costs more than zstd gains over plain pages.
+	opts := []parquet.WriterProperty{parquet.WithCompression(compress.Codecs.Zstd), parquet.WithCreatedBy("churn"),
+		parquet.WithDictionaryDefault(false)}
+	for _, f := range rec.Schema().Fields() {
+		if f.Type.ID() == arrow.STRING {
+			opts = append(opts, parquet.WithDictionaryFor(f.Name, true))
+		}
+	}
+	props := parquet.NewWriterProperties(opts...)
 	// pqarrow closes a sink that is an io.Closer; hide Close so finish can sync first.
 	fw, err := pqarrow.NewFileWriter(rec.Schema(), struct{ io.Writer }{f}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 	if err != nil {
@@ -71,13 +79,13 @@ func SnapshotDir(workdir, cutoff string) string {
 func WriteSnapshot(dir string, parts []arrow.RecordBatch, meta map[string]string) error {
 	return CommitFolder(dir, func(tmp string) (Manifest, error) {
 		var rows int64
-		for i, rec := range parts {
-			if err := WriteRecordParquet(filepath.Join(tmp, fmt.Sprintf("part-%03d.parquet", i)), rec); err != nil {
-				return Manifest{}, err
-			}
+		for _, rec := range parts {
 			rows += rec.NumRows()
 		}
-		return Manifest{Kind: "features", Rows: rows, Meta: meta}, nil
+		err := eachBucket(len(parts), func(i int) error { // parts are independent files: write them in parallel
+			return WriteRecordParquet(filepath.Join(tmp, fmt.Sprintf("part-%03d.parquet", i)), parts[i])
+		})
+		return Manifest{Kind: "features", Rows: rows, Meta: meta}, err
 	})
 }
 

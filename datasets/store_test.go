@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -245,7 +248,11 @@ func TestWarehouseWithoutDiscountColumn(t *testing.T) {
 		LineID      string `parquet:"line_id,dict,zstd"`
 		LineKind    string `parquet:"line_kind,dict,zstd"`
 	}
-	path := filepath.Join(t.TempDir(), "old.parquet")
+	work := t.TempDir()
+	path := filepath.Join(BucketDir(filepath.Join(work, WarehouseDir), 0), "part-00000.parquet")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	old := []oldTransaction{{CustomerID: "a", OrderID: "1", TS: 5, AmountCents: 700, Quantity: 2, Category: "c"}, {CustomerID: "b", TS: 9, AmountCents: -100}}
 	if err := writeParquetRows(path, old); err != nil {
 		t.Fatal(err)
@@ -257,5 +264,61 @@ func TestWarehouseWithoutDiscountColumn(t *testing.T) {
 	want := []Transaction{{CustomerID: "a", OrderID: "1", TS: 5, AmountCents: 700, Quantity: 2, Category: "c"}, {CustomerID: "b", TS: 9, AmountCents: -100}}
 	if len(rows) != 2 || rows[0] != want[0] || rows[1] != want[1] {
 		t.Fatalf("read %+v, want %+v", rows, want)
+	}
+	// The Arrow reader reads the asked columns the file has and skips the others.
+	rr, closeFile, err := OpenWarehouseBucket(context.Background(), work, 0, memory.DefaultAllocator, ColCustomerID, ColAmountCents, ColDiscount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeFile()
+	defer rr.Release()
+	if !rr.Next() {
+		t.Fatal("no batch")
+	}
+	rec := rr.RecordBatch()
+	if rec.NumCols() != 2 || rec.ColumnName(0) != ColCustomerID || rec.ColumnName(1) != ColAmountCents || rec.NumRows() != 2 {
+		t.Fatalf("columns %v, %d rows", rec.Schema(), rec.NumRows())
+	}
+}
+
+// The KPI book round-trips through CSV and Parquet, NaN rates included.
+func TestKPIsRoundTrip(t *testing.T) {
+	rows := []KPIRow{
+		{Month: "2024-01", Segment: "all", Complete: true, Customers: 10, ActiveCustomers: 4, NewCustomers: 4, RetentionRate: math.NaN(),
+			ChurnRate: math.NaN(), RepeatPurchaseRate: 0.25, Orders: 5, PurchaseFrequency: 1.25, Revenue: 123.45, AvgOrderValue: 24.69,
+			RevenuePerCustomer: 30.86, NPS: -33.3, NPSResponses: 3, CSATMean: math.NaN(), CESMean: 2.5, CESResponses: 2, Complaints: 1,
+			ComplaintRate: 0.25, ReturnRate: 0.0125, ReturnLineRate: 0.1},
+		{Month: "2024-02", Segment: "gold", Customers: 1, Retained: 1, PreviousActive: 1, RetentionRate: 1, ChurnRate: 0,
+			RepeatPurchaseRate: 1, NPS: math.NaN(), CSATMean: math.NaN(), CESMean: math.NaN(), ComplaintRate: math.NaN(),
+			ReturnRate: math.NaN(), ReturnLineRate: math.NaN(), PurchaseFrequency: math.NaN(), AvgOrderValue: math.NaN(), RevenuePerCustomer: math.NaN()},
+	}
+	same := func(a, b []KPIRow) bool {
+		return fmt.Sprintf("%+v", a) == fmt.Sprintf("%+v", b)
+	}
+	var buf bytes.Buffer
+	if err := WriteKPIsCSV(&buf, rows); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadKPIsCSV("kpis.csv", bytes.NewReader(buf.Bytes()))
+	if err != nil || !same(back, rows) {
+		t.Fatalf("CSV round trip: %v\n%+v\n%+v", err, back, rows)
+	}
+	path := filepath.Join(t.TempDir(), KPIsParquet)
+	if err := WriteKPIsParquet(path, rows); err != nil {
+		t.Fatal(err)
+	}
+	if back, err := ReadKPIsParquet(path); err != nil || !same(back, rows) {
+		t.Fatalf("Parquet round trip: %v\n%+v", err, back)
+	}
+	bad := strings.Replace(buf.String(), "2024-02,gold,false,1", "2024-02,gold,maybe,1", 1)
+	if _, err := ReadKPIsCSV("kpis.csv", strings.NewReader(bad)); err == nil || !strings.Contains(err.Error(), "kpis.csv:3") {
+		t.Errorf("bad boolean: %v", err)
+	}
+	var cb bytes.Buffer
+	if err := WriteCohortsCSV(&cb, []CohortRow{{"2024-01", 4, []int64{4, 2, 1}, 55.5}, {"2024-02", 0, []int64{0, 0}, math.NaN()}}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "cohort,customers,mean_predicted_clv,month_0,month_1,month_2\n2024-01,4,55.50,1.0000,0.5000,0.2500\n2024-02,0,,,,\n"; cb.String() != want {
+		t.Errorf("cohorts.csv:\n%s\nwant\n%s", cb.String(), want)
 	}
 }

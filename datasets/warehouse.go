@@ -368,12 +368,14 @@ func WarehouseBucketRows(workdir string, b int) ([]Transaction, error) {
 // OpenWarehouseBucket returns a streaming Arrow record reader over bucket b,
 // sorted by customer_id then ts. The caller must call the returned close
 // function after releasing the reader.
-func OpenWarehouseBucket(ctx context.Context, workdir string, b int, mem memory.Allocator) (array.RecordReader, func() error, error) {
+// Only the named columns are read when columns is not empty (names the file
+// lacks are skipped: older warehouses have fewer columns).
+func OpenWarehouseBucket(ctx context.Context, workdir string, b int, mem memory.Allocator, columns ...string) (array.RecordReader, func() error, error) {
 	path := filepath.Join(BucketDir(filepath.Join(workdir, WarehouseDir), b), "part-00000.parquet")
-	return openParquetRecords(ctx, path, mem)
+	return openParquetRecords(ctx, path, mem, columns...)
 }
 
-func openParquetRecords(ctx context.Context, path string, mem memory.Allocator) (array.RecordReader, func() error, error) {
+func openParquetRecords(ctx context.Context, path string, mem memory.Allocator, columns ...string) (array.RecordReader, func() error, error) {
 	pf, err := file.OpenParquetFile(path, false)
 	if err != nil {
 		return nil, nil, fmt.Errorf("datasets: open %s: %w", path, err)
@@ -383,7 +385,17 @@ func openParquetRecords(ctx context.Context, path string, mem memory.Allocator) 
 		pf.Close()
 		return nil, nil, fmt.Errorf("datasets: open %s: %w", path, err)
 	}
-	rr, err := fr.GetRecordReader(ctx, nil, nil)
+	var cols []int
+	for _, name := range columns {
+		if i := pf.MetaData().Schema.ColumnIndexByName(name); i >= 0 {
+			cols = append(cols, i)
+		}
+	}
+	if len(columns) > 0 && len(cols) == 0 {
+		pf.Close()
+		return nil, nil, fmt.Errorf("datasets: %s has none of the columns %v", path, columns)
+	}
+	rr, err := fr.GetRecordReader(ctx, cols, nil)
 	if err != nil {
 		pf.Close()
 		return nil, nil, fmt.Errorf("datasets: read %s: %w", path, err)

@@ -101,6 +101,9 @@ type Builder struct {
 	hasDiscount  bool              // the input has a discount column
 	channelNames map[uint64]string // channel hash → name
 
+	kpi        *KPIBook // CollectKPIs: customers go to the book, not to rows
+	kpiScratch kpiScratch
+
 	// scratch
 	lineTS, lineCum []int64
 	catVals         []int64
@@ -189,6 +192,21 @@ func hash64(s string) uint64 {
 	h := fnv.New64a()
 	h.Write([]byte(s))
 	return h.Sum64()
+}
+
+// InputColumns are the transaction columns Add reads; others may be left out.
+var InputColumns = []string{datasets.ColCustomerID, datasets.ColOrderID, datasets.ColTS, datasets.ColAmountCents,
+	datasets.ColQuantity, datasets.ColCategory, datasets.ColChannel, datasets.ColLineKind, datasets.ColDiscount}
+
+// Reserve makes room for n feature rows (e.g. the customers expected in a
+// bucket), so the column buffers do not grow by copying.
+func (b *Builder) Reserve(n int) {
+	b.rb.Reserve(n)
+	for _, f := range b.rb.Fields() {
+		if sb, ok := f.(*array.StringBuilder); ok {
+			sb.ReserveData(n * 8)
+		}
+	}
 }
 
 // Add consumes one batch with at least customer_id, ts and amount_cents
@@ -362,6 +380,10 @@ func (b *Builder) flush() {
 	obs := b.orders
 	if len(obs) == 0 {
 		return // no purchase observed by the cutoff: not a customer yet
+	}
+	if b.kpi != nil {
+		b.addKPIs(obs, lines, b.customerFeedback(b.cur))
+		return
 	}
 	fs := b.rb.Fields()
 	k := 0

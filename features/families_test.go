@@ -88,6 +88,17 @@ func buildRich(t *testing.T, rows []richTx, fb []datasets.Feedback, cfg Config) 
 	}
 	defer b.Release()
 	b.SetFeedback(fb)
+	rec := richBatch(t, mem, rows)
+	defer rec.Release()
+	if err := b.Add(rec); err != nil {
+		t.Fatal(err)
+	}
+	out := b.Finish()
+	t.Cleanup(out.Release)
+	return out
+}
+
+func richBatch(t testing.TB, mem memory.Allocator, rows []richTx) arrow.RecordBatch {
 	rb := array.NewRecordBuilder(mem, richSchema)
 	defer rb.Release()
 	for _, r := range rows {
@@ -100,14 +111,7 @@ func buildRich(t *testing.T, rows []richTx, fb []datasets.Feedback, cfg Config) 
 		rb.Field(6).(*array.StringBuilder).Append(r.cat)
 		rb.Field(7).(*array.StringBuilder).Append(r.channel)
 	}
-	rec := rb.NewRecordBatch()
-	defer rec.Release()
-	if err := b.Add(rec); err != nil {
-		t.Fatal(err)
-	}
-	out := b.Finish()
-	t.Cleanup(out.Release)
-	return out
+	return rb.NewRecordBatch()
 }
 
 func checkColumns(t *testing.T, rec arrow.RecordBatch, want map[string][]float64) {

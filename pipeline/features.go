@@ -102,7 +102,7 @@ func snapshot(ctx context.Context, cfg Config, cutoff, knownUntil time.Time) (Fe
 		}
 	}()
 	err = forEachBucket(ctx, cfg, "features", info.Buckets, func(b int) error {
-		rec, err := bucketFeatures(ctx, cfg.Workdir, b, mem, fcfg)
+		rec, err := bucketFeatures(ctx, cfg.Workdir, b, mem, fcfg, nil)
 		parts[b] = rec
 		return err
 	})
@@ -140,8 +140,10 @@ func sameMeta(a, b map[string]string) bool {
 	return true
 }
 
-func bucketFeatures(ctx context.Context, workdir string, b int, mem memory.Allocator, fcfg features.Config) (arrow.RecordBatch, error) {
-	rr, closeFile, err := datasets.OpenWarehouseBucket(ctx, workdir, b, mem)
+// bucketFeatures builds the feature rows of bucket b, or with a KPI book,
+// adds the bucket's customers to the book instead (and returns no rows).
+func bucketFeatures(ctx context.Context, workdir string, b int, mem memory.Allocator, fcfg features.Config, kpi *features.KPIBook) (arrow.RecordBatch, error) {
+	rr, closeFile, err := datasets.OpenWarehouseBucket(ctx, workdir, b, mem, features.InputColumns...)
 	if err != nil {
 		return nil, err
 	}
@@ -152,6 +154,9 @@ func bucketFeatures(ctx context.Context, workdir string, b int, mem memory.Alloc
 		return nil, err
 	}
 	defer fb.Release()
+	if kpi != nil {
+		fb.CollectKPIs(kpi)
+	}
 	info, err := datasets.OpenWarehouse(workdir)
 	if err != nil {
 		return nil, err
@@ -161,6 +166,9 @@ func bucketFeatures(ctx context.Context, workdir string, b int, mem memory.Alloc
 		return nil, fmt.Errorf("pipeline: bucket %d feedback: %w", b, err)
 	}
 	fb.SetFeedback(feedback)
+	if kpi == nil && info.Customers > 0 {
+		fb.Reserve(int(info.Customers/int64(info.Buckets)) * 11 / 10) // buckets hash customers evenly
+	}
 	for rr.Next() {
 		if err := ctx.Err(); err != nil {
 			return nil, err

@@ -115,9 +115,24 @@ func TestRunEndToEnd(t *testing.T) {
 		t.Fatalf("export: n=%d err=%v, same bytes=%v", n, err, bytes.Equal(exp.Bytes(), raw))
 	}
 	html, _ := os.ReadFile(res.Score.Report)
-	for _, want := range []string{"Retention list — as of 2025-12-31", "Risk tiers", "<svg", rows[0].CustomerID, "ROC AUC"} {
+	for _, want := range []string{"Retention list — as of 2025-12-31", "Risk tiers", "<svg", rows[0].CustomerID, "ROC AUC",
+		"Loyalty KPIs — 2025-12", "Monthly retention and churn rate", "Cohort retention", "By loyalty tier"} {
 		if !strings.Contains(string(html), want) {
 			t.Errorf("report lacks %q", want)
+		}
+	}
+	// The list folder carries the KPI book, with the mean predicted CLV of each cohort.
+	cohorts, err := os.ReadFile(filepath.Join(res.Score.Dir, datasets.CohortsCSV))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err = csv.NewReader(bytes.NewReader(cohorts)).ReadAll()
+	if err != nil || len(recs) < 30 {
+		t.Fatalf("cohorts.csv: %d rows, %v", len(recs), err)
+	}
+	for _, r := range recs[1:] {
+		if r[1] != "0" && r[2] == "" {
+			t.Fatalf("cohort %s of %s customers has no mean CLV", r[0], r[1])
 		}
 	}
 	// Out-of-time quality on this shop: the 100k-customer demo measures 0.85;

@@ -6,7 +6,9 @@ import (
 	"html/template"
 	"image/color"
 	"io"
+	"math"
 	"sort"
+	"strconv"
 	"time"
 
 	"gonum.org/v1/plot"
@@ -52,6 +54,7 @@ type report struct {
 	Histogram             template.HTML
 	Conditional           template.HTML
 	Validation, TrainEval models.Metrics
+	KPIs                  *kpiReport // nil without KPIs
 }
 
 func reportData(cfg Config, asOf time.Time, rows []datasets.ScoreRow, ca *ChurnArtifact, cl *CLVArtifact, cv, lv string) report {
@@ -176,7 +179,19 @@ var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap
 	"prob":  func(v float64) string { return fmt.Sprintf("%.3f", v) },
 	"f4":    func(v float64) string { return fmt.Sprintf("%.4f", v) },
 	"bar":   func(v float64) string { return fmt.Sprintf("%.1f", v) },
-}).Parse(reportHTML))
+	"rate": func(v float64) string {
+		if math.IsNaN(v) {
+			return "–"
+		}
+		return fmt.Sprintf("%.1f%%", 100*v)
+	},
+	"num": func(v float64, prec int) string {
+		if math.IsNaN(v) {
+			return "–"
+		}
+		return strconv.FormatFloat(v, 'f', prec, 64)
+	},
+}).Parse(reportHTML + kpiHTML))
 
 // commas formats v with two decimals and thousands separators.
 func commas(v float64) string {
@@ -219,6 +234,7 @@ th{color:#5b6475;font-weight:600}th.n{text-align:right}td.n{text-align:right;fon
 .grid{display:grid;grid-template-columns:1fr 1fr;gap:18px}@media(max-width:900px){.grid{grid-template-columns:1fr}}
 small{color:#5b6475}
 section svg{max-width:100%;height:auto}
+.wide{overflow-x:auto}table.kpi td,table.kpi th{white-space:nowrap;padding:4px 6px}
 </style></head><body>
 <header><h1>Retention list — as of {{.AsOf}}</h1>
 <p>Customers ranked by value at risk = churn probability × predicted {{.CLVHorizonDays}}-day CLV. Churn = no order in the next {{.HorizonDays}} days.</p></header>
@@ -243,6 +259,7 @@ section svg{max-width:100%;height:auto}
 <table><tr><th>segment</th><th class="n">customers</th><th class="n">mean P(churn)</th><th class="n">value at risk</th></tr>
 {{range .Segments}}<tr><td>{{.Segment}}</td><td class="n">{{count .Customers}}</td><td class="n">{{prob .MeanProb}}</td><td class="n">{{money .ValueAtRisk}}</td></tr>{{end}}
 </table></section>
+{{template "kpis" .}}
 <section><h2>Top of the list</h2>
 <table><tr><th class="n">#</th><th>customer</th><th class="n">P(churn)</th><th>tier</th><th class="n">P(alive)</th><th class="n">CLV</th><th class="n">value at risk</th><th>segment</th><th>reasons</th><th>suggested action</th><th>last order</th></tr>
 {{range .Top}}<tr><td class="n">{{.Rank}}</td><td>{{.CustomerID}}</td><td class="n">{{prob .ChurnProbability}}</td><td class="tier-{{.RiskTier}}">{{.RiskTier}}</td>

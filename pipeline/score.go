@@ -65,7 +65,16 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 	if err != nil {
 		return ScoreResult{}, err
 	}
+	clvCohorts, err := clvByCohort(rec, rows)
+	if err != nil {
+		return ScoreResult{}, err
+	}
 	rankRows(rows)
+	book, err := computeKPIs(ctx, cfg, asOf)
+	if err != nil {
+		return ScoreResult{}, err
+	}
+	kpis, cohorts := kpiRows(book, asOf), cohortRows(book, clvCohorts)
 
 	res := ScoreResult{Dir: datasets.ListDir(cfg.Workdir, dateString(asOf)), Customers: len(rows)}
 	res.ListCSV = filepath.Join(res.Dir, datasets.RetentionListCSV)
@@ -75,7 +84,9 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 	if err := datasets.WriteScoresCSV(&csvBuf, rows); err != nil {
 		return res, err
 	}
-	if err := writeReport(&html, reportData(cfg, asOf, rows, &churnArt, &clvArt, churnV, clvV)); err != nil {
+	rd := reportData(cfg, asOf, rows, &churnArt, &clvArt, churnV, clvV)
+	rd.KPIs = kpiSection(kpis, cohorts)
+	if err := writeReport(&html, rd); err != nil {
 		return res, err
 	}
 	err = datasets.CommitFolder(res.Dir, func(tmp string) (datasets.Manifest, error) {
@@ -86,6 +97,9 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 			return datasets.Manifest{}, fmt.Errorf("pipeline: %w", err)
 		}
 		if err := datasets.WriteScoresParquet(filepath.Join(tmp, datasets.ScoresParquet), rows); err != nil {
+			return datasets.Manifest{}, err
+		}
+		if _, err := writeKPIFiles(tmp, kpis, cohorts, asOf); err != nil {
 			return datasets.Manifest{}, err
 		}
 		return datasets.Manifest{Kind: "list", Rows: int64(len(rows)), Meta: map[string]string{

@@ -70,7 +70,7 @@ func newRoot() *cobra.Command {
 		stopCPU()
 		return writeHeapProfile(memProfile)
 	}
-	root.AddCommand(newGenerate(), newIngest(), newFeatures(), newTrain(), newScore(), newExport(), newRun(), newCLV(), newModels())
+	root.AddCommand(newGenerate(), newIngest(), newFeatures(), newTrain(), newScore(), newExport(), newKPIs(), newRun(), newCLV(), newModels())
 	root.CompletionOptions.DisableDefaultCmd = true
 	return root
 }

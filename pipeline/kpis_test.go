@@ -1,0 +1,158 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/churn-dev/churn/datasets"
+	"github.com/churn-dev/churn/features"
+)
+
+// The KPI book of a synthetic shop agrees with a brute-force count over the
+// warehouse rows (cancellation window off, so every purchase line counts),
+// its identities hold, its files round-trip, and the report shows it.
+func TestKPIsAgainstBruteForce(t *testing.T) {
+	work := t.TempDir()
+	cfg := Config{Workdir: work, Buckets: 4, CancelWindow: -1}
+	if _, err := Ingest(context.Background(), cfg, IngestInput{Transactions: filepath.Join(shopDir(t), "transactions.csv"),
+		Feedback: filepath.Join(shopDir(t), "feedback.csv"), Now: asOf.AddDate(0, 0, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	day := time.Date(2025, 11, 20, 0, 0, 0, 0, time.UTC) // mid-month: November is to date
+	res, err := KPIs(context.Background(), cfg, day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Brute force: months with a purchase (amount ≥ 0, by the end of the day) per customer.
+	end := day.AddDate(0, 0, 1).UnixMicro()
+	active := map[string]map[int]bool{}
+	first := map[string]int{}
+	for b := range 4 {
+		rows, err := datasets.WarehouseBucketRows(work, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			if r.TS >= end || r.AmountCents < 0 || datasets.IsNonProduct(r.LineKind) {
+				continue
+			}
+			m := features.MonthIndex(time.UnixMicro(r.TS))
+			if active[r.CustomerID] == nil {
+				active[r.CustomerID] = map[int]bool{}
+				first[r.CustomerID] = m
+			}
+			active[r.CustomerID][m] = true
+			first[r.CustomerID] = min(first[r.CustomerID], m)
+		}
+	}
+	type want struct{ customers, active, new, retained, reactivated, churned int64 }
+	brute := map[string]*want{}
+	for id, ms := range active {
+		for m := first[id]; m <= features.MonthIndex(day); m++ {
+			key := features.MonthStart(m).Format("2006-01")
+			w := brute[key]
+			if w == nil {
+				w = &want{}
+				brute[key] = w
+			}
+			w.customers++
+			switch {
+			case ms[m] && m == first[id]:
+				w.active++
+				w.new++
+			case ms[m] && ms[m-1]:
+				w.active++
+				w.retained++
+			case ms[m]:
+				w.active++
+				w.reactivated++
+			case ms[m-1]:
+				w.churned++
+			}
+		}
+	}
+	checked := 0
+	for _, r := range res.Rows {
+		// Identities of every row.
+		if r.ActiveCustomers != r.NewCustomers+r.Retained+r.Reactivated || r.PreviousActive != r.Retained+r.Churned {
+			t.Fatalf("%s %s: identities fail: %+v", r.Month, r.Segment, r)
+		}
+		if r.PreviousActive > 0 && math.Abs(r.RetentionRate+r.ChurnRate-1) > 2e-4 {
+			t.Fatalf("%s %s: retention %v + churn %v ≠ 1", r.Month, r.Segment, r.RetentionRate, r.ChurnRate)
+		}
+		if r.Segment != "all" {
+			continue
+		}
+		w := brute[r.Month]
+		got := want{r.Customers, r.ActiveCustomers, r.NewCustomers, r.Retained, r.Reactivated, r.Churned}
+		if w == nil || got != *w {
+			t.Fatalf("%s: %+v, brute force %+v", r.Month, got, w)
+		}
+		if r.PreviousActive > 0 && math.Abs(r.RetentionRate-float64(w.retained)/float64(w.retained+w.churned)) > 5e-5 {
+			t.Fatalf("%s: retention rate %v", r.Month, r.RetentionRate)
+		}
+		checked++
+		if (r.Month == "2025-11") == r.Complete {
+			t.Errorf("%s: complete = %v", r.Month, r.Complete)
+		}
+	}
+	if checked != len(brute) || checked < 30 {
+		t.Fatalf("checked %d months of %d", checked, len(brute))
+	}
+	// Segments split "all" exactly.
+	sum := map[string]int64{}
+	for _, r := range res.Rows {
+		if r.Segment != "all" {
+			sum[r.Month] += r.Customers
+		}
+	}
+	for _, r := range res.Rows {
+		if r.Segment == "all" && sum[r.Month] != r.Customers {
+			t.Fatalf("%s: tiers hold %d customers, all %d", r.Month, sum[r.Month], r.Customers)
+		}
+	}
+	// Files: the CSV and Parquet hold the same rows as the result.
+	raw, err := os.ReadFile(filepath.Join(res.Dir, datasets.KPIsCSV))
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := datasets.ReadKPIsCSV("kpis.csv", bytes.NewReader(raw))
+	if err != nil || len(back) != len(res.Rows) {
+		t.Fatalf("kpis.csv: %d rows, %v", len(back), err)
+	}
+	pq, err := datasets.ReadKPIsParquet(filepath.Join(res.Dir, datasets.KPIsParquet))
+	if err != nil || len(pq) != len(res.Rows) {
+		t.Fatalf("kpis.parquet: %d rows, %v", len(pq), err)
+	}
+	for i := range back {
+		if !sameKPI(back[i], res.Rows[i]) || !sameKPI(pq[i], res.Rows[i]) {
+			t.Fatalf("row %d: csv %+v\nparquet %+v\nresult %+v", i, back[i], pq[i], res.Rows[i])
+		}
+	}
+	cohorts, _ := os.ReadFile(filepath.Join(res.Dir, datasets.CohortsCSV))
+	if !strings.HasPrefix(string(cohorts), "cohort,customers,mean_predicted_clv,month_0,") {
+		t.Errorf("cohorts.csv starts %q", string(cohorts)[:60])
+	}
+	// Cohort sizes are the new customers of their month.
+	for _, c := range res.Cohorts {
+		if w := brute[c.Cohort]; w != nil && c.Customers != w.new || c.Customers > 0 && c.Active[0] != c.Customers {
+			t.Fatalf("cohort %s: %d customers, %v", c.Cohort, c.Customers, c.Active[:1])
+		}
+	}
+}
+
+func sameKPI(a, b datasets.KPIRow) bool {
+	return strings.ReplaceAll(strings.ReplaceAll(fmtRow(a), "NaN", "x"), " ", "") == strings.ReplaceAll(strings.ReplaceAll(fmtRow(b), "NaN", "x"), " ", "")
+}
+
+func fmtRow(r datasets.KPIRow) string {
+	var b bytes.Buffer
+	_ = datasets.WriteKPIsCSV(&b, []datasets.KPIRow{r})
+	return b.String()
+}
