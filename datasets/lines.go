@@ -273,6 +273,21 @@ func (p *lineParser) parse(get func(string) string) (string, string, error) {
 		}
 		t.DiscountCents = abs64(cents)
 	}
+	for _, k := range []string{KeyPointsEarned, KeyPointsRedeemed} {
+		v := get(k)
+		if v == "" {
+			continue
+		}
+		n, err := ParseDecimal(v, p.vals.Decimal, 0)
+		if err != nil {
+			return k, strings.Replace(err.Error(), "amount", "points", 1), nil
+		}
+		if k == KeyPointsEarned {
+			t.PointsEarned = n
+		} else {
+			t.PointsRedeemed = abs64(n)
+		}
+	}
 	if m := p.opt.MaxAmountCents; m > 0 && (t.AmountCents > m || t.AmountCents < -m) {
 		return KeyAmount, fmt.Sprintf("amount %s is beyond the bound of ±%s (max_amount)", FormatCents(t.AmountCents), FormatCents(m)), nil
 	}
@@ -331,6 +346,7 @@ func (p *lineParser) parse(get func(string) string) (string, string, error) {
 	p.st.CancelledLines++
 	c := t
 	c.TS, c.AmountCents, c.Quantity, c.LineKind = cancelTS, -t.AmountCents, -t.Quantity, LineCancellation
+	c.PointsEarned, c.PointsRedeemed = -t.PointsEarned, -t.PointsRedeemed // points earned are taken back, points spent given back
 	if c.LineID != "" {
 		c.LineID += "/cancel"
 	}

@@ -211,3 +211,26 @@ func TestNonProductRules(t *testing.T) {
 		}
 	}
 }
+
+// Discounts and loyalty points are kept per line; a cancelled line's
+// counterpart takes the points back; bad points are bad rows naming the column.
+func TestDiscountAndPoints(t *testing.T) {
+	data := "customer_id,order_id,ts,amount,discount,获得积分,使用积分,status\n" +
+		"a,1,2024-01-01,90.00,10.00,90,,paid\n" +
+		"a,2,2024-01-02,50.00,,50,200,cancelled\n" +
+		"a,3,2024-01-03,20.00,-2.5,20.4,,paid\n" +
+		"a,4,2024-01-04,20.00,,many,,paid\n"
+	path := writeFile(t, t.TempDir(), "export.csv", []byte(data))
+	_, rows, bad := readFile(t, path, ReadOptions{})
+	var got []string
+	for _, r := range rows {
+		got = append(got, fmt.Sprintf("%s %s d%d e%d r%d", r.OrderID, FormatCents(r.AmountCents), r.DiscountCents, r.PointsEarned, r.PointsRedeemed))
+	}
+	want := "1 90.00 d1000 e90 r0|2 50.00 d0 e50 r200|2 -50.00 d0 e-50 r-200|3 20.00 d250 e20 r0"
+	if strings.Join(got, "|") != want {
+		t.Errorf("lines\n%s\nwant\n%s", strings.Join(got, "|"), want)
+	}
+	if len(bad) != 1 || bad[0].Line != 5 || bad[0].Field != "获得积分" || !strings.Contains(bad[0].Reason, `points "many"`) {
+		t.Errorf("bad rows: %+v", bad)
+	}
+}

@@ -2,17 +2,19 @@ package datasets
 
 // Canonical transaction columns (DESIGN.md, "Contracts"), one row per order line.
 const (
-	ColCustomerID  = "customer_id"    // string, required; kept verbatim (leading zeros survive)
-	ColOrderID     = "order_id"       // string, optional; lines of one order share it
-	ColLineID      = "line_id"        // string, optional; the line's number or id within its order
-	ColTS          = "ts"             // timestamp µs UTC, required
-	ColAmountCents = "amount_cents"   // int64 cents, required; negative = refund/return
-	ColQuantity    = "quantity"       // int32, optional (0 when absent)
-	ColProductID   = "product_id"     // string, optional
-	ColCategory    = "category"       // string, optional
-	ColChannel     = "channel"        // string, optional
-	ColLineKind    = "line_kind"      // string: product (or empty), cancellation, shipping, fee, voucher, adjustment
-	ColDiscount    = "discount_cents" // int64 cents ≥ 0, optional: the line's discount (amount_cents is after it)
+	ColCustomerID     = "customer_id"     // string, required; kept verbatim (leading zeros survive)
+	ColOrderID        = "order_id"        // string, optional; lines of one order share it
+	ColLineID         = "line_id"         // string, optional; the line's number or id within its order
+	ColTS             = "ts"              // timestamp µs UTC, required
+	ColAmountCents    = "amount_cents"    // int64 cents, required; negative = refund/return
+	ColQuantity       = "quantity"        // int32, optional (0 when absent)
+	ColProductID      = "product_id"      // string, optional
+	ColCategory       = "category"        // string, optional
+	ColChannel        = "channel"         // string, optional
+	ColLineKind       = "line_kind"       // string: product (or empty), cancellation, shipping, fee, voucher, adjustment
+	ColDiscount       = "discount_cents"  // int64 cents ≥ 0, optional: the line's discount (amount_cents is after it)
+	ColPointsEarned   = "points_earned"   // int64, optional: loyalty points the line earned (negative: taken back)
+	ColPointsRedeemed = "points_redeemed" // int64, optional: loyalty points spent on the line (negative: given back)
 )
 
 // Line kinds (the line_kind column). Only product and cancellation lines
@@ -62,11 +64,15 @@ const (
 	KeyCancelledAt = "cancelled_at" // set: the line was cancelled then
 	KeyDescription = "description"  // product name, matched by the non-product rules
 	KeyRefunded    = "refunded"     // order-level amount refunded (on an order's first line)
+	// Loyalty points of a line, when the export has them.
+	KeyPointsEarned   = "points_earned"
+	KeyPointsRedeemed = "points_redeemed"
 )
 
 // MappingKeys lists the --map keys in a stable order.
 var MappingKeys = []string{KeyCustomerID, KeyOrderID, KeyLineID, KeyTS, KeyAmount, KeyQuantity, KeyProductID, KeyCategory, KeyChannel,
-	KeyUnitPrice, KeyDiscount, KeyLineTotal, KeyEmail, KeyStatus, KeyCancelledAt, KeyDescription, KeyRefunded}
+	KeyUnitPrice, KeyDiscount, KeyLineTotal, KeyEmail, KeyStatus, KeyCancelledAt, KeyDescription, KeyRefunded,
+	KeyPointsEarned, KeyPointsRedeemed}
 
 // Transaction is one canonical order line, as stored in the warehouse.
 type Transaction struct {
@@ -88,6 +94,11 @@ type Transaction struct {
 	// net of it); 0 when the export has none. Warehouses written before it
 	// existed lack the column.
 	DiscountCents int64 `parquet:"discount_cents,zstd"`
+	// PointsEarned and PointsRedeemed are the line's loyalty points when the
+	// export has them (0 otherwise); a cancelled line's counterpart takes
+	// the points earned back and gives the points spent back (negative values).
+	PointsEarned   int64 `parquet:"points_earned,zstd"`
+	PointsRedeemed int64 `parquet:"points_redeemed,zstd"`
 }
 
 // Folder and file names of the work directory (docs/ARCHITECTURE.md).

@@ -272,17 +272,24 @@ func TestSyntheticRoundTrip(t *testing.T) {
 	}
 	// Write the rows back in canonical text and read them again.
 	var b strings.Builder
-	b.WriteString("customer_id,order_id,ts,amount,quantity,product_id,category,channel,discount\n")
-	discounted := 0
+	b.WriteString("customer_id,order_id,ts,amount,quantity,product_id,category,channel,discount,points_earned,points_redeemed\n")
+	discounted, redeemed := 0, 0
 	for _, r := range rows {
 		b.WriteString(strings.Join([]string{r.CustomerID, r.OrderID, time.UnixMicro(r.TS).UTC().Format(time.RFC3339Nano), FormatCents(r.AmountCents),
-			strconv.Itoa(int(r.Quantity)), r.ProductID, r.Category, r.Channel, FormatCents(r.DiscountCents)}, ",") + "\n")
+			strconv.Itoa(int(r.Quantity)), r.ProductID, r.Category, r.Channel, FormatCents(r.DiscountCents),
+			strconv.FormatInt(r.PointsEarned, 10), strconv.FormatInt(r.PointsRedeemed, 10)}, ",") + "\n")
 		if r.DiscountCents > 0 {
 			discounted++
+		}
+		if r.PointsRedeemed > 0 {
+			redeemed++
 		}
 	}
 	if discounted == 0 || discounted == len(rows) {
 		t.Fatalf("%d of %d lines with a discount: the generator's discount column is not read", discounted, len(rows))
+	}
+	if redeemed == 0 {
+		t.Fatal("no line redeems loyalty points")
 	}
 	back := writeFile(t, dir, "back.csv", []byte(b.String()))
 	_, rows2, _ := readFile(t, back, ReadOptions{})

@@ -89,7 +89,7 @@ func Generate(ctx context.Context, cfg SyntheticConfig, dir string) (GenerateSta
 	}
 	names := []string{"transactions.csv", "customers.csv", "feedback.csv", "truth.csv"}
 	headers := []string{
-		"customer_id,order_id,ts,amount,quantity,product_id,category,channel,discount\n",
+		"customer_id,order_id,ts,amount,quantity,product_id,category,channel,discount,points_earned,points_redeemed\n",
 		"customer_id,signup_ts,email,phone,country\n",
 		"customer_id,ts,kind,score\n",
 		"customer_id,purchase_rate_per_day,dropout_rate_per_day,first_purchase,dropout_date,alive_at_end,mean_order_value,satisfaction\n",
@@ -186,6 +186,7 @@ func Generate(ctx context.Context, cfg SyntheticConfig, dir string) (GenerateSta
 
 // generator simulates one block of customers into in-memory CSV fragments.
 type generator struct {
+	points              int64 // the current customer's loyalty points balance
 	rng                 *rand.Rand
 	cfg                 SyntheticConfig
 	start, end          time.Time
@@ -277,6 +278,7 @@ func (g *generator) hourOfDay() time.Duration {
 func (g *generator) customer(i int) {
 	id := string(appendPadded(g.idBuf[:0], int64(i+1), 8))
 	g.orderSeq = 0
+	g.points = 0
 	span := g.end.Sub(g.start).Hours() / 24
 	// Arrivals grow linearly over time (a growing shop): density ∝ position.
 	arrivalDay := math.Floor(math.Sqrt(g.rng.Float64()) * span)
@@ -405,12 +407,21 @@ func (g *generator) order(id string, t time.Time, nu, priceSens, returnRate floa
 			}
 		}
 		g.orderLines = append(g.orderLines, orderLine{product, net, qty})
-		g.line(id, oid, t, net, qty, product, synCategories[cat], channel, disc)
+		// Loyalty points: one per currency unit; satisfied customers spend
+		// 500 of them on an order once they have them (no random draw, so
+		// the rest of the shop does not change with the points).
+		var redeem int64
+		if li == 0 && g.points >= 500 && sat > -0.5 {
+			redeem = 500
+		}
+		g.points += net/100 - redeem
+		g.line(id, oid, t, net, qty, product, synCategories[cat], channel, disc, net/100, redeem)
 		g.st.Lines++
 		if g.rng.Float64() < returnRate {
 			rt := t.Add(time.Duration(3+g.rng.IntN(28)) * 24 * time.Hour)
 			if rt.Before(g.end) {
-				g.line(id, "R"+oid[1:], rt, -net, -qty, product, synCategories[cat], channel, 0)
+				g.points -= net / 100
+				g.line(id, "R"+oid[1:], rt, -net, -qty, product, synCategories[cat], channel, 0, -net/100, 0)
 				g.st.Refunds++
 			}
 		}
@@ -463,7 +474,7 @@ func appendCents(b []byte, c int64) []byte {
 	return strconv.AppendInt(b, c%100, 10)
 }
 
-func (g *generator) line(id, oid string, t time.Time, cents int64, qty int, product, cat, channel string, disc int64) {
+func (g *generator) line(id, oid string, t time.Time, cents int64, qty int, product, cat, channel string, disc, pe, pr int64) {
 	b := g.tx
 	b = append(b, id...)
 	b = append(b, ',')
@@ -482,6 +493,10 @@ func (g *generator) line(id, oid string, t time.Time, cents int64, qty int, prod
 	b = append(b, channel...)
 	b = append(b, ',')
 	b = appendCents(b, disc)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, pe, 10)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, pr, 10)
 	b = append(b, '\n')
 	g.tx = b
 }

@@ -70,6 +70,7 @@ type line struct {
 	ts     int64
 	amount int64
 	disc   int64 // discount given on the line, cents ≥ 0
+	pe, pr int64 // loyalty points earned and redeemed
 	order  uint64
 	cat    uint64
 	ch     uint64 // channel (0: none)
@@ -99,6 +100,7 @@ type Builder struct {
 	tierPoints   []int64 // instants the tier is judged at, newest first
 	zone         zoneCache
 	hasDiscount  bool              // the input has a discount column
+	hasPoints    bool              // … loyalty points columns
 	channelNames map[uint64]string // channel hash → name
 
 	kpi        *KPIBook // CollectKPIs: customers go to the book, not to rows
@@ -196,7 +198,8 @@ func hash64(s string) uint64 {
 
 // InputColumns are the transaction columns Add reads; others may be left out.
 var InputColumns = []string{datasets.ColCustomerID, datasets.ColOrderID, datasets.ColTS, datasets.ColAmountCents,
-	datasets.ColQuantity, datasets.ColCategory, datasets.ColChannel, datasets.ColLineKind, datasets.ColDiscount}
+	datasets.ColQuantity, datasets.ColCategory, datasets.ColChannel, datasets.ColLineKind, datasets.ColDiscount,
+	datasets.ColPointsEarned, datasets.ColPointsRedeemed}
 
 // Reserve makes room for n feature rows (e.g. the customers expected in a
 // bucket), so the column buffers do not grow by copying.
@@ -236,7 +239,10 @@ func (b *Builder) Add(rec arrow.RecordBatch) error {
 	qtyCol, _ := col(datasets.ColQuantity).(*array.Int32)
 	discCol, _ := col(datasets.ColDiscount).(*array.Int64)
 	chanCol, _ := col(datasets.ColChannel).(*array.String)
+	peCol, _ := col(datasets.ColPointsEarned).(*array.Int64)
+	prCol, _ := col(datasets.ColPointsRedeemed).(*array.Int64)
 	b.hasDiscount = b.hasDiscount || discCol != nil
+	b.hasPoints = b.hasPoints || peCol != nil || prCol != nil
 	var lastCat, lastChan string
 	var lastCatH, lastChanH uint64
 	for i := 0; i < int(rec.NumRows()); i++ {
@@ -285,6 +291,12 @@ func (b *Builder) Add(rec arrow.RecordBatch) error {
 		}
 		if discCol != nil && discCol.IsValid(i) {
 			l.disc = max(discCol.Value(i), -discCol.Value(i))
+		}
+		if peCol != nil && peCol.IsValid(i) {
+			l.pe = peCol.Value(i)
+		}
+		if prCol != nil && prCol.IsValid(i) {
+			l.pr = prCol.Value(i)
 		}
 		b.lines = append(b.lines, l)
 	}
@@ -520,6 +532,7 @@ func (b *Builder) flush() {
 	next().(*array.Int64Builder).Append(int64(p.rank))
 	next().(*array.Int64Builder).Append(int64(p.monthsInTier))
 	next().(*array.Int64Builder).Append(int64(p.changes))
+	b.appendPoints(next, lines)
 
 	if b.cfg.Labelled {
 		fut := groupOrders(b.orders[len(b.orders):], lines, b.cutoffEnd, b.horizonEnd, voidAtHorizon)

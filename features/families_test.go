@@ -260,3 +260,62 @@ func TestParseTiers(t *testing.T) {
 		}
 	}
 }
+
+// Points: balance, windows, redemption rate and recency by hand; a
+// cancelled order's counterpart takes its points back; nothing after the
+// cutoff counts; without points columns every points feature is empty.
+func TestPointsFeatures(t *testing.T) {
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: datasets.ColCustomerID, Type: arrow.BinaryTypes.String},
+		{Name: datasets.ColOrderID, Type: arrow.BinaryTypes.String},
+		{Name: datasets.ColTS, Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}},
+		{Name: datasets.ColAmountCents, Type: arrow.PrimitiveTypes.Int64},
+		{Name: datasets.ColPointsEarned, Type: arrow.PrimitiveTypes.Int64},
+		{Name: datasets.ColPointsRedeemed, Type: arrow.PrimitiveTypes.Int64},
+	}, nil)
+	rows := []struct {
+		cust, order, ts string
+		cents, pe, pr   int64
+	}{
+		{"p", "O1", "2023-05-01T10:00:00Z", 10000, 100, 0},
+		{"p", "O2", "2024-01-10T10:00:00Z", 5000, 50, 80},
+		{"p", "O3", "2024-03-01T10:00:00Z", 2000, 20, 0},
+		{"p", "O3", "2024-03-05T10:00:00Z", -2000, -20, 0}, // cancelled within the window
+		{"p", "O4", "2024-07-10T10:00:00Z", 3000, 70, 100}, // after the cutoff
+		{"q", "Q1", "2024-06-01T10:00:00Z", 1000, 0, 0},
+	}
+	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+	defer mem.AssertSize(t, 0)
+	rb := array.NewRecordBuilder(mem, schema)
+	defer rb.Release()
+	for _, r := range rows {
+		rb.Field(0).(*array.StringBuilder).Append(r.cust)
+		rb.Field(1).(*array.StringBuilder).Append(r.order)
+		rb.Field(2).(*array.TimestampBuilder).Append(arrow.Timestamp(mustTime(t, r.ts)))
+		rb.Field(3).(*array.Int64Builder).Append(r.cents)
+		rb.Field(4).(*array.Int64Builder).Append(r.pe)
+		rb.Field(5).(*array.Int64Builder).Append(r.pr)
+	}
+	rec := rb.NewRecordBatch()
+	defer rec.Release()
+	b, err := NewBuilder(mem, Config{Cutoff: time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Release()
+	if err := b.Add(rec); err != nil {
+		t.Fatal(err)
+	}
+	out := b.Finish()
+	defer out.Release()
+	nan := math.NaN()
+	checkColumns(t, out, map[string][]float64{
+		PointsBalance:       {70, 0},           // 100 + 50 + 20 − 20 − 80
+		PointsEarned365d:    {50, 0},           // since 2023-07-02: 50 + 20 − 20
+		PointsRedeemed365d:  {80, 0},           //
+		RedemptionRate:      {80.0 / 150, nan}, // q earned nothing
+		DaysSinceRedemption: {172, nan},        // 2024-01-10 → 06-30
+	})
+	plain := buildRich(t, richFixture, nil, Config{})
+	checkColumns(t, plain, map[string][]float64{PointsBalance: {nan, nan}, RedemptionRate: {nan, nan}})
+}

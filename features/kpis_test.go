@@ -123,11 +123,11 @@ func TestKPIBookByHand(t *testing.T) {
 	close("Feb revenue per customer", feb.RevenuePerCustomer, 27.5)
 	close("Feb return rate", feb.ReturnRate, 500.0/6000)
 	close("Feb return line rate", feb.ReturnLineRate, 0.5)
-	close("Jan NPS", jan.NPS, 100)            // one promoter
-	close("Mar NPS", mar.NPS, -100)           // one detractor; April's answer is after the cutoff
-	close("Feb NPS", feb.NPS, math.NaN())     // no answer
-	close("Feb CSAT", feb.CSATMean, 4)        //
-	close("Mar CES", mar.CESMean, 2)          //
+	close("Jan NPS", jan.NPS, 100)        // one promoter
+	close("Mar NPS", mar.NPS, -100)       // one detractor; April's answer is after the cutoff
+	close("Feb NPS", feb.NPS, math.NaN()) // no answer
+	close("Feb CSAT", feb.CSATMean, 4)    //
+	close("Mar CES", mar.CESMean, 2)      //
 	close("Mar complaint rate", mar.ComplaintRate, 0.5)
 	if !mar.Complete || apr.Complete {
 		t.Errorf("complete: Mar %v, Apr %v (the cutoff 04-15 is mid-month)", mar.Complete, apr.Complete)

@@ -2,6 +2,8 @@ package features
 
 import (
 	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"math"
 	"sort"
 	"strconv"
@@ -170,6 +172,39 @@ func (b *Builder) judgeTiers(obs []order, lines []line) programme {
 		prev = r
 	}
 	return p
+}
+
+// appendPoints writes the loyalty-points features from the lines by the
+// cutoff (all NaN when the input has no points columns). Cancelled orders
+// need no care: their counterparts carry the points back.
+func (b *Builder) appendPoints(next func() array.Builder, lines []line) {
+	balance, earned365, redeemed365, rate, since := math.NaN(), math.NaN(), math.NaN(), math.NaN(), math.NaN()
+	if b.hasPoints {
+		var e, r, e365, r365 int64
+		last := int64(math.MinInt64)
+		for _, l := range lines {
+			if l.ts >= b.cutoffEnd {
+				continue
+			}
+			e, r = e+l.pe, r+l.pr
+			if b.cutoffEnd-l.ts <= 365*usPerDay {
+				e365, r365 = e365+l.pe, r365+l.pr
+			}
+			if l.pr > 0 {
+				last = max(last, l.ts)
+			}
+		}
+		balance, earned365, redeemed365 = float64(e-r), float64(e365), float64(r365)
+		if e > 0 {
+			rate = float64(r) / float64(e)
+		}
+		if last != math.MinInt64 {
+			since = float64(b.cutoffDay - floorDiv(last, usPerDay))
+		}
+	}
+	for _, v := range []float64{balance, earned365, redeemed365, rate, since} {
+		nullable(next(), v)
+	}
 }
 
 // validateWeights checks satisfaction weights: known survey items, ≥ 0, not all 0.

@@ -77,6 +77,11 @@ const (
 	TierRank             = "tier_rank"                // 0 = none, 1 = lowest tier …
 	MonthsInTier         = "months_in_tier"           // month-ends in a row at this tier, the cutoff included
 	TierChanges365d      = "tier_changes_365d"        // tier changes over the last 12 month-ends
+	PointsBalance        = "points_balance"           // points earned − redeemed, null without points columns
+	PointsEarned365d     = "points_earned_365d"       // points earned in 365 days
+	PointsRedeemed365d   = "points_redeemed_365d"     // points redeemed in 365 days
+	RedemptionRate       = "redemption_rate"          // points redeemed / earned, lifetime
+	DaysSinceRedemption  = "days_since_redemption"    // null if never redeemed
 	RScore               = "r_score"
 	FScore               = "f_score"
 	MScore               = "m_score"
@@ -96,7 +101,7 @@ var ModelColumns = []string{RecencyDays, TenureDays, Orders, AvgOrderValue, BTYD
 	DiscountOrderShare, DiscountSpendShare, DiscountDepth, FullPriceShare, ReturnRateLines,
 	NPSLatest, CSATMean, CESLatest, Complaints30d, Complaints90d, Complaints365d,
 	DaysSinceComplaint, Tickets90d, Returns365d, BoughtAfterComplaint, SatisfactionIndex, SurveyResponseRate, PerceivedMinusExp,
-	TierRank, MonthsInTier, TierChanges365d}
+	TierRank, MonthsInTier, TierChanges365d, PointsBalance, PointsEarned365d, PointsRedeemed365d, RedemptionRate, DaysSinceRedemption}
 
 func f64(name string, nullable bool) arrow.Field {
 	return arrow.Field{Name: name, Type: arrow.PrimitiveTypes.Float64, Nullable: nullable}
@@ -125,6 +130,7 @@ var baseFields = []arrow.Field{
 	i64(Complaints30d), i64(Complaints90d), i64(Complaints365d), f64(DaysSinceComplaint, true), i64(Tickets90d), i64(Returns365d),
 	f64(BoughtAfterComplaint, true), f64(SatisfactionIndex, true), f64(SurveyResponseRate, true), f64(PerceivedMinusExp, true),
 	{Name: LoyaltyTier, Type: arrow.BinaryTypes.String}, i64(TierRank), i64(MonthsInTier), i64(TierChanges365d),
+	f64(PointsBalance, true), f64(PointsEarned365d, true), f64(PointsRedeemed365d, true), f64(RedemptionRate, true), f64(DaysSinceRedemption, true),
 }
 
 var labelFields = []arrow.Field{

@@ -168,6 +168,21 @@ var reasonText = map[string]phrase{
 	features.MonthsInTier: func(v, _ float64) (string, string) {
 		return fmt.Sprintf("%.0f months in the current tier", v), fmt.Sprintf("当前等级已持续%.0f个月", v)
 	},
+	features.PointsBalance: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("%.0f loyalty points unused", v), fmt.Sprintf("积分余额%.0f未使用", v)
+	},
+	features.PointsEarned365d: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("earned %.0f points in a year", v), fmt.Sprintf("一年内获得积分%.0f", v)
+	},
+	features.PointsRedeemed365d: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("redeemed %.0f points in a year", v), fmt.Sprintf("一年内使用积分%.0f", v)
+	},
+	features.RedemptionRate: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("redeems %.0f%% of points earned", 100*v), fmt.Sprintf("积分使用率%.0f%%", 100*v)
+	},
+	features.DaysSinceRedemption: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("last used points %.0f days ago", v), fmt.Sprintf("%.0f天前最后一次使用积分", v)
+	},
 	features.TierChanges365d: func(v, _ float64) (string, string) {
 		return fmt.Sprintf("%.0f tier changes in a year", v), fmt.Sprintf("一年内等级变动%.0f次", v)
 	},
