@@ -362,6 +362,13 @@ func (p *lineParser) amount(t *Transaction, get func(string) string, qty int64) 
 			if t.AmountCents, err = ParseAmount(s, p.vals.Decimal); err != nil {
 				return k, err.Error()
 			}
+			if u := get(KeyUnitPrice); u != "" {
+				price, err := ParseDecimal(u, p.vals.Decimal, 6)
+				if err != nil {
+					return KeyUnitPrice, strings.Replace(err.Error(), "amount", "unit price", 1)
+				}
+				t.UnitPriceCents = roundMillionths(abs64(price))
+			}
 			return "", ""
 		}
 	}
@@ -374,6 +381,7 @@ func (p *lineParser) amount(t *Transaction, get func(string) string, qty int64) 
 	if err != nil {
 		return KeyUnitPrice, strings.Replace(err.Error(), "amount", "unit price", 1)
 	}
+	t.UnitPriceCents = roundMillionths(abs64(price))
 	var discount int64
 	if d := get(KeyDiscount); d != "" {
 		if discount, err = ParseDecimal(d, p.vals.Decimal, places); err != nil {
@@ -397,6 +405,9 @@ func (p *lineParser) amount(t *Transaction, get func(string) string, qty int64) 
 	t.AmountCents = q.Int64()
 	return "", ""
 }
+
+// roundMillionths rounds a non-negative amount in millionths to cents, half up.
+func roundMillionths(v int64) int64 { return (v + 5_000) / 10_000 }
 
 func abs64(v int64) int64 {
 	if v < 0 {

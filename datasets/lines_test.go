@@ -234,3 +234,23 @@ func TestDiscountAndPoints(t *testing.T) {
 		t.Errorf("bad rows: %+v", bad)
 	}
 }
+
+// The list unit price is kept (rounded to cents) whenever the export has
+// one, with or without an amount column; without one it is 0.
+func TestUnitPriceKept(t *testing.T) {
+	for _, tc := range []struct{ data, want string }{
+		{"customer_id,ts,quantity,unit_price,discount\na,2024-01-01,7,19.99,5\na,2024-01-01,1,0.125,\n", "1999 13"},
+		{"customer_id,ts,quantity,unit_price,line_total\na,2024-01-01,2,10,19.50\n", "1000"},
+		{"customer_id,ts,amount\na,2024-01-01,5\n", "0"},
+	} {
+		path := writeFile(t, t.TempDir(), "export.csv", []byte(tc.data))
+		_, rows, bad := readFile(t, path, ReadOptions{})
+		var got []string
+		for _, r := range rows {
+			got = append(got, fmt.Sprint(r.UnitPriceCents))
+		}
+		if strings.Join(got, " ") != tc.want || len(bad) > 0 {
+			t.Errorf("%q: unit prices %v (bad %v), want %s", tc.data, got, bad, tc.want)
+		}
+	}
+}

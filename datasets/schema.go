@@ -2,19 +2,20 @@ package datasets
 
 // Canonical transaction columns (DESIGN.md, "Contracts"), one row per order line.
 const (
-	ColCustomerID     = "customer_id"     // string, required; kept verbatim (leading zeros survive)
-	ColOrderID        = "order_id"        // string, optional; lines of one order share it
-	ColLineID         = "line_id"         // string, optional; the line's number or id within its order
-	ColTS             = "ts"              // timestamp µs UTC, required
-	ColAmountCents    = "amount_cents"    // int64 cents, required; negative = refund/return
-	ColQuantity       = "quantity"        // int32, optional (0 when absent)
-	ColProductID      = "product_id"      // string, optional
-	ColCategory       = "category"        // string, optional
-	ColChannel        = "channel"         // string, optional
-	ColLineKind       = "line_kind"       // string: product (or empty), cancellation, shipping, fee, voucher, adjustment
-	ColDiscount       = "discount_cents"  // int64 cents ≥ 0, optional: the line's discount (amount_cents is after it)
-	ColPointsEarned   = "points_earned"   // int64, optional: loyalty points the line earned (negative: taken back)
-	ColPointsRedeemed = "points_redeemed" // int64, optional: loyalty points spent on the line (negative: given back)
+	ColCustomerID     = "customer_id"      // string, required; kept verbatim (leading zeros survive)
+	ColOrderID        = "order_id"         // string, optional; lines of one order share it
+	ColLineID         = "line_id"          // string, optional; the line's number or id within its order
+	ColTS             = "ts"               // timestamp µs UTC, required
+	ColAmountCents    = "amount_cents"     // int64 cents, required; negative = refund/return
+	ColQuantity       = "quantity"         // int32, optional (0 when absent)
+	ColProductID      = "product_id"       // string, optional
+	ColCategory       = "category"         // string, optional
+	ColChannel        = "channel"          // string, optional
+	ColLineKind       = "line_kind"        // string: product (or empty), cancellation, shipping, fee, voucher, adjustment
+	ColDiscount       = "discount_cents"   // int64 cents ≥ 0, optional: the line's discount (amount_cents is after it)
+	ColUnitPrice      = "unit_price_cents" // int64 ≥ 0, optional: the list price of one unit before discounts (0: unknown)
+	ColPointsEarned   = "points_earned"    // int64, optional: loyalty points the line earned (negative: taken back)
+	ColPointsRedeemed = "points_redeemed"  // int64, optional: loyalty points spent on the line (negative: given back)
 )
 
 // Line kinds (the line_kind column). Only product and cancellation lines
@@ -97,6 +98,9 @@ type Transaction struct {
 	// PointsEarned and PointsRedeemed are the line's loyalty points when the
 	// export has them (0 otherwise); a cancelled line's counterpart takes
 	// the points earned back and gives the points spent back (negative values).
+	// UnitPriceCents is the list price of one unit, rounded to cents, when
+	// the export has a unit price column; 0 otherwise.
+	UnitPriceCents int64 `parquet:"unit_price_cents,zstd"`
 	PointsEarned   int64 `parquet:"points_earned,zstd"`
 	PointsRedeemed int64 `parquet:"points_redeemed,zstd"`
 }

@@ -38,6 +38,7 @@ type WarehouseInfo struct {
 	MinTS      int64 // µs UTC
 	MaxTS      int64 // µs UTC
 	Duplicates int64 // rows dropped by the last commit as identical to another
+	PricedRows int64 // rows with a list unit price (unit_price_cents > 0)
 }
 
 // BucketDir returns the folder of bucket b under the warehouse root.
@@ -251,7 +252,7 @@ func (w *WarehouseWriter) Commit(ctx context.Context, workdir string, meta map[s
 	root := filepath.Join(workdir, WarehouseDir)
 	w.Compact()
 	err := CommitFolder(root, func(tmp string) (Manifest, error) {
-		counts := make([]int64, len(w.buckets))
+		counts, priced := make([]int64, len(w.buckets)), make([]int64, len(w.buckets))
 		err := eachBucket(len(w.buckets), func(b int) error {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -260,6 +261,9 @@ func (w *WarehouseWriter) Commit(ctx context.Context, workdir string, meta map[s
 			for i := range rows {
 				if i == 0 || rows[i].CustomerID != rows[i-1].CustomerID {
 					counts[b]++
+				}
+				if rows[i].UnitPriceCents > 0 {
+					priced[b]++
 				}
 			}
 			dir := BucketDir(tmp, b)
@@ -272,8 +276,10 @@ func (w *WarehouseWriter) Commit(ctx context.Context, workdir string, meta map[s
 			return Manifest{}, err
 		}
 		var customers int64
-		for _, c := range counts {
+		w.info.PricedRows = 0
+		for b, c := range counts {
 			customers += c
+			w.info.PricedRows += priced[b]
 		}
 		w.info.Customers = customers
 		for name, data := range extra {
@@ -282,10 +288,11 @@ func (w *WarehouseWriter) Commit(ctx context.Context, workdir string, meta map[s
 			}
 		}
 		m := Manifest{Kind: "warehouse/transactions", Rows: w.info.Rows, Meta: map[string]string{
-			"buckets":   strconv.Itoa(w.info.Buckets),
-			"customers": strconv.FormatInt(customers, 10),
-			"min_ts":    strconv.FormatInt(w.info.MinTS, 10),
-			"max_ts":    strconv.FormatInt(w.info.MaxTS, 10),
+			"buckets":     strconv.Itoa(w.info.Buckets),
+			"customers":   strconv.FormatInt(customers, 10),
+			"min_ts":      strconv.FormatInt(w.info.MinTS, 10),
+			"max_ts":      strconv.FormatInt(w.info.MaxTS, 10),
+			"priced_rows": strconv.FormatInt(w.info.PricedRows, 10),
 		}}
 		for k, v := range meta {
 			m.Meta[k] = v
@@ -353,7 +360,7 @@ func OpenWarehouse(workdir string) (WarehouseInfo, error) {
 		return WarehouseInfo{}, fmt.Errorf("datasets: no warehouse in %s (run churn ingest first): %w", workdir, err)
 	}
 	atoi := func(k string) int64 { v, _ := strconv.ParseInt(m.Meta[k], 10, 64); return v }
-	info := WarehouseInfo{Buckets: int(atoi("buckets")), Rows: m.Rows, Customers: atoi("customers"), MinTS: atoi("min_ts"), MaxTS: atoi("max_ts")}
+	info := WarehouseInfo{Buckets: int(atoi("buckets")), Rows: m.Rows, Customers: atoi("customers"), MinTS: atoi("min_ts"), MaxTS: atoi("max_ts"), PricedRows: atoi("priced_rows")}
 	if info.Buckets <= 0 {
 		return info, fmt.Errorf("datasets: warehouse manifest in %s has no bucket count", root)
 	}

@@ -213,6 +213,9 @@ func (b *Builder) appendBehaviour(next func() array.Builder, lines []line, obs [
 	f64(spendShare)
 	f64(depth)
 	f64(fullPrice)
+	seen, response := b.priceResponse(lines)
+	i64(seen)
+	f64(response)
 
 	// Returns by count: returned lines per purchased line.
 	var bought, returned int64

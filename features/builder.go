@@ -37,6 +37,9 @@ type Config struct {
 	// DefaultTiers), judged over TierWindow days (default 365).
 	Tiers      []Tier
 	TierWindow int
+	// PriceIncreases are the products' list-price increases (PriceBook.Increases),
+	// for the price-increase response; nil: none known. Add then needs product_id.
+	PriceIncreases map[uint64][]int64
 }
 
 // DefaultCancelWindow is the cancellation window in days when none is configured.
@@ -69,8 +72,9 @@ const usPerDay = int64(24 * time.Hour / time.Microsecond)
 type line struct {
 	ts     int64
 	amount int64
-	disc   int64 // discount given on the line, cents ≥ 0
-	pe, pr int64 // loyalty points earned and redeemed
+	disc   int64  // discount given on the line, cents ≥ 0
+	pe, pr int64  // loyalty points earned and redeemed
+	prod   uint64 // product hash, only with Config.PriceIncreases
 	order  uint64
 	cat    uint64
 	ch     uint64 // channel (0: none)
@@ -109,6 +113,7 @@ type Builder struct {
 	// scratch
 	lineTS, lineCum []int64
 	catVals         []int64
+	seen            []int64
 	catSpend        map[uint64]int64
 	chanOrders      map[uint64]int64
 	orders          []order
@@ -239,6 +244,12 @@ func (b *Builder) Add(rec arrow.RecordBatch) error {
 	qtyCol, _ := col(datasets.ColQuantity).(*array.Int32)
 	discCol, _ := col(datasets.ColDiscount).(*array.Int64)
 	chanCol, _ := col(datasets.ColChannel).(*array.String)
+	var prodCol *array.String
+	if len(b.cfg.PriceIncreases) > 0 {
+		prodCol, _ = col(datasets.ColProductID).(*array.String)
+	}
+	var lastProd string
+	var lastProdH uint64
 	peCol, _ := col(datasets.ColPointsEarned).(*array.Int64)
 	prCol, _ := col(datasets.ColPointsRedeemed).(*array.Int64)
 	b.hasDiscount = b.hasDiscount || discCol != nil
@@ -291,6 +302,13 @@ func (b *Builder) Add(rec arrow.RecordBatch) error {
 		}
 		if discCol != nil && discCol.IsValid(i) {
 			l.disc = max(discCol.Value(i), -discCol.Value(i))
+		}
+		if prodCol != nil && prodCol.IsValid(i) && prodCol.Value(i) != "" {
+			if v := prodCol.Value(i); v == lastProd && lastProdH != 0 {
+				l.prod = lastProdH
+			} else {
+				l.prod, lastProd, lastProdH = hash64(v), v, hash64(v)
+			}
 		}
 		if peCol != nil && peCol.IsValid(i) {
 			l.pe = peCol.Value(i)

@@ -66,6 +66,8 @@ var Catalogue = []CatalogueEntry{
 	{DiscountSpendShare, "share", "up to the cutoff", "no discount column in the input", "gross amount of discounted orders / gross amount", "折扣订单金额占比"},
 	{DiscountDepth, "share", "up to the cutoff", "no discount column, or no discounted order", "mean of discount / (paid + discount) over discounted orders", "平均折扣深度"},
 	{FullPriceShare, "share", "up to the cutoff", "no discount column in the input", "purchase lines without a discount / purchase lines", "原价购买占比（按商品行）"},
+	{PriceIncreasesSeen, "increases", "up to the cutoff", "", "months in which a product the customer bought in the 180 days before rose ≥ 5% in mean list price (the 90 days after ending by the cutoff)", "经历的涨价次数（涨价前180天内买过该商品）"},
+	{PriceIncreaseResp, "−1…1", "90 days each side", "no such increase, or no spend on either side", "mean of (spend 90 days after − 90 days before) / their sum over those increases", "涨价后消费变化（前后90天消费之差/之和）"},
 	{ReturnRateLines, "share", "up to the cutoff", "", "returned (negative) lines / purchased lines", "退货率（按商品行数）"},
 	{NPSLatest, "score 0–10", "up to the cutoff", "no NPS answer", "latest NPS answer", "最近一次NPS评分"},
 	{NPSClass, "", "up to the cutoff", "no NPS answer (empty string)", "promoter 9–10, passive 7–8, detractor 0–6", "推荐者(9–10)/中立者(7–8)/贬损者(0–6)"},

@@ -58,6 +58,8 @@ const (
 	DiscountSpendShare   = "discount_spend_share"     // gross amount of discounted orders / gross amount
 	DiscountDepth        = "discount_depth_mean"      // mean discount / list amount of discounted orders
 	FullPriceShare       = "full_price_share"         // purchase lines without a discount / purchase lines
+	PriceIncreasesSeen   = "price_increases_seen"     // list-price increases of products bought in the 180 days before
+	PriceIncreaseResp    = "price_increase_response"  // mean (spend after − before) / (after + before), 90 days each side
 	ReturnRateLines      = "return_rate_lines"        // returned lines / purchased lines
 	NPSLatest            = "nps_latest"               // latest NPS answer 0–10 by the cutoff, null if none
 	NPSClass             = "nps_class"                // promoter (9–10), passive (7–8), detractor (0–6), "" if none
@@ -98,7 +100,7 @@ var ModelColumns = []string{RecencyDays, TenureDays, Orders, AvgOrderValue, BTYD
 	ActiveMonths, CategoryBreadth, RefundRate,
 	RepeatRate, OrdersPerMonth, AOVTrend, SpendVelocity, OrderVelocity, LongestGapDays, WeekendShare, EveningShare,
 	Channels, MainChannelShare, CategoryEntropy, TopCategoryShare, BasketItems, BasketLines,
-	DiscountOrderShare, DiscountSpendShare, DiscountDepth, FullPriceShare, ReturnRateLines,
+	DiscountOrderShare, DiscountSpendShare, DiscountDepth, FullPriceShare, PriceIncreasesSeen, PriceIncreaseResp, ReturnRateLines,
 	NPSLatest, CSATMean, CESLatest, Complaints30d, Complaints90d, Complaints365d,
 	DaysSinceComplaint, Tickets90d, Returns365d, BoughtAfterComplaint, SatisfactionIndex, SurveyResponseRate, PerceivedMinusExp,
 	TierRank, MonthsInTier, TierChanges365d, PointsBalance, PointsEarned365d, PointsRedeemed365d, RedemptionRate, DaysSinceRedemption}
@@ -125,6 +127,7 @@ var baseFields = []arrow.Field{
 	i64(Channels), {Name: MainChannel, Type: arrow.BinaryTypes.String}, f64(MainChannelShare, true),
 	f64(CategoryEntropy, false), f64(TopCategoryShare, false), f64(BasketItems, true), f64(BasketLines, false),
 	f64(DiscountOrderShare, true), f64(DiscountSpendShare, true), f64(DiscountDepth, true), f64(FullPriceShare, true),
+	i64(PriceIncreasesSeen), f64(PriceIncreaseResp, true),
 	f64(ReturnRateLines, false),
 	f64(NPSLatest, true), {Name: NPSClass, Type: arrow.BinaryTypes.String}, f64(CSATMean, true), f64(CESLatest, true),
 	i64(Complaints30d), i64(Complaints90d), i64(Complaints365d), f64(DaysSinceComplaint, true), i64(Tickets90d), i64(Returns365d),

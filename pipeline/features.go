@@ -101,6 +101,11 @@ func snapshot(ctx context.Context, cfg Config, cutoff, knownUntil time.Time) (Fe
 			}
 		}
 	}()
+	if info.PricedRows > 0 { // list prices are known: find the products' price increases first
+		if fcfg.PriceIncreases, err = priceIncreases(ctx, cfg, info, cutoff); err != nil {
+			return res, err
+		}
+	}
 	err = forEachBucket(ctx, cfg, "features", info.Buckets, func(b int) error {
 		rec, err := bucketFeatures(ctx, cfg.Workdir, b, mem, fcfg, nil)
 		parts[b] = rec
@@ -143,7 +148,11 @@ func sameMeta(a, b map[string]string) bool {
 // bucketFeatures builds the feature rows of bucket b, or with a KPI book,
 // adds the bucket's customers to the book instead (and returns no rows).
 func bucketFeatures(ctx context.Context, workdir string, b int, mem memory.Allocator, fcfg features.Config, kpi *features.KPIBook) (arrow.RecordBatch, error) {
-	rr, closeFile, err := datasets.OpenWarehouseBucket(ctx, workdir, b, mem, features.InputColumns...)
+	cols := features.InputColumns
+	if len(fcfg.PriceIncreases) > 0 {
+		cols = append(slices.Clone(cols), datasets.ColProductID)
+	}
+	rr, closeFile, err := datasets.OpenWarehouseBucket(ctx, workdir, b, mem, cols...)
 	if err != nil {
 		return nil, err
 	}
@@ -291,4 +300,33 @@ func formatWeights(w map[string]float64) string {
 		parts[i] = k + "=" + strconv.FormatFloat(w[k], 'g', -1, 64)
 	}
 	return strings.Join(parts, ",")
+}
+
+// priceIncreases reads every bucket's priced lines into a price book and
+// returns the products' list-price increases known by the cutoff.
+func priceIncreases(ctx context.Context, cfg Config, info datasets.WarehouseInfo, cutoff time.Time) (map[uint64][]int64, error) {
+	books := make([]*features.PriceBook, info.Buckets)
+	first := time.UnixMicro(info.MinTS).UTC()
+	err := forEachBucket(ctx, cfg, "prices", info.Buckets, func(b int) error {
+		books[b] = features.NewPriceBook(first, cutoff)
+		rr, closeFile, err := datasets.OpenWarehouseBucket(ctx, cfg.Workdir, b, memory.DefaultAllocator, features.PriceColumns...)
+		if err != nil {
+			return err
+		}
+		defer closeFile()
+		defer rr.Release()
+		for rr.Next() {
+			if err := books[b].Add(rr.RecordBatch()); err != nil {
+				return fmt.Errorf("pipeline: bucket %d: %w", b, err)
+			}
+		}
+		return rr.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range books[1:] {
+		books[0].Merge(b)
+	}
+	return books[0].Increases(), nil
 }

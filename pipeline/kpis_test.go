@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
 	"github.com/churn-dev/churn/datasets"
 	"github.com/churn-dev/churn/features"
 )
@@ -155,4 +157,53 @@ func fmtRow(r datasets.KPIRow) string {
 	var b bytes.Buffer
 	_ = datasets.WriteKPIsCSV(&b, []datasets.KPIRow{r})
 	return b.String()
+}
+
+// An export with unit prices: ingest keeps them, the feature stage finds
+// the February increase of X and a's response to it (see features'
+// TestPriceIncreaseResponse for the arithmetic).
+func TestPriceIncreaseEndToEnd(t *testing.T) {
+	work := t.TempDir()
+	lines := []string{
+		"a,A0,2023-12-20,Z,2,10.00", "a,A1,2024-01-15,X,1,10.00", "a,A2,2024-03-10,Z,1,10.00",
+		"o1,1,2024-01-02,X,1,10.00", "o1,2,2024-02-02,X,1,11.00", "o2,1,2024-01-03,X,1,10.00",
+		"o2,2,2024-02-03,X,1,11.00", "o3,1,2024-02-04,X,1,11.00", "o3,2,2024-06-30,Z,1,1.00",
+	}
+	path := filepath.Join(t.TempDir(), "orders.csv")
+	if err := os.WriteFile(path, []byte("customer_id,order_id,ts,product_id,quantity,unit_price\n"+strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Workdir: work, Buckets: 2}
+	ing, err := Ingest(context.Background(), cfg, IngestInput{Transactions: path, Now: asOf})
+	if err != nil || ing.Loaded != int64(len(lines)) {
+		t.Fatalf("ingest: %+v, %v", ing, err)
+	}
+	info, err := datasets.OpenWarehouse(work)
+	if err != nil || info.PricedRows != int64(len(lines)) {
+		t.Fatalf("priced rows %d, %v", info.PricedRows, err)
+	}
+	fr, err := Features(context.Background(), cfg, time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := readSnapshot(context.Background(), fr.Dir, memory.DefaultAllocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Release()
+	ids, _ := features.Strings(rec, features.CustomerID)
+	seen, _ := features.Float64s(rec, features.PriceIncreasesSeen)
+	resp, _ := features.Float64s(rec, features.PriceIncreaseResp)
+	found := false
+	for i, id := range ids {
+		if id == "a" {
+			found = true
+			if seen[i] != 1 || math.Abs(resp[i]+0.5) > 1e-12 {
+				t.Errorf("a: seen %v, response %v; want 1 and −0.5", seen[i], resp[i])
+			}
+		}
+	}
+	if !found {
+		t.Error("a is not in the snapshot")
+	}
 }

@@ -153,6 +153,12 @@ var reasonText = map[string]phrase{
 	features.FullPriceShare: func(v, _ float64) (string, string) {
 		return fmt.Sprintf("%.0f%% bought at full price", 100*v), fmt.Sprintf("%.0f%%按原价购买", 100*v)
 	},
+	features.PriceIncreasesSeen: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("saw %.0f price increases on products bought", v), fmt.Sprintf("购买的商品经历%.0f次涨价", v)
+	},
+	features.PriceIncreaseResp: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("spend %+.0f%% after price increases", 100*v), fmt.Sprintf("涨价后消费%+.0f%%", 100*v)
+	},
 	features.ReturnRateLines: func(v, _ float64) (string, string) {
 		return fmt.Sprintf("returns %.0f%% of items", 100*v), fmt.Sprintf("退货%.0f%%的商品", 100*v)
 	},
