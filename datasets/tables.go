@@ -11,6 +11,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // Customer is one row of the optional customers input (DESIGN.md,
@@ -329,7 +333,7 @@ func FeedbackForBucket(workdir string, b, n int) ([]Feedback, error) {
 		return nil, err
 	}
 	if fbn, _ := strconv.Atoi(m.Meta["buckets"]); fbn == n {
-		return readParquetRows[Feedback](filepath.Join(BucketDir(root, b), "part-00000.parquet"))
+		return readFeedbackColumns(filepath.Join(BucketDir(root, b), "part-00000.parquet"))
 	}
 	all, err := ReadFeedback(workdir)
 	if err != nil {
@@ -337,6 +341,55 @@ func FeedbackForBucket(workdir string, b, n int) ([]Feedback, error) {
 	}
 	out := slices.DeleteFunc(all, func(f Feedback) bool { return Bucket(f.CustomerID, n) != b })
 	slices.SortStableFunc(out, compareFeedback)
+	return out, nil
+}
+
+// readFeedbackColumns reads a feedback part through Arrow, column by
+// column: customer ids (sorted, so repeats are shared) and kinds are
+// interned rather than allocated per row.
+func readFeedbackColumns(path string) ([]Feedback, error) {
+	rr, closeFile, err := openParquetRecords(context.Background(), path, memory.DefaultAllocator)
+	if err != nil {
+		return nil, err
+	}
+	defer closeFile()
+	defer rr.Release()
+	var out []Feedback
+	var lastID string
+	for rr.Next() {
+		rec := rr.RecordBatch()
+		sc := rec.Schema()
+		get := func(name string) arrow.Array {
+			if idx := sc.FieldIndices(name); len(idx) > 0 {
+				return rec.Column(idx[0])
+			}
+			return nil
+		}
+		ids, ok1 := get(KeyCustomerID).(*array.String)
+		ts, ok2 := get("ts").(*array.Timestamp)
+		kinds, ok3 := get(KeyKind).(*array.String)
+		scores, ok4 := get(KeyScore).(*array.Float64)
+		if !ok1 || !ok2 || !ok3 || !ok4 {
+			return nil, fmt.Errorf("datasets: %s is not a feedback table: %s", path, sc)
+		}
+		out = slices.Grow(out, int(rec.NumRows()))
+		for i := range int(rec.NumRows()) {
+			id := ids.Value(i)
+			if id != lastID {
+				lastID = strings.Clone(id)
+			}
+			kind := kinds.Value(i)
+			if k := slices.Index(FeedbackKinds, kind); k >= 0 {
+				kind = FeedbackKinds[k]
+			} else {
+				kind = strings.Clone(kind)
+			}
+			out = append(out, Feedback{CustomerID: lastID, TS: int64(ts.Value(i)), Kind: kind, Score: scores.Value(i)})
+		}
+	}
+	if err := rr.Err(); err != nil {
+		return nil, fmt.Errorf("datasets: read %s: %w", path, err)
+	}
 	return out, nil
 }
 

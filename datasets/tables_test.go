@@ -2,7 +2,9 @@ package datasets
 
 import (
 	"context"
+	"fmt"
 	"math"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -116,5 +118,45 @@ func TestCommitCustomersAndFeedback(t *testing.T) {
 	}
 	if info, err := CommitFeedback(ctx, work, 3, fb[:1], true); err != nil || info.Rows != 1 {
 		t.Errorf("replace: %+v, %v", info, err)
+	}
+}
+
+// A bucket's feedback read column by column equals the rows read through
+// the row reader, NaN scores and interned kinds included, in stored order.
+func TestFeedbackForBucketColumns(t *testing.T) {
+	ctx := context.Background()
+	work := t.TempDir()
+	var fb []Feedback
+	for i := range 300 {
+		score := float64(i % 11)
+		kind := []string{"nps", "complaint", "survey", "csat"}[i%4]
+		if kind == "complaint" || kind == "survey" {
+			score = math.NaN()
+		}
+		if kind == "csat" {
+			score = float64(1 + i%5)
+		}
+		fb = append(fb, Feedback{CustomerID: fmt.Sprintf("c%03d", i%37), TS: int64(i) * 1e9, Kind: kind, Score: score})
+	}
+	if _, err := CommitFeedback(ctx, work, 4, fb, false); err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for b := range 4 {
+		got, err := FeedbackForBucket(work, b, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := readParquetRows[Feedback](filepath.Join(BucketDir(filepath.Join(work, FeedbackDir), b), "part-00000.parquet"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) || len(got) == 0 {
+			t.Fatalf("bucket %d: %d rows, want %d:\n%v\n%v", b, len(got), len(want), got[:min(3, len(got))], want[:min(3, len(want))])
+		}
+		total += len(got)
+	}
+	if total != len(fb) {
+		t.Fatalf("%d rows in the buckets, want %d", total, len(fb))
 	}
 }

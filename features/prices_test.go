@@ -14,7 +14,7 @@ import (
 
 type pricedTx struct {
 	cust, order, ts, product string
-	cents, unit          int64
+	cents, unit              int64
 }
 
 func pricedBatch(t *testing.T, mem memory.Allocator, rows []pricedTx) arrow.RecordBatch {

@@ -3,8 +3,10 @@ package features
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"sort"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -49,40 +51,75 @@ func ScoreRFM(mem memory.Allocator, parts []arrow.RecordBatch) ([]arrow.RecordBa
 		rec, freq, mon = append(rec, r...), append(freq, f...), append(mon, m...)
 	}
 	sr, sf, sm := slices.Clone(rec), slices.Clone(freq), slices.Clone(mon)
-	slices.Sort(sr)
-	slices.Sort(sf)
-	slices.Sort(sm)
-	out := make([]arrow.RecordBatch, 0, len(parts))
-	off := 0
-	for _, p := range parts {
-		n := int(p.NumRows())
-		rb := array.NewInt8Builder(mem)
-		fb := array.NewInt8Builder(mem)
-		mb := array.NewInt8Builder(mem)
-		cb := array.NewStringBuilder(mem)
-		rb.Reserve(n)
-		fb.Reserve(n)
-		mb.Reserve(n)
-		for i := off; i < off+n; i++ {
-			r, f, m := QuintileScore(sr, rec[i]), QuintileScore(sf, freq[i]), QuintileScore(sm, mon[i])
-			rb.UnsafeAppend(r)
-			fb.UnsafeAppend(f)
-			mb.UnsafeAppend(m)
-			cb.Append(string([]byte{'0' + byte(r), '0' + byte(f), '0' + byte(m)}))
-		}
-		off += n
-		newCols := []arrow.Array{rb.NewArray(), fb.NewArray(), mb.NewArray(), cb.NewArray()}
-		for _, b := range []array.Builder{rb, fb, mb, cb} {
-			b.Release()
-		}
-		fields := append(slices.Clone(p.Schema().Fields()), rfmFields...)
-		cols := append(slices.Clone(p.Columns()), newCols...)
-		out = append(out, array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, int64(n)))
-		for _, c := range newCols {
-			c.Release()
+	var wg sync.WaitGroup
+	for _, v := range [][]float64{sr, sf, sm} {
+		wg.Go(func() { slices.Sort(v) })
+	}
+	wg.Wait()
+	out := make([]arrow.RecordBatch, len(parts))
+	offs := make([]int, len(parts)+1)
+	for i, p := range parts {
+		offs[i+1] = offs[i] + int(p.NumRows())
+	}
+	// Parts are scored in parallel (each into its own builders), then kept in order.
+	next := make(chan int)
+	for range min(len(parts), runtime.GOMAXPROCS(0)) {
+		wg.Go(func() {
+			for k := range next {
+				out[k] = scorePart(mem, parts[k], rec[offs[k]:offs[k+1]], freq[offs[k]:offs[k+1]], mon[offs[k]:offs[k+1]], sr, sf, sm)
+			}
+		})
+	}
+	for k := range parts {
+		next <- k
+	}
+	close(next)
+	wg.Wait()
+	return out, nil
+}
+
+// rfmCells are the 125 "rfm" strings, so scoring allocates none per row.
+var rfmCells = func() (c [6][6][6]string) {
+	for r := 1; r <= 5; r++ {
+		for f := 1; f <= 5; f++ {
+			for m := 1; m <= 5; m++ {
+				c[r][f][m] = string([]byte{'0' + byte(r), '0' + byte(f), '0' + byte(m)})
+			}
 		}
 	}
-	return out, nil
+	return
+}()
+
+// scorePart appends the RFM scores of one part's rows to a copy of it.
+func scorePart(mem memory.Allocator, p arrow.RecordBatch, rec, freq, mon, sr, sf, sm []float64) arrow.RecordBatch {
+	n := int(p.NumRows())
+	rb := array.NewInt8Builder(mem)
+	fb := array.NewInt8Builder(mem)
+	mb := array.NewInt8Builder(mem)
+	cb := array.NewStringBuilder(mem)
+	rb.Reserve(n)
+	fb.Reserve(n)
+	mb.Reserve(n)
+	cb.Reserve(n)
+	cb.ReserveData(3 * n)
+	for i := range n {
+		r, f, m := QuintileScore(sr, rec[i]), QuintileScore(sf, freq[i]), QuintileScore(sm, mon[i])
+		rb.UnsafeAppend(r)
+		fb.UnsafeAppend(f)
+		mb.UnsafeAppend(m)
+		cb.Append(rfmCells[r][f][m])
+	}
+	newCols := []arrow.Array{rb.NewArray(), fb.NewArray(), mb.NewArray(), cb.NewArray()}
+	for _, b := range []array.Builder{rb, fb, mb, cb} {
+		b.Release()
+	}
+	fields := append(slices.Clone(p.Schema().Fields()), rfmFields...)
+	cols := append(slices.Clone(p.Columns()), newCols...)
+	out := array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, int64(n))
+	for _, c := range newCols {
+		c.Release()
+	}
+	return out
 }
 
 // Segment names the standard RFM segment of recency and frequency scores
