@@ -39,8 +39,43 @@ func ListDir(workdir, asOf string) string {
 	return filepath.Join(workdir, ListsDir, "as-of="+asOf)
 }
 
+// NeutraliseCell defuses a CSV cell a spreadsheet would run as a formula
+// (it starts with = + - @, a tab or a carriage return) by prefixing a
+// single quote, as OWASP advises against CSV injection. Plain numbers and
+// phone numbers (-5.00, +86 138 0013 8000) are left alone: they call no
+// function.
+func NeutraliseCell(s string) string {
+	if s == "" {
+		return s
+	}
+	switch s[0] {
+	case '+', '-':
+		plain := len(s) > 1
+		for i := 1; i < len(s) && plain; i++ {
+			c := s[i]
+			plain = c >= '0' && c <= '9' || c == ' ' || c == '.' || c == '(' || c == ')' || c == '-'
+		}
+		if plain {
+			return s
+		}
+	case '=', '@', '\t', '\r':
+	default:
+		return s
+	}
+	return "'" + s
+}
+
+// unneutralise reverses NeutraliseCell.
+func unneutralise(s string) string {
+	if len(s) > 1 && s[0] == '\'' && NeutraliseCell(s[1:]) == s {
+		return s[1:]
+	}
+	return s
+}
+
 // WriteScoresCSV writes rows as UTF-8 CSV (RFC 4180, LF) with ScoreColumns as
-// header. Probabilities have 4 decimals, counts 3, money 2.
+// header. Probabilities have 4 decimals, counts 3, money 2. Text cells are
+// neutralised against formula injection (NeutraliseCell).
 func WriteScoresCSV(w io.Writer, rows []ScoreRow) error {
 	bw := bufio.NewWriterSize(w, 1<<20)
 	cw := csv.NewWriter(bw)
@@ -50,9 +85,10 @@ func WriteScoresCSV(w io.Writer, rows []ScoreRow) error {
 	f := func(v float64, prec int) string { return strconv.FormatFloat(v, 'f', prec, 64) }
 	rec := make([]string, len(ScoreColumns))
 	for _, r := range rows {
-		rec = append(rec[:0], strconv.FormatInt(r.Rank, 10), r.CustomerID, f(r.ChurnProbability, 4), r.RiskTier,
-			f(r.PAlive, 4), f(r.ExpectedOrders, 3), f(r.PredictedCLV, 2), f(r.ValueAtRisk, 2), r.Segment, r.Reasons,
-			r.SuggestedAction, r.LastOrderDate, r.ExpectedNextOrderDate, r.ModelVersion, r.ScoredAt)
+		n := NeutraliseCell
+		rec = append(rec[:0], strconv.FormatInt(r.Rank, 10), n(r.CustomerID), f(r.ChurnProbability, 4), r.RiskTier,
+			f(r.PAlive, 4), f(r.ExpectedOrders, 3), f(r.PredictedCLV, 2), f(r.ValueAtRisk, 2), r.Segment, n(r.Reasons),
+			n(r.SuggestedAction), r.LastOrderDate, r.ExpectedNextOrderDate, r.ModelVersion, r.ScoredAt)
 		if err := cw.Write(rec); err != nil {
 			return fmt.Errorf("datasets: write csv: %w", err)
 		}
@@ -77,7 +113,8 @@ func ReadScoresParquet(path string) ([]ScoreRow, error) {
 	return readParquetRows[ScoreRow](path)
 }
 
-// ReadScoresCSV reads a retention_list.csv written by WriteScoresCSV.
+// ReadScoresCSV reads a retention_list.csv written by WriteScoresCSV
+// (reversing the formula neutralisation).
 func ReadScoresCSV(name string, r io.Reader) ([]ScoreRow, error) {
 	cr := csv.NewReader(r)
 	recs, err := cr.ReadAll()
@@ -92,14 +129,14 @@ func ReadScoresCSV(name string, r io.Reader) ([]ScoreRow, error) {
 		var r ScoreRow
 		var errs [6]error
 		r.Rank, errs[0] = strconv.ParseInt(rec[0], 10, 64)
-		r.CustomerID = rec[1]
+		r.CustomerID = unneutralise(rec[1])
 		r.ChurnProbability, errs[1] = strconv.ParseFloat(rec[2], 64)
 		r.RiskTier = rec[3]
 		r.PAlive, errs[2] = strconv.ParseFloat(rec[4], 64)
 		r.ExpectedOrders, errs[3] = strconv.ParseFloat(rec[5], 64)
 		r.PredictedCLV, errs[4] = strconv.ParseFloat(rec[6], 64)
 		r.ValueAtRisk, errs[5] = strconv.ParseFloat(rec[7], 64)
-		r.Segment, r.Reasons, r.SuggestedAction = rec[8], rec[9], rec[10]
+		r.Segment, r.Reasons, r.SuggestedAction = rec[8], unneutralise(rec[9]), unneutralise(rec[10])
 		r.LastOrderDate, r.ExpectedNextOrderDate, r.ModelVersion, r.ScoredAt = rec[11], rec[12], rec[13], rec[14]
 		for _, e := range errs {
 			if e != nil {

@@ -111,8 +111,8 @@ func TestRunEndToEnd(t *testing.T) {
 		t.Fatalf("scores.parquet disagrees with the CSV (%v)", err)
 	}
 	var exp bytes.Buffer
-	if n, err := Export(context.Background(), Config{Workdir: work}, asOf, "csv", &exp); err != nil || n != 4000 || !bytes.Equal(exp.Bytes(), raw) {
-		t.Fatalf("export: n=%d err=%v, same bytes=%v", n, err, bytes.Equal(exp.Bytes(), raw))
+	if res, err := Export(context.Background(), Config{Workdir: work}, asOf, ExportOptions{Format: "csv", W: &exp}); err != nil || res.Rows != 4000 || !bytes.Equal(exp.Bytes(), raw) {
+		t.Fatalf("export: %+v err=%v, same bytes=%v", res, err, bytes.Equal(exp.Bytes(), raw))
 	}
 	html, _ := os.ReadFile(res.Score.Report)
 	for _, want := range []string{"Retention list — as of 2025-12-31", "Risk tiers", "<svg", rows[0].CustomerID, "ROC AUC",

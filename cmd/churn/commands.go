@@ -3,8 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -237,55 +237,61 @@ func printResult(c *cobra.Command, res pipeline.ScoreResult) {
 func newExport() *cobra.Command {
 	var o options
 	var asOf, format, out string
+	var excel bool
 	c := &cobra.Command{
-		Use:   "export --workdir W --as-of DATE --format csv [--out FILE]",
+		Use:   "export --workdir W --as-of DATE --format csv|hubspot|salesforce|braze|klaviyo [--out FILE] [--excel]",
 		Short: "Write a published retention list for a CRM import",
-		Args:  cobra.NoArgs,
+		Long: `Writes the published list of an as-of day in a CRM's import format:
+
+  csv         the full list (retention_list.csv's columns, snake_case)
+  hubspot     contact import: Email first, then the scores as properties;
+              at most 1,048,576 rows and 512 MB per file; rows need an email
+  salesforce  Data Import Wizard: Email, then custom fields (Churn_Probability__c, …);
+              at most 50,000 records per file; rows need an email
+  braze       user attributes: external_id (the customer id) first, email, phone, attributes
+  klaviyo     Email, Phone Number first; at most 50 MB per file; rows need one of them
+
+Emails and phones come from the customers input (churn ingest --customers).
+A list over a CRM's per-file limit is split into FILE-001.csv, FILE-002.csv, …
+(--out is then required). Files are UTF-8 (--excel adds a byte-order mark so
+Excel reads them as UTF-8), dates ISO 8601, and text cells that a spreadsheet
+would run as a formula (starting with = + - @) are prefixed with '.`,
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			cfg, t, err := datedConfig(c, &o, "as-of", asOf)
 			if err != nil {
 				return err
 			}
-			if format != "csv" {
+			valid := false
+			for _, f := range pipeline.ExportFormats {
+				valid = valid || f == format
+			}
+			if !valid {
 				return usagef("--format %q: supported formats: %v", format, pipeline.ExportFormats)
 			}
-			if out == "" || out == "-" {
-				_, err := pipeline.Export(c.Context(), cfg, t, format, c.OutOrStdout())
-				return err
+			opt := pipeline.ExportOptions{Format: format, Excel: excel, W: c.OutOrStdout()}
+			if out != "-" {
+				opt.Out = out
 			}
-			f, err := os.CreateTemp(dirOf(out), ".export-*")
+			res, err := pipeline.Export(c.Context(), cfg, t, opt)
 			if err != nil {
 				return err
 			}
-			n, err := pipeline.Export(c.Context(), cfg, t, format, f)
-			if cerr := f.Close(); err == nil {
-				err = cerr
+			if len(res.Files) > 0 {
+				fmt.Fprintf(c.ErrOrStderr(), "wrote %d rows to %s\n", res.Rows, strings.Join(res.Files, ", "))
 			}
-			if err == nil {
-				err = os.Rename(f.Name(), out)
+			if res.Skipped > 0 {
+				fmt.Fprintf(c.ErrOrStderr(), "left out %d customers without %s (%s cannot import them)\n", res.Skipped, res.Needs, format)
 			}
-			if err != nil {
-				os.Remove(f.Name())
-				return err
-			}
-			fmt.Fprintf(c.ErrOrStderr(), "wrote %d rows to %s\n", n, out)
 			return nil
 		},
 	}
 	stageFlags(c, &o, false)
 	c.Flags().StringVar(&asOf, "as-of", "", "as-of day of the published list (required)")
-	c.Flags().StringVar(&format, "format", "csv", "output format: csv")
-	c.Flags().StringVar(&out, "out", "", "output file (default: standard output)")
+	c.Flags().StringVar(&format, "format", "csv", "output format: "+strings.Join(pipeline.ExportFormats, ", "))
+	c.Flags().StringVar(&out, "out", "", "output file (default: standard output); split exports become FILE-001.csv, …")
+	c.Flags().BoolVar(&excel, "excel", false, "start the file with a UTF-8 byte-order mark for Excel")
 	return c
-}
-
-func dirOf(p string) string {
-	for i := len(p) - 1; i >= 0; i-- {
-		if os.IsPathSeparator(p[i]) {
-			return p[:i+1]
-		}
-	}
-	return "."
 }
 
 func newRun() *cobra.Command {

@@ -1,0 +1,217 @@
+package pipeline
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/churn-dev/churn/datasets"
+)
+
+// crmDialect describes how one CRM imports a contact list.
+type crmDialect struct {
+	name string
+	// header returns the column names; row the cells of one list row
+	// (ok false: the CRM cannot import it, e.g. no email).
+	header []string
+	row    func(r *datasets.ScoreRow, c contact) ([]string, bool)
+	// maxRows (data rows, header excluded) and maxBytes (header included)
+	// per file; 0 is no limit.
+	maxRows  int
+	maxBytes int64
+	needs    string // what a row needs, for the summary ("an email")
+}
+
+// contact is what the customers input knows of a customer.
+type contact struct{ email, phone string }
+
+func prob(v float64) string  { return strconv.FormatFloat(v, 'f', 4, 64) }
+func money(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
+
+// crmDialects are the export formats besides csv, after each vendor's
+// documented import rules (HubSpot: ≤ 1,048,576 rows and 512 MB per file;
+// Salesforce Data Import Wizard: ≤ 50,000 records per file; Braze: user
+// attributes with external_id first; Klaviyo: Email or Phone Number first,
+// ≤ 50 MB per file).
+var crmDialects = map[string]crmDialect{
+	"hubspot": {
+		name: "hubspot",
+		header: []string{"Email", "Phone Number", "Customer ID", "Churn Probability", "Churn Risk Tier", "Predicted CLV",
+			"Value at Risk", "RFM Segment", "Churn Reasons", "Suggested Action", "Last Order Date", "Expected Next Order Date", "Churn Scored At"},
+		row: func(r *datasets.ScoreRow, c contact) ([]string, bool) {
+			return []string{c.email, c.phone, r.CustomerID, prob(r.ChurnProbability), r.RiskTier, money(r.PredictedCLV),
+				money(r.ValueAtRisk), r.Segment, r.Reasons, r.SuggestedAction, r.LastOrderDate, r.ExpectedNextOrderDate, r.ScoredAt}, c.email != ""
+		},
+		maxRows: 1_048_575, maxBytes: 512 << 20, needs: "an email",
+	},
+	"salesforce": {
+		name: "salesforce",
+		header: []string{"Email", "Phone", "Customer_ID__c", "Churn_Probability__c", "Churn_Risk_Tier__c", "Predicted_CLV__c",
+			"Value_at_Risk__c", "RFM_Segment__c", "Churn_Reasons__c", "Suggested_Action__c", "Last_Order_Date__c", "Expected_Next_Order_Date__c", "Churn_Scored_At__c"},
+		row: func(r *datasets.ScoreRow, c contact) ([]string, bool) {
+			return []string{c.email, c.phone, r.CustomerID, prob(r.ChurnProbability), r.RiskTier, money(r.PredictedCLV),
+				money(r.ValueAtRisk), r.Segment, r.Reasons, r.SuggestedAction, r.LastOrderDate, r.ExpectedNextOrderDate, r.ScoredAt}, c.email != ""
+		},
+		maxRows: 50_000, needs: "an email",
+	},
+	"braze": {
+		name: "braze",
+		header: []string{"external_id", "email", "phone", "churn_probability", "churn_risk_tier", "predicted_clv", "value_at_risk",
+			"rfm_segment", "churn_reasons", "suggested_action", "last_order_date", "expected_next_order_date", "churn_scored_at"},
+		row: func(r *datasets.ScoreRow, c contact) ([]string, bool) {
+			return []string{r.CustomerID, c.email, c.phone, prob(r.ChurnProbability), r.RiskTier, money(r.PredictedCLV), money(r.ValueAtRisk),
+				r.Segment, r.Reasons, r.SuggestedAction, r.LastOrderDate, r.ExpectedNextOrderDate, r.ScoredAt}, true
+		},
+	},
+	"klaviyo": {
+		name: "klaviyo",
+		header: []string{"Email", "Phone Number", "External ID", "Churn Probability", "Churn Risk Tier", "Predicted CLV", "Value at Risk",
+			"RFM Segment", "Churn Reasons", "Suggested Action", "Last Order Date", "Expected Next Order Date", "Churn Scored At"},
+		row: func(r *datasets.ScoreRow, c contact) ([]string, bool) {
+			return []string{c.email, c.phone, r.CustomerID, prob(r.ChurnProbability), r.RiskTier, money(r.PredictedCLV), money(r.ValueAtRisk),
+				r.Segment, r.Reasons, r.SuggestedAction, r.LastOrderDate, r.ExpectedNextOrderDate, r.ScoredAt}, c.email != "" || c.phone != ""
+		},
+		maxBytes: 50 << 20, needs: "an email or a phone number",
+	},
+}
+
+// splitWriter writes CSV records into parts that respect a row and byte
+// limit, each part starting with the header (and a BOM for Excel).
+type splitWriter struct {
+	header   []string
+	bom      bool
+	maxRows  int
+	maxBytes int64
+	parts    []*bytes.Buffer
+	rows     int // data rows in the current part
+	line     bytes.Buffer
+	cw       *csv.Writer
+}
+
+func newSplitWriter(header []string, bom bool, maxRows int, maxBytes int64) *splitWriter {
+	w := &splitWriter{header: header, bom: bom, maxRows: maxRows, maxBytes: maxBytes}
+	w.cw = csv.NewWriter(&w.line)
+	return w
+}
+
+// encode renders one record as a CSV line.
+func (w *splitWriter) encode(rec []string) ([]byte, error) {
+	w.line.Reset()
+	if err := w.cw.Write(rec); err != nil {
+		return nil, err
+	}
+	w.cw.Flush()
+	return w.line.Bytes(), w.cw.Error()
+}
+
+func (w *splitWriter) newPart() error {
+	b := &bytes.Buffer{}
+	if w.bom {
+		b.WriteString("\uFEFF")
+	}
+	h, err := w.encode(w.header)
+	if err != nil {
+		return err
+	}
+	b.Write(h)
+	w.parts, w.rows = append(w.parts, b), 0
+	return nil
+}
+
+// Write adds one record, starting a new part when the current one is full.
+func (w *splitWriter) Write(rec []string) error {
+	if len(w.parts) == 0 {
+		if err := w.newPart(); err != nil {
+			return err
+		}
+	}
+	enc, err := w.encode(rec)
+	if err != nil {
+		return err
+	}
+	line := slices.Clone(enc) // encode's buffer is reused for a new part's header
+	cur := w.parts[len(w.parts)-1]
+	full := w.maxRows > 0 && w.rows >= w.maxRows || w.maxBytes > 0 && int64(cur.Len()+len(line)) > w.maxBytes
+	if full && w.rows > 0 {
+		if err := w.newPart(); err != nil {
+			return err
+		}
+		cur = w.parts[len(w.parts)-1]
+	}
+	if w.maxBytes > 0 && int64(cur.Len()+len(line)) > w.maxBytes {
+		return fmt.Errorf("pipeline: one row of %d bytes does not fit the %d-byte file limit", len(line), w.maxBytes)
+	}
+	cur.Write(line)
+	w.rows++
+	return nil
+}
+
+// Parts returns the files' contents (at least one: the header alone for no rows).
+func (w *splitWriter) Parts() ([][]byte, error) {
+	if len(w.parts) == 0 {
+		if err := w.newPart(); err != nil {
+			return nil, err
+		}
+	}
+	out := make([][]byte, len(w.parts))
+	for i, p := range w.parts {
+		out[i] = p.Bytes()
+	}
+	return out, nil
+}
+
+// ExportResult is what an export wrote.
+type ExportResult struct {
+	Rows    int      // rows written
+	Skipped int      // list rows the CRM cannot import (no email, …)
+	Needs   string   // what a skipped row lacked
+	Files   []string // the files written (empty when writing to a stream)
+}
+
+// crmParts renders the list in a dialect: its parts and how many rows were
+// written and skipped. csv is the full list in snake_case.
+func crmParts(format string, rows []datasets.ScoreRow, contacts map[string]contact, bom bool, limits [2]int64) ([][]byte, ExportResult, error) {
+	var res ExportResult
+	if format == "csv" {
+		var buf bytes.Buffer
+		if bom {
+			buf.WriteString("\uFEFF")
+		}
+		if err := datasets.WriteScoresCSV(&buf, rows); err != nil {
+			return nil, res, err
+		}
+		res.Rows = len(rows)
+		return [][]byte{buf.Bytes()}, res, nil
+	}
+	d, ok := crmDialects[format]
+	if !ok {
+		return nil, res, fmt.Errorf("pipeline: export format %q: supported: %v", format, ExportFormats)
+	}
+	maxRows, maxBytes := d.maxRows, d.maxBytes
+	if limits[0] > 0 {
+		maxRows = int(limits[0])
+	}
+	if limits[1] > 0 {
+		maxBytes = limits[1]
+	}
+	w := newSplitWriter(d.header, bom, maxRows, maxBytes)
+	for i := range rows {
+		rec, ok := d.row(&rows[i], contacts[rows[i].CustomerID])
+		if !ok {
+			res.Skipped++
+			continue
+		}
+		for j := range rec {
+			rec[j] = datasets.NeutraliseCell(rec[j])
+		}
+		if err := w.Write(rec); err != nil {
+			return nil, res, err
+		}
+		res.Rows++
+	}
+	res.Needs = d.needs
+	parts, err := w.Parts()
+	return parts, res, err
+}
