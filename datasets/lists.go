@@ -21,6 +21,8 @@ type ScoreRow struct {
 	PredictedCLV          float64 `parquet:"predicted_clv"`
 	ValueAtRisk           float64 `parquet:"value_at_risk"`
 	Segment               string  `parquet:"segment,dict"`
+	LoyaltyTier           string  `parquet:"loyalty_tier,dict"`
+	SatisfactionClass     string  `parquet:"satisfaction_class,dict"` // promoter, passive, detractor; empty without an NPS answer
 	Reasons               string  `parquet:"reasons"`
 	SuggestedAction       string  `parquet:"suggested_action,dict"`
 	LastOrderDate         string  `parquet:"last_order_date"`
@@ -31,7 +33,7 @@ type ScoreRow struct {
 
 // ScoreColumns is the header of retention_list.csv, in order.
 var ScoreColumns = []string{"rank", "customer_id", "churn_probability", "risk_tier", "p_alive", "expected_orders",
-	"predicted_clv", "value_at_risk", "segment", "reasons", "suggested_action", "last_order_date",
+	"predicted_clv", "value_at_risk", "segment", "loyalty_tier", "satisfaction_class", "reasons", "suggested_action", "last_order_date",
 	"expected_next_order_date", "model_version", "scored_at"}
 
 // ListDir returns <workdir>/lists/as-of=YYYY-MM-DD.
@@ -87,7 +89,7 @@ func WriteScoresCSV(w io.Writer, rows []ScoreRow) error {
 	for _, r := range rows {
 		n := NeutraliseCell
 		rec = append(rec[:0], strconv.FormatInt(r.Rank, 10), n(r.CustomerID), f(r.ChurnProbability, 4), r.RiskTier,
-			f(r.PAlive, 4), f(r.ExpectedOrders, 3), f(r.PredictedCLV, 2), f(r.ValueAtRisk, 2), r.Segment, n(r.Reasons),
+			f(r.PAlive, 4), f(r.ExpectedOrders, 3), f(r.PredictedCLV, 2), f(r.ValueAtRisk, 2), r.Segment, r.LoyaltyTier, r.SatisfactionClass, n(r.Reasons),
 			n(r.SuggestedAction), r.LastOrderDate, r.ExpectedNextOrderDate, r.ModelVersion, r.ScoredAt)
 		if err := cw.Write(rec); err != nil {
 			return fmt.Errorf("datasets: write csv: %w", err)
@@ -136,8 +138,9 @@ func ReadScoresCSV(name string, r io.Reader) ([]ScoreRow, error) {
 		r.ExpectedOrders, errs[3] = strconv.ParseFloat(rec[5], 64)
 		r.PredictedCLV, errs[4] = strconv.ParseFloat(rec[6], 64)
 		r.ValueAtRisk, errs[5] = strconv.ParseFloat(rec[7], 64)
-		r.Segment, r.Reasons, r.SuggestedAction = rec[8], unneutralise(rec[9]), unneutralise(rec[10])
-		r.LastOrderDate, r.ExpectedNextOrderDate, r.ModelVersion, r.ScoredAt = rec[11], rec[12], rec[13], rec[14]
+		r.Segment, r.LoyaltyTier, r.SatisfactionClass = rec[8], rec[9], rec[10]
+		r.Reasons, r.SuggestedAction = unneutralise(rec[11]), unneutralise(rec[12])
+		r.LastOrderDate, r.ExpectedNextOrderDate, r.ModelVersion, r.ScoredAt = rec[13], rec[14], rec[15], rec[16]
 		for _, e := range errs {
 			if e != nil {
 				return nil, &DataError{File: name, Line: i + 2, Msg: e.Error()}

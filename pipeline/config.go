@@ -54,6 +54,9 @@ type Config struct {
 	// over TierWindow days (default 365).
 	Tiers      []features.Tier
 	TierWindow int
+	// ActionRules pick the suggested actions; nil: the built-in
+	// default_actions.yaml.
+	ActionRules *ActionRules
 	// RiskHigh and RiskMedium are churn-probability bands of the risk tiers;
 	// defaults 0.6 and 0.3.
 	RiskHigh, RiskMedium float64

@@ -18,9 +18,9 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/cr
 // d's id and a's reasons would run as formulas in a spreadsheet.
 var crmRows = []datasets.ScoreRow{
 	{Rank: 1, CustomerID: "a", ChurnProbability: 0.81234, RiskTier: "high", PAlive: 0.3, ExpectedOrders: 1.5, PredictedCLV: 1234.5, ValueAtRisk: 1002.83,
-		Segment: "Can't lose them", Reasons: "-no order for 200 days, \"usual\" gap 30", SuggestedAction: "VIP outreach", LastOrderDate: "2025-06-14",
+		Segment: "Can't lose them", LoyaltyTier: "gold", SatisfactionClass: "detractor", Reasons: "-no order for 200 days, \"usual\" gap 30", SuggestedAction: "VIP outreach", LastOrderDate: "2025-06-14",
 		ExpectedNextOrderDate: "", ModelVersion: "m1", ScoredAt: "2025-12-31"},
-	{Rank: 2, CustomerID: "b", ChurnProbability: 0.5, RiskTier: "medium", PredictedCLV: 300, ValueAtRisk: 150, Segment: "At risk",
+	{Rank: 2, CustomerID: "b", ChurnProbability: 0.5, RiskTier: "medium", PredictedCLV: 300, ValueAtRisk: 150, Segment: "At risk", LoyaltyTier: "none",
 		Reasons: "近90天投诉1次", SuggestedAction: "Service recovery", LastOrderDate: "2025-10-01", ExpectedNextOrderDate: "2026-01-20", ScoredAt: "2025-12-31"},
 	{Rank: 3, CustomerID: "c", ChurnProbability: 0.2, RiskTier: "low", PredictedCLV: 100, ValueAtRisk: 20, Segment: "Loyal",
 		SuggestedAction: "Reward", LastOrderDate: "2025-12-01", ScoredAt: "2025-12-31"},

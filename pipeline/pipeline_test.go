@@ -101,6 +101,10 @@ func TestRunEndToEnd(t *testing.T) {
 		if tier := riskTier(cfg, r.ChurnProbability); tier != r.RiskTier && r.ChurnProbability != cfg.RiskHigh && r.ChurnProbability != cfg.RiskMedium {
 			t.Fatalf("row %d: tier %s for p=%v", i, r.RiskTier, r.ChurnProbability)
 		}
+		if !slices.Contains([]string{"none", "bronze", "silver", "gold", "platinum"}, r.LoyaltyTier) ||
+			!slices.Contains([]string{"", "promoter", "passive", "detractor"}, r.SatisfactionClass) {
+			t.Fatalf("row %d: tier %q, satisfaction %q", i, r.LoyaltyTier, r.SatisfactionClass)
+		}
 		if !segments[r.Segment] || r.SuggestedAction == "" || r.ScoredAt != "2025-12-31" || r.LastOrderDate > "2025-12-31" || r.ModelVersion == "" {
 			t.Fatalf("row %d: %+v", i, r)
 		}
@@ -116,7 +120,7 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 	html, _ := os.ReadFile(res.Score.Report)
 	for _, want := range []string{"Retention list — as of 2025-12-31", "Risk tiers", "<svg", rows[0].CustomerID, "ROC AUC",
-		"Loyalty KPIs — 2025-12", "Monthly retention and churn rate", "Cohort retention", "By loyalty tier"} {
+		"Loyalty KPIs — 2025-12", "Monthly retention and churn rate", "Cohort retention", "By loyalty tier", "Segments × loyalty tiers"} {
 		if !strings.Contains(string(html), want) {
 			t.Errorf("report lacks %q", want)
 		}
@@ -525,8 +529,9 @@ func TestReasonsLanguages(t *testing.T) {
 		}
 	}
 	rows := []datasets.ScoreRow{{RiskTier: "high", PredictedCLV: 100, Segment: "At risk"}, {RiskTier: "low", Segment: "New"}}
-	assignActions(rows, LangZH)
-	if rows[0].SuggestedAction != actionZH[ActionVIP] || rows[1].SuggestedAction != actionZH[ActionOnboarding] {
+	none := actionInput{daysSinceComplaint: math.NaN(), discount: math.NaN(), overdue: math.NaN()}
+	assignActions(rows, []actionInput{none, none}, defaultRules(features.DefaultTiers), LangZH)
+	if rows[0].SuggestedAction != "VIP关怀：客户经理致电或手写致谢" || rows[1].SuggestedAction != "新客培育：第二单激励" {
 		t.Errorf("actions in Chinese: %q, %q", rows[0].SuggestedAction, rows[1].SuggestedAction)
 	}
 	if err := (Config{Workdir: "w", Lang: "fr"}).WithDefaults().Validate(); err == nil {

@@ -3,11 +3,9 @@ package pipeline
 import (
 	"fmt"
 	"math"
-	"slices"
 	"sort"
 	"strings"
 
-	"github.com/churn-dev/churn/datasets"
 	"github.com/churn-dev/churn/features"
 )
 
@@ -217,6 +215,12 @@ func inLang(lang, en, zh string) string {
 // in lang. A feature counts only when the customer's value lies on the side
 // of the training mean that goes with churn (see ChurnArtifact.Directions).
 func reasons(lang string, names []string, x, contrib, means, dirs []float64) string {
+	text, _ := topReasons(lang, names, x, contrib, means, dirs)
+	return text
+}
+
+// topReasons is reasons with the feature names of the reasons given.
+func topReasons(lang string, names []string, x, contrib, means, dirs []float64) (string, []string) {
 	idx := make([]int, 0, len(names))
 	gap := math.NaN()
 	for j := range names {
@@ -229,68 +233,10 @@ func reasons(lang string, names []string, x, contrib, means, dirs []float64) str
 		}
 	}
 	sort.SliceStable(idx, func(a, b int) bool { return contrib[idx[a]] > contrib[idx[b]] })
-	var en, zh []string
+	var en, zh, top []string
 	for _, j := range idx[:min(3, len(idx))] {
 		e, z := reasonText[names[j]](x[j], gap)
-		en, zh = append(en, e), append(zh, z)
+		en, zh, top = append(en, e), append(zh, z), append(top, names[j])
 	}
-	return inLang(lang, strings.Join(en, "; "), strings.Join(zh, "；"))
-}
-
-// Suggested actions, chosen from risk tier, segment and value.
-const (
-	ActionVIP        = "VIP outreach: personal call or note from the account team"
-	ActionWinBack    = "Win-back offer: personalised incentive on favourite categories"
-	ActionReminder   = "Re-engage: reminder or recommendation email"
-	ActionOnboarding = "Onboarding: second-purchase incentive"
-	ActionReward     = "Reward: loyalty points or referral ask"
-	ActionNone       = "No action: low value, likely lost"
-)
-
-// actionZH are the actions in Chinese.
-var actionZH = map[string]string{
-	ActionVIP:        "VIP关怀：客户经理致电或手写致谢",
-	ActionWinBack:    "挽回优惠：针对常购品类的个性化优惠",
-	ActionReminder:   "唤醒：提醒或推荐邮件",
-	ActionOnboarding: "新客培育：第二单激励",
-	ActionReward:     "奖励：积分或邀请推荐",
-	ActionNone:       "无需行动：价值低，可能已流失",
-}
-
-// assignActions sets SuggestedAction on every row: high value (top 20% CLV)
-// at high risk gets VIP outreach; valuable segments at risk get a win-back
-// offer; low-value lost customers get nothing; other at-risk customers a
-// reminder; new ones onboarding; the rest a reward.
-func assignActions(rows []datasets.ScoreRow, lang string) {
-	clv := make([]float64, len(rows))
-	for i, r := range rows {
-		clv[i] = r.PredictedCLV
-	}
-	slices.Sort(clv)
-	q := func(p float64) float64 {
-		if len(clv) == 0 {
-			return 0
-		}
-		return clv[min(len(clv)-1, int(p*float64(len(clv))))]
-	}
-	p80, p50 := q(0.8), q(0.5)
-	for i := range rows {
-		r := &rows[i]
-		atRisk := r.RiskTier != "low"
-		switch {
-		case r.RiskTier == "high" && r.PredictedCLV >= p80:
-			r.SuggestedAction = ActionVIP
-		case atRisk && (r.Segment == "Can't lose them" || r.Segment == "At risk" || r.Segment == "Champions" || r.Segment == "Loyal"):
-			r.SuggestedAction = ActionWinBack
-		case (r.Segment == "Lost" || r.Segment == "Hibernating") && r.PredictedCLV < p50:
-			r.SuggestedAction = ActionNone
-		case atRisk:
-			r.SuggestedAction = ActionReminder
-		case r.Segment == "New" || r.Segment == "Promising":
-			r.SuggestedAction = ActionOnboarding
-		default:
-			r.SuggestedAction = ActionReward
-		}
-		r.SuggestedAction = inLang(lang, r.SuggestedAction, actionZH[r.SuggestedAction])
-	}
+	return inLang(lang, strings.Join(en, "; "), strings.Join(zh, "；")), top
 }

@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"gonum.org/v1/plot/vg/vgsvg"
 
 	"github.com/churn-dev/churn/datasets"
+	"github.com/churn-dev/churn/features"
 	"github.com/churn-dev/churn/models"
 )
 
@@ -55,6 +57,19 @@ type report struct {
 	Conditional           template.HTML
 	Validation, TrainEval models.Metrics
 	KPIs                  *kpiReport // nil without KPIs
+	TierNames             []string   // loyalty tiers, none first
+	SegTiers              []segTierRow
+}
+
+// segTierRow is one RFM segment's customers and value at risk per loyalty tier.
+type segTierRow struct {
+	Segment string
+	Cells   []segTierCell
+}
+
+type segTierCell struct {
+	Customers   int
+	ValueAtRisk float64
 }
 
 func reportData(cfg Config, asOf time.Time, rows []datasets.ScoreRow, ca *ChurnArtifact, cl *CLVArtifact, cv, lv string) report {
@@ -101,6 +116,25 @@ func reportData(cfg Config, asOf time.Time, rows []datasets.ScoreRow, ca *ChurnA
 		}
 		return r.Segments[i].Segment < r.Segments[j].Segment
 	})
+	r.TierNames = []string{features.TierNone}
+	for _, t := range cfg.Tiers {
+		r.TierNames = append(r.TierNames, t.Name)
+	}
+	cells := map[string][]segTierCell{}
+	for _, row := range rows {
+		c := cells[row.Segment]
+		if c == nil {
+			c = make([]segTierCell, len(r.TierNames))
+			cells[row.Segment] = c
+		}
+		if k := slices.Index(r.TierNames, row.LoyaltyTier); k >= 0 {
+			c[k].Customers++
+			c[k].ValueAtRisk += row.ValueAtRisk
+		}
+	}
+	for _, s := range r.Segments { // in the segments table's order
+		r.SegTiers = append(r.SegTiers, segTierRow{Segment: s.Segment, Cells: cells[s.Segment]})
+	}
 	r.Top = rows[:min(25, len(rows))]
 	r.Histogram = histogramSVG(probs)
 	for _, c := range cl.Candidates {
@@ -260,10 +294,14 @@ section svg{max-width:100%;height:auto}
 {{range .Segments}}<tr><td>{{.Segment}}</td><td class="n">{{count .Customers}}</td><td class="n">{{prob .MeanProb}}</td><td class="n">{{money .ValueAtRisk}}</td></tr>{{end}}
 </table></section>
 {{template "kpis" .}}
+<section><h2>Segments × loyalty tiers</h2>
+<table><tr><th>segment</th>{{range .TierNames}}<th class="n">{{.}}</th>{{end}}</tr>
+{{range .SegTiers}}<tr><td>{{.Segment}}</td>{{range .Cells}}<td class="n">{{count .Customers}}<br><small>{{money .ValueAtRisk}}</small></td>{{end}}</tr>{{end}}
+</table><small>Customers and, below, their value at risk, by RFM segment and loyalty-programme tier at the as-of day.</small></section>
 <section><h2>Top of the list</h2>
-<table><tr><th class="n">#</th><th>customer</th><th class="n">P(churn)</th><th>tier</th><th class="n">P(alive)</th><th class="n">CLV</th><th class="n">value at risk</th><th>segment</th><th>reasons</th><th>suggested action</th><th>last order</th></tr>
+<table><tr><th class="n">#</th><th>customer</th><th class="n">P(churn)</th><th>tier</th><th class="n">P(alive)</th><th class="n">CLV</th><th class="n">value at risk</th><th>segment</th><th>loyalty tier</th><th>reasons</th><th>suggested action</th><th>last order</th></tr>
 {{range .Top}}<tr><td class="n">{{.Rank}}</td><td>{{.CustomerID}}</td><td class="n">{{prob .ChurnProbability}}</td><td class="tier-{{.RiskTier}}">{{.RiskTier}}</td>
-<td class="n">{{prob .PAlive}}</td><td class="n">{{money .PredictedCLV}}</td><td class="n">{{money .ValueAtRisk}}</td><td>{{.Segment}}</td><td>{{.Reasons}}</td><td>{{.SuggestedAction}}</td><td>{{.LastOrderDate}}</td></tr>{{end}}
+<td class="n">{{prob .PAlive}}</td><td class="n">{{money .PredictedCLV}}</td><td class="n">{{money .ValueAtRisk}}</td><td>{{.Segment}}</td><td>{{.LoyaltyTier}}</td><td>{{.Reasons}}</td><td>{{.SuggestedAction}}</td><td>{{.LastOrderDate}}</td></tr>{{end}}
 </table><small>The full list is retention_list.csv beside this page.</small></section>
 <div class="grid">
 <section><h2>Churn model {{.ChurnVersion}}</h2>

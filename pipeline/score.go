@@ -127,10 +127,19 @@ func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvAr
 		return nil, err
 	}
 	cols := map[string][]float64{}
-	for _, name := range []string{features.RScore, features.FScore, features.LastOrderDate} {
+	for _, name := range []string{features.RScore, features.FScore, features.LastOrderDate, features.DaysSinceComplaint,
+		features.DiscountOrderShare, features.OverdueRatio} {
 		if cols[name], err = features.Float64s(rec, name); err != nil {
 			return nil, err
 		}
+	}
+	tiers, err := features.Strings(rec, features.LoyaltyTier)
+	if err != nil {
+		return nil, err
+	}
+	npsClass, err := features.Strings(rec, features.NPSClass)
+	if err != nil {
+		return nil, err
 	}
 	clf, err := churnArt.Classifier(clvArt)
 	if err != nil {
@@ -153,6 +162,7 @@ func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvAr
 		return nil, err
 	}
 	explainer := churnArt.Explainer(clf)
+	inputs := make([]actionInput, len(rows))
 	// score fills rows[i]; contrib is the caller's scratch buffer.
 	score := func(i int, contrib []float64) {
 		xi := X[i*p : (i+1)*p]
@@ -165,6 +175,9 @@ func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvAr
 		if w := nextWeeks[i]; !math.IsNaN(w) {
 			next = dateString(asOf.AddDate(0, 0, int(math.Round(w*daysPerWeek))))
 		}
+		text, top := topReasons(cfg.Lang, churnArt.Features, xi, contrib, churnArt.Means, churnArt.Directions)
+		inputs[i] = actionInput{tier: tiers[i], satisfaction: npsClass[i], daysSinceComplaint: cols[features.DaysSinceComplaint][i],
+			discount: cols[features.DiscountOrderShare][i], overdue: cols[features.OverdueRatio][i], reasons: top}
 		rows[i] = datasets.ScoreRow{
 			CustomerID:            ids[i],
 			ChurnProbability:      round(prob, 4),
@@ -174,7 +187,9 @@ func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvAr
 			PredictedCLV:          round(value, 2),
 			ValueAtRisk:           round(prob*value, 2),
 			Segment:               features.Segment(r, f),
-			Reasons:               reasons(cfg.Lang, churnArt.Features, xi, contrib, churnArt.Means, churnArt.Directions),
+			LoyaltyTier:           tiers[i],
+			SatisfactionClass:     npsClass[i],
+			Reasons:               text,
 			LastOrderDate:         dateString(last),
 			ExpectedNextOrderDate: next,
 			ModelVersion:          version,
@@ -187,7 +202,11 @@ func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvAr
 			score(i, contrib)
 		}
 	})
-	assignActions(rows, cfg.Lang)
+	rules := cfg.ActionRules
+	if rules == nil {
+		rules = defaultRules(cfg.Tiers)
+	}
+	assignActions(rows, inputs, rules, cfg.Lang)
 	return rows, nil
 }
 

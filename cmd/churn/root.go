@@ -46,6 +46,7 @@ type options struct {
 	timezone                   string
 	tiers, tierWindow          string
 	satisfactionWeights        string
+	actionRules                string
 }
 
 func newRoot() *cobra.Command {
@@ -70,7 +71,7 @@ func newRoot() *cobra.Command {
 		stopCPU()
 		return writeHeapProfile(memProfile)
 	}
-	root.AddCommand(newGenerate(), newIngest(), newFeatures(), newTrain(), newScore(), newExport(), newKPIs(), newRun(), newCLV(), newModels())
+	root.AddCommand(newGenerate(), newIngest(), newFeatures(), newTrain(), newScore(), newExport(), newKPIs(), newRun(), newCLV(), newModels(), newActions())
 	root.CompletionOptions.DisableDefaultCmd = true
 	return root
 }
@@ -98,6 +99,7 @@ func stageFlags(c *cobra.Command, o *options, model bool) {
 		f.StringSliceVar(&o.churnModels, "models", []string{"logit", "gbdt", "btyd"}, "churn candidates to compare: "+strings.Join(pipeline.ChurnModelNames, ", ")+" (golearn: the slow baseline challenger)")
 		f.Float64Var(&o.promoteMargin, "promote-margin", 0, "a new churn model replaces the champion only if its out-of-time ROC AUC beats the champion's on the same validation by this much")
 		f.StringVar(&o.maxModelAge, "max-model-age", "30d", "a champion older than this is replaced by the new model regardless")
+		f.StringVar(&o.actionRules, "action-rules", "", "YAML file of suggested-action rules (default: the built-in ones; churn actions prints them to start from)")
 	}
 }
 
@@ -147,6 +149,15 @@ func pipelineConfig(c *cobra.Command, o *options) (pipeline.Config, error) {
 	if o.satisfactionWeights != "" {
 		if cfg.SatisfactionWeights, err = parseWeights(o.satisfactionWeights); err != nil {
 			return cfg, usagef("--satisfaction-weights: %v", err)
+		}
+	}
+	if o.actionRules != "" {
+		tiers := cfg.Tiers
+		if tiers == nil {
+			tiers, _ = pipeline.ParseTiers(pipeline.DefaultTiersText)
+		}
+		if cfg.ActionRules, err = pipeline.LoadActionRules(o.actionRules, tiers); err != nil {
+			return cfg, usageError{err}
 		}
 	}
 	if o.clvHorizon != "" {
@@ -264,4 +275,20 @@ func parseWeights(s string) (map[string]float64, error) {
 		out[strings.ToLower(strings.TrimSpace(k))] = w
 	}
 	return out, nil
+}
+
+func newActions() *cobra.Command {
+	return &cobra.Command{
+		Use:   "actions",
+		Short: "Print the built-in suggested-action rules (a YAML file to copy and edit)",
+		Long: `Prints the built-in rules that choose each customer's suggested action. Save
+them (churn actions > rules.yaml), edit them, and pass the file to score or run
+with --action-rules rules.yaml. The first rule whose conditions all hold wins;
+the last rule must have no conditions.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			_, err := c.OutOrStdout().Write(pipeline.DefaultActionRules)
+			return err
+		},
+	}
 }

@@ -1,0 +1,83 @@
+package pipeline
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/churn-dev/churn/datasets"
+	"github.com/churn-dev/churn/features"
+)
+
+// The built-in rules give each kind of customer the action the issue asks
+// for: VIP outreach for valuable customers at high risk, service recovery
+// after a complaint or for a detractor, a discount for lapsing
+// price-sensitive buyers, nothing for the low-value lost.
+func TestDefaultActionRules(t *testing.T) {
+	nan := math.NaN()
+	plain := actionInput{daysSinceComplaint: nan, discount: nan, overdue: nan}
+	with := func(f func(*actionInput)) actionInput { in := plain; f(&in); return in }
+	cases := []struct {
+		row  datasets.ScoreRow
+		in   actionInput
+		want string
+	}{
+		{datasets.ScoreRow{RiskTier: "high", PredictedCLV: 1000, Segment: "Lost"}, plain, "VIP outreach"},
+		{datasets.ScoreRow{RiskTier: "medium", PredictedCLV: 10, Segment: "Loyal"}, with(func(i *actionInput) { i.daysSinceComplaint = 20 }), "Service recovery"},
+		{datasets.ScoreRow{RiskTier: "medium", PredictedCLV: 11, Segment: "Loyal"}, with(func(i *actionInput) { i.daysSinceComplaint = 200 }), "Win-back offer: personalised"},
+		{datasets.ScoreRow{RiskTier: "high", PredictedCLV: 12, Segment: "New"}, with(func(i *actionInput) { i.satisfaction = "detractor" }), "Service recovery"},
+		{datasets.ScoreRow{RiskTier: "high", PredictedCLV: 13, Segment: "About to sleep"}, with(func(i *actionInput) { i.discount, i.overdue = 0.5, 2 }), "Win-back offer: discount"},
+		{datasets.ScoreRow{RiskTier: "high", PredictedCLV: 14, Segment: "About to sleep"}, with(func(i *actionInput) { i.discount, i.overdue = 0.5, 1 }), "Re-engage"},
+		{datasets.ScoreRow{RiskTier: "low", PredictedCLV: 1, Segment: "Lost"}, plain, "No action"},
+		{datasets.ScoreRow{RiskTier: "low", PredictedCLV: 15, Segment: "Promising"}, plain, "Onboarding"},
+		{datasets.ScoreRow{RiskTier: "low", PredictedCLV: 16, Segment: "Champions"}, plain, "Reward"},
+	}
+	rows := make([]datasets.ScoreRow, len(cases))
+	inputs := make([]actionInput, len(cases))
+	for i, c := range cases {
+		rows[i], inputs[i] = c.row, c.in
+	}
+	assignActions(rows, inputs, defaultRules(features.DefaultTiers), LangEN)
+	for i, c := range cases {
+		if !strings.HasPrefix(rows[i].SuggestedAction, c.want) {
+			t.Errorf("case %d: %q, want %s…", i, rows[i].SuggestedAction, c.want)
+		}
+	}
+}
+
+// A CRM team's own rules file: conditions on tier, satisfaction and the
+// top reasons work; mistakes are errors with the file and line.
+func TestActionRulesFile(t *testing.T) {
+	dir := t.TempDir()
+	good := "rules:\n" +
+		"  - action: Gold care\n    when: {tier: [gold, platinum], reason: [complaints_90d]}\n" +
+		"  - action: Ask for a review\n    zh: 邀请评价\n    when: {satisfaction: [promoter]}\n" +
+		"  - action: Nothing\n"
+	path := filepath.Join(dir, "rules.yaml")
+	os.WriteFile(path, []byte(good), 0o644)
+	rules, err := LoadActionRules(path, features.DefaultTiers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := make([]datasets.ScoreRow, 3)
+	inputs := []actionInput{{tier: "gold", reasons: []string{features.RecencyDays, features.Complaints90d}}, {tier: "gold", satisfaction: "promoter"}, {}}
+	assignActions(rows, inputs, rules, LangBoth)
+	if rows[0].SuggestedAction != "Gold care | Gold care" || rows[1].SuggestedAction != "邀请评价 | Ask for a review" || rows[2].SuggestedAction != "Nothing | Nothing" {
+		t.Errorf("actions: %q", []string{rows[0].SuggestedAction, rows[1].SuggestedAction, rows[2].SuggestedAction})
+	}
+	for _, bad := range []struct{ text, want string }{
+		{"rules:\n  - action: A\n    when: {riks: [high]}\n  - action: B\n", "line 3"},
+		{"rules:\n  - action: A\n    when: {segment: [Whales]}\n  - action: B\n", "rules.yaml:2: rule 1: segment \"Whales\""},
+		{"rules:\n  - action: A\n  - action: B\n    when: {risk: [high]}\n", "rules.yaml:3: the last rule"},
+		{"rules:\n  - action: A\n    when: {tier: [diamond]}\n  - action: B\n", "tier \"diamond\""},
+		{"rules:\n  - when: {risk: [high]}\n  - action: B\n", "no action"},
+		{"rules: []\n", "no rules"},
+	} {
+		os.WriteFile(path, []byte(bad.text), 0o644)
+		if _, err := LoadActionRules(path, features.DefaultTiers); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%q: error %v, want %q", bad.text, err, bad.want)
+		}
+	}
+}
