@@ -25,6 +25,7 @@ type ScoreRow struct {
 	SatisfactionClass     string  `parquet:"satisfaction_class,dict"` // promoter, passive, detractor; empty without an NPS answer
 	Reasons               string  `parquet:"reasons"`
 	SuggestedAction       string  `parquet:"suggested_action,dict"`
+	Contact               bool    `parquet:"contact"` // in the campaign the sizing recommends
 	LastOrderDate         string  `parquet:"last_order_date"`
 	ExpectedNextOrderDate string  `parquet:"expected_next_order_date"`
 	ModelVersion          string  `parquet:"model_version,dict"`
@@ -33,7 +34,7 @@ type ScoreRow struct {
 
 // ScoreColumns is the header of retention_list.csv, in order.
 var ScoreColumns = []string{"rank", "customer_id", "churn_probability", "risk_tier", "p_alive", "expected_orders",
-	"predicted_clv", "value_at_risk", "segment", "loyalty_tier", "satisfaction_class", "reasons", "suggested_action", "last_order_date",
+	"predicted_clv", "value_at_risk", "segment", "loyalty_tier", "satisfaction_class", "reasons", "suggested_action", "contact", "last_order_date",
 	"expected_next_order_date", "model_version", "scored_at"}
 
 // ListDir returns <workdir>/lists/as-of=YYYY-MM-DD.
@@ -90,7 +91,7 @@ func WriteScoresCSV(w io.Writer, rows []ScoreRow) error {
 		n := NeutraliseCell
 		rec = append(rec[:0], strconv.FormatInt(r.Rank, 10), n(r.CustomerID), f(r.ChurnProbability, 4), r.RiskTier,
 			f(r.PAlive, 4), f(r.ExpectedOrders, 3), f(r.PredictedCLV, 2), f(r.ValueAtRisk, 2), r.Segment, r.LoyaltyTier, r.SatisfactionClass, n(r.Reasons),
-			n(r.SuggestedAction), r.LastOrderDate, r.ExpectedNextOrderDate, r.ModelVersion, r.ScoredAt)
+			n(r.SuggestedAction), strconv.FormatBool(r.Contact), r.LastOrderDate, r.ExpectedNextOrderDate, r.ModelVersion, r.ScoredAt)
 		if err := cw.Write(rec); err != nil {
 			return fmt.Errorf("datasets: write csv: %w", err)
 		}
@@ -129,7 +130,7 @@ func ReadScoresCSV(name string, r io.Reader) ([]ScoreRow, error) {
 	out := make([]ScoreRow, 0, len(recs)-1)
 	for i, rec := range recs[1:] {
 		var r ScoreRow
-		var errs [6]error
+		var errs [7]error
 		r.Rank, errs[0] = strconv.ParseInt(rec[0], 10, 64)
 		r.CustomerID = unneutralise(rec[1])
 		r.ChurnProbability, errs[1] = strconv.ParseFloat(rec[2], 64)
@@ -140,7 +141,8 @@ func ReadScoresCSV(name string, r io.Reader) ([]ScoreRow, error) {
 		r.ValueAtRisk, errs[5] = strconv.ParseFloat(rec[7], 64)
 		r.Segment, r.LoyaltyTier, r.SatisfactionClass = rec[8], rec[9], rec[10]
 		r.Reasons, r.SuggestedAction = unneutralise(rec[11]), unneutralise(rec[12])
-		r.LastOrderDate, r.ExpectedNextOrderDate, r.ModelVersion, r.ScoredAt = rec[13], rec[14], rec[15], rec[16]
+		r.Contact, errs[6] = strconv.ParseBool(rec[13])
+		r.LastOrderDate, r.ExpectedNextOrderDate, r.ModelVersion, r.ScoredAt = rec[14], rec[15], rec[16], rec[17]
 		for _, e := range errs {
 			if e != nil {
 				return nil, &DataError{File: name, Line: i + 2, Msg: e.Error()}

@@ -81,3 +81,38 @@ func TestActionRulesFile(t *testing.T) {
 		}
 	}
 }
+
+// Campaign sizing by hand: value at risk 100, 50, 20, 5, 1; save rate 0.1,
+// cost 3 → gains 7, 2, −1, …: contact two, profit 9. A budget of 5 stops
+// at one (a second contact would cost 6); --top 1 too.
+func TestCampaignSizing(t *testing.T) {
+	mk := func() []datasets.ScoreRow {
+		var rows []datasets.ScoreRow
+		for _, v := range []float64{100, 50, 20, 5, 1} {
+			rows = append(rows, datasets.ScoreRow{ValueAtRisk: v})
+		}
+		return rows
+	}
+	for _, tc := range []struct {
+		cfg      Config
+		contacts int
+		profit   float64
+		stop     string
+	}{
+		{Config{SaveRate: 0.1, ContactCost: 3}, 2, 9, "customer 3 would add -1.00"},
+		{Config{SaveRate: 0.1, ContactCost: 3, Budget: 5}, 1, 7, "budget of 5.00 is spent"},
+		{Config{SaveRate: 0.1, ContactCost: 3, Top: 1}, 1, 7, "--top 1"},
+		{Config{SaveRate: 0.5, ContactCost: 0.1}, 5, 88 - 0.5, "the whole list"},
+	} {
+		rows := mk()
+		s := sizeCampaign(tc.cfg, rows)
+		if s.Contacts != tc.contacts || math.Abs(s.Profit-tc.profit) > 1e-9 || !strings.Contains(s.Stop, tc.stop) {
+			t.Errorf("%+v: %d contacts, profit %v, stop %q; want %d, %v, %q", tc.cfg, s.Contacts, s.Profit, s.Stop, tc.contacts, tc.profit, tc.stop)
+		}
+		for i, r := range rows {
+			if r.Contact != (i < tc.contacts) {
+				t.Errorf("%+v: row %d contact = %v", tc.cfg, i, r.Contact)
+			}
+		}
+	}
+}

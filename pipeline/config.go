@@ -54,6 +54,11 @@ type Config struct {
 	// over TierWindow days (default 365).
 	Tiers      []features.Tier
 	TierWindow int
+	// Campaign sizing: contact the prefix of the list that maximises
+	// SaveRate × value at risk − ContactCost summed, within Budget (0: none)
+	// and Top customers (0: none). Defaults: cost 1, save rate 0.15.
+	ContactCost, SaveRate, Budget float64
+	Top                           int
 	// ActionRules pick the suggested actions; nil: the built-in
 	// default_actions.yaml.
 	ActionRules *ActionRules
@@ -113,6 +118,12 @@ func (c Config) WithDefaults() Config {
 	if c.RiskHigh == 0 {
 		c.RiskHigh = 0.6
 	}
+	if c.ContactCost == 0 {
+		c.ContactCost = 1
+	}
+	if c.SaveRate == 0 {
+		c.SaveRate = 0.15
+	}
 	if c.Timezone == "" {
 		c.Timezone = "UTC"
 	}
@@ -158,6 +169,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("pipeline: lambda must be ≥ 0, got %v", c.Lambda)
 	case !(0 < c.RiskMedium && c.RiskMedium < c.RiskHigh && c.RiskHigh < 1):
 		return fmt.Errorf("pipeline: want 0 < risk-medium < risk-high < 1, got %v and %v", c.RiskMedium, c.RiskHigh)
+	}
+	if c.ContactCost < 0 || c.SaveRate < 0 || c.SaveRate > 1 || c.Budget < 0 || c.Top < 0 {
+		return fmt.Errorf("pipeline: want contact cost ≥ 0, save rate in [0, 1], budget ≥ 0 and top ≥ 0; got %v, %v, %v, %d", c.ContactCost, c.SaveRate, c.Budget, c.Top)
 	}
 	if _, err := time.LoadLocation(c.Timezone); err != nil {
 		return fmt.Errorf("pipeline: timezone %q: %v", c.Timezone, err)

@@ -158,6 +158,17 @@ func TestExportDialectsEndToEnd(t *testing.T) {
 	if total != exp.Rows {
 		t.Errorf("files hold %d rows, export says %d", total, exp.Rows)
 	}
+	var only bytes.Buffer
+	sub, err := Export(context.Background(), Config{Workdir: work}, asOf, ExportOptions{Format: "braze", W: &only, ContactsOnly: true})
+	contacted := 0
+	for _, r := range readList(t, res.Score.ListCSV) {
+		if r.Contact {
+			contacted++
+		}
+	}
+	if err != nil || sub.Rows != contacted || contacted == 0 || contacted == res.Score.Customers || strings.Count(only.String(), "\n") != contacted+1 {
+		t.Errorf("contacts only: %+v, %v; %d contacted", sub, err, contacted)
+	}
 	if _, err := Export(context.Background(), Config{Workdir: work}, asOf, ExportOptions{Format: "hubspot", W: &bytes.Buffer{}, MaxRows: 1500}); err == nil {
 		t.Error("a split export to a stream: want an error")
 	}
@@ -176,4 +187,18 @@ func runChainWithCustomers(t *testing.T, workdir string) RunResult {
 		t.Fatal(err)
 	}
 	return res
+}
+
+func readList(t *testing.T, path string) []datasets.ScoreRow {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := datasets.ReadScoresCSV(path, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
 }

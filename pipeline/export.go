@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,6 +30,8 @@ type ExportOptions struct {
 	// Excel starts every file with a UTF-8 byte-order mark, so Excel
 	// opens it as UTF-8.
 	Excel bool
+	// ContactsOnly keeps the rows the campaign sizing chose (contact = true).
+	ContactsOnly bool
 	// MaxRows and MaxBytes replace the dialect's limits per file (tests).
 	MaxRows  int
 	MaxBytes int64
@@ -53,6 +56,9 @@ func Export(ctx context.Context, cfg Config, asOf time.Time, opt ExportOptions) 
 	rows, err := datasets.ReadScoresParquet(filepath.Join(dir, datasets.ScoresParquet))
 	if err != nil {
 		return ExportResult{}, err
+	}
+	if opt.ContactsOnly {
+		rows = slices.DeleteFunc(rows, func(r datasets.ScoreRow) bool { return !r.Contact })
 	}
 	contacts := map[string]contact{}
 	if opt.Format != "csv" {

@@ -57,7 +57,8 @@ type report struct {
 	Conditional           template.HTML
 	Validation, TrainEval models.Metrics
 	KPIs                  *kpiReport // nil without KPIs
-	TierNames             []string   // loyalty tiers, none first
+	Sizing                Sizing
+	TierNames             []string // loyalty tiers, none first
 	SegTiers              []segTierRow
 }
 
@@ -294,14 +295,20 @@ section svg{max-width:100%;height:auto}
 {{range .Segments}}<tr><td>{{.Segment}}</td><td class="n">{{count .Customers}}</td><td class="n">{{prob .MeanProb}}</td><td class="n">{{money .ValueAtRisk}}</td></tr>{{end}}
 </table></section>
 {{template "kpis" .}}
+<section><h2>Campaign sizing</h2>
+<div class="grid"><div>
+<p>Contact the first <b>{{count .Sizing.Contacts}}</b> customers of the list (column <code>contact</code>): expected profit <b>{{money .Sizing.Profit}}</b> = saved value {{money .Sizing.SavedValue}} (save rate {{.Sizing.SaveRate}} × their value at risk) − contact cost {{money .Sizing.Cost}} ({{.Sizing.ContactCost}} each{{if gt .Sizing.Budget 0.0}}, budget {{money .Sizing.Budget}}{{end}}{{if .Sizing.Top}}, at most {{.Sizing.Top}}{{end}}).</p>
+<p>Why stop there: {{.Sizing.Stop}}. The list is ranked by value at risk, so every further customer adds less than the one before.</p>
+<p><small>Set --contact-cost, --save-rate, --budget and --top on score or run.</small></p>
+</div><div>{{.Sizing.Curve}}</div></div></section>
 <section><h2>Segments × loyalty tiers</h2>
 <table><tr><th>segment</th>{{range .TierNames}}<th class="n">{{.}}</th>{{end}}</tr>
 {{range .SegTiers}}<tr><td>{{.Segment}}</td>{{range .Cells}}<td class="n">{{count .Customers}}<br><small>{{money .ValueAtRisk}}</small></td>{{end}}</tr>{{end}}
 </table><small>Customers and, below, their value at risk, by RFM segment and loyalty-programme tier at the as-of day.</small></section>
 <section><h2>Top of the list</h2>
-<table><tr><th class="n">#</th><th>customer</th><th class="n">P(churn)</th><th>tier</th><th class="n">P(alive)</th><th class="n">CLV</th><th class="n">value at risk</th><th>segment</th><th>loyalty tier</th><th>reasons</th><th>suggested action</th><th>last order</th></tr>
+<table><tr><th class="n">#</th><th>customer</th><th class="n">P(churn)</th><th>tier</th><th class="n">P(alive)</th><th class="n">CLV</th><th class="n">value at risk</th><th>segment</th><th>loyalty tier</th><th>reasons</th><th>suggested action</th><th>contact</th><th>last order</th></tr>
 {{range .Top}}<tr><td class="n">{{.Rank}}</td><td>{{.CustomerID}}</td><td class="n">{{prob .ChurnProbability}}</td><td class="tier-{{.RiskTier}}">{{.RiskTier}}</td>
-<td class="n">{{prob .PAlive}}</td><td class="n">{{money .PredictedCLV}}</td><td class="n">{{money .ValueAtRisk}}</td><td>{{.Segment}}</td><td>{{.LoyaltyTier}}</td><td>{{.Reasons}}</td><td>{{.SuggestedAction}}</td><td>{{.LastOrderDate}}</td></tr>{{end}}
+<td class="n">{{prob .PAlive}}</td><td class="n">{{money .PredictedCLV}}</td><td class="n">{{money .ValueAtRisk}}</td><td>{{.Segment}}</td><td>{{.LoyaltyTier}}</td><td>{{.Reasons}}</td><td>{{.SuggestedAction}}</td><td>{{if .Contact}}yes{{else}}no{{end}}</td><td>{{.LastOrderDate}}</td></tr>{{end}}
 </table><small>The full list is retention_list.csv beside this page.</small></section>
 <div class="grid">
 <section><h2>Churn model {{.ChurnVersion}}</h2>

@@ -70,6 +70,7 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 		return ScoreResult{}, err
 	}
 	rankRows(rows)
+	sizing := sizeCampaign(cfg, rows)
 	book, err := computeKPIs(ctx, cfg, asOf)
 	if err != nil {
 		return ScoreResult{}, err
@@ -86,6 +87,7 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 	}
 	rd := reportData(cfg, asOf, rows, &churnArt, &clvArt, churnV, clvV)
 	rd.KPIs = kpiSection(kpis, cohorts)
+	rd.Sizing = sizing
 	if err := writeReport(&html, rd); err != nil {
 		return res, err
 	}

@@ -237,9 +237,9 @@ func printResult(c *cobra.Command, res pipeline.ScoreResult) {
 func newExport() *cobra.Command {
 	var o options
 	var asOf, format, out string
-	var excel bool
+	var excel, contactsOnly bool
 	c := &cobra.Command{
-		Use:   "export --workdir W --as-of DATE --format csv|hubspot|salesforce|braze|klaviyo [--out FILE] [--excel]",
+		Use:   "export --workdir W --as-of DATE --format csv|hubspot|salesforce|braze|klaviyo [--out FILE] [--excel] [--contacts-only]",
 		Short: "Write a published retention list for a CRM import",
 		Long: `Writes the published list of an as-of day in a CRM's import format:
 
@@ -269,7 +269,7 @@ would run as a formula (starting with = + - @) are prefixed with '.`,
 			if !valid {
 				return usagef("--format %q: supported formats: %v", format, pipeline.ExportFormats)
 			}
-			opt := pipeline.ExportOptions{Format: format, Excel: excel, W: c.OutOrStdout()}
+			opt := pipeline.ExportOptions{Format: format, Excel: excel, ContactsOnly: contactsOnly, W: c.OutOrStdout()}
 			if out != "-" {
 				opt.Out = out
 			}
@@ -291,6 +291,7 @@ would run as a formula (starting with = + - @) are prefixed with '.`,
 	c.Flags().StringVar(&format, "format", "csv", "output format: "+strings.Join(pipeline.ExportFormats, ", "))
 	c.Flags().StringVar(&out, "out", "", "output file (default: standard output); split exports become FILE-001.csv, …")
 	c.Flags().BoolVar(&excel, "excel", false, "start the file with a UTF-8 byte-order mark for Excel")
+	c.Flags().BoolVar(&contactsOnly, "contacts-only", false, "only the customers the campaign sizing chose (contact = true)")
 	return c
 }
 

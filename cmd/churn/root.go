@@ -47,6 +47,9 @@ type options struct {
 	tiers, tierWindow          string
 	satisfactionWeights        string
 	actionRules                string
+	contactCost, saveRate      float64
+	budget                     float64
+	top                        int
 }
 
 func newRoot() *cobra.Command {
@@ -99,6 +102,10 @@ func stageFlags(c *cobra.Command, o *options, model bool) {
 		f.StringSliceVar(&o.churnModels, "models", []string{"logit", "gbdt", "btyd"}, "churn candidates to compare: "+strings.Join(pipeline.ChurnModelNames, ", ")+" (golearn: the slow baseline challenger)")
 		f.Float64Var(&o.promoteMargin, "promote-margin", 0, "a new churn model replaces the champion only if its out-of-time ROC AUC beats the champion's on the same validation by this much")
 		f.StringVar(&o.maxModelAge, "max-model-age", "30d", "a champion older than this is replaced by the new model regardless")
+		f.Float64Var(&o.contactCost, "contact-cost", 1, "cost of contacting one customer in a retention campaign (currency units)")
+		f.Float64Var(&o.saveRate, "save-rate", 0.15, "expected share of contacted customers' value at risk the campaign saves")
+		f.Float64Var(&o.budget, "budget", 0, "campaign budget: contacts × contact cost stay within it (0: no budget)")
+		f.IntVar(&o.top, "top", 0, "contact at most this many customers (0: no cap)")
 		f.StringVar(&o.actionRules, "action-rules", "", "YAML file of suggested-action rules (default: the built-in ones; churn actions prints them to start from)")
 	}
 }
@@ -136,6 +143,10 @@ func pipelineConfig(c *cobra.Command, o *options) (pipeline.Config, error) {
 		}
 	}
 	cfg.Timezone = o.timezone
+	cfg.ContactCost, cfg.SaveRate, cfg.Budget, cfg.Top = o.contactCost, o.saveRate, o.budget, o.top
+	if c.Flags().Lookup("contact-cost") != nil && o.contactCost == 0 {
+		cfg.ContactCost = 1e-12 // an explicit 0: free contacts, not the default
+	}
 	if o.tiers != "" {
 		if cfg.Tiers, err = pipeline.ParseTiers(o.tiers); err != nil {
 			return cfg, usagef("--tiers: %v", err)
