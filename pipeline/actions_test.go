@@ -99,7 +99,7 @@ func TestCampaignSizing(t *testing.T) {
 		profit   float64
 		stop     string
 	}{
-		{Config{SaveRate: 0.1, ContactCost: 3}, 2, 9, "customer 3 would add -1.00"},
+		{Config{SaveRate: 0.1, ContactCost: 3}, 2, 9, "customer 3 would add -1.000"},
 		{Config{SaveRate: 0.1, ContactCost: 3, Budget: 5}, 1, 7, "budget of 5.00 is spent"},
 		{Config{SaveRate: 0.1, ContactCost: 3, Top: 1}, 1, 7, "--top 1"},
 		{Config{SaveRate: 0.5, ContactCost: 0.1}, 5, 88 - 0.5, "the whole list"},

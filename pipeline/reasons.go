@@ -26,7 +26,7 @@ var reasonText = map[string]phrase{
 		return fmt.Sprintf("customer for %.0f days", v), fmt.Sprintf("成为客户%.0f天", v)
 	},
 	features.Orders: func(v, _ float64) (string, string) {
-		return fmt.Sprintf("%.0f orders in total", v), fmt.Sprintf("累计%.0f笔订单", v)
+		return fmt.Sprintf("%.0f %s in total", v, plural(v, "order")), fmt.Sprintf("累计%.0f笔订单", v)
 	},
 	features.AvgOrderValue: func(v, _ float64) (string, string) {
 		return fmt.Sprintf("average order %.2f", v), fmt.Sprintf("平均客单价%.2f", v)
@@ -35,16 +35,16 @@ var reasonText = map[string]phrase{
 		return fmt.Sprintf("%.0f repeat purchase days", v), fmt.Sprintf("复购%.0f天", v)
 	},
 	features.Orders30d: func(v, _ float64) (string, string) {
-		return fmt.Sprintf("%.0f orders in the last 30 days", v), fmt.Sprintf("近30天%.0f笔订单", v)
+		return fmt.Sprintf("%.0f %s in the last 30 days", v, plural(v, "order")), fmt.Sprintf("近30天%.0f笔订单", v)
 	},
 	features.Orders90d: func(v, _ float64) (string, string) {
-		return fmt.Sprintf("%.0f orders in the last 90 days", v), fmt.Sprintf("近90天%.0f笔订单", v)
+		return fmt.Sprintf("%.0f %s in the last 90 days", v, plural(v, "order")), fmt.Sprintf("近90天%.0f笔订单", v)
 	},
 	features.Orders365d: func(v, _ float64) (string, string) {
-		return fmt.Sprintf("%.0f orders in the last year", v), fmt.Sprintf("近一年%.0f笔订单", v)
+		return fmt.Sprintf("%.0f %s in the last year", v, plural(v, "order")), fmt.Sprintf("近一年%.0f笔订单", v)
 	},
 	features.OrdersPrev90d: func(v, _ float64) (string, string) {
-		return fmt.Sprintf("%.0f orders in the 90 days before", v), fmt.Sprintf("此前90天%.0f笔订单", v)
+		return fmt.Sprintf("%.0f %s in the 90 days before", v, plural(v, "order")), fmt.Sprintf("此前90天%.0f笔订单", v)
 	},
 	features.Spend90d: func(v, _ float64) (string, string) {
 		return fmt.Sprintf("spent %.2f in the last 90 days", v), fmt.Sprintf("近90天消费%.2f", v)
@@ -190,6 +190,14 @@ var reasonText = map[string]phrase{
 	features.TierChanges365d: func(v, _ float64) (string, string) {
 		return fmt.Sprintf("%.0f tier changes in a year", v), fmt.Sprintf("一年内等级变动%.0f次", v)
 	},
+}
+
+// plural is word, with an s unless v is 1.
+func plural(v float64, word string) string {
+	if v == 1 {
+		return word
+	}
+	return word + "s"
 }
 
 // Languages of reasons and actions (Config.Lang).

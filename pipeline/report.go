@@ -306,9 +306,9 @@ section svg{max-width:100%;height:auto}
 {{range .SegTiers}}<tr><td>{{.Segment}}</td>{{range .Cells}}<td class="n">{{count .Customers}}<br><small>{{money .ValueAtRisk}}</small></td>{{end}}</tr>{{end}}
 </table><small>Customers and, below, their value at risk, by RFM segment and loyalty-programme tier at the as-of day.</small></section>
 <section><h2>Top of the list</h2>
-<table><tr><th class="n">#</th><th>customer</th><th class="n">P(churn)</th><th>tier</th><th class="n">P(alive)</th><th class="n">CLV</th><th class="n">value at risk</th><th>segment</th><th>loyalty tier</th><th>reasons</th><th>suggested action</th><th>contact</th><th>last order</th></tr>
+<table><tr><th class="n">#</th><th>customer</th><th class="n">P(churn)</th><th>risk</th><th class="n">P(alive)</th><th class="n">CLV</th><th class="n">value at risk</th><th>segment</th><th>loyalty tier</th><th>reasons</th><th>suggested action</th><th>contact</th><th>last order</th></tr>
 {{range .Top}}<tr><td class="n">{{.Rank}}</td><td>{{.CustomerID}}</td><td class="n">{{prob .ChurnProbability}}</td><td class="tier-{{.RiskTier}}">{{.RiskTier}}</td>
-<td class="n">{{prob .PAlive}}</td><td class="n">{{money .PredictedCLV}}</td><td class="n">{{money .ValueAtRisk}}</td><td>{{.Segment}}</td><td>{{.LoyaltyTier}}</td><td>{{.Reasons}}</td><td>{{.SuggestedAction}}</td><td>{{if .Contact}}yes{{else}}no{{end}}</td><td>{{.LastOrderDate}}</td></tr>{{end}}
+<td class="n">{{prob .PAlive}}</td><td class="n">{{money .PredictedCLV}}</td><td class="n">{{money .ValueAtRisk}}</td><td>{{.Segment}}</td><td>{{.LoyaltyTier}}</td><td>{{.Reasons}}</td><td>{{.SuggestedAction}}</td><td>{{if .Contact}}yes{{else}}no{{end}}</td><td style="white-space:nowrap">{{.LastOrderDate}}</td></tr>{{end}}
 </table><small>The full list is retention_list.csv beside this page.</small></section>
 <div class="grid">
 <section><h2>Churn model {{.ChurnVersion}}</h2>

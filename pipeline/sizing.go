@@ -35,7 +35,7 @@ func sizeCampaign(cfg Config, rows []datasets.ScoreRow) Sizing {
 		gain := cfg.SaveRate*rows[i].ValueAtRisk - cfg.ContactCost
 		switch {
 		case gain <= 0:
-			s.Stop = fmt.Sprintf("customer %d would add %.2f: save rate %.2f × value at risk %.2f does not cover the contact cost %.2f",
+			s.Stop = fmt.Sprintf("customer %d would add %.3f: save rate %.2f × value at risk %.2f does not cover the contact cost %.2f",
 				i+1, gain, cfg.SaveRate, rows[i].ValueAtRisk, cfg.ContactCost)
 		case cfg.Top > 0 && i >= cfg.Top:
 			s.Stop = fmt.Sprintf("--top %d reached", cfg.Top)
