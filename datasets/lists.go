@@ -26,6 +26,7 @@ type ScoreRow struct {
 	Reasons               string  `parquet:"reasons"`
 	SuggestedAction       string  `parquet:"suggested_action,dict"`
 	Contact               bool    `parquet:"contact"` // in the campaign the sizing recommends
+	Control               bool    `parquet:"control"` // held out: campaigns must not contact
 	LastOrderDate         string  `parquet:"last_order_date"`
 	ExpectedNextOrderDate string  `parquet:"expected_next_order_date"`
 	ModelVersion          string  `parquet:"model_version,dict"`
@@ -34,7 +35,7 @@ type ScoreRow struct {
 
 // ScoreColumns is the header of retention_list.csv, in order.
 var ScoreColumns = []string{"rank", "customer_id", "churn_probability", "risk_tier", "p_alive", "expected_orders",
-	"predicted_clv", "value_at_risk", "segment", "loyalty_tier", "satisfaction_class", "reasons", "suggested_action", "contact", "last_order_date",
+	"predicted_clv", "value_at_risk", "segment", "loyalty_tier", "satisfaction_class", "reasons", "suggested_action", "contact", "control", "last_order_date",
 	"expected_next_order_date", "model_version", "scored_at"}
 
 // ListDir returns <workdir>/lists/as-of=YYYY-MM-DD.
@@ -91,7 +92,7 @@ func WriteScoresCSV(w io.Writer, rows []ScoreRow) error {
 		n := NeutraliseCell
 		rec = append(rec[:0], strconv.FormatInt(r.Rank, 10), n(r.CustomerID), f(r.ChurnProbability, 4), r.RiskTier,
 			f(r.PAlive, 4), f(r.ExpectedOrders, 3), f(r.PredictedCLV, 2), f(r.ValueAtRisk, 2), r.Segment, r.LoyaltyTier, r.SatisfactionClass, n(r.Reasons),
-			n(r.SuggestedAction), strconv.FormatBool(r.Contact), r.LastOrderDate, r.ExpectedNextOrderDate, r.ModelVersion, r.ScoredAt)
+			n(r.SuggestedAction), strconv.FormatBool(r.Contact), strconv.FormatBool(r.Control), r.LastOrderDate, r.ExpectedNextOrderDate, r.ModelVersion, r.ScoredAt)
 		if err := cw.Write(rec); err != nil {
 			return fmt.Errorf("datasets: write csv: %w", err)
 		}
@@ -130,7 +131,7 @@ func ReadScoresCSV(name string, r io.Reader) ([]ScoreRow, error) {
 	out := make([]ScoreRow, 0, len(recs)-1)
 	for i, rec := range recs[1:] {
 		var r ScoreRow
-		var errs [7]error
+		var errs [8]error
 		r.Rank, errs[0] = strconv.ParseInt(rec[0], 10, 64)
 		r.CustomerID = unneutralise(rec[1])
 		r.ChurnProbability, errs[1] = strconv.ParseFloat(rec[2], 64)
@@ -142,7 +143,8 @@ func ReadScoresCSV(name string, r io.Reader) ([]ScoreRow, error) {
 		r.Segment, r.LoyaltyTier, r.SatisfactionClass = rec[8], rec[9], rec[10]
 		r.Reasons, r.SuggestedAction = unneutralise(rec[11]), unneutralise(rec[12])
 		r.Contact, errs[6] = strconv.ParseBool(rec[13])
-		r.LastOrderDate, r.ExpectedNextOrderDate, r.ModelVersion, r.ScoredAt = rec[14], rec[15], rec[16], rec[17]
+		r.Control, errs[7] = strconv.ParseBool(rec[14])
+		r.LastOrderDate, r.ExpectedNextOrderDate, r.ModelVersion, r.ScoredAt = rec[15], rec[16], rec[17], rec[18]
 		for _, e := range errs {
 			if e != nil {
 				return nil, &DataError{File: name, Line: i + 2, Msg: e.Error()}

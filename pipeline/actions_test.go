@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -99,7 +100,7 @@ func TestCampaignSizing(t *testing.T) {
 		profit   float64
 		stop     string
 	}{
-		{Config{SaveRate: 0.1, ContactCost: 3}, 2, 9, "customer 3 would add -1.000"},
+		{Config{SaveRate: 0.1, ContactCost: 3}, 2, 9, "ranked 3 would add -1.000"},
 		{Config{SaveRate: 0.1, ContactCost: 3, Budget: 5}, 1, 7, "budget of 5.00 is spent"},
 		{Config{SaveRate: 0.1, ContactCost: 3, Top: 1}, 1, 7, "--top 1"},
 		{Config{SaveRate: 0.5, ContactCost: 0.1}, 5, 88 - 0.5, "the whole list"},
@@ -114,5 +115,61 @@ func TestCampaignSizing(t *testing.T) {
 				t.Errorf("%+v: row %d contact = %v", tc.cfg, i, r.Contact)
 			}
 		}
+	}
+}
+
+// The control group: about the configured share, the same for an id
+// whatever the run or the other customers, another draw for another seed;
+// the sizing never contacts it and it costs nothing.
+func TestControlGroup(t *testing.T) {
+	n, in := 100_000, 0
+	for i := range n {
+		id := fmt.Sprintf("%08d", i)
+		c := inControl(1, 0.1, id)
+		if c {
+			in++
+		}
+		if c != inControl(1, 0.1, id) {
+			t.Fatal("unstable")
+		}
+	}
+	if share := float64(in) / float64(n); math.Abs(share-0.1) > 0.004 { // 4 binomial standard deviations
+		t.Errorf("control share %v, want 0.1", share)
+	}
+	same := 0
+	for i := range 1000 {
+		id := fmt.Sprintf("%08d", i)
+		if inControl(1, 0.5, id) == inControl(2, 0.5, id) {
+			same++
+		}
+	}
+	if same > 600 || same < 400 {
+		t.Errorf("seeds 1 and 2 agree on %d of 1000 at share 0.5", same)
+	}
+	rows := []datasets.ScoreRow{{ValueAtRisk: 100}, {ValueAtRisk: 90, Control: true}, {ValueAtRisk: 80}, {ValueAtRisk: 1}}
+	s := sizeCampaign(Config{SaveRate: 0.1, ContactCost: 3, Budget: 6}, rows)
+	if s.Contacts != 2 || s.Control != 1 || !rows[0].Contact || rows[1].Contact || !rows[2].Contact || rows[3].Contact {
+		t.Errorf("sizing with a control row: %+v, %+v", s, rows)
+	}
+}
+
+// The uplift statistics by hand: retention 0.6 of 100 vs 0.5 of 50,
+// spend means 10 (sd 2) vs 8 (sd 3).
+func TestUpliftStatistics(t *testing.T) {
+	a := GroupOutcome{Customers: 100, RetentionRate: 0.6, MeanSpend: 10, SDSpend: 2}
+	b := GroupOutcome{Customers: 50, RetentionRate: 0.5, MeanSpend: 8, SDSpend: 3}
+	d, ci := proportionDiff(a, b)
+	se := math.Sqrt(0.6*0.4/100 + 0.5*0.5/50) // 0.0860
+	if math.Abs(d-0.1) > 1e-12 || math.Abs(ci[0]-(0.1-1.959963984540054*se)) > 1e-12 || math.Abs(ci[1]-(0.1+1.959963984540054*se)) > 1e-12 {
+		t.Errorf("retention: %v %v", d, ci)
+	}
+	d, ci = meanDiff(a, b)
+	se = math.Sqrt(4.0/100 + 9.0/50) // 0.469
+	if math.Abs(d-2) > 1e-12 || math.Abs(ci[1]-ci[0]-2*1.959963984540054*se) > 1e-12 {
+		t.Errorf("spend: %v %v", d, ci)
+	}
+	g := groupOutcome([]float64{1, 2, 3, 4}, 3)
+	if g.Customers != 4 || g.RetentionRate != 0.75 || g.MeanSpend != 2.5 || math.Abs(g.SDSpend-math.Sqrt(5.0/3)) > 1e-12 {
+		t.Errorf("group outcome %+v", g)
 	}
 }

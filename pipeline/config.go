@@ -59,6 +59,10 @@ type Config struct {
 	// and Top customers (0: none). Defaults: cost 1, save rate 0.15.
 	ContactCost, SaveRate, Budget float64
 	Top                           int
+	// ControlShare of the customers (default 0.10; a negative value: none)
+	// is a control group campaigns must not contact, by a stable hash of
+	// Seed and the customer id.
+	ControlShare float64
 	// ActionRules pick the suggested actions; nil: the built-in
 	// default_actions.yaml.
 	ActionRules *ActionRules
@@ -121,6 +125,9 @@ func (c Config) WithDefaults() Config {
 	if c.ContactCost == 0 {
 		c.ContactCost = 1
 	}
+	if c.ControlShare == 0 {
+		c.ControlShare = DefaultControlShare
+	}
 	if c.SaveRate == 0 {
 		c.SaveRate = 0.15
 	}
@@ -169,6 +176,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("pipeline: lambda must be ≥ 0, got %v", c.Lambda)
 	case !(0 < c.RiskMedium && c.RiskMedium < c.RiskHigh && c.RiskHigh < 1):
 		return fmt.Errorf("pipeline: want 0 < risk-medium < risk-high < 1, got %v and %v", c.RiskMedium, c.RiskHigh)
+	}
+	if c.ControlShare >= 1 {
+		return fmt.Errorf("pipeline: control share must be below 1, got %v", c.ControlShare)
 	}
 	if c.ContactCost < 0 || c.SaveRate < 0 || c.SaveRate > 1 || c.Budget < 0 || c.Top < 0 {
 		return fmt.Errorf("pipeline: want contact cost ≥ 0, save rate in [0, 1], budget ≥ 0 and top ≥ 0; got %v, %v, %v, %d", c.ContactCost, c.SaveRate, c.Budget, c.Top)

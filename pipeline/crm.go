@@ -39,39 +39,39 @@ var crmDialects = map[string]crmDialect{
 	"hubspot": {
 		name: "hubspot",
 		header: []string{"Email", "Phone Number", "Customer ID", "Churn Probability", "Churn Risk Tier", "Predicted CLV",
-			"Value at Risk", "RFM Segment", "Loyalty Tier", "Satisfaction", "Churn Reasons", "Suggested Action", "Last Order Date", "Expected Next Order Date", "Churn Scored At"},
+			"Value at Risk", "RFM Segment", "Loyalty Tier", "Satisfaction", "Churn Reasons", "Suggested Action", "Last Order Date", "Expected Next Order Date", "Churn Scored At", "Retention Control Group"},
 		row: func(r *datasets.ScoreRow, c contact) ([]string, bool) {
 			return []string{c.email, c.phone, r.CustomerID, prob(r.ChurnProbability), r.RiskTier, money(r.PredictedCLV),
-				money(r.ValueAtRisk), r.Segment, r.LoyaltyTier, r.SatisfactionClass, r.Reasons, r.SuggestedAction, r.LastOrderDate, r.ExpectedNextOrderDate, r.ScoredAt}, c.email != ""
+				money(r.ValueAtRisk), r.Segment, r.LoyaltyTier, r.SatisfactionClass, r.Reasons, r.SuggestedAction, r.LastOrderDate, r.ExpectedNextOrderDate, r.ScoredAt, strconv.FormatBool(r.Control)}, c.email != ""
 		},
 		maxRows: 1_048_575, maxBytes: 512 << 20, needs: "an email",
 	},
 	"salesforce": {
 		name: "salesforce",
 		header: []string{"Email", "Phone", "Customer_ID__c", "Churn_Probability__c", "Churn_Risk_Tier__c", "Predicted_CLV__c",
-			"Value_at_Risk__c", "RFM_Segment__c", "Loyalty_Tier__c", "Satisfaction__c", "Churn_Reasons__c", "Suggested_Action__c", "Last_Order_Date__c", "Expected_Next_Order_Date__c", "Churn_Scored_At__c"},
+			"Value_at_Risk__c", "RFM_Segment__c", "Loyalty_Tier__c", "Satisfaction__c", "Churn_Reasons__c", "Suggested_Action__c", "Last_Order_Date__c", "Expected_Next_Order_Date__c", "Churn_Scored_At__c", "Retention_Control_Group__c"},
 		row: func(r *datasets.ScoreRow, c contact) ([]string, bool) {
 			return []string{c.email, c.phone, r.CustomerID, prob(r.ChurnProbability), r.RiskTier, money(r.PredictedCLV),
-				money(r.ValueAtRisk), r.Segment, r.LoyaltyTier, r.SatisfactionClass, r.Reasons, r.SuggestedAction, r.LastOrderDate, r.ExpectedNextOrderDate, r.ScoredAt}, c.email != ""
+				money(r.ValueAtRisk), r.Segment, r.LoyaltyTier, r.SatisfactionClass, r.Reasons, r.SuggestedAction, r.LastOrderDate, r.ExpectedNextOrderDate, r.ScoredAt, strconv.FormatBool(r.Control)}, c.email != ""
 		},
 		maxRows: 50_000, needs: "an email",
 	},
 	"braze": {
 		name: "braze",
 		header: []string{"external_id", "email", "phone", "churn_probability", "churn_risk_tier", "predicted_clv", "value_at_risk",
-			"rfm_segment", "loyalty_tier", "satisfaction", "churn_reasons", "suggested_action", "last_order_date", "expected_next_order_date", "churn_scored_at"},
+			"rfm_segment", "loyalty_tier", "satisfaction", "churn_reasons", "suggested_action", "last_order_date", "expected_next_order_date", "churn_scored_at", "retention_control_group"},
 		row: func(r *datasets.ScoreRow, c contact) ([]string, bool) {
 			return []string{r.CustomerID, c.email, c.phone, prob(r.ChurnProbability), r.RiskTier, money(r.PredictedCLV), money(r.ValueAtRisk),
-				r.Segment, r.LoyaltyTier, r.SatisfactionClass, r.Reasons, r.SuggestedAction, r.LastOrderDate, r.ExpectedNextOrderDate, r.ScoredAt}, true
+				r.Segment, r.LoyaltyTier, r.SatisfactionClass, r.Reasons, r.SuggestedAction, r.LastOrderDate, r.ExpectedNextOrderDate, r.ScoredAt, strconv.FormatBool(r.Control)}, true
 		},
 	},
 	"klaviyo": {
 		name: "klaviyo",
 		header: []string{"Email", "Phone Number", "External ID", "Churn Probability", "Churn Risk Tier", "Predicted CLV", "Value at Risk",
-			"RFM Segment", "Loyalty Tier", "Satisfaction", "Churn Reasons", "Suggested Action", "Last Order Date", "Expected Next Order Date", "Churn Scored At"},
+			"RFM Segment", "Loyalty Tier", "Satisfaction", "Churn Reasons", "Suggested Action", "Last Order Date", "Expected Next Order Date", "Churn Scored At", "Retention Control Group"},
 		row: func(r *datasets.ScoreRow, c contact) ([]string, bool) {
 			return []string{c.email, c.phone, r.CustomerID, prob(r.ChurnProbability), r.RiskTier, money(r.PredictedCLV), money(r.ValueAtRisk),
-				r.Segment, r.LoyaltyTier, r.SatisfactionClass, r.Reasons, r.SuggestedAction, r.LastOrderDate, r.ExpectedNextOrderDate, r.ScoredAt}, c.email != "" || c.phone != ""
+				r.Segment, r.LoyaltyTier, r.SatisfactionClass, r.Reasons, r.SuggestedAction, r.LastOrderDate, r.ExpectedNextOrderDate, r.ScoredAt, strconv.FormatBool(r.Control)}, c.email != "" || c.phone != ""
 		},
 		maxBytes: 50 << 20, needs: "an email or a phone number",
 	},

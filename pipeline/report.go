@@ -297,7 +297,7 @@ section svg{max-width:100%;height:auto}
 {{template "kpis" .}}
 <section><h2>Campaign sizing</h2>
 <div class="grid"><div>
-<p>Contact the first <b>{{count .Sizing.Contacts}}</b> customers of the list (column <code>contact</code>): expected profit <b>{{money .Sizing.Profit}}</b> = saved value {{money .Sizing.SavedValue}} (save rate {{.Sizing.SaveRate}} × their value at risk) − contact cost {{money .Sizing.Cost}} ({{.Sizing.ContactCost}} each{{if gt .Sizing.Budget 0.0}}, budget {{money .Sizing.Budget}}{{end}}{{if .Sizing.Top}}, at most {{.Sizing.Top}}{{end}}).</p>
+<p>Contact the first <b>{{count .Sizing.Contacts}}</b> customers of the list (column <code>contact</code>): expected profit <b>{{money .Sizing.Profit}}</b> = saved value {{money .Sizing.SavedValue}} (save rate {{.Sizing.SaveRate}} × their value at risk) − contact cost {{money .Sizing.Cost}} ({{.Sizing.ContactCost}} each{{if gt .Sizing.Budget 0.0}}, budget {{money .Sizing.Budget}}{{end}}{{if .Sizing.Top}}, at most {{.Sizing.Top}}{{end}}). {{count .Sizing.Control}} control customers in that range are held out (column <code>control</code>): <code>churn uplift --list {{.AsOf}} --as-of LATER</code> measures the campaign against them.</p>
 <p>Why stop there: {{.Sizing.Stop}}. The list is ranked by value at risk, so every further customer adds less than the one before.</p>
 <p><small>Set --contact-cost, --save-rate, --budget and --top on score or run.</small></p>
 </div><div>{{.Sizing.Curve}}</div></div></section>

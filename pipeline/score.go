@@ -196,6 +196,7 @@ func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvAr
 			ExpectedNextOrderDate: next,
 			ModelVersion:          version,
 			ScoredAt:              scoredAt,
+			Control:               cfg.ControlShare > 0 && inControl(cfg.Seed, cfg.ControlShare, ids[i]),
 		}
 	}
 	parallelChunks(cfg, len(rows), 1024, func(lo, hi int) {

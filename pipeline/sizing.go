@@ -1,7 +1,9 @@
 package pipeline
 
 import (
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"html/template"
 	"image/color"
 
@@ -18,7 +20,8 @@ import (
 type Sizing struct {
 	ContactCost, SaveRate, Budget float64 // Budget 0: none
 	Top                           int     // 0: none
-	Contacts                      int     // customers to contact (rows 1..Contacts)
+	Contacts                      int     // customers to contact
+	Control                       int     // control customers held out within the contacted range
 	Cost, SavedValue, Profit      float64 // of those contacts
 	Stop                          string  // why the prefix ends there
 	Curve                         template.HTML
@@ -32,15 +35,19 @@ func sizeCampaign(cfg Config, rows []datasets.ScoreRow) Sizing {
 	s := Sizing{ContactCost: cfg.ContactCost, SaveRate: cfg.SaveRate, Budget: cfg.Budget, Top: cfg.Top}
 	s.Stop = "the whole list is worth contacting"
 	for i := range rows {
+		if rows[i].Control {
+			s.Control++
+			continue // held out: never contacted, costs nothing
+		}
 		gain := cfg.SaveRate*rows[i].ValueAtRisk - cfg.ContactCost
 		switch {
 		case gain <= 0:
-			s.Stop = fmt.Sprintf("customer %d would add %.3f: save rate %.2f × value at risk %.2f does not cover the contact cost %.2f",
+			s.Stop = fmt.Sprintf("the customer ranked %d would add %.3f: save rate %.2f × value at risk %.2f does not cover the contact cost %.2f",
 				i+1, gain, cfg.SaveRate, rows[i].ValueAtRisk, cfg.ContactCost)
-		case cfg.Top > 0 && i >= cfg.Top:
+		case cfg.Top > 0 && s.Contacts >= cfg.Top:
 			s.Stop = fmt.Sprintf("--top %d reached", cfg.Top)
 		case cfg.Budget > 0 && s.Cost+cfg.ContactCost > cfg.Budget+1e-9:
-			s.Stop = fmt.Sprintf("the budget of %.2f is spent (%d × %.2f)", cfg.Budget, i, cfg.ContactCost)
+			s.Stop = fmt.Sprintf("the budget of %.2f is spent (%d × %.2f)", cfg.Budget, s.Contacts, cfg.ContactCost)
 		default:
 			rows[i].Contact = true
 			s.Contacts++
@@ -53,6 +60,21 @@ func sizeCampaign(cfg Config, rows []datasets.ScoreRow) Sizing {
 	}
 	s.Curve = profitCurveSVG(cfg, rows, s.Contacts)
 	return s
+}
+
+// DefaultControlShare is the share of customers held out as a control group.
+const DefaultControlShare = 0.10
+
+// inControl reports whether a customer is in the control group: a hash of
+// the seed and the id alone, so the assignment is stable across runs, lists
+// and other customers.
+func inControl(seed uint64, share float64, id string) bool {
+	h := fnv.New64a()
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], seed)
+	h.Write(b[:])
+	h.Write([]byte(id))
+	return float64(h.Sum64()>>11)/(1<<53) < share
 }
 
 // profitCurveSVG draws the cumulative expected profit by customers

@@ -50,6 +50,7 @@ type options struct {
 	contactCost, saveRate      float64
 	budget                     float64
 	top                        int
+	controlShare               float64
 }
 
 func newRoot() *cobra.Command {
@@ -74,7 +75,7 @@ func newRoot() *cobra.Command {
 		stopCPU()
 		return writeHeapProfile(memProfile)
 	}
-	root.AddCommand(newGenerate(), newIngest(), newFeatures(), newTrain(), newScore(), newExport(), newKPIs(), newRun(), newCLV(), newModels(), newActions())
+	root.AddCommand(newGenerate(), newIngest(), newFeatures(), newTrain(), newScore(), newExport(), newKPIs(), newRun(), newCLV(), newModels(), newActions(), newUplift())
 	root.CompletionOptions.DisableDefaultCmd = true
 	return root
 }
@@ -106,6 +107,7 @@ func stageFlags(c *cobra.Command, o *options, model bool) {
 		f.Float64Var(&o.saveRate, "save-rate", 0.15, "expected share of contacted customers' value at risk the campaign saves")
 		f.Float64Var(&o.budget, "budget", 0, "campaign budget: contacts × contact cost stay within it (0: no budget)")
 		f.IntVar(&o.top, "top", 0, "contact at most this many customers (0: no cap)")
+		f.Float64Var(&o.controlShare, "control-share", pipeline.DefaultControlShare, "share of customers held out as a control group (stable by customer id and --seed; 0: none)")
 		f.StringVar(&o.actionRules, "action-rules", "", "YAML file of suggested-action rules (default: the built-in ones; churn actions prints them to start from)")
 	}
 }
@@ -143,7 +145,10 @@ func pipelineConfig(c *cobra.Command, o *options) (pipeline.Config, error) {
 		}
 	}
 	cfg.Timezone = o.timezone
-	cfg.ContactCost, cfg.SaveRate, cfg.Budget, cfg.Top = o.contactCost, o.saveRate, o.budget, o.top
+	cfg.ContactCost, cfg.SaveRate, cfg.Budget, cfg.Top, cfg.ControlShare = o.contactCost, o.saveRate, o.budget, o.top, o.controlShare
+	if c.Flags().Lookup("control-share") != nil && o.controlShare == 0 {
+		cfg.ControlShare = -1 // an explicit 0: no control group
+	}
 	if c.Flags().Lookup("contact-cost") != nil && o.contactCost == 0 {
 		cfg.ContactCost = 1e-12 // an explicit 0: free contacts, not the default
 	}

@@ -1,0 +1,79 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/churn-dev/churn/datasets"
+)
+
+// Uplift of a September list over the quarter after it, against a brute
+// force count over the warehouse rows. The synthetic shop contacts nobody,
+// so the two groups should not differ: the intervals must cover 0.
+func TestUpliftEndToEnd(t *testing.T) {
+	work := t.TempDir()
+	dir := shopDir(t)
+	list := time.Date(2025, 9, 30, 0, 0, 0, 0, time.UTC)
+	cfg := Config{Workdir: work, Buckets: 4, ControlShare: 0.2}
+	if _, err := Run(context.Background(), cfg, list, IngestInput{Transactions: filepath.Join(dir, "transactions.csv"), Now: asOf.AddDate(0, 0, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Uplift(context.Background(), cfg, list, asOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := readList(t, filepath.Join(datasets.ListDir(work, "2025-09-30"), datasets.RetentionListCSV))
+	var last int64
+	for _, r := range rows {
+		if r.Contact {
+			last = r.Rank
+		}
+	}
+	group := map[string]int{}
+	var n [2]int
+	for _, r := range rows {
+		if r.Rank <= last && (r.Contact || r.Control) {
+			g := map[bool]int{true: 0, false: 1}[r.Contact]
+			group[r.CustomerID] = g
+			n[g]++
+		}
+	}
+	from, to := time.Date(2025, 10, 1, 0, 0, 0, 0, time.UTC).UnixMicro(), time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
+	ordered := map[string]bool{}
+	for b := range 4 {
+		txs, err := datasets.WarehouseBucketRows(work, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tx := range txs {
+			if _, ok := group[tx.CustomerID]; ok && tx.TS >= from && tx.TS < to && tx.AmountCents >= 0 && !datasets.IsNonProduct(tx.LineKind) {
+				ordered[tx.CustomerID] = true
+			}
+		}
+	}
+	var kept [2]int
+	for id := range ordered {
+		kept[group[id]]++
+	}
+	if res.Contacted.Customers != n[0] || res.Control.Customers != n[1] || res.Contacted.Retained != kept[0] || res.Control.Retained != kept[1] {
+		t.Fatalf("uplift %+v / %+v; brute force n %v retained %v", res.Contacted, res.Control, n, kept)
+	}
+	if n[1] < n[0]/8 || res.Days != 92 {
+		t.Errorf("control %d of %d contacted (share 0.2), %d days", n[1], n[0], res.Days)
+	}
+	if res.RetentionCI[0] > 0 || res.RetentionCI[1] < 0 || res.SpendCI[0] > 0 || res.SpendCI[1] < 0 {
+		t.Errorf("no campaign ran, yet the intervals exclude 0: retention %v %v, spend %v %v", res.RetentionUplift, res.RetentionCI, res.SpendUplift, res.SpendCI)
+	}
+	b, err := os.ReadFile(filepath.Join(res.Dir, "uplift.json"))
+	var back UpliftResult
+	if err != nil || json.Unmarshal(b, &back) != nil || back.Contacted != res.Contacted || back.RetentionCI != res.RetentionCI {
+		t.Errorf("uplift.json: %v %s", err, b)
+	}
+	if _, err := Uplift(context.Background(), cfg, list, list); err == nil {
+		t.Error("as-of not after the list: want an error")
+	}
+}
