@@ -58,6 +58,7 @@ type report struct {
 	Validation, TrainEval models.Metrics
 	KPIs                  *kpiReport // nil without KPIs
 	Sizing                Sizing
+	Movers                *Movers // nil without a previous list
 	TierNames             []string // loyalty tiers, none first
 	SegTiers              []segTierRow
 }
@@ -301,6 +302,18 @@ section svg{max-width:100%;height:auto}
 <p>Why stop there: {{.Sizing.Stop}}. The list is ranked by value at risk, so every further customer adds less than the one before.</p>
 <p><small>Set --contact-cost, --save-rate, --budget and --top on score or run.</small></p>
 </div><div>{{.Sizing.Curve}}</div></div></section>
+<section><h2>Movers{{with .Movers}} since {{.PreviousAsOf}}{{end}}</h2>
+{{with .Movers}}<table><tr><th>move</th><th class="n">customers</th></tr>
+<tr><td>entered high risk</td><td class="n">{{count (index .Counts "entered_high")}}</td></tr>
+<tr><td>risk up (to medium)</td><td class="n">{{count (index .Counts "risk_up")}}</td></tr>
+<tr><td>came back (ordered again after medium or high risk)</td><td class="n">{{count (index .Counts "came_back")}}</td></tr>
+<tr><td>risk down</td><td class="n">{{count (index .Counts "risk_down")}}</td></tr>
+<tr><td>new on the list</td><td class="n">{{count (index .Counts "new")}}</td></tr></table>
+{{if .TopEntered}}<h2 style="margin-top:14px">New at high risk, most value first</h2>
+<table><tr><th class="n">#</th><th>customer</th><th>was</th><th class="n">P(churn) was → now</th><th class="n">value at risk</th><th>suggested action</th></tr>
+{{range .TopEntered}}<tr><td class="n">{{.Now.Rank}}</td><td>{{.Now.CustomerID}}</td><td>{{if .Prev}}{{.Prev.RiskTier}}{{else}}new{{end}}</td><td class="n">{{if .Prev}}{{prob .Prev.ChurnProbability}}{{end}} → {{prob .Now.ChurnProbability}}</td><td class="n">{{money .Now.ValueAtRisk}}</td><td>{{.Now.SuggestedAction}}</td></tr>{{end}}
+</table>{{end}}<small>Every move is in movers.csv beside this page.</small>
+{{else}}<p>No earlier list in this work directory to compare with.</p>{{end}}</section>
 <section><h2>Segments × loyalty tiers</h2>
 <table><tr><th>segment</th>{{range .TierNames}}<th class="n">{{.}}</th>{{end}}</tr>
 {{range .SegTiers}}<tr><td>{{.Segment}}</td>{{range .Cells}}<td class="n">{{count .Customers}}<br><small>{{money .ValueAtRisk}}</small></td>{{end}}</tr>{{end}}

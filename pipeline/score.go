@@ -71,6 +71,16 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 	}
 	rankRows(rows)
 	sizing := sizeCampaign(cfg, rows)
+	var moves []Mover
+	var movers *Movers
+	if prevDay, prevDir := previousList(cfg.Workdir, asOf); prevDir != "" {
+		prev, err := datasets.ReadScoresParquet(filepath.Join(prevDir, datasets.ScoresParquet))
+		if err != nil {
+			return ScoreResult{}, err
+		}
+		moves = findMovers(prev, rows)
+		movers = summariseMovers(prevDay, moves)
+	}
 	book, err := computeKPIs(ctx, cfg, asOf)
 	if err != nil {
 		return ScoreResult{}, err
@@ -88,6 +98,7 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 	rd := reportData(cfg, asOf, rows, &churnArt, &clvArt, churnV, clvV)
 	rd.KPIs = kpiSection(kpis, cohorts)
 	rd.Sizing = sizing
+	rd.Movers = movers
 	if err := writeReport(&html, rd); err != nil {
 		return res, err
 	}
@@ -103,6 +114,9 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 		}
 		if _, err := writeKPIFiles(tmp, kpis, cohorts, asOf); err != nil {
 			return datasets.Manifest{}, err
+		}
+		if err := os.WriteFile(filepath.Join(tmp, MoversCSV), moversCSV(moves), 0o644); err != nil {
+			return datasets.Manifest{}, fmt.Errorf("pipeline: %w", err)
 		}
 		return datasets.Manifest{Kind: "list", Rows: int64(len(rows)), Meta: map[string]string{
 			"as_of": dateString(asOf), "churn_model": churnV, "clv_model": clvV, "purchase_model": clvArt.PurchaseModel,

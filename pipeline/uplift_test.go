@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,5 +76,54 @@ func TestUpliftEndToEnd(t *testing.T) {
 	}
 	if _, err := Uplift(context.Background(), cfg, list, list); err == nil {
 		t.Error("as-of not after the list: want an error")
+	}
+	// A later list compares itself with the September one: movers.csv and the report.
+	sc, err := Score(context.Background(), cfg, asOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	movers, err := os.ReadFile(filepath.Join(sc.Dir, MoversCSV))
+	if err != nil || strings.Count(string(movers), "\n") < 100 || !strings.Contains(string(movers), "\nentered_high,") {
+		t.Fatalf("movers.csv: %v, %d lines", err, strings.Count(string(movers), "\n"))
+	}
+	html, _ := os.ReadFile(sc.Report)
+	if !strings.Contains(string(html), "Movers since 2025-09-30") || !strings.Contains(string(html), "New at high risk") {
+		t.Error("report lacks the movers section")
+	}
+}
+
+// Moves by hand: a enters high, b goes low → medium, c (medium) ordered
+// since, d drops to low, e is new, f does not move.
+func TestFindMovers(t *testing.T) {
+	prev := []datasets.ScoreRow{
+		{Rank: 1, CustomerID: "a", RiskTier: "medium", LastOrderDate: "2025-10-01"},
+		{Rank: 2, CustomerID: "b", RiskTier: "low", LastOrderDate: "2025-10-01"},
+		{Rank: 3, CustomerID: "c", RiskTier: "medium", LastOrderDate: "2025-09-01"},
+		{Rank: 4, CustomerID: "d", RiskTier: "high", LastOrderDate: "2025-08-01"},
+		{Rank: 5, CustomerID: "f", RiskTier: "low", LastOrderDate: "2025-10-05"},
+	}
+	now := []datasets.ScoreRow{
+		{Rank: 1, CustomerID: "a", RiskTier: "high", LastOrderDate: "2025-10-01"},
+		{Rank: 2, CustomerID: "e", RiskTier: "low", LastOrderDate: "2025-11-20"},
+		{Rank: 3, CustomerID: "b", RiskTier: "medium", LastOrderDate: "2025-10-01"},
+		{Rank: 4, CustomerID: "c", RiskTier: "low", LastOrderDate: "2025-11-02"},
+		{Rank: 5, CustomerID: "d", RiskTier: "low", LastOrderDate: "2025-08-01"},
+		{Rank: 6, CustomerID: "f", RiskTier: "low", LastOrderDate: "2025-11-01"},
+	}
+	ms := findMovers(prev, now)
+	var got []string
+	for _, m := range ms {
+		got = append(got, m.Move+":"+m.Now.CustomerID)
+	}
+	if want := "entered_high:a risk_up:b came_back:c risk_down:d new:e"; strings.Join(got, " ") != want {
+		t.Errorf("moves %q, want %q", strings.Join(got, " "), want)
+	}
+	csvText := string(moversCSV(ms))
+	if !strings.HasPrefix(csvText, "move,customer_id,rank,previous_rank,") || !strings.Contains(csvText, "\nentered_high,a,1,1,high,medium,") || !strings.Contains(csvText, "\nnew,e,2,,low,,") {
+		t.Errorf("movers.csv:\n%s", csvText)
+	}
+	s := summariseMovers("2025-10-31", ms)
+	if s.Counts[MoveEnteredHigh] != 1 || s.Counts[MoveNew] != 1 || len(s.TopEntered) != 1 {
+		t.Errorf("summary %+v", s)
 	}
 }
