@@ -58,7 +58,7 @@ type report struct {
 	Validation, TrainEval models.Metrics
 	KPIs                  *kpiReport // nil without KPIs
 	Sizing                Sizing
-	Movers                *Movers // nil without a previous list
+	Movers                *Movers  // nil without a previous list
 	TierNames             []string // loyalty tiers, none first
 	SegTiers              []segTierRow
 }
