@@ -10,7 +10,12 @@ DEMO_SEED      ?= 42
 DEMO_AS_OF     ?= 2025-12-31
 FUZZTIME       ?= 20s
 
-.PHONY: build test test-short bench lint demo fuzz clean
+.PHONY: build test test-short bench lint demo fuzz clean report-check
+
+REPORT   := demo/work/lists/as-of=$(DEMO_AS_OF)/report.html
+SECTIONS := "Risk tiers" "Distribution" "Segments (RFM)" "Loyalty KPIs" "Movers" "Campaign sizing" "RFM heatmap" \
+	"Top reasons among customers at risk" "CLV deciles" "Segments × loyalty tiers" "Top of the list" "Churn model" \
+	"CLV model" "Gains" "Calibration" "Data quality"
 
 build:
 	$(GO) build -trimpath -o $(BIN) ./cmd/churn
@@ -40,6 +45,22 @@ demo: build
 		--customers demo/data/customers.csv --feedback demo/data/feedback.csv
 	@echo
 	@echo "open demo/work/lists/as-of=$(DEMO_AS_OF)/report.html in a browser"
+
+# report-check renders the demo's report in headless Chromium (installed with
+# apt-get when missing), fails if the page is cut short, a chart failed or a
+# section is missing, and saves the first screen as docs/report.png.
+report-check:
+	@test -f "$(REPORT)" || $(MAKE) demo
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	@mkdir -p bin
+	chromium --headless=new --no-sandbox --disable-gpu --dump-dom "file://$(CURDIR)/$(REPORT)" > bin/report-dom.html 2>/dev/null
+	@grep -q "</html>" bin/report-dom.html || (echo "report: the page is cut short"; exit 1)
+	@! grep -q "chart unavailable" bin/report-dom.html || (echo "report: a chart failed"; exit 1)
+	@for s in $(SECTIONS); do grep -q "<h2[^>]*>$$s" bin/report-dom.html || { echo "report: no section $$s"; exit 1; }; done
+	@test $$(grep -o "<svg" bin/report-dom.html | wc -l) -ge 6 || (echo "report: charts missing"; exit 1)
+	chromium --headless=new --no-sandbox --disable-gpu --hide-scrollbars --window-size=1400,2400 \
+		--screenshot="$(CURDIR)/docs/report.png" "file://$(CURDIR)/$(REPORT)" >/dev/null 2>&1
+	@echo "report renders; screenshot in docs/report.png"
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseAmount$$' -fuzztime $(FUZZTIME) ./datasets

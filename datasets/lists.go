@@ -12,15 +12,21 @@ import (
 // ScoreRow is one scored customer of a retention list (DESIGN.md, "Scores").
 // Dates are YYYY-MM-DD (UTC); money is in currency units rounded to cents.
 type ScoreRow struct {
-	Rank                  int64   `parquet:"rank"`
-	CustomerID            string  `parquet:"customer_id"`
-	ChurnProbability      float64 `parquet:"churn_probability"`
-	RiskTier              string  `parquet:"risk_tier,dict"`
+	Rank             int64   `parquet:"rank"`
+	CustomerID       string  `parquet:"customer_id"`
+	ChurnProbability float64 `parquet:"churn_probability"`
+	RiskTier         string  `parquet:"risk_tier,dict"`
+	// RiskPermille and SegmentRiskPermille rank the churn probability among
+	// all customers and within the RFM segment: the share (‰) with a
+	// probability at or below this one (1000 = the riskiest).
+	RiskPermille          int64   `parquet:"risk_permille"`
+	SegmentRiskPermille   int64   `parquet:"segment_risk_permille"`
 	PAlive                float64 `parquet:"p_alive"`
 	ExpectedOrders        float64 `parquet:"expected_orders"`
 	PredictedCLV          float64 `parquet:"predicted_clv"`
 	ValueAtRisk           float64 `parquet:"value_at_risk"`
 	Segment               string  `parquet:"segment,dict"`
+	RFM                   string  `parquet:"rfm,dict"` // r, f and m scores, e.g. "545"
 	LoyaltyTier           string  `parquet:"loyalty_tier,dict"`
 	SatisfactionClass     string  `parquet:"satisfaction_class,dict"` // promoter, passive, detractor; empty without an NPS answer
 	Reasons               string  `parquet:"reasons"`
@@ -34,8 +40,8 @@ type ScoreRow struct {
 }
 
 // ScoreColumns is the header of retention_list.csv, in order.
-var ScoreColumns = []string{"rank", "customer_id", "churn_probability", "risk_tier", "p_alive", "expected_orders",
-	"predicted_clv", "value_at_risk", "segment", "loyalty_tier", "satisfaction_class", "reasons", "suggested_action", "contact", "control", "last_order_date",
+var ScoreColumns = []string{"rank", "customer_id", "churn_probability", "risk_tier", "risk_permille", "segment_risk_permille", "p_alive", "expected_orders",
+	"predicted_clv", "value_at_risk", "segment", "rfm", "loyalty_tier", "satisfaction_class", "reasons", "suggested_action", "contact", "control", "last_order_date",
 	"expected_next_order_date", "model_version", "scored_at"}
 
 // ListDir returns <workdir>/lists/as-of=YYYY-MM-DD.
@@ -91,7 +97,7 @@ func WriteScoresCSV(w io.Writer, rows []ScoreRow) error {
 	for _, r := range rows {
 		n := NeutraliseCell
 		rec = append(rec[:0], strconv.FormatInt(r.Rank, 10), n(r.CustomerID), f(r.ChurnProbability, 4), r.RiskTier,
-			f(r.PAlive, 4), f(r.ExpectedOrders, 3), f(r.PredictedCLV, 2), f(r.ValueAtRisk, 2), r.Segment, r.LoyaltyTier, r.SatisfactionClass, n(r.Reasons),
+			strconv.FormatInt(r.RiskPermille, 10), strconv.FormatInt(r.SegmentRiskPermille, 10), f(r.PAlive, 4), f(r.ExpectedOrders, 3), f(r.PredictedCLV, 2), f(r.ValueAtRisk, 2), r.Segment, r.RFM, r.LoyaltyTier, r.SatisfactionClass, n(r.Reasons),
 			n(r.SuggestedAction), strconv.FormatBool(r.Contact), strconv.FormatBool(r.Control), r.LastOrderDate, r.ExpectedNextOrderDate, r.ModelVersion, r.ScoredAt)
 		if err := cw.Write(rec); err != nil {
 			return fmt.Errorf("datasets: write csv: %w", err)
@@ -131,20 +137,19 @@ func ReadScoresCSV(name string, r io.Reader) ([]ScoreRow, error) {
 	out := make([]ScoreRow, 0, len(recs)-1)
 	for i, rec := range recs[1:] {
 		var r ScoreRow
-		var errs [8]error
-		r.Rank, errs[0] = strconv.ParseInt(rec[0], 10, 64)
-		r.CustomerID = unneutralise(rec[1])
-		r.ChurnProbability, errs[1] = strconv.ParseFloat(rec[2], 64)
-		r.RiskTier = rec[3]
-		r.PAlive, errs[2] = strconv.ParseFloat(rec[4], 64)
-		r.ExpectedOrders, errs[3] = strconv.ParseFloat(rec[5], 64)
-		r.PredictedCLV, errs[4] = strconv.ParseFloat(rec[6], 64)
-		r.ValueAtRisk, errs[5] = strconv.ParseFloat(rec[7], 64)
-		r.Segment, r.LoyaltyTier, r.SatisfactionClass = rec[8], rec[9], rec[10]
-		r.Reasons, r.SuggestedAction = unneutralise(rec[11]), unneutralise(rec[12])
-		r.Contact, errs[6] = strconv.ParseBool(rec[13])
-		r.Control, errs[7] = strconv.ParseBool(rec[14])
-		r.LastOrderDate, r.ExpectedNextOrderDate, r.ModelVersion, r.ScoredAt = rec[15], rec[16], rec[17], rec[18]
+		var errs []error
+		col := 0
+		str := func() string { col++; return rec[col-1] }
+		num := func() float64 { v, err := strconv.ParseFloat(str(), 64); errs = append(errs, err); return v }
+		integer := func() int64 { v, err := strconv.ParseInt(str(), 10, 64); errs = append(errs, err); return v }
+		boolean := func() bool { v, err := strconv.ParseBool(str()); errs = append(errs, err); return v }
+		r.Rank, r.CustomerID, r.ChurnProbability, r.RiskTier = integer(), unneutralise(str()), num(), str()
+		r.RiskPermille, r.SegmentRiskPermille = integer(), integer()
+		r.PAlive, r.ExpectedOrders, r.PredictedCLV, r.ValueAtRisk = num(), num(), num(), num()
+		r.Segment, r.RFM, r.LoyaltyTier, r.SatisfactionClass = str(), str(), str(), str()
+		r.Reasons, r.SuggestedAction = unneutralise(str()), unneutralise(str())
+		r.Contact, r.Control = boolean(), boolean()
+		r.LastOrderDate, r.ExpectedNextOrderDate, r.ModelVersion, r.ScoredAt = str(), str(), str(), str()
 		for _, e := range errs {
 			if e != nil {
 				return nil, &DataError{File: name, Line: i + 2, Msg: e.Error()}

@@ -116,4 +116,9 @@ func TestEvaluateLiftCaptureCalibration(t *testing.T) {
 	if r := m.Reliability[9]; r.N != 2 || math.Abs(r.Observed-1) > 1e-12 || math.Abs(r.MeanScore-0.935) > 1e-12 {
 		t.Errorf("top reliability bin %+v", r)
 	}
+	// Gains: positives at ranks 0, 1, 3, 6, 12 of 20 → deciles of 2 rows
+	// capture 2, 3, 4, 4, 4, 4, 5, … of 5.
+	for d, want := range [10]float64{0.4, 0.6, 0.6, 0.8, 0.8, 0.8, 1, 1, 1, 1} {
+		near(t, "gains", m.Gains[d], want, 1e-12)
+	}
 }

@@ -22,6 +22,9 @@ type Metrics struct {
 	// Reliability the bins themselves (a reliability diagram's points).
 	ECE         float64          `json:"expected_calibration_error"`
 	Reliability []ReliabilityBin `json:"reliability"`
+	// Gains[k] is the share of all positives among the top (k+1)×10% of
+	// scores: the cumulative gains curve by decile.
+	Gains [10]float64 `json:"gains_by_decile"`
 }
 
 // ReliabilityBin is one probability bin: how many scores fell in it, their
@@ -93,6 +96,15 @@ func Evaluate(p, y []float64) Metrics {
 		}
 	}
 	m.LiftTop10 = m.Lift[1]
+	if pos > 0 {
+		top, k := 0.0, 0
+		for d := range m.Gains {
+			for end := int(math.Ceil(float64(n) * float64(d+1) / 10)); k < end; k++ {
+				top += y[idx[k]]
+			}
+			m.Gains[d] = top / pos
+		}
+	}
 	m.Reliability = make([]ReliabilityBin, 10)
 	for b := range m.Reliability {
 		m.Reliability[b].Lo, m.Reliability[b].Hi = float64(b)/10, float64(b+1)/10

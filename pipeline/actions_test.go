@@ -173,3 +173,17 @@ func TestUpliftStatistics(t *testing.T) {
 		t.Errorf("group outcome %+v", g)
 	}
 }
+
+// Permille ranks by hand: probabilities 0.9, 0.5 (A, B), 0.5, 0.1.
+func TestRankRisk(t *testing.T) {
+	rows := []datasets.ScoreRow{{ChurnProbability: 0.9, Segment: "A"}, {ChurnProbability: 0.5, Segment: "A"},
+		{ChurnProbability: 0.5, Segment: "B"}, {ChurnProbability: 0.1, Segment: "B"}}
+	rankRisk(rows)
+	var got []int64
+	for _, r := range rows {
+		got = append(got, r.RiskPermille, r.SegmentRiskPermille)
+	}
+	if fmt.Sprint(got) != "[1000 1000 750 500 750 1000 250 500]" {
+		t.Errorf("permilles %v", got)
+	}
+}

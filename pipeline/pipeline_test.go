@@ -588,3 +588,48 @@ func TestEveryModelFeatureHasAReason(t *testing.T) {
 		}
 	}
 }
+
+// Every section of the report has a title and data: a chart, a filled
+// table or text; no chart failed to draw.
+func TestReportSectionsHaveData(t *testing.T) {
+	work := t.TempDir()
+	res := runChain(t, work)
+	b, err := os.ReadFile(res.Score.Report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := string(b)
+	if strings.Contains(html, "chart unavailable") || !strings.HasSuffix(strings.TrimSpace(html), "</html>") {
+		t.Fatal("a chart failed or the page is cut short")
+	}
+	sections := strings.Split(html, "<section>")[1:]
+	if len(sections) < 16 {
+		t.Fatalf("%d sections", len(sections))
+	}
+	var titles []string
+	for _, s := range sections {
+		s = s[:strings.Index(s, "</section>")]
+		i, j := strings.Index(s, "<h2"), strings.Index(s, "</h2>")
+		if i < 0 || j < i {
+			t.Fatalf("section without a title: %.200s", s)
+		}
+		title := s[strings.Index(s[i:], ">")+i+1 : j]
+		titles = append(titles, title)
+		if !strings.Contains(s, "<svg") && !strings.Contains(s, "<td") && !strings.Contains(s, "<p>") {
+			t.Errorf("section %q has no chart, table row or text", title)
+		}
+		if strings.Contains(s, "<table") && strings.Count(s, "<tr>") < 2 {
+			t.Errorf("section %q has an empty table", title)
+		}
+	}
+	for _, want := range []string{"Risk tiers", "Distribution", "Segments (RFM)", "Loyalty KPIs", "Movers", "Campaign sizing", "RFM heatmap",
+		"Top reasons among customers at risk", "CLV deciles", "Segments × loyalty tiers", "Top of the list", "Gains", "Calibration", "Data quality"} {
+		found := false
+		for _, title := range titles {
+			found = found || strings.HasPrefix(title, want)
+		}
+		if !found {
+			t.Errorf("no section %q in %q", want, titles)
+		}
+	}
+}

@@ -58,7 +58,12 @@ type report struct {
 	Validation, TrainEval models.Metrics
 	KPIs                  *kpiReport // nil without KPIs
 	Sizing                Sizing
-	Movers                *Movers  // nil without a previous list
+	Movers                *Movers // nil without a previous list
+	Gains, Calibration    template.HTML
+	Deciles               []decileRow
+	RFMGrid               [][]rfmCell
+	TopReasons            []reasonCount
+	Ingests               []ingestView
 	TierNames             []string // loyalty tiers, none first
 	SegTiers              []segTierRow
 }
@@ -138,6 +143,8 @@ func reportData(cfg Config, asOf time.Time, rows []datasets.ScoreRow, ca *ChurnA
 		r.SegTiers = append(r.SegTiers, segTierRow{Segment: s.Segment, Cells: cells[s.Segment]})
 	}
 	r.Top = rows[:min(25, len(rows))]
+	r.Gains, r.Calibration = gainsSVG(ca.Validation), calibrationSVG(ca.Validation)
+	r.Deciles, r.RFMGrid = clvDeciles(rows), rfmHeatmap(rows)
 	r.Histogram = histogramSVG(probs)
 	for _, c := range cl.Candidates {
 		if c.Model == cl.PurchaseModel {
@@ -221,6 +228,7 @@ var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap
 		}
 		return fmt.Sprintf("%.1f%%", 100*v)
 	},
+	"rscore": func(i int) int { return 5 - i },
 	"num": func(v float64, prec int) string {
 		if math.IsNaN(v) {
 			return "–"
@@ -314,6 +322,20 @@ section svg{max-width:100%;height:auto}
 {{range .TopEntered}}<tr><td class="n">{{.Now.Rank}}</td><td>{{.Now.CustomerID}}</td><td>{{if .Prev}}{{.Prev.RiskTier}}{{else}}new{{end}}</td><td class="n">{{if .Prev}}{{prob .Prev.ChurnProbability}}{{end}} → {{prob .Now.ChurnProbability}}</td><td class="n">{{money .Now.ValueAtRisk}}</td><td>{{.Now.SuggestedAction}}</td></tr>{{end}}
 </table>{{end}}<small>Every move is in movers.csv beside this page.</small>
 {{else}}<p>No earlier list in this work directory to compare with.</p>{{end}}</section>
+<div class="grid">
+<section><h2>RFM heatmap</h2>
+<table class="kpi"><tr><th>R ↓ / F →</th><th class="n">1</th><th class="n">2</th><th class="n">3</th><th class="n">4</th><th class="n">5</th></tr>
+{{range $i, $row := .RFMGrid}}<tr><td>R{{rscore $i}}</td>{{range $row}}<td class="n" style="{{.Style}}">{{count .Customers}}<br><small style="color:inherit">{{if .Customers}}{{prob .MeanProb}}{{end}}</small></td>{{end}}</tr>{{end}}
+</table><small>Customers by recency score (5 = most recent) and frequency score; below, their mean churn probability (green low, red high).</small></section>
+<section><h2>Top reasons among customers at risk</h2>
+<table><tr><th>first reason</th><th class="n">customers</th><th class="n">share</th></tr>
+{{range .TopReasons}}<tr><td>{{.Meaning}} <small>({{.Feature}})</small></td><td class="n">{{count .Customers}}</td><td class="n">{{pct .Share}}</td></tr>{{end}}
+</table><small>The feature that raises each medium- or high-risk customer's churn probability most.</small></section>
+</div>
+<section><h2>CLV deciles</h2>
+<table><tr><th>decile</th><th class="n">customers</th><th class="n">from CLV</th><th class="n">mean CLV</th><th class="n">total CLV</th><th class="n">share of CLV</th><th class="n">mean P(churn)</th><th class="n">value at risk</th></tr>
+{{range .Deciles}}<tr><td>{{.Decile}}</td><td class="n">{{count .Customers}}</td><td class="n">{{money .MinCLV}}</td><td class="n">{{money .MeanCLV}}</td><td class="n">{{money .TotalCLV}}</td><td class="n">{{pct .ShareCLV}}</td><td class="n">{{prob .MeanProb}}</td><td class="n">{{money .VaR}}</td></tr>{{end}}
+</table><small>Customers in tenths by predicted CLV, most valuable first.</small></section>
 <section><h2>Segments × loyalty tiers</h2>
 <table><tr><th>segment</th>{{range .TierNames}}<th class="n">{{.}}</th>{{end}}</tr>
 {{range .SegTiers}}<tr><td>{{.Segment}}</td>{{range .Cells}}<td class="n">{{count .Customers}}<br><small>{{money .ValueAtRisk}}</small></td>{{end}}</tr>{{end}}
@@ -351,5 +373,13 @@ section svg{max-width:100%;height:auto}
 </table>
 {{.Conditional}}</section>
 </div>
+<div class="grid">
+<section><h2>Gains</h2>{{.Gains}}<small>Share of the validation snapshot's churners among the riskiest customers, against random contact.</small></section>
+<section><h2>Calibration</h2>{{.Calibration}}<small>Mean predicted probability against the observed churn rate in ten bins; on the diagonal is perfectly calibrated.</small></section>
+</div>
+<section><h2>Data quality</h2>
+{{if .Ingests}}<table><tr><th>ingest</th><th class="n">files</th><th class="n">rows read</th><th class="n">loaded</th><th class="n">quarantined</th><th class="n">duplicates dropped</th><th class="n">non-product lines</th><th class="n">cancelled lines</th><th class="n">guest rows</th></tr>
+{{range .Ingests}}<tr><td>{{.ID}}</td><td class="n">{{.Files}}</td><td class="n">{{.Read}}</td><td class="n">{{.Loaded}}</td><td class="n">{{.Quarantined}}</td><td class="n">{{.Dupes}}</td><td class="n">{{.NonProduct}}</td><td class="n">{{.Cancelled}}</td><td class="n">{{.Guests}}</td></tr>{{end}}
+</table><small>The last ingests, newest first; quarantined rows are in warehouse/_quarantine/&lt;ingest&gt;.csv with file, line, column and reason.</small>{{else}}<p>No ingest log in this work directory.</p>{{end}}</section>
 </main></body></html>
 `

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -61,10 +62,11 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 		return ScoreResult{}, err
 	}
 	defer rec.Release()
-	rows, err := scoreRows(cfg, rec, &churnArt, &clvArt, asOf, churnV+"+"+clvV)
+	rows, firstReasons, err := scoreRows(cfg, rec, &churnArt, &clvArt, asOf, churnV+"+"+clvV)
 	if err != nil {
 		return ScoreResult{}, err
 	}
+	reasonCounts := topReasonCounts(firstReasons, rows) // before ranking reorders the rows
 	clvCohorts, err := clvByCohort(rec, rows)
 	if err != nil {
 		return ScoreResult{}, err
@@ -99,6 +101,8 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 	rd.KPIs = kpiSection(kpis, cohorts)
 	rd.Sizing = sizing
 	rd.Movers = movers
+	rd.TopReasons = reasonCounts
+	rd.Ingests = dataQuality(cfg.Workdir)
 	if err := writeReport(&html, rd); err != nil {
 		return res, err
 	}
@@ -129,41 +133,47 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 	return res, nil
 }
 
-func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvArt *CLVArtifact, asOf time.Time, version string) ([]datasets.ScoreRow, error) {
+// scoreRows scores every customer of the snapshot, in snapshot order, and
+// returns each row's first reason (a feature name, "" if none) beside it.
+func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvArt *CLVArtifact, asOf time.Time, version string) ([]datasets.ScoreRow, []string, error) {
 	X, _, err := designMatrix(rec, false)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ids, err := features.Strings(rec, features.CustomerID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	x, tx, T, mx, err := btydSummary(rec)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cols := map[string][]float64{}
 	for _, name := range []string{features.RScore, features.FScore, features.LastOrderDate, features.DaysSinceComplaint,
 		features.DiscountOrderShare, features.OverdueRatio} {
 		if cols[name], err = features.Float64s(rec, name); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+	}
+	rfm, err := features.Strings(rec, features.RFMCell)
+	if err != nil {
+		return nil, nil, err
 	}
 	tiers, err := features.Strings(rec, features.LoyaltyTier)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	npsClass, err := features.Strings(rec, features.NPSClass)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	clf, err := churnArt.Classifier(clvArt)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	clv, err := clvArt.Model()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p := len(features.ModelColumns)
 	horizonWeeks := float64(cfg.CLVHorizon) / daysPerWeek
@@ -175,7 +185,7 @@ func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvAr
 	models.PredictAll(pred, clv, x, tx, T, mx, horizonWeeks, steps, stepRate)
 	nextWeeks := make([]float64, len(rows)) // median time to the next order, NaN beyond the CLV horizon
 	if err := models.MedianNextPurchaseAll(nextWeeks, clv.Purchases, x, tx, T, horizonWeeks); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	explainer := churnArt.Explainer(clf)
 	inputs := make([]actionInput, len(rows))
@@ -203,6 +213,7 @@ func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvAr
 			PredictedCLV:          round(value, 2),
 			ValueAtRisk:           round(prob*value, 2),
 			Segment:               features.Segment(r, f),
+			RFM:                   rfm[i],
 			LoyaltyTier:           tiers[i],
 			SatisfactionClass:     npsClass[i],
 			Reasons:               text,
@@ -219,12 +230,19 @@ func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvAr
 			score(i, contrib)
 		}
 	})
+	rankRisk(rows)
 	rules := cfg.ActionRules
 	if rules == nil {
 		rules = defaultRules(cfg.Tiers)
 	}
 	assignActions(rows, inputs, rules, cfg.Lang)
-	return rows, nil
+	first := make([]string, len(rows))
+	for i := range inputs {
+		if len(inputs[i].reasons) > 0 {
+			first[i] = inputs[i].reasons[0]
+		}
+	}
+	return rows, first, nil
 }
 
 // parallelChunks runs fn over [0, n) in fixed chunks on cfg.Workers
@@ -284,4 +302,28 @@ func rankRows(rows []datasets.ScoreRow) {
 func round(v float64, d int) float64 {
 	p := math.Pow10(d)
 	return math.Round(v*p) / p
+}
+
+// rankRisk sets the permille ranks of the churn probability among all rows
+// and within each RFM segment: 1000 × the share with a probability at or
+// below the row's.
+func rankRisk(rows []datasets.ScoreRow) {
+	permille := func(sorted []float64, p float64) int64 {
+		k := sort.SearchFloat64s(sorted, math.Nextafter(p, math.Inf(1)))
+		return int64(math.Round(1000 * float64(k) / float64(len(sorted))))
+	}
+	all := make([]float64, len(rows))
+	bySeg := map[string][]float64{}
+	for i, r := range rows {
+		all[i] = r.ChurnProbability
+		bySeg[r.Segment] = append(bySeg[r.Segment], r.ChurnProbability)
+	}
+	slices.Sort(all)
+	for _, v := range bySeg {
+		slices.Sort(v)
+	}
+	for i := range rows {
+		rows[i].RiskPermille = permille(all, rows[i].ChurnProbability)
+		rows[i].SegmentRiskPermille = permille(bySeg[rows[i].Segment], rows[i].ChurnProbability)
+	}
 }
