@@ -187,3 +187,22 @@ func TestRankRisk(t *testing.T) {
 		t.Errorf("permilles %v", got)
 	}
 }
+
+// Every text the report marks for translation has a Chinese version, and
+// every translation is used.
+func TestReportTranslations(t *testing.T) {
+	src := reportHTML + kpiHTML
+	used := map[string]bool{}
+	for _, part := range strings.Split(src, `{{t "`)[1:] {
+		key := strings.ReplaceAll(part[:strings.Index(part, `"}}`)], `\"`, `"`)
+		used[key] = true
+		if reportZH[key] == "" {
+			t.Errorf("no Chinese for %q", key)
+		}
+	}
+	for k := range reportZH {
+		if !used[k] {
+			t.Errorf("translation of %q is not used", k)
+		}
+	}
+}

@@ -632,4 +632,18 @@ func TestReportSectionsHaveData(t *testing.T) {
 			t.Errorf("no section %q in %q", want, titles)
 		}
 	}
+	// In Chinese: the fixed texts are translated.
+	zh, err := Score(context.Background(), Config{Workdir: work, Buckets: 4, Lang: LangZH}, asOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = os.ReadFile(zh.Report)
+	for _, want := range []string{`lang="zh"`, "挽留名单 — 截至 2025-12-31", "风险等级", "忠诚度指标", "活动规模测算", "联系名单前", "数据质量"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("Chinese report lacks %q", want)
+		}
+	}
+	if strings.Contains(string(b), "<h2>Risk tiers") {
+		t.Error("Chinese report has English section titles")
+	}
 }

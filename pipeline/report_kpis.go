@@ -143,24 +143,24 @@ func monthTicks(all []datasets.KPIRow) plot.Ticker {
 }
 
 const kpiHTML = `{{define "kpis"}}{{with .KPIs}}
-<section><h2>Loyalty KPIs — {{.Last.Month}}</h2>
+<section><h2>{{t "Loyalty KPIs"}} — {{.Last.Month}}</h2>
 <div class="cards">
-<div class="card"><span>active customers</span><b>{{.Last.ActiveCustomers}}</b></div>
-<div class="card"><span>retention rate</span><b>{{rate .Last.RetentionRate}}</b></div>
-<div class="card"><span>repeat purchase rate</span><b>{{rate .Last.RepeatPurchaseRate}}</b></div>
-<div class="card"><span>NPS ({{.Last.NPSResponses}} answers)</span><b>{{num .Last.NPS 0}}</b></div>
+<div class="card"><span>{{t "active customers"}}</span><b>{{.Last.ActiveCustomers}}</b></div>
+<div class="card"><span>{{t "retention rate"}}</span><b>{{rate .Last.RetentionRate}}</b></div>
+<div class="card"><span>{{t "repeat purchase rate"}}</span><b>{{rate .Last.RepeatPurchaseRate}}</b></div>
+<div class="card"><span>NPS ({{.Last.NPSResponses}})</span><b>{{num .Last.NPS 0}}</b></div>
 </div>
-<p><small>A customer counts from the month of the first order. Retained: ordered this month and last month; reactivated: this month, not last month, but before; churned: last month, not this month. Retention and churn rate are shares of last month's active customers; the repeat purchase rate is the share of customers with two or more orders. NPS = % promoters − % detractors of the month's answers. Segments are loyalty tiers at the start of the month. Files: kpis.csv, kpis.parquet and cohorts.csv beside this page.</small></p>
+<p><small>{{t "A customer counts from the month of the first order. Retained: ordered this month and last month; reactivated: this month, not last month, but before; churned: last month, not this month. Retention and churn rate are shares of last month's active customers; the repeat purchase rate is the share of customers with two or more orders. NPS = % promoters − % detractors of the month's answers. Segments are loyalty tiers at the start of the month. Files: kpis.csv, kpis.parquet and cohorts.csv beside this page."}}</small></p>
 <div class="grid"><div>{{.Rates}}</div><div>{{.Flows}}</div></div>
-<div class="wide"><table class="kpi"><tr><th>month</th><th class="n">active</th><th class="n">new</th><th class="n">retained</th><th class="n">reactivated</th><th class="n">churned</th><th class="n">retention</th><th class="n">churn</th><th class="n">repeat rate</th><th class="n">orders / active</th><th class="n">avg order</th><th class="n">revenue / active</th><th class="n">NPS (n)</th><th class="n">CSAT</th><th class="n">CES</th><th class="n">complaints / active</th><th class="n">returns</th></tr>
+<div class="wide"><table class="kpi"><tr><th>{{t "month"}}</th><th class="n">{{t "active"}}</th><th class="n">{{t "new"}}</th><th class="n">{{t "retained"}}</th><th class="n">{{t "reactivated"}}</th><th class="n">{{t "churned"}}</th><th class="n">{{t "retention"}}</th><th class="n">{{t "churn"}}</th><th class="n">{{t "repeat rate"}}</th><th class="n">{{t "orders / active"}}</th><th class="n">{{t "avg order"}}</th><th class="n">{{t "revenue / active"}}</th><th class="n">{{t "NPS (n)"}}</th><th class="n">{{t "CSAT"}}</th><th class="n">{{t "CES"}}</th><th class="n">{{t "complaints / active"}}</th><th class="n">{{t "returns"}}</th></tr>
 {{range .Months}}<tr><td>{{.Month}}{{if not .Complete}} (to date){{end}}</td><td class="n">{{.ActiveCustomers}}</td><td class="n">{{.NewCustomers}}</td><td class="n">{{.Retained}}</td><td class="n">{{.Reactivated}}</td><td class="n">{{.Churned}}</td><td class="n">{{rate .RetentionRate}}</td><td class="n">{{rate .ChurnRate}}</td><td class="n">{{rate .RepeatPurchaseRate}}</td><td class="n">{{num .PurchaseFrequency 2}}</td><td class="n">{{num .AvgOrderValue 2}}</td><td class="n">{{num .RevenuePerCustomer 2}}</td><td class="n">{{num .NPS 0}} ({{.NPSResponses}})</td><td class="n">{{num .CSATMean 2}}</td><td class="n">{{num .CESMean 2}}</td><td class="n">{{rate .ComplaintRate}}</td><td class="n">{{rate .ReturnRate}}</td></tr>{{end}}
 </table></div>
-<h2 style="margin-top:14px">By loyalty tier, {{.Last.Month}}</h2>
-<table class="kpi"><tr><th>tier at month start</th><th class="n">customers</th><th class="n">active</th><th class="n">active last month</th><th class="n">retention</th><th class="n">churn</th><th class="n">repeat rate</th><th class="n">revenue / active</th><th class="n">NPS (n)</th><th class="n">complaints / active</th></tr>
+<h2 style="margin-top:14px">{{t "By loyalty tier"}}, {{.Last.Month}}</h2>
+<table class="kpi"><tr><th>{{t "tier at month start"}}</th><th class="n">{{t "customers"}}</th><th class="n">{{t "active"}}</th><th class="n">{{t "active last month"}}</th><th class="n">{{t "retention"}}</th><th class="n">{{t "churn"}}</th><th class="n">{{t "repeat rate"}}</th><th class="n">{{t "revenue / active"}}</th><th class="n">{{t "NPS (n)"}}</th><th class="n">{{t "complaints / active"}}</th></tr>
 {{range .Segments}}<tr><td>{{.Segment}}</td><td class="n">{{.Customers}}</td><td class="n">{{.ActiveCustomers}}</td><td class="n">{{.PreviousActive}}</td><td class="n">{{rate .RetentionRate}}</td><td class="n">{{rate .ChurnRate}}</td><td class="n">{{rate .RepeatPurchaseRate}}</td><td class="n">{{num .RevenuePerCustomer 2}}</td><td class="n">{{num .NPS 0}} ({{.NPSResponses}})</td><td class="n">{{rate .ComplaintRate}}</td></tr>{{end}}
 </table>
-<h2 style="margin-top:14px">Cohort retention: share of each acquisition month's customers ordering k months later</h2>
-{{if .Cohorts}}<div class="wide"><table class="kpi cohorts"><tr><th>cohort</th><th class="n">customers</th><th class="n">mean predicted CLV</th>{{range $k, $_ := (index .Cohorts 0).Cells}}<th class="n">{{$k}}</th>{{end}}</tr>
+<h2 style="margin-top:14px">{{t "Cohort retention: share of each acquisition month's customers ordering k months later"}}</h2>
+{{if .Cohorts}}<div class="wide"><table class="kpi cohorts"><tr><th>{{t "cohort"}}</th><th class="n">{{t "customers"}}</th><th class="n">{{t "mean predicted CLV"}}</th>{{range $k, $_ := (index .Cohorts 0).Cells}}<th class="n">{{$k}}</th>{{end}}</tr>
 {{range .Cohorts}}<tr><td>{{.Cohort}}</td><td class="n">{{.Customers}}</td><td class="n">{{num .MeanCLV 2}}</td>{{range .Cells}}<td class="n" style="{{.Style}}">{{num .Share 0}}</td>{{end}}</tr>{{end}}
 </table></div>{{end}}</section>
 {{end}}{{end}}`

@@ -103,7 +103,7 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 	rd.Movers = movers
 	rd.TopReasons = reasonCounts
 	rd.Ingests = dataQuality(cfg.Workdir)
-	if err := writeReport(&html, rd); err != nil {
+	if err := writeReportLang(&html, rd, cfg.Lang); err != nil {
 		return res, err
 	}
 	err = datasets.CommitFolder(res.Dir, func(tmp string) (datasets.Manifest, error) {
