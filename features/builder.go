@@ -601,6 +601,28 @@ func RepeatPurchaseDays(recs []arrow.RecordBatch) ([]int64, error) {
 	return out, err
 }
 
+// CohortRepeatDays is RepeatPurchaseDays for the customers whose first
+// purchase day is at most lastFirst, keeping repeat days before end (days
+// since the epoch), and also returns those customers' first purchase days:
+// the calibration cohort of a tracking plot.
+func CohortRepeatDays(recs []arrow.RecordBatch, lastFirst, end int64) (repeat, first []int64, err error) {
+	var f, last int64
+	err = eachPurchaseDay(recs, func(_ string, newCustomer bool, d int64) {
+		if newCustomer {
+			f, last = d, d
+			if f <= lastFirst {
+				first = append(first, f)
+			}
+			return
+		}
+		if f <= lastFirst && d != last && d != f && d < end {
+			repeat = append(repeat, d)
+		}
+		last = d
+	})
+	return repeat, first, err
+}
+
 // eachPurchaseDay calls fn for every purchase row (amount ≥ 0) of sorted
 // transaction batches with the row's UTC day; newCustomer marks a
 // customer's first row. It fails if the batches are not sorted by customer.

@@ -283,3 +283,18 @@ func TestCatalogueInDocs(t *testing.T) {
 		t.Error("docs/FEATURES.md is out of date: paste the output of churn features --catalogue")
 	}
 }
+
+func TestCohortRepeatDays(t *testing.T) {
+	recs := batches(t, memory.DefaultAllocator, fixture, 4)
+	d := func(s string) int64 { tm, _ := time.Parse(time.DateOnly, s); return tm.Unix() / 86400 }
+	// First days: a 2024-01-10, b 06-30, c 07-02, d 2023-01-01. Cohort up to
+	// 06-30 leaves c out; repeats before 2024-09-01: a's 03-01, 06-20, 07-15; b's 07-01.
+	repeat, first, err := CohortRepeatDays(recs, d("2024-06-30"), d("2024-09-01"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(repeat) != fmt.Sprint([]int64{d("2024-03-01"), d("2024-06-20"), d("2024-07-15"), d("2024-07-01")}) ||
+		fmt.Sprint(first) != fmt.Sprint([]int64{d("2024-01-10"), d("2024-06-30"), d("2023-01-01")}) {
+		t.Errorf("repeat %v first %v", repeat, first)
+	}
+}

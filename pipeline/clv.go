@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -327,6 +327,45 @@ type TrackingPoint struct {
 	Predicted float64 `json:"predicted"`
 }
 
+// trackingCurve is the tracking plot of Fader, Hardie & Lee (2005): per
+// period of unitDays from the earliest first purchase to end (a day,
+// exclusive), the cohort's cumulative repeat purchase days, actual (from
+// repeatDays) and expected by model m from each customer's first purchase
+// day. It returns the first day too.
+func trackingCurve(m models.PurchaseModel, firstDays, repeatDays []int64, end int64, unitDays float64) ([]TrackingPoint, int64) {
+	if len(firstDays) == 0 {
+		return nil, 0
+	}
+	start := slices.Min(firstDays)
+	periods := int(math.Ceil(float64(end-start) / unitDays))
+	counts := make([]float64, periods+1)
+	for _, day := range repeatDays {
+		if day >= start && day < end {
+			counts[int(float64(day-start)/unitDays)]++
+		}
+	}
+	// Customers grouped by first purchase day, in day order (a fixed summation order).
+	births := map[int64]float64{}
+	for _, f := range firstDays {
+		births[f]++
+	}
+	days := slices.Sorted(maps.Keys(births))
+	var out []TrackingPoint
+	cum := 0.0
+	for k := 1; k <= periods; k++ {
+		cum += counts[k-1]
+		t := float64(start) + float64(k)*unitDays // end of period k, in days
+		pred := 0.0
+		for _, b := range days { // age at the last day of period k, as T = calibration end − first day
+			if age := (t - float64(b) - 1) / unitDays; age > 0 {
+				pred += births[b] * m.ExpectedPurchasesPopulation(age)
+			}
+		}
+		out = append(out, TrackingPoint{Period: k, Actual: cum, Predicted: pred})
+	}
+	return out, start
+}
+
 // CLVEvaluation is the result of churn clv evaluate.
 type CLVEvaluation struct {
 	Fit             CLVFit
@@ -397,41 +436,9 @@ func EvaluateCLV(ctx context.Context, in CLVInput) (CLVEvaluation, error) {
 	if models.Discrete(in.Model) {
 		return ev, nil // opportunities are counted per customer: no calendar tracking
 	}
-	// Tracking: periods of the time unit from the earliest first purchase.
-	start := d.FirstDay[0]
-	for _, f := range d.FirstDay {
-		start = min(start, f)
-	}
 	end := in.HoldoutEnd.Unix()/86400 + 1
-	periods := int(math.Ceil(float64(end-start) / u))
-	counts := make([]float64, periods+1)
-	for _, day := range d.RepeatDays {
-		if day >= start && day < end {
-			counts[int(float64(day-start)/u)]++
-		}
-	}
-	// Customers grouped by first purchase day, in day order (a fixed summation order).
-	births := map[int64]float64{}
-	for _, f := range d.FirstDay {
-		births[f]++
-	}
-	days := make([]int64, 0, len(births))
-	for b := range births {
-		days = append(days, b)
-	}
-	sort.Slice(days, func(i, j int) bool { return days[i] < days[j] })
-	cum := 0.0
-	for k := 1; k <= periods; k++ {
-		cum += counts[k-1]
-		t := float64(start) + float64(k)*u // end of period k, in days
-		pred := 0.0
-		for _, b := range days { // age at the last day of period k, as T = calibration end − first day
-			if age := (t - float64(b) - 1) / u; age > 0 {
-				pred += births[b] * m.ExpectedPurchasesPopulation(age)
-			}
-		}
-		ev.Tracking = append(ev.Tracking, TrackingPoint{Period: k, Actual: cum, Predicted: pred})
-	}
+	var start int64
+	ev.Tracking, start = trackingCurve(m, d.FirstDay, d.RepeatDays, end, u)
 	ev.CalibrationEnds = int(math.Ceil(float64(d.CalibrationEndDay+1-start) / u))
 	return ev, nil
 }

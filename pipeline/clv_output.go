@@ -110,29 +110,29 @@ func actualPredictedLines(actual, pred plotter.XYs) (*plotter.Line, *plotter.Lin
 	return la, lp, nil
 }
 
-// TrackingSVG draws cumulative repeat transactions, actual and predicted,
-// with the end of calibration marked.
-func (e CLVEvaluation) TrackingSVG(w io.Writer) error {
+// trackingPlot draws cumulative repeat transactions per period, actual and
+// predicted, with the end of calibration marked.
+func trackingPlot(model, unit string, pts []TrackingPoint, calEnd int) (*plot.Plot, error) {
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("Cumulative repeat transactions (%s)", e.Fit.Model)
-	p.X.Label.Text = e.Fit.TimeUnit + "s since the first purchase"
+	p.Title.Text = fmt.Sprintf("Cumulative repeat transactions (%s)", model)
+	p.X.Label.Text = unit + "s since the first purchase"
 	p.Y.Label.Text = "repeat transactions"
-	actual, pred := make(plotter.XYs, len(e.Tracking)), make(plotter.XYs, len(e.Tracking))
-	for i, t := range e.Tracking {
+	actual, pred := make(plotter.XYs, len(pts)), make(plotter.XYs, len(pts))
+	for i, t := range pts {
 		actual[i] = plotter.XY{X: float64(t.Period), Y: t.Actual}
 		pred[i] = plotter.XY{X: float64(t.Period), Y: t.Predicted}
 	}
 	la, lp, err := actualPredictedLines(actual, pred)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	top := 0.0
-	for _, t := range e.Tracking {
+	for _, t := range pts {
 		top = max(top, t.Actual, t.Predicted)
 	}
-	cal, err := plotter.NewLine(plotter.XYs{{X: float64(e.CalibrationEnds), Y: 0}, {X: float64(e.CalibrationEnds), Y: top}})
+	cal, err := plotter.NewLine(plotter.XYs{{X: float64(calEnd), Y: 0}, {X: float64(calEnd), Y: top}})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cal.Color = color.Gray{Y: 0x99}
 	p.Add(la, lp, cal)
@@ -140,6 +140,16 @@ func (e CLVEvaluation) TrackingSVG(w io.Writer) error {
 	p.Legend.Add("predicted", lp)
 	p.Legend.Add("end of calibration", cal)
 	p.Legend.Top, p.Legend.Left = true, true
+	return p, nil
+}
+
+// TrackingSVG draws cumulative repeat transactions, actual and predicted,
+// with the end of calibration marked.
+func (e CLVEvaluation) TrackingSVG(w io.Writer) error {
+	p, err := trackingPlot(e.Fit.Model, e.Fit.TimeUnit, e.Tracking, e.CalibrationEnds)
+	if err != nil {
+		return err
+	}
 	c := vgsvg.New(16*vg.Centimeter, 9*vg.Centimeter)
 	p.Draw(draw.New(c))
 	_, err = c.WriteTo(w)

@@ -61,6 +61,7 @@ type report struct {
 	Sizing                Sizing
 	Movers                *Movers // nil without a previous list
 	Gains, Calibration    template.HTML
+	Tracking              template.HTML // the CLV tracking plot
 	Deciles               []decileRow
 	RFMGrid               [][]rfmCell
 	TopReasons            []reasonCount
@@ -145,6 +146,11 @@ func reportData(cfg Config, asOf time.Time, rows []datasets.ScoreRow, ca *ChurnA
 	}
 	r.Top = rows[:min(25, len(rows))]
 	r.Gains, r.Calibration = gainsSVG(ca.Validation), calibrationSVG(ca.Validation)
+	if len(cl.Tracking) > 0 {
+		if p, err := trackingPlot(cl.PurchaseModel, "week", cl.Tracking, cl.TrackingCalibrationWeeks); err == nil {
+			r.Tracking = svgHTML(p, 13*vg.Centimeter, 7*vg.Centimeter)
+		}
+	}
 	r.Deciles, r.RFMGrid = clvDeciles(rows), rfmHeatmap(rows)
 	r.Histogram = histogramSVG(probs)
 	for _, c := range cl.Candidates {
@@ -381,7 +387,7 @@ section svg{max-width:100%;height:auto}
 <table><tr><th>{{t "model"}}</th><th class="n">{{t "log-likelihood"}}</th><th class="n">{{t "holdout MAE"}}</th><th class="n">{{t "predicted"}}</th><th class="n">{{t "actual"}}</th></tr>
 {{range .CLV.Candidates}}<tr><td>{{.Model}}{{if eq .Model $.CLV.PurchaseModel}} ✓{{end}}</td>{{if .Error}}<td colspan="4">{{.Error}}</td>{{else}}<td class="n">{{money .LogLikelihood}}</td><td class="n">{{f4 .HoldoutMAE}}</td><td class="n">{{money .HoldoutPredicted}}</td><td class="n">{{money .HoldoutActual}}</td>{{end}}</tr>{{end}}
 </table>
-{{.Conditional}}</section>
+{{.Conditional}}{{.Tracking}}</section>
 </div>
 <div class="grid">
 <section><h2>{{t "Gains"}}</h2>{{.Gains}}<small>{{t "Share of the validation snapshot's churners among the riskiest customers, against random contact."}}</small></section>

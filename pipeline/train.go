@@ -240,6 +240,12 @@ type CLVArtifact struct {
 	Customers     int               `json:"customers"`
 	SelectedBy    string            `json:"selected_by"`
 	Candidates    []CLVCandidate    `json:"candidates"`
+	// Tracking is the tracking plot of the chosen model as fitted at the
+	// validation cutoff: the cumulative repeat purchase days per week of the
+	// customers first seen by then, actual and expected, through the
+	// horizon after it; the calibration ends after TrackingCalibrationWeeks.
+	Tracking                 []TrackingPoint `json:"tracking,omitempty"`
+	TrackingCalibrationWeeks int             `json:"tracking_calibration_weeks,omitempty"`
 }
 
 // Model rebuilds the CLV model from the artifact.
@@ -332,11 +338,14 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	if err != nil {
 		return TrainResult{}, err
 	}
-	clvArt, err := trainCLV(validRec, nowRec, cfg.Horizon)
+	clvArt, validModel, err := trainCLV(validRec, nowRec, cfg.Horizon)
 	if err != nil {
 		return TrainResult{}, err
 	}
 	clvArt.Cutoff = dateString(cutoff)
+	if err := clvTracking(ctx, cfg, &clvArt, validModel, validCut); err != nil {
+		return TrainResult{}, err
+	}
 
 	art := ChurnArtifact{TrainCutoff: trainCuts[0], TrainCutoffs: trainCuts, ValidatedOn: dateString(validCut),
 		RefitOn: dateString(validCut), HorizonDays: cfg.Horizon, Features: features.ModelColumns}
@@ -626,21 +635,22 @@ func observed(x, tx, T []float64) (fx, ftx, fT []float64, idx []int) {
 // trainCLV picks the purchase model with the smallest per-customer error in
 // predicting the purchase days of the horizon after the validation snapshot,
 // refits it and Gamma-Gamma on the newest snapshot, and records every candidate.
-func trainCLV(validRec, nowRec arrow.RecordBatch, horizonDays int) (CLVArtifact, error) {
+func trainCLV(validRec, nowRec arrow.RecordBatch, horizonDays int) (CLVArtifact, models.PurchaseModel, error) {
 	art := CLVArtifact{Kind: "btyd+gamma-gamma", TimeUnit: "week",
 		SelectedBy: fmt.Sprintf("smallest mean absolute error of predicted purchase days over the %d days after the validation snapshot", horizonDays)}
 	x, tx, T, _, err := btydSummary(validRec)
 	if err != nil {
-		return art, err
+		return art, nil, err
 	}
 	future, err := features.Float64s(validRec, features.LabelFutureDays)
 	if err != nil {
-		return art, err
+		return art, nil, err
 	}
 	fx, ftx, fT, idx := observed(x, tx, T)
 	groups := models.CompressRF(fx, ftx, fT)
 	h := float64(horizonDays) / daysPerWeek
 	best := -1
+	var bestModel models.PurchaseModel
 	for _, name := range clvCandidates {
 		c := CLVCandidate{Model: name}
 		m, err := models.FitPurchaseModel(name, groups)
@@ -671,34 +681,81 @@ func trainCLV(validRec, nowRec arrow.RecordBatch, horizonDays int) (CLVArtifact,
 		if math.IsNaN(c.HoldoutMAE) {
 			c.Error = "predictions are not finite"
 		} else if best < 0 || c.HoldoutMAE < art.Candidates[best].HoldoutMAE {
-			best = len(art.Candidates)
+			best, bestModel = len(art.Candidates), m
 		}
 		art.Candidates = append(art.Candidates, c)
 	}
 	if best < 0 {
-		return art, fmt.Errorf("pipeline: no CLV model could be fitted: %+v", art.Candidates)
+		return art, nil, fmt.Errorf("pipeline: no CLV model could be fitted: %+v", art.Candidates)
 	}
 	art.PurchaseModel = art.Candidates[best].Model
 
 	x, tx, T, mx, err := btydSummary(nowRec)
 	if err != nil {
-		return art, err
+		return art, nil, err
 	}
 	fx, ftx, fT, _ = observed(x, tx, T)
 	now := models.CompressRF(fx, ftx, fT)
 	m, err := models.FitPurchaseModelWith(art.PurchaseModel, now, models.FitOptions{Start: art.Candidates[best].Params})
 	if err != nil {
-		return art, err
+		return art, nil, err
 	}
 	if math.Abs(m.ParamValues()[2]-1) < 1e-6 && art.PurchaseModel != "pareto-nbd" {
-		return art, errors.New("pipeline: the BG/NBD-family fit has a = 1, where expected purchases are undefined")
+		return art, nil, errors.New("pipeline: the BG/NBD-family fit has a = 1, where expected purchases are undefined")
 	}
 	art.ParamNames, art.Params, art.LogLikelihood = m.ParamNames(), m.ParamValues(), models.TotalLogLik(m, now)
 	if art.Spend, err = models.FitGammaGamma(x, mx); err != nil {
-		return art, err
+		return art, nil, err
 	}
 	art.Customers = len(fx)
-	return art, nil
+	return art, bestModel, nil
+}
+
+// clvTracking adds the tracking plot to art: one warehouse pass, bucket by
+// bucket, collects the repeat purchase days of the customers first seen by
+// the validation cutoff, through the horizon after it (purchase rows with
+// an amount ≥ 0; days, as the BTYD summaries count them).
+func clvTracking(ctx context.Context, cfg Config, art *CLVArtifact, m models.PurchaseModel, validCut time.Time) error {
+	_, info, err := warehouseVersion(cfg.Workdir)
+	if err != nil {
+		return err
+	}
+	lastFirst := dayOf(validCut.UnixMicro()).Unix() / 86400
+	end := lastFirst + 1 + int64(cfg.Horizon)
+	repeats, firsts := make([][]int64, info.Buckets), make([][]int64, info.Buckets)
+	err = forEachBucket(ctx, cfg, "tracking", info.Buckets, func(b int) error {
+		rr, closeFile, err := datasets.OpenWarehouseBucket(ctx, cfg.Workdir, b, memory.DefaultAllocator,
+			datasets.ColCustomerID, datasets.ColTS, datasets.ColAmountCents)
+		if err != nil {
+			return err
+		}
+		defer closeFile()
+		defer rr.Release()
+		var recs []arrow.RecordBatch
+		defer func() {
+			for _, r := range recs {
+				r.Release()
+			}
+		}()
+		for rr.Next() {
+			rec := rr.RecordBatch()
+			rec.Retain()
+			recs = append(recs, rec)
+		}
+		if err := rr.Err(); err != nil {
+			return err
+		}
+		repeats[b], firsts[b], err = features.CohortRepeatDays(recs, lastFirst, end)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	repeat, first := slices.Concat(repeats...), slices.Concat(firsts...)
+	var start int64
+	art.Tracking, start = trackingCurve(m, first, repeat, end, daysPerWeek)
+	art.TrackingCalibrationWeeks = int(math.Ceil(float64(lastFirst+1-start) / daysPerWeek))
+	return nil
 }
 
 // saveModel commits models/<kind>/<version>/ with model.json and metrics.json

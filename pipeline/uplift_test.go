@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,5 +126,34 @@ func TestFindMovers(t *testing.T) {
 	s := summariseMovers("2025-10-31", ms)
 	if s.Counts[MoveEnteredHigh] != 1 || s.Counts[MoveNew] != 1 || len(s.TopEntered) != 1 {
 		t.Errorf("summary %+v", s)
+	}
+}
+
+// The trained CLV artifact carries a tracking plot whose actual curve ends
+// at the cohort's repeat purchase days through the validation horizon, and
+// whose expected curve is close to it; the report draws it.
+func TestCLVTrackingInTrain(t *testing.T) {
+	work := t.TempDir()
+	res := runChain(t, work)
+	var art CLVArtifact
+	if _, err := loadChampion(work, KindCLV, &art); err != nil {
+		t.Fatal(err)
+	}
+	n := len(art.Tracking)
+	if n < 100 || art.TrackingCalibrationWeeks < 50 || art.TrackingCalibrationWeeks >= n {
+		t.Fatalf("tracking: %d weeks, calibration %d", n, art.TrackingCalibrationWeeks)
+	}
+	last := art.Tracking[n-1]
+	for k := 1; k < n; k++ {
+		if art.Tracking[k].Actual < art.Tracking[k-1].Actual || art.Tracking[k].Predicted < art.Tracking[k-1].Predicted-1e-9 {
+			t.Fatalf("week %d: cumulative curves fall", k+1)
+		}
+	}
+	if rel := math.Abs(last.Predicted-last.Actual) / last.Actual; last.Actual < 1000 || rel > 0.2 {
+		t.Errorf("end of tracking: actual %v, predicted %v (%.0f%% off)", last.Actual, last.Predicted, 100*rel)
+	}
+	html, _ := os.ReadFile(res.Score.Report)
+	if !strings.Contains(string(html), "Cumulative repeat transactions") {
+		t.Error("report lacks the tracking plot")
 	}
 }
