@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 )
 
 // LockName is the lock file of a work directory.
@@ -33,8 +35,17 @@ func LockWorkdir(workdir string) (func(), error) {
 		return nil, fmt.Errorf("datasets: lock %s: %w", path, err)
 	}
 	if !held {
+		owner, _ := os.ReadFile(path)
 		f.Close()
+		if o := strings.TrimSpace(string(owner)); o != "" {
+			return nil, fmt.Errorf("datasets: %s (%s): %w", path, o, ErrLocked)
+		}
 		return nil, fmt.Errorf("datasets: %s: %w", path, ErrLocked)
+	}
+	// Say who holds it, for the next process's message.
+	host, _ := os.Hostname()
+	if err := f.Truncate(0); err == nil {
+		fmt.Fprintf(f, "held by pid %d on %s since %s\n", os.Getpid(), host, time.Now().UTC().Format(time.RFC3339))
 	}
 	return func() {
 		unlock(f)

@@ -70,9 +70,11 @@ type Config struct {
 	// defaults 0.6 and 0.3.
 	RiskHigh, RiskMedium float64
 
-	Log      *slog.Logger                        // nil: discard
-	Progress func(stage string, done, total int) // optional per-bucket progress
+	Log      *slog.Logger                        `json:"-"` // nil: discard
+	Progress func(stage string, done, total int) `json:"-"` // optional per-bucket progress
 	RunID    string                              // appears in logs only
+	// holdsLock: the caller (Run) holds the work directory's lock already.
+	holdsLock bool
 }
 
 // ChurnModelNames are the churn candidates train knows.

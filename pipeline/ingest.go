@@ -195,11 +195,13 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 		}
 		inputs[i].files = files
 	}
-	unlock, err := datasets.LockWorkdir(cfg.Workdir)
-	if err != nil {
-		return IngestResult{}, err
+	if !cfg.holdsLock {
+		unlock, err := datasets.LockWorkdir(cfg.Workdir)
+		if err != nil {
+			return IngestResult{}, err
+		}
+		defer unlock()
 	}
-	defer unlock()
 	start := time.Now()
 	now := in.Now
 	if now.IsZero() {
@@ -208,6 +210,7 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 	res := IngestResult{CustomerRows: -1, FeedbackRows: -1}
 	var ingestLog []ingestRecord
 	if !in.Replace {
+		var err error
 		if ingestLog, err = readIngestLog(cfg.Workdir); err != nil {
 			return res, err
 		}

@@ -2,11 +2,15 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"time"
+
+	"github.com/churn-dev/churn/datasets"
 )
 
 // RunResult is what a whole run did.
 type RunResult struct {
+	RunID    string        // runs/<RunID>/run.json
 	Ingest   *IngestResult // nil when no input was given
 	Features FeaturesResult
 	Train    TrainResult
@@ -14,31 +18,84 @@ type RunResult struct {
 }
 
 // Run is the nightly chain: ingest (when in names any input), the
-// feature snapshot at asOf, training with data up to asOf, and scoring.
-func Run(ctx context.Context, cfg Config, asOf time.Time, in IngestInput) (RunResult, error) {
+// feature snapshot at asOf, training with data up to asOf, and scoring;
+// then lists/LATEST points at the new list. It holds the work directory's
+// lock throughout (one run at a time) and keeps runs/<run-id>/run.json up
+// to date: config, versions, input fingerprints, and each stage's status,
+// rows and time.
+func Run(ctx context.Context, cfg Config, asOf time.Time, in IngestInput) (res RunResult, err error) {
 	cfg = cfg.WithDefaults()
-	var res RunResult
 	if err := cfg.Validate(); err != nil {
 		return res, err
 	}
+	unlock, err := datasets.LockWorkdir(cfg.Workdir)
+	if err != nil {
+		return res, err
+	}
+	defer unlock()
+	cfg.holdsLock = true
 	start := time.Now()
+	tr, err := startRun(cfg, asOf)
+	if err != nil {
+		return res, err
+	}
+	res.RunID = tr.m.ID
+	defer func() {
+		if ferr := tr.finish(err); err == nil {
+			err = ferr
+		}
+	}()
 	if in.Transactions != "" || in.Customers != "" || in.Feedback != "" {
-		ir, err := Ingest(ctx, cfg, in)
+		err = tr.stage("ingest", func() (int64, string, error) {
+			ir, err := Ingest(ctx, cfg, in)
+			if err != nil {
+				return 0, "", err
+			}
+			res.Ingest = &ir
+			for _, f := range ir.Files {
+				tr.m.Inputs = append(tr.m.Inputs, InputFile{Path: f.File, Bytes: f.Bytes, SHA256: f.SHA256})
+			}
+			for _, f := range ir.Skipped {
+				tr.m.Inputs = append(tr.m.Inputs, InputFile{Path: f, Skipped: true})
+			}
+			return ir.Loaded, fmt.Sprintf("%d read, %d quarantined, %d duplicates", ir.Read, ir.Quarantined, ir.Duplicates), nil
+		})
 		if err != nil {
 			return res, err
 		}
-		res.Ingest = &ir
 	}
-	var err error
-	if res.Features, err = Features(ctx, cfg, asOf); err != nil {
+	if err = tr.stage("features", func() (int64, string, error) {
+		var err error
+		res.Features, err = Features(ctx, cfg, asOf)
+		detail := "built"
+		if res.Features.Reused {
+			detail = "reused: inputs unchanged"
+		}
+		return res.Features.Customers, detail, err
+	}); err != nil {
 		return res, err
 	}
-	if res.Train, err = Train(ctx, cfg, asOf); err != nil {
+	if err = tr.stage("train", func() (int64, string, error) {
+		var err error
+		res.Train, err = Train(ctx, cfg, asOf)
+		tr.m.Versions.ChurnModel, tr.m.Versions.CLVModel = res.Train.ChurnVersion, res.Train.CLVVersion
+		return int64(res.Train.Validation.N), res.Train.Promotion.Reason, err
+	}); err != nil {
 		return res, err
 	}
-	if res.Score, err = Score(ctx, cfg, asOf); err != nil {
+	if err = tr.stage("score", func() (int64, string, error) {
+		var err error
+		res.Score, err = Score(ctx, cfg, asOf)
+		tr.m.List = res.Score.Dir
+		return int64(res.Score.Customers), "", err
+	}); err != nil {
 		return res, err
 	}
-	cfg.logStage("run", int64(res.Score.Customers), start, "as_of", dateString(asOf), "list", res.Score.ListCSV)
+	if err = tr.stage("publish", func() (int64, string, error) {
+		return 0, "lists/LATEST = " + dateString(asOf), publishLatest(cfg.Workdir, asOf)
+	}); err != nil {
+		return res, err
+	}
+	cfg.logStage("run", int64(res.Score.Customers), start, "as_of", dateString(asOf), "list", res.Score.ListCSV, "run", res.RunID)
 	return res, nil
 }

@@ -75,7 +75,7 @@ func newRoot() *cobra.Command {
 		stopCPU()
 		return writeHeapProfile(memProfile)
 	}
-	root.AddCommand(newGenerate(), newIngest(), newFeatures(), newTrain(), newScore(), newExport(), newKPIs(), newRun(), newCLV(), newModels(), newActions(), newUplift())
+	root.AddCommand(newGenerate(), newIngest(), newFeatures(), newTrain(), newScore(), newExport(), newKPIs(), newRun(), newCLV(), newModels(), newActions(), newUplift(), newStatus(), newRuns())
 	root.CompletionOptions.DisableDefaultCmd = true
 	return root
 }

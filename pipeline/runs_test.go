@@ -1,0 +1,78 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/churn-dev/churn/datasets"
+)
+
+// A run leaves runs/<id>/run.json with every stage, the inputs' hashes and
+// the model versions, and points lists/LATEST at its list; a backfill does
+// not move LATEST back; a failed run says where it failed; a run killed
+// mid-way shows as interrupted; a second run cannot start while one holds
+// the lock.
+func TestRunManifestAndLatest(t *testing.T) {
+	work := t.TempDir()
+	res := runChain(t, work)
+	m, err := ShowRun(work, res.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range m.Stages {
+		names = append(names, s.Name+":"+s.Status)
+	}
+	if m.Status != "ok" || strings.Join(names, " ") != "ingest:ok features:ok train:ok score:ok publish:ok" || m.AsOf != "2025-12-31" ||
+		len(m.Inputs) != 2 || len(m.Inputs[0].SHA256) != 64 || m.Inputs[0].Bytes == 0 || m.Versions.ChurnModel == "" || m.Versions.CLVModel == "" ||
+		m.List != res.Score.Dir || m.Config.Workdir != work || m.Seed != 1 || m.Stages[1].Rows != 4000 {
+		t.Fatalf("manifest %+v", m)
+	}
+	if Latest(work) != "2025-12-31" {
+		t.Fatalf("LATEST = %q", Latest(work))
+	}
+	// A backfill of an earlier day publishes its list but keeps LATEST.
+	back, err := Run(context.Background(), Config{Workdir: work, Buckets: 4}, time.Date(2025, 11, 30, 0, 0, 0, 0, time.UTC), IngestInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if Latest(work) != "2025-12-31" || back.RunID == res.RunID {
+		t.Errorf("after a backfill LATEST = %q, run ids %s %s", Latest(work), back.RunID, res.RunID)
+	}
+	// A failing run: the stage and error are recorded, LATEST stays.
+	bad := filepath.Join(t.TempDir(), "bad.csv")
+	os.WriteFile(bad, []byte("customer_id,ts,amount\na,yesterday,1\nb,also bad,2\n"), 0o644)
+	failed, err := Run(context.Background(), Config{Workdir: work, Buckets: 4}, asOf, IngestInput{Transactions: bad, Now: asOf})
+	if err == nil {
+		t.Fatal("bad input: want an error")
+	}
+	fm, _ := ShowRun(work, failed.RunID)
+	if fm.Status != "failed" || len(fm.Stages) != 1 || fm.Stages[0].Status != "failed" || fm.Error == "" || Latest(work) != "2025-12-31" {
+		t.Errorf("failed run: %+v, LATEST %s", fm, Latest(work))
+	}
+	// A run killed mid-way: its manifest still says running, but no process holds the lock.
+	killed := RunManifest{ID: "20250101T000000Z", AsOf: "2025-01-01", Status: "running", Stages: []StageRecord{{Name: "train", Status: "running"}}}
+	tr := &runTracker{path: filepath.Join(work, RunsDir, killed.ID, "run.json"), m: killed}
+	if err := tr.write(); err != nil {
+		t.Fatal(err)
+	}
+	runs, err := ListRuns(work)
+	if err != nil || len(runs) != 4 || runs[len(runs)-1].Status != "interrupted" || runs[0].ID < runs[1].ID {
+		t.Fatalf("runs: %v %+v", err, runs)
+	}
+	// One run at a time.
+	unlock, err := datasets.LockWorkdir(work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	_, err = Run(context.Background(), Config{Workdir: work, Buckets: 4}, asOf, IngestInput{})
+	if !errors.Is(err, datasets.ErrLocked) || !strings.Contains(err.Error(), "held by pid") {
+		t.Errorf("second run: %v", err)
+	}
+}
