@@ -47,6 +47,14 @@ func WriteRecordParquet(path string, rec arrow.RecordBatch) error {
 	return finish(err)
 }
 
+// Column returns the column of rec named name, or nil when it has none.
+func Column(rec arrow.RecordBatch, name string) arrow.Array {
+	if idx := rec.Schema().FieldIndices(name); len(idx) > 0 {
+		return rec.Column(idx[0])
+	}
+	return nil
+}
+
 // ReadParquetRecords reads a whole Parquet file into record batches. The
 // caller releases each batch.
 func ReadParquetRecords(ctx context.Context, path string, mem memory.Allocator) ([]arrow.RecordBatch, error) {

@@ -359,12 +359,7 @@ func readFeedbackColumns(path string) ([]Feedback, error) {
 	for rr.Next() {
 		rec := rr.RecordBatch()
 		sc := rec.Schema()
-		get := func(name string) arrow.Array {
-			if idx := sc.FieldIndices(name); len(idx) > 0 {
-				return rec.Column(idx[0])
-			}
-			return nil
-		}
+		get := func(name string) arrow.Array { return Column(rec, name) }
 		ids, ok1 := get(KeyCustomerID).(*array.String)
 		ts, ok2 := get("ts").(*array.Timestamp)
 		kinds, ok3 := get(KeyKind).(*array.String)

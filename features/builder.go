@@ -222,12 +222,7 @@ func (b *Builder) Reserve(n int) {
 // then ts, across calls; a customer may span batches.
 func (b *Builder) Add(rec arrow.RecordBatch) error {
 	sc := rec.Schema()
-	col := func(name string) arrow.Array {
-		if idx := sc.FieldIndices(name); len(idx) > 0 {
-			return rec.Column(idx[0])
-		}
-		return nil
-	}
+	col := func(name string) arrow.Array { return datasets.Column(rec, name) }
 	cust, ok1 := col(datasets.ColCustomerID).(*array.String)
 	tsCol, ok2 := col(datasets.ColTS).(*array.Timestamp)
 	amt, ok3 := col(datasets.ColAmountCents).(*array.Int64)

@@ -50,12 +50,7 @@ func NewPriceBook(first, cutoff time.Time) *PriceBook {
 // unit_price_cents > 0) of one batch with PriceColumns.
 func (p *PriceBook) Add(rec arrow.RecordBatch) error {
 	sc := rec.Schema()
-	col := func(name string) arrow.Array {
-		if idx := sc.FieldIndices(name); len(idx) > 0 {
-			return rec.Column(idx[0])
-		}
-		return nil
-	}
+	col := func(name string) arrow.Array { return datasets.Column(rec, name) }
 	prod, ok1 := col(datasets.ColProductID).(*array.String)
 	ts, ok2 := col(datasets.ColTS).(*array.Timestamp)
 	amt, ok3 := col(datasets.ColAmountCents).(*array.Int64)

@@ -10,18 +10,17 @@ import (
 	"github.com/churn-dev/churn/datasets"
 )
 
-// crmDialect describes how one CRM imports a contact list.
+// crmDialect describes how one CRM imports a contact list: the identity
+// columns (email, phone, customer id; the customer id first for Braze),
+// then the scores, under the CRM's column names.
 type crmDialect struct {
-	name string
-	// header returns the column names; row the cells of one list row
-	// (ok false: the CRM cannot import it, e.g. no email).
-	header []string
-	row    func(r *datasets.ScoreRow, c contact) ([]string, bool)
+	header  []string
+	idFirst bool   // the customer id leads (Braze's external_id)
+	needs   string // what a row must have: "an email", "an email or a phone number", or "" for nothing
 	// maxRows (data rows, header excluded) and maxBytes (header included)
 	// per file; 0 is no limit.
 	maxRows  int
 	maxBytes int64
-	needs    string // what a row needs, for the summary ("an email")
 }
 
 // contact is what the customers input knows of a customer.
@@ -30,6 +29,29 @@ type contact struct{ email, phone string }
 func prob(v float64) string  { return strconv.FormatFloat(v, 'f', 4, 64) }
 func money(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 
+// row returns the cells of one list row, and false when the CRM cannot
+// import it (no email, …).
+func (d crmDialect) row(r *datasets.ScoreRow, c contact) ([]string, bool) {
+	lead := []string{c.email, c.phone, r.CustomerID}
+	if d.idFirst {
+		lead = []string{r.CustomerID, c.email, c.phone}
+	}
+	ok := true
+	switch d.needs {
+	case needsEmail:
+		ok = c.email != ""
+	case needsEmailOrPhone:
+		ok = c.email != "" || c.phone != ""
+	}
+	return append(lead, prob(r.ChurnProbability), r.RiskTier, money(r.PredictedCLV), money(r.ValueAtRisk), r.Segment, r.LoyaltyTier,
+		r.SatisfactionClass, r.Reasons, r.SuggestedAction, r.LastOrderDate, r.ExpectedNextOrderDate, r.ScoredAt, strconv.FormatBool(r.Control)), ok
+}
+
+const (
+	needsEmail        = "an email"
+	needsEmailOrPhone = "an email or a phone number"
+)
+
 // crmDialects are the export formats besides csv, after each vendor's
 // documented import rules (HubSpot: ≤ 1,048,576 rows and 512 MB per file;
 // Salesforce Data Import Wizard: ≤ 50,000 records per file; Braze: user
@@ -37,43 +59,28 @@ func money(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 // ≤ 50 MB per file).
 var crmDialects = map[string]crmDialect{
 	"hubspot": {
-		name: "hubspot",
 		header: []string{"Email", "Phone Number", "Customer ID", "Churn Probability", "Churn Risk Tier", "Predicted CLV",
-			"Value at Risk", "RFM Segment", "Loyalty Tier", "Satisfaction", "Churn Reasons", "Suggested Action", "Last Order Date", "Expected Next Order Date", "Churn Scored At", "Retention Control Group"},
-		row: func(r *datasets.ScoreRow, c contact) ([]string, bool) {
-			return []string{c.email, c.phone, r.CustomerID, prob(r.ChurnProbability), r.RiskTier, money(r.PredictedCLV),
-				money(r.ValueAtRisk), r.Segment, r.LoyaltyTier, r.SatisfactionClass, r.Reasons, r.SuggestedAction, r.LastOrderDate, r.ExpectedNextOrderDate, r.ScoredAt, strconv.FormatBool(r.Control)}, c.email != ""
-		},
-		maxRows: 1_048_575, maxBytes: 512 << 20, needs: "an email",
+			"Value at Risk", "RFM Segment", "Loyalty Tier", "Satisfaction", "Churn Reasons", "Suggested Action", "Last Order Date",
+			"Expected Next Order Date", "Churn Scored At", "Retention Control Group"},
+		maxRows: 1_048_575, maxBytes: 512 << 20, needs: needsEmail,
 	},
 	"salesforce": {
-		name: "salesforce",
 		header: []string{"Email", "Phone", "Customer_ID__c", "Churn_Probability__c", "Churn_Risk_Tier__c", "Predicted_CLV__c",
-			"Value_at_Risk__c", "RFM_Segment__c", "Loyalty_Tier__c", "Satisfaction__c", "Churn_Reasons__c", "Suggested_Action__c", "Last_Order_Date__c", "Expected_Next_Order_Date__c", "Churn_Scored_At__c", "Retention_Control_Group__c"},
-		row: func(r *datasets.ScoreRow, c contact) ([]string, bool) {
-			return []string{c.email, c.phone, r.CustomerID, prob(r.ChurnProbability), r.RiskTier, money(r.PredictedCLV),
-				money(r.ValueAtRisk), r.Segment, r.LoyaltyTier, r.SatisfactionClass, r.Reasons, r.SuggestedAction, r.LastOrderDate, r.ExpectedNextOrderDate, r.ScoredAt, strconv.FormatBool(r.Control)}, c.email != ""
-		},
-		maxRows: 50_000, needs: "an email",
+			"Value_at_Risk__c", "RFM_Segment__c", "Loyalty_Tier__c", "Satisfaction__c", "Churn_Reasons__c", "Suggested_Action__c",
+			"Last_Order_Date__c", "Expected_Next_Order_Date__c", "Churn_Scored_At__c", "Retention_Control_Group__c"},
+		maxRows: 50_000, needs: needsEmail,
 	},
 	"braze": {
-		name: "braze",
 		header: []string{"external_id", "email", "phone", "churn_probability", "churn_risk_tier", "predicted_clv", "value_at_risk",
-			"rfm_segment", "loyalty_tier", "satisfaction", "churn_reasons", "suggested_action", "last_order_date", "expected_next_order_date", "churn_scored_at", "retention_control_group"},
-		row: func(r *datasets.ScoreRow, c contact) ([]string, bool) {
-			return []string{r.CustomerID, c.email, c.phone, prob(r.ChurnProbability), r.RiskTier, money(r.PredictedCLV), money(r.ValueAtRisk),
-				r.Segment, r.LoyaltyTier, r.SatisfactionClass, r.Reasons, r.SuggestedAction, r.LastOrderDate, r.ExpectedNextOrderDate, r.ScoredAt, strconv.FormatBool(r.Control)}, true
-		},
+			"rfm_segment", "loyalty_tier", "satisfaction", "churn_reasons", "suggested_action", "last_order_date",
+			"expected_next_order_date", "churn_scored_at", "retention_control_group"},
+		idFirst: true,
 	},
 	"klaviyo": {
-		name: "klaviyo",
 		header: []string{"Email", "Phone Number", "External ID", "Churn Probability", "Churn Risk Tier", "Predicted CLV", "Value at Risk",
-			"RFM Segment", "Loyalty Tier", "Satisfaction", "Churn Reasons", "Suggested Action", "Last Order Date", "Expected Next Order Date", "Churn Scored At", "Retention Control Group"},
-		row: func(r *datasets.ScoreRow, c contact) ([]string, bool) {
-			return []string{c.email, c.phone, r.CustomerID, prob(r.ChurnProbability), r.RiskTier, money(r.PredictedCLV), money(r.ValueAtRisk),
-				r.Segment, r.LoyaltyTier, r.SatisfactionClass, r.Reasons, r.SuggestedAction, r.LastOrderDate, r.ExpectedNextOrderDate, r.ScoredAt, strconv.FormatBool(r.Control)}, c.email != "" || c.phone != ""
-		},
-		maxBytes: 50 << 20, needs: "an email or a phone number",
+			"RFM Segment", "Loyalty Tier", "Satisfaction", "Churn Reasons", "Suggested Action", "Last Order Date",
+			"Expected Next Order Date", "Churn Scored At", "Retention Control Group"},
+		maxBytes: 50 << 20, needs: needsEmailOrPhone,
 	},
 }
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
@@ -103,12 +104,7 @@ func Uplift(ctx context.Context, cfg Config, listDay, asOf time.Time) (UpliftRes
 		out := map[string]outcome{}
 		for rr.Next() {
 			rec := rr.RecordBatch()
-			col := func(name string) any {
-				if idx := rec.Schema().FieldIndices(name); len(idx) > 0 {
-					return rec.Column(idx[0])
-				}
-				return nil
-			}
+			col := func(name string) arrow.Array { return datasets.Column(rec, name) }
 			ids, ok1 := col(datasets.ColCustomerID).(*array.String)
 			ts, ok2 := col(datasets.ColTS).(*array.Timestamp)
 			amt, ok3 := col(datasets.ColAmountCents).(*array.Int64)
