@@ -78,7 +78,7 @@ func main() {
 		fmt.Println("BTYD fits include compressing the customers into unique (x, t_x, T) groups; the data are one")
 		fmt.Println("million simulated BG/NBD customers at day resolution (about 237,000 groups).")
 		fmt.Println()
-		fmt.Println(profileNotes)
+		fmt.Print(profileNotes + "\n")
 	}
 	fmt.Println("## All benchmarks")
 	fmt.Println()
