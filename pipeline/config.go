@@ -63,6 +63,8 @@ type Config struct {
 	// is a control group campaigns must not contact, by a stable hash of
 	// Seed and the customer id.
 	ControlShare float64
+	// Guards are the checks before a run publishes its list.
+	Guards Guards
 	// ActionRules pick the suggested actions; nil: the built-in
 	// default_actions.yaml.
 	ActionRules *ActionRules
@@ -133,6 +135,7 @@ func (c Config) WithDefaults() Config {
 	if c.SaveRate == 0 {
 		c.SaveRate = 0.15
 	}
+	c.Guards = c.Guards.withDefaults()
 	if c.Timezone == "" {
 		c.Timezone = "UTC"
 	}
@@ -184,6 +187,9 @@ func (c Config) Validate() error {
 	}
 	if c.ContactCost < 0 || c.SaveRate < 0 || c.SaveRate > 1 || c.Budget < 0 || c.Top < 0 {
 		return fmt.Errorf("pipeline: want contact cost ≥ 0, save rate in [0, 1], budget ≥ 0 and top ≥ 0; got %v, %v, %v, %d", c.ContactCost, c.SaveRate, c.Budget, c.Top)
+	}
+	if err := c.Guards.validate(); err != nil {
+		return err
 	}
 	if _, err := time.LoadLocation(c.Timezone); err != nil {
 		return fmt.Errorf("pipeline: timezone %q: %v", c.Timezone, err)

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/churn-dev/churn/datasets"
@@ -88,6 +89,34 @@ func Run(ctx context.Context, cfg Config, asOf time.Time, in IngestInput) (res R
 		res.Score, err = Score(ctx, cfg, asOf)
 		tr.m.List = res.Score.Dir
 		return int64(res.Score.Customers), "", err
+	}); err != nil {
+		return res, err
+	}
+	prev := Latest(cfg.Workdir)
+	if err = tr.stage("guards", func() (int64, string, error) {
+		rs, err := checkGuards(ctx, cfg, asOf, prev)
+		if err != nil {
+			return 0, "", err
+		}
+		tr.m.Guards = rs
+		var stops, warns []string
+		for _, r := range rs {
+			switch {
+			case !r.Tripped:
+			case r.Mode == GuardStop:
+				stops = append(stops, r.Guard+": "+r.Detail)
+			default:
+				warns = append(warns, r.Guard)
+				cfg.Log.Warn("guard tripped", "stage", "guards", "run_id", cfg.RunID, "guard", r.Guard, "detail", r.Detail)
+			}
+		}
+		if len(stops) > 0 {
+			return int64(len(rs)), "", fmt.Errorf("%w (lists/LATEST still names %s): %s", ErrGuard, cmpOr(prev, "no list"), strings.Join(stops, "; "))
+		}
+		if len(warns) > 0 {
+			return int64(len(rs)), "warnings: " + strings.Join(warns, ", "), nil
+		}
+		return int64(len(rs)), "all passed", nil
 	}); err != nil {
 		return res, err
 	}

@@ -35,7 +35,8 @@ type RunManifest struct {
 	Versions RunVersions   `json:"versions"`
 	Inputs   []InputFile   `json:"inputs,omitempty"`
 	Stages   []StageRecord `json:"stages"`
-	List     string        `json:"list,omitempty"` // the published list folder
+	List     string        `json:"list,omitempty"` // the list folder written
+	Guards   []GuardResult `json:"guards,omitempty"`
 	PID      int           `json:"pid"`
 	Host     string        `json:"host"`
 }
@@ -144,7 +145,10 @@ func (t *runTracker) finish(err error) error {
 	t.m.Finished = time.Now().UTC().Format(time.RFC3339)
 	t.m.Seconds = time.Since(t.start).Round(time.Millisecond).Seconds()
 	t.m.Status = "ok"
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrGuard):
+		t.m.Status, t.m.Error = "stopped", err.Error()
+	case err != nil:
 		t.m.Status, t.m.Error = "failed", err.Error()
 	}
 	return t.write()

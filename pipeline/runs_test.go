@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,7 +29,7 @@ func TestRunManifestAndLatest(t *testing.T) {
 	for _, s := range m.Stages {
 		names = append(names, s.Name+":"+s.Status)
 	}
-	if m.Status != "ok" || strings.Join(names, " ") != "ingest:ok features:ok train:ok score:ok publish:ok" || m.AsOf != "2025-12-31" ||
+	if m.Status != "ok" || strings.Join(names, " ") != "ingest:ok features:ok train:ok score:ok guards:ok publish:ok" || m.AsOf != "2025-12-31" ||
 		len(m.Inputs) != 2 || len(m.Inputs[0].SHA256) != 64 || m.Inputs[0].Bytes == 0 || m.Versions.ChurnModel == "" || m.Versions.CLVModel == "" ||
 		m.List != res.Score.Dir || m.Config.Workdir != work || m.Seed != 1 || m.Stages[1].Rows != 4000 {
 		t.Fatalf("manifest %+v", m)
@@ -74,5 +75,72 @@ func TestRunManifestAndLatest(t *testing.T) {
 	_, err = Run(context.Background(), Config{Workdir: work, Buckets: 4}, asOf, IngestInput{})
 	if !errors.Is(err, datasets.ErrLocked) || !strings.Contains(err.Error(), "held by pid") {
 		t.Errorf("second run: %v", err)
+	}
+}
+
+// PSI by hand: half the scores in the lowest and half in the highest bin,
+// then a quarter and three quarters.
+func TestPSI(t *testing.T) {
+	var a, b []float64
+	for i := range 100 {
+		a = append(a, map[bool]float64{true: 0.05, false: 0.95}[i < 50])
+		b = append(b, map[bool]float64{true: 0.05, false: 0.95}[i < 25])
+	}
+	want := 0.25*math.Log(2) + 0.25*math.Log(1.5)
+	if got := binnedPSI(a, b); math.Abs(got-want) > 1e-12 {
+		t.Errorf("binnedPSI = %v, want %v", got, want)
+	}
+	if got := binnedPSI(a, a); got != 0 {
+		t.Errorf("PSI of a distribution with itself = %v", got)
+	}
+	x := make([]float64, 1000)
+	y := make([]float64, 1000)
+	for i := range x {
+		x[i], y[i] = float64(i), float64(i)+500 // half shifted out of the reference's range
+	}
+	if got := quantilePSI(x, x); got != 0 {
+		t.Errorf("quantilePSI(x, x) = %v", got)
+	}
+	if got := quantilePSI(x, y); got < 1 {
+		t.Errorf("quantilePSI of a large shift = %v", got)
+	}
+}
+
+// A volume drop (the export lost the last three weeks) stops the run with
+// ErrGuard: the list is written, but lists/LATEST keeps naming yesterday's.
+func TestVolumeGuardStops(t *testing.T) {
+	work := t.TempDir()
+	runChain(t, work) // yesterday's list, 2025-12-31
+	raw, err := os.ReadFile(filepath.Join(shopDir(t), "transactions.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for i, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		if i == 0 || !strings.Contains(line, ",2025-12-1") && !strings.Contains(line, ",2025-12-2") && !strings.Contains(line, ",2025-12-3") {
+			kept = append(kept, line)
+		}
+	}
+	cut := filepath.Join(t.TempDir(), "cut.csv")
+	os.WriteFile(cut, []byte(strings.Join(kept, "\n")+"\n"), 0o644)
+	other := t.TempDir()
+	if _, err := Run(context.Background(), Config{Workdir: other, Buckets: 4, Guards: Guards{Volume: GuardOff}}, time.Date(2025, 11, 30, 0, 0, 0, 0, time.UTC),
+		IngestInput{Transactions: cut, Now: asOf}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), Config{Workdir: other, Buckets: 4}, asOf, IngestInput{})
+	if !errors.Is(err, ErrGuard) || !strings.Contains(err.Error(), "volume") {
+		t.Fatalf("want the volume guard to stop the run, got %v", err)
+	}
+	if Latest(other) != "2025-11-30" || !datasets.Committed(datasets.ListDir(other, "2025-12-31")) {
+		t.Errorf("LATEST = %q; the stopped list should be written but not live", Latest(other))
+	}
+	m, _ := ShowRun(other, res.RunID)
+	if m.Status != "stopped" || len(m.Guards) != 4 || !m.Guards[0].Tripped || m.Guards[0].Value > 0.5 {
+		t.Errorf("manifest %+v", m)
+	}
+	// In warn mode the same data publish.
+	if _, err := Run(context.Background(), Config{Workdir: other, Buckets: 4, Guards: Guards{Volume: GuardWarn}}, asOf, IngestInput{}); err != nil || Latest(other) != "2025-12-31" {
+		t.Errorf("warn mode: %v, LATEST %s", err, Latest(other))
 	}
 }

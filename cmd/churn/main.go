@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/churn-dev/churn/datasets"
+	"github.com/churn-dev/churn/pipeline"
 )
 
 // Exit codes (README.md, "Exit codes").
@@ -18,6 +19,7 @@ const (
 	exitFailure  = 1
 	exitUsage    = 2
 	exitBadInput = 3
+	exitGuard    = 4
 	exitLocked   = 5
 )
 
@@ -51,6 +53,9 @@ func run(ctx context.Context, args []string) int {
 		return exitUsage
 	case errors.Is(err, datasets.ErrLocked):
 		return exitLocked
+	case errors.Is(err, pipeline.ErrGuard):
+		fmt.Fprintln(os.Stderr, "The list was written but not published: lists/LATEST still names the previous one.")
+		return exitGuard
 	case datasets.IsDataError(err):
 		fmt.Fprintln(os.Stderr, "Nothing was written: fix the input and run again.")
 		return exitBadInput

@@ -30,7 +30,8 @@ Every flag can also come from a YAML file (--config, keys are flag names) or fro
 CHURN_<FLAG> environment variables; precedence: flag > environment > config > default.
 
 Exit codes: 0 ok, 1 failure, 2 usage or config error, 3 bad input data (nothing written),
-5 another churn process holds the work directory's lock.`
+4 a publishing guard stopped the run (lists/LATEST kept), 5 another churn process holds
+the work directory's lock.`
 
 type options struct {
 	workdir, config, logFormat string
@@ -51,6 +52,7 @@ type options struct {
 	budget                     float64
 	top                        int
 	controlShare               float64
+	guards                     pipeline.Guards
 }
 
 func newRoot() *cobra.Command {
@@ -108,6 +110,15 @@ func stageFlags(c *cobra.Command, o *options, model bool) {
 		f.Float64Var(&o.budget, "budget", 0, "campaign budget: contacts × contact cost stay within it (0: no budget)")
 		f.IntVar(&o.top, "top", 0, "contact at most this many customers (0: no cap)")
 		f.Float64Var(&o.controlShare, "control-share", pipeline.DefaultControlShare, "share of customers held out as a control group (stable by customer id and --seed; 0: none)")
+		d := pipeline.DefaultGuards
+		f.StringVar(&o.guards.Volume, "guard-volume", d.Volume, "orders in the last 30 days outside guard-volume-min…max × the monthly mean of the 60 before: off, warn or stop (exit 4, lists/LATEST kept)")
+		f.StringVar(&o.guards.Drift, "guard-drift", d.Drift, "a model feature's PSI against the champion's validation snapshot above guard-drift-psi: off, warn or stop")
+		f.StringVar(&o.guards.Scores, "guard-scores", d.Scores, "the churn probabilities' PSI against the live list above guard-score-psi: off, warn or stop")
+		f.StringVar(&o.guards.Staleness, "guard-staleness", d.Staleness, "the churn model's data older than --max-model-age: off, warn or stop")
+		f.Float64Var(&o.guards.VolumeMin, "guard-volume-min", d.VolumeMin, "lowest allowed volume ratio")
+		f.Float64Var(&o.guards.VolumeMax, "guard-volume-max", d.VolumeMax, "highest allowed volume ratio")
+		f.Float64Var(&o.guards.DriftPSI, "guard-drift-psi", d.DriftPSI, "population stability index above which a feature drifted")
+		f.Float64Var(&o.guards.ScorePSI, "guard-score-psi", d.ScorePSI, "population stability index above which the scores shifted")
 		f.StringVar(&o.actionRules, "action-rules", "", "YAML file of suggested-action rules (default: the built-in ones; churn actions prints them to start from)")
 	}
 }
@@ -145,6 +156,7 @@ func pipelineConfig(c *cobra.Command, o *options) (pipeline.Config, error) {
 		}
 	}
 	cfg.Timezone = o.timezone
+	cfg.Guards = o.guards
 	cfg.ContactCost, cfg.SaveRate, cfg.Budget, cfg.Top, cfg.ControlShare = o.contactCost, o.saveRate, o.budget, o.top, o.controlShare
 	if c.Flags().Lookup("control-share") != nil && o.controlShare == 0 {
 		cfg.ControlShare = -1 // an explicit 0: no control group

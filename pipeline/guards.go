@@ -1,0 +1,242 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/churn-dev/churn/datasets"
+	"github.com/churn-dev/churn/features"
+)
+
+// Guard modes: a tripped guard is ignored, logged, or stops publication.
+const (
+	GuardOff  = "off"
+	GuardWarn = "warn"
+	GuardStop = "stop"
+)
+
+// Guards configures the checks a run makes before it publishes a list.
+// Zero fields take the defaults of DefaultGuards.
+type Guards struct {
+	Volume, Drift, Scores, Staleness string  // modes
+	VolumeMin, VolumeMax             float64 // bounds of orders in the last 30 days / the mean of the 60 before
+	DriftPSI, ScorePSI               float64 // population stability index above which a feature / the scores drifted
+}
+
+// DefaultGuards: a volume drop or spike stops publication; drift, score
+// shift and a stale model warn.
+var DefaultGuards = Guards{Volume: GuardStop, Drift: GuardWarn, Scores: GuardWarn, Staleness: GuardWarn,
+	VolumeMin: 0.5, VolumeMax: 2, DriftPSI: 0.25, ScorePSI: 0.25}
+
+func (g Guards) withDefaults() Guards {
+	d := DefaultGuards
+	for _, p := range []struct {
+		v *string
+		d string
+	}{{&g.Volume, d.Volume}, {&g.Drift, d.Drift}, {&g.Scores, d.Scores}, {&g.Staleness, d.Staleness}} {
+		if *p.v == "" {
+			*p.v = p.d
+		}
+	}
+	for _, p := range []struct{ v, d *float64 }{{&g.VolumeMin, &d.VolumeMin}, {&g.VolumeMax, &d.VolumeMax}, {&g.DriftPSI, &d.DriftPSI}, {&g.ScorePSI, &d.ScorePSI}} {
+		if *p.v == 0 {
+			*p.v = *p.d
+		}
+	}
+	return g
+}
+
+func (g Guards) validate() error {
+	for _, m := range []string{g.Volume, g.Drift, g.Scores, g.Staleness} {
+		if m != GuardOff && m != GuardWarn && m != GuardStop {
+			return fmt.Errorf("pipeline: guard mode %q: want off, warn or stop", m)
+		}
+	}
+	if !(0 < g.VolumeMin && g.VolumeMin < 1 && g.VolumeMax > 1) || g.DriftPSI <= 0 || g.ScorePSI <= 0 {
+		return fmt.Errorf("pipeline: want 0 < guard volume min < 1 < max and PSI thresholds > 0; got %v, %v, %v, %v", g.VolumeMin, g.VolumeMax, g.DriftPSI, g.ScorePSI)
+	}
+	return nil
+}
+
+// GuardResult is one check's outcome.
+type GuardResult struct {
+	Guard   string  `json:"guard"`   // volume, drift, scores, staleness
+	Mode    string  `json:"mode"`    // off, warn, stop
+	Tripped bool    `json:"tripped"` // the check failed
+	Value   float64 `json:"value"`   // what was measured (ratio, PSI, days)
+	Detail  string  `json:"detail"`
+}
+
+// ErrGuard is returned (wrapped) when a guard in stop mode tripped: the
+// list is written but lists/LATEST still names the previous one.
+var ErrGuard = errors.New("a publishing guard stopped the run")
+
+// checkGuards runs every guard not off for the list of asOf.
+func checkGuards(ctx context.Context, cfg Config, asOf time.Time, prevLatest string) ([]GuardResult, error) {
+	g := cfg.Guards
+	mem := memory.DefaultAllocator
+	cur, err := readSnapshot(ctx, datasets.SnapshotDir(cfg.Workdir, dateString(asOf)), mem)
+	if err != nil {
+		return nil, err
+	}
+	defer cur.Release()
+	var out []GuardResult
+	if g.Volume != GuardOff {
+		r := GuardResult{Guard: "volume", Mode: g.Volume}
+		o30, err1 := features.Float64s(cur, features.Orders30d)
+		o90, err2 := features.Float64s(cur, features.Orders90d)
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, err
+		}
+		var last, before float64
+		for i := range o30 {
+			last += o30[i]
+			before += o90[i] - o30[i]
+		}
+		if before == 0 {
+			r.Detail = "no orders in the 60 days before the last 30: nothing to compare with"
+		} else {
+			r.Value = last / (before / 2)
+			r.Tripped = r.Value < g.VolumeMin || r.Value > g.VolumeMax
+			r.Detail = fmt.Sprintf("%.0f orders in the last 30 days, %.0f a month in the 60 before (ratio %.2f, allowed %.2f–%.2f)", last, before/2, r.Value, g.VolumeMin, g.VolumeMax)
+		}
+		out = append(out, r)
+	}
+	var churnArt ChurnArtifact
+	version, err := loadChampion(cfg.Workdir, KindChurn, &churnArt)
+	if err != nil {
+		return nil, err
+	}
+	if g.Drift != GuardOff {
+		r := GuardResult{Guard: "drift", Mode: g.Drift}
+		ref, err := readSnapshot(ctx, datasets.SnapshotDir(cfg.Workdir, churnArt.ValidatedOn), mem)
+		if err != nil {
+			r.Detail = fmt.Sprintf("no snapshot of %s, the champion's validation day, to compare with", churnArt.ValidatedOn)
+		} else {
+			var drifted []string
+			for _, name := range features.ModelColumns {
+				a, err1 := features.Float64s(ref, name)
+				b, err2 := features.Float64s(cur, name)
+				if errors.Join(err1, err2) != nil {
+					continue
+				}
+				psi := quantilePSI(a, b)
+				r.Value = math.Max(r.Value, psi)
+				if psi > g.DriftPSI {
+					drifted = append(drifted, fmt.Sprintf("%s %.2f", name, psi))
+				}
+			}
+			ref.Release()
+			r.Tripped = len(drifted) > 0
+			r.Detail = fmt.Sprintf("largest feature PSI %.3f against the snapshot of %s (limit %.2f)", r.Value, churnArt.ValidatedOn, g.DriftPSI)
+			if r.Tripped {
+				r.Detail += "; drifted: " + strings.Join(drifted, ", ")
+			}
+		}
+		out = append(out, r)
+	}
+	if g.Scores != GuardOff {
+		r := GuardResult{Guard: "scores", Mode: g.Scores}
+		if prevLatest == "" || prevLatest == dateString(asOf) {
+			r.Detail = "no earlier published list to compare with"
+		} else {
+			prev, err1 := datasets.ReadScoresParquet(filepath.Join(datasets.ListDir(cfg.Workdir, prevLatest), datasets.ScoresParquet))
+			now, err2 := datasets.ReadScoresParquet(filepath.Join(datasets.ListDir(cfg.Workdir, dateString(asOf)), datasets.ScoresParquet))
+			if err := errors.Join(err1, err2); err != nil {
+				return nil, err
+			}
+			p := make([]float64, len(prev))
+			for i := range prev {
+				p[i] = prev[i].ChurnProbability
+			}
+			q := make([]float64, len(now))
+			for i := range now {
+				q[i] = now[i].ChurnProbability
+			}
+			r.Value = binnedPSI(p, q)
+			r.Tripped = r.Value > g.ScorePSI
+			r.Detail = fmt.Sprintf("PSI %.3f of the churn probabilities against the list of %s (limit %.2f)", r.Value, prevLatest, g.ScorePSI)
+		}
+		out = append(out, r)
+	}
+	if g.Staleness != GuardOff {
+		r := GuardResult{Guard: "staleness", Mode: g.Staleness}
+		trained, err := ParseDate(cmpOr(churnArt.RefitOn, churnArt.TrainCutoff))
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: churn model %s: refit cutoff %q: %w", version, churnArt.RefitOn, err)
+		}
+		// The newest snapshot it learnt from ends its labels horizon days
+		// later: the model is as old as that end.
+		age := asOf.Sub(trained.AddDate(0, 0, churnArt.HorizonDays)).Hours() / 24
+		r.Value = age
+		r.Tripped = age > float64(cfg.MaxModelAge)
+		r.Detail = fmt.Sprintf("churn model %s learnt from data up to %d days before the as-of day (limit %d)", version, int(age), cfg.MaxModelAge)
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// quantilePSI is the population stability index of b against a over ten
+// quantile bins of a (missing values, NaN, as an eleventh bin).
+func quantilePSI(a, b []float64) float64 {
+	ref := slices.DeleteFunc(slices.Clone(a), math.IsNaN)
+	slices.Sort(ref)
+	var edges []float64
+	for k := 1; k < 10 && len(ref) > 0; k++ {
+		e := ref[k*len(ref)/10]
+		if len(edges) == 0 || e > edges[len(edges)-1] {
+			edges = append(edges, e)
+		}
+	}
+	bin := func(v float64) int {
+		if math.IsNaN(v) {
+			return len(edges) + 1
+		}
+		i, _ := slices.BinarySearch(edges, v)
+		if i < len(edges) && edges[i] == v {
+			i++ // a value equal to an edge belongs above it, as when the edges were cut
+		}
+		return i
+	}
+	return psi(a, b, len(edges)+2, bin)
+}
+
+// binnedPSI is the PSI of probabilities in ten equal-width bins of [0, 1].
+func binnedPSI(a, b []float64) float64 {
+	return psi(a, b, 10, func(v float64) int { return min(9, max(0, int(v*10))) })
+}
+
+func psi(a, b []float64, n int, bin func(float64) int) float64 {
+	ca, cb := make([]float64, n), make([]float64, n)
+	for _, v := range a {
+		ca[bin(v)]++
+	}
+	for _, v := range b {
+		cb[bin(v)]++
+	}
+	const floor = 1e-4 // empty bins count as a tiny share, so the index stays finite
+	s := 0.0
+	for i := range ca {
+		pa, pb := math.Max(ca[i]/float64(len(a)), floor), math.Max(cb[i]/float64(len(b)), floor)
+		if ca[i] == 0 && cb[i] == 0 {
+			continue
+		}
+		s += (pb - pa) * math.Log(pb/pa)
+	}
+	return s
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
