@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 )
 
 // Manifest describes a committed folder. It is written last; a folder without
@@ -249,4 +250,46 @@ func FileFingerprint(path string) (int64, string, error) {
 		return 0, "", fmt.Errorf("datasets: read %s: %w", path, err)
 	}
 	return n, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// CleanStale removes what an interrupted writer left in workdir: hidden
+// .<name>.tmp-* folders and files of CommitFolder and WriteFileAtomic
+// (never complete: the rename is the commit). A <tmp>.old folder whose
+// final folder is missing is the previous version, moved aside just before
+// a crash: it is renamed back. Call it only while holding the work
+// directory's lock, so no live writer's files are touched. It returns the
+// paths it removed or restored.
+func CleanStale(workdir string) ([]string, error) {
+	var done []string
+	err := filepath.WalkDir(workdir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		name := d.Name()
+		if path == workdir || !strings.HasPrefix(name, ".") || !strings.Contains(name, ".tmp-") {
+			return nil
+		}
+		if d.IsDir() && strings.HasSuffix(name, ".old") {
+			final := filepath.Join(filepath.Dir(path), strings.TrimPrefix(name[:strings.Index(name, ".tmp-")], "."))
+			if _, err := os.Stat(final); errors.Is(err, fs.ErrNotExist) {
+				if err := os.Rename(path, final); err != nil {
+					return fmt.Errorf("datasets: restore %s: %w", final, err)
+				}
+				done = append(done, final)
+				return filepath.SkipDir
+			}
+		}
+		if err := os.RemoveAll(path); err != nil {
+			return fmt.Errorf("datasets: remove %s: %w", path, err)
+		}
+		done = append(done, path)
+		if d.IsDir() {
+			return filepath.SkipDir
+		}
+		return nil
+	})
+	return done, err
 }

@@ -322,3 +322,36 @@ func TestKPIsRoundTrip(t *testing.T) {
 		t.Errorf("cohorts.csv:\n%s\nwant\n%s", cb.String(), want)
 	}
 }
+
+// CleanStale removes the hidden temporary folders and files an interrupted
+// writer left, restores a previous version moved aside before a crash, and
+// leaves everything else alone.
+func TestCleanStale(t *testing.T) {
+	work := t.TempDir()
+	mk := func(p string) {
+		if err := os.MkdirAll(filepath.Join(work, p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(work, p, "f"), []byte("x"), 0o644)
+	}
+	mk("lists/as-of=2025-12-31")
+	mk("lists/.as-of=2025-12-31.tmp-123")   // a list being written when the process died
+	mk("features/.cutoff=2025-10-01.tmp-9") // the same for a snapshot
+	mk("models/churn/.v1.tmp-77.old")       // the previous version, its replacement never landed
+	os.WriteFile(filepath.Join(work, "lists", ".LATEST.tmp-5"), []byte("2025"), 0o644)
+	mk("lists/.hidden-but-mine")
+	done, err := CleanStale(work)
+	if err != nil || len(done) != 4 {
+		t.Fatalf("CleanStale: %v, %v", done, err)
+	}
+	for _, gone := range []string{"lists/.as-of=2025-12-31.tmp-123", "features/.cutoff=2025-10-01.tmp-9", "lists/.LATEST.tmp-5", "models/churn/.v1.tmp-77.old"} {
+		if _, err := os.Stat(filepath.Join(work, gone)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s is still there", gone)
+		}
+	}
+	for _, kept := range []string{"lists/as-of=2025-12-31/f", "models/churn/v1/f", "lists/.hidden-but-mine/f"} {
+		if _, err := os.Stat(filepath.Join(work, kept)); err != nil {
+			t.Errorf("%s: %v", kept, err)
+		}
+	}
+}

@@ -63,6 +63,10 @@ type Config struct {
 	// is a control group campaigns must not contact, by a stable hash of
 	// Seed and the customer id.
 	ControlShare float64
+	// KeepDays: a run removes lists and runs whose as-of day is more than
+	// this many days before its own (0: keep everything); the live list is
+	// always kept.
+	KeepDays int
 	// Guards are the checks before a run publishes its list.
 	Guards Guards
 	// ActionRules pick the suggested actions; nil: the built-in
@@ -187,6 +191,9 @@ func (c Config) Validate() error {
 	}
 	if c.ContactCost < 0 || c.SaveRate < 0 || c.SaveRate > 1 || c.Budget < 0 || c.Top < 0 {
 		return fmt.Errorf("pipeline: want contact cost ≥ 0, save rate in [0, 1], budget ≥ 0 and top ≥ 0; got %v, %v, %v, %d", c.ContactCost, c.SaveRate, c.Budget, c.Top)
+	}
+	if c.KeepDays < 0 {
+		return fmt.Errorf("pipeline: keep days must be ≥ 0, got %d", c.KeepDays)
 	}
 	if err := c.Guards.validate(); err != nil {
 		return err

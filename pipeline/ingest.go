@@ -201,6 +201,9 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 			return IngestResult{}, err
 		}
 		defer unlock()
+		if _, err := datasets.CleanStale(cfg.Workdir); err != nil {
+			return IngestResult{}, err
+		}
 	}
 	start := time.Now()
 	now := in.Now

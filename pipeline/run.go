@@ -35,6 +35,11 @@ func Run(ctx context.Context, cfg Config, asOf time.Time, in IngestInput) (res R
 	}
 	defer unlock()
 	cfg.holdsLock = true
+	if cleaned, err := datasets.CleanStale(cfg.Workdir); err != nil {
+		return res, err
+	} else if len(cleaned) > 0 {
+		cfg.Log.Info("removed what an interrupted run left", "run_id", cfg.RunID, "paths", cleaned)
+	}
 	start := time.Now()
 	tr, err := startRun(cfg, asOf)
 	if err != nil {
@@ -124,6 +129,14 @@ func Run(ctx context.Context, cfg Config, asOf time.Time, in IngestInput) (res R
 		return 0, "lists/LATEST = " + dateString(asOf), publishLatest(cfg.Workdir, asOf)
 	}); err != nil {
 		return res, err
+	}
+	if cfg.KeepDays > 0 {
+		if err = tr.stage("prune", func() (int64, string, error) {
+			n, err := prune(cfg, asOf, tr.m.ID)
+			return int64(n), fmt.Sprintf("lists and runs older than %d days", cfg.KeepDays), err
+		}); err != nil {
+			return res, err
+		}
 	}
 	cfg.logStage("run", int64(res.Score.Customers), start, "as_of", dateString(asOf), "list", res.Score.ListCSV, "run", res.RunID)
 	return res, nil

@@ -216,3 +216,40 @@ func ShowRun(workdir, id string) (RunManifest, error) {
 	}
 	return m, nil
 }
+
+// prune removes lists and run folders whose as-of day is more than
+// cfg.KeepDays before asOf, except the live list and the current run. Each
+// folder is first renamed to a hidden temporary name, so an interrupted
+// prune never leaves a half-deleted folder that looks complete
+// (CleanStale removes the rest next time).
+func prune(cfg Config, asOf time.Time, currentRun string) (int, error) {
+	limit := dateString(asOf.AddDate(0, 0, -cfg.KeepDays))
+	live := Latest(cfg.Workdir)
+	var doomed []string
+	lists, _ := os.ReadDir(filepath.Join(cfg.Workdir, datasets.ListsDir))
+	for _, e := range lists {
+		day, ok := strings.CutPrefix(e.Name(), "as-of=")
+		if ok && e.IsDir() && day < limit && day != live {
+			doomed = append(doomed, filepath.Join(cfg.Workdir, datasets.ListsDir, e.Name()))
+		}
+	}
+	runs, err := ListRuns(cfg.Workdir)
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range runs {
+		if r.AsOf < limit && r.ID != currentRun {
+			doomed = append(doomed, filepath.Join(cfg.Workdir, RunsDir, r.ID))
+		}
+	}
+	for _, p := range doomed {
+		tmp := filepath.Join(filepath.Dir(p), "."+filepath.Base(p)+".tmp-prune")
+		if err := os.Rename(p, tmp); err != nil {
+			return 0, fmt.Errorf("pipeline: prune %s: %w", p, err)
+		}
+		if err := os.RemoveAll(tmp); err != nil {
+			return 0, fmt.Errorf("pipeline: prune %s: %w", p, err)
+		}
+	}
+	return len(doomed), nil
+}

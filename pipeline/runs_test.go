@@ -144,3 +144,33 @@ func TestVolumeGuardStops(t *testing.T) {
 		t.Errorf("warn mode: %v, LATEST %s", err, Latest(other))
 	}
 }
+
+// Pruning keeps the live list, the current run and everything within the
+// window; the rest goes, leaving nothing half-deleted.
+func TestPrune(t *testing.T) {
+	work := t.TempDir()
+	for _, day := range []string{"2025-01-01", "2025-06-01", "2025-12-01", "2025-12-31"} {
+		os.MkdirAll(filepath.Join(datasets.ListDir(work, day), "x"), 0o755)
+	}
+	os.WriteFile(filepath.Join(work, datasets.ListsDir, LatestFile), []byte("2025-06-01\n"), 0o644)
+	for id, day := range map[string]string{"r1": "2025-01-01", "r2": "2025-12-20", "now": "2025-01-02"} {
+		tr := &runTracker{path: filepath.Join(work, RunsDir, id, "run.json"), m: RunManifest{ID: id, AsOf: day, Status: "ok"}}
+		if err := tr.write(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := prune(Config{Workdir: work, KeepDays: 90}, asOf, "now")
+	if err != nil || n != 2 {
+		t.Fatalf("prune: %d, %v", n, err)
+	}
+	var left []string
+	for _, dir := range []string{datasets.ListsDir, RunsDir} {
+		es, _ := os.ReadDir(filepath.Join(work, dir))
+		for _, e := range es {
+			left = append(left, e.Name())
+		}
+	}
+	if got := strings.Join(left, " "); got != "LATEST as-of=2025-06-01 as-of=2025-12-01 as-of=2025-12-31 now r2" {
+		t.Errorf("left %q", got)
+	}
+}

@@ -248,3 +248,31 @@ func TestIngestShopifyPreset(t *testing.T) {
 		t.Errorf("unknown preset: exit %d, %q", code, stderr)
 	}
 }
+
+// churn config check prints the resolved settings (file, then environment
+// over it) in a form the config file takes back, and rejects unknown keys.
+func TestConfigCheck(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "churn.yaml")
+	os.WriteFile(cfgPath, []byte("workdir: "+dir+"\nrisk_high: 0.7\nlang: en\nmodels: logit,gbdt\n"), 0o644)
+	t.Setenv("CHURN_LANG", "zh")
+	code, out, stderr := capture(t, "config", "check", "--config", cfgPath)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"risk-high: 0.7\n", "lang: \"zh\"\n", "models: \"logit,gbdt\"\n", "workdir: \"" + dir + "\"\n", "guard-volume: \"stop\"\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	// The printed settings are a valid config file themselves.
+	back := filepath.Join(dir, "back.yaml")
+	os.WriteFile(back, []byte(out), 0o644)
+	if code, _, stderr := capture(t, "config", "check", "--config", back); code != 0 {
+		t.Errorf("the printed config does not check: %s", stderr)
+	}
+	os.WriteFile(cfgPath, []byte("workdir: "+dir+"\nrisk_hihg: 0.7\n"), 0o644)
+	if code, _, stderr := capture(t, "config", "check", "--config", cfgPath); code != 2 || !strings.Contains(stderr, "risk_hihg") {
+		t.Errorf("unknown key: exit %d, %s", code, stderr)
+	}
+}

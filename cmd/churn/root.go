@@ -53,6 +53,7 @@ type options struct {
 	top                        int
 	controlShare               float64
 	guards                     pipeline.Guards
+	keepDays                   string
 }
 
 func newRoot() *cobra.Command {
@@ -77,7 +78,7 @@ func newRoot() *cobra.Command {
 		stopCPU()
 		return writeHeapProfile(memProfile)
 	}
-	root.AddCommand(newGenerate(), newIngest(), newFeatures(), newTrain(), newScore(), newExport(), newKPIs(), newRun(), newCLV(), newModels(), newActions(), newUplift(), newStatus(), newRuns())
+	root.AddCommand(newGenerate(), newIngest(), newFeatures(), newTrain(), newScore(), newExport(), newKPIs(), newRun(), newCLV(), newModels(), newActions(), newUplift(), newStatus(), newRuns(), newConfig())
 	root.CompletionOptions.DisableDefaultCmd = true
 	return root
 }
@@ -110,6 +111,7 @@ func stageFlags(c *cobra.Command, o *options, model bool) {
 		f.Float64Var(&o.budget, "budget", 0, "campaign budget: contacts × contact cost stay within it (0: no budget)")
 		f.IntVar(&o.top, "top", 0, "contact at most this many customers (0: no cap)")
 		f.Float64Var(&o.controlShare, "control-share", pipeline.DefaultControlShare, "share of customers held out as a control group (stable by customer id and --seed; 0: none)")
+		f.StringVar(&o.keepDays, "keep-days", "0", "churn run removes lists and runs more than this many days older than its as-of day, never the live list (0: keep everything)")
 		d := pipeline.DefaultGuards
 		f.StringVar(&o.guards.Volume, "guard-volume", d.Volume, "orders in the last 30 days outside guard-volume-min…max × the monthly mean of the 60 before: off, warn or stop (exit 4, lists/LATEST kept)")
 		f.StringVar(&o.guards.Drift, "guard-drift", d.Drift, "a model feature's PSI against the champion's validation snapshot above guard-drift-psi: off, warn or stop")
@@ -157,6 +159,11 @@ func pipelineConfig(c *cobra.Command, o *options) (pipeline.Config, error) {
 	}
 	cfg.Timezone = o.timezone
 	cfg.Guards = o.guards
+	if o.keepDays != "" && o.keepDays != "0" {
+		if cfg.KeepDays, err = parseDays(o.keepDays); err != nil {
+			return cfg, usagef("--keep-days %v", err)
+		}
+	}
 	cfg.ContactCost, cfg.SaveRate, cfg.Budget, cfg.Top, cfg.ControlShare = o.contactCost, o.saveRate, o.budget, o.top, o.controlShare
 	if c.Flags().Lookup("control-share") != nil && o.controlShare == 0 {
 		cfg.ControlShare = -1 // an explicit 0: no control group
