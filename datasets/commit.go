@@ -38,7 +38,7 @@ type ManifestFile struct {
 // error the temporary folder is removed and final is left untouched.
 func CommitFolder(final string, write func(tmp string) (Manifest, error)) (err error) {
 	parent := filepath.Dir(final)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
+	if err := os.MkdirAll(parent, DirMode); err != nil {
 		return fmt.Errorf("datasets: %w", err)
 	}
 	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(final)+".tmp-")
@@ -50,7 +50,7 @@ func CommitFolder(final string, write func(tmp string) (Manifest, error)) (err e
 			os.RemoveAll(tmp)
 		}
 	}()
-	if err := os.Chmod(tmp, 0o755); err != nil {
+	if err := os.Chmod(tmp, DirMode); err != nil {
 		return fmt.Errorf("datasets: %w", err)
 	}
 	m, err := write(tmp)
@@ -128,7 +128,7 @@ func Committed(dir string) bool {
 
 // WriteFileAtomic writes data to path through a synced temporary file and a rename.
 func WriteFileAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), DirMode); err != nil {
 		return fmt.Errorf("datasets: %w", err)
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
@@ -154,7 +154,7 @@ func WriteFileAtomic(path string, data []byte) error {
 }
 
 func writeSynced(path string, data []byte) error {
-	f, err := os.Create(path)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, FileMode)
 	if err != nil {
 		return fmt.Errorf("datasets: %w", err)
 	}
@@ -173,7 +173,7 @@ func writeSynced(path string, data []byte) error {
 
 // createSynced opens path for a writer; finish syncs and closes it, keeping the first error.
 func createSynced(path string) (*os.File, func(error) error, error) {
-	f, err := os.Create(path)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, FileMode)
 	if err != nil {
 		return nil, nil, fmt.Errorf("datasets: %w", err)
 	}
@@ -251,6 +251,13 @@ func FileFingerprint(path string) (int64, string, error) {
 	}
 	return n, hex.EncodeToString(h.Sum(nil)), nil
 }
+
+// Modes of what churn writes in a work directory: customer data, readable
+// by the owner only.
+const (
+	FileMode os.FileMode = 0o600
+	DirMode  os.FileMode = 0o700
+)
 
 // CleanStale removes what an interrupted writer left in workdir: hidden
 // .<name>.tmp-* folders and files of CommitFolder and WriteFileAtomic

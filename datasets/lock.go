@@ -21,11 +21,11 @@ var ErrLocked = errors.New("another churn process holds the work directory's loc
 // The lock dies with the process, so a crash never leaves it stale. The
 // returned function releases it.
 func LockWorkdir(workdir string) (func(), error) {
-	if err := os.MkdirAll(workdir, 0o755); err != nil {
+	if err := os.MkdirAll(workdir, DirMode); err != nil {
 		return nil, fmt.Errorf("datasets: %w", err)
 	}
 	path := filepath.Join(workdir, LockName)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, FileMode)
 	if err != nil {
 		return nil, fmt.Errorf("datasets: %w", err)
 	}

@@ -306,7 +306,7 @@ func commitTable[T any](ctx context.Context, workdir, dir, kind string, buckets 
 			info.Dropped += int64(len(rs) - len(kept))
 			info.Rows += int64(len(kept))
 			d := BucketDir(tmp, b)
-			if err := os.MkdirAll(d, 0o755); err != nil {
+			if err := os.MkdirAll(d, DirMode); err != nil {
 				return Manifest{}, fmt.Errorf("datasets: %w", err)
 			}
 			if err := writeParquetRows(filepath.Join(d, "part-00000.parquet"), kept); err != nil {

@@ -267,7 +267,7 @@ func (w *WarehouseWriter) Commit(ctx context.Context, workdir string, meta map[s
 				}
 			}
 			dir := BucketDir(tmp, b)
-			if err := os.MkdirAll(dir, 0o755); err != nil {
+			if err := os.MkdirAll(dir, DirMode); err != nil {
 				return fmt.Errorf("datasets: %w", err)
 			}
 			return writeParquetRows(filepath.Join(dir, "part-00000.parquet"), rows)

@@ -64,7 +64,7 @@ func writeKPIFiles(dir string, rows []datasets.KPIRow, cohorts []datasets.Cohort
 		return datasets.Manifest{}, err
 	}
 	for name, b := range map[string][]byte{datasets.KPIsCSV: kb.Bytes(), datasets.CohortsCSV: cb.Bytes()} {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, name), b, datasets.FileMode); err != nil {
 			return datasets.Manifest{}, fmt.Errorf("pipeline: %w", err)
 		}
 	}

@@ -37,6 +37,14 @@ func TestRunManifestAndLatest(t *testing.T) {
 	if Latest(work) != "2025-12-31" {
 		t.Fatalf("LATEST = %q", Latest(work))
 	}
+	// Customer data is the owner's alone: nothing in the work directory is
+	// readable by group or others.
+	filepath.WalkDir(work, func(path string, d os.DirEntry, err error) error {
+		if info, ierr := d.Info(); path != work && err == nil && ierr == nil && info.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s has mode %v", path, info.Mode().Perm())
+		}
+		return nil
+	})
 	// A backfill of an earlier day publishes its list but keeps LATEST.
 	back, err := Run(context.Background(), Config{Workdir: work, Buckets: 4}, time.Date(2025, 11, 30, 0, 0, 0, 0, time.UTC), IngestInput{})
 	if err != nil {

@@ -107,10 +107,10 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 		return res, err
 	}
 	err = datasets.CommitFolder(res.Dir, func(tmp string) (datasets.Manifest, error) {
-		if err := os.WriteFile(filepath.Join(tmp, datasets.RetentionListCSV), csvBuf.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(tmp, datasets.RetentionListCSV), csvBuf.Bytes(), datasets.FileMode); err != nil {
 			return datasets.Manifest{}, fmt.Errorf("pipeline: %w", err)
 		}
-		if err := os.WriteFile(filepath.Join(tmp, datasets.ReportHTML), html.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(tmp, datasets.ReportHTML), html.Bytes(), datasets.FileMode); err != nil {
 			return datasets.Manifest{}, fmt.Errorf("pipeline: %w", err)
 		}
 		if err := datasets.WriteScoresParquet(filepath.Join(tmp, datasets.ScoresParquet), rows); err != nil {
@@ -119,7 +119,7 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 		if _, err := writeKPIFiles(tmp, kpis, cohorts, asOf); err != nil {
 			return datasets.Manifest{}, err
 		}
-		if err := os.WriteFile(filepath.Join(tmp, MoversCSV), moversCSV(moves), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(tmp, MoversCSV), moversCSV(moves), datasets.FileMode); err != nil {
 			return datasets.Manifest{}, fmt.Errorf("pipeline: %w", err)
 		}
 		return datasets.Manifest{Kind: "list", Rows: int64(len(rows)), Meta: map[string]string{

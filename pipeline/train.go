@@ -780,7 +780,7 @@ func saveModel(workdir, kind string, cutoff time.Time, art any, version *string,
 	dir := filepath.Join(workdir, datasets.ModelsDir, kind, *version)
 	err = datasets.CommitFolder(dir, func(tmp string) (datasets.Manifest, error) {
 		for name, b := range map[string][]byte{"model.json": body, "metrics.json": mbody} {
-			if err := os.WriteFile(filepath.Join(tmp, name), append(b, '\n'), 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(tmp, name), append(b, '\n'), datasets.FileMode); err != nil {
 				return datasets.Manifest{}, fmt.Errorf("pipeline: %w", err)
 			}
 		}

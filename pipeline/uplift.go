@@ -164,7 +164,7 @@ func Uplift(ctx context.Context, cfg Config, listDay, asOf time.Time) (UpliftRes
 		return res, err
 	}
 	err = datasets.CommitFolder(res.Dir, func(tmp string) (datasets.Manifest, error) {
-		if err := os.WriteFile(filepath.Join(tmp, "uplift.json"), append(b, '\n'), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(tmp, "uplift.json"), append(b, '\n'), datasets.FileMode); err != nil {
 			return datasets.Manifest{}, fmt.Errorf("pipeline: %w", err)
 		}
 		return datasets.Manifest{Kind: "uplift", Rows: 2, Meta: map[string]string{"list": res.List, "as_of": res.AsOf}}, nil
