@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -372,6 +373,11 @@ func WarehouseBucketRows(workdir string, b int) ([]Transaction, error) {
 	return readParquetRows[Transaction](filepath.Join(BucketDir(filepath.Join(workdir, WarehouseDir), b), "part-00000.parquet"))
 }
 
+// WarehouseBucketPath is the Parquet file of bucket b.
+func WarehouseBucketPath(workdir string, b int) string {
+	return filepath.Join(BucketDir(filepath.Join(workdir, WarehouseDir), b), "part-00000.parquet")
+}
+
 // OpenWarehouseBucket returns a streaming Arrow record reader over bucket b,
 // sorted by customer_id then ts. The caller must call the returned close
 // function after releasing the reader.
@@ -385,12 +391,15 @@ func OpenWarehouseBucket(ctx context.Context, workdir string, b int, mem memory.
 func openParquetRecords(ctx context.Context, path string, mem memory.Allocator, columns ...string) (array.RecordReader, func() error, error) {
 	pf, err := file.OpenParquetFile(path, false)
 	if err != nil {
-		return nil, nil, fmt.Errorf("datasets: open %s: %w", path, err)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, fmt.Errorf("datasets: open %s: %w", path, err)
+		}
+		return nil, nil, &DataError{File: path, Msg: "not a readable Parquet file (corrupt?): " + err.Error()}
 	}
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 64 * 1024}, mem)
 	if err != nil {
 		pf.Close()
-		return nil, nil, fmt.Errorf("datasets: open %s: %w", path, err)
+		return nil, nil, &DataError{File: path, Msg: "not a readable Parquet file (corrupt?): " + err.Error()}
 	}
 	var cols []int
 	for _, name := range columns {

@@ -122,6 +122,9 @@ func TestMain(m *testing.M) {
 	if spec := os.Getenv(childIngestEnv); spec != "" {
 		runChildIngest(spec)
 	}
+	if spec := os.Getenv(childRunEnv); spec != "" {
+		runChildRun(spec)
+	}
 	code := m.Run()
 	tempShops.Lock()
 	for _, dir := range tempShops.dirs {

@@ -187,6 +187,9 @@ func bucketFeatures(ctx context.Context, workdir string, b int, mem memory.Alloc
 		}
 	}
 	if err := rr.Err(); err != nil {
+		if ctx.Err() == nil { // a page that does not decode: the file is damaged
+			return nil, &datasets.DataError{File: datasets.WarehouseBucketPath(workdir, b), Msg: "cannot read the warehouse bucket (corrupt?): " + err.Error()}
+		}
 		return nil, fmt.Errorf("pipeline: bucket %d: %w", b, err)
 	}
 	return fb.Finish(), nil

@@ -3,8 +3,10 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -180,5 +182,95 @@ func TestPrune(t *testing.T) {
 	}
 	if got := strings.Join(left, " "); got != "LATEST as-of=2025-06-01 as-of=2025-12-01 as-of=2025-12-31 now r2" {
 		t.Errorf("left %q", got)
+	}
+}
+
+// childRunEnv makes the test binary run one churn run and exit (see TestMain).
+const childRunEnv = "CHURN_TEST_CHILD_RUN"
+
+// runChildRun is the child side: CHURN_TEST_CHILD_RUN=workdir|as-of.
+func runChildRun(spec string) {
+	work, day, _ := strings.Cut(spec, "|")
+	d, _ := ParseDate(day)
+	if _, err := Run(context.Background(), Config{Workdir: work, Buckets: 4}, d, IngestInput{}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// Killing a run (SIGKILL) at many points — in features, train, score,
+// publishing — leaves the live list complete (its manifest and every file
+// it lists) and the killed run marked interrupted; the next run completes
+// and its list is byte-identical to one of a run never interrupted.
+func TestRunSurvivesKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kill test skipped in -short mode")
+	}
+	nov := time.Date(2025, 11, 30, 0, 0, 0, 0, time.UTC)
+	setUp := func() string {
+		work := t.TempDir()
+		if _, err := Run(context.Background(), Config{Workdir: work, Buckets: 4}, nov,
+			IngestInput{Transactions: filepath.Join(shopDir(t), "transactions.csv"), Now: asOf.AddDate(0, 0, 1)}); err != nil {
+			t.Fatal(err)
+		}
+		return work
+	}
+	work := setUp()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kills := 0
+	for i := range 20 {
+		cmd := exec.Command(exe, "-test.run=^$")
+		cmd.Env = append(os.Environ(), childRunEnv+"="+work+"|2025-12-31")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(100+i*250) * time.Millisecond)
+		cmd.Process.Kill()
+		state, _ := cmd.Process.Wait()
+		live := Latest(work)
+		dir := datasets.ListDir(work, live)
+		m, err := datasets.ReadManifest(dir)
+		if err != nil {
+			t.Fatalf("kill %d: the live list %s is unreadable: %v", i, live, err)
+		}
+		for _, f := range m.Files {
+			if st, err := os.Stat(filepath.Join(dir, f.Path)); err != nil || st.Size() != f.Bytes {
+				t.Fatalf("kill %d: live list file %s missing or wrong size (%v)", i, f.Path, err)
+			}
+		}
+		if state != nil && state.Success() {
+			break // the child finished before the kill
+		}
+		kills++
+		if live != "2025-11-30" {
+			t.Fatalf("kill %d: LATEST moved to %s by a run that did not finish", i, live)
+		}
+	}
+	runs, _ := ListRuns(work)
+	interrupted := 0
+	for _, r := range runs {
+		if r.Status == "interrupted" {
+			interrupted++
+		}
+	}
+	t.Logf("%d kills, %d runs marked interrupted", kills, interrupted)
+	if kills < 3 || interrupted < kills-1 { // a kill before the manifest was written leaves none
+		t.Errorf("%d kills, %d runs interrupted", kills, interrupted)
+	}
+	if _, err := Run(context.Background(), Config{Workdir: work, Buckets: 4}, asOf, IngestInput{}); err != nil {
+		t.Fatal(err)
+	}
+	clean := setUp()
+	if _, err := Run(context.Background(), Config{Workdir: clean, Buckets: 4}, asOf, IngestInput{}); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := os.ReadFile(filepath.Join(datasets.ListDir(work, "2025-12-31"), datasets.RetentionListCSV))
+	b, _ := os.ReadFile(filepath.Join(datasets.ListDir(clean, "2025-12-31"), datasets.RetentionListCSV))
+	if len(a) == 0 || string(a) != string(b) || Latest(work) != "2025-12-31" {
+		t.Errorf("after %d kills the list differs from an uninterrupted run's (%d vs %d bytes), LATEST %s", kills, len(a), len(b), Latest(work))
 	}
 }

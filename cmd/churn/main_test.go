@@ -276,3 +276,24 @@ func TestConfigCheck(t *testing.T) {
 		t.Errorf("unknown key: exit %d, %s", code, stderr)
 	}
 }
+
+// A damaged warehouse file is bad input: exit code 3 and the file named.
+func TestCorruptWarehouseExit3(t *testing.T) {
+	dir := t.TempDir()
+	work := filepath.Join(dir, "work")
+	data := filepath.Join(dir, "data")
+	if code, _, stderr := capture(t, "generate", "--customers", "300", "--seed", "3", "--out", data); code != 0 {
+		t.Fatal(stderr)
+	}
+	if code, _, stderr := capture(t, "ingest", "--workdir", work, "--transactions", filepath.Join(data, "transactions.csv"), "--buckets", "2"); code != 0 {
+		t.Fatal(stderr)
+	}
+	bucket := filepath.Join(work, "warehouse", "transactions", "bucket=001", "part-00000.parquet")
+	if err := os.WriteFile(bucket, []byte("PAR1 this is not parquet PAR1"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := capture(t, "features", "--workdir", work, "--cutoff", "2025-06-30")
+	if code != 3 || !strings.Contains(stderr, "bucket=001") || !strings.Contains(stderr, "part-00000.parquet") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
