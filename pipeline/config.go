@@ -63,6 +63,9 @@ type Config struct {
 	// is a control group campaigns must not contact, by a stable hash of
 	// Seed and the customer id.
 	ControlShare float64
+	// Force redoes every stage: snapshots are rebuilt, models retrained and
+	// lists rescored even when their inputs are unchanged.
+	Force bool
 	// KeepDays: a run removes lists and runs whose as-of day is more than
 	// this many days before its own (0: keep everything); the live list is
 	// always kept.

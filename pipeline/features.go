@@ -86,7 +86,7 @@ func snapshot(ctx context.Context, cfg Config, cutoff, knownUntil time.Time) (Fe
 		"labelled": strconv.FormatBool(labelled), "warehouse_version": wv, "cancel_window_days": strconv.Itoa(cfg.CancelWindow),
 		"schema": features.SchemaVersion(), "timezone": cfg.Timezone, "tiers": features.FormatTiers(cfg.Tiers),
 		"tier_window_days": strconv.Itoa(cfg.TierWindow), "satisfaction_weights": formatWeights(cfg.SatisfactionWeights)}
-	if m, err := datasets.ReadManifest(res.Dir); err == nil && sameMeta(m.Meta, meta) {
+	if m, err := datasets.ReadManifest(res.Dir); err == nil && sameMeta(m.Meta, meta) && !cfg.Force {
 		res.Customers, res.Reused = m.Rows, true
 		cfg.Log.Debug("snapshot up to date, reused", "stage", "features", "run_id", cfg.RunID, "cutoff", res.Cutoff, "rows", m.Rows)
 		return res, nil

@@ -85,7 +85,11 @@ func Run(ctx context.Context, cfg Config, asOf time.Time, in IngestInput) (res R
 		var err error
 		res.Train, err = Train(ctx, cfg, asOf)
 		tr.m.Versions.ChurnModel, tr.m.Versions.CLVModel = res.Train.ChurnVersion, res.Train.CLVVersion
-		return int64(res.Train.Validation.N), res.Train.Promotion.Reason, err
+		detail := res.Train.Promotion.Reason
+		if res.Train.Reused {
+			detail = "reused: inputs unchanged"
+		}
+		return int64(res.Train.Validation.N), detail, err
 	}); err != nil {
 		return res, err
 	}
@@ -93,7 +97,11 @@ func Run(ctx context.Context, cfg Config, asOf time.Time, in IngestInput) (res R
 		var err error
 		res.Score, err = Score(ctx, cfg, asOf)
 		tr.m.List = res.Score.Dir
-		return int64(res.Score.Customers), "", err
+		detail := ""
+		if res.Score.Reused {
+			detail = "reused: inputs unchanged"
+		}
+		return int64(res.Score.Customers), detail, err
 	}); err != nil {
 		return res, err
 	}

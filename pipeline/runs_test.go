@@ -274,3 +274,38 @@ func TestRunSurvivesKill(t *testing.T) {
 		t.Errorf("after %d kills the list differs from an uninterrupted run's (%d vs %d bytes), LATEST %s", kills, len(a), len(b), Latest(work))
 	}
 }
+
+// A rerun with unchanged inputs reuses the snapshot, the models and the
+// list; --force redoes them all and gets the same bytes.
+func TestRerunReusesAndForceRedoes(t *testing.T) {
+	work := t.TempDir()
+	first := runChain(t, work)
+	list := filepath.Join(first.Score.Dir, datasets.RetentionListCSV)
+	before, _ := os.ReadFile(list)
+	again, err := Run(context.Background(), Config{Workdir: work, Buckets: 4}, asOf, IngestInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Features.Reused || !again.Train.Reused || !again.Score.Reused || again.Train.ChurnVersion != first.Train.ChurnVersion {
+		t.Errorf("rerun reused features %v, train %v, score %v", again.Features.Reused, again.Train.Reused, again.Score.Reused)
+	}
+	m, _ := ShowRun(work, again.RunID)
+	if m.Stages[1].Detail != "reused: inputs unchanged" || m.Stages[2].Detail != "reused: inputs unchanged" {
+		t.Errorf("stages %+v", m.Stages)
+	}
+	// Another setting that shapes the list: rescored, models kept.
+	other, err := Run(context.Background(), Config{Workdir: work, Buckets: 4, ContactCost: 5}, asOf, IngestInput{})
+	if err != nil || other.Score.Reused || !other.Train.Reused {
+		t.Errorf("contact cost changed: score reused %v, train reused %v, %v", other.Score.Reused, other.Train.Reused, err)
+	}
+	forced, err := Run(context.Background(), Config{Workdir: work, Buckets: 4, Force: true}, asOf, IngestInput{})
+	if err != nil || forced.Features.Reused || forced.Train.Reused || forced.Score.Reused {
+		t.Fatalf("--force: %+v, %v", forced, err)
+	}
+	after, _ := os.ReadFile(list)
+	// The retrained model is the same model; it does not beat the champion
+	// (equal ROC AUC), so the champion and the list stay as they were.
+	if string(before) != string(after) || forced.Train.Promotion.Promoted || forced.Train.Promotion.ChampionVersion != first.Train.ChurnVersion {
+		t.Errorf("a forced rerun changed the list (%v) or the model (%s → %s, %+v)", string(before) != string(after), first.Train.ChurnVersion, forced.Train.ChurnVersion, forced.Train.Promotion)
+	}
+}

@@ -29,6 +29,7 @@ type ScoreResult struct {
 	Report    string
 	Customers int
 	Top       []datasets.ScoreRow // the first rows of the list (up to 10)
+	Reused    bool                // the list was up to date (same inputs); nothing was rewritten
 }
 
 // Score scores every customer of the snapshot at asOf with the champion
@@ -52,6 +53,18 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 	}
 	if _, err := churnArt.Classifier(&clvArt); err != nil || churnArt.SchemaHash != SchemaHash() || !slices.Equal(churnArt.Features, features.ModelColumns) || len(churnArt.Means) != len(features.ModelColumns) {
 		return ScoreResult{}, fmt.Errorf("pipeline: churn model %s was trained on other features or by an older version; retrain with churn train", churnV)
+	}
+	wv, _, err := warehouseVersion(cfg.Workdir)
+	if err != nil {
+		return ScoreResult{}, err
+	}
+	prevDay, _ := previousList(cfg.Workdir, asOf)
+	key := inputsKey("score", wv, dateString(asOf), churnV, clvV, prevDay, features.SchemaVersion(), cfg.Lang, cfg.RiskHigh, cfg.RiskMedium,
+		cfg.Horizon, cfg.CLVHorizon, cfg.DiscountRate, cfg.ContactCost, cfg.SaveRate, cfg.Budget, cfg.Top, cfg.ControlShare, cfg.Seed,
+		cfg.ActionRules, cfg.Tiers, cfg.TierWindow, cfg.Timezone, cfg.SatisfactionWeights, cfg.CancelWindow)
+	if res, ok := reusableList(cfg, asOf, key); ok {
+		cfg.Log.Info("list up to date, reused", "stage", "score", "run_id", cfg.RunID, "list", res.ListCSV)
+		return res, nil
 	}
 	fr, err := Features(ctx, cfg, asOf)
 	if err != nil {
@@ -123,7 +136,7 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 			return datasets.Manifest{}, fmt.Errorf("pipeline: %w", err)
 		}
 		return datasets.Manifest{Kind: "list", Rows: int64(len(rows)), Meta: map[string]string{
-			"as_of": dateString(asOf), "churn_model": churnV, "clv_model": clvV, "purchase_model": clvArt.PurchaseModel,
+			"as_of": dateString(asOf), "churn_model": churnV, "clv_model": clvV, "purchase_model": clvArt.PurchaseModel, "inputs_key": key,
 			"horizon_days": strconv.Itoa(cfg.Horizon), "clv_horizon_days": strconv.Itoa(cfg.CLVHorizon)}}, nil
 	})
 	if err != nil {

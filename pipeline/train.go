@@ -264,6 +264,7 @@ type TrainResult struct {
 	Validation               models.Metrics
 	Leaderboard              []ChurnCandidate
 	Promotion                Promotion // whether the new churn model became champion, and why
+	Reused                   bool      `json:",omitempty"` // an identical training's models were kept (rerun without --force)
 }
 
 // Train fits the churn classifier and the CLV models with data up to cutoff
@@ -278,6 +279,15 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 		return TrainResult{}, err
 	}
 	start := time.Now()
+	key, err := trainKey(cfg, cutoff)
+	if err != nil {
+		return TrainResult{}, err
+	}
+	if res, ok := reusableTrain(cfg, key); ok && !cfg.Force {
+		res.Reused = true
+		cfg.Log.Info("models up to date, reused", "stage", "train", "run_id", cfg.RunID, "churn_model", res.ChurnVersion, "clv_model", res.CLVVersion)
+		return res, nil
+	}
 	validCut := cutoff.AddDate(0, 0, -cfg.Horizon)
 	trainCut := validCut.AddDate(0, 0, -cfg.Horizon)
 	mem := memory.DefaultAllocator
@@ -436,7 +446,7 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	cfg.logStage("train", int64(len(ytr)+len(yva)), start, "churn_model", res.ChurnVersion, "churn_kind", art.Kind, "clv_model", res.CLVVersion, "purchase_model", clvArt.PurchaseModel,
 		"validation_auc", round4(art.Validation.AUC), "validation_pr_auc", round4(art.Validation.PRAUC))
 	res.Kind, res.Leaderboard = art.Kind, art.Leaderboard
-	return res, nil
+	return res, recordTrain(cfg, key, res)
 }
 
 // trainChurnCandidates fits every churn model on the training rows and

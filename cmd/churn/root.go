@@ -54,6 +54,7 @@ type options struct {
 	controlShare               float64
 	guards                     pipeline.Guards
 	keepDays                   string
+	force                      bool
 }
 
 func newRoot() *cobra.Command {
@@ -92,6 +93,7 @@ func stageFlags(c *cobra.Command, o *options, model bool) {
 	f.StringVar(&o.horizon, "horizon", "90d", "churn horizon: churned = no order within it (e.g. 90d, 12w)")
 	f.IntVar(&o.workers, "workers", 0, "parallel bucket workers (0 = number of CPUs)")
 	f.StringVar(&o.cancelWindow, "cancel-window", "30d", `an order whose refunds within this window net it to zero is cancelled, not a purchase ("none" to count every order)`)
+	f.BoolVar(&o.force, "force", false, "redo every stage even when its inputs are unchanged (by default a rerun reuses snapshots, models and lists made from the same inputs)")
 	f.StringVar(&o.timezone, "timezone", "UTC", "the shop's time zone, e.g. Asia/Shanghai: of timestamps without an offset and plain dates at ingest, and of the weekday and hour habits in the features")
 	f.StringVar(&o.tiers, "tiers", pipeline.DefaultTiersText, "loyalty-programme tiers name=spend/orders,... lowest first: a tier needs both its net spend (currency units) and its orders within --tier-window")
 	f.StringVar(&o.tierWindow, "tier-window", "365d", "rolling window of the loyalty tiers")
@@ -158,6 +160,7 @@ func pipelineConfig(c *cobra.Command, o *options) (pipeline.Config, error) {
 		}
 	}
 	cfg.Timezone = o.timezone
+	cfg.Force = o.force
 	cfg.Guards = o.guards
 	if o.keepDays != "" && o.keepDays != "0" {
 		if cfg.KeepDays, err = parseDays(o.keepDays); err != nil {
