@@ -309,3 +309,58 @@ func TestRerunReusesAndForceRedoes(t *testing.T) {
 		t.Errorf("a forced rerun changed the list (%v) or the model (%s → %s, %+v)", string(before) != string(after), first.Train.ChurnVersion, forced.Train.ChurnVersion, forced.Train.Promotion)
 	}
 }
+
+// Generated data that shifts — every amount of the last quarter ten times
+// larger, as after a currency switch — trips the drift guard: in stop mode
+// the run exits with ErrGuard naming the spend features.
+func TestDriftGuardStops(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(shopDir(t), "transactions.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	for i, line := range lines[1:] {
+		f := strings.Split(line, ",")
+		if f[2] >= "2025-10-01" { // ts; amount is the next column
+			cents, err := datasets.ParseAmount(f[3], '.')
+			if err != nil {
+				t.Fatal(err)
+			}
+			f[3] = datasets.FormatCents(cents * 10)
+			lines[i+1] = strings.Join(f, ",")
+		}
+	}
+	shifted := filepath.Join(t.TempDir(), "shifted.csv")
+	os.WriteFile(shifted, []byte(strings.Join(lines, "\n")+"\n"), 0o600)
+	work := t.TempDir()
+	_, err = Run(context.Background(), Config{Workdir: work, Buckets: 4, Guards: Guards{Drift: GuardStop}}, asOf,
+		IngestInput{Transactions: shifted, Now: asOf.AddDate(0, 0, 1)})
+	if !errors.Is(err, ErrGuard) || !strings.Contains(err.Error(), "drift") || !strings.Contains(err.Error(), "spend_90d") {
+		t.Fatalf("want the drift guard to stop the run naming spend_90d, got %v", err)
+	}
+	if Latest(work) != "" {
+		t.Errorf("LATEST = %q after a stopped first run", Latest(work))
+	}
+}
+
+// Two runs started together on one work directory: one runs, the other
+// stops at once with ErrLocked and writes nothing.
+func TestConcurrentRuns(t *testing.T) {
+	work := t.TempDir()
+	in := IngestInput{Transactions: filepath.Join(shopDir(t), "transactions.csv"), Now: asOf.AddDate(0, 0, 1)}
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := Run(context.Background(), Config{Workdir: work, Buckets: 4}, asOf, in)
+			errs <- err
+		}()
+	}
+	a, b := <-errs, <-errs
+	if (a == nil) == (b == nil) || !errors.Is(errors.Join(a, b), datasets.ErrLocked) {
+		t.Fatalf("two runs: %v and %v; want one success and one ErrLocked", a, b)
+	}
+	runs, _ := ListRuns(work)
+	if len(runs) != 1 || runs[0].Status != "ok" || Latest(work) != "2025-12-31" {
+		t.Errorf("runs %+v, LATEST %s", runs, Latest(work))
+	}
+}
