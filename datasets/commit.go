@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 )
 
 // Manifest describes a committed folder. It is written last; a folder without
@@ -55,6 +56,9 @@ func CommitFolder(final string, write func(tmp string) (Manifest, error)) (err e
 	}
 	m, err := write(tmp)
 	if err != nil {
+		return err
+	}
+	if err := injectedFault(final); err != nil { // as if the disk filled while the folder was written
 		return err
 	}
 	files, err := hashFiles(tmp)
@@ -137,6 +141,9 @@ func WriteFileAtomic(path string, data []byte) error {
 	}
 	tmp := f.Name()
 	_, werr := f.Write(data)
+	if werr == nil {
+		werr = injectedFault(path)
+	}
 	if werr == nil {
 		werr = f.Sync()
 	}
@@ -299,4 +306,27 @@ func CleanStale(workdir string) ([]string, error) {
 		return nil
 	})
 	return done, err
+}
+
+// writeFault, when set, makes CommitFolder and WriteFileAtomic fail for
+// the paths it returns an error for, after writing and before committing:
+// fault injection for tests (a full disk, a failing device).
+var writeFault atomic.Pointer[func(path string) error]
+
+// SetWriteFault installs fn as the write fault (nil removes it). For tests.
+func SetWriteFault(fn func(path string) error) {
+	if fn == nil {
+		writeFault.Store(nil)
+		return
+	}
+	writeFault.Store(&fn)
+}
+
+func injectedFault(path string) error {
+	if fn := writeFault.Load(); fn != nil {
+		if err := (*fn)(path); err != nil {
+			return fmt.Errorf("datasets: write %s: %w", path, err)
+		}
+	}
+	return nil
 }

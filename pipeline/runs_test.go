@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -362,5 +363,44 @@ func TestConcurrentRuns(t *testing.T) {
 	runs, _ := ListRuns(work)
 	if len(runs) != 1 || runs[0].Status != "ok" || Latest(work) != "2025-12-31" {
 		t.Errorf("runs %+v, LATEST %s", runs, Latest(work))
+	}
+}
+
+// A full disk while the new list is written (injected into the storage
+// layer): the run fails, nothing half-written is left, yesterday's list
+// stays live and complete; with space again, the rerun completes.
+func TestDiskFullKeepsYesterday(t *testing.T) {
+	work := t.TempDir()
+	nov := time.Date(2025, 11, 30, 0, 0, 0, 0, time.UTC)
+	if _, err := Run(context.Background(), Config{Workdir: work, Buckets: 4}, nov,
+		IngestInput{Transactions: filepath.Join(shopDir(t), "transactions.csv"), Now: asOf.AddDate(0, 0, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	full := syscall.ENOSPC
+	for _, victim := range []string{"cutoff=2025-12-31", "as-of=2025-12-31", "LATEST"} { // each run gets one stage further
+		datasets.SetWriteFault(func(path string) error {
+			if strings.Contains(path, victim) {
+				return full
+			}
+			return nil
+		})
+		_, err := Run(context.Background(), Config{Workdir: work, Buckets: 4}, asOf, IngestInput{})
+		datasets.SetWriteFault(nil)
+		if !errors.Is(err, full) {
+			t.Fatalf("%s: want ENOSPC, got %v", victim, err)
+		}
+		if victim != "LATEST" && datasets.Committed(datasets.ListDir(work, "2025-12-31")) {
+			t.Errorf("%s: a list was committed by a failed run", victim)
+		}
+		if Latest(work) != "2025-11-30" || !datasets.Committed(datasets.ListDir(work, "2025-11-30")) {
+			t.Fatalf("%s: LATEST %q, yesterday's list committed %v", victim, Latest(work), datasets.Committed(datasets.ListDir(work, "2025-11-30")))
+		}
+		matches, _ := filepath.Glob(filepath.Join(work, "*", ".*.tmp-*"))
+		if len(matches) > 0 {
+			t.Errorf("%s: temporary files left: %v", victim, matches)
+		}
+	}
+	if _, err := Run(context.Background(), Config{Workdir: work, Buckets: 4}, asOf, IngestInput{}); err != nil || Latest(work) != "2025-12-31" {
+		t.Errorf("rerun with space: %v, LATEST %s", err, Latest(work))
 	}
 }
