@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -148,6 +149,8 @@ func (t *runTracker) finish(err error) error {
 	switch {
 	case errors.Is(err, ErrGuard):
 		t.m.Status, t.m.Error = "stopped", err.Error()
+	case errors.Is(err, context.Canceled): // SIGTERM or Ctrl-C
+		t.m.Status, t.m.Error = "interrupted", err.Error()
 	case err != nil:
 		t.m.Status, t.m.Error = "failed", err.Error()
 	}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -193,14 +194,16 @@ const childRunEnv = "CHURN_TEST_CHILD_RUN"
 func runChildRun(spec string) {
 	work, day, _ := strings.Cut(spec, "|")
 	d, _ := ParseDate(day)
-	if _, err := Run(context.Background(), Config{Workdir: work, Buckets: 4}, d, IngestInput{}); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM) // as the CLI does
+	defer stop()
+	if _, err := Run(ctx, Config{Workdir: work, Buckets: 4}, d, IngestInput{}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	os.Exit(0)
 }
 
-// Killing a run (SIGKILL) at many points — in features, train, score,
+// Killing a run (SIGTERM and SIGKILL, alternately) at many points — in features, train, score,
 // publishing — leaves the live list complete (its manifest and every file
 // it lists) and the killed run marked interrupted; the next run completes
 // and its list is byte-identical to one of a run never interrupted.
@@ -229,8 +232,12 @@ func TestRunSurvivesKill(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(100+i*250) * time.Millisecond)
-		cmd.Process.Kill()
+		time.Sleep(time.Duration(60+i*110) * time.Millisecond)
+		if i%2 == 0 {
+			cmd.Process.Signal(syscall.SIGTERM) // the run stops itself
+		} else {
+			cmd.Process.Kill()
+		}
 		state, _ := cmd.Process.Wait()
 		live := Latest(work)
 		dir := datasets.ListDir(work, live)
@@ -259,7 +266,7 @@ func TestRunSurvivesKill(t *testing.T) {
 		}
 	}
 	t.Logf("%d kills, %d runs marked interrupted", kills, interrupted)
-	if kills < 3 || interrupted < kills-1 { // a kill before the manifest was written leaves none
+	if kills < 5 || interrupted < kills-1 { // a kill before the manifest was written leaves none
 		t.Errorf("%d kills, %d runs interrupted", kills, interrupted)
 	}
 	if _, err := Run(context.Background(), Config{Workdir: work, Buckets: 4}, asOf, IngestInput{}); err != nil {
