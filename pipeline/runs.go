@@ -138,8 +138,15 @@ func (t *runTracker) stage(name string, fn func() (rows int64, detail string, er
 	if werr := t.write(); err == nil {
 		err = werr
 	}
+	if err == nil && afterStage != nil {
+		afterStage(name)
+	}
 	return err
 }
+
+// afterStage, when set (by tests), is called after every stage that
+// succeeded: fault injection at exact stage boundaries.
+var afterStage func(stage string)
 
 // finish records the outcome.
 func (t *runTracker) finish(err error) error {

@@ -187,8 +187,12 @@ func TestPrune(t *testing.T) {
 	}
 }
 
-// childRunEnv makes the test binary run one churn run and exit (see TestMain).
-const childRunEnv = "CHURN_TEST_CHILD_RUN"
+// childRunEnv makes the test binary run one churn run and exit (see
+// TestMain); childDieAfterEnv makes it die right after the named stage.
+const (
+	childRunEnv      = "CHURN_TEST_CHILD_RUN"
+	childDieAfterEnv = "CHURN_TEST_DIE_AFTER"
+)
 
 // runChildRun is the child side: CHURN_TEST_CHILD_RUN=workdir|as-of.
 func runChildRun(spec string) {
@@ -196,6 +200,13 @@ func runChildRun(spec string) {
 	d, _ := ParseDate(day)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM) // as the CLI does
 	defer stop()
+	if die := os.Getenv(childDieAfterEnv); die != "" {
+		afterStage = func(stage string) {
+			if stage == die {
+				os.Exit(137) // as if killed right at the boundary
+			}
+		}
+	}
 	if _, err := Run(ctx, Config{Workdir: work, Buckets: 4}, d, IngestInput{}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -409,5 +420,46 @@ func TestDiskFullKeepsYesterday(t *testing.T) {
 	}
 	if _, err := Run(context.Background(), Config{Workdir: work, Buckets: 4}, asOf, IngestInput{}); err != nil || Latest(work) != "2025-12-31" {
 		t.Errorf("rerun with space: %v, LATEST %s", err, Latest(work))
+	}
+}
+
+// Dying exactly at every stage boundary (after features, train, score,
+// guards, publish): the live list is always complete, LATEST moves only
+// with publish, and the next run completes.
+func TestRunDiesAtEveryStageBoundary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kill test skipped in -short mode")
+	}
+	work := t.TempDir()
+	if _, err := Run(context.Background(), Config{Workdir: work, Buckets: 4}, time.Date(2025, 11, 30, 0, 0, 0, 0, time.UTC),
+		IngestInput{Transactions: filepath.Join(shopDir(t), "transactions.csv"), Now: asOf.AddDate(0, 0, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stage := range []string{"features", "train", "score", "guards", "publish"} {
+		cmd := exec.Command(exe, "-test.run=^$")
+		cmd.Env = append(os.Environ(), childRunEnv+"="+work+"|2025-12-31", childDieAfterEnv+"="+stage)
+		out, err := cmd.CombinedOutput()
+		if err == nil {
+			t.Fatalf("after %s: the child did not die: %s", stage, out)
+		}
+		want := "2025-11-30"
+		if stage == "publish" {
+			want = "2025-12-31"
+		}
+		live := Latest(work)
+		if live != want || !datasets.Committed(datasets.ListDir(work, live)) {
+			t.Fatalf("died after %s: LATEST %q (want %s), committed %v", stage, live, want, datasets.Committed(datasets.ListDir(work, live)))
+		}
+		runs, _ := ListRuns(work)
+		if runs[0].Status != "interrupted" || runs[0].Stages[len(runs[0].Stages)-1].Name != stage {
+			t.Errorf("died after %s: newest run %+v", stage, runs[0])
+		}
+	}
+	if res, err := Run(context.Background(), Config{Workdir: work, Buckets: 4}, asOf, IngestInput{}); err != nil || !res.Score.Reused {
+		t.Errorf("the run after the deaths: %v (list reused %v)", err, res.Score.Reused)
 	}
 }
