@@ -58,7 +58,7 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 	if err != nil {
 		return ScoreResult{}, err
 	}
-	prevDay, _ := previousList(cfg.Workdir, asOf)
+	prevDay, prevDir := previousList(cfg.Workdir, asOf) // the list movers compare with; part of the inputs
 	key := inputsKey("score", wv, dateString(asOf), churnV, clvV, prevDay, features.SchemaVersion(), cfg.Lang, cfg.RiskHigh, cfg.RiskMedium,
 		cfg.Horizon, cfg.CLVHorizon, cfg.DiscountRate, cfg.ContactCost, cfg.SaveRate, cfg.Budget, cfg.Top, cfg.ControlShare, cfg.Seed,
 		cfg.ActionRules, cfg.Tiers, cfg.TierWindow, cfg.Timezone, cfg.SatisfactionWeights, cfg.CancelWindow)
@@ -88,7 +88,7 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 	sizing := sizeCampaign(cfg, rows)
 	var moves []Mover
 	var movers *Movers
-	if prevDay, prevDir := previousList(cfg.Workdir, asOf); prevDir != "" {
+	if prevDir != "" {
 		prev, err := datasets.ReadScoresParquet(filepath.Join(prevDir, datasets.ScoresParquet))
 		if err != nil {
 			return ScoreResult{}, err
