@@ -206,6 +206,9 @@ var InputColumns = []string{datasets.ColCustomerID, datasets.ColOrderID, dataset
 	datasets.ColQuantity, datasets.ColCategory, datasets.ColChannel, datasets.ColLineKind, datasets.ColDiscount,
 	datasets.ColPointsEarned, datasets.ColPointsRedeemed}
 
+// KPIColumns are the transaction columns the KPI mode (CollectKPIs) needs.
+var KPIColumns = []string{datasets.ColCustomerID, datasets.ColOrderID, datasets.ColTS, datasets.ColAmountCents, datasets.ColLineKind}
+
 // Reserve makes room for n feature rows (e.g. the customers expected in a
 // bucket), so the column buffers do not grow by copying.
 func (b *Builder) Reserve(n int) {

@@ -149,7 +149,9 @@ func sameMeta(a, b map[string]string) bool {
 // adds the bucket's customers to the book instead (and returns no rows).
 func bucketFeatures(ctx context.Context, workdir string, b int, mem memory.Allocator, fcfg features.Config, kpi *features.KPIBook) (arrow.RecordBatch, error) {
 	cols := features.InputColumns
-	if len(fcfg.PriceIncreases) > 0 {
+	if kpi != nil {
+		cols = features.KPIColumns // no need to read categories, channels, discounts, points
+	} else if len(fcfg.PriceIncreases) > 0 {
 		cols = append(slices.Clone(cols), datasets.ColProductID)
 	}
 	rr, closeFile, err := datasets.OpenWarehouseBucket(ctx, workdir, b, mem, cols...)
