@@ -101,46 +101,54 @@ func ReadKPIsCSV(name string, r io.Reader) ([]KPIRow, error) {
 	}
 	out := make([]KPIRow, 0, len(recs)-1)
 	for n, rec := range recs[1:] {
-		var bad error
-		col := 0
-		str := func() string { col++; return rec[col-1] }
-		i := func() int64 {
-			v, err := strconv.ParseInt(str(), 10, 64)
-			if err != nil && bad == nil {
-				bad = &DataError{File: name, Line: n + 2, Column: col, Field: KPIColumns[col-1], Msg: err.Error()}
-			}
-			return v
-		}
-		f := func() float64 {
-			s := str()
-			if s == "" {
-				return math.NaN()
-			}
-			v, err := strconv.ParseFloat(s, 64)
-			if err != nil && bad == nil {
-				bad = &DataError{File: name, Line: n + 2, Column: col, Field: KPIColumns[col-1], Msg: err.Error()}
-			}
-			return v
-		}
-		b := func() bool {
-			v, err := strconv.ParseBool(str())
-			if err != nil && bad == nil {
-				bad = &DataError{File: name, Line: n + 2, Column: col, Field: KPIColumns[col-1], Msg: err.Error()}
-			}
-			return v
-		}
+		c := &cells{file: name, line: n + 2, header: KPIColumns, rec: rec}
+		str, i, f, b := c.str, c.int, c.rate, c.bool
 		r := KPIRow{Month: str(), Segment: str(), Complete: b(), Customers: i(), ActiveCustomers: i(), NewCustomers: i(),
 			Retained: i(), Reactivated: i(), Churned: i(), PreviousActive: i(), RetentionRate: f(), ChurnRate: f(),
 			RepeatPurchaseRate: f(), Orders: i(), PurchaseFrequency: f(), Revenue: f(), AvgOrderValue: f(),
 			RevenuePerCustomer: f(), NPS: f(), NPSResponses: i(), CSATMean: f(), CSATResponses: i(), CESMean: f(),
 			CESResponses: i(), Complaints: i(), ComplaintRate: f(), ReturnRate: f(), ReturnLineRate: f()}
-		if bad != nil {
-			return nil, bad
+		if c.err != nil {
+			return nil, c.err
 		}
 		out = append(out, r)
 	}
 	return out, nil
 }
+
+// cells reads the fields of one CSV record in order, keeping the first
+// parse error as a DataError naming file, line and column.
+type cells struct {
+	file   string
+	line   int
+	header []string
+	rec    []string
+	col    int
+	err    error
+}
+
+func (c *cells) str() string { c.col++; return c.rec[c.col-1] }
+
+func (c *cells) fail(err error) {
+	if err != nil && c.err == nil {
+		c.err = &DataError{File: c.file, Line: c.line, Column: c.col, Field: c.header[c.col-1], Msg: err.Error()}
+	}
+}
+
+func (c *cells) int() int64 { v, err := strconv.ParseInt(c.str(), 10, 64); c.fail(err); return v }
+
+func (c *cells) num() float64 { v, err := strconv.ParseFloat(c.str(), 64); c.fail(err); return v }
+
+// rate is num with an empty cell read as NaN.
+func (c *cells) rate() float64 {
+	if c.rec[c.col] == "" {
+		c.col++
+		return math.NaN()
+	}
+	return c.num()
+}
+
+func (c *cells) bool() bool { v, err := strconv.ParseBool(c.str()); c.fail(err); return v }
 
 // WriteKPIsParquet writes the rows to path.
 func WriteKPIsParquet(path string, rows []KPIRow) error { return writeParquetRows(path, rows) }

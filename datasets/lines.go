@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -226,8 +227,8 @@ func (p *lineParser) parse(get func(string) string) (string, string, error) {
 	id, email, tsText, status, cancelText := get(KeyCustomerID), get(KeyEmail), get(KeyTS), get(KeyStatus), get(KeyCancelledAt)
 	firstLine := order == "" || order != p.lastOrder
 	if !firstLine { // order-level fields appear on an order's first line only (Shopify)
-		id, email, tsText = cmpOr(id, p.lastID), cmpOr(email, p.lastEmail), cmpOr(tsText, p.lastTS)
-		status, cancelText = cmpOr(status, p.lastStatus), cmpOr(cancelText, p.lastCancel)
+		id, email, tsText = cmp.Or(id, p.lastID), cmp.Or(email, p.lastEmail), cmp.Or(tsText, p.lastTS)
+		status, cancelText = cmp.Or(status, p.lastStatus), cmp.Or(cancelText, p.lastCancel)
 	}
 	p.lastOrder, p.lastID, p.lastEmail, p.lastTS, p.lastStatus, p.lastCancel = order, id, email, tsText, status, cancelText
 
@@ -414,11 +415,4 @@ func abs64(v int64) int64 {
 		return -v
 	}
 	return v
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

@@ -137,12 +137,8 @@ func ReadScoresCSV(name string, r io.Reader) ([]ScoreRow, error) {
 	out := make([]ScoreRow, 0, len(recs)-1)
 	for i, rec := range recs[1:] {
 		var r ScoreRow
-		var errs []error
-		col := 0
-		str := func() string { col++; return rec[col-1] }
-		num := func() float64 { v, err := strconv.ParseFloat(str(), 64); errs = append(errs, err); return v }
-		integer := func() int64 { v, err := strconv.ParseInt(str(), 10, 64); errs = append(errs, err); return v }
-		boolean := func() bool { v, err := strconv.ParseBool(str()); errs = append(errs, err); return v }
+		c := &cells{file: name, line: i + 2, header: ScoreColumns, rec: rec}
+		str, num, integer, boolean := c.str, c.num, c.int, c.bool
 		r.Rank, r.CustomerID, r.ChurnProbability, r.RiskTier = integer(), unneutralise(str()), num(), str()
 		r.RiskPermille, r.SegmentRiskPermille = integer(), integer()
 		r.PAlive, r.ExpectedOrders, r.PredictedCLV, r.ValueAtRisk = num(), num(), num(), num()
@@ -150,10 +146,8 @@ func ReadScoresCSV(name string, r io.Reader) ([]ScoreRow, error) {
 		r.Reasons, r.SuggestedAction = unneutralise(str()), unneutralise(str())
 		r.Contact, r.Control = boolean(), boolean()
 		r.LastOrderDate, r.ExpectedNextOrderDate, r.ModelVersion, r.ScoredAt = str(), str(), str(), str()
-		for _, e := range errs {
-			if e != nil {
-				return nil, &DataError{File: name, Line: i + 2, Msg: e.Error()}
-			}
+		if c.err != nil {
+			return nil, c.err
 		}
 		out = append(out, r)
 	}

@@ -355,3 +355,16 @@ func TestCleanStale(t *testing.T) {
 		}
 	}
 }
+
+// A retention list with a bad cell is named by file, line and column.
+func TestReadScoresCSVBadCell(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteScoresCSV(&b, []ScoreRow{{Rank: 1, CustomerID: "a", ChurnProbability: 0.5}}); err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(b.String(), "\n1,a,0.5000,", "\n1,a,half,", 1)
+	_, err := ReadScoresCSV("list.csv", strings.NewReader(bad))
+	if err == nil || !strings.Contains(err.Error(), "list.csv:2") || !strings.Contains(err.Error(), "churn_probability") {
+		t.Errorf("bad probability: %v", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -296,5 +297,31 @@ func TestCohortRepeatDays(t *testing.T) {
 	if fmt.Sprint(repeat) != fmt.Sprint([]int64{d("2024-03-01"), d("2024-06-20"), d("2024-07-15"), d("2024-07-01")}) ||
 		fmt.Sprint(first) != fmt.Sprint([]int64{d("2024-01-10"), d("2024-06-30"), d("2023-01-01")}) {
 		t.Errorf("repeat %v first %v", repeat, first)
+	}
+}
+
+// The numeric columns the churn models leave out are the ones
+// docs/FEATURES.md names, and no others.
+func TestModelColumnsAsDocumented(t *testing.T) {
+	left := []string{FirstOrderDate, LastOrderDate, SpendCents, BTYDTx, BTYDT, BTYDMeanSpend, Spend30d, RepeatCustomer, SpendPrev90d, MainWeekday, MainHour} // schema order
+	var got []string
+	for _, f := range BuilderSchema(false).Fields() {
+		if f.Type.ID() != arrow.STRING && !slices.Contains(ModelColumns, f.Name) {
+			got = append(got, f.Name)
+		}
+	}
+	if !slices.Equal(got, left) {
+		t.Errorf("numeric columns outside ModelColumns: %v, documented %v", got, left)
+	}
+	doc, err := os.ReadFile("../docs/FEATURES.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(string(doc), "The churn classifier uses")
+	para := string(doc[i : i+strings.Index(string(doc[i:]), "\n\n")])
+	for _, name := range left {
+		if !strings.Contains(para, name) {
+			t.Errorf("docs/FEATURES.md does not say %s is left out", name)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -169,7 +170,7 @@ func checkGuards(ctx context.Context, cfg Config, asOf time.Time, prevLatest str
 	}
 	if g.Staleness != GuardOff {
 		r := GuardResult{Guard: "staleness", Mode: g.Staleness}
-		trained, err := ParseDate(cmpOr(churnArt.RefitOn, churnArt.TrainCutoff))
+		trained, err := ParseDate(cmp.Or(churnArt.RefitOn, churnArt.TrainCutoff))
 		if err != nil {
 			return nil, fmt.Errorf("pipeline: churn model %s: refit cutoff %q: %w", version, churnArt.RefitOn, err)
 		}
@@ -232,11 +233,4 @@ func psi(a, b []float64, n int, bin func(float64) int) float64 {
 		s += (pb - pa) * math.Log(pb/pa)
 	}
 	return s
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -124,7 +125,7 @@ func Run(ctx context.Context, cfg Config, asOf time.Time, in IngestInput) (res R
 			}
 		}
 		if len(stops) > 0 {
-			return int64(len(rs)), "", fmt.Errorf("%w (lists/LATEST still names %s): %s", ErrGuard, cmpOr(prev, "no list"), strings.Join(stops, "; "))
+			return int64(len(rs)), "", fmt.Errorf("%w (lists/LATEST still names %s): %s", ErrGuard, cmp.Or(prev, "no list"), strings.Join(stops, "; "))
 		}
 		if len(warns) > 0 {
 			return int64(len(rs)), "warnings: " + strings.Join(warns, ", "), nil
