@@ -1,6 +1,7 @@
 package features
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -147,4 +148,25 @@ func (b *Builder) appendAttitude(next func() array.Builder, fb []datasets.Feedba
 	}
 	nullable(next(), rate)
 	nullable(next(), perceived-expected) // NaN unless both exist
+}
+
+// validateWeights checks satisfaction weights: known survey items, ≥ 0, not all 0.
+func validateWeights(w map[string]float64) error {
+	if w == nil {
+		return nil
+	}
+	sum := 0.0
+	for k, v := range w {
+		if _, ok := satisfactionItems[k]; !ok {
+			return fmt.Errorf("features: satisfaction weight for %q: want nps, csat or ces", k)
+		}
+		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("features: satisfaction weight %s=%v: want a number ≥ 0", k, v)
+		}
+		sum += v
+	}
+	if sum == 0 {
+		return fmt.Errorf("features: satisfaction weights are all zero")
+	}
+	return nil
 }

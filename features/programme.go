@@ -206,24 +206,3 @@ func (b *Builder) appendPoints(next func() array.Builder, lines []line) {
 		nullable(next(), v)
 	}
 }
-
-// validateWeights checks satisfaction weights: known survey items, ≥ 0, not all 0.
-func validateWeights(w map[string]float64) error {
-	if w == nil {
-		return nil
-	}
-	sum := 0.0
-	for k, v := range w {
-		if _, ok := satisfactionItems[k]; !ok {
-			return fmt.Errorf("features: satisfaction weight for %q: want nps, csat or ces", k)
-		}
-		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-			return fmt.Errorf("features: satisfaction weight %s=%v: want a number ≥ 0", k, v)
-		}
-		sum += v
-	}
-	if sum == 0 {
-		return fmt.Errorf("features: satisfaction weights are all zero")
-	}
-	return nil
-}

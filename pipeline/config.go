@@ -56,7 +56,9 @@ type Config struct {
 	TierWindow int
 	// Campaign sizing: contact the prefix of the list that maximises
 	// SaveRate × value at risk − ContactCost summed, within Budget (0: none)
-	// and Top customers (0: none). Defaults: cost 1, save rate 0.15.
+	// and Top customers (0: none). Defaults: cost 1, save rate 0.15 — no
+	// study behind them: placeholders each shop sets from its own campaigns
+	// (churn uplift measures the save rate).
 	ContactCost, SaveRate, Budget float64
 	Top                           int
 	// ControlShare of the customers (default 0.10; a negative value: none)

@@ -33,7 +33,11 @@ type Guards struct {
 }
 
 // DefaultGuards: a volume drop or spike stops publication; drift, score
-// shift and a stale model warn.
+// shift and a stale model warn. PSI above 0.25 is the usual "significant
+// shift" rule of thumb of credit scoring (Siddiqi, Credit Risk Scorecards,
+// 2006: < 0.1 stable, 0.1–0.25 some change, > 0.25 significant); the volume
+// bounds (half, double) are our choice, to catch a truncated or doubled
+// export without tripping on seasonality.
 var DefaultGuards = Guards{Volume: GuardStop, Drift: GuardWarn, Scores: GuardWarn, Staleness: GuardWarn,
 	VolumeMin: 0.5, VolumeMax: 2, DriftPSI: 0.25, ScorePSI: 0.25}
 
