@@ -21,6 +21,10 @@ type SyntheticConfig struct {
 	Seed      uint64    // seed of the PCG source; same seed ⇒ byte-identical files
 	End       time.Time // end of observation (exclusive day end); default 2025-12-31
 	Years     int       // length of history in years; default 3
+	// Subscriptions makes a subscription shop (contractual churn): each
+	// customer's feedback gains a subscribe event at the first order and a
+	// cancel event at the dropout, when that falls before End.
+	Subscriptions bool
 }
 
 // DefaultSyntheticEnd is the last day of generated history when none is given.
@@ -320,6 +324,12 @@ func (g *generator) customer(i int) {
 		}
 	}
 
+	if g.cfg.Subscriptions { // no random draws: the other files stay as without
+		g.feedback(id, first, "subscribe", -1)
+		if dropout.Before(g.end) {
+			g.feedback(id, dropout, "cancel", -1)
+		}
+	}
 	signup := first.AddDate(0, 0, -g.rng.IntN(30))
 	b := g.cust
 	b = append(b, id...)

@@ -51,8 +51,10 @@ const (
 // (0–10), csat (1–5), ces (1–7), perceived and expected (perceived and
 // expected quality, any one scale) need a score; the events complaint,
 // return, ticket and survey (an invitation to a survey, for the response
-// rate) may carry any score or none.
-var FeedbackKinds = []string{"nps", "csat", "ces", "perceived", "expected", "complaint", "return", "ticket", "survey"}
+// rate) may carry any score or none. The contract events subscribe (a
+// subscription, membership or contract starts or renews) and cancel (it
+// is cancelled) give contractual churn: a cancel within the horizon.
+var FeedbackKinds = []string{"nps", "csat", "ces", "perceived", "expected", "complaint", "return", "ticket", "survey", "subscribe", "cancel"}
 
 var feedbackRange = map[string][2]float64{"nps": {0, 10}, "csat": {1, 5}, "ces": {1, 7},
 	"perceived": {math.Inf(-1), math.Inf(1)}, "expected": {math.Inf(-1), math.Inf(1)}}
@@ -68,6 +70,10 @@ var feedbackKindAliases = map[string]string{
 	"perceived": "perceived", "perceived_quality": "perceived", "perceived_satisfaction": "perceived", "感知质量": "perceived", "感知": "perceived",
 	"expected": "expected", "expected_quality": "expected", "expectation": "expected", "期望质量": "expected", "期望": "expected",
 	"survey": "survey", "survey_sent": "survey", "survey_invite": "survey", "invitation": "survey", "问卷邀请": "survey", "问卷发送": "survey",
+	"subscribe": "subscribe", "subscription": "subscribe", "subscribed": "subscribe", "renew": "subscribe", "renewal": "subscribe", "resubscribe": "subscribe", "reactivate": "subscribe", "signup": "subscribe",
+	"订阅": "subscribe", "续订": "subscribe", "续费": "subscribe", "开通": "subscribe", "入会": "subscribe",
+	"cancel": "cancel", "cancelled": "cancel", "canceled": "cancel", "cancellation": "cancel", "unsubscribe": "cancel", "churn": "cancel", "terminate": "cancel", "termination": "cancel",
+	"取消": "cancel", "取消订阅": "cancel", "退订": "cancel", "解约": "cancel", "注销": "cancel", "退会": "cancel",
 }
 
 // Customers is the customers input table.

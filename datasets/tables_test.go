@@ -45,7 +45,11 @@ func TestReadFeedbackFile(t *testing.T) {
 		"c3,2025-01-05,nps,\n" + // line 6: survey without score
 		"c3,2025-01-06,praise,5\n" + // line 7: unknown kind
 		"c3,2031-01-01,ces,3\n" + // line 8: future
-		"c4,2025-01-07,Customer Effort,2\n"
+		"c4,2025-01-07,Customer Effort,2\n" +
+		"c5,2025-01-08,退订,\n" +
+		"c5,2025-01-09,续费,\n" +
+		"c6,2025-01-10,Cancellation,\n" +
+		"c6,2025-01-11,Renewal,\n"
 	path := writeFile(t, t.TempDir(), "feedback.csv", []byte(in))
 	var rows []Feedback
 	var bad []BadRow
@@ -58,7 +62,7 @@ func TestReadFeedbackFile(t *testing.T) {
 	for _, r := range rows {
 		kinds = append(kinds, r.Kind)
 	}
-	if strings.Join(kinds, ",") != "nps,complaint,csat,ces" || rows[0].Score != 9 || !math.IsNaN(rows[1].Score) || rows[3].Score != 2 {
+	if strings.Join(kinds, ",") != "nps,complaint,csat,ces,cancel,subscribe,cancel,subscribe" || rows[0].Score != 9 || !math.IsNaN(rows[1].Score) || rows[3].Score != 2 {
 		t.Errorf("rows %+v", rows)
 	}
 	wantBad := []struct {

@@ -542,13 +542,16 @@ func (b *Builder) flush() {
 	}
 	next().(*array.Float64Builder).Append(rr)
 	b.appendBehaviour(next, lines, obs, recentWindows{o90: o90, oPrev90: oPrev90, s90: s90, sPrev90: sPrev90}, x, float64(cutoffDay-firstDay))
-	b.appendAttitude(next, b.customerFeedback(b.cur), lines)
+	fb := b.customerFeedback(b.cur)
+	b.appendAttitude(next, fb, lines)
 	p := b.judgeTiers(obs, lines)
 	next().(*array.StringBuilder).Append(TierName(b.cfg.Tiers, p.rank))
 	next().(*array.Int64Builder).Append(int64(p.rank))
 	next().(*array.Int64Builder).Append(int64(p.monthsInTier))
 	next().(*array.Int64Builder).Append(int64(p.changes))
 	b.appendPoints(next, lines)
+	sub := b.judgeSubscription(fb)
+	b.appendSubscription(next, sub)
 
 	if b.cfg.Labelled {
 		fut := groupOrders(b.orders[len(b.orders):], lines, b.cutoffEnd, b.horizonEnd, voidAtHorizon)
@@ -568,6 +571,7 @@ func (b *Builder) flush() {
 		next().(*array.Int64Builder).Append(int64(len(fut)))
 		next().(*array.Int64Builder).Append(fs)
 		next().(*array.Int64Builder).Append(futDays)
+		next().(*array.BooleanBuilder).Append(sub.cancelled)
 	}
 }
 

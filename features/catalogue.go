@@ -92,6 +92,10 @@ var Catalogue = []CatalogueEntry{
 	{PointsRedeemed365d, "points", "last 365 days", "no points columns in the input", "points redeemed (negative when given back)", "近365天使用积分"},
 	{RedemptionRate, "share", "up to the cutoff", "no points columns, or none earned", "points redeemed / points earned", "积分使用率"},
 	{DaysSinceRedemption, "days", "up to the cutoff", "no points columns, or never redeemed", "days since the last redemption", "距最近一次使用积分的天数"},
+	{SubscriptionStatus, "", "up to the cutoff", "no subscribe or cancel events (empty string)", "contract state from the feedback input's subscribe and cancel events: active or cancelled", "订阅/合约状态：有效或已取消"},
+	{SubscriptionDays, "days", "up to the cutoff", "not active, or active without a subscribe event", "days since the subscribe that began the current active spell", "当前订阅已持续天数"},
+	{Cancellations, "cancellations", "up to the cutoff", "", "cancel events (subscription, membership or contract)", "取消订阅/解约次数"},
+	{DaysSinceCancel, "days", "up to the cutoff", "never cancelled", "days since the last cancel event", "距最近一次取消的天数"},
 	{RScore, "score 1–5", "", "", "recency quintile (5 = most recent)", "R分（近度五分位，5为最近）"},
 	{FScore, "score 1–5", "", "", "frequency quintile", "F分（频次五分位）"},
 	{MScore, "score 1–5", "", "", "monetary quintile", "M分（金额五分位）"},
@@ -100,6 +104,7 @@ var Catalogue = []CatalogueEntry{
 	{LabelFutureOrd, "orders", "the horizon after the cutoff", "", "labelled snapshots: orders in the horizon", "标签：horizon内订单数"},
 	{LabelFutureSpend, "cents", "the horizon after the cutoff", "", "labelled snapshots: net amount in the horizon", "标签：horizon内净消费"},
 	{LabelFutureDays, "days", "the horizon after the cutoff", "", "labelled snapshots: purchase days in the horizon (BTYD x*)", "标签：horizon内购买天数"},
+	{LabelCancelled, "bool", "the horizon after the cutoff", "", "labelled snapshots: a cancel event within the horizon by a customer not cancelled at the cutoff (contractual churn)", "标签：horizon内取消订阅/解约（合约型流失）"},
 }
 
 // CatalogueMarkdown renders the catalogue as a Markdown table.

@@ -227,6 +227,9 @@ func TestPointInTimeAllFamilies(t *testing.T) {
 	fb := append(feedbackAt(t),
 		datasets.Feedback{CustomerID: "p", TS: mustTime(t, "2024-07-01T00:00:00Z"), Kind: "nps", Score: 10},
 		datasets.Feedback{CustomerID: "p", TS: mustTime(t, "2024-07-03T00:00:00Z"), Kind: "complaint", Score: math.NaN()},
+		datasets.Feedback{CustomerID: "p", TS: mustTime(t, "2024-07-04T00:00:00Z"), Kind: "cancel", Score: math.NaN()},
+		datasets.Feedback{CustomerID: "p", TS: mustTime(t, "2024-07-05T00:00:00Z"), Kind: "subscribe", Score: math.NaN()},
+		datasets.Feedback{CustomerID: "q", TS: mustTime(t, "2024-07-02T00:00:00Z"), Kind: "subscribe", Score: math.NaN()},
 		datasets.Feedback{CustomerID: "q", TS: mustTime(t, "2024-07-03T00:00:00Z"), Kind: "survey"},
 		datasets.Feedback{CustomerID: "q", TS: mustTime(t, "2024-07-04T00:00:00Z"), Kind: "csat", Score: 1})
 	after := buildRich(t, later, fb, Config{Tiers: testTiers})

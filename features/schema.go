@@ -84,6 +84,10 @@ const (
 	PointsRedeemed365d   = "points_redeemed_365d"     // points redeemed in 365 days
 	RedemptionRate       = "redemption_rate"          // points redeemed / earned, lifetime
 	DaysSinceRedemption  = "days_since_redemption"    // null if never redeemed
+	SubscriptionStatus   = "subscription_status"      // active, cancelled, or "" without subscribe/cancel events
+	SubscriptionDays     = "subscription_days"        // days since the subscribe that began the active spell, null otherwise
+	Cancellations        = "cancellations"            // cancel events up to the cutoff
+	DaysSinceCancel      = "days_since_cancel"        // null if never cancelled
 	RScore               = "r_score"
 	FScore               = "f_score"
 	MScore               = "m_score"
@@ -92,6 +96,7 @@ const (
 	LabelFutureOrd       = "label_future_orders"
 	LabelFutureSpend     = "label_future_spend_cents"
 	LabelFutureDays      = "label_future_purchase_days"
+	LabelCancelled       = "label_cancelled"
 )
 
 // ModelColumns are the numeric features the churn models use, in order.
@@ -103,7 +108,8 @@ var ModelColumns = []string{RecencyDays, TenureDays, Orders, AvgOrderValue, BTYD
 	DiscountOrderShare, DiscountSpendShare, DiscountDepth, FullPriceShare, PriceIncreasesSeen, PriceIncreaseResp, ReturnRateLines,
 	NPSLatest, CSATMean, CESLatest, Complaints30d, Complaints90d, Complaints365d,
 	DaysSinceComplaint, Tickets90d, Returns365d, BoughtAfterComplaint, SatisfactionIndex, SurveyResponseRate, PerceivedMinusExp,
-	TierRank, MonthsInTier, TierChanges365d, PointsBalance, PointsEarned365d, PointsRedeemed365d, RedemptionRate, DaysSinceRedemption}
+	TierRank, MonthsInTier, TierChanges365d, PointsBalance, PointsEarned365d, PointsRedeemed365d, RedemptionRate, DaysSinceRedemption,
+	SubscriptionDays, Cancellations, DaysSinceCancel}
 
 func f64(name string, nullable bool) arrow.Field {
 	return arrow.Field{Name: name, Type: arrow.PrimitiveTypes.Float64, Nullable: nullable}
@@ -134,11 +140,13 @@ var baseFields = []arrow.Field{
 	f64(BoughtAfterComplaint, true), f64(SatisfactionIndex, true), f64(SurveyResponseRate, true), f64(PerceivedMinusExp, true),
 	{Name: LoyaltyTier, Type: arrow.BinaryTypes.String}, i64(TierRank), i64(MonthsInTier), i64(TierChanges365d),
 	f64(PointsBalance, true), f64(PointsEarned365d, true), f64(PointsRedeemed365d, true), f64(RedemptionRate, true), f64(DaysSinceRedemption, true),
+	{Name: SubscriptionStatus, Type: arrow.BinaryTypes.String}, f64(SubscriptionDays, true), i64(Cancellations), f64(DaysSinceCancel, true),
 }
 
 var labelFields = []arrow.Field{
 	{Name: LabelChurned, Type: arrow.FixedWidthTypes.Boolean},
 	i64(LabelFutureOrd), i64(LabelFutureSpend), i64(LabelFutureDays),
+	{Name: LabelCancelled, Type: arrow.FixedWidthTypes.Boolean},
 }
 
 var rfmFields = []arrow.Field{

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bytes"
+	"cmp"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -41,6 +42,7 @@ type RuleWhen struct {
 	Segment             []string `yaml:"segment"`
 	Tier                []string `yaml:"tier"`
 	Satisfaction        []string `yaml:"satisfaction"`
+	Subscription        []string `yaml:"subscription"`
 	CLVPercentileMin    *float64 `yaml:"clv_percentile_min"`
 	CLVPercentileMax    *float64 `yaml:"clv_percentile_max"`
 	ComplaintWithinDays *float64 `yaml:"complaint_within_days"`
@@ -50,7 +52,7 @@ type RuleWhen struct {
 }
 
 func (w RuleWhen) empty() bool {
-	return len(w.Risk)+len(w.Segment)+len(w.Tier)+len(w.Satisfaction)+len(w.Reason) == 0 && w.CLVPercentileMin == nil &&
+	return len(w.Risk)+len(w.Segment)+len(w.Tier)+len(w.Satisfaction)+len(w.Subscription)+len(w.Reason) == 0 && w.CLVPercentileMin == nil &&
 		w.CLVPercentileMax == nil && w.ComplaintWithinDays == nil && w.DiscountShareMin == nil && w.OverdueRatioMin == nil
 }
 
@@ -111,6 +113,7 @@ func ParseActionRules(name string, b []byte, tiers []features.Tier) (*ActionRule
 			check(i, "segment", w.Segment, segments),
 			check(i, "tier", w.Tier, tierNames),
 			check(i, "satisfaction", w.Satisfaction, []string{"promoter", "passive", "detractor", "none"}),
+			check(i, "subscription", w.Subscription, []string{features.SubscriptionActive, features.SubscriptionCancelled, "none"}),
 			check(i, "reason", w.Reason, features.ModelColumns),
 		} {
 			if err != nil {
@@ -164,7 +167,7 @@ func defaultRules(tiers []features.Tier) *ActionRules {
 
 // actionInput is what the rules look at for one customer.
 type actionInput struct {
-	tier, satisfaction                    string
+	tier, satisfaction, subscription      string
 	daysSinceComplaint, discount, overdue float64 // NaN when unknown
 	reasons                               []string
 }
@@ -177,7 +180,8 @@ func (w *RuleWhen) holds(r *datasets.ScoreRow, in *actionInput, clvPct float64) 
 	}
 	ge := func(p *float64, v float64) bool { return p == nil || !math.IsNaN(v) && v >= *p }
 	switch {
-	case !in1(w.Risk, r.RiskTier), !in1(w.Segment, r.Segment), !in1(w.Tier, in.tier), !in1(w.Satisfaction, sat):
+	case !in1(w.Risk, r.RiskTier), !in1(w.Segment, r.Segment), !in1(w.Tier, in.tier), !in1(w.Satisfaction, sat),
+		!in1(w.Subscription, cmp.Or(in.subscription, "none")):
 		return false
 	case !ge(w.CLVPercentileMin, clvPct), w.CLVPercentileMax != nil && clvPct > *w.CLVPercentileMax:
 		return false

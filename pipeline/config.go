@@ -33,6 +33,12 @@ type Config struct {
 	// ChurnModels are the churn candidates train compares, out of
 	// ChurnModelNames; default logit, gbdt and btyd (golearn only on request).
 	ChurnModels []string
+	// ChurnDefinition is what churn means for the models: "orders" (no
+	// order within Horizon; non-contractual), "cancel" (a cancel event
+	// within Horizon; contractual, customers cancelled at the cutoff are
+	// left out of training and scored as churned) or "auto" (default:
+	// cancel when the validation snapshot has subscribe or cancel events).
+	ChurnDefinition string
 	// Seed drives the GBDT's row and feature subsamples; default 1.
 	Seed uint64
 	// PromoteMargin is how much a new churn model's validation ROC AUC must
@@ -88,6 +94,13 @@ type Config struct {
 	holdsLock bool
 }
 
+// Churn definitions (Config.ChurnDefinition).
+const (
+	ChurnAuto   = "auto"
+	ChurnOrders = "orders" // non-contractual: no order within the horizon
+	ChurnCancel = "cancel" // contractual: a cancel event within the horizon
+)
+
 // ChurnModelNames are the churn candidates train knows.
 var ChurnModelNames = []string{"logit", "gbdt", "btyd", "golearn"}
 
@@ -125,6 +138,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if len(c.ChurnModels) == 0 {
 		c.ChurnModels = []string{"logit", "gbdt", "btyd"}
+	}
+	if c.ChurnDefinition == "" {
+		c.ChurnDefinition = ChurnAuto
 	}
 	if c.MaxModelAge == 0 {
 		c.MaxModelAge = 30
@@ -186,6 +202,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("pipeline: lang %q: want en, zh or both", c.Lang)
 	case slices.ContainsFunc(c.ChurnModels, func(m string) bool { return !slices.Contains(ChurnModelNames, m) }):
 		return fmt.Errorf("pipeline: churn models %v: want some of %v", c.ChurnModels, ChurnModelNames)
+	case !slices.Contains([]string{ChurnAuto, ChurnOrders, ChurnCancel}, c.ChurnDefinition):
+		return fmt.Errorf("pipeline: churn definition %q: want auto, orders or cancel", c.ChurnDefinition)
 	case c.Lambda < 0:
 		return fmt.Errorf("pipeline: lambda must be ≥ 0, got %v", c.Lambda)
 	case !(0 < c.RiskMedium && c.RiskMedium < c.RiskHigh && c.RiskHigh < 1):

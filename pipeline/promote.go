@@ -46,6 +46,8 @@ func decidePromotion(cfg Config, art *ChurnArtifact, cutoff time.Time, Xva, yva 
 		return Promotion{Promoted: true, Reason: "no champion yet"}
 	case champ.SchemaHash != art.SchemaHash:
 		return Promotion{Promoted: true, Reason: "the champion " + v + " was trained on another feature schema", ChampionVersion: v}
+	case champ.ChurnDefinition() != art.ChurnDefinition():
+		return Promotion{Promoted: true, Reason: fmt.Sprintf("the champion %s predicts another churn (%s, now %s)", v, champ.ChurnDefinition(), art.ChurnDefinition()), ChampionVersion: v}
 	}
 	if trained, err := ParseDate(champ.ValidatedOn); err == nil {
 		if age := int(cutoff.Sub(trained).Hours() / 24); age > cfg.MaxModelAge+cfg.Horizon {

@@ -97,6 +97,15 @@ var reasonText = map[string]phrase{
 	features.DaysSinceComplaint: func(v, _ float64) (string, string) {
 		return fmt.Sprintf("complained %.0f days ago", v), fmt.Sprintf("%.0f天前投诉过", v)
 	},
+	features.SubscriptionDays: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("subscribed %.0f days ago", v), fmt.Sprintf("订阅已%.0f天", v)
+	},
+	features.Cancellations: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("cancelled %.0f %s before", v, plural(v, "time")), fmt.Sprintf("此前取消过%.0f次", v)
+	},
+	features.DaysSinceCancel: func(v, _ float64) (string, string) {
+		return fmt.Sprintf("cancelled %.0f days ago", v), fmt.Sprintf("%.0f天前取消过", v)
+	},
 	features.Tickets90d: func(v, _ float64) (string, string) {
 		return fmt.Sprintf("%.0f support tickets in the last 90 days", v), fmt.Sprintf("近90天客服工单%.0f个", v)
 	},

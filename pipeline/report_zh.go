@@ -12,6 +12,9 @@ import (
 // Chinese glyphs.
 var reportZH = map[string]string{
 	"Brier score": "Brier分数", "CES": "CES", "CLV": "CLV", "CLV deciles": "CLV十分位", "CSAT": "CSAT",
+	"Churn means": "流失定义",
+	"a cancel event within the horizon (contractual churn); customers cancelled by the as-of day are left out of training and listed as churned, with no value left": "观察期内取消订阅/解约（合约型流失）；评分日前已取消的客户不参与训练，在名单中记为已流失、剩余价值为0",
+	"no order within the horizon": "观察期内无订单", "days": "天",
 	"Calibration": "校准", "Campaign sizing": "活动规模测算",
 	"Cohort retention: share of each acquisition month's customers ordering k months later":                                        "同期群留存：各获客月份客户在第k个月仍有购买的比例",
 	"Customers and, below, their value at risk, by RFM segment and loyalty-programme tier at the as-of day.":                       "按RFM分群与会员等级统计的客户数（下方为其风险价值），截至评分日。",

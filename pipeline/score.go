@@ -149,7 +149,7 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 // scoreRows scores every customer of the snapshot, in snapshot order, and
 // returns each row's first reason (a feature name, "" if none) beside it.
 func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvArt *CLVArtifact, asOf time.Time, version string) ([]datasets.ScoreRow, []string, error) {
-	X, _, err := designMatrix(rec, false)
+	X, err := featureMatrix(rec, nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -180,6 +180,20 @@ func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvAr
 	if err != nil {
 		return nil, nil, err
 	}
+	// Under contractual churn a customer cancelled by the as-of day has
+	// churned: probability 1, and the cancellation is the reason.
+	canChurn, err := atRisk(rec, churnArt.ChurnDefinition())
+	if err != nil {
+		return nil, nil, err
+	}
+	sinceCancel, err := features.Float64s(rec, features.DaysSinceCancel)
+	if err != nil {
+		return nil, nil, err
+	}
+	subscription, err := features.Strings(rec, features.SubscriptionStatus)
+	if err != nil {
+		return nil, nil, err
+	}
 	clf, err := churnArt.Classifier(clvArt)
 	if err != nil {
 		return nil, nil, err
@@ -205,8 +219,19 @@ func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvAr
 	// score fills rows[i]; contrib is the caller's scratch buffer.
 	score := func(i int, contrib []float64) {
 		xi := X[i*p : (i+1)*p]
-		prob := churnArt.Probability(clf, xi)
-		explainer.Explain(contrib, xi)
+		var prob float64
+		var text string
+		var top []string
+		if canChurn[i] {
+			prob = churnArt.Probability(clf, xi)
+			explainer.Explain(contrib, xi)
+			text, top = topReasons(cfg.Lang, churnArt.Features, xi, contrib, churnArt.Means, churnArt.Directions)
+		} else { // gone: no further orders or value expected under the contract
+			prob, top = 1, []string{features.DaysSinceCancel}
+			en, zh := reasonText[features.DaysSinceCancel](sinceCancel[i], math.NaN())
+			text = inLang(cfg.Lang, en, zh)
+			pred[3*i], pred[3*i+1], pred[3*i+2], nextWeeks[i] = 0, 0, 0, math.NaN()
+		}
 		value := math.Max(0, pred[3*i+2])
 		r, f := int8(cols[features.RScore][i]), int8(cols[features.FScore][i])
 		last := time.Unix(int64(cols[features.LastOrderDate][i])*86400, 0).UTC()
@@ -214,8 +239,7 @@ func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvAr
 		if w := nextWeeks[i]; !math.IsNaN(w) {
 			next = dateString(asOf.AddDate(0, 0, int(math.Round(w*daysPerWeek))))
 		}
-		text, top := topReasons(cfg.Lang, churnArt.Features, xi, contrib, churnArt.Means, churnArt.Directions)
-		inputs[i] = actionInput{tier: tiers[i], satisfaction: npsClass[i], daysSinceComplaint: cols[features.DaysSinceComplaint][i],
+		inputs[i] = actionInput{tier: tiers[i], satisfaction: npsClass[i], subscription: subscription[i], daysSinceComplaint: cols[features.DaysSinceComplaint][i],
 			discount: cols[features.DiscountOrderShare][i], overdue: cols[features.OverdueRatio][i], reasons: top}
 		rows[i] = datasets.ScoreRow{
 			CustomerID:            ids[i],

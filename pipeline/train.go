@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -31,18 +32,21 @@ const (
 
 // ChurnArtifact is what train stores for the churn classifier.
 type ChurnArtifact struct {
-	Kind         string                `json:"kind"` // the champion: "logit" or "gbdt"
-	Version      string                `json:"version"`
-	TrainCutoff  string                `json:"trained_cutoff"`   // newest training snapshot: labels from (cutoff, cutoff+horizon]
-	TrainCutoffs []string              `json:"train_cutoffs"`    // every stacked training snapshot, newest first
-	ValidatedOn  string                `json:"validated_cutoff"` // out-of-time validation snapshot
-	RefitOn      string                `json:"refit_cutoff"`     // the final model adds this snapshot to the training ones
-	HorizonDays  int                   `json:"horizon_days"`
-	Features     []string              `json:"features"`
-	Logit        *models.Logit         `json:"logit,omitempty"`
-	GBDT         *models.GBDT          `json:"gbdt,omitempty"`
-	Golearn      *models.GolearnForest `json:"golearn,omitempty"`
-	Calibration  *models.Platt         `json:"calibration,omitempty"` // fitted on the champion's validation predictions
+	Kind         string   `json:"kind"` // the champion: "logit" or "gbdt"
+	Version      string   `json:"version"`
+	TrainCutoff  string   `json:"trained_cutoff"`   // newest training snapshot: labels from (cutoff, cutoff+horizon]
+	TrainCutoffs []string `json:"train_cutoffs"`    // every stacked training snapshot, newest first
+	ValidatedOn  string   `json:"validated_cutoff"` // out-of-time validation snapshot
+	RefitOn      string   `json:"refit_cutoff"`     // the final model adds this snapshot to the training ones
+	HorizonDays  int      `json:"horizon_days"`
+	// Definition is the churn it predicts: ChurnOrders (empty in models
+	// saved before contractual churn) or ChurnCancel.
+	Definition  string                `json:"churn_definition,omitempty"`
+	Features    []string              `json:"features"`
+	Logit       *models.Logit         `json:"logit,omitempty"`
+	GBDT        *models.GBDT          `json:"gbdt,omitempty"`
+	Golearn     *models.GolearnForest `json:"golearn,omitempty"`
+	Calibration *models.Platt         `json:"calibration,omitempty"` // fitted on the champion's validation predictions
 	// ExplainedBy names the learnt model that gives the reasons when the
 	// champion (the BTYD baseline) has no readable per-feature terms.
 	ExplainedBy string `json:"explained_by,omitempty"`
@@ -67,6 +71,9 @@ type ChurnArtifact struct {
 	// never reach a CRM user.
 	Directions []float64 `json:"directions"`
 }
+
+// ChurnDefinition is the churn the model predicts, ChurnOrders or ChurnCancel.
+func (a *ChurnArtifact) ChurnDefinition() string { return cmp.Or(a.Definition, ChurnOrders) }
 
 // ChurnTrainConfig records the training configuration of a churn model.
 type ChurnTrainConfig struct {
@@ -261,6 +268,8 @@ func (a *CLVArtifact) Model() (models.CLV, error) {
 type TrainResult struct {
 	ChurnVersion, CLVVersion string
 	Kind                     string // the new churn model's kind
+	Definition               string // the churn it predicts: ChurnOrders or ChurnCancel
+	AtRiskExcluded           int    // ChurnCancel: validation customers left out, cancelled at its cutoff
 	Validation               models.Metrics
 	Leaderboard              []ChurnCandidate
 	Promotion                Promotion // whether the new churn model became champion, and why
@@ -340,11 +349,15 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	}
 	defer nowRec.Release()
 
-	Xtr, ytr, ids, err := stackDesign(trainRecs)
+	def, err := churnDefinition(cfg.ChurnDefinition, validRec)
 	if err != nil {
 		return TrainResult{}, err
 	}
-	Xva, yva, err := designMatrix(validRec, true)
+	Xtr, ytr, ids, err := stackDesign(trainRecs, def)
+	if err != nil {
+		return TrainResult{}, err
+	}
+	Xva, yva, _, err := designMatrix(validRec, def)
 	if err != nil {
 		return TrainResult{}, err
 	}
@@ -358,7 +371,7 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	}
 
 	art := ChurnArtifact{TrainCutoff: trainCuts[0], TrainCutoffs: trainCuts, ValidatedOn: dateString(validCut),
-		RefitOn: dateString(validCut), HorizonDays: cfg.Horizon, Features: features.ModelColumns}
+		RefitOn: dateString(validCut), HorizonDays: cfg.Horizon, Definition: def, Features: features.ModelColumns}
 	cands, fitted := trainChurnCandidates(cfg, Xtr, ytr, ids, Xva, yva)
 	// The BTYD baseline: the chosen purchase model as fitted at the
 	// validation cutoff (data up to it only), no training on labels.
@@ -445,7 +458,8 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	}
 	cfg.logStage("train", int64(len(ytr)+len(yva)), start, "churn_model", res.ChurnVersion, "churn_kind", art.Kind, "clv_model", res.CLVVersion, "purchase_model", clvArt.PurchaseModel,
 		"validation_auc", round4(art.Validation.AUC), "validation_pr_auc", round4(art.Validation.PRAUC))
-	res.Kind, res.Leaderboard = art.Kind, art.Leaderboard
+	res.Kind, res.Leaderboard, res.Definition = art.Kind, art.Leaderboard, def
+	res.AtRiskExcluded = int(validRec.NumRows()) - len(yva)
 	return res, recordTrain(cfg, key, res)
 }
 
@@ -524,19 +538,53 @@ func gbdtConfig(cfg Config) models.GBDTConfig {
 
 // stackDesign stacks the design matrices of labelled snapshots and returns
 // every row's customer id.
-func stackDesign(recs []arrow.RecordBatch) (X, y []float64, ids []string, err error) {
+func stackDesign(recs []arrow.RecordBatch, def string) (X, y []float64, ids []string, err error) {
 	for _, rec := range recs {
-		Xr, yr, err := designMatrix(rec, true)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		id, err := features.Strings(rec, features.CustomerID)
+		Xr, yr, id, err := designMatrix(rec, def)
 		if err != nil {
 			return nil, nil, nil, err
 		}
 		X, y, ids = append(X, Xr...), append(y, yr...), append(ids, id...)
 	}
 	return X, y, ids, nil
+}
+
+// churnDefinition resolves the configured churn definition: auto is
+// contractual (ChurnCancel) when any customer of the labelled snapshot
+// has subscribe or cancel events, else ChurnOrders.
+func churnDefinition(configured string, rec arrow.RecordBatch) (string, error) {
+	if configured != ChurnAuto {
+		return configured, nil
+	}
+	status, err := features.Strings(rec, features.SubscriptionStatus)
+	if err != nil {
+		return "", err
+	}
+	if slices.ContainsFunc(status, func(s string) bool { return s != "" }) {
+		return ChurnCancel, nil
+	}
+	return ChurnOrders, nil
+}
+
+// atRisk reports, per row of a snapshot, whether the customer can still
+// churn: every customer for ChurnOrders, those not cancelled at the
+// cutoff for ChurnCancel.
+func atRisk(rec arrow.RecordBatch, def string) ([]bool, error) {
+	keep := make([]bool, rec.NumRows())
+	if def != ChurnCancel {
+		for i := range keep {
+			keep[i] = true
+		}
+		return keep, nil
+	}
+	status, err := features.Strings(rec, features.SubscriptionStatus)
+	if err != nil {
+		return nil, err
+	}
+	for i, s := range status {
+		keep[i] = s != features.SubscriptionCancelled
+	}
+	return keep, nil
 }
 
 // firstDay returns the first day of data in the warehouse.
@@ -583,26 +631,63 @@ func readSnapshot(ctx context.Context, dir string, mem memory.Allocator) (arrow.
 	return rec, err
 }
 
-// designMatrix returns the model columns of rec as an n×p row-major matrix
-// and, when labelled, the churn labels (1 = churned).
-func designMatrix(rec arrow.RecordBatch, labelled bool) (X, y []float64, err error) {
-	n, p := int(rec.NumRows()), len(features.ModelColumns)
-	X = make([]float64, n*p)
+// designMatrix returns, for the customers of a labelled snapshot who can
+// churn under def (atRisk), the model columns as a row-major matrix, the
+// churn labels (1 = churned: no order, or a cancel, within the horizon)
+// and the customer ids.
+func designMatrix(rec arrow.RecordBatch, def string) (X, y []float64, ids []string, err error) {
+	keep, err := atRisk(rec, def)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	label := features.LabelChurned
+	if def == ChurnCancel {
+		label = features.LabelCancelled
+	}
+	all, err := features.Float64s(rec, label)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	allIDs, err := features.Strings(rec, features.CustomerID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rows := make([]int, 0, len(keep))
+	for i, k := range keep {
+		if k {
+			rows = append(rows, i)
+			y = append(y, all[i])
+			ids = append(ids, allIDs[i])
+		}
+	}
+	X, err = featureMatrix(rec, rows)
+	return X, y, ids, err
+}
+
+// featureMatrix returns the model columns of the given rows of rec (every
+// row when rows is nil) as a row-major matrix.
+func featureMatrix(rec arrow.RecordBatch, rows []int) ([]float64, error) {
+	n, p := len(rows), len(features.ModelColumns)
+	if rows == nil {
+		n = int(rec.NumRows())
+	}
+	X := make([]float64, n*p)
 	for j, name := range features.ModelColumns {
 		col, err := features.Float64s(rec, name)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		for i, v := range col {
-			X[i*p+j] = v
+		if rows == nil {
+			for i, v := range col {
+				X[i*p+j] = v
+			}
+			continue
+		}
+		for r, i := range rows {
+			X[r*p+j] = col[i]
 		}
 	}
-	if labelled {
-		if y, err = features.Float64s(rec, features.LabelChurned); err != nil {
-			return nil, nil, err
-		}
-	}
-	return X, y, nil
+	return X, nil
 }
 
 const daysPerWeek = 7.0

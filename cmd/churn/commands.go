@@ -19,6 +19,7 @@ func newGenerate() *cobra.Command {
 	var seed uint64
 	var out, end, config string
 	var years int
+	var subs bool
 	c := &cobra.Command{
 		Use:   "generate --customers N --seed S --out DIR",
 		Short: "Write a synthetic shop with known truth (transactions, customers, feedback, truth)",
@@ -26,6 +27,9 @@ func newGenerate() *cobra.Command {
 seasonality, spend heterogeneous amounts over several lines per order, get
 discounts, return items (negative amounts), answer NPS/CSAT surveys and complain
 (both correlated with dropping out), and drop out (a Pareto/NBD-like process).
+With --subscriptions it is a subscription shop: feedback.csv also records a
+subscribe event at each customer's first order and a cancel event at the
+dropout (contractual churn).
 
 Writes DIR/transactions.csv, customers.csv, feedback.csv and truth.csv (each
 customer's latent purchase and dropout rates, dropout date, mean order value).
@@ -41,7 +45,7 @@ The same --seed gives byte-identical files.`,
 			if n <= 0 {
 				return usagef("--customers must be a positive number, got %d", n)
 			}
-			cfg := datasets.SyntheticConfig{Customers: n, Seed: seed, Years: years}
+			cfg := datasets.SyntheticConfig{Customers: n, Seed: seed, Years: years, Subscriptions: subs}
 			if end != "" {
 				t, err := parseDateFlag("end", end)
 				if err != nil {
@@ -68,6 +72,7 @@ The same --seed gives byte-identical files.`,
 	f.StringVar(&out, "out", "", "output folder (required)")
 	f.StringVar(&end, "end", datasets.DefaultSyntheticEnd.Format(time.DateOnly), "last day of the generated history (YYYY-MM-DD)")
 	f.IntVar(&years, "years", 3, "years of history")
+	f.BoolVar(&subs, "subscriptions", false, "a subscription shop: subscribe and cancel events in feedback.csv (contractual churn)")
 	f.StringVar(&config, "config", "", "YAML config file; keys are flag names")
 	return c
 }
@@ -138,6 +143,11 @@ for CLV, with Gamma-Gamma spend. Models go to <workdir>/models/<kind>/<version>/
 				return err
 			}
 			w := c.OutOrStdout()
+			if res.Definition == pipeline.ChurnCancel {
+				fmt.Fprintf(w, "churn = a cancel event within %d days (contractual); %d customers cancelled by the validation cutoff left out\n", cfg.Horizon, res.AtRiskExcluded)
+			} else if res.Definition != "" {
+				fmt.Fprintf(w, "churn = no order within %d days\n", cfg.Horizon)
+			}
 			printLeaderboard(w, res)
 			fmt.Fprintf(w, "churn model %s (%s, out-of-time ROC AUC %.4f, PR AUC %.4f); clv model %s\n",
 				res.ChurnVersion, res.Kind, res.Validation.AUC, res.Validation.PRAUC, res.CLVVersion)
