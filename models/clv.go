@@ -130,6 +130,15 @@ func PredictAll(dst []float64, c CLV, x, tx, T, mx []float64, horizon float64, s
 }
 
 // parallelFor runs body(i) for i in [0, n) on all cores in fixed chunks.
+// parallelRange calls body on consecutive ranges of [0, n) in parallel:
+// for hot loops, where a call per element would cost more than the work.
+func parallelRange(n int, body func(lo, hi int)) {
+	chunkedSum(n, 8192, 0, nil, func(lo, hi int, _ []float64) float64 {
+		body(lo, hi)
+		return 0
+	})
+}
+
 func parallelFor(n int, body func(i int)) {
 	chunkedSum(n, 2048, 0, nil, func(lo, hi int, _ []float64) float64 {
 		for i := lo; i < hi; i++ {

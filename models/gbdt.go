@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -149,10 +150,12 @@ func FitGBDT(names []string, X, y, Xv, yv []float64, cfg GBDTConfig) (*GBDT, err
 	m := &GBDT{Features: slices.Clone(names), Base: math.Log(pos / (float64(n) - pos))}
 	m.Thresholds = make([][]float64, p)
 	bins := make([][]uint8, p)
+	samples := sampleColumns(X, n, p)
 	parallelEach(p, false, func(j int) {
-		m.Thresholds[j] = binThresholds(X, n, p, j, cfg.MaxBins)
-		bins[j] = binColumn(X, n, p, j, m.Thresholds[j])
+		m.Thresholds[j] = binThresholds(samples[j], cfg.MaxBins)
+		bins[j] = make([]uint8, n)
 	})
+	parallelRange(n, func(lo, hi int) { binRows(bins, X, lo, hi, m.Thresholds) })
 	rng := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))
 	margin := make([]float64, n)
 	for i := range margin {
@@ -163,15 +166,13 @@ func FitGBDT(names []string, X, y, Xv, yv []float64, cfg GBDTConfig) (*GBDT, err
 		vmargin[i] = m.Base
 	}
 	g, h := make([]float64, n), make([]float64, n)
+	packed := make([]int64, n) // g and h quantized, packed (see quantize)
 	best, bestLoss := 0, math.Inf(1)
 	for round := range cfg.Trees {
-		parallelFor(n, func(i int) {
-			q := sigmoid(margin[i])
-			g[i], h[i] = q-y[i], math.Max(q*(1-q), 1e-16)
-		})
 		rows := sampleRows(rng, n, cfg.Subsample)
 		feats := sampleFeatures(rng, p, cfg.ColSample)
-		t, leafRows := growTree(bins, g, h, rows, feats, cfg)
+		sc := gradients(packed, g, h, margin, y, len(rows), cfg.Seed, round)
+		t, leafRows := growTree(bins, packed, g, h, sc, rows, feats, cfg)
 		for k := range t.Nodes {
 			if t.Nodes[k].Left >= 0 {
 				t.Nodes[k].Threshold = m.Thresholds[t.Nodes[k].Feature][t.Nodes[k].bin]
@@ -185,7 +186,11 @@ func FitGBDT(names []string, X, y, Xv, yv []float64, cfg GBDTConfig) (*GBDT, err
 				}
 			})
 		} else {
-			parallelFor(n, func(i int) { margin[i] += t.leafBinned(bins, i) })
+			parallelRange(n, func(lo, hi int) {
+				for i := lo; i < hi; i++ {
+					margin[i] += t.leafBinned(bins, i)
+				}
+			})
 		}
 		if len(yv) == 0 {
 			best = round + 1
@@ -216,20 +221,31 @@ func logLoss(s, y float64) float64 {
 	return softplus(s)
 }
 
-// binThresholds returns the upper bounds of feature j's bins: midpoints
-// between distinct values when there are few, else distinct quantiles.
-func binThresholds(X []float64, n, p, j, maxBins int) []float64 {
-	// Bounds from at most binSample rows, evenly strided (as sklearn's
-	// HistGradientBoosting subsamples 2·10⁵ for its bins): the quantiles
-	// barely move and sorting stays cheap.
+// sampleColumns returns every feature's values of at most binSample rows,
+// evenly strided (as sklearn's HistGradientBoosting subsamples 2·10⁵ for
+// its bins: the quantiles barely move and sorting stays cheap), NaN left
+// out. One pass over the rows serves every feature.
+func sampleColumns(X []float64, n, p int) [][]float64 {
 	const binSample = 200_000
 	step := max(1, n/binSample)
-	vals := make([]float64, 0, min(n, binSample+1))
+	out := make([][]float64, p)
+	for j := range out {
+		out[j] = make([]float64, 0, min(n, binSample+1))
+	}
 	for i := 0; i < n; i += step {
-		if v := X[i*p+j]; !math.IsNaN(v) {
-			vals = append(vals, v)
+		for j, v := range X[i*p : (i+1)*p] {
+			if !math.IsNaN(v) {
+				out[j] = append(out[j], v)
+			}
 		}
 	}
+	return out
+}
+
+// binThresholds returns the upper bounds of a feature's bins from a
+// sample of its values (sorted in place): midpoints between distinct values
+// when there are few, else distinct quantiles.
+func binThresholds(vals []float64, maxBins int) []float64 {
 	slices.Sort(vals)
 	uniq := slices.Compact(slices.Clone(vals))
 	var th []float64
@@ -253,24 +269,72 @@ func binThresholds(X []float64, n, p, j, maxBins int) []float64 {
 	return append(th, math.MaxFloat64)
 }
 
-func binColumn(X []float64, n, p, j int, th []float64) []uint8 {
-	out := make([]uint8, n)
-	for i := range n {
-		v := X[i*p+j]
-		if math.IsNaN(v) {
-			out[i] = missingBin
-			continue
+// binRows writes the bins of rows lo..hi−1 of X into bins: a block of
+// rows at a time, so each row's values are read from the cache, not memory,
+// for every feature.
+func binRows(bins [][]uint8, X []float64, lo, hi int, th [][]float64) {
+	p := len(bins)
+	keys := make([][]uint64, p)
+	for j, tj := range th {
+		keys[j] = make([]uint64, len(tj))
+		for k, t := range tj {
+			keys[j][k] = sortKey(t)
 		}
-		b, _ := slices.BinarySearch(th, v) // first bound ≥ v
-		out[i] = uint8(min(b, len(th)-1))  // +Inf joins the last bin
 	}
-	return out
+	const block = 256 // rows: 60 KB of X at 30 features
+	for b0 := lo; b0 < hi; b0 += block {
+		b1 := min(b0+block, hi)
+		for j := range p {
+			col, kj := bins[j], keys[j]
+			for i := b0; i < b1; i++ {
+				v := X[i*p+j]
+				if math.IsNaN(v) {
+					col[i] = missingBin
+					continue
+				}
+				col[i] = uint8(min(lowerBound(kj, sortKey(v)), len(kj)-1)) // +Inf joins the last bin
+			}
+		}
+	}
+}
+
+// lowerBound returns the index of the first bound ≥ v (len(th) if none),
+// as slices.BinarySearch on the floats whose order keys (sortKey) th holds:
+// integer compares become conditional moves, not branches to mispredict.
+func lowerBound(th []uint64, v uint64) int {
+	base, n := 0, len(th)
+	for n > 1 {
+		half := n / 2
+		_, less := bits.Sub64(th[base+half-1], v, 0) // 1 when th[…] < v
+		base += half * int(less)
+		n -= half
+	}
+	if n == 1 && th[base] < v {
+		base++
+	}
+	return base
+}
+
+// sortKey maps a float (not NaN) to an integer of the same order.
+func sortKey(f float64) uint64 {
+	b := math.Float64bits(f + 0) // −0 → +0
+	if b>>63 == 1 {
+		return ^b
+	}
+	return b | 1<<63
 }
 
 func sampleRows(rng *rand.Rand, n int, share float64) []int32 {
 	rows := make([]int32, 0, n)
+	if share >= 1 {
+		rows = rows[:n]
+		for i := range rows {
+			rows[i] = int32(i)
+		}
+		return rows
+	}
 	for i := range n {
-		if share >= 1 || rng.Float64() < share {
+		if rng.Float64() < share {
 			rows = append(rows, int32(i))
 		}
 	}
@@ -292,8 +356,9 @@ func sampleFeatures(rng *rand.Rand, p int, share float64) []int {
 	return feats
 }
 
-// hist holds the gradient and hessian sums per bin of every feature.
-type hist [][256][2]float64
+// hist holds the packed quantized gradient and hessian sums (see
+// quantize) per bin of every feature.
+type hist [][256]int64
 
 // growing is a node being grown: its rows and histogram.
 type growing struct {
@@ -301,7 +366,7 @@ type growing struct {
 	rows  []int32
 	h     hist
 	depth int
-	G, H  float64
+	sum   int64 // packed sums of its rows
 	split splitChoice
 }
 
@@ -311,25 +376,75 @@ type splitChoice struct {
 	bin         uint8
 	missingLeft bool
 	ok          bool
-	GL, HL      float64 // the left child's sums
+	left        int64 // the left child's packed sums
+}
+
+// Histograms sum quantized gradients (Shi et al. 2022, "Quantized
+// training of gradient boosting decision trees", as in LightGBM 4): each
+// row's g and h become integers by stochastic rounding, packed into one
+// int64 — g in the high 32 bits, h ≥ 0 in the low 32 — so one integer add
+// per row and feature serves both sums, exactly and in any order, and a
+// bin takes 8 bytes instead of 16. The levels are as fine as the row count
+// allows without overflow (2,684 for g and 5,368 for h at 800k rows; at
+// most 16,384), far finer than LightGBM's default 4. Splits are found on
+// these sums; leaf weights use the exact float sums of their rows.
+type qscale struct{ g, h float64 } // multipliers from integer sums to float sums
+
+func unpack(v int64) (g, h int64) {
+	h = v & 0xffffffff
+	return (v - h) >> 32, h
+}
+
+// gradients sets g and h, the logistic loss's gradient (in (−1, 1)) and
+// hessian (in (0, ¼]) at each row's margin, and packs them quantized for a
+// tree of rows rows, rounding stochastically by a hash of seed, round and
+// row.
+func gradients(packed []int64, g, h, margin, y []float64, rows int, seed uint64, round int) qscale {
+	lg := float64(min(1<<14, (1<<31-1)/max(1, rows)))
+	lh := float64(min(1<<14, (1<<32-1)/max(1, rows)))
+	key := seed ^ uint64(round+1)*0x9e3779b97f4a7c15
+	parallelRange(len(packed), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			q := 1 / (1 + math.Exp(-margin[i])) // no branch: exp's overflow gives q = 0, as it should
+			gi, hh := q-y[i], q*(1-q)
+			if hh < 1e-16 {
+				hh = 1e-16
+			}
+			g[i], h[i] = gi, hh
+			r := splitmix64(key + uint64(i))
+			u1, u2 := float64(r>>32)*0x1p-32, float64(r&0xffffffff)*0x1p-32
+			gq := int64(math.Floor(gi*lg + u1))
+			hq := min(int64(math.Floor(hh*4*lh+u2)), int64(lh))
+			packed[i] = gq<<32 + hq
+		}
+	})
+	return qscale{g: 1 / lg, h: 1 / (4 * lh)}
+}
+
+// splitmix64 is Steele, Lea & Flood's (2014) mixing function.
+func splitmix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	return x ^ x>>31
 }
 
 // growTree grows one tree on the sampled rows: depth-wise (every node of a
 // level) or, with MaxLeaves, leaf-wise (always the best-gain leaf). Each
 // split builds the smaller child's histogram and gets the other's by
 // subtraction from the parent's.
-func growTree(bins [][]uint8, g, h []float64, rows []int32, feats []int, cfg GBDTConfig) (Tree, [][]int32) {
+func growTree(bins [][]uint8, packed []int64, g, h []float64, sc qscale, rows []int32, feats []int, cfg GBDTConfig) (Tree, [][]int32) {
 	p := len(bins)
 	t := Tree{}
 	var leafRows [][]int32              // by node index: the rows of each leaf
 	scratch := make([]int32, len(rows)) // the right side of a partition
-	root := &growing{node: 0, rows: rows, h: buildHist(bins, g, h, rows, feats, p)}
-	for _, i := range rows {
-		root.G += g[i]
-		root.H += h[i]
+	root := &growing{node: 0, rows: rows, h: buildHist(bins, packed, rows, feats, p)}
+	for b := range 256 { // every row is in one bin of any feature
+		root.sum += root.h[feats[0]][b]
 	}
-	t.Nodes = append(t.Nodes, Node{Left: -1, Cover: root.H})
-	root.split = bestSplit(root.h, feats, root.G, root.H, cfg)
+	cover := func(sum int64) float64 { _, hq := unpack(sum); return float64(hq) * sc.h }
+	t.Nodes = append(t.Nodes, Node{Left: -1, Cover: cover(root.sum)})
+	root.split = bestSplit(root.h, feats, root.sum, sc, cfg)
 	open := []*growing{root}
 	leaves := 1
 	for len(open) > 0 {
@@ -346,7 +461,6 @@ func growTree(bins [][]uint8, g, h []float64, rows []int32, feats []int, cfg GBD
 		open = slices.Delete(open, k, k+1)
 		canSplit := nd.split.ok && nd.depth < cfg.MaxDepth && (cfg.MaxLeaves <= 0 || leaves < cfg.MaxLeaves)
 		if !canSplit {
-			t.Nodes[nd.node].Value = leafWeight(nd.G, nd.H, cfg)
 			for len(leafRows) <= nd.node {
 				leafRows = append(leafRows, nil)
 			}
@@ -354,30 +468,17 @@ func growTree(bins [][]uint8, g, h []float64, rows []int32, feats []int, cfg GBD
 			continue
 		}
 		s := nd.split
-		col := bins[s.feature]
-		// Stable partition in place: lefts forward, rights through scratch.
-		nl, nr := 0, 0
-		for _, i := range nd.rows {
-			if b := col[i]; b == missingBin && s.missingLeft || b != missingBin && b <= s.bin {
-				nd.rows[nl] = i
-				nl++
-			} else {
-				scratch[nr] = i
-				nr++
-			}
-		}
-		copy(nd.rows[nl:], scratch[:nr])
+		nl := partition(nd.rows, scratch[:len(nd.rows)], bins[s.feature], s)
 		left, right := nd.rows[:nl:nl], nd.rows[nl:]
 		small, large := left, right
 		if len(right) < len(left) {
 			small, large = right, left
 		}
-		hs := buildHist(bins, g, h, small, feats, p)
+		hs := buildHist(bins, packed, small, feats, p)
 		hl := nd.h // reuse the parent's buffers for the larger child
 		for _, j := range feats {
 			for b := range hl[j] {
-				hl[j][b][0] -= hs[j][b][0]
-				hl[j][b][1] -= hs[j][b][1]
+				hl[j][b] -= hs[j][b]
 			}
 		}
 		children := [2]*growing{{rows: small, h: hs}, {rows: large, h: hl}}
@@ -387,102 +488,192 @@ func growTree(bins [][]uint8, g, h []float64, rows []int32, feats []int, cfg GBD
 		li := len(t.Nodes)
 		n := &t.Nodes[nd.node]
 		n.Feature, n.bin, n.MissingLeft, n.Left, n.Right = s.feature, s.bin, s.missingLeft, li, li+1
-		children[0].G, children[0].H = s.GL, s.HL
-		children[1].G, children[1].H = nd.G-s.GL, nd.H-s.HL
+		children[0].sum, children[1].sum = s.left, nd.sum-s.left
 		for c, ch := range children {
 			ch.node, ch.depth = li+c, nd.depth+1
-			t.Nodes = append(t.Nodes, Node{Left: -1, Cover: ch.H})
-			ch.split = bestSplit(ch.h, feats, ch.G, ch.H, cfg)
+			t.Nodes = append(t.Nodes, Node{Left: -1, Cover: cover(ch.sum)})
 			open = append(open, ch)
 		}
+		parallelEach(2, false, func(c int) { children[c].split = bestSplit(children[c].h, feats, children[c].sum, sc, cfg) })
 		leaves++
 	}
+	// Leaf weights from the exact sums of their rows, leaves in parallel.
+	parallelEach(len(leafRows), false, func(k int) {
+		if len(leafRows[k]) == 0 && t.Nodes[k].Left >= 0 {
+			return
+		}
+		var G, H float64
+		for _, i := range leafRows[k] {
+			G += g[i]
+			H += h[i]
+		}
+		t.Nodes[k].Value = leafWeight(G, H, cfg)
+	})
 	return t, leafRows
+}
+
+// partition reorders rows stably, those going left (by the split's bin)
+// first, and returns how many go left; scratch (len(rows)) is scratch. A
+// large node is cut into chunks partitioned in parallel, then joined.
+func partition(rows, scratch []int32, col []uint8, s splitChoice) int {
+	var left [256]uint8 // 1 for the bins that go left
+	for b := 0; b <= int(s.bin); b++ {
+		left[b] = 1
+	}
+	if s.missingLeft {
+		left[missingBin] = 1
+	}
+	// Branch-free: each row is written to both sides and the side it
+	// belongs to advances (a data-dependent branch mispredicts half the time).
+	part := func(rows, scratch []int32) int {
+		nl, nr := 0, 0
+		for _, i := range rows {
+			l := int(left[col[i]])
+			rows[nl] = i
+			scratch[nr] = i
+			nl += l
+			nr += 1 - l
+		}
+		copy(rows[nl:], scratch[:nr])
+		return nl
+	}
+	const chunk = 1 << 14
+	nc := (len(rows) + chunk - 1) / chunk
+	if nc < 2 {
+		return part(rows, scratch)
+	}
+	lefts := make([]int, nc)
+	parallelEach(nc, false, func(c int) {
+		lo, hi := c*chunk, min((c+1)*chunk, len(rows))
+		lefts[c] = part(rows[lo:hi], scratch[lo:hi])
+	})
+	// Each chunk is [its lefts, its rights]: gather the rights in scratch,
+	// slide the lefts down, then put the rights after them.
+	nl, nr := 0, 0
+	for c := range nc {
+		lo, hi := c*chunk, min((c+1)*chunk, len(rows))
+		nr += copy(scratch[nr:], rows[lo+lefts[c]:hi])
+		nl += copy(rows[nl:], rows[lo:lo+lefts[c]])
+	}
+	copy(rows[nl:], scratch[:nr])
+	return nl
 }
 
 func leafWeight(G, H float64, cfg GBDTConfig) float64 {
 	return -G / (H + cfg.Lambda) * cfg.LearningRate
 }
 
-// buildHist sums gradients and hessians per bin for the given features,
-// one goroutine per chunk of features (each writes its own rows of the
-// histogram, so the sums do not depend on scheduling).
-func buildHist(bins [][]uint8, g, h []float64, rows []int32, feats []int, p int) hist {
+// buildHist sums the packed gradients per bin for the given features,
+// one goroutine per group of features.
+func buildHist(bins [][]uint8, packed []int64, rows []int32, feats []int, p int) hist {
 	hs := make(hist, p)
-	og := make([][2]float64, len(rows)) // the rows' gradients in row order: one gather, not one per feature
-	gather := func(k int) { og[k] = [2]float64{g[rows[k]], h[rows[k]]} }
-	if len(rows) < 1<<15 {
-		for k := range rows {
-			gather(k)
-		}
-	} else {
-		parallelFor(len(rows), gather)
+	if len(rows) == len(packed) { // every row, in order (the root without subsampling)
+		buildHistAll(hs, bins, packed, feats)
+		return hs
 	}
-	// Four features per pass over the rows: one load of a row's gradients
-	// serves four histograms.
+	og := make([]int64, len(rows)) // the rows' gradients in row order: one gather, not one per feature
+	gather := func(lo, hi int) {
+		for k, i := range rows[lo:hi] {
+			og[lo+k] = packed[i]
+		}
+	}
+	if len(rows) < 1<<15 {
+		gather(0, len(rows))
+	} else {
+		parallelRange(len(rows), gather)
+	}
+	// Four features per pass over the rows: one load of a row's index and
+	// gradients serves four histograms (8 KB); a remainder goes in pairs.
 	const group = 4
 	parallelEach((len(feats)+group-1)/group, len(rows) < 4096, func(k int) {
 		fs := feats[k*group : min((k+1)*group, len(feats))]
-		if len(fs) < group {
-			for _, j := range fs {
-				col, hj := bins[j], &hs[j]
-				for r, i := range rows {
-					b := col[i]
-					hj[b][0] += og[r][0]
-					hj[b][1] += og[r][1]
-				}
+		for len(fs) >= 2 && len(fs) < group {
+			c0, c1, h0, h1 := bins[fs[0]], bins[fs[1]], &hs[fs[0]], &hs[fs[1]]
+			for r, i := range rows {
+				v := og[r]
+				h0[c0[i]] += v
+				h1[c1[i]] += v
 			}
+			fs = fs[2:]
+		}
+		if len(fs) == 1 {
+			col, hj := bins[fs[0]], &hs[fs[0]]
+			for r, i := range rows {
+				hj[col[i]] += og[r]
+			}
+			return
+		}
+		if len(fs) == 0 {
 			return
 		}
 		c0, c1, c2, c3 := bins[fs[0]], bins[fs[1]], bins[fs[2]], bins[fs[3]]
 		h0, h1, h2, h3 := &hs[fs[0]], &hs[fs[1]], &hs[fs[2]], &hs[fs[3]]
 		for r, i := range rows {
-			gi, hi := og[r][0], og[r][1]
-			b0, b1, b2, b3 := c0[i], c1[i], c2[i], c3[i]
-			h0[b0][0] += gi
-			h0[b0][1] += hi
-			h1[b1][0] += gi
-			h1[b1][1] += hi
-			h2[b2][0] += gi
-			h2[b2][1] += hi
-			h3[b3][0] += gi
-			h3[b3][1] += hi
+			v := og[r]
+			h0[c0[i]] += v
+			h1[c1[i]] += v
+			h2[c2[i]] += v
+			h3[c3[i]] += v
 		}
 	})
 	return hs
 }
 
+// buildHistAll is buildHist for every row: no row index to follow, and
+// the bins are read in order.
+func buildHistAll(hs hist, bins [][]uint8, packed []int64, feats []int) {
+	parallelEach((len(feats)+1)/2, false, func(k int) {
+		fs := feats[2*k : min(2*k+2, len(feats))]
+		if len(fs) == 1 {
+			col, hj := bins[fs[0]], &hs[fs[0]]
+			for i, v := range packed {
+				hj[col[i]] += v
+			}
+			return
+		}
+		c0, c1, h0, h1 := bins[fs[0]], bins[fs[1]], &hs[fs[0]], &hs[fs[1]]
+		c0, c1 = c0[:len(packed)], c1[:len(packed)]
+		for i, v := range packed {
+			h0[c0[i]] += v
+			h1[c1[i]] += v
+		}
+	})
+}
+
 // bestSplit scans every feature's bins for the split with the largest gain
 // ½[G_L²/(H_L+λ) + G_R²/(H_R+λ) − G²/(H+λ)] − γ, trying the missing values
 // on either side. Ties go to the lower feature index and bin.
-func bestSplit(hs hist, feats []int, G, H float64, cfg GBDTConfig) splitChoice {
+func bestSplit(hs hist, feats []int, sum int64, sc qscale, cfg GBDTConfig) splitChoice {
 	score := func(g, h float64) float64 { return g * g / (h + cfg.Lambda) }
+	gq, hq := unpack(sum)
+	G, H := float64(gq)*sc.g, float64(hq)*sc.h
 	parent := score(G, H)
 	results := make([]splitChoice, len(feats))
 	parallelEach(len(feats), true, func(k int) { // 255 bins a feature: cheaper than goroutines
 		j := feats[k]
 		hj := &hs[j]
-		mg, mh := hj[missingBin][0], hj[missingBin][1]
+		missing := hj[missingBin]
 		best := splitChoice{feature: j}
-		var gl, hl float64
+		var acc int64
 		for b := 0; b < missingBin; b++ {
-			gl += hj[b][0]
-			hl += hj[b][1]
-			if hl == 0 && gl == 0 {
-				continue
+			if hj[b] == 0 {
+				continue // an empty bin (or one summing to zero) splits as its predecessor did
 			}
+			acc += hj[b]
 			for _, ml := range [2]bool{false, true} {
-				GL, HL := gl, hl
+				left := acc
 				if ml {
-					GL, HL = gl+mg, hl+mh
+					left += missing
 				}
+				lg, lh := unpack(left)
+				GL, HL := float64(lg)*sc.g, float64(lh)*sc.h
 				GR, HR := G-GL, H-HL
 				if HL < cfg.MinChildWeight || HR < cfg.MinChildWeight {
 					continue
 				}
 				gain := (score(GL, HL)+score(GR, HR)-parent)/2 - cfg.MinGain
 				if gain > best.gain+1e-12 {
-					best = splitChoice{gain: gain, feature: j, bin: uint8(b), missingLeft: ml, ok: true, GL: GL, HL: HL}
+					best = splitChoice{gain: gain, feature: j, bin: uint8(b), missingLeft: ml, ok: true, left: left}
 				}
 			}
 		}
