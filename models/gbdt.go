@@ -74,39 +74,168 @@ type Tree struct {
 	Nodes []Node `json:"nodes"`
 }
 
-// flatNode is a node packed for scoring: 16 bytes, a leaf when left < 0
-// (its weight in thr).
-type flatNode struct {
-	thr   float64
-	left  int32
-	feat  int16
-	mleft bool
-}
+// Scoring compares integers, not floats: each feature's values become
+// codes, the rank of the value among the ensemble's thresholds of that
+// feature (value ≤ the t-th threshold ⇔ code ≤ t), and missing values the
+// code missingCode. Integer compares compile to flag arithmetic, where a
+// float compare is a branch that mispredicts on every other row.
+const missingCode = math.MaxUint16
 
-func (t *Tree) flat() []flatNode {
-	out := make([]flatNode, len(t.Nodes))
-	for k, nd := range t.Nodes {
-		if nd.Left < 0 {
-			out[k] = flatNode{thr: nd.Value, left: -1}
-		} else {
-			out[k] = flatNode{thr: nd.Threshold, left: int32(nd.Left), feat: int16(nd.Feature), mleft: nd.MissingLeft}
+// codebook holds, per feature, the sorted distinct thresholds of the
+// ensemble's splits as order keys (sortKey).
+type codebook [][]uint64
+
+func (m *GBDT) codebook() codebook {
+	cb := make(codebook, len(m.Features))
+	for k := range m.Trees {
+		for _, nd := range m.Trees[k].Nodes {
+			if nd.Left >= 0 {
+				cb[nd.Feature] = append(cb[nd.Feature], sortKey(nd.Threshold))
+			}
 		}
 	}
-	return out
+	for j := range cb {
+		slices.Sort(cb[j])
+		cb[j] = slices.Compact(cb[j])
+	}
+	return cb
 }
 
-func predictFlat(f []flatNode, x []float64) float64 {
-	k := int32(0)
-	for {
-		nd := &f[k]
-		if nd.left < 0 {
-			return nd.thr
+// encode writes the codes of rows lo..hi−1 of X (p values a row) to dst,
+// a feature at a time (its thresholds stay in the L1 cache) and four rows
+// at a time (their searches overlap).
+func (cb codebook) encode(dst []uint16, X []float64, lo, hi, p int) {
+	code := func(th []uint64, v float64) uint16 {
+		if v != v {
+			return missingCode
 		}
-		v := x[nd.feat]
-		k = nd.left
-		if v > nd.thr || v != v && !nd.mleft { // written for a conditional move, not a branch
-			k++
+		return uint16(lowerBound(th, sortKey(v)))
+	}
+	for j, th := range cb {
+		i := lo
+		for ; i+4 <= hi; i += 4 {
+			v0, v1, v2, v3 := X[i*p+j], X[(i+1)*p+j], X[(i+2)*p+j], X[(i+3)*p+j]
+			if v0 != v0 || v1 != v1 || v2 != v2 || v3 != v3 {
+				for r := range 4 {
+					dst[(i+r-lo)*p+j] = code(th, X[(i+r)*p+j])
+				}
+				continue
+			}
+			c := lowerBound4(th, [4]uint64{sortKey(v0), sortKey(v1), sortKey(v2), sortKey(v3)})
+			for r := range 4 {
+				dst[(i+r-lo)*p+j] = uint16(c[r])
+			}
 		}
+		for ; i < hi; i++ {
+			dst[(i-lo)*p+j] = code(th, X[i*p+j])
+		}
+	}
+}
+
+// lowerBound4 is lowerBound for four values in lockstep.
+func lowerBound4(th []uint64, v [4]uint64) [4]int {
+	var b0, b1, b2, b3 int
+	v0, v1, v2, v3 := v[0], v[1], v[2], v[3]
+	n := len(th)
+	for n > 1 {
+		half := n / 2
+		_, l0 := bits.Sub64(th[b0+half-1], v0, 0)
+		_, l1 := bits.Sub64(th[b1+half-1], v1, 0)
+		_, l2 := bits.Sub64(th[b2+half-1], v2, 0)
+		_, l3 := bits.Sub64(th[b3+half-1], v3, 0)
+		b0, b1, b2, b3 = b0+half*int(l0), b1+half*int(l1), b2+half*int(l2), b3+half*int(l3)
+		n -= half
+	}
+	if n == 1 {
+		_, l0 := bits.Sub64(th[b0], v0, 0)
+		_, l1 := bits.Sub64(th[b1], v1, 0)
+		_, l2 := bits.Sub64(th[b2], v2, 0)
+		_, l3 := bits.Sub64(th[b3], v3, 0)
+		b0, b1, b2, b3 = b0+int(l0), b1+int(l1), b2+int(l2), b3+int(l3)
+	}
+	return [4]int{b0, b1, b2, b3}
+}
+
+// flatNode is a node packed for scoring in 8 bytes. A leaf points to
+// itself with the largest code as its bound, so a row that reached it stays
+// there: every row takes the same number of steps, without a test for
+// leaves.
+type flatNode struct {
+	left  int32
+	feat  uint16
+	bound uint16 // right when the code > bound (missing: by ml)
+	ml    uint64 // 1: missing values go left
+}
+
+// flatTree is a tree packed for scoring: its nodes, the leaf weights by
+// node, and its depth (the steps from the root to its deepest leaf).
+type flatTree struct {
+	nodes  []flatNode
+	values []float64
+	depth  int
+}
+
+func (t *Tree) flat(cb codebook) flatTree {
+	f := flatTree{nodes: make([]flatNode, len(t.Nodes)), values: make([]float64, len(t.Nodes))}
+	depth := make([]int, len(t.Nodes))
+	for k, nd := range t.Nodes {
+		if nd.Left < 0 {
+			f.nodes[k] = flatNode{left: int32(k), bound: missingCode, ml: 1}
+			f.values[k] = nd.Value
+			continue
+		}
+		bound, _ := slices.BinarySearch(cb[nd.Feature], sortKey(nd.Threshold))
+		ml := uint64(0)
+		if nd.MissingLeft {
+			ml = 1
+		}
+		f.nodes[k] = flatNode{left: int32(nd.Left), feat: uint16(nd.Feature), bound: uint16(bound), ml: ml}
+		depth[nd.Left], depth[nd.Right] = depth[k]+1, depth[k]+1 // children follow their parent
+		f.depth = max(f.depth, depth[k]+1)
+	}
+	return f
+}
+
+// step moves the row whose codes start at codes[off] from node k one level
+// down, branch-free.
+func step(nodes []flatNode, k int32, codes []uint16, off int) int32 {
+	nd := &nodes[k]
+	v := uint64(codes[off+int(nd.feat)])
+	_, right := bits.Sub64(uint64(nd.bound), v, 0) // bound < code
+	_, missing := bits.Sub64(missingCode-1, v, 0)  // code = missingCode
+	return nd.left + int32(right&^(missing&nd.ml)) // missing goes left when ml
+}
+
+// predictBlock adds the tree's leaf weights to margin for the rows whose
+// codes are in codes (p a row), several rows at a time: their walks are
+// independent, so the processor overlaps their loads.
+func (f *flatTree) predictBlock(margin []float64, codes []uint16, p int) {
+	n := len(margin)
+	i := 0
+	nodes, values := f.nodes, f.values
+	for ; i+8 <= n; i += 8 {
+		o := i * p
+		var k0, k1, k2, k3, k4, k5, k6, k7 int32
+		for range f.depth {
+			k0, k1, k2, k3 = step(nodes, k0, codes, o), step(nodes, k1, codes, o+p), step(nodes, k2, codes, o+2*p), step(nodes, k3, codes, o+3*p)
+			k4, k5, k6, k7 = step(nodes, k4, codes, o+4*p), step(nodes, k5, codes, o+5*p), step(nodes, k6, codes, o+6*p), step(nodes, k7, codes, o+7*p)
+		}
+		m := margin[i : i+8 : i+8]
+		m[0] += values[k0]
+		m[1] += values[k1]
+		m[2] += values[k2]
+		m[3] += values[k3]
+		m[4] += values[k4]
+		m[5] += values[k5]
+		m[6] += values[k6]
+		m[7] += values[k7]
+	}
+	for ; i < n; i++ {
+		var k int32
+		for range f.depth {
+			k = step(nodes, k, codes, i*p)
+		}
+		margin[i] += values[k]
 	}
 }
 
@@ -738,20 +867,33 @@ func (m *GBDT) PredictAll(X []float64) []float64 {
 	p := len(m.Features)
 	out := make([]float64, len(X)/p)
 	const block = 2048
-	flat := make([][]flatNode, len(m.Trees))
+	cb := m.codebook()
+	flat := make([]flatTree, len(m.Trees))
 	for k := range m.Trees {
-		flat[k] = m.Trees[k].flat()
+		flat[k] = m.Trees[k].flat(cb)
 	}
+	var pool sync.Pool
 	chunkedSum(len(out), block, 0, nil, func(lo, hi int, _ []float64) float64 {
-		margin := out[lo:hi]
-		for i := range margin {
-			margin[i] = m.Base
+		codes, _ := pool.Get().([]uint16)
+		if codes == nil {
+			codes = make([]uint16, block*p)
 		}
-		for _, f := range flat {
+		defer pool.Put(codes)
+		// Sub-blocks small enough for their codes to stay in the L1 cache
+		// while every tree walks them.
+		const sub = 256
+		for s := lo; s < hi; s += sub {
+			e := min(s+sub, hi)
+			cb.encode(codes, X, s, e, p)
+			margin := out[s:e]
 			for i := range margin {
-				margin[i] += predictFlat(f, X[(lo+i)*p:(lo+i+1)*p])
+				margin[i] = m.Base
+			}
+			for k := range flat {
+				flat[k].predictBlock(margin, codes, p)
 			}
 		}
+		margin := out[lo:hi]
 		for i := range margin {
 			margin[i] = sigmoid(margin[i])
 		}

@@ -68,3 +68,53 @@ func TestQuantizedGradients(t *testing.T) {
 		t.Errorf("H %v, quantized %v", H, float64(sh)*sc.h)
 	}
 }
+
+// PredictAll (integer codes, eight rows in lockstep) agrees exactly with
+// Predict (the trees' float thresholds) on values at and around every
+// threshold, missing values, infinities and −0, for any row count.
+func TestPredictAllMatchesPredict(t *testing.T) {
+	const p = 4
+	X, y := xorData(3000, p, 0.1, 1)
+	for i := 0; i < len(X); i += 7 {
+		X[i] = math.NaN() // missing values, learnt directions
+	}
+	m, err := FitGBDT(names(p), X, y, nil, nil, GBDTConfig{Trees: 30, MaxDepth: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows [][p]float64
+	for _, tr := range m.Trees {
+		for _, nd := range tr.Nodes {
+			if nd.Left < 0 {
+				continue
+			}
+			for _, v := range []float64{nd.Threshold, math.Nextafter(nd.Threshold, math.Inf(1)), math.Nextafter(nd.Threshold, math.Inf(-1))} {
+				var r [p]float64
+				for j := range r {
+					r[j] = X[(len(rows)%3000)*p+j]
+				}
+				r[nd.Feature] = v
+				rows = append(rows, r)
+			}
+		}
+	}
+	for _, special := range []float64{math.NaN(), math.Inf(1), math.Inf(-1), math.Copysign(0, -1), 0} {
+		for j := range p {
+			var r [p]float64
+			r[j] = special
+			rows = append(rows, r)
+		}
+	}
+	for _, n := range []int{len(rows), 1, 7, 8, 9} {
+		flat := make([]float64, 0, n*p)
+		for _, r := range rows[:n] {
+			flat = append(flat, r[:]...)
+		}
+		got := m.PredictAll(flat)
+		for i, r := range rows[:n] {
+			if want := m.Predict(r[:]); got[i] != want {
+				t.Fatalf("n=%d row %d %v: PredictAll %v, Predict %v", n, i, r, got[i], want)
+			}
+		}
+	}
+}

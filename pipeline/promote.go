@@ -62,10 +62,9 @@ func decidePromotion(cfg Config, art *ChurnArtifact, cutoff time.Time, Xva, yva 
 	if err != nil {
 		return Promotion{Promoted: true, Reason: "the champion " + v + " cannot be loaded: " + err.Error(), ChampionVersion: v}
 	}
-	p := make([]float64, len(yva))
-	n := len(features.ModelColumns)
+	p := m.PredictAll(Xva)
 	for i := range p {
-		p[i] = champ.Probability(m, Xva[i*n:(i+1)*n])
+		p[i] = champ.Calibrate(p[i])
 	}
 	auc := models.Evaluate(p, yva).AUC
 	pr := Promotion{ChampionVersion: v, ChampionAUC: round4(auc)}

@@ -214,6 +214,7 @@ func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvAr
 	if err := models.MedianNextPurchaseAll(nextWeeks, clv.Purchases, x, tx, T, horizonWeeks); err != nil {
 		return nil, nil, err
 	}
+	raw := clf.PredictAll(X) // every row at once: the models' fast paths
 	explainer := churnArt.Explainer(clf)
 	inputs := make([]actionInput, len(rows))
 	// score fills rows[i]; contrib is the caller's scratch buffer.
@@ -223,7 +224,7 @@ func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvAr
 		var text string
 		var top []string
 		if canChurn[i] {
-			prob = churnArt.Probability(clf, xi)
+			prob = churnArt.Calibrate(raw[i])
 			explainer.Explain(contrib, xi)
 			text, top = topReasons(cfg.Lang, churnArt.Features, xi, contrib, churnArt.Means, churnArt.Directions)
 		} else { // gone: no further orders or value expected under the contract

@@ -210,7 +210,11 @@ func (a *ChurnArtifact) Explainer(champion models.Classifier) models.Classifier 
 
 // Probability is the champion's calibrated churn probability for row x.
 func (a *ChurnArtifact) Probability(m models.Classifier, x []float64) float64 {
-	p := m.Predict(x)
+	return a.Calibrate(m.Predict(x))
+}
+
+// Calibrate maps a raw model score to the calibrated churn probability.
+func (a *ChurnArtifact) Calibrate(p float64) float64 {
 	if a.Calibration != nil {
 		p = a.Calibration.Apply(p)
 	}
