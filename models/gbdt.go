@@ -872,16 +872,11 @@ func (m *GBDT) PredictAll(X []float64) []float64 {
 	for k := range m.Trees {
 		flat[k] = m.Trees[k].flat(cb)
 	}
-	var pool sync.Pool
 	chunkedSum(len(out), block, 0, nil, func(lo, hi int, _ []float64) float64 {
-		codes, _ := pool.Get().([]uint16)
-		if codes == nil {
-			codes = make([]uint16, block*p)
-		}
-		defer pool.Put(codes)
 		// Sub-blocks small enough for their codes to stay in the L1 cache
 		// while every tree walks them.
 		const sub = 256
+		codes := make([]uint16, sub*p)
 		for s := lo; s < hi; s += sub {
 			e := min(s+sub, hi)
 			cb.encode(codes, X, s, e, p)
