@@ -10,7 +10,7 @@ DEMO_SEED      ?= 42
 DEMO_AS_OF     ?= 2025-12-31
 FUZZTIME       ?= 20s
 
-.PHONY: build test test-short bench lint demo fuzz clean report-check
+.PHONY: build test test-short bench peers lint demo fuzz clean report-check
 
 REPORT   := demo/work/lists/as-of=$(DEMO_AS_OF)/report.html
 SECTIONS := "Risk tiers" "Distribution" "Segments (RFM)" "Loyalty KPIs" "Movers" "Campaign sizing" "RFM heatmap" \
@@ -31,6 +31,13 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 $(PKGS) | tee bin/bench.txt
 	$(GO) run ./internal/benchtable < bin/bench.txt > docs/BENCHMARKS.md
 	@echo "wrote docs/BENCHMARKS.md"
+
+# peers compares our churn models with scikit-learn's HistGradientBoosting on
+# the same features (docs/PEERS.md, copied into docs/BENCHMARKS.md by bench);
+# Debian's python3-sklearn is installed with apt-get when missing.
+peers:
+	@/usr/bin/python3 -c "import sklearn" 2>/dev/null || (apt-get update -qq && apt-get install -y -qq python3-sklearn >/dev/null)
+	$(GO) run ./internal/peers -shared ../shared/data -out docs/PEERS.md
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -1,8 +1,10 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/csv"
 	"encoding/hex"
 	"fmt"
 	"maps"
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/churn-dev/churn/datasets"
@@ -334,4 +337,75 @@ func priceIncreases(ctx context.Context, cfg Config, info datasets.WarehouseInfo
 		books[0].Merge(b)
 	}
 	return books[0].Increases(), nil
+}
+
+// ExportSnapshot writes the committed snapshot at cutoff as CSV to path
+// (atomically): every column with its catalogue name, one row per
+// customer, empty cells for nulls, dates as YYYY-MM-DD, floats in their
+// shortest exact form; text cells are neutralised against spreadsheet
+// formulas (datasets.NeutraliseCell). For data scientists' own tools.
+func ExportSnapshot(ctx context.Context, workdir string, cutoff time.Time, path string) (int, error) {
+	dir := datasets.SnapshotDir(workdir, dateString(cutoff))
+	rec, err := readSnapshot(ctx, dir, memory.DefaultAllocator)
+	if err != nil {
+		return 0, fmt.Errorf("pipeline: no feature snapshot at %s (run churn features --cutoff %s): %w", dateString(cutoff), dateString(cutoff), err)
+	}
+	defer rec.Release()
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	n, p := int(rec.NumRows()), int(rec.NumCols())
+	row := make([]string, p)
+	for j := range p {
+		row[j] = rec.ColumnName(j)
+	}
+	if err := w.Write(row); err != nil {
+		return 0, err
+	}
+	cols := make([]func(i int) string, p)
+	for j := range p {
+		cols[j], err = cellFormatter(rec.Column(j))
+		if err != nil {
+			return 0, fmt.Errorf("pipeline: export %s: %w", rec.ColumnName(j), err)
+		}
+	}
+	for i := range n {
+		for j := range p {
+			row[j] = cols[j](i)
+		}
+		if err := w.Write(row); err != nil {
+			return 0, err
+		}
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return 0, err
+	}
+	return n, datasets.WriteFileAtomic(path, buf.Bytes())
+}
+
+// cellFormatter returns the CSV text of each row of a snapshot column.
+func cellFormatter(a arrow.Array) (func(i int) string, error) {
+	null := func(f func(i int) string) func(i int) string {
+		return func(i int) string {
+			if a.IsNull(i) {
+				return ""
+			}
+			return f(i)
+		}
+	}
+	switch c := a.(type) {
+	case *array.Float64:
+		return null(func(i int) string { return strconv.FormatFloat(c.Value(i), 'g', -1, 64) }), nil
+	case *array.Int64:
+		return null(func(i int) string { return strconv.FormatInt(c.Value(i), 10) }), nil
+	case *array.Int8:
+		return null(func(i int) string { return strconv.Itoa(int(c.Value(i))) }), nil
+	case *array.Boolean:
+		return null(func(i int) string { return strconv.FormatBool(c.Value(i)) }), nil
+	case *array.Date32:
+		return null(func(i int) string { return c.Value(i).ToTime().Format(time.DateOnly) }), nil
+	case *array.String:
+		return null(func(i int) string { return datasets.NeutraliseCell(c.Value(i)) }), nil
+	}
+	return nil, fmt.Errorf("type %s", a.DataType())
 }

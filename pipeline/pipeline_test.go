@@ -9,10 +9,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/churn-dev/churn/datasets"
 	"github.com/churn-dev/churn/features"
@@ -567,6 +571,60 @@ func TestDescribeFeatures(t *testing.T) {
 	}
 	if _, err := DescribeFeatures(context.Background(), work, asOf.AddDate(0, 0, -1)); err == nil || !strings.Contains(err.Error(), "run churn features") {
 		t.Errorf("missing snapshot: %v", err)
+	}
+
+	// The CSV export holds every column of the snapshot, value for value.
+	path := filepath.Join(t.TempDir(), "snapshot.csv")
+	n, err := ExportSnapshot(context.Background(), work, asOf, path)
+	if err != nil || n != 4000 {
+		t.Fatalf("export: %d rows, %v", n, err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(recs) != n+1 {
+		t.Fatalf("read back %d records, %v", len(recs), err)
+	}
+	snap, err := readSnapshot(context.Background(), datasets.SnapshotDir(work, dateString(asOf)), memory.DefaultAllocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Release()
+	if len(recs[0]) != int(snap.NumCols()) {
+		t.Fatalf("%d columns exported, snapshot has %d", len(recs[0]), snap.NumCols())
+	}
+	for j, name := range recs[0] {
+		if name != snap.ColumnName(j) {
+			t.Fatalf("column %d is %s, want %s", j, name, snap.ColumnName(j))
+		}
+		nums, err := features.Float64s(snap, name)
+		if snap.Column(j).DataType().ID() == arrow.DATE32 {
+			for i := range n {
+				if want := time.Unix(int64(nums[i])*86400, 0).UTC().Format(time.DateOnly); recs[i+1][j] != want {
+					t.Fatalf("%s[%d] = %q, want %q", name, i, recs[i+1][j], want)
+				}
+			}
+			continue
+		}
+		if err != nil { // text
+			strs, _ := features.Strings(snap, name)
+			for i := range n {
+				if recs[i+1][j] != strs[i] {
+					t.Fatalf("%s[%d] = %q, want %q", name, i, recs[i+1][j], strs[i])
+				}
+			}
+			continue
+		}
+		for i := range n {
+			got, want := recs[i+1][j], nums[i]
+			v, perr := strconv.ParseFloat(got, 64)
+			if math.IsNaN(want) && got != "" || !math.IsNaN(want) && (perr != nil || v != want) {
+				t.Fatalf("%s[%d] = %q, want %v", name, i, got, want)
+			}
+		}
 	}
 }
 

@@ -81,6 +81,7 @@ func newFeatures() *cobra.Command {
 	var o options
 	var cutoff string
 	var catalogue, describe bool
+	var export string
 	c := &cobra.Command{
 		Use:   "features --workdir W --cutoff DATE [--horizon 90d]",
 		Short: "Build the per-customer feature snapshot at a cutoff date",
@@ -102,6 +103,14 @@ Writes <workdir>/features/cutoff=DATE/.`,
 			if describe {
 				return describeFeatures(c, cfg.Workdir, t)
 			}
+			if export != "" {
+				n, err := pipeline.ExportSnapshot(c.Context(), cfg.Workdir, t, export)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(c.OutOrStdout(), "wrote %s: %d customers\n", export, n)
+				return nil
+			}
 			res, err := pipeline.Features(c.Context(), cfg, t)
 			if err != nil {
 				return err
@@ -113,6 +122,7 @@ Writes <workdir>/features/cutoff=DATE/.`,
 	stageFlags(c, &o, false)
 	c.Flags().StringVar(&cutoff, "cutoff", "", "cutoff day YYYY-MM-DD, included (required)")
 	c.Flags().BoolVar(&describe, "describe", false, "print a summary (count, nulls, mean, quantiles) of every numeric column of the snapshot at --cutoff instead of building it")
+	c.Flags().StringVar(&export, "export", "", "write the snapshot at --cutoff (built before) to this CSV file, every column and label, instead of building it")
 	c.Flags().BoolVar(&catalogue, "catalogue", false, "print the feature catalogue (every column, its unit, window, empty meaning, in English and Chinese) and exit")
 	return c
 }
