@@ -21,6 +21,7 @@ var allowed = map[string][]string{
 	"internal/testutil":   {},
 	"internal/layering":   {},
 	"internal/benchtable": {},
+	"internal/peers":      {"pipeline", "datasets"}, // a command, like cmd/churn
 }
 
 // forbiddenExternal lists third-party import prefixes a package must not use.
