@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"gonum.org/v1/gonum/optimize"
 )
@@ -51,44 +52,47 @@ func FitLogit(names []string, X []float64, y []float64, cfg LogitConfig) (*Logit
 	for i := 0; i < n; i++ {
 		m.standardise(Z[i*p:(i+1)*p], X[i*p:(i+1)*p])
 	}
-	z := make([]float64, n)
-	lossGrad := func(grad, beta []float64) float64 {
-		b, w := beta[p], beta[:p]
-		loss := 0.0
-		for i := 0; i < n; i++ {
-			s := b
-			for j, v := range Z[i*p : (i+1)*p] {
-				s += w[j] * v
-			}
-			// log(1+e^s) − y s, computed stably.
-			loss += softplus(s) - y[i]*s
-			z[i] = sigmoid(s) - y[i]
+	// The loss and its gradient in one pass over the rows, in fixed chunks
+	// summed in order (reproducible whatever the cores); L-BFGS asks for
+	// both at each point, so the gradient of the last point is kept.
+	var lastBeta, lastGrad []float64
+	var lastLoss float64
+	eval := func(beta []float64) {
+		if lastBeta != nil && slices.Equal(beta, lastBeta) {
+			return
 		}
+		b, w := beta[p], beta[:p]
+		grad := make([]float64, p+1)
+		loss := chunkedSum(n, 8192, p+1, grad, func(lo, hi int, g []float64) float64 {
+			l := 0.0
+			for i := lo; i < hi; i++ {
+				row := Z[i*p : (i+1)*p]
+				s := b
+				for j, v := range row {
+					s += w[j] * v
+				}
+				// log(1+e^s) − y s, computed stably.
+				l += softplus(s) - y[i]*s
+				r := sigmoid(s) - y[i]
+				for j, v := range row {
+					g[j] += r * v
+				}
+				g[p] += r
+			}
+			return l
+		})
 		inv := 1 / float64(n)
 		pen := 0.0
-		for _, v := range w {
+		for j, v := range w {
 			pen += v * v
+			grad[j] = grad[j]*inv + cfg.Lambda*v
 		}
-		if grad != nil {
-			for j := range grad {
-				grad[j] = 0
-			}
-			for i := 0; i < n; i++ {
-				r := z[i] * inv
-				for j, v := range Z[i*p : (i+1)*p] {
-					grad[j] += r * v
-				}
-				grad[p] += r
-			}
-			for j := 0; j < p; j++ {
-				grad[j] += cfg.Lambda * w[j]
-			}
-		}
-		return loss*inv + 0.5*cfg.Lambda*pen
+		grad[p] *= inv
+		lastBeta, lastGrad, lastLoss = slices.Clone(beta), grad, loss*inv+0.5*cfg.Lambda*pen
 	}
 	prob := optimize.Problem{
-		Func: func(beta []float64) float64 { return lossGrad(nil, beta) },
-		Grad: func(grad, beta []float64) { lossGrad(grad, beta) },
+		Func: func(beta []float64) float64 { eval(beta); return lastLoss },
+		Grad: func(grad, beta []float64) { eval(beta); copy(grad, lastGrad) },
 	}
 	init := make([]float64, p+1)
 	init[p] = math.Log(pos / (float64(n) - pos))
@@ -102,27 +106,35 @@ func FitLogit(names []string, X []float64, y []float64, cfg LogitConfig) (*Logit
 }
 
 func standardiser(X []float64, n, p int) (mean, sd []float64) {
+	// Two passes over the rows in order (a pass per feature would stride
+	// through memory): sums and counts, then squared deviations.
 	mean, sd = make([]float64, p), make([]float64, p)
-	for j := 0; j < p; j++ {
-		var s, ss float64
-		c := 0
-		for i := 0; i < n; i++ {
-			if v := X[i*p+j]; !math.IsNaN(v) {
-				s += v
-				c++
+	count := make([]int, p)
+	for i := 0; i < n; i++ {
+		for j, v := range X[i*p : (i+1)*p] {
+			if !math.IsNaN(v) {
+				mean[j] += v
+				count[j]++
 			}
 		}
-		if c > 0 {
-			mean[j] = s / float64(c)
+	}
+	for j := range mean {
+		if count[j] > 0 {
+			mean[j] /= float64(count[j])
 		}
-		for i := 0; i < n; i++ {
-			if v := X[i*p+j]; !math.IsNaN(v) {
-				ss += (v - mean[j]) * (v - mean[j])
+	}
+	ss := make([]float64, p)
+	for i := 0; i < n; i++ {
+		for j, v := range X[i*p : (i+1)*p] {
+			if !math.IsNaN(v) {
+				ss[j] += (v - mean[j]) * (v - mean[j])
 			}
 		}
+	}
+	for j := range sd {
 		sd[j] = 1
-		if c > 1 && ss > 0 {
-			sd[j] = math.Sqrt(ss / float64(c))
+		if count[j] > 1 && ss[j] > 0 {
+			sd[j] = math.Sqrt(ss[j] / float64(count[j]))
 		}
 	}
 	return mean, sd
