@@ -82,52 +82,98 @@ type Tree struct {
 const missingCode = math.MaxUint16
 
 // codebook holds, per feature, the sorted distinct thresholds of the
-// ensemble's splits as order keys (sortKey).
-type codebook [][]uint64
+// ensemble's splits.
+type codebook []featureCodes
+
+// featureCodes are one feature's thresholds as order keys (sortKey) and a
+// bucket index over their value range: start[b] counts the thresholds in
+// the buckets before b. The bucket of a value is monotone in the value, so
+// a value's code is start[its bucket] plus the thresholds below it in that
+// bucket — usually none or one to compare, not a binary search.
+type featureCodes struct {
+	keys      []uint64
+	lo, scale float64
+	start     []uint16
+}
 
 func (m *GBDT) codebook() codebook {
-	cb := make(codebook, len(m.Features))
+	th := make([][]float64, len(m.Features))
 	for k := range m.Trees {
 		for _, nd := range m.Trees[k].Nodes {
 			if nd.Left >= 0 {
-				cb[nd.Feature] = append(cb[nd.Feature], sortKey(nd.Threshold))
+				th[nd.Feature] = append(th[nd.Feature], nd.Threshold)
 			}
 		}
 	}
-	for j := range cb {
-		slices.Sort(cb[j])
-		cb[j] = slices.Compact(cb[j])
+	cb := make(codebook, len(th))
+	for j, t := range th {
+		slices.Sort(t)
+		t = slices.Compact(t)
+		fc := featureCodes{keys: make([]uint64, len(t))}
+		for k, v := range t {
+			fc.keys[k] = sortKey(v)
+		}
+		// The range of the finite thresholds short of the largest float
+		// (the last training bin's bound), 4 buckets a threshold.
+		span := t
+		for len(span) > 0 && span[len(span)-1] >= math.MaxFloat64 {
+			span = span[:len(span)-1]
+		}
+		if len(span) >= 2 && span[0] > -math.MaxFloat64 {
+			nb := 4 * len(t)
+			fc.lo, fc.scale = span[0], float64(nb)/(span[len(span)-1]-span[0])
+			if !math.IsInf(fc.scale, 0) && fc.scale > 0 {
+				fc.start = make([]uint16, nb+1)
+				for _, v := range t {
+					fc.start[fc.bucket(v)+1]++
+				}
+				for b := 1; b <= nb; b++ {
+					fc.start[b] += fc.start[b-1]
+				}
+			}
+		}
+		cb[j] = fc
 	}
 	return cb
 }
 
-// encode writes the codes of rows lo..hi−1 of X (p values a row) to dst,
-// a feature at a time (its thresholds stay in the L1 cache) and four rows
-// at a time (their searches overlap).
-func (cb codebook) encode(dst []uint16, X []float64, lo, hi, p int) {
-	code := func(th []uint64, v float64) uint16 {
-		if v != v {
-			return missingCode
-		}
-		return uint16(lowerBound(th, sortKey(v)))
+// bucket returns the bucket of a value (not NaN), clamped to the index.
+func (fc *featureCodes) bucket(v float64) int {
+	x := (v - fc.lo) * fc.scale
+	nb := len(fc.start) - 1
+	switch {
+	case !(x >= 0): // below the range, or −Inf
+		return 0
+	case x >= float64(nb-1):
+		return nb - 1
 	}
-	for j, th := range cb {
-		i := lo
-		for ; i+4 <= hi; i += 4 {
-			v0, v1, v2, v3 := X[i*p+j], X[(i+1)*p+j], X[(i+2)*p+j], X[(i+3)*p+j]
-			if v0 != v0 || v1 != v1 || v2 != v2 || v3 != v3 {
-				for r := range 4 {
-					dst[(i+r-lo)*p+j] = code(th, X[(i+r)*p+j])
-				}
-				continue
-			}
-			c := lowerBound4(th, [4]uint64{sortKey(v0), sortKey(v1), sortKey(v2), sortKey(v3)})
-			for r := range 4 {
-				dst[(i+r-lo)*p+j] = uint16(c[r])
-			}
-		}
-		for ; i < hi; i++ {
-			dst[(i-lo)*p+j] = code(th, X[i*p+j])
+	return int(x)
+}
+
+// code returns the number of thresholds below v (missingCode for NaN).
+func (fc *featureCodes) code(v float64) uint16 {
+	if v != v {
+		return missingCode
+	}
+	key := sortKey(v)
+	if fc.start == nil {
+		return uint16(lowerBound(fc.keys, key))
+	}
+	b := fc.bucket(v)
+	k, end := int(fc.start[b]), int(fc.start[b+1])
+	for k < end && fc.keys[k] < key {
+		k++
+	}
+	return uint16(k)
+}
+
+// encode writes the codes of rows lo..hi−1 of X (p values a row) to dst,
+// a feature at a time (its thresholds stay in the L1 cache).
+func (cb codebook) encode(dst []uint16, X []float64, lo, hi, p int) {
+	for j := range cb {
+		fc := &cb[j]
+		for i := lo; i < hi; i++ {
+			dst[(i-lo)*p+j] = fc.code(X[i*p+j])
 		}
 	}
 }
@@ -184,7 +230,7 @@ func (t *Tree) flat(cb codebook) flatTree {
 			f.values[k] = nd.Value
 			continue
 		}
-		bound, _ := slices.BinarySearch(cb[nd.Feature], sortKey(nd.Threshold))
+		bound, _ := slices.BinarySearch(cb[nd.Feature].keys, sortKey(nd.Threshold))
 		ml := uint64(0)
 		if nd.MissingLeft {
 			ml = 1
