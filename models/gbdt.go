@@ -178,30 +178,6 @@ func (cb codebook) encode(dst []uint16, X []float64, lo, hi, p int) {
 	}
 }
 
-// lowerBound4 is lowerBound for four values in lockstep.
-func lowerBound4(th []uint64, v [4]uint64) [4]int {
-	var b0, b1, b2, b3 int
-	v0, v1, v2, v3 := v[0], v[1], v[2], v[3]
-	n := len(th)
-	for n > 1 {
-		half := n / 2
-		_, l0 := bits.Sub64(th[b0+half-1], v0, 0)
-		_, l1 := bits.Sub64(th[b1+half-1], v1, 0)
-		_, l2 := bits.Sub64(th[b2+half-1], v2, 0)
-		_, l3 := bits.Sub64(th[b3+half-1], v3, 0)
-		b0, b1, b2, b3 = b0+half*int(l0), b1+half*int(l1), b2+half*int(l2), b3+half*int(l3)
-		n -= half
-	}
-	if n == 1 {
-		_, l0 := bits.Sub64(th[b0], v0, 0)
-		_, l1 := bits.Sub64(th[b1], v1, 0)
-		_, l2 := bits.Sub64(th[b2], v2, 0)
-		_, l3 := bits.Sub64(th[b3], v3, 0)
-		b0, b1, b2, b3 = b0+int(l0), b1+int(l1), b2+int(l2), b3+int(l3)
-	}
-	return [4]int{b0, b1, b2, b3}
-}
-
 // flatNode is a node packed for scoring in 8 bytes. A leaf points to
 // itself with the largest code as its bound, so a row that reached it stays
 // there: every row takes the same number of steps, without a test for
