@@ -109,10 +109,11 @@ func (m *GBDT) codebook() codebook {
 	for j, t := range th {
 		slices.Sort(t)
 		t = slices.Compact(t)
-		fc := featureCodes{keys: make([]uint64, len(t))}
+		fc := featureCodes{keys: make([]uint64, len(t), len(t)+1)}
 		for k, v := range t {
 			fc.keys[k] = sortKey(v)
 		}
+		fc.keys = append(fc.keys, math.MaxUint64)[:len(t)] // a sentinel past the end, for encode
 		// The range of the finite thresholds short of the largest float
 		// (the last training bin's bound), 4 buckets a threshold.
 		span := t
@@ -172,8 +173,40 @@ func (fc *featureCodes) code(v float64) uint16 {
 func (cb codebook) encode(dst []uint16, X []float64, lo, hi, p int) {
 	for j := range cb {
 		fc := &cb[j]
-		for i := lo; i < hi; i++ {
-			dst[(i-lo)*p+j] = fc.code(X[i*p+j])
+		if fc.start == nil {
+			for i := lo; i < hi; i++ {
+				dst[(i-lo)*p+j] = fc.code(X[i*p+j])
+			}
+			continue
+		}
+		keys, start, base, scale := fc.keys[:len(fc.keys)+1], fc.start, fc.lo, fc.scale // with the sentinel
+		last := float64(len(start) - 2)
+		for i := lo; i < hi; i++ { // fc.code, by hand: the compiler does not inline it
+			v := X[i*p+j]
+			if v != v {
+				dst[(i-lo)*p+j] = missingCode
+				continue
+			}
+			x := (v - base) * scale
+			b := 0
+			if x >= last {
+				b = int(last)
+			} else if x >= 0 {
+				b = int(x)
+			}
+			k, end, key := int(start[b]), int(start[b+1]), sortKey(v)
+			// Most buckets hold no threshold or one: two steps without
+			// branches (keys ends with a sentinel no key exceeds), then
+			// a loop for crowded buckets.
+			for range 2 {
+				_, less := bits.Sub64(keys[k], key, 0)
+				_, inside := bits.Sub64(uint64(k), uint64(end), 0)
+				k += int(less & inside)
+			}
+			for k < end && keys[k] < key {
+				k++
+			}
+			dst[(i-lo)*p+j] = uint16(k)
 		}
 	}
 }
@@ -185,8 +218,8 @@ func (cb codebook) encode(dst []uint16, X []float64, lo, hi, p int) {
 type flatNode struct {
 	left  int32
 	feat  uint16
-	bound uint16 // right when the code > bound (missing: by ml)
-	ml    uint64 // 1: missing values go left
+	shift uint16 // 1 when missing values go left, else 0
+	bound uint64 // right when (code + shift) mod 2¹⁶ > bound
 }
 
 // flatTree is a tree packed for scoring: its nodes, the leaf weights by
@@ -202,16 +235,19 @@ func (t *Tree) flat(cb codebook) flatTree {
 	depth := make([]int, len(t.Nodes))
 	for k, nd := range t.Nodes {
 		if nd.Left < 0 {
-			f.nodes[k] = flatNode{left: int32(k), bound: missingCode, ml: 1}
+			f.nodes[k] = flatNode{left: int32(k), bound: missingCode}
 			f.values[k] = nd.Value
 			continue
 		}
 		bound, _ := slices.BinarySearch(cb[nd.Feature].keys, sortKey(nd.Threshold))
-		ml := uint64(0)
+		// Missing values (missingCode) go right: code > bound. To send them
+		// left, shift every code by one: missingCode wraps to 0, below any
+		// bound, and the others keep their order against bound + 1.
+		shift := uint16(0)
 		if nd.MissingLeft {
-			ml = 1
+			shift = 1
 		}
-		f.nodes[k] = flatNode{left: int32(nd.Left), feat: uint16(nd.Feature), bound: uint16(bound), ml: ml}
+		f.nodes[k] = flatNode{left: int32(nd.Left), feat: uint16(nd.Feature), shift: shift, bound: uint64(bound) + uint64(shift)}
 		depth[nd.Left], depth[nd.Right] = depth[k]+1, depth[k]+1 // children follow their parent
 		f.depth = max(f.depth, depth[k]+1)
 	}
@@ -222,10 +258,9 @@ func (t *Tree) flat(cb codebook) flatTree {
 // down, branch-free.
 func step(nodes []flatNode, k int32, codes []uint16, off int) int32 {
 	nd := &nodes[k]
-	v := uint64(codes[off+int(nd.feat)])
-	_, right := bits.Sub64(uint64(nd.bound), v, 0) // bound < code
-	_, missing := bits.Sub64(missingCode-1, v, 0)  // code = missingCode
-	return nd.left + int32(right&^(missing&nd.ml)) // missing goes left when ml
+	v := uint64(codes[off+int(nd.feat)] + nd.shift) // uint16: wraps
+	_, right := bits.Sub64(nd.bound, v, 0)          // bound < code
+	return nd.left + int32(right)
 }
 
 // predictBlock adds the tree's leaf weights to margin for the rows whose
@@ -888,7 +923,7 @@ func (m *GBDT) Predict(x []float64) float64 { return sigmoid(m.Margin(x)) }
 func (m *GBDT) PredictAll(X []float64) []float64 {
 	p := len(m.Features)
 	out := make([]float64, len(X)/p)
-	const block = 2048
+	const block = 8192
 	cb := m.codebook()
 	flat := make([]flatTree, len(m.Trees))
 	for k := range m.Trees {
