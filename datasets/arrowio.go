@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -169,4 +170,59 @@ func ReadSnapshot(ctx context.Context, dir string, mem memory.Allocator) (arrow.
 		}
 	}
 	return array.NewRecordBatch(schema, cols, rows), m, nil
+}
+
+// OpenFeatures opens the committed feature snapshot at cutoff
+// (<workdir>/features/cutoff=YYYY-MM-DD) as a stream of record batches,
+// one part (bucket) at a time: memory holds a part, not the snapshot. The
+// reader owns the batches it returns (valid until the next Next; Retain
+// one to keep it); the caller releases the reader. For notebooks and
+// other tools; the pipeline reads snapshots whole (ReadSnapshot).
+func OpenFeatures(ctx context.Context, workdir string, cutoff time.Time, mem memory.Allocator) (array.RecordReader, error) {
+	dir := SnapshotDir(workdir, cutoff.Format(time.DateOnly))
+	parts, _, err := SnapshotParts(dir)
+	if err != nil {
+		return nil, fmt.Errorf("datasets: no feature snapshot at %s (run churn features --cutoff %s): %w", cutoff.Format(time.DateOnly), cutoff.Format(time.DateOnly), err)
+	}
+	if len(parts) == 0 {
+		return nil, fmt.Errorf("datasets: snapshot %s has no parts", dir)
+	}
+	first, err := ReadParquetRecords(ctx, parts[0], mem)
+	if err != nil {
+		return nil, err
+	}
+	if len(first) == 0 {
+		return nil, fmt.Errorf("datasets: snapshot part %s has no record batches", parts[0])
+	}
+	schema := first[0].Schema()
+	batches := func(yield func(arrow.RecordBatch, error) bool) {
+		pending := first
+		defer func() { // batches read but not handed over
+			for _, r := range pending {
+				r.Release()
+			}
+		}()
+		for k := 0; ; k++ {
+			for len(pending) > 0 {
+				r := pending[0]
+				pending = pending[1:]
+				if !r.Schema().Equal(schema) {
+					r.Release()
+					yield(nil, fmt.Errorf("datasets: snapshot %s: parts have different schemas", dir))
+					return
+				}
+				if !yield(r, nil) {
+					return
+				}
+			}
+			if k+1 >= len(parts) {
+				return
+			}
+			if pending, err = ReadParquetRecords(ctx, parts[k+1], mem); err != nil {
+				yield(nil, err)
+				return
+			}
+		}
+	}
+	return array.ReaderFromIter(schema, batches), nil
 }

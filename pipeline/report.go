@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"html/template"
-	"image/color"
 	"io"
 	"math"
 	"slices"
@@ -163,18 +162,7 @@ func reportData(cfg Config, asOf time.Time, rows []datasets.ScoreRow, ca *ChurnA
 
 // histogramSVG draws the distribution of churn probabilities as inline SVG.
 func histogramSVG(probs []float64) template.HTML {
-	p := plot.New()
-	p.Title.Text = "Churn probability"
-	p.X.Label.Text = "P(churn within horizon)"
-	p.Y.Label.Text = "customers"
-	h, err := plotter.NewHist(plotter.Values(probs), 20)
-	if err != nil {
-		return template.HTML(template.HTMLEscapeString("histogram unavailable: " + err.Error()))
-	}
-	h.FillColor = color.RGBA{R: 0xd9, G: 0x2d, B: 0x20, A: 0xff}
-	h.LineStyle.Color = color.White
-	p.Add(h)
-	return svgHTML(p, 13*vg.Centimeter, 6.5*vg.Centimeter)
+	return template.HTML(HistogramSVG("Churn probability", "P(churn within horizon)", probs, 20)) // numbers only
 }
 
 // conditionalSVG draws mean purchase days in the horizon after the
