@@ -10,7 +10,7 @@ DEMO_SEED      ?= 42
 DEMO_AS_OF     ?= 2025-12-31
 FUZZTIME       ?= 20s
 
-.PHONY: build test test-short bench peers lint demo fuzz clean report-check
+.PHONY: build test test-short bench peers notebooks notebooks-deps lint demo fuzz clean report-check
 
 REPORT   := demo/work/lists/as-of=$(DEMO_AS_OF)/report.html
 SECTIONS := "Risk tiers" "Distribution" "Segments (RFM)" "Loyalty KPIs" "Movers" "Campaign sizing" "RFM heatmap" \
@@ -38,6 +38,28 @@ bench:
 peers:
 	@/usr/bin/python3 -c "import sklearn" 2>/dev/null || (apt-get update -qq && apt-get install -y -qq python3-sklearn >/dev/null)
 	$(GO) run ./internal/peers -shared ../shared/data -out docs/PEERS.md
+
+# notebooks runs every notebook of notebooks/ top to bottom, headless, in the
+# GoNB kernel, and fails on any error. Jupyter comes from Debian's packages
+# (apt-get when missing); GoNB and goimports are built from the versions
+# pinned in notebooks/tools/go.mod. Executed copies go to bin/notebooks/out;
+# the committed notebooks stay without outputs (a test checks it).
+NB_BIN := $(CURDIR)/bin/nbtools
+notebooks-deps:
+	@command -v jupyter-nbconvert >/dev/null || (apt-get update -qq && \
+		apt-get install -y -qq jupyter-notebook jupyter-nbconvert python3-nbconvert python3-ipykernel >/dev/null)
+	cd notebooks/tools && $(GO) build -o $(NB_BIN)/ github.com/janpfeifer/gonb golang.org/x/tools/cmd/goimports
+	PATH="$(NB_BIN):$$PATH" $(NB_BIN)/gonb --install --force_deps >/dev/null 2>&1
+
+notebooks: notebooks-deps
+	@mkdir -p bin/notebooks/out
+	@for nb in notebooks/*.ipynb; do \
+		echo "running $$nb"; \
+		PATH="$(NB_BIN):$$PATH" jupyter nbconvert --to notebook --execute "$$nb" --output-dir bin/notebooks/out \
+			--ExecutePreprocessor.timeout=1200 --log-level=WARN 2>bin/notebooks/out/kernel.log || \
+			{ tail -40 bin/notebooks/out/kernel.log; exit 1; }; \
+	done
+	@echo "every notebook ran; executed copies in bin/notebooks/out"
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -22,6 +22,7 @@ var allowed = map[string][]string{
 	"internal/layering":   {},
 	"internal/benchtable": {},
 	"internal/peers":      {"pipeline", "datasets"}, // a command, like cmd/churn
+	"notebooks":           {},
 }
 
 // forbiddenExternal lists third-party import prefixes a package must not use.
