@@ -1,9 +1,7 @@
 package models
 
 import (
-	"encoding/csv"
 	"math"
-	"os"
 	"strconv"
 	"testing"
 
@@ -15,15 +13,7 @@ import (
 // cdnowCBS reads BTYD's cdnowSummary cbs (x, t.x, T.cal in weeks, m.x).
 func cdnowCBS(t testing.TB) (x, tx, T, mx []float64) {
 	t.Helper()
-	f, err := os.Open(testutil.SharedData(t, "cdnow/btyd_cdnowSummary_cbs.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := testutil.ReadCSV(t, testutil.SharedData(t, "cdnow/btyd_cdnowSummary_cbs.csv"))
 	num := func(s string) float64 {
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil {

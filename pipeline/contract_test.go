@@ -2,9 +2,7 @@ package pipeline
 
 import (
 	"context"
-	"encoding/csv"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/churn-dev/churn/datasets"
 	"github.com/churn-dev/churn/features"
+	"github.com/churn-dev/churn/internal/testutil"
 )
 
 // A subscription shop: subscribe and cancel events make churn contractual
@@ -116,17 +115,8 @@ func TestContractualChurn(t *testing.T) {
 // readTruth maps customer id → dropout date ("" when alive at the end).
 func readTruth(t *testing.T, path string) map[string]string {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := map[string]string{}
-	for _, r := range recs[1:] {
+	for _, r := range testutil.ReadCSV(t, path)[1:] {
 		out[r[0]] = r[4]
 	}
 	return out

@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/churn-dev/churn/datasets"
 	"github.com/churn-dev/churn/features"
+	"github.com/churn-dev/churn/internal/testutil"
 )
 
 // treeHashes maps every file under root to its SHA-256.
@@ -147,15 +147,7 @@ func TestIngestQuarantine(t *testing.T) {
 	if res.Read != 302 || res.Loaded != 300 || res.Quarantined != 2 || !strings.HasPrefix(res.Quarantine, filepath.Join(work, QuarantineDir)) {
 		t.Fatalf("result %+v", res)
 	}
-	f, err := os.Open(res.Quarantine)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := testutil.ReadCSV(t, res.Quarantine)
 	want := [][]string{QuarantineColumns,
 		{path, "302", "2", "ts", `timestamp "2025-02-30": day 30 out of range for 2025-02`, "c1,2025-02-30,1.00"},
 		{path, "303", "3", "amount", `amount "ten" is not a number`, "c2,2025-01-01,ten"}}

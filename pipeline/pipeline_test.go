@@ -20,6 +20,7 @@ import (
 
 	"github.com/churn-dev/churn/datasets"
 	"github.com/churn-dev/churn/features"
+	"github.com/churn-dev/churn/internal/testutil"
 	"github.com/churn-dev/churn/models"
 )
 
@@ -579,14 +580,9 @@ func TestDescribeFeatures(t *testing.T) {
 	if err != nil || n != 4000 {
 		t.Fatalf("export: %d rows, %v", n, err)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil || len(recs) != n+1 {
-		t.Fatalf("read back %d records, %v", len(recs), err)
+	recs := testutil.ReadCSV(t, path)
+	if len(recs) != n+1 {
+		t.Fatalf("read back %d records, want %d", len(recs), n+1)
 	}
 	snap, err := readSnapshot(context.Background(), datasets.SnapshotDir(work, dateString(asOf)), memory.DefaultAllocator)
 	if err != nil {

@@ -2,6 +2,7 @@
 package testutil
 
 import (
+	"encoding/csv"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -22,4 +23,20 @@ func SharedData(t testing.TB, rel string) string {
 		t.Skipf("shared data %s not present (needs ../shared beside the repo): %v", p, err)
 	}
 	return p
+}
+
+// ReadCSV returns every record of a CSV file, header included; any error
+// fails the test.
+func ReadCSV(t testing.TB, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return recs
 }
