@@ -71,9 +71,14 @@ func FitLogit(names []string, X []float64, y []float64, cfg LogitConfig) (*Logit
 				for j, v := range row {
 					s += w[j] * v
 				}
-				// log(1+e^s) − y s, computed stably.
-				l += softplus(s) - y[i]*s
-				r := sigmoid(s) - y[i]
+				// log(1+e^s) − y s and σ(s) − y, stably, from one exponential.
+				e := math.Exp(-math.Abs(s))
+				q := 1 / (1 + e)
+				if s < 0 {
+					q = e * q
+				}
+				l += max(s, 0) + math.Log1p(e) - y[i]*s
+				r := q - y[i]
 				for j, v := range row {
 					g[j] += r * v
 				}

@@ -149,7 +149,7 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 // scoreRows scores every customer of the snapshot, in snapshot order, and
 // returns each row's first reason (a feature name, "" if none) beside it.
 func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvArt *CLVArtifact, asOf time.Time, version string) ([]datasets.ScoreRow, []string, error) {
-	X, err := featureMatrix(rec, nil)
+	X, err := featureMatrix(rec)
 	if err != nil {
 		return nil, nil, err
 	}

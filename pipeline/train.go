@@ -12,6 +12,7 @@ import (
 	"math/bits"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -98,7 +99,8 @@ type ChurnCandidate struct {
 	Error            string  `json:"error,omitempty"`
 	// Seconds is the fit's wall time: printed, never stored (artifacts
 	// stay byte-identical across reruns).
-	Seconds float64 `json:"-"`
+	Seconds float64   `json:"-"`
+	scores  []float64 // its validation scores, for the champion's calibration
 }
 
 // Classifier returns the champion churn model; the BTYD baseline takes
@@ -153,10 +155,33 @@ func (b btydChurn) Predict(x []float64) float64 {
 }
 
 func (b btydChurn) PredictAll(X []float64) []float64 {
+	// Customers share (x, recency, tenure) by the thousand, and Pareto/NBD's
+	// probability is an integral: each distinct triple once, in parallel.
 	p := len(features.ModelColumns)
 	out := make([]float64, len(X)/p)
+	type key [3]float64
+	at := make(map[key]int)
+	var uniq []int // a row of each distinct triple
+	idx := make([]int, len(out))
 	for i := range out {
-		out[i] = b.Predict(X[i*p : (i+1)*p])
+		k := key{X[i*p+b.ix], X[i*p+b.irec], X[i*p+b.itenure]}
+		u, ok := at[k]
+		if !ok {
+			u = len(uniq)
+			at[k] = u
+			uniq = append(uniq, i)
+		}
+		idx[i] = u
+	}
+	vals := make([]float64, len(uniq))
+	parallelChunks(Config{Workers: runtime.GOMAXPROCS(0)}, len(uniq), 256, func(lo, hi int) {
+		for u := lo; u < hi; u++ {
+			i := uniq[u]
+			vals[u] = b.Predict(X[i*p : (i+1)*p])
+		}
+	})
+	for i, u := range idx {
+		out[i] = vals[u]
 	}
 	return out
 }
@@ -406,8 +431,7 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	champ := fitted[best]
 	art.Kind, art.Validation = cands[best].Model, cands[best].Validation
 	art.TrainMetrics = models.Evaluate(champ.PredictAll(Xtr), ytr)
-	pva := champ.PredictAll(Xva)
-	if c, err := models.FitPlatt(pva, yva); err == nil {
+	if c, err := models.FitPlatt(cands[best].scores, yva); err == nil {
 		art.Calibration = &c
 	}
 	// The final model learns from every labelled snapshot: the training
@@ -524,6 +548,7 @@ func trainChurnCandidates(cfg Config, Xtr, ytr []float64, ids []string, Xva, yva
 func judgeChurn(name string, m models.Classifier, rounds int, Xva, yva []float64) ChurnCandidate {
 	c := ChurnCandidate{Model: name, Rounds: rounds}
 	pva := m.PredictAll(Xva)
+	c.scores = pva
 	c.Validation = models.Evaluate(pva, yva)
 	if pl, err := models.FitPlatt(pva, yva); err == nil {
 		q := make([]float64, len(pva))
@@ -541,14 +566,26 @@ func gbdtConfig(cfg Config) models.GBDTConfig {
 }
 
 // stackDesign stacks the design matrices of labelled snapshots and returns
-// every row's customer id.
+// every row's customer id. The matrix is allocated once, at its final size.
 func stackDesign(recs []arrow.RecordBatch, def string) (X, y []float64, ids []string, err error) {
-	for _, rec := range recs {
-		Xr, yr, id, err := designMatrix(rec, def)
-		if err != nil {
+	rows := make([][]int, len(recs))
+	n := 0
+	for k, rec := range recs {
+		var yr []float64
+		var idr []string
+		if rows[k], yr, idr, err = designRows(rec, def); err != nil {
 			return nil, nil, nil, err
 		}
-		X, y, ids = append(X, Xr...), append(y, yr...), append(ids, id...)
+		y, ids, n = append(y, yr...), append(ids, idr...), n+len(rows[k])
+	}
+	p := len(features.ModelColumns)
+	X = make([]float64, n*p)
+	off := 0
+	for k, rec := range recs {
+		if err := fillFeatures(X[off*p:(off+len(rows[k]))*p], rec, rows[k]); err != nil {
+			return nil, nil, nil, err
+		}
+		off += len(rows[k])
 	}
 	return X, y, ids, nil
 }
@@ -640,6 +677,17 @@ func readSnapshot(ctx context.Context, dir string, mem memory.Allocator) (arrow.
 // churn labels (1 = churned: no order, or a cancel, within the horizon)
 // and the customer ids.
 func designMatrix(rec arrow.RecordBatch, def string) (X, y []float64, ids []string, err error) {
+	rows, y, ids, err := designRows(rec, def)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	X = make([]float64, len(rows)*len(features.ModelColumns))
+	return X, y, ids, fillFeatures(X, rec, rows)
+}
+
+// designRows returns the rows of a labelled snapshot that can churn under
+// def, with their labels and customer ids.
+func designRows(rec arrow.RecordBatch, def string) (rows []int, y []float64, ids []string, err error) {
 	keep, err := atRisk(rec, def)
 	if err != nil {
 		return nil, nil, nil, err
@@ -656,42 +704,46 @@ func designMatrix(rec arrow.RecordBatch, def string) (X, y []float64, ids []stri
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	rows := make([]int, 0, len(keep))
+	rows = make([]int, 0, len(keep))
 	for i, k := range keep {
 		if k {
 			rows = append(rows, i)
-			y = append(y, all[i])
-			ids = append(ids, allIDs[i])
 		}
 	}
-	X, err = featureMatrix(rec, rows)
-	return X, y, ids, err
+	y, ids = make([]float64, len(rows)), make([]string, len(rows))
+	for r, i := range rows {
+		y[r], ids[r] = all[i], allIDs[i]
+	}
+	return rows, y, ids, nil
 }
 
-// featureMatrix returns the model columns of the given rows of rec (every
-// row when rows is nil) as a row-major matrix.
-func featureMatrix(rec arrow.RecordBatch, rows []int) ([]float64, error) {
-	n, p := len(rows), len(features.ModelColumns)
-	if rows == nil {
-		n = int(rec.NumRows())
-	}
-	X := make([]float64, n*p)
+// featureMatrix returns the model columns of every row of rec as a
+// row-major matrix.
+func featureMatrix(rec arrow.RecordBatch) ([]float64, error) {
+	X := make([]float64, int(rec.NumRows())*len(features.ModelColumns))
+	return X, fillFeatures(X, rec, nil)
+}
+
+// fillFeatures writes the model columns of the given rows of rec (every
+// row when rows is nil) into dst, row-major.
+func fillFeatures(dst []float64, rec arrow.RecordBatch, rows []int) error {
+	p := len(features.ModelColumns)
 	for j, name := range features.ModelColumns {
 		col, err := features.Float64s(rec, name)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if rows == nil {
 			for i, v := range col {
-				X[i*p+j] = v
+				dst[i*p+j] = v
 			}
 			continue
 		}
 		for r, i := range rows {
-			X[r*p+j] = col[i]
+			dst[r*p+j] = col[i]
 		}
 	}
-	return X, nil
+	return nil
 }
 
 const daysPerWeek = 7.0
