@@ -66,6 +66,8 @@ type GBDT struct {
 	shapOnce     sync.Once
 	shapExpected float64 // E[f]: Base + Σ trees' cover-weighted leaf means
 	shapDepth    int     // the deepest tree's depth
+	shapNodes    int     // the most nodes of a tree
+	shapTabs     []shapTables
 }
 
 // Tree is one regression tree; Nodes[0] is the root, and a split's right

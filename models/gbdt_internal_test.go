@@ -118,3 +118,49 @@ func TestPredictAllMatchesPredict(t *testing.T) {
 		}
 	}
 }
+
+// The tabulated TreeSHAP (Fast TreeSHAP v2) equals the path recursion on
+// trees that split a feature more than once on a path, with missing values.
+func TestFastTreeSHAPMatchesRecursion(t *testing.T) {
+	const p = 4
+	X, y := xorData(4000, p, 0.1, 3)
+	for i := 0; i < len(X); i += 5 {
+		X[i] = math.NaN()
+	}
+	defer func(v int) { maxTableFeatures = v }(maxTableFeatures)
+	for k, cfg := range []GBDTConfig{{Trees: 20, MaxDepth: 6}, {Trees: 20, MaxLeaves: 31, MaxDepth: 8}, {Trees: 5, MaxDepth: 12, MinChildWeight: 0.5}, {Trees: 40, MaxDepth: 4}} {
+		if k == 3 {
+			maxTableFeatures = 3 // some trees tabulated, the others by the recursion
+		}
+		m, err := FitGBDT(names(p), X, y, nil, nil, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fast, slow := make([]float64, p), make([]float64, p)
+		m.Contributions(fast, X[:p])
+		tabulated := 0
+		for _, st := range m.shapTabs {
+			if st.ok {
+				tabulated++
+			}
+		}
+		if k < 3 && tabulated != len(m.Trees) || k == 3 && (tabulated == 0 || tabulated == len(m.Trees)) {
+			t.Fatalf("%+v: %d of %d trees tabulated", cfg, tabulated, len(m.Trees))
+		}
+		for i := 0; i < 300; i++ {
+			x := X[i*p : (i+1)*p]
+			e1 := m.Contributions(fast, x)
+			e2 := m.contributionsRecursive(slow, x)
+			sum := e1
+			for j := range p {
+				sum += fast[j]
+				if math.Abs(fast[j]-slow[j]) > 1e-9 {
+					t.Fatalf("%+v row %d feature %d: table %v, recursion %v", cfg, i, j, fast[j], slow[j])
+				}
+			}
+			if e1 != e2 || math.Abs(sum-m.Margin(x)) > 1e-9 {
+				t.Fatalf("row %d: E[f] %v vs %v; sum %v, margin %v", i, e1, e2, sum, m.Margin(x))
+			}
+		}
+	}
+}

@@ -10,17 +10,45 @@ import "math"
 func (m *GBDT) Contributions(dst, x []float64) float64 {
 	m.shapOnce.Do(func() {
 		m.shapExpected = m.Base
+		m.shapTabs = make([]shapTables, len(m.Trees))
 		for k := range m.Trees {
 			m.shapDepth = max(m.shapDepth, m.Trees[k].depth(0))
+			m.shapNodes = max(m.shapNodes, len(m.Trees[k].Nodes))
 			m.shapExpected += m.Trees[k].expected(0)
+			m.shapTabs[k] = m.Trees[k].shapTables()
 		}
 	})
 	clear(dst)
-	path := make([]pathElement, (m.shapDepth+2)*(m.shapDepth+3)/2)
+	var path []pathElement
+	left := make([]bool, m.shapNodes)
 	for k := range m.Trees {
+		if m.shapTabs[k].ok {
+			m.shapTabs[k].explain(&m.Trees[k], dst, x, left)
+			continue
+		}
+		if path == nil {
+			path = make([]pathElement, (m.shapDepth+2)*(m.shapDepth+3)/2)
+		}
 		m.Trees[k].shap(dst, x, path, 0, 0, 1, 1, -1)
 	}
 	return m.shapExpected
+}
+
+// contributionsRecursive is Contributions by the path recursion alone
+// (Lundberg, Erion & Lee 2018, Algorithm 2), for testing the tables.
+func (m *GBDT) contributionsRecursive(dst, x []float64) float64 {
+	clear(dst)
+	depth := 0
+	e := m.Base
+	for k := range m.Trees {
+		depth = max(depth, m.Trees[k].depth(0))
+		e += m.Trees[k].expected(0)
+	}
+	path := make([]pathElement, (depth+2)*(depth+3)/2)
+	for k := range m.Trees {
+		m.Trees[k].shap(dst, x, path, 0, 0, 1, 1, -1)
+	}
+	return e
 }
 
 type pathElement struct {
