@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -148,6 +149,26 @@ func TestGBDTDeterministic(t *testing.T) {
 	}
 	if l1, l2 := fit(1, 12), fit(1, 12); string(l1) != string(l2) {
 		t.Error("leaf-wise fits with the same seed differ")
+	}
+	// Nor does the number of cores change it: sums are integer or in a
+	// fixed order.
+	// (Enough rows for the parallel histograms and partitions.)
+	big, ybig := xorData(60000, 6, 0.1, 10)
+	fitBig := func() []byte {
+		m, err := FitGBDT(names(6), big, ybig, nil, nil, GBDTConfig{Trees: 8, Subsample: 0.9, Seed: 3, MaxLeaves: 31})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(m)
+		return b
+	}
+	prev := runtime.GOMAXPROCS(1)
+	one := fitBig()
+	runtime.GOMAXPROCS(4)
+	four := fitBig()
+	runtime.GOMAXPROCS(prev)
+	if string(one) != string(four) {
+		t.Error("fits on 1 and 4 cores differ")
 	}
 }
 
