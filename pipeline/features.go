@@ -62,78 +62,131 @@ func Features(ctx context.Context, cfg Config, cutoff time.Time) (FeaturesResult
 
 // snapshot is Features with the data known complete up to knownUntil.
 func snapshot(ctx context.Context, cfg Config, cutoff, knownUntil time.Time) (FeaturesResult, error) {
+	res, err := snapshots(ctx, cfg, []time.Time{cutoff}, knownUntil)
+	if err != nil {
+		return FeaturesResult{}, err
+	}
+	return res[0], nil
+}
+
+// snapshotPlan is one cutoff's snapshot in the making.
+type snapshotPlan struct {
+	cutoff time.Time
+	res   FeaturesResult
+	meta  map[string]string
+	fcfg  features.Config
+	parts []arrow.RecordBatch
+}
+
+// snapshots builds the feature snapshots at several cutoffs, with the data
+// known complete up to knownUntil, in one pass over the warehouse: each
+// bucket and its feedback are read once and feed every cutoff's builder
+// (train needs five snapshots). Snapshots already up to date are reused.
+func snapshots(ctx context.Context, cfg Config, cutoffs []time.Time, knownUntil time.Time) ([]FeaturesResult, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
-		return FeaturesResult{}, err
+		return nil, err
 	}
 	start := time.Now()
 	wv, info, err := warehouseVersion(cfg.Workdir)
 	if err != nil {
-		return FeaturesResult{}, err
+		return nil, err
 	}
 	lastDay := dayOf(info.MaxTS)
-	if gap := cutoff.Sub(lastDay).Hours() / 24; gap > 7 {
-		cfg.Log.Warn("cutoff long after the last transaction: is the export complete?", "stage", "features",
-			"run_id", cfg.RunID, "cutoff", dateString(cutoff), "last_day", dateString(lastDay), "days", gap)
+	for _, cutoff := range cutoffs {
+		if gap := cutoff.Sub(lastDay).Hours() / 24; gap > 7 {
+			cfg.Log.Warn("cutoff long after the last transaction: is the export complete?", "stage", "features",
+				"run_id", cfg.RunID, "cutoff", dateString(cutoff), "last_day", dateString(lastDay), "days", gap)
+		}
 	}
 	if knownUntil.After(lastDay) {
 		lastDay = knownUntil
 	}
-	if cutoff.Before(dayOf(info.MinTS)) {
-		return FeaturesResult{}, fmt.Errorf("pipeline: cutoff %s is before the first day of data %s", dateString(cutoff), dateString(dayOf(info.MinTS)))
+	out := make([]FeaturesResult, len(cutoffs))
+	var todo []*snapshotPlan
+	var todoIdx []int
+	var dups [][2]int
+	for i, cutoff := range cutoffs {
+		if cutoff.Before(dayOf(info.MinTS)) {
+			return nil, fmt.Errorf("pipeline: cutoff %s is before the first day of data %s", dateString(cutoff), dateString(dayOf(info.MinTS)))
+		}
+		labelled := !cutoff.AddDate(0, 0, cfg.Horizon).After(lastDay)
+		pl := &snapshotPlan{res: FeaturesResult{Dir: datasets.SnapshotDir(cfg.Workdir, dateString(cutoff)), Cutoff: dateString(cutoff), Labelled: labelled},
+			fcfg: cfg.featureConfig(cutoff, labelled)}
+		pl.meta = map[string]string{"cutoff": pl.res.Cutoff, "horizon_days": strconv.Itoa(cfg.Horizon),
+			"labelled": strconv.FormatBool(labelled), "warehouse_version": wv, "cancel_window_days": strconv.Itoa(cfg.CancelWindow),
+			"schema": features.SchemaVersion(), "timezone": cfg.Timezone, "tiers": features.FormatTiers(cfg.Tiers),
+			"tier_window_days": strconv.Itoa(cfg.TierWindow), "satisfaction_weights": formatWeights(cfg.SatisfactionWeights)}
+		if m, err := datasets.ReadManifest(pl.res.Dir); err == nil && sameMeta(m.Meta, pl.meta) && !cfg.Force {
+			pl.res.Customers, pl.res.Reused = m.Rows, true
+			cfg.Log.Debug("snapshot up to date, reused", "stage", "features", "run_id", cfg.RunID, "cutoff", pl.res.Cutoff, "rows", m.Rows)
+			out[i] = pl.res
+			continue
+		}
+		if j := slices.IndexFunc(cutoffs[:i], cutoff.Equal); j >= 0 {
+			dups = append(dups, [2]int{i, j}) // the same cutoff twice: built once
+			continue
+		}
+		pl.cutoff = cutoff
+		todo, todoIdx = append(todo, pl), append(todoIdx, i)
 	}
-	labelled := !cutoff.AddDate(0, 0, cfg.Horizon).After(lastDay)
-	res := FeaturesResult{Dir: datasets.SnapshotDir(cfg.Workdir, dateString(cutoff)), Cutoff: dateString(cutoff), Labelled: labelled}
-	fcfg := cfg.featureConfig(cutoff, labelled)
-	meta := map[string]string{"cutoff": res.Cutoff, "horizon_days": strconv.Itoa(cfg.Horizon),
-		"labelled": strconv.FormatBool(labelled), "warehouse_version": wv, "cancel_window_days": strconv.Itoa(cfg.CancelWindow),
-		"schema": features.SchemaVersion(), "timezone": cfg.Timezone, "tiers": features.FormatTiers(cfg.Tiers),
-		"tier_window_days": strconv.Itoa(cfg.TierWindow), "satisfaction_weights": formatWeights(cfg.SatisfactionWeights)}
-	if m, err := datasets.ReadManifest(res.Dir); err == nil && sameMeta(m.Meta, meta) && !cfg.Force {
-		res.Customers, res.Reused = m.Rows, true
-		cfg.Log.Debug("snapshot up to date, reused", "stage", "features", "run_id", cfg.RunID, "cutoff", res.Cutoff, "rows", m.Rows)
-		return res, nil
-	}
-
-	mem := memory.DefaultAllocator
-	parts := make([]arrow.RecordBatch, info.Buckets)
 	defer func() {
-		for _, p := range parts {
-			if p != nil {
-				p.Release()
+		for _, d := range dups {
+			out[d[0]] = out[d[1]]
+		}
+	}()
+	if len(todo) == 0 {
+		return out, nil
+	}
+	defer func() {
+		for _, pl := range todo {
+			for _, p := range pl.parts {
+				if p != nil {
+					p.Release()
+				}
 			}
 		}
 	}()
-	if info.PricedRows > 0 { // list prices are known: find the products' price increases first
-		if fcfg.PriceIncreases, err = priceIncreases(ctx, cfg, info, cutoff); err != nil {
-			return res, err
+	mem := memory.DefaultAllocator
+	fcfgs := make([]features.Config, len(todo))
+	for k, pl := range todo {
+		if info.PricedRows > 0 { // list prices are known: find the products' price increases first
+			if pl.fcfg.PriceIncreases, err = priceIncreases(ctx, cfg, info, pl.cutoff); err != nil {
+				return nil, err
+			}
 		}
+		pl.parts = make([]arrow.RecordBatch, info.Buckets)
+		fcfgs[k] = pl.fcfg
 	}
 	err = forEachBucket(ctx, cfg, "features", info.Buckets, func(b int) error {
-		rec, err := bucketFeatures(ctx, cfg.Workdir, b, mem, fcfg, nil)
-		parts[b] = rec
+		recs, err := bucketFeatures(ctx, cfg.Workdir, b, mem, fcfgs, nil)
+		for k, rec := range recs {
+			todo[k].parts[b] = rec
+		}
 		return err
 	})
 	if err != nil {
-		return res, err
+		return nil, err
 	}
-	scored, err := features.ScoreRFM(mem, parts)
-	if err != nil {
-		return res, err
-	}
-	defer func() {
+	for k, pl := range todo {
+		scored, err := features.ScoreRFM(mem, pl.parts)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range scored {
+			pl.res.Customers += p.NumRows()
+		}
+		err = datasets.WriteSnapshot(pl.res.Dir, scored, pl.meta)
 		for _, p := range scored {
 			p.Release()
 		}
-	}()
-	for _, p := range scored {
-		res.Customers += p.NumRows()
+		if err != nil {
+			return nil, err
+		}
+		out[todoIdx[k]] = pl.res
+		cfg.logStage("features", pl.res.Customers, start, "cutoff", pl.res.Cutoff, "labelled", pl.res.Labelled)
 	}
-	if err := datasets.WriteSnapshot(res.Dir, scored, meta); err != nil {
-		return res, err
-	}
-	cfg.logStage("features", res.Customers, start, "cutoff", res.Cutoff, "labelled", labelled)
-	return res, nil
+	return out, nil
 }
 
 func sameMeta(a, b map[string]string) bool {
@@ -148,13 +201,15 @@ func sameMeta(a, b map[string]string) bool {
 	return true
 }
 
-// bucketFeatures builds the feature rows of bucket b, or with a KPI book,
-// adds the bucket's customers to the book instead (and returns no rows).
-func bucketFeatures(ctx context.Context, workdir string, b int, mem memory.Allocator, fcfg features.Config, kpi *features.KPIBook) (arrow.RecordBatch, error) {
+// bucketFeatures builds the feature rows of bucket b for each config (one
+// read of the bucket and its feedback feeds them all), or with a KPI book
+// and one config, adds the bucket's customers to the book instead (and
+// returns no rows).
+func bucketFeatures(ctx context.Context, workdir string, b int, mem memory.Allocator, fcfgs []features.Config, kpi *features.KPIBook) ([]arrow.RecordBatch, error) {
 	cols := features.InputColumns
 	if kpi != nil {
 		cols = features.KPIColumns // no need to read categories, channels, discounts, points
-	} else if len(fcfg.PriceIncreases) > 0 {
+	} else if slices.ContainsFunc(fcfgs, func(c features.Config) bool { return len(c.PriceIncreases) > 0 }) {
 		cols = append(slices.Clone(cols), datasets.ColProductID)
 	}
 	rr, closeFile, err := datasets.OpenWarehouseBucket(ctx, workdir, b, mem, cols...)
@@ -163,14 +218,6 @@ func bucketFeatures(ctx context.Context, workdir string, b int, mem memory.Alloc
 	}
 	defer closeFile()
 	defer rr.Release()
-	fb, err := features.NewBuilder(mem, fcfg)
-	if err != nil {
-		return nil, err
-	}
-	defer fb.Release()
-	if kpi != nil {
-		fb.CollectKPIs(kpi)
-	}
 	info, err := datasets.OpenWarehouse(workdir)
 	if err != nil {
 		return nil, err
@@ -179,16 +226,36 @@ func bucketFeatures(ctx context.Context, workdir string, b int, mem memory.Alloc
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: bucket %d feedback: %w", b, err)
 	}
-	fb.SetFeedback(feedback)
-	if kpi == nil && info.Customers > 0 {
-		fb.Reserve(int(info.Customers/int64(info.Buckets)) * 11 / 10) // buckets hash customers evenly
+	builders := make([]*features.Builder, len(fcfgs))
+	defer func() {
+		for _, fb := range builders {
+			if fb != nil {
+				fb.Release()
+			}
+		}
+	}()
+	for k, fcfg := range fcfgs {
+		fb, err := features.NewBuilder(mem, fcfg)
+		if err != nil {
+			return nil, err
+		}
+		builders[k] = fb
+		if kpi != nil {
+			fb.CollectKPIs(kpi)
+		}
+		fb.SetFeedback(feedback) // read only: shared by the builders
+		if kpi == nil && info.Customers > 0 {
+			fb.Reserve(int(info.Customers/int64(info.Buckets)) * 11 / 10) // buckets hash customers evenly
+		}
 	}
 	for rr.Next() {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if err := fb.Add(rr.RecordBatch()); err != nil {
-			return nil, fmt.Errorf("pipeline: bucket %d: %w", b, err)
+		for _, fb := range builders {
+			if err := fb.Add(rr.RecordBatch()); err != nil {
+				return nil, fmt.Errorf("pipeline: bucket %d: %w", b, err)
+			}
 		}
 	}
 	if err := rr.Err(); err != nil {
@@ -197,7 +264,11 @@ func bucketFeatures(ctx context.Context, workdir string, b int, mem memory.Alloc
 		}
 		return nil, fmt.Errorf("pipeline: bucket %d: %w", b, err)
 	}
-	return fb.Finish(), nil
+	out := make([]arrow.RecordBatch, len(builders))
+	for k, fb := range builders {
+		out[k] = fb.Finish()
+	}
+	return out, nil
 }
 
 // forEachBucket runs fn for buckets 0..n-1 on cfg.Workers goroutines and

@@ -93,8 +93,8 @@ func computeKPIs(ctx context.Context, cfg Config, asOf time.Time) (*features.KPI
 			return err
 		}
 		books[b] = book
-		rec, err := bucketFeatures(ctx, cfg.Workdir, b, memory.DefaultAllocator, fcfg, book)
-		if rec != nil {
+		recs, err := bucketFeatures(ctx, cfg.Workdir, b, memory.DefaultAllocator, []features.Config{fcfg}, book)
+		for _, rec := range recs {
 			rec.Release()
 		}
 		return err

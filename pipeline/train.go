@@ -352,6 +352,18 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	if err != nil {
 		return TrainResult{}, err
 	}
+	// Every snapshot train reads, built in one pass over the warehouse; the
+	// loads below then reuse them (or, when this fails, meet the failure
+	// snapshot by snapshot, with the message that fits).
+	cuts := []time.Time{validCut, cutoff}
+	for k := range cfg.TrainSnapshots {
+		if c := trainCut.AddDate(0, 0, -k*cfg.SnapshotStep); k == 0 || !c.Before(first.AddDate(0, 0, cfg.SnapshotStep)) {
+			cuts = append(cuts, c)
+		}
+	}
+	if _, err := snapshots(ctx, cfg, cuts, cutoff); err != nil && ctx.Err() != nil {
+		return TrainResult{}, err
+	}
 	for k := range cfg.TrainSnapshots {
 		c := trainCut.AddDate(0, 0, -k*cfg.SnapshotStep)
 		if k > 0 && c.Before(first.AddDate(0, 0, cfg.SnapshotStep)) {
