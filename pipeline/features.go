@@ -72,10 +72,10 @@ func snapshot(ctx context.Context, cfg Config, cutoff, knownUntil time.Time) (Fe
 // snapshotPlan is one cutoff's snapshot in the making.
 type snapshotPlan struct {
 	cutoff time.Time
-	res   FeaturesResult
-	meta  map[string]string
-	fcfg  features.Config
-	parts []arrow.RecordBatch
+	res    FeaturesResult
+	meta   map[string]string
+	fcfg   features.Config
+	parts  []arrow.RecordBatch
 }
 
 // snapshots builds the feature snapshots at several cutoffs, with the data
