@@ -226,7 +226,7 @@ func (b *Builder) Reserve(n int) {
 func (b *Builder) Add(rec arrow.RecordBatch) error {
 	sc := rec.Schema()
 	col := func(name string) arrow.Array { return datasets.Column(rec, name) }
-	cust, ok1 := col(datasets.ColCustomerID).(*array.String)
+	cust, ok1 := asText(col(datasets.ColCustomerID))
 	tsCol, ok2 := col(datasets.ColTS).(*array.Timestamp)
 	amt, ok3 := col(datasets.ColAmountCents).(*array.Int64)
 	if !ok1 || !ok2 || !ok3 {
@@ -236,15 +236,15 @@ func (b *Builder) Add(rec arrow.RecordBatch) error {
 	if u := tsCol.DataType().(*arrow.TimestampType).Unit; u != arrow.Microsecond {
 		return fmt.Errorf("features: %s must be in microseconds, got %s", datasets.ColTS, u)
 	}
-	orderCol, _ := col(datasets.ColOrderID).(*array.String)
-	catCol, _ := col(datasets.ColCategory).(*array.String)
-	kindCol, _ := col(datasets.ColLineKind).(*array.String)
+	orderCol, _ := asText(col(datasets.ColOrderID))
+	catCol, _ := asText(col(datasets.ColCategory))
+	kindCol, _ := asText(col(datasets.ColLineKind))
 	qtyCol, _ := col(datasets.ColQuantity).(*array.Int32)
 	discCol, _ := col(datasets.ColDiscount).(*array.Int64)
-	chanCol, _ := col(datasets.ColChannel).(*array.String)
-	var prodCol *array.String
+	chanCol, _ := asText(col(datasets.ColChannel))
+	var prodCol textColumn
 	if len(b.cfg.PriceIncreases) > 0 {
-		prodCol, _ = col(datasets.ColProductID).(*array.String)
+		prodCol, _ = asText(col(datasets.ColProductID))
 	}
 	var lastProd string
 	var lastProdH uint64
@@ -269,23 +269,23 @@ func (b *Builder) Add(rec arrow.RecordBatch) error {
 		}
 		b.rowInCust++
 		ts := int64(tsCol.Value(i))
-		if ts >= b.horizonEnd || kindCol != nil && datasets.IsNonProduct(kindCol.Value(i)) {
+		if ts >= b.horizonEnd || kindCol.ok() && datasets.IsNonProduct(kindCol.Value(i)) {
 			continue // shipping, fees, vouchers, adjustments are not purchases
 		}
 		l := line{ts: ts, amount: amt.Value(i)}
-		if orderCol != nil && orderCol.IsValid(i) && orderCol.Value(i) != "" {
+		if orderCol.ok() && orderCol.IsValid(i) && orderCol.Value(i) != "" {
 			l.order = hash64(orderCol.Value(i))
 		} else {
 			l.order = uint64(b.rowInCust) | 1<<63 // each row is its own order
 		}
-		if catCol != nil && catCol.IsValid(i) {
+		if catCol.ok() && catCol.IsValid(i) {
 			if v := catCol.Value(i); v == lastCat && lastCatH != 0 {
 				l.cat = lastCatH
 			} else {
 				l.cat, lastCat, lastCatH = hash64(v), v, hash64(v)
 			}
 		}
-		if chanCol != nil && chanCol.IsValid(i) && chanCol.Value(i) != "" {
+		if chanCol.ok() && chanCol.IsValid(i) && chanCol.Value(i) != "" {
 			if v := chanCol.Value(i); v == lastChan && lastChanH != 0 {
 				l.ch = lastChanH
 			} else {
@@ -301,7 +301,7 @@ func (b *Builder) Add(rec arrow.RecordBatch) error {
 		if discCol != nil && discCol.IsValid(i) {
 			l.disc = max(discCol.Value(i), -discCol.Value(i))
 		}
-		if prodCol != nil && prodCol.IsValid(i) && prodCol.Value(i) != "" {
+		if prodCol.ok() && prodCol.IsValid(i) && prodCol.Value(i) != "" {
 			if v := prodCol.Value(i); v == lastProd && lastProdH != 0 {
 				l.prod = lastProdH
 			} else {

@@ -212,7 +212,7 @@ func bucketFeatures(ctx context.Context, workdir string, b int, mem memory.Alloc
 	} else if slices.ContainsFunc(fcfgs, func(c features.Config) bool { return len(c.PriceIncreases) > 0 }) {
 		cols = append(slices.Clone(cols), datasets.ColProductID)
 	}
-	rr, closeFile, err := datasets.OpenWarehouseBucket(ctx, workdir, b, mem, cols...)
+	rr, closeFile, err := datasets.OpenWarehouseBucketDict(ctx, workdir, b, mem, cols...)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,47 @@
+package features
+
+import (
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+)
+
+// textColumn reads a text column stored as plain strings or as a
+// dictionary of strings (datasets.OpenWarehouseBucketDict).
+type textColumn struct {
+	plain *array.String
+	dict  *array.Dictionary
+	words *array.String // the dictionary's values
+}
+
+// asText returns a's accessor and whether a is text at all.
+func asText(a arrow.Array) (textColumn, bool) {
+	switch c := a.(type) {
+	case *array.String:
+		return textColumn{plain: c}, true
+	case *array.Dictionary:
+		if w, ok := c.Dictionary().(*array.String); ok {
+			return textColumn{dict: c, words: w}, true
+		}
+	}
+	return textColumn{}, false
+}
+
+func (c textColumn) ok() bool { return c.plain != nil || c.dict != nil }
+
+// Value returns row i's text ("" when null); it is valid while the batch is.
+func (c textColumn) Value(i int) string {
+	if c.plain != nil {
+		return c.plain.Value(i)
+	}
+	if c.dict.IsNull(i) {
+		return ""
+	}
+	return c.words.Value(c.dict.GetValueIndex(i))
+}
+
+func (c textColumn) IsValid(i int) bool {
+	if c.plain != nil {
+		return c.plain.IsValid(i)
+	}
+	return c.dict.IsValid(i)
+}
