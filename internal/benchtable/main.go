@@ -116,13 +116,15 @@ two), and walks eight rows at a time through each tree with one integer compare 
 branch (1.4 s → 0.52 s for 1M rows × 100 depth-6 trees; goal 0.5 s): a third of it is coding the
 30 float features, the rest the 600 node steps a row, at about 2.5 cycles a step.
 
-Where the feature stage's time goes at 1M customers (churn features --cpuprofile, 2 cores;
-the benchmark ingests no feedback; the same shop with its 2.5M feedback rows takes ~11 s):
-reading the warehouse through pqarrow ~5 s CPU, mostly materialising string columns
-(customer_id, order_id, category, channel); the per-customer arithmetic of all families ~4.7 s
-CPU; writing the 80-column snapshot ~3 s wall (parallel parts, Snappy, dictionaries for strings
-only); reading feedback ~1.9 s CPU (column-wise through Arrow); RFM scoring 0.3 s. The KPI book
-reads five of those columns plus a monthly pass (2.2 s). Reaching 1.5 s and 1 s needs the streaming redesign
-of issue 8: strings as dictionary indices or raw bytes, snapshot parts written as they are
-built, and one pass serving features and KPIs. Peak RSS of a 1M-customer feature run: 2.2 GB.
+Where the feature stage's time goes at 1M customers (churn features --cpuprofile, 2 cores, 12M
+order lines; the benchmark ingests no feedback): the dictionary-encoded text columns (customer_id,
+category, channel, line_kind) now reach the builder as Arrow dictionaries instead of copied
+strings (13.0 → 10 s from the CLI); what is left is the per-customer arithmetic of all families
+(~6 s CPU in Builder.Add and flush), writing the 84-column snapshot (~3 s CPU: page buffers,
+Snappy), decoding the Parquet pages (~2 s CPU, order_id still as strings) and large zeroed
+allocations. Reading feedback ~1.9 s CPU when the shop has it (column-wise through Arrow); RFM
+scoring 0.3 s. The KPI book reads five columns plus a monthly pass. Reaching 1.5 s and 1 s needs
+the streaming redesign of issue 8: snapshot parts written as they are built, builders that
+reuse their buffers, and one pass serving features and KPIs. Train builds its five snapshots in
+one such pass already. Peak RSS of a 1M-customer feature run: 2.2 GB.
 `
