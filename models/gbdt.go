@@ -76,152 +76,35 @@ type Tree struct {
 	Nodes []Node `json:"nodes"`
 }
 
-// Scoring compares integers, not floats: each feature's values become
-// codes, the rank of the value among the ensemble's thresholds of that
-// feature (value ≤ the t-th threshold ⇔ code ≤ t), and missing values the
-// code missingCode. Integer compares compile to flag arithmetic, where a
-// float compare is a branch that mispredicts on every other row.
-const missingCode = math.MaxUint16
+// Scoring compares integers, not floats: each value becomes its order key
+// (sortKey: value ≤ threshold ⇔ key ≤ the threshold's key), and a missing
+// value the key missingKey, above every float's. Integer compares compile
+// to flag arithmetic, where a float compare is a branch that mispredicts on
+// every other row.
+const missingKey = math.MaxUint64
 
-// codebook holds, per feature, the sorted distinct thresholds of the
-// ensemble's splits.
-type codebook []featureCodes
-
-// featureCodes are one feature's thresholds as order keys (sortKey) and a
-// bucket index over their value range: start[b] counts the thresholds in
-// the buckets before b. The bucket of a value is monotone in the value, so
-// a value's code is start[its bucket] plus the thresholds below it in that
-// bucket — usually none or one to compare, not a binary search.
-type featureCodes struct {
-	keys      []uint64
-	lo, scale float64
-	start     []uint16
-}
-
-func (m *GBDT) codebook() codebook {
-	th := make([][]float64, len(m.Features))
-	for k := range m.Trees {
-		for _, nd := range m.Trees[k].Nodes {
-			if nd.Left >= 0 {
-				th[nd.Feature] = append(th[nd.Feature], nd.Threshold)
-			}
-		}
-	}
-	cb := make(codebook, len(th))
-	for j, t := range th {
-		slices.Sort(t)
-		t = slices.Compact(t)
-		fc := featureCodes{keys: make([]uint64, len(t), len(t)+1)}
-		for k, v := range t {
-			fc.keys[k] = sortKey(v)
-		}
-		fc.keys = append(fc.keys, math.MaxUint64)[:len(t)] // a sentinel past the end, for encode
-		// The range of the finite thresholds short of the largest float
-		// (the last training bin's bound), 4 buckets a threshold.
-		span := t
-		for len(span) > 0 && span[len(span)-1] >= math.MaxFloat64 {
-			span = span[:len(span)-1]
-		}
-		if len(span) >= 2 && span[0] > -math.MaxFloat64 {
-			nb := 4 * len(t)
-			fc.lo, fc.scale = span[0], float64(nb)/(span[len(span)-1]-span[0])
-			if !math.IsInf(fc.scale, 0) && fc.scale > 0 {
-				fc.start = make([]uint16, nb+1)
-				for _, v := range t {
-					fc.start[fc.bucket(v)+1]++
-				}
-				for b := 1; b <= nb; b++ {
-					fc.start[b] += fc.start[b-1]
-				}
-			}
-		}
-		cb[j] = fc
-	}
-	return cb
-}
-
-// bucket returns the bucket of a value (not NaN), clamped to the index.
-func (fc *featureCodes) bucket(v float64) int {
-	x := (v - fc.lo) * fc.scale
-	nb := len(fc.start) - 1
-	switch {
-	case !(x >= 0): // below the range, or −Inf
-		return 0
-	case x >= float64(nb-1):
-		return nb - 1
-	}
-	return int(x)
-}
-
-// code returns the number of thresholds below v (missingCode for NaN).
-func (fc *featureCodes) code(v float64) uint16 {
-	if v != v {
-		return missingCode
-	}
-	key := sortKey(v)
-	if fc.start == nil {
-		return uint16(lowerBound(fc.keys, key))
-	}
-	b := fc.bucket(v)
-	k, end := int(fc.start[b]), int(fc.start[b+1])
-	for k < end && fc.keys[k] < key {
-		k++
-	}
-	return uint16(k)
-}
-
-// encode writes the codes of rows lo..hi−1 of X (p values a row) to dst,
-// a feature at a time (its thresholds stay in the L1 cache).
-func (cb codebook) encode(dst []uint16, X []float64, lo, hi, p int) {
-	for j := range cb {
-		fc := &cb[j]
-		if fc.start == nil {
-			for i := lo; i < hi; i++ {
-				dst[(i-lo)*p+j] = fc.code(X[i*p+j])
-			}
+// encodeKeys writes the keys of rows lo..hi−1 of X (p values a row) to dst.
+func encodeKeys(dst []uint64, X []float64, lo, hi, p int) {
+	src := X[lo*p : hi*p]
+	dst = dst[:len(src)]
+	for i, v := range src {
+		if v != v {
+			dst[i] = missingKey
 			continue
 		}
-		keys, start, base, scale := fc.keys[:len(fc.keys)+1], fc.start, fc.lo, fc.scale // with the sentinel
-		last := float64(len(start) - 2)
-		for i := lo; i < hi; i++ { // fc.code, by hand: the compiler does not inline it
-			v := X[i*p+j]
-			if v != v {
-				dst[(i-lo)*p+j] = missingCode
-				continue
-			}
-			x := (v - base) * scale
-			b := 0
-			if x >= last {
-				b = int(last)
-			} else if x >= 0 {
-				b = int(x)
-			}
-			k, end, key := int(start[b]), int(start[b+1]), sortKey(v)
-			// Most buckets hold no threshold or one: two steps without
-			// branches (keys ends with a sentinel no key exceeds), then
-			// a loop for crowded buckets.
-			for range 2 {
-				_, less := bits.Sub64(keys[k], key, 0)
-				_, inside := bits.Sub64(uint64(k), uint64(end), 0)
-				k += int(less & inside)
-			}
-			for k < end && keys[k] < key {
-				k++
-			}
-			dst[(i-lo)*p+j] = uint16(k)
-		}
+		dst[i] = sortKey(v)
 	}
 }
 
-// flatNode is a node packed for scoring in 8 bytes. A leaf points to
-// itself with the largest code as its bound, so a row that reached it stays
+// flatNode is a node packed for scoring. A leaf points to
+// itself with the largest key as its bound, so a row that reached it stays
 // there: every row takes the same number of steps, without a test for
 // leaves.
 type flatNode struct {
 	left  int32
-	feat  uint16
-	shift uint16 // 1 when missing values go left, else 0
-	bound uint64 // right when (code + shift) mod 2¹⁶ > bound
+	feat  int32
+	shift uint64 // 1 when missing values go left, else 0
+	bound uint64 // right when (key + shift) mod 2⁶⁴ > bound
 }
 
 // flatTree is a tree packed for scoring: its nodes, the leaf weights by
@@ -232,24 +115,24 @@ type flatTree struct {
 	depth  int
 }
 
-func (t *Tree) flat(cb codebook) flatTree {
+func (t *Tree) flat() flatTree {
 	f := flatTree{nodes: make([]flatNode, len(t.Nodes)), values: make([]float64, len(t.Nodes))}
 	depth := make([]int, len(t.Nodes))
 	for k, nd := range t.Nodes {
 		if nd.Left < 0 {
-			f.nodes[k] = flatNode{left: int32(k), bound: missingCode}
+			f.nodes[k] = flatNode{left: int32(k), bound: missingKey}
 			f.values[k] = nd.Value
 			continue
 		}
-		bound, _ := slices.BinarySearch(cb[nd.Feature].keys, sortKey(nd.Threshold))
-		// Missing values (missingCode) go right: code > bound. To send them
-		// left, shift every code by one: missingCode wraps to 0, below any
-		// bound, and the others keep their order against bound + 1.
-		shift := uint16(0)
+		// Missing values (missingKey) go right: key > bound. To send them
+		// left, shift every key by one: missingKey wraps to 0, below any
+		// bound, and the others (below +Inf's key) keep their order
+		// against bound + 1.
+		shift := uint64(0)
 		if nd.MissingLeft {
 			shift = 1
 		}
-		f.nodes[k] = flatNode{left: int32(nd.Left), feat: uint16(nd.Feature), shift: shift, bound: uint64(bound) + uint64(shift)}
+		f.nodes[k] = flatNode{left: int32(nd.Left), feat: int32(nd.Feature), shift: shift, bound: sortKey(nd.Threshold) + shift}
 		depth[nd.Left], depth[nd.Right] = depth[k]+1, depth[k]+1 // children follow their parent
 		f.depth = max(f.depth, depth[k]+1)
 	}
@@ -258,17 +141,17 @@ func (t *Tree) flat(cb codebook) flatTree {
 
 // step moves the row whose codes start at codes[off] from node k one level
 // down, branch-free.
-func step(nodes []flatNode, k int32, codes []uint16, off int) int32 {
+func step(nodes []flatNode, k int32, codes []uint64, off int) int32 {
 	nd := &nodes[k]
-	v := uint64(codes[off+int(nd.feat)] + nd.shift) // uint16: wraps
-	_, right := bits.Sub64(nd.bound, v, 0)          // bound < code
+	v := codes[off+int(nd.feat)] + nd.shift // wraps
+	_, right := bits.Sub64(nd.bound, v, 0)  // bound < key
 	return nd.left + int32(right)
 }
 
 // predictBlock adds the tree's leaf weights to margin for the rows whose
 // codes are in codes (p a row), several rows at a time: their walks are
 // independent, so the processor overlaps their loads.
-func (f *flatTree) predictBlock(margin []float64, codes []uint16, p int) {
+func (f *flatTree) predictBlock(margin []float64, codes []uint64, p int) {
 	n := len(margin)
 	i := 0
 	nodes, values := f.nodes, f.values
@@ -926,19 +809,18 @@ func (m *GBDT) PredictAll(X []float64) []float64 {
 	p := len(m.Features)
 	out := make([]float64, len(X)/p)
 	const block = 8192
-	cb := m.codebook()
 	flat := make([]flatTree, len(m.Trees))
 	for k := range m.Trees {
-		flat[k] = m.Trees[k].flat(cb)
+		flat[k] = m.Trees[k].flat()
 	}
 	chunkedSum(len(out), block, 0, nil, func(lo, hi int, _ []float64) float64 {
-		// Sub-blocks small enough for their codes to stay in the L1 cache
+		// Sub-blocks small enough for their keys to stay in the L1 cache
 		// while every tree walks them.
-		const sub = 256
-		codes := make([]uint16, sub*p)
+		const sub = 128
+		codes := make([]uint64, sub*p)
 		for s := lo; s < hi; s += sub {
 			e := min(s+sub, hi)
-			cb.encode(codes, X, s, e, p)
+			encodeKeys(codes, X, s, e, p)
 			margin := out[s:e]
 			for i := range margin {
 				margin[i] = m.Base

@@ -110,11 +110,10 @@ func extra(vals map[string]string) string {
 const profileNotes = `The GBDT benchmarks use scikit-learn's HistGradientBoosting defaults (100 rounds, 31 leaves
 grown best-first, 255 bins, no subsampling) on 800k rows × 30 features with 2 cores; histograms
 of quantized gradients (two per int64) and a root histogram read in order brought it from 9 s to
-~4.7 s (several runs: 4.6–5.8 s on this shared machine). Scoring codes each value as its rank
-among the ensemble's thresholds of that feature (a bucket index over them, then at most a step or
-two), and walks eight rows at a time through each tree with one integer compare a node and no
-branch (1.4 s → 0.52 s for 1M rows × 100 depth-6 trees; goal 0.5 s): a third of it is coding the
-30 float features, the rest the 600 node steps a row, at about 2.5 cycles a step.
+~4.4–4.8 s (runs range 4.3–5.9 s on this shared machine; the table shows the median of three). Scoring turns each value into its order
+key (the float's bits made sortable, missing values above them all) and walks eight rows at a time
+through each tree with one integer compare a node and no branch (1.4 s → 0.42 s for 1M rows × 100
+depth-6 trees; goal 0.5 s).
 
 Where the feature stage's time goes at 1M customers (churn features --cpuprofile, 2 cores, 12M
 order lines; the benchmark ingests no feedback): the dictionary-encoded text columns (customer_id,
