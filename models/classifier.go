@@ -48,6 +48,10 @@ func (m *Logit) Explain(dst, x []float64) float64 {
 // Explain implements Classifier with exact TreeSHAP (see Contributions).
 func (m *GBDT) Explain(dst, x []float64) float64 { return m.Contributions(dst, x) }
 
+// ExplainBatch is Explain for the rows of X (n×p) into dst (n×p), faster
+// than row by row.
+func (m *GBDT) ExplainBatch(dst, X []float64) float64 { return m.ContributionsBatch(dst, X) }
+
 // Platt maps a classifier's probability p to a calibrated one,
 // σ(A·logit(p) + B) (Platt 1999), fitted on held-out predictions.
 type Platt struct {

@@ -164,3 +164,34 @@ func TestFastTreeSHAPMatchesRecursion(t *testing.T) {
 		}
 	}
 }
+
+// ContributionsBatch equals Contributions row by row, tabulated trees or not.
+func TestContributionsBatch(t *testing.T) {
+	const p = 5
+	X, y := xorData(2000, p, 0.1, 4)
+	for i := 0; i < len(X); i += 7 {
+		X[i] = math.NaN()
+	}
+	defer func(v int) { maxTableFeatures = v }(maxTableFeatures)
+	for _, limit := range []int{10, 3} {
+		maxTableFeatures = limit
+		m, err := FitGBDT(names(p), X, y, nil, nil, GBDTConfig{Trees: 25, MaxDepth: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 300
+		batch := make([]float64, n*p)
+		e := m.ContributionsBatch(batch, X[:n*p])
+		one := make([]float64, p)
+		for i := range n {
+			if m.Contributions(one, X[i*p:(i+1)*p]) != e {
+				t.Fatal("E[f] differs")
+			}
+			for j := range p {
+				if one[j] != batch[i*p+j] {
+					t.Fatalf("limit %d row %d feature %d: batch %v, row %v", limit, i, j, batch[i*p+j], one[j])
+				}
+			}
+		}
+	}
+}

@@ -34,6 +34,38 @@ func (m *GBDT) Contributions(dst, x []float64) float64 {
 	return m.shapExpected
 }
 
+// ContributionsBatch is Contributions for the rows of X (n×p, row-major),
+// written to dst (n×p); it returns E[f]. Trees go in the outer loop, so a
+// tree's leaf tables stay in the cache while every row of the batch uses
+// them (row by row, each table is a cache miss): batches of a few hundred
+// rows are several times faster.
+func (m *GBDT) ContributionsBatch(dst, X []float64) float64 {
+	p := len(m.Features)
+	n := len(X) / p
+	if n == 0 {
+		return m.Contributions(make([]float64, p), make([]float64, p))
+	}
+	e := m.Contributions(dst[:p], X[:p]) // prepares the tables; row 0 done
+	clear(dst[p:])
+	left := make([]bool, m.shapNodes)
+	var path []pathElement
+	for k := range m.Trees {
+		tab := &m.shapTabs[k]
+		if !tab.ok && path == nil {
+			path = make([]pathElement, (m.shapDepth+2)*(m.shapDepth+3)/2)
+		}
+		for i := 1; i < n; i++ {
+			phi, x := dst[i*p:(i+1)*p], X[i*p:(i+1)*p]
+			if tab.ok {
+				tab.explain(&m.Trees[k], phi, x, left)
+			} else {
+				m.Trees[k].shap(phi, x, path, 0, 0, 1, 1, -1)
+			}
+		}
+	}
+	return e
+}
+
 // contributionsRecursive is Contributions by the path recursion alone
 // (Lundberg, Erion & Lee 2018, Algorithm 2), for testing the tables.
 func (m *GBDT) contributionsRecursive(dst, x []float64) float64 {

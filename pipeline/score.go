@@ -217,15 +217,18 @@ func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvAr
 	raw := clf.PredictAll(X) // every row at once: the models' fast paths
 	explainer := churnArt.Explainer(clf)
 	inputs := make([]actionInput, len(rows))
-	// score fills rows[i]; contrib is the caller's scratch buffer.
-	score := func(i int, contrib []float64) {
+	// score fills rows[i]; contrib holds row i's contributions when
+	// explained, else it is scratch for them.
+	score := func(i int, contrib []float64, explained bool) {
 		xi := X[i*p : (i+1)*p]
 		var prob float64
 		var text string
 		var top []string
 		if canChurn[i] {
 			prob = churnArt.Calibrate(raw[i])
-			explainer.Explain(contrib, xi)
+			if !explained {
+				explainer.Explain(contrib, xi)
+			}
 			text, top = topReasons(cfg.Lang, churnArt.Features, xi, contrib, churnArt.Means, churnArt.Directions)
 		} else { // gone: no further orders or value expected under the contract
 			prob, top = 1, []string{features.DaysSinceCancel}
@@ -262,10 +265,19 @@ func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvAr
 			Control:               cfg.ControlShare > 0 && inControl(cfg.Seed, cfg.ControlShare, ids[i]),
 		}
 	}
-	parallelChunks(cfg, len(rows), 1024, func(lo, hi int) {
+	batch, batched := explainer.(interface{ ExplainBatch(dst, X []float64) float64 })
+	parallelChunks(cfg, len(rows), 256, func(lo, hi int) {
+		if batched { // the GBDT explains a chunk tree by tree: faster than row by row
+			contribs := make([]float64, (hi-lo)*p)
+			batch.ExplainBatch(contribs, X[lo*p:hi*p])
+			for i := lo; i < hi; i++ {
+				score(i, contribs[(i-lo)*p:(i-lo+1)*p], true)
+			}
+			return
+		}
 		contrib := make([]float64, p)
 		for i := lo; i < hi; i++ {
-			score(i, contrib)
+			score(i, contrib, false)
 		}
 	})
 	rankRisk(rows)
