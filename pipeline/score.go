@@ -265,7 +265,9 @@ func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvAr
 			Control:               cfg.ControlShare > 0 && inControl(cfg.Seed, cfg.ControlShare, ids[i]),
 		}
 	}
-	batch, batched := explainer.(interface{ ExplainBatch(dst, X []float64) float64 })
+	batch, batched := explainer.(interface {
+		ExplainBatch(dst, X []float64) float64
+	})
 	parallelChunks(cfg, len(rows), 256, func(lo, hi int) {
 		if batched { // the GBDT explains a chunk tree by tree: faster than row by row
 			contribs := make([]float64, (hi-lo)*p)
