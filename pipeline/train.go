@@ -233,11 +233,6 @@ func (a *ChurnArtifact) Explainer(champion models.Classifier) models.Classifier 
 	return champion
 }
 
-// Probability is the champion's calibrated churn probability for row x.
-func (a *ChurnArtifact) Probability(m models.Classifier, x []float64) float64 {
-	return a.Calibrate(m.Predict(x))
-}
-
 // Calibrate maps a raw model score to the calibrated churn probability.
 func (a *ChurnArtifact) Calibrate(p float64) float64 {
 	if a.Calibration != nil {
