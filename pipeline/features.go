@@ -318,6 +318,16 @@ feed:
 // FeatureCatalogue is the feature catalogue as Markdown (`churn features --catalogue`).
 func FeatureCatalogue() string { return features.CatalogueMarkdown() }
 
+// committedSnapshot reads the committed snapshot at cutoff whole, with an
+// error that says how to make it when there is none.
+func committedSnapshot(ctx context.Context, workdir string, cutoff time.Time) (arrow.RecordBatch, error) {
+	rec, err := readSnapshot(ctx, datasets.SnapshotDir(workdir, dateString(cutoff)), memory.DefaultAllocator)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: no feature snapshot at %s (run churn features --cutoff %s): %w", dateString(cutoff), dateString(cutoff), err)
+	}
+	return rec, nil
+}
+
 // FeatureSummary describes one numeric column of a snapshot.
 type FeatureSummary struct {
 	Name                               string
@@ -330,10 +340,9 @@ type FeatureSummary struct {
 // `churn features --describe`. Quantiles are order statistics at
 // ⌊q·(n−1)⌋ of the non-null values.
 func DescribeFeatures(ctx context.Context, workdir string, cutoff time.Time) ([]FeatureSummary, error) {
-	dir := datasets.SnapshotDir(workdir, dateString(cutoff))
-	rec, err := readSnapshot(ctx, dir, memory.DefaultAllocator)
+	rec, err := committedSnapshot(ctx, workdir, cutoff)
 	if err != nil {
-		return nil, fmt.Errorf("pipeline: no feature snapshot at %s (run churn features --cutoff %s): %w", dateString(cutoff), dateString(cutoff), err)
+		return nil, err
 	}
 	defer rec.Release()
 	var out []FeatureSummary
@@ -416,10 +425,9 @@ func priceIncreases(ctx context.Context, cfg Config, info datasets.WarehouseInfo
 // shortest exact form; text cells are neutralised against spreadsheet
 // formulas (datasets.NeutraliseCell). For data scientists' own tools.
 func ExportSnapshot(ctx context.Context, workdir string, cutoff time.Time, path string) (int, error) {
-	dir := datasets.SnapshotDir(workdir, dateString(cutoff))
-	rec, err := readSnapshot(ctx, dir, memory.DefaultAllocator)
+	rec, err := committedSnapshot(ctx, workdir, cutoff)
 	if err != nil {
-		return 0, fmt.Errorf("pipeline: no feature snapshot at %s (run churn features --cutoff %s): %w", dateString(cutoff), dateString(cutoff), err)
+		return 0, err
 	}
 	defer rec.Release()
 	var buf bytes.Buffer
