@@ -48,6 +48,7 @@ func LockWorkdir(workdir string) (func(), error) {
 		fmt.Fprintf(f, "held by pid %d on %s since %s\n", os.Getpid(), host, time.Now().UTC().Format(time.RFC3339))
 	}
 	return func() {
+		f.Truncate(0) // no holder any more: a finished command leaves the directory as it found it
 		unlock(f)
 		f.Close()
 	}, nil

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -178,7 +179,7 @@ func TestIngestMostlyBadKeepsWarehouse(t *testing.T) {
 		}
 	}
 	if after := treeHashes(t, work); !mapsEqual(before, after) {
-		t.Errorf("a failed ingest changed the work directory: %d files before, %d after", len(before), len(after))
+		t.Errorf("a failed ingest changed the work directory: %s", treeDiff(before, after))
 	}
 	// An unmappable header and an unreadable file are the same kind of stop.
 	for _, data := range []string{"who,when\nc1,2024-01-01\n", "", "customer_id,ts,amount\n"} {
@@ -188,8 +189,27 @@ func TestIngestMostlyBadKeepsWarehouse(t *testing.T) {
 		}
 	}
 	if after := treeHashes(t, work); !mapsEqual(before, after) {
-		t.Error("a failed ingest changed the work directory")
+		t.Errorf("a failed ingest changed the work directory: %s", treeDiff(before, after))
 	}
+}
+
+// treeDiff names the files that differ between two treeHashes.
+func treeDiff(before, after map[string][32]byte) string {
+	var d []string
+	for k, v := range before {
+		if w, ok := after[k]; !ok {
+			d = append(d, "-"+k)
+		} else if w != v {
+			d = append(d, "~"+k)
+		}
+	}
+	for k := range after {
+		if _, ok := before[k]; !ok {
+			d = append(d, "+"+k)
+		}
+	}
+	sort.Strings(d)
+	return strings.Join(d, " ")
 }
 
 // Two writers on one work directory: the second is refused, not interleaved.
