@@ -196,9 +196,65 @@ type lineParser struct {
 	statuses map[string]bool
 	classes  classifier
 	hasParts bool // a unit price column: quantity defaults to 1
-	// the previous row's order and its order-level fields, for fill-down
-	lastOrder                                         string
-	lastID, lastEmail, lastTS, lastStatus, lastCancel string
+	// last is the previous row's order and order-level fields, for fill-down
+	last fillState
+	// lead records, when track is set, how the first rows depend on the
+	// state before them (a chunk of a file read in parallel).
+	track bool
+	lead  leadInfo
+}
+
+// fillState is what fill-down carries from one row to the next: the order
+// id and the order-level fields, as read or filled.
+type fillState struct{ order, id, email, ts, status, cancel string }
+
+// leadInfo describes the leading rows of a chunk parsed without the state
+// before it: those sharing the first row's order id. A chunk must be parsed
+// again with the true state when that order continues the previous chunk's
+// last order and a leading row took a field from the state (empty before
+// any row of the order had it), or the first row has an order-level refund.
+type leadInfo struct {
+	rows   int
+	order  string
+	open   bool
+	empty  uint8 // fill-down fields (bits in fillState order, id = 1) empty before any value
+	seen   uint8
+	refund bool
+}
+
+// dependsOn reports whether a chunk with these leading rows reads
+// differently after state prev than from scratch.
+func (l leadInfo) dependsOn(prev fillState) bool {
+	if l.rows == 0 || l.order == "" || l.order != prev.order {
+		return false
+	}
+	var set uint8
+	for i, v := range [5]string{prev.id, prev.email, prev.ts, prev.status, prev.cancel} {
+		if v != "" {
+			set |= 1 << i
+		}
+	}
+	return l.empty&set != 0 || l.refund
+}
+
+// note updates the leading-row record with one parsed row's raw fields.
+func (l *leadInfo) note(order string, fields [5]string, refunded bool) {
+	if l.rows == 0 {
+		l.order, l.open, l.refund = order, order != "", refunded
+	}
+	l.rows++
+	if !l.open || order != l.order {
+		l.open = false
+		return
+	}
+	for i, v := range fields {
+		bit := uint8(1) << i
+		if v != "" {
+			l.seen |= bit
+		} else if l.seen&bit == 0 {
+			l.empty |= bit
+		}
+	}
 }
 
 func newLineParser(opt *ReadOptions, vals ValueOptions, st *FileStats, good func(Transaction) error, cols map[string]string) *lineParser {
@@ -225,12 +281,16 @@ func newLineParser(opt *ReadOptions, vals ValueOptions, st *FileStats, good func
 func (p *lineParser) parse(get func(string) string) (string, string, error) {
 	order := get(KeyOrderID)
 	id, email, tsText, status, cancelText := get(KeyCustomerID), get(KeyEmail), get(KeyTS), get(KeyStatus), get(KeyCancelledAt)
-	firstLine := order == "" || order != p.lastOrder
-	if !firstLine { // order-level fields appear on an order's first line only (Shopify)
-		id, email, tsText = cmp.Or(id, p.lastID), cmp.Or(email, p.lastEmail), cmp.Or(tsText, p.lastTS)
-		status, cancelText = cmp.Or(status, p.lastStatus), cmp.Or(cancelText, p.lastCancel)
+	if p.track {
+		p.lead.note(order, [5]string{id, email, tsText, status, cancelText}, get(KeyRefunded) != "")
 	}
-	p.lastOrder, p.lastID, p.lastEmail, p.lastTS, p.lastStatus, p.lastCancel = order, id, email, tsText, status, cancelText
+	firstLine := order == "" || order != p.last.order
+	if !firstLine { // order-level fields appear on an order's first line only (Shopify)
+		l := &p.last
+		id, email, tsText = cmp.Or(id, l.id), cmp.Or(email, l.email), cmp.Or(tsText, l.ts)
+		status, cancelText = cmp.Or(status, l.status), cmp.Or(cancelText, l.cancel)
+	}
+	p.last = fillState{order, id, email, tsText, status, cancelText}
 
 	t := Transaction{CustomerID: NormaliseID(id), OrderID: order, LineID: get(KeyLineID),
 		ProductID: get(KeyProductID), Category: get(KeyCategory), Channel: get(KeyChannel)}

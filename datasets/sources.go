@@ -213,6 +213,11 @@ func openTextSource(path string, r io.Reader, format string, opt SourceOptions, 
 		return nil, csvError(path, err)
 	}
 	s.head = slices.Clone(h)
+	line, _ := cr.FieldPos(0)
+	s.br, s.dataLine = br, line+1
+	for _, f := range h {
+		s.dataLine += strings.Count(f, "\n")
+	}
 	if len(s.head) > 0 {
 		s.head[0] = strings.TrimPrefix(s.head[0], "\ufeff")
 	}
@@ -309,12 +314,15 @@ func delimiterName(r rune) string {
 }
 
 type csvSource struct {
-	name   string
-	cr     *csv.Reader
-	head   []string
-	delim  rune
-	desc   string
-	closer func() error
+	name string
+	cr   *csv.Reader
+	br   *bufio.Reader // what cr reads, just after the header
+	// dataLine is the line number of the first line after the header.
+	dataLine int
+	head     []string
+	delim    rune
+	desc     string
+	closer   func() error
 }
 
 func (s *csvSource) header() []string { return s.head }

@@ -43,6 +43,10 @@ type ReadOptions struct {
 	// "none", e.g. WooCommerce's 0 for guests.
 	Aliases  map[string][]string
 	GuestIDs []string
+	// Workers > 1 parses a CSV transactions file on that many goroutines
+	// (the callbacks still run on one, in file order).
+	Workers int
+	chunk   int // bytes per parallel chunk (0: defaultChunk); tests cut small ones
 }
 
 // GuestKeyEmail is the ReadOptions.GuestKey that identifies guests by email.
@@ -139,129 +143,193 @@ func (c *countWriter) Write(p []byte) (int, error) {
 // the whole row) and the reason; a non-nil error stops the read.
 type rowParser func(rec []string, get func(key string) string) (col, reason string, err error)
 
+// rowReader turns the records of one file into parser calls: it checks
+// the field count, hands each record to parse, counts rows and routes bad
+// ones to bad (or, with a nil bad, ends with a *DataError).
+type rowReader struct {
+	name   string
+	header []string
+	idx    map[string]int
+	// present lists the mapped columns: parsers look up a dozen keys per
+	// row, and comparing against a few constant strings beats hashing them.
+	present []keyCol
+	delim   rune
+	parse   rowParser
+	bad     func(BadRow) error
+	st      *FileStats
+	rec     []string
+	getter  func(string) string
+}
+
+type keyCol struct {
+	key string
+	i   int
+}
+
+// newRowReader resolves the columns of table in src's header and the value
+// options (the decimal separator follows the delimiter when unset).
+func newRowReader(name string, src rowSource, table Table, opt ReadOptions) (*rowReader, ValueOptions, error) {
+	st := &FileStats{File: name, Format: src.describe(), Columns: map[string]string{}}
+	r := &rowReader{name: name, header: src.header(), st: st, delim: ','}
+	if table.Name == Transactions.Name {
+		table = table.withAliases(opt.Aliases)
+	}
+	idx, err := table.ResolveColumns(name, r.header, opt.Map)
+	if err != nil {
+		return r, ValueOptions{}, err
+	}
+	r.idx = idx
+	for k, i := range idx {
+		if i >= 0 {
+			st.Columns[k] = r.header[i]
+		}
+	}
+	for _, k := range table.Keys {
+		if i := idx[k]; i >= 0 {
+			r.present = append(r.present, keyCol{k, i})
+		}
+	}
+	vals := opt.Values
+	if cs, ok := src.(*csvSource); ok {
+		r.delim = cs.delim
+	}
+	if vals.Decimal == 0 {
+		vals.Decimal = '.'
+		if r.delim == ';' {
+			vals.Decimal = ','
+		}
+	}
+	st.Decimal = vals.Decimal
+	r.getter = r.get
+	return r, vals, nil
+}
+
+// fork returns a reader of the same file with its own stats, parser and
+// bad-row sink, for one chunk of records.
+func (r *rowReader) fork(st *FileStats, parse rowParser, bad func(BadRow) error) *rowReader {
+	f := &rowReader{name: r.name, header: r.header, idx: r.idx, present: r.present, delim: r.delim, parse: parse, bad: bad, st: st}
+	f.getter = f.get
+	return f
+}
+
+// get returns the trimmed field of the current record under a mapping key.
+func (r *rowReader) get(k string) string {
+	for _, kc := range r.present {
+		if kc.key == k {
+			if kc.i < len(r.rec) {
+				return strings.TrimSpace(r.rec[kc.i])
+			}
+			return ""
+		}
+	}
+	return ""
+}
+
+func (r *rowReader) reject(br BadRow, rec []string) error {
+	if r.bad == nil {
+		return &DataError{File: br.File, Line: br.Line, Column: br.Column, Field: br.Field, Msg: br.Reason}
+	}
+	if rec != nil {
+		br.Raw = joinRecord(rec, r.delim)
+	}
+	return r.bad(br)
+}
+
+// lost accounts for n records that could not be read (a CSV syntax error).
+func (r *rowReader) lost(de *DataError, n int) error {
+	r.st.Rows += int64(n)
+	r.st.Bad += int64(n)
+	return r.reject(BadRow{File: r.name, Line: de.Line, Column: de.Column, Reason: de.Msg}, nil)
+}
+
+// record handles one record read at line; errStop ends the read early.
+func (r *rowReader) record(rec []string, line int) error {
+	if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+		return nil // blank line
+	}
+	r.st.Rows++
+	col, reason := "", ""
+	if len(rec) != len(r.header) {
+		reason = fmt.Sprintf("%d fields, header has %d", len(rec), len(r.header))
+	} else {
+		var err error
+		r.rec = rec
+		col, reason, err = r.parse(rec, r.getter)
+		r.rec = nil
+		if err == errSkip {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if reason != "" {
+		r.st.Bad++
+		br := BadRow{File: r.name, Line: line, Reason: reason}
+		if col != "" {
+			br.Column, br.Field = r.idx[col]+1, r.header[r.idx[col]]
+		}
+		return r.reject(br, rec)
+	}
+	r.st.Loaded++
+	return nil
+}
+
 // readRows is the loop shared by every input table: it resolves the
 // columns of table, then hands each record to the parser newParser builds,
 // routing bad rows to bad (or, with a nil bad, ending with a *DataError).
 func readRows(ctx context.Context, name string, src rowSource, table Table, opt ReadOptions,
 	newParser func(vals ValueOptions, st *FileStats) (rowParser, error), bad func(BadRow) error) (FileStats, error) {
-	st := FileStats{File: name, Format: src.describe(), Columns: map[string]string{}}
-	header := src.header()
-	if table.Name == Transactions.Name {
-		table = table.withAliases(opt.Aliases)
-	}
-	idx, err := table.ResolveColumns(name, header, opt.Map)
+	r, vals, err := newRowReader(name, src, table, opt)
 	if err != nil {
-		return st, err
+		return *r.st, err
 	}
-	for k, i := range idx {
-		if i >= 0 {
-			st.Columns[k] = header[i]
-		}
+	if r.parse, err = newParser(vals, r.st); err != nil {
+		return *r.st, err
 	}
-	vals := opt.Values
-	delim := ','
-	if cs, ok := src.(*csvSource); ok {
-		delim = cs.delim
-	}
-	if vals.Decimal == 0 {
-		vals.Decimal = '.'
-		if delim == ';' {
-			vals.Decimal = ','
-		}
-	}
-	st.Decimal = vals.Decimal
-	parse, err := newParser(vals, &st)
-	if err != nil {
-		return st, err
-	}
-	var rec []string
-	// The mapped columns in a short list: parsers look up a dozen keys per
-	// row, and comparing against a few constant strings beats hashing them.
-	type keyCol struct {
-		key string
-		i   int
-	}
-	var present []keyCol
-	for _, k := range table.Keys {
-		if i := idx[k]; i >= 0 {
-			present = append(present, keyCol{k, i})
-		}
-	}
-	get := func(k string) string {
-		for _, kc := range present {
-			if kc.key == k {
-				if kc.i < len(rec) {
-					return strings.TrimSpace(rec[kc.i])
-				}
-				return ""
-			}
-		}
-		return ""
-	}
-	reject := func(br BadRow, rec []string) error {
-		if bad == nil {
-			return &DataError{File: br.File, Line: br.Line, Column: br.Column, Field: br.Field, Msg: br.Reason}
-		}
-		if rec != nil {
-			br.Raw = joinRecord(rec, delim)
-		}
-		return bad(br)
-	}
+	r.bad = bad
+	st := r.st
 	for {
-		var line, lost int
-		rec, line, lost, err = src.next()
+		rec, line, lost, err := src.next()
 		if err == io.EOF {
-			return st, nil
+			return *st, nil
 		}
 		if st.Rows%65536 == 0 {
 			if cerr := ctx.Err(); cerr != nil {
-				return st, cerr
+				return *st, cerr
 			}
 		}
 		var de *DataError
 		if errors.As(err, &de) && lost > 0 {
-			st.Rows += int64(lost)
-			st.Bad += int64(lost)
-			if err := reject(BadRow{File: name, Line: de.Line, Column: de.Column, Reason: de.Msg}, nil); err != nil {
-				return st, err
+			if err := r.lost(de, lost); err != nil {
+				return *st, err
 			}
 			continue
 		}
 		if err != nil {
-			return st, err
+			return *st, err
 		}
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
-			continue // blank line
-		}
-		st.Rows++
-		col, reason := "", ""
-		if len(rec) != len(header) {
-			reason = fmt.Sprintf("%d fields, header has %d", len(rec), len(header))
-		} else if col, reason, err = parse(rec, get); err != nil {
-			switch err {
-			case errStop:
-				return st, nil
-			case errSkip:
-				continue
+		if err := r.record(rec, line); err != nil {
+			if err == errStop {
+				return *st, nil
 			}
-			return st, err
+			return *st, err
 		}
-		if reason != "" {
-			st.Bad++
-			br := BadRow{File: name, Line: line, Reason: reason}
-			if col != "" {
-				br.Column, br.Field = idx[col]+1, header[idx[col]]
-			}
-			if err := reject(br, rec); err != nil {
-				return st, err
-			}
-			continue
-		}
-		st.Loaded++
 	}
 }
 
 func readTransactions(ctx context.Context, name string, src rowSource, opt ReadOptions, good func(Transaction) error, bad func(BadRow) error) (FileStats, error) {
+	if cs, ok := parallelCSV(src, opt); ok {
+		r, vals, err := newRowReader(name, src, Transactions, opt)
+		if err != nil {
+			return *r.st, err
+		}
+		if err := checkTransactionColumns(name, src.header(), r.st.Columns, opt.GuestKey); err != nil {
+			return *r.st, err
+		}
+		r.bad = bad
+		return readTransactionsParallel(ctx, cs, r, &opt, vals, good)
+	}
 	return readRows(ctx, name, src, Transactions, opt, func(vals ValueOptions, st *FileStats) (rowParser, error) {
 		if err := checkTransactionColumns(name, src.header(), st.Columns, opt.GuestKey); err != nil {
 			return nil, err

@@ -267,7 +267,7 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 	if err != nil {
 		return res, err
 	}
-	txOpt.NotAfter = now
+	txOpt.NotAfter, txOpt.Workers = now, cfg.Workers
 	// check accounts for one file read and stops above the bad-row bound.
 	check := func(table, path string, st datasets.FileStats, err error) error {
 		if err != nil {

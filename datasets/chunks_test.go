@@ -1,0 +1,121 @@
+package datasets
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// readResult is everything a read of a transactions file gives.
+type readResult struct {
+	Rows []Transaction
+	Bad  []BadRow
+	St   FileStats
+	Err  string
+}
+
+func readWith(t testing.TB, in string, opt ReadOptions, strict bool) readResult {
+	t.Helper()
+	var res readResult
+	var bad func(BadRow) error
+	if !strict {
+		bad = func(b BadRow) error { res.Bad = append(res.Bad, b); return nil }
+	}
+	st, err := ReadTransactions(context.Background(), "f.csv", strings.NewReader(in), opt, func(tx Transaction) error {
+		res.Rows = append(res.Rows, tx)
+		return nil
+	}, bad)
+	res.St = st
+	if err != nil {
+		res.Err = err.Error()
+		var de *DataError
+		if !errors.As(err, &de) {
+			t.Fatalf("non-data error from a reader of bytes: %v", err)
+		}
+	}
+	return res
+}
+
+// sameAsSequential reads in sequentially and in parallel with several
+// chunk sizes and worker counts, and fails on any difference.
+func sameAsSequential(t testing.TB, in string, opt ReadOptions, chunks ...int) {
+	t.Helper()
+	for _, strict := range []bool{false, true} {
+		opt.Workers, opt.chunk = 0, 0
+		want := readWith(t, in, opt, strict)
+		for _, chunk := range chunks {
+			for _, workers := range []int{2, 3} {
+				opt.Workers, opt.chunk = workers, chunk
+				got := readWith(t, in, opt, strict)
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Fatalf("strict %v, chunk %d, %d workers: parallel read differs from sequential (-want +got):\n%s\ninput:\n%q", strict, chunk, workers, diff, in)
+				}
+			}
+		}
+	}
+}
+
+func TestParallelReadMatchesSequential(t *testing.T) {
+	chunks := []int{1, 2, 3, 5, 8, 13, 40, 1 << 20}
+	cases := map[string]struct {
+		in  string
+		opt ReadOptions
+	}{
+		"plain":                                  {in: "customer_id,ts,amount,category\nc1,2024-01-01,1.00,toys\nc2,2024-01-02,2.50,garden\nc1,2024-02-01,3,toys\n"},
+		"crlf, no final newline, trailing cr":    {in: "customer_id,ts,amount\r\nc1,2024-01-01,1.00\r\n\r\nc2,2024-01-02,2.00\r\nc3,2024-01-03,3.00\r"},
+		"blank and space lines":                  {in: "customer_id,ts,amount\n\n\nc1,2024-01-01,1.00\n   \nc2,2024-01-02,2\n\n"},
+		"quoted fields with newlines and quotes": {in: "customer_id,ts,amount,category\n\"c,1\",2024-01-01,\"1,000.00\",\"a\nb\"\n\"c\"\"2\",2024-01-02,2.00,\"x\r\ny\"\nc3,2024-01-03,3.00,plain\n"},
+		"bare quote and bad quote":               {in: "customer_id,ts,amount\nc\"1,2024-01-01,1.00\nc2,2024-01-02,2.00\n\"c3\"x,2024-01-03,3.00\nc4,2024-01-04,4.00\n\"c5\"\r,2024,1\nc6,2024-01-06,6.00\n"},
+		"unclosed quote at the end":              {in: "customer_id,ts,amount\nc1,2024-01-01,1.00\n\"c2,2024-01-02,2.00\nc3,2024-01-03,3.00\n"},
+		"multi-line quoted header":               {in: "\n\"customer\nid\",ts,amount\nc1,2024-01-01,1.00\nc2,bad-date,2.00\n", opt: ReadOptions{Map: ColumnMap{KeyCustomerID: "customer\nid"}}},
+		"bad rows and field counts": {in: "customer_id,ts,amount\nc1,2024-01-01,x\nc2,2024-01-02\nc3,2024-01-03,3.00,extra\n,2024-01-04,4\nc5,2099-01-01,5\nc6,2024-01-06,6\n",
+			opt: ReadOptions{NotAfter: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}},
+		"semicolons and decimal commas": {in: "customer_id;ts;amount\nc1;2024-01-01;1,50\nc2;2024-01-02;\"1.234,56\"\nc3;2024-01-03;2,00\n"},
+		"tabs":                          {in: "customer_id\tts\tamount\nc1\t2024-01-01\t1.5\nc2\t2024-01-02\t2\n"},
+		// Shopify: order-level fields on an order's first line only, a
+		// cancelled order, an order-level refund, lines of one order cut
+		// into different chunks.
+		"fill-down": {in: "Name,Email,Created at,Financial Status,Cancelled at,Refunded Amount,Lineitem quantity,Lineitem price,Lineitem sku\n" +
+			"#1001,a@x.com,2024-01-01 10:00:00 +0000,paid,,,1,10.00,S1\n#1001,,,,,,2,5.00,S2\n#1001,,,,,,1,1.00,S3\n" +
+			"#1002,b@x.com,2024-01-02 10:00:00 +0000,refunded,2024-01-05 10:00:00 +0000,,1,20.00,S1\n#1002,,,,,,1,3.00,S4\n" +
+			"#1003,a@x.com,2024-01-03 10:00:00 +0000,partially_refunded,,4.00,1,8.00,S2\n#1003,,,,,,3,2.00,S5\n#1003,,,,,,1,2.00,S6\n" +
+			"#1004,,2024-01-04 10:00:00 +0000,paid,,,1,9.00,S1\n#1004,c@x.com,,,,,1,1.00,S2\n",
+			opt: ReadOptions{Map: ColumnMap{KeyOrderID: "Name", KeyEmail: "Email", KeyTS: "Created at", KeyStatus: "Financial Status", KeyCancelledAt: "Cancelled at",
+				KeyRefunded: "Refunded Amount", KeyQuantity: "Lineitem quantity", KeyUnitPrice: "Lineitem price", KeyProductID: "Lineitem sku"}, GuestKey: GuestKeyEmail}},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) { sameAsSequential(t, c.in, c.opt, chunks...) })
+	}
+}
+
+// TestParallelReadGeneratedShop compares the two reads on a generated shop.
+func TestParallelReadGeneratedShop(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Generate(context.Background(), SyntheticConfig{Customers: 300, Seed: 7}, dir); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "transactions.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := readWith(t, string(b), ReadOptions{}, false)
+	if len(res.Rows) < 1000 || res.Err != "" {
+		t.Fatalf("generated shop read %d rows, error %q", len(res.Rows), res.Err)
+	}
+	sameAsSequential(t, string(b), ReadOptions{}, 1000, 4096, 1<<16)
+}
+
+func FuzzParallelRead(f *testing.F) {
+	f.Add("customer_id,ts,amount\nc1,2024-01-01,1.00\n\"c\n2\",2024-01-02,2\n", uint8(3))
+	f.Add("order_id,email,ts,amount,status\n1,a@x,2024-01-01,1,paid\n1,,,2,\n2,b@x,2024-01-02,3,cancelled\n2,,,4,\n", uint8(9))
+	f.Add("customer_id;ts;amount\nc\"1;2024-01-01;1\n\"c2\"x;2024-01-02;2\r\nc3;2024-01-03;3", uint8(5))
+	f.Fuzz(func(t *testing.T, in string, chunk uint8) {
+		sameAsSequential(t, in, ReadOptions{GuestKey: GuestKeyEmail}, int(chunk)+1)
+	})
+}
