@@ -217,15 +217,18 @@ func eachRecord(name, text string, line int, delim rune, fn func(rec []string, l
 
 // txChunk is one chunk of a transactions file and what parsing it gave.
 type txChunk struct {
-	text string
-	line int
-	rows []Transaction
-	bad  []BadRow
-	st   FileStats
-	lead leadInfo
-	end  fillState
-	err  error
-	done chan struct{}
+	text  string
+	line  int
+	lines int // newlines in text
+	rows  []Transaction
+	bad   []BadRow
+	st    FileStats
+	lead  leadInfo
+	end   fillState
+	seq   int
+	parts [][]wrow // the rows by bucket, for a warehouse writer
+	err   error
+	done  chan struct{}
 }
 
 // interner keeps one copy of the repeated strings of rows (category,
@@ -267,10 +270,10 @@ func (in *interner) row(t *Transaction) {
 
 // parseChunk parses c's records with a line parser that starts from state
 // from (nil: from scratch, recording how the leading rows depend on it).
-func parseChunk(c *txChunk, r *rowReader, opt *ReadOptions, vals ValueOptions, in *interner, from *fillState) {
+// The rows' strings are still parts of the chunk's text.
+func parseChunk(c *txChunk, r *rowReader, opt *ReadOptions, vals ValueOptions, from *fillState) {
 	c.rows, c.bad, c.st = c.rows[:0], nil, FileStats{}
 	p := newLineParser(opt, vals, &c.st, func(t Transaction) error {
-		in.row(&t)
 		c.rows = append(c.rows, t)
 		return nil
 	}, r.st.Columns)
@@ -288,6 +291,41 @@ func parseChunk(c *txChunk, r *rowReader, opt *ReadOptions, vals ValueOptions, i
 	c.lead, c.end = p.lead, p.last
 }
 
+// txSink takes the rows of a parallel read: prepare runs on a chunk in the
+// worker that parsed it (and again after a re-parse), deliver in file order.
+type txSink struct {
+	prepare func(c *txChunk)
+	deliver func(c *txChunk) error
+}
+
+// callbackSink hands every row to good (errStop ends the read early).
+func callbackSink(good func(Transaction) error) txSink {
+	return txSink{
+		prepare: func(c *txChunk) {
+			in := &interner{m: map[string]string{}}
+			for i := range c.rows {
+				in.row(&c.rows[i])
+			}
+		},
+		deliver: func(c *txChunk) error {
+			for i := range c.rows {
+				if err := good(c.rows[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+}
+
+// warehouseSink queues the rows in a warehouse writer.
+func warehouseSink(w *WarehouseWriter) txSink {
+	return txSink{
+		prepare: func(c *txChunk) { c.parts = w.split(c.rows, c.seq) },
+		deliver: func(c *txChunk) error { w.addParts(c.parts); return nil },
+	}
+}
+
 // parallelCSV reports whether src can be read in parallel chunks with these
 // options: CSV with a one-byte delimiter and more than one worker.
 func parallelCSV(src rowSource, opt ReadOptions) (*csvSource, bool) {
@@ -303,19 +341,26 @@ func parallelCSV(src rowSource, opt ReadOptions) (*csvSource, bool) {
 }
 
 // readTransactionsParallel is readTransactions on opt.Workers goroutines.
-func readTransactionsParallel(ctx context.Context, cs *csvSource, r *rowReader, opt *ReadOptions, vals ValueOptions, good func(Transaction) error) (FileStats, error) {
+func readTransactionsParallel(ctx context.Context, cs *csvSource, r *rowReader, opt *ReadOptions, vals ValueOptions, sink txSink) (FileStats, error) {
 	st := *r.st
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	inflight := 2 * opt.Workers
 	work, order := make(chan *txChunk, inflight), make(chan *txChunk, inflight)
+	// Row buffers go round: a chunk's rows are dropped once delivered.
+	free := make(chan []Transaction, inflight+opt.Workers)
 	var wg sync.WaitGroup
 	for range opt.Workers {
 		wg.Go(func() {
-			in := &interner{m: map[string]string{}}
 			for c := range work {
+				select {
+				case c.rows = <-free:
+				default:
+					c.rows = make([]Transaction, 0, c.lines+c.lines/8)
+				}
 				if ctx.Err() == nil {
-					parseChunk(c, r, opt, vals, in, nil)
+					parseChunk(c, r, opt, vals, nil)
+					sink.prepare(c)
 				}
 				close(c.done)
 			}
@@ -328,7 +373,6 @@ func readTransactionsParallel(ctx context.Context, cs *csvSource, r *rowReader, 
 	collected := make(chan struct{})
 	go func() {
 		defer close(collected)
-		in := &interner{m: map[string]string{}}
 		var prev fillState
 		for c := range order {
 			<-c.done
@@ -336,7 +380,8 @@ func readTransactionsParallel(ctx context.Context, cs *csvSource, r *rowReader, 
 				continue
 			}
 			if c.lead.dependsOn(prev) {
-				parseChunk(c, r, opt, vals, in, &prev)
+				parseChunk(c, r, opt, vals, &prev)
+				sink.prepare(c)
 			}
 			prev = c.end
 			st.addCounts(c.st)
@@ -346,8 +391,8 @@ func readTransactionsParallel(ctx context.Context, cs *csvSource, r *rowReader, 
 					break
 				}
 			}
-			for i := 0; err == nil && i < len(c.rows); i++ {
-				err = good(c.rows[i])
+			if err == nil {
+				err = sink.deliver(c)
 			}
 			if err == nil {
 				err = c.err // the chunk's rows before its error count, as in a sequential read
@@ -360,11 +405,16 @@ func readTransactionsParallel(ctx context.Context, cs *csvSource, r *rowReader, 
 			if collectErr != nil || stopped {
 				cancel()
 			}
-			c.rows, c.bad, c.text = nil, nil, ""
+			clear(c.rows)
+			select {
+			case free <- c.rows[:0]:
+			default:
+			}
+			c.rows, c.bad, c.text, c.parts = nil, nil, "", nil
 		}
 	}()
 	ck := &chunker{r: cs.br, delim: byte(cs.delim), size: cmp.Or(opt.chunk, defaultChunk)}
-	line := cs.dataLine
+	line, seq := cs.dataLine, 0
 	var readErr error
 	for ctx.Err() == nil {
 		text, err := ck.next()
@@ -375,8 +425,9 @@ func readTransactionsParallel(ctx context.Context, cs *csvSource, r *rowReader, 
 			readErr = err
 			break
 		}
-		c := &txChunk{text: text, line: line, done: make(chan struct{})}
-		line += strings.Count(text, "\n")
+		c := &txChunk{text: text, line: line, lines: strings.Count(text, "\n"), seq: seq, done: make(chan struct{})}
+		seq++
+		line += c.lines
 		order <- c
 		work <- c
 	}

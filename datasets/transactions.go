@@ -319,6 +319,12 @@ func readRows(ctx context.Context, name string, src rowSource, table Table, opt 
 }
 
 func readTransactions(ctx context.Context, name string, src rowSource, opt ReadOptions, good func(Transaction) error, bad func(BadRow) error) (FileStats, error) {
+	return readTransactionsTo(ctx, name, src, opt, good, callbackSink(good), bad)
+}
+
+// readTransactionsTo reads a transactions file in parallel into sink when
+// it can (see parallelCSV), else row by row into good.
+func readTransactionsTo(ctx context.Context, name string, src rowSource, opt ReadOptions, good func(Transaction) error, sink txSink, bad func(BadRow) error) (FileStats, error) {
 	if cs, ok := parallelCSV(src, opt); ok {
 		r, vals, err := newRowReader(name, src, Transactions, opt)
 		if err != nil {
@@ -328,7 +334,7 @@ func readTransactions(ctx context.Context, name string, src rowSource, opt ReadO
 			return *r.st, err
 		}
 		r.bad = bad
-		return readTransactionsParallel(ctx, cs, r, &opt, vals, good)
+		return readTransactionsParallel(ctx, cs, r, &opt, vals, sink)
 	}
 	return readRows(ctx, name, src, Transactions, opt, func(vals ValueOptions, st *FileStats) (rowParser, error) {
 		if err := checkTransactionColumns(name, src.header(), st.Columns, opt.GuestKey); err != nil {
@@ -337,6 +343,14 @@ func readTransactions(ctx context.Context, name string, src rowSource, opt ReadO
 		p := newLineParser(&opt, vals, st, good, st.Columns)
 		return func(rec []string, get func(string) string) (string, string, error) { return p.parse(get) }, nil
 	}, bad)
+}
+
+// ReadFile reads one transactions file like ReadTransactionFile and queues
+// its good rows; a CSV file is parsed on opt.Workers goroutines.
+func (w *WarehouseWriter) ReadFile(ctx context.Context, path string, opt ReadOptions, bad func(BadRow) error) (FileStats, error) {
+	return readInputFile(ctx, path, opt, func(src rowSource) (FileStats, error) {
+		return readTransactionsTo(ctx, path, src, opt, func(t Transaction) error { w.Add(t); return nil }, warehouseSink(w), bad)
+	})
 }
 
 // checkTransactionColumns checks the required alternatives of a

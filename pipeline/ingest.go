@@ -301,7 +301,7 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 			}
 		}
 		for _, path := range paths {
-			st, err := datasets.ReadTransactionFile(ctx, path, txOpt, func(t datasets.Transaction) error { w.Add(t); return nil }, keepBad)
+			st, err := w.ReadFile(ctx, path, txOpt, keepBad)
 			if err := check(datasets.Transactions.Name, path, st, err); err != nil {
 				return res, err
 			}

@@ -1,0 +1,610 @@
+package datasets
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// WarehouseWriter collects canonical rows by bucket and commits them as
+// bucket=NNN/part-00000.parquet files, each sorted by (customer_id, ts, ...)
+// with identical rows kept once. Rows are held in memory until Commit, in
+// a compact form: each bucket keeps its strings once in a table and its
+// rows refer to them by number, so rows hold no pointers (the garbage
+// collector never scans them) and sort by plain copies.
+type WarehouseWriter struct {
+	buckets []*bucketRows
+	mu      sync.Mutex // guards keyed and info
+	keyed   bool       // some row has a line id
+	info    WarehouseInfo
+}
+
+// wrow is a Transaction whose strings are ids in its bucket's table.
+type wrow struct {
+	TS, AmountCents, DiscountCents, UnitPriceCents, PointsEarned, PointsRedeemed int64
+	Quantity                                                                     int32
+	Cust, Order, Product, Category, Channel, LineID, LineKind                    uint32
+}
+
+// bucketRows is one bucket's rows in arrival order and its string table.
+type bucketRows struct {
+	mu   sync.Mutex
+	strs []string // id → string; 0 is ""
+	ids  map[string]uint32
+	segs [][]wrow // rows in arrival order, in segments; each sorted after compact
+	perm []uint64 // after compact: the kept rows in warehouse order, as segment<<32 | index
+	// dropped is how many rows the last compact dropped (a later one
+	// reports only what it adds to that).
+	dropped int
+	// the last customer and order interned: rows of one order come together
+	lastCust, lastOrder     string
+	lastCustID, lastOrderID uint32
+}
+
+// addChunk is the row count of the segments Add fills.
+const addChunk = 1 << 13
+
+// NewWarehouseWriter returns a writer with n buckets (n ≤ 0 means DefaultBuckets).
+func NewWarehouseWriter(n int) *WarehouseWriter {
+	if n <= 0 {
+		n = DefaultBuckets
+	}
+	w := &WarehouseWriter{buckets: make([]*bucketRows, n), info: WarehouseInfo{Buckets: n}}
+	for b := range w.buckets {
+		w.buckets[b] = &bucketRows{strs: []string{""}, ids: map[string]uint32{}}
+	}
+	return w
+}
+
+// id returns the id of s, adding a copy of it to the table when new.
+func (b *bucketRows) id(s string) uint32 {
+	if s == "" {
+		return 0
+	}
+	if id, ok := b.ids[s]; ok {
+		return id
+	}
+	s = strings.Clone(s)
+	id := uint32(len(b.strs))
+	b.strs = append(b.strs, s)
+	b.ids[s] = id
+	return id
+}
+
+// row turns t into the bucket's compact form; the caller holds b.mu.
+// Order ids are the one exception to "one id per string": there are about
+// as many orders as rows, so an order gets a new id unless it is the
+// previous row's (the lines of an order come together), and order ids are
+// compared by their text.
+func (b *bucketRows) row(t *Transaction) wrow {
+	if t.CustomerID != b.lastCust || b.lastCustID == 0 {
+		b.lastCustID = b.id(t.CustomerID)
+		b.lastCust = b.strs[b.lastCustID]
+	}
+	if t.OrderID == "" {
+		b.lastOrder, b.lastOrderID = "", 0
+	} else if t.OrderID != b.lastOrder || b.lastOrderID == 0 {
+		b.lastOrderID = uint32(len(b.strs))
+		b.lastOrder = strings.Clone(t.OrderID)
+		b.strs = append(b.strs, b.lastOrder)
+	}
+	return wrow{TS: t.TS, AmountCents: t.AmountCents, DiscountCents: t.DiscountCents, UnitPriceCents: t.UnitPriceCents,
+		PointsEarned: t.PointsEarned, PointsRedeemed: t.PointsRedeemed, Quantity: t.Quantity,
+		Cust: b.lastCustID, Order: b.lastOrderID, Product: b.id(t.ProductID), Category: b.id(t.Category), Channel: b.id(t.Channel),
+		LineID: b.id(t.LineID), LineKind: b.id(t.LineKind)}
+}
+
+// tx turns a compact row back into a Transaction.
+func (b *bucketRows) tx(r *wrow) Transaction {
+	s := b.strs
+	return Transaction{CustomerID: s[r.Cust], OrderID: s[r.Order], TS: r.TS, AmountCents: r.AmountCents, Quantity: r.Quantity,
+		ProductID: s[r.Product], Category: s[r.Category], Channel: s[r.Channel], LineID: s[r.LineID], LineKind: s[r.LineKind],
+		DiscountCents: r.DiscountCents, UnitPriceCents: r.UnitPriceCents, PointsEarned: r.PointsEarned, PointsRedeemed: r.PointsRedeemed}
+}
+
+// convert turns rows of this bucket into one new segment of compact rows.
+func (b *bucketRows) convert(rows []Transaction) []wrow {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	seg := make([]wrow, len(rows))
+	for i := range rows {
+		seg[i] = b.row(&rows[i])
+	}
+	return seg
+}
+
+// note accounts for rows about to be added: the count, time range and line ids.
+func (w *WarehouseWriter) note(n int64, minTS, maxTS int64, keyed bool) {
+	if n == 0 {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.info.Rows == 0 || minTS < w.info.MinTS {
+		w.info.MinTS = minTS
+	}
+	if w.info.Rows == 0 || maxTS > w.info.MaxTS {
+		w.info.MaxTS = maxTS
+	}
+	w.info.Rows += n
+	w.keyed = w.keyed || keyed
+}
+
+// Add queues one row.
+func (w *WarehouseWriter) Add(t Transaction) {
+	bk := w.buckets[Bucket(t.CustomerID, len(w.buckets))]
+	bk.mu.Lock()
+	last := len(bk.segs) - 1
+	if last < 0 || len(bk.segs[last]) == cap(bk.segs[last]) {
+		// Start a new segment instead of growing one: no repeated copying
+		// of millions of rows.
+		bk.segs = append(bk.segs, make([]wrow, 0, addChunk))
+		last++
+	}
+	bk.segs[last] = append(bk.segs[last], bk.row(&t))
+	bk.mu.Unlock()
+	w.note(1, t.TS, t.TS, t.LineID != "")
+}
+
+// addParts queues rows already split by bucket and converted (a chunk of a
+// file read in parallel), after what is queued.
+func (w *WarehouseWriter) addParts(parts [][]wrow) {
+	var n, minTS, maxTS int64
+	keyed := false
+	for b, seg := range parts {
+		if len(seg) == 0 {
+			continue
+		}
+		for i := range seg {
+			r := &seg[i]
+			if n == 0 || r.TS < minTS {
+				minTS = r.TS
+			}
+			if n == 0 || r.TS > maxTS {
+				maxTS = r.TS
+			}
+			n++
+			keyed = keyed || r.LineID != 0
+		}
+		bk := w.buckets[b]
+		bk.mu.Lock()
+		bk.segs = append(bk.segs, seg)
+		bk.mu.Unlock()
+	}
+	w.note(n, minTS, maxTS, keyed)
+}
+
+// split converts rows into per-bucket segments of compact rows, taking the
+// buckets' locks one at a time, starting at bucket first.
+func (w *WarehouseWriter) split(rows []Transaction, first int) [][]wrow {
+	n := len(w.buckets)
+	bucket := make([]uint16, len(rows))
+	counts := make([]int, n)
+	for i := range rows {
+		b := Bucket(rows[i].CustomerID, n)
+		bucket[i] = uint16(b)
+		counts[b]++
+	}
+	parts := make([][]wrow, n)
+	for k := range n {
+		b := (first + k) % n
+		if counts[b] == 0 {
+			continue
+		}
+		seg := make([]wrow, 0, counts[b])
+		bk := w.buckets[b]
+		bk.mu.Lock()
+		for i := range rows {
+			if int(bucket[i]) == b {
+				seg = append(seg, bk.row(&rows[i]))
+			}
+		}
+		bk.mu.Unlock()
+		parts[b] = seg
+	}
+	return parts
+}
+
+// AddWarehouse queues every row of the warehouse under workdir, whatever
+// its bucket count; a missing warehouse adds nothing.
+func (w *WarehouseWriter) AddWarehouse(workdir string) error {
+	info, err := OpenWarehouse(workdir)
+	if err != nil {
+		if _, statErr := os.Stat(filepath.Join(workdir, WarehouseDir, ManifestName)); os.IsNotExist(statErr) {
+			return nil
+		}
+		return err
+	}
+	parts := make([][][]wrow, info.Buckets)
+	err = eachBucket(info.Buckets, func(b int) error {
+		rows, err := WarehouseBucketRows(workdir, b)
+		if err != nil {
+			return err
+		}
+		if info.Buckets == len(w.buckets) { // same layout: the rows stay in their bucket
+			parts[b] = make([][]wrow, len(w.buckets))
+			parts[b][b] = w.buckets[b].convert(rows)
+		} else {
+			parts[b] = w.split(rows, b)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, p := range parts { // in bucket order: the same arrival order every time
+		w.addParts(p)
+	}
+	return nil
+}
+
+// LinkCancellations links the lines of cancellation invoices (order ids
+// starting with prefix, e.g. C536379) to the original order (536379) of the
+// same customer where it is in the data; the others stay as refunds under
+// their own id. It returns how many lines it linked and how many it could
+// not.
+func (w *WarehouseWriter) LinkCancellations(prefix string) (linked, unlinked int64) {
+	if prefix == "" {
+		return 0, 0
+	}
+	type custOrder struct {
+		cust  uint32
+		order string
+	}
+	for _, bk := range w.buckets {
+		cancel, ok := bk.ids[LineCancellation]
+		if !ok {
+			continue
+		}
+		orders := map[custOrder]uint32{}
+		for _, seg := range bk.segs {
+			for _, r := range seg {
+				if r.LineKind != cancel && r.Order != 0 {
+					orders[custOrder{r.Cust, bk.strs[r.Order]}] = r.Order
+				}
+			}
+		}
+		for _, seg := range bk.segs {
+			for i := range seg {
+				r := &seg[i]
+				orig, ok := strings.CutPrefix(bk.strs[r.Order], prefix)
+				if r.LineKind != cancel || !ok {
+					continue
+				}
+				if id, known := orders[custOrder{r.Cust, orig}]; known && orig != "" {
+					r.Order = id
+					linked++
+				} else {
+					unlinked++
+				}
+			}
+		}
+	}
+	return linked, unlinked
+}
+
+// Rows returns the number of rows queued.
+func (w *WarehouseWriter) Rows() int64 { return w.info.Rows }
+
+// compact drops, of rows with a line id, all but the latest version of
+// each order line (a corrected export); sorts each segment in the
+// warehouse's order; and merges the segments into bk.perm, keeping rows
+// identical to another once. It returns how many more rows went than the
+// last compact (a compact after more rows were added). No row is
+// copied into a new array: a million customers' rows stay where parsing
+// put them.
+func (bk *bucketRows) compact(keyed bool) (dropped int) {
+	n := 0
+	for _, seg := range bk.segs {
+		n += len(seg)
+	}
+	if keyed {
+		bk.latestLines()
+	}
+	o := bk.order()
+	for _, seg := range bk.segs {
+		slices.SortFunc(seg, func(a, b wrow) int { return o.compare(&a, &b) })
+	}
+	// A k-way merge: a heap of segment numbers ordered by their next row.
+	next := make([]int, len(bk.segs))
+	var h []int32
+	for s, seg := range bk.segs {
+		if len(seg) > 0 {
+			h = append(h, int32(s))
+		}
+	}
+	head := func(i int) *wrow { s := h[i]; return &bk.segs[s][next[s]] }
+	less := func(i, j int) bool {
+		if c := o.compare(head(i), head(j)); c != 0 {
+			return c < 0
+		}
+		return h[i] < h[j]
+	}
+	down := func(i int) {
+		for {
+			m := i
+			for _, c := range [2]int{2*i + 1, 2*i + 2} {
+				if c < len(h) && less(c, m) {
+					m = c
+				}
+			}
+			if m == i {
+				return
+			}
+			h[i], h[m] = h[m], h[i]
+			i = m
+		}
+	}
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		down(i)
+	}
+	perm := make([]uint64, 0, n)
+	var last *wrow
+	for len(h) > 0 {
+		s := h[0]
+		r := &bk.segs[s][next[s]]
+		if last == nil || o.compare(last, r) != 0 {
+			perm = append(perm, uint64(s)<<32|uint64(next[s]))
+			last = r
+		}
+		next[s]++
+		if next[s] == len(bk.segs[s]) {
+			h[0] = h[len(h)-1]
+			h = h[:len(h)-1]
+		}
+		down(0)
+	}
+	bk.perm = perm
+	before := bk.dropped
+	bk.dropped = n - len(perm)
+	return bk.dropped - before
+}
+
+// rowOrder is the warehouse order on a bucket's rows: customer id text
+// (ranked once), time, then every other field as compareTx orders them.
+type rowOrder struct {
+	rank []uint32 // customer id → rank of its text
+	strs []string
+}
+
+func (bk *bucketRows) order() *rowOrder {
+	rank := make([]uint32, len(bk.strs))
+	seen := make([]bool, len(bk.strs))
+	var custs []uint32
+	for _, seg := range bk.segs {
+		for i := range seg {
+			if c := seg[i].Cust; !seen[c] {
+				seen[c] = true
+				custs = append(custs, c)
+			}
+		}
+	}
+	slices.SortFunc(custs, func(a, b uint32) int { return strings.Compare(bk.strs[a], bk.strs[b]) })
+	for i, c := range custs {
+		rank[c] = uint32(i)
+	}
+	return &rowOrder{rank: rank, strs: bk.strs}
+}
+
+func (o *rowOrder) compare(a, b *wrow) int {
+	if a.Cust != b.Cust {
+		return cmpInt(int64(o.rank[a.Cust]), int64(o.rank[b.Cust]))
+	}
+	if a.TS != b.TS {
+		return cmpInt(a.TS, b.TS)
+	}
+	return compareRest(a, b, o.strs)
+}
+
+// compareRest orders rows of one customer and time by their other fields,
+// as compareTx does; strs is the table of their string ids.
+func compareRest(a, b *wrow, strs []string) int {
+	str := func(x, y uint32) int {
+		if x == y {
+			return 0
+		}
+		return strings.Compare(strs[x], strs[y])
+	}
+	if c := str(a.Order, b.Order); c != 0 {
+		return c
+	}
+	if c := str(a.Product, b.Product); c != 0 {
+		return c
+	}
+	if c := cmpInt(a.AmountCents, b.AmountCents); c != 0 {
+		return c
+	}
+	if a.Quantity != b.Quantity {
+		return int(a.Quantity - b.Quantity)
+	}
+	for _, p := range [][2]uint32{{a.Category, b.Category}, {a.Channel, b.Channel}, {a.LineID, b.LineID}, {a.LineKind, b.LineKind}} {
+		if c := str(p[0], p[1]); c != 0 {
+			return c
+		}
+	}
+	for _, p := range [][2]int64{{a.DiscountCents, b.DiscountCents}, {a.UnitPriceCents, b.UnitPriceCents},
+		{a.PointsEarned, b.PointsEarned}, {a.PointsRedeemed, b.PointsRedeemed}} {
+		if c := cmpInt(p[0], p[1]); c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// latestLines keeps, of rows sharing a (customer, order, line) identity
+// with a line id, only the one that arrived last (rows are in arrival
+// order: the stored warehouse first, then the files in order).
+func (bk *bucketRows) latestLines() {
+	type key struct {
+		c, l  uint32
+		o     string
+		s, at int
+	}
+	var keys []key
+	for s, seg := range bk.segs {
+		for i := range seg {
+			if r := &seg[i]; r.LineID != 0 {
+				keys = append(keys, key{r.Cust, r.LineID, bk.strs[r.Order], s, i})
+			}
+		}
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		if c := cmpInt(int64(a.c), int64(b.c)); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.o, b.o); c != 0 {
+			return c
+		}
+		if c := cmpInt(int64(a.l), int64(b.l)); c != 0 {
+			return c
+		}
+		if a.s != b.s {
+			return a.s - b.s
+		}
+		return a.at - b.at
+	})
+	drop := map[[2]int]bool{}
+	for k := 0; k+1 < len(keys); k++ {
+		if a, b := keys[k], keys[k+1]; a.c == b.c && a.o == b.o && a.l == b.l {
+			drop[[2]int{a.s, a.at}] = true
+		}
+	}
+	if len(drop) == 0 {
+		return
+	}
+	for s, seg := range bk.segs {
+		kept := seg[:0]
+		for i, r := range seg {
+			if !drop[[2]int{s, i}] {
+				kept = append(kept, r)
+			}
+		}
+		bk.segs[s] = kept
+	}
+}
+
+// Compact sorts every bucket and drops rows identical to another (an export
+// that overlaps an earlier one, or a line repeated in a file) and, for rows
+// with a line id, all but the latest version of each order line (a
+// corrected export), returning how many it dropped; Commit calls it.
+func (w *WarehouseWriter) Compact() int64 {
+	drops := make([]int64, len(w.buckets))
+	eachBucket(len(w.buckets), func(b int) error {
+		drops[b] = int64(w.buckets[b].compact(w.keyed))
+		return nil
+	})
+	var dropped int64
+	for _, d := range drops {
+		dropped += d
+	}
+	w.info.Rows -= dropped
+	w.info.Duplicates += dropped
+	return dropped
+}
+
+// Commit sorts every bucket, drops rows identical to another (an export
+// that overlaps an earlier one, or a line repeated in a file), and
+// atomically replaces <workdir>/warehouse/transactions. meta is added to the
+// manifest; extra files (name → content) are written into the folder.
+func (w *WarehouseWriter) Commit(ctx context.Context, workdir string, meta map[string]string, extra map[string][]byte) (WarehouseInfo, error) {
+	root := filepath.Join(workdir, WarehouseDir)
+	w.Compact()
+	err := CommitFolder(root, func(tmp string) (Manifest, error) {
+		counts, priced := make([]int64, len(w.buckets)), make([]int64, len(w.buckets))
+		err := eachBucket(len(w.buckets), func(b int) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			dir := BucketDir(tmp, b)
+			if err := os.MkdirAll(dir, DirMode); err != nil {
+				return fmt.Errorf("datasets: %w", err)
+			}
+			counts[b], priced[b] = w.buckets[b].counts()
+			return w.buckets[b].write(filepath.Join(dir, "part-00000.parquet"))
+		})
+		if err != nil {
+			return Manifest{}, err
+		}
+		var customers int64
+		w.info.PricedRows = 0
+		for b, c := range counts {
+			customers += c
+			w.info.PricedRows += priced[b]
+		}
+		w.info.Customers = customers
+		for name, data := range extra {
+			if err := writeSynced(filepath.Join(tmp, name), data); err != nil {
+				return Manifest{}, err
+			}
+		}
+		m := Manifest{Kind: "warehouse/transactions", Rows: w.info.Rows, Meta: map[string]string{
+			"buckets":     strconv.Itoa(w.info.Buckets),
+			"customers":   strconv.FormatInt(customers, 10),
+			"min_ts":      strconv.FormatInt(w.info.MinTS, 10),
+			"max_ts":      strconv.FormatInt(w.info.MaxTS, 10),
+			"priced_rows": strconv.FormatInt(w.info.PricedRows, 10),
+		}}
+		for k, v := range meta {
+			m.Meta[k] = v
+		}
+		return m, nil
+	})
+	return w.info, err
+}
+
+// at returns the row of a perm entry.
+func (bk *bucketRows) at(p uint64) *wrow { return &bk.segs[p>>32][uint32(p)] }
+
+// counts returns the customers and the rows with a list price of a compacted bucket.
+func (bk *bucketRows) counts() (customers, priced int64) {
+	var last uint32
+	for i, p := range bk.perm {
+		r := bk.at(p)
+		if i == 0 || r.Cust != last {
+			customers++
+			last = r.Cust
+		}
+		if r.UnitPriceCents > 0 {
+			priced++
+		}
+	}
+	return customers, priced
+}
+
+// write writes a compacted bucket's rows to a Parquet file, in batches.
+func (bk *bucketRows) write(path string) error {
+	f, finish, err := createSynced(path)
+	if err != nil {
+		return err
+	}
+	pw := parquet.NewGenericWriter[Transaction](f, parquet.CreatedBy("churn", "", ""), parquet.MaxRowsPerRowGroup(1<<20))
+	batch := make([]Transaction, 0, 4096)
+	for i := 0; i < len(bk.perm) && err == nil; i += cap(batch) {
+		batch = batch[:0]
+		for _, p := range bk.perm[i:min(len(bk.perm), i+cap(batch))] {
+			batch = append(batch, bk.tx(bk.at(p)))
+		}
+		_, err = pw.Write(batch)
+	}
+	if cerr := pw.Close(); err == nil {
+		err = cerr
+	}
+	return finish(err)
+}
