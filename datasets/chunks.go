@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 )
 
 // Reading CSV in parallel: one goroutine cuts the text into chunks of whole
@@ -39,6 +40,8 @@ type chunker struct {
 	r     io.Reader
 	delim byte
 	size  int // chunk size
+	// free holds buffers of chunks that are done with, for reuse (nil: none)
+	free  chan []byte
 	buf   []byte
 	eof   bool
 	pos   int   // scanned up to here
@@ -56,8 +59,20 @@ func (c *chunker) next() (string, error) {
 				cut = c.cut
 			}
 			if cut > 0 {
-				text := string(c.buf[:cut])
-				c.buf = c.buf[:copy(c.buf, c.buf[cut:])]
+				// The chunk keeps its buffer, which is not written again until
+				// the chunk is done with and hands it back (the rest moves to
+				// another), so the text needs no copy.
+				text := unsafe.String(&c.buf[0], cut)
+				rest := c.buf[cut:]
+				var next []byte
+				select {
+				case next = <-c.free:
+				default:
+				}
+				if cap(next) < len(rest)+c.size/4 {
+					next = make([]byte, 0, max(c.size+c.size/4, len(rest)+c.size/4))
+				}
+				c.buf = append(next[:0], rest...)
 				c.pos -= cut
 				c.cut = 0
 				return text, nil
@@ -82,13 +97,15 @@ func (c *chunker) next() (string, error) {
 func (c *chunker) scan() {
 	buf := c.buf
 	if c.state == sRecord && bytes.IndexByte(buf[c.pos:], '"') < 0 {
-		// No quotes: every newline ends a record.
+		// No quotes: every newline ends a record. The scan resumes at the
+		// last one, still at a record's start (the fast path again).
 		tail := buf[c.pos:]
 		if i := bytes.LastIndexByte(tail, '\n'); i >= 0 {
 			c.cut = c.pos + i + 1
-			tail = tail[i+1:]
+			c.pos = c.cut
+			return
 		}
-		c.pos = len(buf)
+		c.pos = len(buf) // a line longer than the buffer: go on from its end
 		switch {
 		case len(tail) == 0:
 		case tail[len(tail)-1] == c.delim:
@@ -284,7 +301,12 @@ func parseChunk(c *txChunk, r *rowReader, opt *ReadOptions, vals ValueOptions, f
 	}
 	var bad func(BadRow) error
 	if r.bad != nil {
-		bad = func(b BadRow) error { c.bad = append(c.bad, b); return nil }
+		bad = func(b BadRow) error {
+			// The chunk's buffer is reused once it is delivered: keep no part of it.
+			b.Reason, b.Raw, b.Field = strings.Clone(b.Reason), strings.Clone(b.Raw), strings.Clone(b.Field)
+			c.bad = append(c.bad, b)
+			return nil
+		}
 	}
 	cr := r.fork(&c.st, func(rec []string, get func(string) string) (string, string, error) { return p.parse(get) }, bad)
 	c.err = eachRecord(r.name, c.text, c.line, r.delim, cr.record, cr.lost)
@@ -347,6 +369,7 @@ func readTransactionsParallel(ctx context.Context, cs *csvSource, r *rowReader, 
 	defer cancel()
 	inflight := 2 * opt.Workers
 	work, order := make(chan *txChunk, inflight), make(chan *txChunk, inflight)
+	ck := &chunker{r: cs.br, delim: byte(cs.delim), size: cmp.Or(opt.chunk, defaultChunk), free: make(chan []byte, inflight+opt.Workers)}
 	// Row buffers go round: a chunk's rows are dropped once delivered.
 	free := make(chan []Transaction, inflight+opt.Workers)
 	var wg sync.WaitGroup
@@ -383,7 +406,7 @@ func readTransactionsParallel(ctx context.Context, cs *csvSource, r *rowReader, 
 				parseChunk(c, r, opt, vals, &prev)
 				sink.prepare(c)
 			}
-			prev = c.end
+			prev = c.end.clone() // the chunk's buffer is reused once it is delivered
 			st.addCounts(c.st)
 			var err error
 			for _, b := range c.bad {
@@ -410,10 +433,15 @@ func readTransactionsParallel(ctx context.Context, cs *csvSource, r *rowReader, 
 			case free <- c.rows[:0]:
 			default:
 			}
+			if c.text != "" {
+				select {
+				case ck.free <- unsafe.Slice(unsafe.StringData(c.text), len(c.text)):
+				default:
+				}
+			}
 			c.rows, c.bad, c.text, c.parts = nil, nil, "", nil
 		}
 	}()
-	ck := &chunker{r: cs.br, delim: byte(cs.delim), size: cmp.Or(opt.chunk, defaultChunk)}
 	line, seq := cs.dataLine, 0
 	var readErr error
 	for ctx.Err() == nil {

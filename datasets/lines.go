@@ -208,6 +208,12 @@ type lineParser struct {
 // id and the order-level fields, as read or filled.
 type fillState struct{ order, id, email, ts, status, cancel string }
 
+// clone returns a copy of s that shares no memory with what it was read from.
+func (s fillState) clone() fillState {
+	c := strings.Clone
+	return fillState{c(s.order), c(s.id), c(s.email), c(s.ts), c(s.status), c(s.cancel)}
+}
+
 // leadInfo describes the leading rows of a chunk parsed without the state
 // before it: those sharing the first row's order id. A chunk must be parsed
 // again with the true state when that order continues the previous chunk's

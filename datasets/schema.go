@@ -77,32 +77,32 @@ var MappingKeys = []string{KeyCustomerID, KeyOrderID, KeyLineID, KeyTS, KeyAmoun
 
 // Transaction is one canonical order line, as stored in the warehouse.
 type Transaction struct {
-	CustomerID  string `parquet:"customer_id,dict,zstd"`
-	OrderID     string `parquet:"order_id,plain,zstd"` // plain: arrow-go v18.8 leaks in its delta-length decoder
-	TS          int64  `parquet:"ts,timestamp(microsecond:utc),zstd"`
-	AmountCents int64  `parquet:"amount_cents,zstd"`
-	Quantity    int32  `parquet:"quantity,zstd"`
-	ProductID   string `parquet:"product_id,dict,zstd"`
-	Category    string `parquet:"category,dict,zstd"`
-	Channel     string `parquet:"channel,dict,zstd"`
+	CustomerID  string `parquet:"customer_id,dict"`
+	OrderID     string `parquet:"order_id,plain"` // plain: arrow-go v18.8 leaks in its delta-length decoder
+	TS          int64  `parquet:"ts,timestamp(microsecond:utc)"`
+	AmountCents int64  `parquet:"amount_cents"`
+	Quantity    int32  `parquet:"quantity"`
+	ProductID   string `parquet:"product_id,dict"`
+	Category    string `parquet:"category,dict"`
+	Channel     string `parquet:"channel,dict"`
 	// LineID identifies the line within its order when the export has one;
 	// then (customer, order, line) is the row's identity and a later
 	// export's version of the line replaces the stored one.
-	LineID string `parquet:"line_id,dict,zstd"`
+	LineID string `parquet:"line_id,dict"`
 	// LineKind is empty or "product" for goods, else one of the Line* kinds.
-	LineKind string `parquet:"line_kind,dict,zstd"`
+	LineKind string `parquet:"line_kind,dict"`
 	// DiscountCents is the discount given on the line, ≥ 0 (AmountCents is
 	// net of it); 0 when the export has none. Warehouses written before it
 	// existed lack the column.
-	DiscountCents int64 `parquet:"discount_cents,zstd"`
+	DiscountCents int64 `parquet:"discount_cents"`
 	// PointsEarned and PointsRedeemed are the line's loyalty points when the
 	// export has them (0 otherwise); a cancelled line's counterpart takes
 	// the points earned back and gives the points spent back (negative values).
 	// UnitPriceCents is the list price of one unit, rounded to cents, when
 	// the export has a unit price column; 0 otherwise.
-	UnitPriceCents int64 `parquet:"unit_price_cents,zstd"`
-	PointsEarned   int64 `parquet:"points_earned,zstd"`
-	PointsRedeemed int64 `parquet:"points_redeemed,zstd"`
+	UnitPriceCents int64 `parquet:"unit_price_cents"`
+	PointsEarned   int64 `parquet:"points_earned"`
+	PointsRedeemed int64 `parquet:"points_redeemed"`
 }
 
 // Folder and file names of the work directory (docs/ARCHITECTURE.md).

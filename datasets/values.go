@@ -42,6 +42,83 @@ const (
 //     and a 12-hour clock with AM/PM;
 //   - Unix epoch seconds (9–10 digits) and milliseconds (12–13 digits).
 func ParseTime(s string, opt ValueOptions) (int64, error) {
+	if us, ok := fastISO(s, opt.Location); ok {
+		return us, nil
+	}
+	return parseTime(s, opt)
+}
+
+// fastISO parses the two shapes most exports write, 2024-03-05 (in loc,
+// when that is UTC) and 2024-03-05T14:22:10Z, digit by digit; ok is false
+// for anything else, which the general parser then reads (it gives the
+// same value for these shapes).
+func fastISO(s string, loc *time.Location) (us int64, ok bool) {
+	n := len(s)
+	if n != 10 && n != 20 || s[4] != '-' || s[7] != '-' {
+		return 0, false
+	}
+	num := func(i, j int) (int, bool) {
+		v := 0
+		for ; i < j; i++ {
+			c := s[i]
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v, true
+	}
+	y, ok1 := num(0, 4)
+	m, ok2 := num(5, 7)
+	d, ok3 := num(8, 10)
+	if !ok1 || !ok2 || !ok3 || y < 1900 || m < 1 || m > 12 || d < 1 || d > civilDaysIn(y, m) {
+		return 0, false
+	}
+	var hh, mm, ss int
+	if n == 20 {
+		if s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z' {
+			return 0, false
+		}
+		var ok4, ok5, ok6 bool
+		hh, ok4 = num(11, 13)
+		mm, ok5 = num(14, 16)
+		ss, ok6 = num(17, 19)
+		if !ok4 || !ok5 || !ok6 || hh > 23 || mm > 59 || ss > 59 {
+			return 0, false
+		}
+	} else if loc != nil && loc != time.UTC {
+		return 0, false
+	}
+	secs := daysFromCivil(y, m, d)*86400 + int64(hh*3600+mm*60+ss)
+	return secs * 1_000_000, true
+}
+
+// civilDaysIn is the number of days of month m of year y (Gregorian).
+func civilDaysIn(y, m int) int {
+	if m == 2 {
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	}
+	return 30 + (m+m/8)%2
+}
+
+// daysFromCivil is the number of days from 1970-01-01 to y-m-d (Howard
+// Hinnant's algorithm).
+func daysFromCivil(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
+}
+
+func parseTime(s string, opt ValueOptions) (int64, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return 0, errors.New("empty timestamp")
@@ -322,10 +399,59 @@ func ParseAmount(s string, decimal byte) (int64, error) {
 // in units of 10^−places, rounded half away from zero beyond them. Unit
 // prices use 6 places so that quantity × price rounds to cents only once.
 func ParseDecimal(s string, decimal byte, places int) (int64, error) {
-	orig := s
 	if decimal == 0 {
 		decimal = '.'
 	}
+	if v, ok := fastDecimal(s, decimal, places); ok {
+		return v, nil
+	}
+	return parseDecimal(s, decimal, places)
+}
+
+// fastDecimal reads the plain shape [-]digits[<decimal>digits] digit by
+// digit, as parseDecimal would; ok is false for anything else.
+func fastDecimal(s string, decimal byte, places int) (v int64, ok bool) {
+	i, neg := 0, false
+	if len(s) > 0 && s[0] == '-' {
+		i, neg = 1, true
+	}
+	nd := 0
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		v = v*10 + int64(s[i]-'0')
+		nd++
+	}
+	if nd+places > 18 {
+		return 0, false
+	}
+	scale := int64(1)
+	for range places {
+		scale *= 10
+	}
+	v *= scale
+	nf := 0
+	if i < len(s) && s[i] == decimal {
+		for i++; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+			switch c := int64(s[i] - '0'); {
+			case nf < places:
+				scale /= 10
+				v += scale * c
+			case nf == places && c >= 5:
+				v++
+			}
+			nf++
+		}
+	}
+	if i != len(s) || nd+nf == 0 {
+		return 0, false
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
+func parseDecimal(s string, decimal byte, places int) (int64, error) {
+	orig := s
 	group := byte(',')
 	if decimal == ',' {
 		group = '.'
@@ -354,7 +480,10 @@ func ParseDecimal(s string, decimal byte, places int) (int64, error) {
 		s = trimCurrency(s[1:])
 	}
 	notNumber := func() (int64, error) { return 0, fmt.Errorf("amount %q is not a number", orig) }
-	intPart, frac, _ := strings.Cut(s, string([]byte{decimal}))
+	intPart, frac := s, ""
+	if i := strings.IndexByte(s, decimal); i >= 0 {
+		intPart, frac = s[:i], s[i+1:]
+	}
 	if intPart == "" && frac == "" {
 		return notNumber()
 	}

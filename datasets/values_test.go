@@ -170,3 +170,45 @@ func FuzzParseTime(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFastPaths checks that the digit-by-digit readers of the common
+// shapes agree with the general parsers wherever they accept an input.
+func FuzzFastPaths(f *testing.F) {
+	for _, s := range []string{"2024-02-29", "2023-02-29", "1900-01-01T00:00:00Z", "2025-12-31T23:59:59Z", "2024-13-01", "2024-04-31T10:00:00Z",
+		"12.345", "-0.005", ".5", "5.", "-", "1,5", "999999999999999999", "00012"} {
+		f.Add(s, uint8(2))
+	}
+	f.Fuzz(func(t *testing.T, s string, places uint8) {
+		if us, ok := fastISO(s, nil); ok {
+			want, err := parseTime(s, ValueOptions{})
+			if err != nil || want != us {
+				t.Fatalf("fastISO(%q) = %d, general parser %d, %v", s, us, want, err)
+			}
+		}
+		for _, dec := range []byte{'.', ','} {
+			p := int(places % 10)
+			if v, ok := fastDecimal(s, dec, p); ok {
+				want, err := parseDecimal(s, dec, p)
+				if err != nil || want != v {
+					t.Fatalf("fastDecimal(%q, %q, %d) = %d, general parser %d, %v", s, dec, p, v, want, err)
+				}
+			}
+		}
+	})
+}
+
+func TestFastPathsMatch(t *testing.T) {
+	// Every day of 1900..2100 at two times, both ways.
+	for d := time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC); d.Year() <= 2100; d = d.AddDate(0, 0, 1) {
+		for _, s := range []string{d.Format("2006-01-02"), d.Add(13*time.Hour + 7*time.Minute + 9*time.Second).Format("2006-01-02T15:04:05Z")} {
+			us, ok := fastISO(s, nil)
+			want, err := parseTime(s, ValueOptions{})
+			if !ok || err != nil || us != want {
+				t.Fatalf("%s: fast %d %v, general %d %v", s, us, ok, want, err)
+			}
+		}
+	}
+	if _, ok := fastISO("2024-01-02", time.FixedZone("", 3600)); ok {
+		t.Fatal("a plain date in another zone took the UTC fast path")
+	}
+}

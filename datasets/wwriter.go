@@ -9,8 +9,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
 )
 
 // WarehouseWriter collects canonical rows by bucket and commits them as
@@ -35,11 +37,13 @@ type wrow struct {
 
 // bucketRows is one bucket's rows in arrival order and its string table.
 type bucketRows struct {
-	mu   sync.Mutex
-	strs []string // id → string; 0 is ""
-	ids  map[string]uint32
-	segs [][]wrow // rows in arrival order, in segments; each sorted after compact
-	perm []uint64 // after compact: the kept rows in warehouse order, as segment<<32 | index
+	mu    sync.Mutex
+	strs  strTable          // id → string; 0 is ""
+	custs map[string]uint32 // customer id → id
+	vals  map[string]uint32 // product, category, channel, line id or kind → id
+	arena []byte            // the block strings are being copied into
+	segs  [][]wrow          // rows in arrival order, in segments; each sorted after compact
+	perm  []uint64          // after compact: the kept rows in warehouse order, as segment<<32 | index
 	// dropped is how many rows the last compact dropped (a later one
 	// reports only what it adds to that).
 	dropped int
@@ -47,6 +51,34 @@ type bucketRows struct {
 	lastCust, lastOrder     string
 	lastCustID, lastOrderID uint32
 }
+
+// strTable holds strings by id in blocks that never move: adding one never
+// copies the table (a bucket holds hundreds of thousands of order ids).
+type strTable struct {
+	blocks [][]string
+	n      int
+}
+
+const strBlock = 1 << 14
+
+// newStrTable returns a table whose id 0 is "".
+func newStrTable() strTable {
+	var t strTable
+	t.add("")
+	return t
+}
+
+func (t *strTable) add(s string) uint32 {
+	if t.n%strBlock == 0 {
+		t.blocks = append(t.blocks, make([]string, 0, strBlock))
+	}
+	b := &t.blocks[len(t.blocks)-1]
+	*b = append(*b, s)
+	t.n++
+	return uint32(t.n - 1)
+}
+
+func (t *strTable) get(id uint32) string { return t.blocks[id/strBlock][id%strBlock] }
 
 // addChunk is the row count of the segments Add fills.
 const addChunk = 1 << 13
@@ -58,24 +90,35 @@ func NewWarehouseWriter(n int) *WarehouseWriter {
 	}
 	w := &WarehouseWriter{buckets: make([]*bucketRows, n), info: WarehouseInfo{Buckets: n}}
 	for b := range w.buckets {
-		w.buckets[b] = &bucketRows{strs: []string{""}, ids: map[string]uint32{}}
+		w.buckets[b] = &bucketRows{strs: newStrTable(), custs: map[string]uint32{}, vals: map[string]uint32{}}
 	}
 	return w
 }
 
-// id returns the id of s, adding a copy of it to the table when new.
-func (b *bucketRows) id(s string) uint32 {
+// id returns the id of s in m, adding a copy of s when new.
+func (b *bucketRows) id(m map[string]uint32, s string) uint32 {
 	if s == "" {
 		return 0
 	}
-	if id, ok := b.ids[s]; ok {
+	if id, ok := m[s]; ok {
 		return id
 	}
-	s = strings.Clone(s)
-	id := uint32(len(b.strs))
-	b.strs = append(b.strs, s)
-	b.ids[s] = id
+	s = b.clone(s)
+	id := b.strs.add(s)
+	m[s] = id
 	return id
+}
+
+// clone copies s into the bucket's arena: millions of short ids in a few
+// large blocks instead of one allocation each. Bytes in the arena are never
+// written twice, so the strings stay immutable.
+func (b *bucketRows) clone(s string) string {
+	if len(s) > cap(b.arena)-len(b.arena) {
+		b.arena = make([]byte, 0, max(64<<10, len(s)))
+	}
+	off := len(b.arena)
+	b.arena = append(b.arena, s...)
+	return unsafe.String(&b.arena[off], len(s))
 }
 
 // row turns t into the bucket's compact form; the caller holds b.mu.
@@ -85,27 +128,26 @@ func (b *bucketRows) id(s string) uint32 {
 // compared by their text.
 func (b *bucketRows) row(t *Transaction) wrow {
 	if t.CustomerID != b.lastCust || b.lastCustID == 0 {
-		b.lastCustID = b.id(t.CustomerID)
-		b.lastCust = b.strs[b.lastCustID]
+		b.lastCustID = b.id(b.custs, t.CustomerID)
+		b.lastCust = b.strs.get(b.lastCustID)
 	}
 	if t.OrderID == "" {
 		b.lastOrder, b.lastOrderID = "", 0
 	} else if t.OrderID != b.lastOrder || b.lastOrderID == 0 {
-		b.lastOrderID = uint32(len(b.strs))
-		b.lastOrder = strings.Clone(t.OrderID)
-		b.strs = append(b.strs, b.lastOrder)
+		b.lastOrder = b.clone(t.OrderID)
+		b.lastOrderID = b.strs.add(b.lastOrder)
 	}
 	return wrow{TS: t.TS, AmountCents: t.AmountCents, DiscountCents: t.DiscountCents, UnitPriceCents: t.UnitPriceCents,
 		PointsEarned: t.PointsEarned, PointsRedeemed: t.PointsRedeemed, Quantity: t.Quantity,
-		Cust: b.lastCustID, Order: b.lastOrderID, Product: b.id(t.ProductID), Category: b.id(t.Category), Channel: b.id(t.Channel),
-		LineID: b.id(t.LineID), LineKind: b.id(t.LineKind)}
+		Cust: b.lastCustID, Order: b.lastOrderID, Product: b.id(b.vals, t.ProductID), Category: b.id(b.vals, t.Category), Channel: b.id(b.vals, t.Channel),
+		LineID: b.id(b.vals, t.LineID), LineKind: b.id(b.vals, t.LineKind)}
 }
 
 // tx turns a compact row back into a Transaction.
 func (b *bucketRows) tx(r *wrow) Transaction {
-	s := b.strs
-	return Transaction{CustomerID: s[r.Cust], OrderID: s[r.Order], TS: r.TS, AmountCents: r.AmountCents, Quantity: r.Quantity,
-		ProductID: s[r.Product], Category: s[r.Category], Channel: s[r.Channel], LineID: s[r.LineID], LineKind: s[r.LineKind],
+	s := &b.strs
+	return Transaction{CustomerID: s.get(r.Cust), OrderID: s.get(r.Order), TS: r.TS, AmountCents: r.AmountCents, Quantity: r.Quantity,
+		ProductID: s.get(r.Product), Category: s.get(r.Category), Channel: s.get(r.Channel), LineID: s.get(r.LineID), LineKind: s.get(r.LineKind),
 		DiscountCents: r.DiscountCents, UnitPriceCents: r.UnitPriceCents, PointsEarned: r.PointsEarned, PointsRedeemed: r.PointsRedeemed}
 }
 
@@ -185,26 +227,33 @@ func (w *WarehouseWriter) addParts(parts [][]wrow) {
 // buckets' locks one at a time, starting at bucket first.
 func (w *WarehouseWriter) split(rows []Transaction, first int) [][]wrow {
 	n := len(w.buckets)
-	bucket := make([]uint16, len(rows))
-	counts := make([]int, n)
+	bucket := make([]int32, len(rows))
+	start := make([]int, n+1)
 	for i := range rows {
 		b := Bucket(rows[i].CustomerID, n)
-		bucket[i] = uint16(b)
-		counts[b]++
+		bucket[i] = int32(b)
+		start[b+1]++
+	}
+	for b := range n {
+		start[b+1] += start[b]
+	}
+	order := make([]int32, len(rows)) // row numbers by bucket, in arrival order
+	at := slices.Clone(start[:n])
+	for i, b := range bucket {
+		order[at[b]] = int32(i)
+		at[b]++
 	}
 	parts := make([][]wrow, n)
 	for k := range n {
 		b := (first + k) % n
-		if counts[b] == 0 {
+		if start[b] == start[b+1] {
 			continue
 		}
-		seg := make([]wrow, 0, counts[b])
+		seg := make([]wrow, 0, start[b+1]-start[b])
 		bk := w.buckets[b]
 		bk.mu.Lock()
-		for i := range rows {
-			if int(bucket[i]) == b {
-				seg = append(seg, bk.row(&rows[i]))
-			}
+		for _, i := range order[start[b]:start[b+1]] {
+			seg = append(seg, bk.row(&rows[i]))
 		}
 		bk.mu.Unlock()
 		parts[b] = seg
@@ -259,7 +308,7 @@ func (w *WarehouseWriter) LinkCancellations(prefix string) (linked, unlinked int
 		order string
 	}
 	for _, bk := range w.buckets {
-		cancel, ok := bk.ids[LineCancellation]
+		cancel, ok := bk.vals[LineCancellation]
 		if !ok {
 			continue
 		}
@@ -267,14 +316,14 @@ func (w *WarehouseWriter) LinkCancellations(prefix string) (linked, unlinked int
 		for _, seg := range bk.segs {
 			for _, r := range seg {
 				if r.LineKind != cancel && r.Order != 0 {
-					orders[custOrder{r.Cust, bk.strs[r.Order]}] = r.Order
+					orders[custOrder{r.Cust, bk.strs.get(r.Order)}] = r.Order
 				}
 			}
 		}
 		for _, seg := range bk.segs {
 			for i := range seg {
 				r := &seg[i]
-				orig, ok := strings.CutPrefix(bk.strs[r.Order], prefix)
+				orig, ok := strings.CutPrefix(bk.strs.get(r.Order), prefix)
 				if r.LineKind != cancel || !ok {
 					continue
 				}
@@ -371,12 +420,12 @@ func (bk *bucketRows) compact(keyed bool) (dropped int) {
 // (ranked once), time, then every other field as compareTx orders them.
 type rowOrder struct {
 	rank []uint32 // customer id → rank of its text
-	strs []string
+	strs strTable
 }
 
 func (bk *bucketRows) order() *rowOrder {
-	rank := make([]uint32, len(bk.strs))
-	seen := make([]bool, len(bk.strs))
+	rank := make([]uint32, bk.strs.n)
+	seen := make([]bool, bk.strs.n)
 	var custs []uint32
 	for _, seg := range bk.segs {
 		for i := range seg {
@@ -386,7 +435,7 @@ func (bk *bucketRows) order() *rowOrder {
 			}
 		}
 	}
-	slices.SortFunc(custs, func(a, b uint32) int { return strings.Compare(bk.strs[a], bk.strs[b]) })
+	slices.SortFunc(custs, func(a, b uint32) int { return strings.Compare(bk.strs.get(a), bk.strs.get(b)) })
 	for i, c := range custs {
 		rank[c] = uint32(i)
 	}
@@ -405,12 +454,12 @@ func (o *rowOrder) compare(a, b *wrow) int {
 
 // compareRest orders rows of one customer and time by their other fields,
 // as compareTx does; strs is the table of their string ids.
-func compareRest(a, b *wrow, strs []string) int {
+func compareRest(a, b *wrow, strs strTable) int {
 	str := func(x, y uint32) int {
 		if x == y {
 			return 0
 		}
-		return strings.Compare(strs[x], strs[y])
+		return strings.Compare(strs.get(x), strs.get(y))
 	}
 	if c := str(a.Order, b.Order); c != 0 {
 		return c
@@ -461,7 +510,7 @@ func (bk *bucketRows) latestLines() {
 	for s, seg := range bk.segs {
 		for i := range seg {
 			if r := &seg[i]; r.LineID != 0 {
-				keys = append(keys, key{r.Cust, r.LineID, bk.strs[r.Order], s, i})
+				keys = append(keys, key{r.Cust, r.LineID, bk.strs.get(r.Order), s, i})
 			}
 		}
 	}
@@ -594,7 +643,11 @@ func (bk *bucketRows) write(path string) error {
 	if err != nil {
 		return err
 	}
-	pw := parquet.NewGenericWriter[Transaction](f, parquet.CreatedBy("churn", "", ""), parquet.MaxRowsPerRowGroup(1<<20))
+	pw := parquet.NewGenericWriter[Transaction](f, parquet.CreatedBy("churn", "", ""), parquet.MaxRowsPerRowGroup(1<<20),
+		parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest, Concurrency: 1}),
+		// Page bounds (min/max) only where a reader could skip pages by them.
+		parquet.SkipPageBounds(ColOrderID), parquet.SkipPageBounds(ColProductID), parquet.SkipPageBounds(ColCategory),
+		parquet.SkipPageBounds(ColChannel), parquet.SkipPageBounds(ColLineID), parquet.SkipPageBounds(ColLineKind))
 	batch := make([]Transaction, 0, 4096)
 	for i := 0; i < len(bk.perm) && err == nil; i += cap(batch) {
 		batch = batch[:0]

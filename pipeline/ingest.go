@@ -225,6 +225,7 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 		}
 	}
 	fresh := map[string][]string{}
+	fileSums := map[string]string{} // path → SHA-256, so reads need not hash again
 	var sums []string
 	for _, input := range inputs {
 		for _, path := range input.files {
@@ -238,6 +239,7 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 				continue
 			}
 			seen[key] = true
+			fileSums[path] = sum
 			fresh[input.table.Name] = append(fresh[input.table.Name], path)
 			sums = append(sums, key)
 		}
@@ -301,6 +303,7 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 			}
 		}
 		for _, path := range paths {
+			txOpt.SHA256 = fileSums[path]
 			st, err := w.ReadFile(ctx, path, txOpt, keepBad)
 			if err := check(datasets.Transactions.Name, path, st, err); err != nil {
 				return res, err
@@ -312,7 +315,7 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 	var customers []datasets.Customer
 	for _, path := range fresh[datasets.Customers.Name] {
 		opt := base
-		opt.Map, opt.NotAfter = in.CustomersMap, time.Time{}
+		opt.Map, opt.NotAfter, opt.SHA256 = in.CustomersMap, time.Time{}, fileSums[path]
 		st, err := datasets.ReadCustomerFile(ctx, path, opt, func(c datasets.Customer) error { customers = append(customers, c); return nil }, keepBad)
 		if err := check(datasets.Customers.Name, path, st, err); err != nil {
 			return res, err
@@ -321,7 +324,7 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 	var feedback []datasets.Feedback
 	for _, path := range fresh[datasets.FeedbackTable.Name] {
 		opt := base
-		opt.Map = in.FeedbackMap
+		opt.Map, opt.SHA256 = in.FeedbackMap, fileSums[path]
 		st, err := datasets.ReadFeedbackFile(ctx, path, opt, func(f datasets.Feedback) error { feedback = append(feedback, f); return nil }, keepBad)
 		if err := check(datasets.FeedbackTable.Name, path, st, err); err != nil {
 			return res, err
