@@ -49,8 +49,9 @@ type chunker struct {
 	cut   int   // end of the last whole record in buf
 }
 
-// next returns the next chunk as text, or io.EOF.
-func (c *chunker) next() (string, error) {
+// next returns the next chunk as text and the buffer that holds it (to hand
+// back through free once the text is no longer used), or io.EOF.
+func (c *chunker) next() (string, []byte, error) {
 	for {
 		if c.eof || len(c.buf) >= c.size {
 			cut := len(c.buf)
@@ -62,23 +63,24 @@ func (c *chunker) next() (string, error) {
 				// The chunk keeps its buffer, which is not written again until
 				// the chunk is done with and hands it back (the rest moves to
 				// another), so the text needs no copy.
-				text := unsafe.String(&c.buf[0], cut)
-				rest := c.buf[cut:]
+				buf := c.buf
+				text := unsafe.String(&buf[0], cut)
+				rest := buf[cut:]
 				var next []byte
 				select {
 				case next = <-c.free:
 				default:
 				}
-				if cap(next) < len(rest)+c.size/4 {
-					next = make([]byte, 0, max(c.size+c.size/4, len(rest)+c.size/4))
+				if cap(next) < len(rest)+c.size {
+					next = make([]byte, 0, max(c.size+c.size/4, len(rest)+c.size))
 				}
 				c.buf = append(next[:0], rest...)
 				c.pos -= cut
 				c.cut = 0
-				return text, nil
+				return text, buf, nil
 			}
 			if c.eof {
-				return "", io.EOF
+				return "", nil, io.EOF
 			}
 		}
 		want := max(c.size-len(c.buf), c.size/4, 1) // a record longer than a chunk grows the buffer
@@ -88,7 +90,7 @@ func (c *chunker) next() (string, error) {
 		if err == io.EOF {
 			c.eof = true
 		} else if err != nil {
-			return "", err
+			return "", nil, err
 		}
 	}
 }
@@ -232,21 +234,24 @@ func eachRecord(name, text string, line int, delim rune, fn func(rec []string, l
 	return nil
 }
 
-// txChunk is one chunk of a transactions file and what parsing it gave.
-type txChunk struct {
+// chunk is one chunk of an input file and what parsing it gave.
+type chunk[T any] struct {
 	text  string
+	buf   []byte // holds text
 	line  int
 	lines int // newlines in text
-	rows  []Transaction
+	seq   int
+	rows  []T
 	bad   []BadRow
 	st    FileStats
-	lead  leadInfo
-	end   fillState
-	seq   int
-	parts [][]wrow // the rows by bucket, for a warehouse writer
+	lead  leadInfo  // transactions: how the first rows depend on the fill-down state before
+	end   fillState // transactions: the fill-down state after the chunk
+	parts [][]wrow  // transactions: the rows by bucket, for a warehouse writer
 	err   error
 	done  chan struct{}
 }
+
+type txChunk = chunk[Transaction]
 
 // interner keeps one copy of the repeated strings of rows (category,
 // channel, product, and runs of one customer or order), so rows do not pin
@@ -299,6 +304,12 @@ func parseChunk(c *txChunk, r *rowReader, opt *ReadOptions, vals ValueOptions, f
 	} else {
 		p.track = true
 	}
+	readChunk(c, r, func(rec []string, get func(string) string) (string, string, error) { return p.parse(get) })
+	c.lead, c.end = p.lead, p.last
+}
+
+// readChunk runs the records of c through parse, collecting bad rows in c.
+func readChunk[T any](c *chunk[T], r *rowReader, parse rowParser) {
 	var bad func(BadRow) error
 	if r.bad != nil {
 		bad = func(b BadRow) error {
@@ -308,43 +319,79 @@ func parseChunk(c *txChunk, r *rowReader, opt *ReadOptions, vals ValueOptions, f
 			return nil
 		}
 	}
-	cr := r.fork(&c.st, func(rec []string, get func(string) string) (string, string, error) { return p.parse(get) }, bad)
+	cr := r.fork(&c.st, parse, bad)
 	c.err = eachRecord(r.name, c.text, c.line, r.delim, cr.record, cr.lost)
-	c.lead, c.end = p.lead, p.last
 }
 
-// txSink takes the rows of a parallel read: prepare runs on a chunk in the
-// worker that parsed it (and again after a re-parse), deliver in file order.
-type txSink struct {
-	prepare func(c *txChunk)
-	deliver func(c *txChunk) error
+// chunkReader says how a parallel read parses and hands on chunks: parse
+// runs in a worker (from nil) or, when depends says the chunk reads
+// differently after the previous one's fill-down state, again in the
+// collector (from that state); prepare runs after each parse, in the same
+// goroutine; deliver runs in file order.
+type chunkReader[T any] struct {
+	parse   func(c *chunk[T], from *fillState)
+	depends func(c *chunk[T], prev fillState) bool // nil: chunks stand alone
+	prepare func(c *chunk[T])
+	deliver func(c *chunk[T]) error
 }
 
-// callbackSink hands every row to good (errStop ends the read early).
-func callbackSink(good func(Transaction) error) txSink {
-	return txSink{
-		prepare: func(c *txChunk) {
-			in := &interner{m: map[string]string{}}
-			for i := range c.rows {
-				in.row(&c.rows[i])
+// deliverRows hands every row to good (errStop ends the read early).
+func deliverRows[T any](good func(T) error) func(c *chunk[T]) error {
+	return func(c *chunk[T]) error {
+		for i := range c.rows {
+			if err := good(c.rows[i]); err != nil {
+				return err
 			}
-		},
-		deliver: func(c *txChunk) error {
-			for i := range c.rows {
-				if err := good(c.rows[i]); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
+		}
+		return nil
 	}
 }
 
-// warehouseSink queues the rows in a warehouse writer.
-func warehouseSink(w *WarehouseWriter) txSink {
-	return txSink{
-		prepare: func(c *txChunk) { c.parts = w.split(c.rows, c.seq) },
-		deliver: func(c *txChunk) error { w.addParts(c.parts); return nil },
+// txChunks reads transactions: parsing with fill-down, then prepare.
+func txChunks(r *rowReader, opt *ReadOptions, vals ValueOptions, prepare func(c *txChunk), deliver func(c *txChunk) error) chunkReader[Transaction] {
+	return chunkReader[Transaction]{
+		parse:   func(c *txChunk, from *fillState) { parseChunk(c, r, opt, vals, from) },
+		depends: func(c *txChunk, prev fillState) bool { return c.lead.dependsOn(prev) },
+		prepare: prepare,
+		deliver: deliver,
+	}
+}
+
+// internRows gives the rows their own copies of their strings.
+func internRows(c *txChunk) {
+	in := &interner{m: map[string]string{}}
+	for i := range c.rows {
+		in.row(&c.rows[i])
+	}
+}
+
+// warehouseChunks queues the rows of a transactions file in a warehouse writer.
+func warehouseChunks(r *rowReader, opt *ReadOptions, vals ValueOptions, w *WarehouseWriter) chunkReader[Transaction] {
+	return txChunks(r, opt, vals, func(c *txChunk) { c.parts = w.split(c.rows, c.seq) },
+		func(c *txChunk) error { w.addParts(c.parts); return nil })
+}
+
+// tableChunks reads the rows of a table whose rows stand alone (customers,
+// feedback): newParser builds a parser that emits into the chunk; own gives
+// a row its own copies of its strings.
+func tableChunks[T any](r *rowReader, vals ValueOptions, newParser func(vals ValueOptions, st *FileStats, emit func(T) error) (rowParser, error),
+	own func(*T), good func(T) error) chunkReader[T] {
+	return chunkReader[T]{
+		parse: func(c *chunk[T], _ *fillState) {
+			c.rows, c.bad, c.st = c.rows[:0], nil, FileStats{}
+			parse, err := newParser(vals, &c.st, func(t T) error { c.rows = append(c.rows, t); return nil })
+			if err != nil {
+				c.err = err
+				return
+			}
+			readChunk(c, r, parse)
+		},
+		prepare: func(c *chunk[T]) {
+			for i := range c.rows {
+				own(&c.rows[i])
+			}
+		},
+		deliver: deliverRows(good),
 	}
 }
 
@@ -362,16 +409,17 @@ func parallelCSV(src rowSource, opt ReadOptions) (*csvSource, bool) {
 	return cs, true
 }
 
-// readTransactionsParallel is readTransactions on opt.Workers goroutines.
-func readTransactionsParallel(ctx context.Context, cs *csvSource, r *rowReader, opt *ReadOptions, vals ValueOptions, sink txSink) (FileStats, error) {
+// readParallel reads the records of cs after its header on opt.Workers
+// goroutines, chunk by chunk, as cr says.
+func readParallel[T any](ctx context.Context, cs *csvSource, r *rowReader, opt *ReadOptions, cr chunkReader[T]) (FileStats, error) {
 	st := *r.st
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	inflight := 2 * opt.Workers
-	work, order := make(chan *txChunk, inflight), make(chan *txChunk, inflight)
+	work, order := make(chan *chunk[T], inflight), make(chan *chunk[T], inflight)
 	ck := &chunker{r: cs.br, delim: byte(cs.delim), size: cmp.Or(opt.chunk, defaultChunk), free: make(chan []byte, inflight+opt.Workers)}
 	// Row buffers go round: a chunk's rows are dropped once delivered.
-	free := make(chan []Transaction, inflight+opt.Workers)
+	free := make(chan []T, inflight+opt.Workers)
 	var wg sync.WaitGroup
 	for range opt.Workers {
 		wg.Go(func() {
@@ -379,11 +427,11 @@ func readTransactionsParallel(ctx context.Context, cs *csvSource, r *rowReader, 
 				select {
 				case c.rows = <-free:
 				default:
-					c.rows = make([]Transaction, 0, c.lines+c.lines/8)
+					c.rows = make([]T, 0, c.lines+c.lines/8)
 				}
 				if ctx.Err() == nil {
-					parseChunk(c, r, opt, vals, nil)
-					sink.prepare(c)
+					cr.parse(c, nil)
+					cr.prepare(c)
 				}
 				close(c.done)
 			}
@@ -402,9 +450,9 @@ func readTransactionsParallel(ctx context.Context, cs *csvSource, r *rowReader, 
 			if collectErr != nil || stopped || ctx.Err() != nil {
 				continue
 			}
-			if c.lead.dependsOn(prev) {
-				parseChunk(c, r, opt, vals, &prev)
-				sink.prepare(c)
+			if cr.depends != nil && cr.depends(c, prev) {
+				cr.parse(c, &prev)
+				cr.prepare(c)
 			}
 			prev = c.end.clone() // the chunk's buffer is reused once it is delivered
 			st.addCounts(c.st)
@@ -415,7 +463,7 @@ func readTransactionsParallel(ctx context.Context, cs *csvSource, r *rowReader, 
 				}
 			}
 			if err == nil {
-				err = sink.deliver(c)
+				err = cr.deliver(c)
 			}
 			if err == nil {
 				err = c.err // the chunk's rows before its error count, as in a sequential read
@@ -433,19 +481,19 @@ func readTransactionsParallel(ctx context.Context, cs *csvSource, r *rowReader, 
 			case free <- c.rows[:0]:
 			default:
 			}
-			if c.text != "" {
+			if c.buf != nil {
 				select {
-				case ck.free <- unsafe.Slice(unsafe.StringData(c.text), len(c.text)):
+				case ck.free <- c.buf:
 				default:
 				}
 			}
-			c.rows, c.bad, c.text, c.parts = nil, nil, "", nil
+			c.rows, c.bad, c.text, c.buf, c.parts = nil, nil, "", nil, nil
 		}
 	}()
 	line, seq := cs.dataLine, 0
 	var readErr error
 	for ctx.Err() == nil {
-		text, err := ck.next()
+		text, buf, err := ck.next()
 		if err == io.EOF {
 			break
 		}
@@ -453,7 +501,7 @@ func readTransactionsParallel(ctx context.Context, cs *csvSource, r *rowReader, 
 			readErr = err
 			break
 		}
-		c := &txChunk{text: text, line: line, lines: strings.Count(text, "\n"), seq: seq, done: make(chan struct{})}
+		c := &chunk[T]{text: text, buf: buf, line: line, lines: strings.Count(text, "\n"), seq: seq, done: make(chan struct{})}
 		seq++
 		line += c.lines
 		order <- c

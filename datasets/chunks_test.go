@@ -3,6 +3,7 @@ package datasets
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -118,4 +119,72 @@ func FuzzParallelRead(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in string, chunk uint8) {
 		sameAsSequential(t, in, ReadOptions{GuestKey: GuestKeyEmail}, int(chunk)+1)
 	})
+}
+
+// TestParallelTablesMatchSequential reads customers and feedback files,
+// with bad rows among them, sequentially and in parallel chunks.
+func TestParallelTablesMatchSequential(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Generate(context.Background(), SyntheticConfig{Customers: 200, Seed: 5}, dir); err != nil {
+		t.Fatal(err)
+	}
+	spoil := func(name string, lines map[int]string) string {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows := strings.Split(string(b), "\n")
+		for i, l := range lines {
+			rows[i] = l
+		}
+		path := filepath.Join(dir, "spoilt-"+name)
+		if err := os.WriteFile(path, []byte(strings.Join(rows, "\n")), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	customers := spoil("customers.csv", map[int]string{3: `"x"y,bad quote`, 7: ",2024-01-01,,,", 9: `c9,"multi` + "\n" + `line",,,`})
+	feedback := spoil("feedback.csv", map[int]string{2: "00000001,not-a-date,nps,9", 5: "00000002,2024-01-01,nps,11", 8: "00000003,2024-01-01,??,1"})
+	read := func(path string, opt ReadOptions, strict bool, table string) readResult {
+		var res readResult
+		var bad func(BadRow) error
+		if !strict {
+			bad = func(b BadRow) error { res.Bad = append(res.Bad, b); return nil }
+		}
+		var rows []any
+		var err error
+		if table == "customers" {
+			res.St, err = ReadCustomerFile(context.Background(), path, opt, func(c Customer) error { rows = append(rows, c); return nil }, bad)
+		} else {
+			res.St, err = ReadFeedbackFile(context.Background(), path, opt, func(f Feedback) error {
+				if f.Score != f.Score {
+					f.Score = -1 // NaN ≠ NaN
+				}
+				rows = append(rows, f)
+				return nil
+			}, bad)
+		}
+		if err != nil {
+			res.Err = err.Error()
+		}
+		res.Rows = make([]Transaction, len(rows)) // compare through their printed form
+		for i, r := range rows {
+			res.Rows[i].CustomerID = fmt.Sprintf("%+v", r)
+		}
+		return res
+	}
+	for _, c := range []struct{ table, path string }{{"customers", customers}, {"feedback", feedback}} {
+		for _, strict := range []bool{false, true} {
+			want := read(c.path, ReadOptions{}, strict, c.table)
+			if !strict && (len(want.Bad) != 3 || len(want.Rows) < 150) {
+				t.Fatalf("%s: %d rows, bad rows %+v", c.table, len(want.Rows), want.Bad)
+			}
+			for _, chunk := range []int{1, 7, 100, 4096} {
+				got := read(c.path, ReadOptions{Workers: 3, chunk: chunk}, strict, c.table)
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Fatalf("%s, strict %v, chunk %d: parallel read differs (-want +got):\n%s", c.table, strict, chunk, diff)
+				}
+			}
+		}
+	}
 }

@@ -105,7 +105,7 @@ var FeedbackTable = Table{Name: "feedback",
 func ReadCustomerFile(ctx context.Context, path string, opt ReadOptions, good func(Customer) error, bad func(BadRow) error) (FileStats, error) {
 	return readInputFile(ctx, path, opt, func(src rowSource) (FileStats, error) {
 		header := src.header()
-		return readRows(ctx, path, src, Customers, opt, func(vals ValueOptions, _ *FileStats) (rowParser, error) {
+		return readTableFile(ctx, path, src, Customers, opt, func(vals ValueOptions, _ *FileStats, good func(Customer) error) (rowParser, error) {
 			mapped := map[string]bool{}
 			if idx, err := Customers.ResolveColumns(path, header, opt.Map); err == nil {
 				for _, i := range idx {
@@ -138,7 +138,10 @@ func ReadCustomerFile(ctx context.Context, path string, opt ReadOptions, good fu
 				}
 				return "", "", good(c)
 			}, nil
-		}, bad)
+		}, func(c *Customer) {
+			c.CustomerID, c.Email, c.Phone = strings.Clone(c.CustomerID), strings.Clone(c.Email), strings.Clone(c.Phone)
+			c.Country, c.Attributes = strings.Clone(c.Country), strings.Clone(c.Attributes)
+		}, good, bad)
 	})
 }
 
@@ -151,7 +154,7 @@ func ReadFeedbackFile(ctx context.Context, path string, opt ReadOptions, good fu
 		notAfter = opt.NotAfter.UnixMicro()
 	}
 	return readInputFile(ctx, path, opt, func(src rowSource) (FileStats, error) {
-		return readRows(ctx, path, src, FeedbackTable, opt, func(vals ValueOptions, _ *FileStats) (rowParser, error) {
+		return readTableFile(ctx, path, src, FeedbackTable, opt, func(vals ValueOptions, _ *FileStats, good func(Feedback) error) (rowParser, error) {
 			return func(rec []string, get func(string) string) (string, string, error) {
 				f, col, reason := parseFeedback(get, vals, notAfter)
 				if reason != "" {
@@ -159,7 +162,7 @@ func ReadFeedbackFile(ctx context.Context, path string, opt ReadOptions, good fu
 				}
 				return "", "", good(f)
 			}, nil
-		}, bad)
+		}, func(f *Feedback) { f.CustomerID, f.Kind = strings.Clone(f.CustomerID), strings.Clone(f.Kind) }, good, bad)
 	})
 }
 
@@ -206,6 +209,26 @@ const (
 type TableInfo struct {
 	Rows, Customers int64
 	Dropped         int64 // rows replaced (customers) or identical to another (feedback)
+}
+
+// readTableFile reads a table whose rows stand alone: in parallel chunks when
+// it can (see parallelCSV), else row by row. newParser builds a parser that
+// emits rows; own gives a row its own copies of its strings (a chunk's text
+// is reused).
+func readTableFile[T any](ctx context.Context, name string, src rowSource, table Table, opt ReadOptions,
+	newParser func(vals ValueOptions, st *FileStats, emit func(T) error) (rowParser, error), own func(*T), good func(T) error, bad func(BadRow) error) (FileStats, error) {
+	if cs, ok := parallelCSV(src, opt); ok {
+		r, vals, err := newRowReader(name, src, table, opt)
+		if err != nil {
+			return *r.st, err
+		}
+		if _, err := newParser(vals, r.st, good); err != nil {
+			return *r.st, err
+		}
+		r.bad = bad
+		return readParallel(ctx, cs, r, &opt, tableChunks(r, vals, newParser, own, good))
+	}
+	return readRows(ctx, name, src, table, opt, func(vals ValueOptions, st *FileStats) (rowParser, error) { return newParser(vals, st, good) }, bad)
 }
 
 // CommitCustomers merges rows into <workdir>/warehouse/customers (bucketed
@@ -293,10 +316,12 @@ func commitTable[T any](ctx context.Context, workdir, dir, kind string, buckets 
 	}
 	var info TableInfo
 	err := CommitFolder(root, func(tmp string) (Manifest, error) {
-		for b, rs := range byBucket {
+		infos := make([]TableInfo, buckets)
+		err := eachBucket(buckets, func(b int) error {
 			if err := ctx.Err(); err != nil {
-				return Manifest{}, err
+				return err
 			}
+			rs := byBucket[b]
 			slices.SortStableFunc(rs, compare)
 			kept := rs[:0]
 			for _, r := range rs {
@@ -305,19 +330,23 @@ func commitTable[T any](ctx context.Context, workdir, dir, kind string, buckets 
 					continue
 				}
 				if len(kept) == 0 || id(kept[len(kept)-1]) != id(r) {
-					info.Customers++
+					infos[b].Customers++
 				}
 				kept = append(kept, r)
 			}
-			info.Dropped += int64(len(rs) - len(kept))
-			info.Rows += int64(len(kept))
+			infos[b].Dropped = int64(len(rs) - len(kept))
+			infos[b].Rows = int64(len(kept))
 			d := BucketDir(tmp, b)
 			if err := os.MkdirAll(d, DirMode); err != nil {
-				return Manifest{}, fmt.Errorf("datasets: %w", err)
+				return fmt.Errorf("datasets: %w", err)
 			}
-			if err := writeParquetRows(filepath.Join(d, "part-00000.parquet"), kept); err != nil {
-				return Manifest{}, err
-			}
+			return writeParquetRows(filepath.Join(d, "part-00000.parquet"), kept)
+		})
+		if err != nil {
+			return Manifest{}, err
+		}
+		for _, bi := range infos {
+			info.Rows, info.Customers, info.Dropped = info.Rows+bi.Rows, info.Customers+bi.Customers, info.Dropped+bi.Dropped
 		}
 		return Manifest{Kind: kind, Rows: info.Rows, Meta: map[string]string{
 			"buckets": strconv.Itoa(buckets), "customers": strconv.FormatInt(info.Customers, 10)}}, nil

@@ -331,12 +331,12 @@ func readRows(ctx context.Context, name string, src rowSource, table Table, opt 
 }
 
 func readTransactions(ctx context.Context, name string, src rowSource, opt ReadOptions, good func(Transaction) error, bad func(BadRow) error) (FileStats, error) {
-	return readTransactionsTo(ctx, name, src, opt, good, callbackSink(good), bad)
+	return readTransactionsTo(ctx, name, src, opt, good, nil, bad)
 }
 
-// readTransactionsTo reads a transactions file in parallel into sink when
-// it can (see parallelCSV), else row by row into good.
-func readTransactionsTo(ctx context.Context, name string, src rowSource, opt ReadOptions, good func(Transaction) error, sink txSink, bad func(BadRow) error) (FileStats, error) {
+// readTransactionsTo reads a transactions file in parallel when it can (see
+// parallelCSV) — into w, or else to good — and otherwise row by row into good.
+func readTransactionsTo(ctx context.Context, name string, src rowSource, opt ReadOptions, good func(Transaction) error, w *WarehouseWriter, bad func(BadRow) error) (FileStats, error) {
 	if cs, ok := parallelCSV(src, opt); ok {
 		r, vals, err := newRowReader(name, src, Transactions, opt)
 		if err != nil {
@@ -346,7 +346,11 @@ func readTransactionsTo(ctx context.Context, name string, src rowSource, opt Rea
 			return *r.st, err
 		}
 		r.bad = bad
-		return readTransactionsParallel(ctx, cs, r, &opt, vals, sink)
+		cr := txChunks(r, &opt, vals, internRows, deliverRows(good))
+		if w != nil {
+			cr = warehouseChunks(r, &opt, vals, w)
+		}
+		return readParallel(ctx, cs, r, &opt, cr)
 	}
 	return readRows(ctx, name, src, Transactions, opt, func(vals ValueOptions, st *FileStats) (rowParser, error) {
 		if err := checkTransactionColumns(name, src.header(), st.Columns, opt.GuestKey); err != nil {
@@ -361,7 +365,7 @@ func readTransactionsTo(ctx context.Context, name string, src rowSource, opt Rea
 // its good rows; a CSV file is parsed on opt.Workers goroutines.
 func (w *WarehouseWriter) ReadFile(ctx context.Context, path string, opt ReadOptions, bad func(BadRow) error) (FileStats, error) {
 	return readInputFile(ctx, path, opt, func(src rowSource) (FileStats, error) {
-		return readTransactionsTo(ctx, path, src, opt, func(t Transaction) error { w.Add(t); return nil }, warehouseSink(w), bad)
+		return readTransactionsTo(ctx, path, src, opt, func(t Transaction) error { w.Add(t); return nil }, w, bad)
 	})
 }
 

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -264,7 +265,7 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 		return nil
 	}
 	rec := ingestRecord{ID: res.ID, Replace: in.Replace, Preset: in.Preset}
-	base := datasets.ReadOptions{SourceOptions: in.Source, Values: in.Values, NotAfter: now}
+	base := datasets.ReadOptions{SourceOptions: in.Source, Values: in.Values, NotAfter: now, Workers: cfg.Workers}
 	txOpt, err := in.ReadOptions(datasets.Transactions)
 	if err != nil {
 		return res, err
@@ -312,20 +313,20 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 		}
 		res.Lines.CancelsLinked, res.Lines.CancelsNotLinked = w.LinkCancellations(txOpt.CancelPrefix)
 	}
-	var customers []datasets.Customer
+	var customers segments[datasets.Customer]
 	for _, path := range fresh[datasets.Customers.Name] {
 		opt := base
 		opt.Map, opt.NotAfter, opt.SHA256 = in.CustomersMap, time.Time{}, fileSums[path]
-		st, err := datasets.ReadCustomerFile(ctx, path, opt, func(c datasets.Customer) error { customers = append(customers, c); return nil }, keepBad)
+		st, err := datasets.ReadCustomerFile(ctx, path, opt, customers.add, keepBad)
 		if err := check(datasets.Customers.Name, path, st, err); err != nil {
 			return res, err
 		}
 	}
-	var feedback []datasets.Feedback
+	var feedback segments[datasets.Feedback]
 	for _, path := range fresh[datasets.FeedbackTable.Name] {
 		opt := base
 		opt.Map, opt.SHA256 = in.FeedbackMap, fileSums[path]
-		st, err := datasets.ReadFeedbackFile(ctx, path, opt, func(f datasets.Feedback) error { feedback = append(feedback, f); return nil }, keepBad)
+		st, err := datasets.ReadFeedbackFile(ctx, path, opt, feedback.add, keepBad)
 		if err := check(datasets.FeedbackTable.Name, path, st, err); err != nil {
 			return res, err
 		}
@@ -339,7 +340,7 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 			return res, err
 		}
 	}
-	err = commitIngest(ctx, cfg, in.Replace, w, customers, fresh[datasets.Customers.Name] != nil, feedback, fresh[datasets.FeedbackTable.Name] != nil, &res, &rec)
+	err = commitIngest(ctx, cfg, in.Replace, w, customers.all(), fresh[datasets.Customers.Name] != nil, feedback.all(), fresh[datasets.FeedbackTable.Name] != nil, &res, &rec)
 	if err == nil {
 		ingestLog = append(ingestLog, rec)
 		var logJSON []byte
@@ -361,6 +362,22 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 		"duplicates", res.Duplicates, "quarantined", res.Quarantined, "skipped", len(res.Skipped))
 	return res, nil
 }
+
+// segments collects rows in fixed blocks: millions of rows without the
+// repeated copying of a growing slice.
+type segments[T any] struct{ blocks [][]T }
+
+func (s *segments[T]) add(r T) error {
+	if n := len(s.blocks); n == 0 || len(s.blocks[n-1]) == cap(s.blocks[n-1]) {
+		s.blocks = append(s.blocks, make([]T, 0, 1<<16))
+	}
+	b := &s.blocks[len(s.blocks)-1]
+	*b = append(*b, r)
+	return nil
+}
+
+// all returns the rows in order, in one slice.
+func (s *segments[T]) all() []T { return slices.Concat(s.blocks...) }
 
 // commitIngest commits the tables an ingest touched: customers and
 // feedback first, transactions last.
