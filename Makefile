@@ -10,7 +10,7 @@ DEMO_SEED      ?= 42
 DEMO_AS_OF     ?= 2025-12-31
 FUZZTIME       ?= 20s
 
-.PHONY: build test test-short bench peers notebooks notebooks-deps lint demo fuzz clean report-check
+.PHONY: build test test-short bench bench-large peers notebooks notebooks-deps lint demo fuzz clean report-check
 
 REPORT   := demo/work/lists/as-of=$(DEMO_AS_OF)/report.html
 SECTIONS := "Risk tiers" "Distribution" "Segments (RFM)" "Loyalty KPIs" "Movers" "Campaign sizing" "RFM heatmap" \
@@ -26,11 +26,19 @@ test:
 test-short:
 	$(GO) test -short $(PKGS)
 
-bench:
+# bench runs the Go benchmarks and the end-to-end timing of churn run on a
+# generated shop of a million customers (internal/e2ebench, docs/E2E.md),
+# and writes docs/BENCHMARKS.md from both. bench-large times ten million
+# customers (docs/E2E-10M.md; about 10 GB of CSV, not run in CI).
+bench: build
 	@mkdir -p bin
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 $(PKGS) | tee bin/bench.txt
+	$(GO) run ./internal/e2ebench -customers 1000000 -bin $(BIN) -out docs/E2E.md
 	$(GO) run ./internal/benchtable < bin/bench.txt > docs/BENCHMARKS.md
 	@echo "wrote docs/BENCHMARKS.md"
+
+bench-large: build
+	$(GO) run ./internal/e2ebench -customers 10000000 -bin $(BIN) -out docs/E2E-10M.md
 
 # peers compares our churn models with scikit-learn's HistGradientBoosting on
 # the same features (docs/PEERS.md, copied into docs/BENCHMARKS.md by bench);

@@ -359,6 +359,7 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	if _, err := snapshots(ctx, cfg, cuts, cutoff); err != nil && ctx.Err() != nil {
 		return TrainResult{}, err
 	}
+	cfg.logStage("train snapshots", int64(len(cuts)), start)
 	for k := range cfg.TrainSnapshots {
 		c := trainCut.AddDate(0, 0, -k*cfg.SnapshotStep)
 		if k > 0 && c.Before(first.AddDate(0, 0, cfg.SnapshotStep)) {
@@ -397,6 +398,7 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	if err != nil {
 		return TrainResult{}, err
 	}
+	clvStart := time.Now()
 	clvArt, validModel, err := trainCLV(validRec, nowRec, cfg.Horizon)
 	if err != nil {
 		return TrainResult{}, err
@@ -405,6 +407,7 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	if err := clvTracking(ctx, cfg, &clvArt, validModel, validCut); err != nil {
 		return TrainResult{}, err
 	}
+	cfg.logStage("clv", nowRec.NumRows(), clvStart, "purchase_model", clvArt.PurchaseModel)
 
 	art := ChurnArtifact{TrainCutoff: trainCuts[0], TrainCutoffs: trainCuts, ValidatedOn: dateString(validCut),
 		RefitOn: dateString(validCut), HorizonDays: cfg.Horizon, Definition: def, Features: features.ModelColumns}

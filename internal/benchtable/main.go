@@ -81,9 +81,12 @@ func main() {
 		fmt.Println()
 		fmt.Print(profileNotes + "\n")
 	}
-	// The model-quality comparison of make peers, when it was run.
-	if peers, err := os.ReadFile("docs/PEERS.md"); err == nil {
-		fmt.Println(string(peers))
+	// The end-to-end runs of internal/e2ebench and the model-quality
+	// comparison of make peers, when they were run.
+	for _, f := range []string{"docs/E2E.md", "docs/E2E-10M.md", "docs/PEERS.md"} {
+		if b, err := os.ReadFile(f); err == nil {
+			fmt.Println(string(b))
+		}
 	}
 	fmt.Println("## All benchmarks")
 	fmt.Println()

@@ -21,6 +21,7 @@ var allowed = map[string][]string{
 	"internal/testutil":   {},
 	"internal/layering":   {},
 	"internal/benchtable": {},
+	"internal/e2ebench":   {},                       // runs the churn binary, imports none of ours
 	"internal/peers":      {"pipeline", "datasets"}, // a command, like cmd/churn
 	"notebooks":           {},
 }
