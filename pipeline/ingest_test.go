@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -469,4 +470,61 @@ func TestIngestShopExport(t *testing.T) {
 		}
 	}
 	t.Errorf("customer 12005 missing from %v", ids)
+}
+
+// Ingest writes the same warehouse bytes whatever the number of workers
+// parsing the inputs, also when it merges a second, overlapping export.
+func TestIngestSameWithAnyWorkers(t *testing.T) {
+	dir := shopDir(t)
+	tx := filepath.Join(dir, "transactions.csv")
+	b, err := os.ReadFile(tx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(b), "\n")
+	half := filepath.Join(t.TempDir(), "half.csv")
+	if err := os.WriteFile(half, []byte(strings.Join(append(lines[:1], lines[len(lines)/3:]...), "")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	files := func(work string) map[string][]byte {
+		out := map[string][]byte{}
+		root := filepath.Join(work, "warehouse")
+		filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && strings.HasSuffix(p, ".parquet") {
+				b, _ := os.ReadFile(p)
+				out[strings.TrimPrefix(p, root)] = b
+			}
+			return err
+		})
+		return out
+	}
+	var want map[string][]byte
+	for _, workers := range []int{1, 2, 5} {
+		work := t.TempDir()
+		cfg := Config{Workdir: work, Buckets: 4, Workers: workers}
+		if _, err := Ingest(context.Background(), cfg, IngestInput{Transactions: tx, Customers: filepath.Join(dir, "customers.csv"),
+			Feedback: filepath.Join(dir, "feedback.csv"), Now: asOf.AddDate(0, 0, 1)}); err != nil {
+			t.Fatal(err)
+		}
+		res, err := Ingest(context.Background(), cfg, IngestInput{Transactions: half, Now: asOf.AddDate(0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Duplicates == 0 {
+			t.Fatalf("%d workers: the overlapping export dropped no duplicates", workers)
+		}
+		got := files(work)
+		if len(got) < 12 {
+			t.Fatalf("%d workers: %d Parquet files", workers, len(got))
+		}
+		if want == nil {
+			want = got
+			continue
+		}
+		for name, w := range want {
+			if !bytes.Equal(got[name], w) {
+				t.Fatalf("%d workers: %s differs from the one-worker ingest", workers, name)
+			}
+		}
+	}
 }

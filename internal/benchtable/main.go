@@ -118,8 +118,28 @@ key (the float's bits made sortable, missing values above them all) and walks ei
 through each tree with one integer compare a node and no branch (1.4 s → 0.42 s for 1M rows × 100
 depth-6 trees; goal 0.5 s).
 
+Where ingest's time goes at 1M customers (churn ingest --cpuprofile; 12.2M order lines, a 943 MB
+CSV, no feedback; profile in docs/profiles/ingest-1m.txt): 45.9 s → 16.5 s and peak RSS 5.3 → 2.0 GB in
+session 18. The CSV is parsed in parallel chunks cut at record boundaries (~6 s CPU; ISO dates
+and plain decimals are read digit by digit); rows become the warehouse writer's pointer-free form
+and go to their buckets in the workers (~7 s CPU: interning strings in per-bucket tables, and the
+first touch of the 1 GB of rows — page faults are dear on this VM); each bucket's segments are
+sorted in place and merged with a heap instead of being joined and sorted (~4 s CPU, was 20 s);
+parquet-go writes the 16 buckets (~7 s CPU: zstd's fastest level 3 s, dictionaries, page
+statistics). The file is hashed once (SHA-256, ~0.7 s, before the parse, to skip files already
+ingested). What stands between this and 2 s: writing columns straight from the string tables
+(no per-row Transaction, no re-hashing of dictionaries), hashing alongside the parse, and
+bounding memory by spilling bucket runs to disk.
+
+The end-to-end run below (internal/e2ebench) is the honest measure of issue 8's goals: in
+session 18's run at 1M customers with customers and feedback, churn run took 374 s at 13 GiB
+peak RSS — train 185 s (every candidate fitted on five stacked labelled snapshots, about 3.3M
+rows; not yet profiled at this size), score 61 s, the six snapshots 56 s, the CLV choice and
+tracking 27 s, ingest 24.5 s. The stage benchmarks above time each piece alone and miss that the stages hold
+whole snapshots in memory.
+
 Where the feature stage's time goes at 1M customers (churn features --cpuprofile, 2 cores, 12M
-order lines; the benchmark ingests no feedback): the dictionary-encoded text columns (customer_id,
+order lines; the benchmark ingests no feedback; profile in docs/profiles/features-1m.txt): the dictionary-encoded text columns (customer_id,
 category, channel, line_kind) now reach the builder as Arrow dictionaries instead of copied
 strings (13.0 → 10 s from the CLI); what is left is the per-customer arithmetic of all families
 (~6 s CPU in Builder.Add and flush), writing the 84-column snapshot (~3 s CPU: page buffers,
