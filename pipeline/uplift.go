@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -124,7 +125,10 @@ func Uplift(ctx context.Context, cfg Config, listDay, asOf time.Time) (UpliftRes
 				if _, ok := group[id]; !ok {
 					continue
 				}
-				o := out[id]
+				o, seen := out[id]
+				if !seen {
+					id = strings.Clone(id) // Value is a view of the batch's buffer; the map outlives the batch
+				}
 				o.spend += amt.Value(i)
 				o.ordered = o.ordered || amt.Value(i) >= 0
 				out[id] = o
