@@ -28,6 +28,10 @@ type Config struct {
 	// TrainSnapshots is how many monthly (SnapshotStep) training snapshots
 	// train stacks, history permitting; default 4. SnapshotStep defaults to 30 days.
 	TrainSnapshots, SnapshotStep int
+	// MaxTrainRows caps the stacked training rows: above it, train keeps a
+	// sample drawn by a hash of customer and snapshot (the same on every
+	// run); default DefaultMaxTrainRows, -1 for every row.
+	MaxTrainRows int
 	// Lang is the language of reasons and actions: en (default), zh or both.
 	Lang string
 	// ChurnModels are the churn candidates train compares, out of
@@ -124,6 +128,9 @@ func (c Config) WithDefaults() Config {
 	if c.Lambda == 0 {
 		c.Lambda = 1e-3
 	}
+	if c.MaxTrainRows == 0 {
+		c.MaxTrainRows = DefaultMaxTrainRows
+	}
 	if c.TrainSnapshots == 0 {
 		c.TrainSnapshots = 4
 	}
@@ -196,6 +203,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("pipeline: discount rate must be in [0, 1], got %v", c.DiscountRate)
 	case c.CancelWindow < -1 || c.CancelWindow > 3650:
 		return fmt.Errorf("pipeline: cancel window must be 0..3650 days (or -1 for none), got %d", c.CancelWindow)
+	case c.MaxTrainRows < -1 || c.MaxTrainRows > 0 && c.MaxTrainRows < 1000:
+		return fmt.Errorf("pipeline: max train rows must be at least 1000 (or -1 for every row), got %d", c.MaxTrainRows)
 	case c.TrainSnapshots < 1 || c.TrainSnapshots > 60 || c.SnapshotStep < 1 || c.SnapshotStep > 365:
 		return fmt.Errorf("pipeline: train snapshots must be 1..60 and the step 1..365 days, got %d and %d", c.TrainSnapshots, c.SnapshotStep)
 	case c.Lang != LangEN && c.Lang != LangZH && c.Lang != LangBoth:
@@ -250,6 +259,12 @@ func (c Config) logStage(stage string, rows int64, start time.Time, attrs ...any
 	args := append([]any{"stage", stage, "run_id", c.RunID, "rows", rows, "duration", time.Since(start).Round(time.Millisecond).String()}, attrs...)
 	c.Log.Info("stage done", args...)
 }
+
+// DefaultMaxTrainRows is the default cap on stacked training rows: about
+// 300,000 customers' worth of five snapshots. Larger shops train on a
+// sample of this size (fits grow linearly with rows; a million rows of
+// 63 features hold the signal the models can use).
+const DefaultMaxTrainRows = 1_000_000
 
 // ParseDate parses a YYYY-MM-DD calendar day (UTC).
 func ParseDate(s string) (time.Time, error) {

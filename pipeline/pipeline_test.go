@@ -701,3 +701,77 @@ func TestReportSectionsHaveData(t *testing.T) {
 		t.Error("Chinese report has English section titles")
 	}
 }
+
+// A cap on training rows keeps a sample of about that size, the same rows
+// every time, each an unaltered row of its snapshot, with the label rate
+// of the whole; train records the cap and fits on the sample.
+func TestTrainRowCap(t *testing.T) {
+	work := t.TempDir()
+	const limit = 3000
+	if _, err := Run(context.Background(), Config{Workdir: work, Buckets: 4, MaxTrainRows: limit}, asOf,
+		IngestInput{Transactions: filepath.Join(shopDir(t), "transactions.csv"), Feedback: filepath.Join(shopDir(t), "feedback.csv"), Now: asOf.AddDate(0, 0, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	var art ChurnArtifact
+	if _, err := loadChampion(work, KindChurn, &art); err != nil {
+		t.Fatal(err)
+	}
+	if art.TrainConfig.MaxTrainRows != limit {
+		t.Fatalf("artifact records cap %d", art.TrainConfig.MaxTrainRows)
+	}
+	var recs []arrow.RecordBatch
+	for _, c := range art.TrainCutoffs {
+		rec, err := readSnapshot(context.Background(), datasets.SnapshotDir(work, c), memory.DefaultAllocator)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rec.Release()
+		recs = append(recs, rec)
+	}
+	Xall, yall, idsAll, err := stackDesign(recs, ChurnOrders, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(yall) < 2*limit {
+		t.Fatalf("only %d training rows: the cap does not bite", len(yall))
+	}
+	X, y, ids, err := stackDesign(recs, ChurnOrders, limit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(y); n < limit*8/10 || n > limit*12/10 {
+		t.Fatalf("%d rows kept of %d for a cap of %d", n, len(yall), limit)
+	}
+	if art.TrainExamples != len(y)+art.Validation.N {
+		t.Errorf("final fit on %d rows, want the %d sampled plus %d of validation", art.TrainExamples, len(y), art.Validation.N)
+	}
+	same := func(a, b []float64) bool { // missing features are NaN
+		return slices.EqualFunc(a, b, func(x, y float64) bool { return x == y || math.IsNaN(x) && math.IsNaN(y) })
+	}
+	X2, y2, ids2, _ := stackDesign(recs, ChurnOrders, limit)
+	if !same(X, X2) || !slices.Equal(y, y2) || !slices.Equal(ids, ids2) {
+		t.Fatal("two samples differ")
+	}
+	// Every kept row is a row of the full design, in order.
+	p := len(features.ModelColumns)
+	j := 0
+	for i := range y {
+		for j < len(yall) && !(idsAll[j] == ids[i] && yall[j] == y[i] && same(Xall[j*p:(j+1)*p], X[i*p:(i+1)*p])) {
+			j++
+		}
+		if j == len(yall) {
+			t.Fatalf("kept row %d (%s) is not a row of the full design", i, ids[i])
+		}
+		j++
+	}
+	rate := func(y []float64) float64 {
+		s := 0.0
+		for _, v := range y {
+			s += v
+		}
+		return s / float64(len(y))
+	}
+	if a, b := rate(y), rate(yall); math.Abs(a-b) > 0.05 {
+		t.Errorf("churn rate %.3f in the sample, %.3f in all rows", a, b)
+	}
+}

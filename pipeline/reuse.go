@@ -36,7 +36,7 @@ func trainKey(cfg Config, cutoff time.Time) (string, error) {
 		return "", err
 	}
 	return inputsKey("train", wv, dateString(cutoff), features.SchemaVersion(), cfg.Horizon, cfg.CLVHorizon, cfg.DiscountRate,
-		cfg.Lambda, cfg.TrainSnapshots, cfg.SnapshotStep, cfg.ChurnModels, cfg.ChurnDefinition, cfg.Seed, cfg.PromoteMargin, cfg.MaxModelAge,
+		cfg.Lambda, cfg.TrainSnapshots, cfg.SnapshotStep, cfg.MaxTrainRows, cfg.ChurnModels, cfg.ChurnDefinition, cfg.Seed, cfg.PromoteMargin, cfg.MaxModelAge,
 		cfg.CancelWindow, cfg.Timezone, cfg.Tiers, cfg.TierWindow, cfg.SatisfactionWeights), nil
 }
 

@@ -81,6 +81,7 @@ type ChurnTrainConfig struct {
 	Models         []string          `json:"models"`
 	TrainSnapshots int               `json:"train_snapshots"`
 	SnapshotStep   int               `json:"snapshot_step_days"`
+	MaxTrainRows   int               `json:"max_train_rows,omitempty"` // the cap on stacked training rows (-1: none)
 	CancelWindow   int               `json:"cancel_window_days"`
 	Lambda         float64           `json:"logit_lambda"`
 	GBDT           models.GBDTConfig `json:"gbdt"`
@@ -390,7 +391,7 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	if err != nil {
 		return TrainResult{}, err
 	}
-	Xtr, ytr, ids, err := stackDesign(trainRecs, def)
+	Xtr, ytr, ids, err := stackDesign(trainRecs, def, cfg.MaxTrainRows)
 	if err != nil {
 		return TrainResult{}, err
 	}
@@ -482,7 +483,7 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	art.Means = models.ColumnMeans(Xall, p)
 
 	art.SchemaHash = SchemaHash()
-	art.TrainConfig = ChurnTrainConfig{Models: cfg.ChurnModels, TrainSnapshots: cfg.TrainSnapshots, SnapshotStep: cfg.SnapshotStep,
+	art.TrainConfig = ChurnTrainConfig{Models: cfg.ChurnModels, TrainSnapshots: cfg.TrainSnapshots, SnapshotStep: cfg.SnapshotStep, MaxTrainRows: cfg.MaxTrainRows,
 		CancelWindow: cfg.CancelWindow, Lambda: cfg.Lambda, GBDT: gbdtConfig(cfg), Seed: cfg.Seed}
 	pr := decidePromotion(cfg, &art, cutoff, Xva, yva)
 	art.Promotion = &pr
@@ -577,16 +578,35 @@ func gbdtConfig(cfg Config) models.GBDTConfig {
 
 // stackDesign stacks the design matrices of labelled snapshots and returns
 // every row's customer id. The matrix is allocated once, at its final size.
-func stackDesign(recs []arrow.RecordBatch, def string) (X, y []float64, ids []string, err error) {
+func stackDesign(recs []arrow.RecordBatch, def string, maxRows int) (X, y []float64, ids []string, err error) {
 	rows := make([][]int, len(recs))
-	n := 0
+	ys, idss := make([][]float64, len(recs)), make([][]string, len(recs))
+	total := 0
 	for k, rec := range recs {
-		var yr []float64
-		var idr []string
-		if rows[k], yr, idr, err = designRows(rec, def); err != nil {
+		if rows[k], ys[k], idss[k], err = designRows(rec, def); err != nil {
 			return nil, nil, nil, err
 		}
-		y, ids, n = append(y, yr...), append(ids, idr...), n+len(rows[k])
+		total += len(rows[k])
+	}
+	if maxRows > 0 && total > maxRows {
+		// Keep a row when a hash of its customer and snapshot falls below
+		// maxRows/total: the same rows on every run, every snapshot and
+		// both classes sampled alike.
+		limit := uint64(float64(maxRows) / float64(total) * (1 << 63))
+		for k := range recs {
+			kept := 0
+			for r, id := range idss[k] {
+				if sampleHash(id, k)>>1 < limit {
+					rows[k][kept], ys[k][kept], idss[k][kept] = rows[k][r], ys[k][r], id
+					kept++
+				}
+			}
+			rows[k], ys[k], idss[k] = rows[k][:kept], ys[k][:kept], idss[k][:kept]
+		}
+	}
+	n := 0
+	for k := range recs {
+		y, ids, n = append(y, ys[k]...), append(ids, idss[k]...), n+len(rows[k])
 	}
 	p := len(features.ModelColumns)
 	X = make([]float64, n*p)
@@ -598,6 +618,19 @@ func stackDesign(recs []arrow.RecordBatch, def string) (X, y []float64, ids []st
 		off += len(rows[k])
 	}
 	return X, y, ids, nil
+}
+
+// sampleHash mixes a customer id and a snapshot number into 64 bits
+// (FNV-1a, then SplitMix64's finaliser).
+func sampleHash(id string, snapshot int) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(id); i++ {
+		h = (h ^ uint64(id[i])) * 1099511628211
+	}
+	h ^= uint64(snapshot+1) * 0x9e3779b97f4a7c15
+	h = (h ^ h>>30) * 0xbf58476d1ce4e5b9
+	h = (h ^ h>>27) * 0x94d049bb133111eb
+	return h ^ h>>31
 }
 
 // churnDefinition resolves the configured churn definition: auto is
