@@ -325,8 +325,11 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	validCut := cutoff.AddDate(0, 0, -cfg.Horizon)
 	trainCut := validCut.AddDate(0, 0, -cfg.Horizon)
 	mem := memory.DefaultAllocator
+	// The loads reuse what the fused build below made, --force or not.
+	loadCfg := cfg
+	loadCfg.Force = false
 	load := func(c time.Time, wantLabels bool) (arrow.RecordBatch, error) {
-		fr, err := snapshot(ctx, cfg, c, cutoff)
+		fr, err := snapshot(ctx, loadCfg, c, cutoff)
 		if err != nil {
 			return nil, err
 		}
