@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -773,5 +775,32 @@ func TestTrainRowCap(t *testing.T) {
 	}
 	if a, b := rate(y), rate(yall); math.Abs(a-b) > 0.05 {
 		t.Errorf("churn rate %.3f in the sample, %.3f in all rows", a, b)
+	}
+}
+
+// train --force rebuilds each snapshot once (in its fused pass), not once
+// more for every load.
+func TestTrainForceBuildsSnapshotsOnce(t *testing.T) {
+	work := t.TempDir()
+	runChain(t, work)
+	var log bytes.Buffer
+	cfg := Config{Workdir: work, Buckets: 4, Force: true, Log: slog.New(slog.NewJSONHandler(&log, nil))}
+	if _, err := Train(context.Background(), cfg, asOf); err != nil {
+		t.Fatal(err)
+	}
+	built := map[string]int{}
+	for _, l := range strings.Split(log.String(), "\n") {
+		var e struct{ Msg, Stage, Cutoff string }
+		if json.Unmarshal([]byte(l), &e) == nil && e.Msg == "stage done" && e.Stage == "features" {
+			built[e.Cutoff]++
+		}
+	}
+	if len(built) < 3 {
+		t.Fatalf("snapshots built: %v", built)
+	}
+	for c, n := range built {
+		if n != 1 {
+			t.Errorf("snapshot %s built %d times", c, n)
+		}
 	}
 }
