@@ -532,10 +532,16 @@ func (st *FileStats) addCounts(o FileStats) {
 	st.CancelLines += o.CancelLines
 	st.CancelledLines += o.CancelledLines
 	st.RefundLines += o.RefundLines
-	for k, v := range o.NonProduct {
-		if st.NonProduct == nil {
-			st.NonProduct = map[string]int64{}
+	AddKindCounts(&st.NonProduct, o.NonProduct)
+}
+
+// AddKindCounts adds counts by kind (FileStats.NonProduct) to *dst, making
+// the map when needed.
+func AddKindCounts(dst *map[string]int64, src map[string]int64) {
+	for k, v := range src {
+		if *dst == nil {
+			*dst = map[string]int64{}
 		}
-		st.NonProduct[k] += v
+		(*dst)[k] += v
 	}
 }

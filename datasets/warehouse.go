@@ -85,13 +85,8 @@ func compareTx(a, b Transaction) int {
 	if c := strings.Compare(a.LineKind, b.LineKind); c != 0 {
 		return c
 	}
-	for _, p := range [][2]int64{{a.DiscountCents, b.DiscountCents}, {a.UnitPriceCents, b.UnitPriceCents},
-		{a.PointsEarned, b.PointsEarned}, {a.PointsRedeemed, b.PointsRedeemed}} {
-		if c := cmpInt(p[0], p[1]); c != 0 {
-			return c
-		}
-	}
-	return 0
+	return compareExtras(a.DiscountCents, a.UnitPriceCents, a.PointsEarned, a.PointsRedeemed,
+		b.DiscountCents, b.UnitPriceCents, b.PointsEarned, b.PointsRedeemed)
 }
 
 // eachBucket runs fn for buckets 0..n-1 on GOMAXPROCS goroutines and

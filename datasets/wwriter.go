@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -478,13 +479,14 @@ func compareRest(a, b *wrow, strs strTable) int {
 			return c
 		}
 	}
-	for _, p := range [][2]int64{{a.DiscountCents, b.DiscountCents}, {a.UnitPriceCents, b.UnitPriceCents},
-		{a.PointsEarned, b.PointsEarned}, {a.PointsRedeemed, b.PointsRedeemed}} {
-		if c := cmpInt(p[0], p[1]); c != 0 {
-			return c
-		}
-	}
-	return 0
+	return compareExtras(a.DiscountCents, a.UnitPriceCents, a.PointsEarned, a.PointsRedeemed,
+		b.DiscountCents, b.UnitPriceCents, b.PointsEarned, b.PointsRedeemed)
+}
+
+// compareExtras orders rows that tie on everything else by discount, unit
+// price and points, a's four values against b's.
+func compareExtras(aDisc, aPrice, aEarned, aRedeemed, bDisc, bPrice, bEarned, bRedeemed int64) int {
+	return cmp.Or(cmpInt(aDisc, bDisc), cmpInt(aPrice, bPrice), cmpInt(aEarned, bEarned), cmpInt(aRedeemed, bRedeemed))
 }
 
 func cmpInt(a, b int64) int {

@@ -115,12 +115,7 @@ func (c *LineCounts) add(st datasets.FileStats) {
 	c.CancelledLines += st.CancelledLines
 	c.RefundLines += st.RefundLines
 	c.CancelLines += st.CancelLines
-	for k, v := range st.NonProduct {
-		if c.NonProduct == nil {
-			c.NonProduct = map[string]int64{}
-		}
-		c.NonProduct[k] += v
-	}
+	datasets.AddKindCounts(&c.NonProduct, st.NonProduct)
 }
 
 // ingestRecord is one entry of the warehouse's ingest log (_ingests.json).

@@ -131,12 +131,15 @@ ingested). What stands between this and 2 s: writing columns straight from the s
 (no per-row Transaction, no re-hashing of dictionaries), hashing alongside the parse, and
 bounding memory by spilling bucket runs to disk.
 
-The end-to-end run below (internal/e2ebench) is the honest measure of issue 8's goals: in
-session 18's run at 1M customers with customers and feedback, churn run took 374 s at 13 GiB
-peak RSS — train 185 s (every candidate fitted on five stacked labelled snapshots, about 3.3M
-rows; not yet profiled at this size), score 61 s, the six snapshots 56 s, the CLV choice and
-tracking 27 s, ingest 24.5 s. The stage benchmarks above time each piece alone and miss that the stages hold
-whole snapshots in memory.
+The end-to-end run below (internal/e2ebench) is the honest measure of issue 8's goals. Its first
+run at 1M customers with customers and feedback (session 18) took 374 s at 13.2 GiB peak RSS:
+fitting the churn candidates 185 s, score 61 s, the six snapshots 56 s, the CLV choice and
+tracking 27 s, ingest 24.5 s. Capping the stacked training rows at a stable 1M-row sample
+(--max-train-rows) and building the snapshots once under --force brought the fits to 103 s and
+the run to 287 s at 11.4 GiB (the table below). What is left is mostly whole snapshots held in
+memory, the Pareto/NBD fits and the BTYD candidate's numerical integrals over a million
+customers, TreeSHAP and the list for a million in score, and pqarrow reading and writing
+snapshots. The stage benchmarks above time each piece alone and miss those.
 
 Where the feature stage's time goes at 1M customers (churn features --cpuprofile, 2 cores, 12M
 order lines; the benchmark ingests no feedback; profile in docs/profiles/features-1m.txt): the dictionary-encoded text columns (customer_id,
