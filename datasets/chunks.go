@@ -117,7 +117,7 @@ func (c *chunker) scan() {
 		}
 		return
 	}
-	st, d := c.state, c.delim
+	st, d, start := c.state, c.delim, c.pos
 	for i := c.pos; i < len(buf); i++ {
 		b := buf[i]
 		switch st {
@@ -171,6 +171,11 @@ func (c *chunker) scan() {
 		}
 	}
 	c.state, c.pos = st, len(buf)
+	if c.cut > start {
+		// Resume at the last record boundary: the next scan may take the
+		// fast path again (one quoted field must not slow the whole file).
+		c.state, c.pos = sRecord, c.cut
+	}
 }
 
 // eachRecord reads the records of one chunk whose first line is line: a
