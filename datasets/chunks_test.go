@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -186,5 +187,38 @@ func TestParallelTablesMatchSequential(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// After a stretch with quotes the record scanner goes back to the fast
+// path (resuming at the last record boundary), and the cuts stay at
+// record boundaries: a newline inside quotes never cuts.
+func TestChunkerResumesFastPath(t *testing.T) {
+	text := "\"a\nb\",1\nc,2\n\"d\"\"e\",3\nf,4\ng,5"
+	c := &chunker{r: strings.NewReader(text), delim: ',', size: 12}
+	var got []string
+	for {
+		chunk, _, err := c.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, chunk)
+		if c.state != sRecord || c.pos > len(c.buf) {
+			t.Fatalf("after %q the scanner is in state %d at %d of %d", chunk, c.state, c.pos, len(c.buf))
+		}
+	}
+	if strings.Join(got, "") != text {
+		t.Fatalf("chunks %q do not add up to the text", got)
+	}
+	for _, ch := range got[:len(got)-1] {
+		if !strings.HasSuffix(ch, "\n") || strings.Count(ch, "\"")%2 != 0 {
+			t.Fatalf("chunk %q does not end at a record boundary", ch)
+		}
+	}
+	if got[0] != "\"a\nb\",1\nc,2\n" {
+		t.Fatalf("first chunk %q", got[0])
 	}
 }
