@@ -16,10 +16,11 @@ import (
 
 // readResult is everything a read of a transactions file gives.
 type readResult struct {
-	Rows []Transaction
-	Bad  []BadRow
-	St   FileStats
-	Err  string
+	Rows    []Transaction
+	Printed []string // customers or feedback rows, printed
+	Bad     []BadRow
+	St      FileStats
+	Err     string
 }
 
 func readWith(t testing.TB, in string, opt ReadOptions, strict bool) readResult {
@@ -168,17 +169,16 @@ func TestParallelTablesMatchSequential(t *testing.T) {
 		if err != nil {
 			res.Err = err.Error()
 		}
-		res.Rows = make([]Transaction, len(rows)) // compare through their printed form
-		for i, r := range rows {
-			res.Rows[i].CustomerID = fmt.Sprintf("%+v", r)
+		for _, r := range rows {
+			res.Printed = append(res.Printed, fmt.Sprintf("%+v", r))
 		}
 		return res
 	}
 	for _, c := range []struct{ table, path string }{{"customers", customers}, {"feedback", feedback}} {
 		for _, strict := range []bool{false, true} {
 			want := read(c.path, ReadOptions{}, strict, c.table)
-			if !strict && (len(want.Bad) != 3 || len(want.Rows) < 150) {
-				t.Fatalf("%s: %d rows, bad rows %+v", c.table, len(want.Rows), want.Bad)
+			if !strict && (len(want.Bad) != 3 || len(want.Printed) < 150) {
+				t.Fatalf("%s: %d rows, bad rows %+v", c.table, len(want.Printed), want.Bad)
 			}
 			for _, chunk := range []int{1, 7, 100, 4096} {
 				got := read(c.path, ReadOptions{Workers: 3, chunk: chunk}, strict, c.table)

@@ -120,14 +120,19 @@ type rowSource interface {
 	close() error
 }
 
-// openSource opens path as a row source. sum receives every raw byte read
-// (for the file's content hash); Parquet files are hashed separately.
+// openSource opens path as a row source. sum, when not nil, receives every
+// raw byte of the file (for its content hash; Parquet files are read once
+// more for it).
 func openSource(ctx context.Context, path string, opt SourceOptions, sum io.Writer) (rowSource, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("datasets: %w", err)
 	}
-	raw := bufio.NewReaderSize(io.TeeReader(f, sum), 1<<20)
+	var in io.Reader = f
+	if sum != nil {
+		in = io.TeeReader(f, sum)
+	}
+	raw := bufio.NewReaderSize(in, 1<<20)
 	magic, _ := raw.Peek(4)
 	format := opt.Format
 	if format == FormatAuto {
@@ -141,9 +146,11 @@ func openSource(ctx context.Context, path string, opt SourceOptions, sum io.Writ
 			f.Close()
 			return nil, &DataError{File: path, Msg: "not a Parquet file (no PAR1 magic bytes)"}
 		}
-		if _, err := io.Copy(sum, f); err != nil { // hash the whole file
-			f.Close()
-			return nil, fmt.Errorf("datasets: %w", err)
+		if sum != nil {
+			if _, err := io.Copy(sum, f); err != nil { // hash the whole file
+				f.Close()
+				return nil, fmt.Errorf("datasets: %w", err)
+			}
 		}
 		f.Close()
 		return openParquetSource(ctx, path)

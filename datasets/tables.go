@@ -222,7 +222,7 @@ func readTableFile[T any](ctx context.Context, name string, src rowSource, table
 		if err != nil {
 			return *r.st, err
 		}
-		if _, err := newParser(vals, r.st, good); err != nil {
+		if _, err := newParser(vals, r.st, good); err != nil { // a file-level problem, before any chunk
 			return *r.st, err
 		}
 		r.bad = bad

@@ -8,8 +8,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -107,12 +107,22 @@ func ReadTransactionFile(ctx context.Context, path string, opt ReadOptions, good
 // readInputFile opens path as a row source, runs read on it, and fills in
 // the file's size and SHA-256 of its raw bytes.
 func readInputFile(ctx context.Context, path string, opt ReadOptions, read func(rowSource) (FileStats, error)) (FileStats, error) {
-	var h hash.Hash
-	counter := &countWriter{w: io.Discard}
-	if opt.SHA256 == "" {
-		h = sha256.New()
-		counter.w = h
+	if opt.SHA256 != "" { // hashed before: only the size is needed
+		fi, err := os.Stat(path)
+		if err != nil {
+			return FileStats{File: path}, fmt.Errorf("datasets: %w", err)
+		}
+		src, err := openSource(ctx, path, opt.SourceOptions, nil)
+		if err != nil {
+			return FileStats{File: path}, err
+		}
+		defer src.close()
+		st, err := read(src)
+		st.Bytes, st.SHA256 = fi.Size(), opt.SHA256
+		return st, err
 	}
+	h := sha256.New()
+	counter := &countWriter{w: h}
 	src, err := openSource(ctx, path, opt.SourceOptions, counter)
 	if err != nil {
 		return FileStats{File: path}, err
@@ -122,10 +132,7 @@ func readInputFile(ctx context.Context, path string, opt ReadOptions, read func(
 	if err != nil {
 		return st, err
 	}
-	st.Bytes, st.SHA256 = counter.n, opt.SHA256
-	if h != nil {
-		st.SHA256 = hex.EncodeToString(h.Sum(nil))
-	}
+	st.Bytes, st.SHA256 = counter.n, hex.EncodeToString(h.Sum(nil))
 	return st, nil
 }
 

@@ -280,14 +280,10 @@ func parseDate(s, order string) (y, m, d int, err error) {
 	if m < 1 || m > 12 {
 		return 0, 0, 0, fmt.Errorf("month %d out of range", m)
 	}
-	if d < 1 || d > daysIn(y, m) {
+	if d < 1 || d > civilDaysIn(y, m) {
 		return 0, 0, 0, fmt.Errorf("day %d out of range for %04d-%02d", d, y, m)
 	}
 	return y, m, d, nil
-}
-
-func daysIn(y, m int) int {
-	return time.Date(y, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }
 
 // parseClock parses "14:22", "14:22:10", "14:22:10.123456", "2:15 PM", each

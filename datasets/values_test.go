@@ -208,6 +208,13 @@ func TestFastPathsMatch(t *testing.T) {
 			}
 		}
 	}
+	for y := 1900; y <= 2100; y++ { // the month lengths both parsers check days against
+		for m := 1; m <= 12; m++ {
+			if got, want := civilDaysIn(y, m), time.Date(y, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day(); got != want {
+				t.Fatalf("%04d-%02d has %d days, not %d", y, m, want, got)
+			}
+		}
+	}
 	if _, ok := fastISO("2024-01-02", time.FixedZone("", 3600)); ok {
 		t.Fatal("a plain date in another zone took the UTC fast path")
 	}

@@ -246,6 +246,15 @@ func TestIngestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The ingest log records the file's size and hash (hashed once, before the read).
+	size, sum, err := datasets.FileFingerprint(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := readIngestLog(work)
+	if err != nil || len(log) != 1 || len(log[0].Files) != 1 || log[0].Files[0].Bytes != size || log[0].Files[0].SHA256 != sum {
+		t.Fatalf("ingest log %+v (%v), file %d bytes, %s", log, err, size, sum)
+	}
 	got := warehouseRows(t, work)
 	cmp := func(a, b datasets.Transaction) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) }
 	slices.SortFunc(want, cmp)

@@ -68,7 +68,11 @@ const DefaultControlShare = 0.10
 // inControl reports whether a customer is in the control group: a hash of
 // the seed and the id alone, so the assignment is stable across runs, lists
 // and other customers.
-func inControl(seed uint64, share float64, id string) bool {
+func inControl(seed uint64, share float64, id string) bool { return stableShare(seed, share, id) }
+
+// stableShare reports whether id falls in a share of all ids drawn by a
+// hash of seed and id alone (FNV-1a 64): the same ids on every run.
+func stableShare(seed uint64, share float64, id string) bool {
 	h := fnv.New64a()
 	var b [8]byte
 	binary.LittleEndian.PutUint64(b[:], seed)

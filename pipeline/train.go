@@ -610,11 +610,11 @@ func stackDesign(recs []arrow.RecordBatch, def string, maxRows int) (X, y []floa
 		// Keep a row when a hash of its customer and snapshot falls below
 		// maxRows/total: the same rows on every run, every snapshot and
 		// both classes sampled alike.
-		limit := uint64(float64(maxRows) / float64(total) * (1 << 63))
+		share := float64(maxRows) / float64(total)
 		for k := range recs {
 			kept := 0
 			for r, id := range idss[k] {
-				if sampleHash(id, k)>>1 < limit {
+				if stableShare(trainSampleSeed+uint64(k), share, id) {
 					rows[k][kept], ys[k][kept], idss[k][kept] = rows[k][r], ys[k][r], id
 					kept++
 				}
@@ -638,18 +638,9 @@ func stackDesign(recs []arrow.RecordBatch, def string, maxRows int) (X, y []floa
 	return X, y, ids, nil
 }
 
-// sampleHash mixes a customer id and a snapshot number into 64 bits
-// (FNV-1a, then SplitMix64's finaliser).
-func sampleHash(id string, snapshot int) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(id); i++ {
-		h = (h ^ uint64(id[i])) * 1099511628211
-	}
-	h ^= uint64(snapshot+1) * 0x9e3779b97f4a7c15
-	h = (h ^ h>>30) * 0xbf58476d1ce4e5b9
-	h = (h ^ h>>27) * 0x94d049bb133111eb
-	return h ^ h>>31
-}
+// trainSampleSeed (+ the snapshot's number) seeds the training-row sample,
+// apart from the seeds of the control group.
+const trainSampleSeed = 0x74726169_6e000000
 
 // churnDefinition resolves the configured churn definition: auto is
 // contractual (ChurnCancel) when any customer of the labelled snapshot
