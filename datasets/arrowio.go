@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
@@ -26,16 +27,7 @@ func WriteRecordParquet(path string, rec arrow.RecordBatch) error {
 	if err != nil {
 		return err
 	}
-	// Dictionaries only for strings: hashing every float and integer of a
-	// wide feature table costs more than zstd gains over plain pages.
-	opts := []parquet.WriterProperty{parquet.WithCompression(compress.Codecs.Snappy), parquet.WithCreatedBy("churn"),
-		parquet.WithDictionaryDefault(false)}
-	for _, f := range rec.Schema().Fields() {
-		if f.Type.ID() == arrow.STRING {
-			opts = append(opts, parquet.WithDictionaryFor(f.Name, true))
-		}
-	}
-	props := parquet.NewWriterProperties(opts...)
+	props := snapshotProps(rec.Schema())
 	// pqarrow closes a sink that is an io.Closer; hide Close so finish can sync first.
 	fw, err := pqarrow.NewFileWriter(rec.Schema(), struct{ io.Writer }{f}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 	if err != nil {
@@ -48,6 +40,20 @@ func WriteRecordParquet(path string, rec arrow.RecordBatch) error {
 	return finish(err)
 }
 
+// snapshotProps are the Parquet writer properties of feature files.
+func snapshotProps(schema *arrow.Schema) *parquet.WriterProperties {
+	// Dictionaries only for strings: hashing every float and integer of a
+	// wide feature table costs more than zstd gains over plain pages.
+	opts := []parquet.WriterProperty{parquet.WithCompression(compress.Codecs.Snappy), parquet.WithCreatedBy("churn"),
+		parquet.WithDictionaryDefault(false)}
+	for _, f := range schema.Fields() {
+		if f.Type.ID() == arrow.STRING {
+			opts = append(opts, parquet.WithDictionaryFor(f.Name, true))
+		}
+	}
+	return parquet.NewWriterProperties(opts...)
+}
+
 // Column returns the column of rec named name, or nil when it has none.
 func Column(rec arrow.RecordBatch, name string) arrow.Array {
 	if idx := rec.Schema().FieldIndices(name); len(idx) > 0 {
@@ -56,10 +62,11 @@ func Column(rec arrow.RecordBatch, name string) arrow.Array {
 	return nil
 }
 
-// ReadParquetRecords reads a whole Parquet file into record batches. The
-// caller releases each batch.
-func ReadParquetRecords(ctx context.Context, path string, mem memory.Allocator) ([]arrow.RecordBatch, error) {
-	rr, closeFile, err := openParquetRecords(ctx, path, mem)
+// ReadParquetRecords reads a whole Parquet file into record batches: the
+// named columns, or every column when none is named (names the file lacks
+// are skipped). The caller releases each batch.
+func ReadParquetRecords(ctx context.Context, path string, mem memory.Allocator, columns ...string) ([]arrow.RecordBatch, error) {
+	rr, closeFile, err := openParquetRecords(ctx, path, mem, columns...)
 	if err != nil {
 		return nil, err
 	}
@@ -122,37 +129,36 @@ func SnapshotParts(dir string) ([]string, Manifest, error) {
 }
 
 // ReadSnapshot reads every part of a committed snapshot into one record
-// batch (columns concatenated in part order). The caller releases it.
-func ReadSnapshot(ctx context.Context, dir string, mem memory.Allocator) (arrow.RecordBatch, Manifest, error) {
+// batch (columns concatenated in part order): the named columns, or every
+// column when none is named. Parts are read in parallel; each column's
+// part chunks are released as soon as it is concatenated, so memory peaks
+// near one copy of the result. The caller releases it.
+func ReadSnapshot(ctx context.Context, dir string, mem memory.Allocator, columns ...string) (arrow.RecordBatch, Manifest, error) {
 	parts, m, err := SnapshotParts(dir)
 	if err != nil {
 		return nil, m, err
 	}
-	var recs []arrow.RecordBatch
+	perPart := make([][]arrow.RecordBatch, len(parts))
+	err = eachBucket(len(parts), func(i int) error {
+		var err error
+		perPart[i], err = ReadParquetRecords(ctx, parts[i], mem, columns...)
+		return err
+	})
+	recs := slices.Concat(perPart...)
 	defer func() {
 		for _, r := range recs {
-			r.Release()
+			if r != nil {
+				r.Release()
+			}
 		}
 	}()
-	for _, p := range parts {
-		rs, err := ReadParquetRecords(ctx, p, mem)
-		if err != nil {
-			return nil, m, err
-		}
-		recs = append(recs, rs...)
+	if err != nil {
+		return nil, m, err
 	}
 	if len(recs) == 0 {
 		return nil, m, fmt.Errorf("datasets: snapshot %s has no record batches", dir)
 	}
 	schema := recs[0].Schema()
-	cols := make([]arrow.Array, schema.NumFields())
-	defer func() {
-		for _, c := range cols {
-			if c != nil {
-				c.Release()
-			}
-		}
-	}()
 	var rows int64
 	for _, r := range recs {
 		if !r.Schema().Equal(schema) {
@@ -160,16 +166,43 @@ func ReadSnapshot(ctx context.Context, dir string, mem memory.Allocator) (arrow.
 		}
 		rows += r.NumRows()
 	}
-	for j := range cols {
-		chunks := make([]arrow.Array, len(recs))
+	// The columns leave their batches so each can be freed once concatenated.
+	chunks := make([][]arrow.Array, schema.NumFields())
+	for j := range chunks {
+		chunks[j] = make([]arrow.Array, len(recs))
 		for i, r := range recs {
-			chunks[i] = r.Column(j)
-		}
-		if cols[j], err = array.Concatenate(chunks, mem); err != nil {
-			return nil, m, fmt.Errorf("datasets: snapshot %s: %w", dir, err)
+			chunks[j][i] = r.Column(j)
+			chunks[j][i].Retain()
 		}
 	}
-	return array.NewRecordBatch(schema, cols, rows), m, nil
+	for i, r := range recs {
+		r.Release()
+		recs[i] = nil
+	}
+	cols := make([]arrow.Array, schema.NumFields())
+	defer func() {
+		for j := range chunks {
+			for _, c := range chunks[j] {
+				c.Release()
+			}
+		}
+		for _, c := range cols {
+			if c != nil {
+				c.Release()
+			}
+		}
+	}()
+	for j := range cols {
+		if cols[j], err = array.Concatenate(chunks[j], mem); err != nil {
+			return nil, m, fmt.Errorf("datasets: snapshot %s: %w", dir, err)
+		}
+		for _, c := range chunks[j] {
+			c.Release()
+		}
+		chunks[j] = nil
+	}
+	out := array.NewRecordBatch(schema, cols, rows)
+	return out, m, nil
 }
 
 // OpenFeatures opens the committed feature snapshot at cutoff

@@ -38,26 +38,63 @@ type ManifestFile struct {
 // place, replacing an earlier one only after the new one is complete. On any
 // error the temporary folder is removed and final is left untouched.
 func CommitFolder(final string, write func(tmp string) (Manifest, error)) (err error) {
+	pf, err := BeginFolder(final)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			pf.Abort()
+		}
+	}()
+	m, err := write(pf.Dir())
+	if err != nil {
+		return err
+	}
+	return pf.Commit(m)
+}
+
+// PendingFolder is a folder being built for CommitFolder's atomic publish,
+// for writers that fill it over time (e.g. a snapshot written bucket by
+// bucket as the buckets are built). Exactly one of Commit or Abort ends it.
+type PendingFolder struct {
+	final, tmp string
+}
+
+// BeginFolder creates the temporary sibling of final that Commit publishes.
+func BeginFolder(final string) (*PendingFolder, error) {
 	parent := filepath.Dir(final)
 	if err := os.MkdirAll(parent, DirMode); err != nil {
-		return fmt.Errorf("datasets: %w", err)
+		return nil, fmt.Errorf("datasets: %w", err)
 	}
 	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(final)+".tmp-")
 	if err != nil {
-		return fmt.Errorf("datasets: %w", err)
+		return nil, fmt.Errorf("datasets: %w", err)
 	}
+	if err := os.Chmod(tmp, DirMode); err != nil {
+		os.RemoveAll(tmp)
+		return nil, fmt.Errorf("datasets: %w", err)
+	}
+	return &PendingFolder{final: final, tmp: tmp}, nil
+}
+
+// Dir is the temporary folder to write into.
+func (pf *PendingFolder) Dir() string { return pf.tmp }
+
+// Abort removes the temporary folder; final is untouched.
+func (pf *PendingFolder) Abort() { os.RemoveAll(pf.tmp) }
+
+// Commit lists and hashes every file of the temporary folder, writes the
+// manifest last, fsyncs, and renames the folder into place, replacing an
+// earlier one only after the new one is complete. On any error the
+// temporary folder is removed and final is left untouched.
+func (pf *PendingFolder) Commit(m Manifest) (err error) {
+	final, tmp, parent := pf.final, pf.tmp, filepath.Dir(pf.final)
 	defer func() {
 		if err != nil {
 			os.RemoveAll(tmp)
 		}
 	}()
-	if err := os.Chmod(tmp, DirMode); err != nil {
-		return fmt.Errorf("datasets: %w", err)
-	}
-	m, err := write(tmp)
-	if err != nil {
-		return err
-	}
 	if err := injectedFault(final); err != nil { // as if the disk filled while the folder was written
 		return err
 	}

@@ -31,42 +31,23 @@ func QuintileScore(sorted []float64, v float64) int8 {
 // quintiles over all parts together; 5 = most recent, most orders, most spend)
 // and rfm_cell ("545") appended. The inputs are not released.
 func ScoreRFM(mem memory.Allocator, parts []arrow.RecordBatch) ([]arrow.RecordBatch, error) {
-	var rec, freq, mon []float64
-	for _, p := range parts {
-		r, err := Float64s(p, RecencyDays)
-		if err != nil {
-			return nil, err
-		}
-		f, err := Float64s(p, Orders)
-		if err != nil {
-			return nil, err
-		}
-		m, err := Float64s(p, SpendCents)
-		if err != nil {
-			return nil, err
-		}
-		for i := range r {
-			r[i] = -r[i] // recent is better
-		}
-		rec, freq, mon = append(rec, r...), append(freq, f...), append(mon, m...)
-	}
-	sr, sf, sm := slices.Clone(rec), slices.Clone(freq), slices.Clone(mon)
-	var wg sync.WaitGroup
-	for _, v := range [][]float64{sr, sf, sm} {
-		wg.Go(func() { slices.Sort(v) })
-	}
-	wg.Wait()
-	out := make([]arrow.RecordBatch, len(parts))
-	offs := make([]int, len(parts)+1)
+	vals := make([]RFMValues, len(parts))
 	for i, p := range parts {
-		offs[i+1] = offs[i] + int(p.NumRows())
+		v, err := RFMInputs(p)
+		if err != nil {
+			return nil, err
+		}
+		vals[i] = v
 	}
+	sc := NewRFMScorer(vals)
+	out := make([]arrow.RecordBatch, len(parts))
 	// Parts are scored in parallel (each into its own builders), then kept in order.
+	var wg sync.WaitGroup
 	next := make(chan int)
 	for range min(len(parts), runtime.GOMAXPROCS(0)) {
 		wg.Go(func() {
 			for k := range next {
-				out[k] = scorePart(mem, parts[k], rec[offs[k]:offs[k+1]], freq[offs[k]:offs[k+1]], mon[offs[k]:offs[k+1]], sr, sf, sm)
+				out[k] = appendColumns(parts[k], rfmFields, sc.Columns(mem, vals[k]))
 			}
 		})
 	}
@@ -76,6 +57,79 @@ func ScoreRFM(mem memory.Allocator, parts []arrow.RecordBatch) ([]arrow.RecordBa
 	close(next)
 	wg.Wait()
 	return out, nil
+}
+
+// RFMValues are the values a part brings to the RFM quintiles, a row each:
+// recency negated (recent is better), orders and spend.
+type RFMValues struct{ Rec, Freq, Mon []float64 }
+
+// RFMInputs returns p's RFMValues (copies: p may be released after).
+func RFMInputs(p arrow.RecordBatch) (RFMValues, error) {
+	r, err := Float64s(p, RecencyDays)
+	if err != nil {
+		return RFMValues{}, err
+	}
+	f, err := Float64s(p, Orders)
+	if err != nil {
+		return RFMValues{}, err
+	}
+	m, err := Float64s(p, SpendCents)
+	if err != nil {
+		return RFMValues{}, err
+	}
+	for i := range r {
+		r[i] = -r[i]
+	}
+	return RFMValues{Rec: r, Freq: f, Mon: m}, nil
+}
+
+// RFMScorer scores rows against the quintiles of every part's values.
+type RFMScorer struct{ sr, sf, sm []float64 }
+
+// NewRFMScorer sorts the values of every part (in part order; the parts
+// are not changed).
+func NewRFMScorer(parts []RFMValues) *RFMScorer {
+	var sc RFMScorer
+	for _, v := range parts {
+		sc.sr, sc.sf, sc.sm = append(sc.sr, v.Rec...), append(sc.sf, v.Freq...), append(sc.sm, v.Mon...)
+	}
+	var wg sync.WaitGroup
+	for _, v := range [][]float64{sc.sr, sc.sf, sc.sm} {
+		wg.Go(func() { slices.Sort(v) })
+	}
+	wg.Wait()
+	return &sc
+}
+
+// RFMFields are the columns RFMScorer.Columns returns, in order; a scored
+// snapshot has them after the builder's.
+func RFMFields() []arrow.Field { return slices.Clone(rfmFields) }
+
+// Columns returns the r_score, f_score, m_score and rfm_cell columns of the
+// rows v. The caller releases them.
+func (sc *RFMScorer) Columns(mem memory.Allocator, v RFMValues) []arrow.Array {
+	n := len(v.Rec)
+	rb := array.NewInt8Builder(mem)
+	fb := array.NewInt8Builder(mem)
+	mb := array.NewInt8Builder(mem)
+	cb := array.NewStringBuilder(mem)
+	rb.Reserve(n)
+	fb.Reserve(n)
+	mb.Reserve(n)
+	cb.Reserve(n)
+	cb.ReserveData(3 * n)
+	for i := range n {
+		r, f, m := QuintileScore(sc.sr, v.Rec[i]), QuintileScore(sc.sf, v.Freq[i]), QuintileScore(sc.sm, v.Mon[i])
+		rb.UnsafeAppend(r)
+		fb.UnsafeAppend(f)
+		mb.UnsafeAppend(m)
+		cb.Append(rfmCells[r][f][m])
+	}
+	cols := []arrow.Array{rb.NewArray(), fb.NewArray(), mb.NewArray(), cb.NewArray()}
+	for _, b := range []array.Builder{rb, fb, mb, cb} {
+		b.Release()
+	}
+	return cols
 }
 
 // rfmCells are the 125 "rfm" strings, so scoring allocates none per row.
@@ -90,33 +144,11 @@ var rfmCells = func() (c [6][6][6]string) {
 	return
 }()
 
-// scorePart appends the RFM scores of one part's rows to a copy of it.
-func scorePart(mem memory.Allocator, p arrow.RecordBatch, rec, freq, mon, sr, sf, sm []float64) arrow.RecordBatch {
-	n := int(p.NumRows())
-	rb := array.NewInt8Builder(mem)
-	fb := array.NewInt8Builder(mem)
-	mb := array.NewInt8Builder(mem)
-	cb := array.NewStringBuilder(mem)
-	rb.Reserve(n)
-	fb.Reserve(n)
-	mb.Reserve(n)
-	cb.Reserve(n)
-	cb.ReserveData(3 * n)
-	for i := range n {
-		r, f, m := QuintileScore(sr, rec[i]), QuintileScore(sf, freq[i]), QuintileScore(sm, mon[i])
-		rb.UnsafeAppend(r)
-		fb.UnsafeAppend(f)
-		mb.UnsafeAppend(m)
-		cb.Append(rfmCells[r][f][m])
-	}
-	newCols := []arrow.Array{rb.NewArray(), fb.NewArray(), mb.NewArray(), cb.NewArray()}
-	for _, b := range []array.Builder{rb, fb, mb, cb} {
-		b.Release()
-	}
-	fields := append(slices.Clone(p.Schema().Fields()), rfmFields...)
-	cols := append(slices.Clone(p.Columns()), newCols...)
-	out := array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, int64(n))
-	for _, c := range newCols {
+// appendColumns returns p with cols (fields) appended, and releases cols.
+func appendColumns(p arrow.RecordBatch, fields []arrow.Field, cols []arrow.Array) arrow.RecordBatch {
+	out := array.NewRecordBatch(arrow.NewSchema(append(slices.Clone(p.Schema().Fields()), fields...), nil),
+		append(slices.Clone(p.Columns()), cols...), p.NumRows())
+	for _, c := range cols {
 		c.Release()
 	}
 	return out

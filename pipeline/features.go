@@ -75,7 +75,7 @@ type snapshotPlan struct {
 	res    FeaturesResult
 	meta   map[string]string
 	fcfg   features.Config
-	parts  []arrow.RecordBatch
+	rfm    []features.RFMValues // per bucket, for the RFM quintiles
 }
 
 // snapshots builds the feature snapshots at several cutoffs, with the data
@@ -138,12 +138,14 @@ func snapshots(ctx context.Context, cfg Config, cutoffs []time.Time, knownUntil 
 	if len(todo) == 0 {
 		return out, nil
 	}
+	// Each bucket's parts go to their files as soon as they are built; only
+	// the recency, frequency and spend the RFM quintiles need stay in memory
+	// until every bucket is done, when the score columns end each file.
+	writers := make([]*datasets.SnapshotWriter, len(todo))
 	defer func() {
-		for _, pl := range todo {
-			for _, p := range pl.parts {
-				if p != nil {
-					p.Release()
-				}
+		for _, w := range writers {
+			if w != nil {
+				w.Abort() // a no-op once committed
 			}
 		}
 	}()
@@ -155,32 +157,55 @@ func snapshots(ctx context.Context, cfg Config, cutoffs []time.Time, knownUntil 
 				return nil, err
 			}
 		}
-		pl.parts = make([]arrow.RecordBatch, info.Buckets)
+		pl.rfm = make([]features.RFMValues, info.Buckets)
 		fcfgs[k] = pl.fcfg
+		schema := arrow.NewSchema(append(features.BuilderSchema(pl.fcfg.Labelled).Fields(), features.RFMFields()...), nil)
+		if writers[k], err = datasets.NewSnapshotWriter(pl.res.Dir, info.Buckets, schema); err != nil {
+			return nil, err
+		}
 	}
 	err = forEachBucket(ctx, cfg, "features", info.Buckets, func(b int) error {
 		recs, err := bucketFeatures(ctx, cfg.Workdir, b, mem, fcfgs, nil)
-		for k, rec := range recs {
-			todo[k].parts[b] = rec
+		defer func() {
+			for _, rec := range recs {
+				rec.Release()
+			}
+		}()
+		if err != nil {
+			return err
 		}
-		return err
+		for k, rec := range recs {
+			if todo[k].rfm[b], err = features.RFMInputs(rec); err != nil {
+				return err
+			}
+			if err := writers[k].Begin(b, rec); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	for k, pl := range todo {
-		scored, err := features.ScoreRFM(mem, pl.parts)
+		sc := features.NewRFMScorer(pl.rfm)
+		err := forEachBucket(ctx, cfg, "rfm scores", info.Buckets, func(b int) error {
+			cols := sc.Columns(mem, pl.rfm[b])
+			defer func() {
+				for _, c := range cols {
+					c.Release()
+				}
+			}()
+			return writers[k].Finish(b, cols)
+		})
 		if err != nil {
 			return nil, err
 		}
-		for _, p := range scored {
-			pl.res.Customers += p.NumRows()
+		for _, v := range pl.rfm {
+			pl.res.Customers += int64(len(v.Rec))
 		}
-		err = datasets.WriteSnapshot(pl.res.Dir, scored, pl.meta)
-		for _, p := range scored {
-			p.Release()
-		}
-		if err != nil {
+		pl.rfm = nil
+		if err := writers[k].Commit(pl.meta); err != nil {
 			return nil, err
 		}
 		out[todoIdx[k]] = pl.res

@@ -721,23 +721,20 @@ func TestTrainRowCap(t *testing.T) {
 	if art.TrainConfig.MaxTrainRows != limit {
 		t.Fatalf("artifact records cap %d", art.TrainConfig.MaxTrainRows)
 	}
-	var recs []arrow.RecordBatch
+	var dirs []string
 	for _, c := range art.TrainCutoffs {
-		rec, err := readSnapshot(context.Background(), datasets.SnapshotDir(work, c), memory.DefaultAllocator)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rec.Release()
-		recs = append(recs, rec)
+		dirs = append(dirs, datasets.SnapshotDir(work, c))
 	}
-	Xall, yall, idsAll, err := stackDesign(recs, ChurnOrders, -1)
+	ctx, mem := context.Background(), memory.NewCheckedAllocator(memory.DefaultAllocator)
+	defer mem.AssertSize(t, 0)
+	Xall, yall, idsAll, err := stackDesign(ctx, dirs, ChurnOrders, -1, mem)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(yall) < 2*limit {
 		t.Fatalf("only %d training rows: the cap does not bite", len(yall))
 	}
-	X, y, ids, err := stackDesign(recs, ChurnOrders, limit)
+	X, y, ids, err := stackDesign(ctx, dirs, ChurnOrders, limit, mem)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -750,7 +747,7 @@ func TestTrainRowCap(t *testing.T) {
 	same := func(a, b []float64) bool { // missing features are NaN
 		return slices.EqualFunc(a, b, func(x, y float64) bool { return x == y || math.IsNaN(x) && math.IsNaN(y) })
 	}
-	X2, y2, ids2, _ := stackDesign(recs, ChurnOrders, limit)
+	X2, y2, ids2, _ := stackDesign(ctx, dirs, ChurnOrders, limit, mem)
 	if !same(X, X2) || !slices.Equal(y, y2) || !slices.Equal(ids, ids2) {
 		t.Fatal("two samples differ")
 	}

@@ -328,25 +328,28 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	// The loads reuse what the fused build below made, --force or not.
 	loadCfg := cfg
 	loadCfg.Force = false
-	load := func(c time.Time, wantLabels bool) (arrow.RecordBatch, error) {
+	// Snapshots are read a few columns at a time: at a million customers a
+	// whole one holds about 0.7 GB.
+	dirOf := func(c time.Time, wantLabels bool) (string, error) {
 		fr, err := snapshot(ctx, loadCfg, c, cutoff)
+		if err != nil {
+			return "", err
+		}
+		if wantLabels && !fr.Labelled {
+			return "", fmt.Errorf("pipeline: train: snapshot %s has no labels: data must reach %s", fr.Cutoff, dateString(c.AddDate(0, 0, cfg.Horizon)))
+		}
+		return fr.Dir, nil
+	}
+	load := func(c time.Time, wantLabels bool, columns ...string) (arrow.RecordBatch, error) {
+		dir, err := dirOf(c, wantLabels)
 		if err != nil {
 			return nil, err
 		}
-		if wantLabels && !fr.Labelled {
-			return nil, fmt.Errorf("pipeline: train: snapshot %s has no labels: data must reach %s", fr.Cutoff, dateString(c.AddDate(0, 0, cfg.Horizon)))
-		}
-		return readSnapshot(ctx, fr.Dir, mem)
+		return readSnapshot(ctx, dir, mem, columns...)
 	}
 	// Training snapshots every SnapshotStep days back from trainCut, as many
 	// as configured and as the history allows (at least one), stacked.
-	var trainRecs []arrow.RecordBatch
-	defer func() {
-		for _, r := range trainRecs {
-			r.Release()
-		}
-	}()
-	var trainCuts []string
+	var trainDirs, trainCuts []string
 	first, err := firstDay(cfg.Workdir)
 	if err != nil {
 		return TrainResult{}, err
@@ -369,30 +372,28 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 		if k > 0 && c.Before(first.AddDate(0, 0, cfg.SnapshotStep)) {
 			break // too little history before it for features worth learning from
 		}
-		rec, err := load(c, true)
+		dir, err := dirOf(c, true)
 		if err != nil {
 			if k == 0 {
 				return TrainResult{}, fmt.Errorf("pipeline: train needs 2×horizon (%d days) of history before %s: %w", 2*cfg.Horizon, dateString(cutoff), err)
 			}
 			break
 		}
-		trainRecs = append(trainRecs, rec)
+		trainDirs = append(trainDirs, dir)
 		trainCuts = append(trainCuts, dateString(c))
 	}
-	// Snapshots are released as soon as their rows are copied out: at a
-	// million customers each holds about 0.7 GB.
 	release := func(r *arrow.RecordBatch) {
 		if *r != nil {
 			(*r).Release()
 			*r = nil
 		}
 	}
-	validRec, err := load(validCut, true)
+	validRec, err := load(validCut, true, slices.Concat(features.ModelColumns, designKeyColumns, btydColumns, []string{features.LabelFutureDays})...)
 	if err != nil {
 		return TrainResult{}, err
 	}
 	defer release(&validRec)
-	nowRec, err := load(cutoff, false)
+	nowRec, err := load(cutoff, false, btydColumns...)
 	if err != nil {
 		return TrainResult{}, err
 	}
@@ -402,14 +403,10 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	if err != nil {
 		return TrainResult{}, err
 	}
-	Xtr, ytr, ids, err := stackDesign(trainRecs, def, cfg.MaxTrainRows)
+	Xtr, ytr, ids, err := stackDesign(ctx, trainDirs, def, cfg.MaxTrainRows, mem)
 	if err != nil {
 		return TrainResult{}, err
 	}
-	for i := range trainRecs {
-		release(&trainRecs[i])
-	}
-	trainRecs = nil
 	Xva, yva, _, err := designMatrix(validRec, def)
 	if err != nil {
 		return TrainResult{}, err
@@ -594,14 +591,29 @@ func gbdtConfig(cfg Config) models.GBDTConfig {
 	return models.GBDTConfig{Trees: 300, LearningRate: 0.1, MaxDepth: 6, MaxLeaves: 31, MinChildWeight: 5, Lambda: 1, Subsample: 0.8, ColSample: 0.8, Seed: cfg.Seed}
 }
 
-// stackDesign stacks the design matrices of labelled snapshots and returns
-// every row's customer id. The matrix is allocated once, at its final size.
-func stackDesign(recs []arrow.RecordBatch, def string, maxRows int) (X, y []float64, ids []string, err error) {
-	rows := make([][]int, len(recs))
-	ys, idss := make([][]float64, len(recs)), make([][]string, len(recs))
+// designKeyColumns are the snapshot columns designRows reads.
+var designKeyColumns = []string{features.CustomerID, features.LabelChurned, features.LabelCancelled, features.SubscriptionStatus}
+
+// btydColumns are the snapshot columns btydSummary reads.
+var btydColumns = []string{features.BTYDX, features.BTYDTx, features.BTYDT, features.BTYDMeanSpend}
+
+// stackDesign stacks the design matrices of the labelled snapshots in dirs
+// and returns every row's customer id. Each snapshot is read twice, a few
+// columns at a time: its ids and labels (to choose the rows), then its
+// model columns (copied into the matrix, which is allocated once at its
+// final size, and released), so memory holds one snapshot's columns.
+func stackDesign(ctx context.Context, dirs []string, def string, maxRows int, mem memory.Allocator) (X, y []float64, ids []string, err error) {
+	rows := make([][]int, len(dirs))
+	ys, idss := make([][]float64, len(dirs)), make([][]string, len(dirs))
 	total := 0
-	for k, rec := range recs {
-		if rows[k], ys[k], idss[k], err = designRows(rec, def); err != nil {
+	for k, dir := range dirs {
+		rec, err := readSnapshot(ctx, dir, mem, designKeyColumns...)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		rows[k], ys[k], idss[k], err = designRows(rec, def)
+		rec.Release()
+		if err != nil {
 			return nil, nil, nil, err
 		}
 		total += len(rows[k])
@@ -611,7 +623,7 @@ func stackDesign(recs []arrow.RecordBatch, def string, maxRows int) (X, y []floa
 		// maxRows/total: the same rows on every run, every snapshot and
 		// both classes sampled alike.
 		share := float64(maxRows) / float64(total)
-		for k := range recs {
+		for k := range dirs {
 			kept := 0
 			for r, id := range idss[k] {
 				if stableShare(trainSampleSeed+uint64(k), share, id) {
@@ -623,14 +635,20 @@ func stackDesign(recs []arrow.RecordBatch, def string, maxRows int) (X, y []floa
 		}
 	}
 	n := 0
-	for k := range recs {
+	for k := range dirs {
 		y, ids, n = append(y, ys[k]...), append(ids, idss[k]...), n+len(rows[k])
 	}
 	p := len(features.ModelColumns)
 	X = make([]float64, n*p)
 	off := 0
-	for k, rec := range recs {
-		if err := fillFeatures(X[off*p:(off+len(rows[k]))*p], rec, rows[k]); err != nil {
+	for k, dir := range dirs {
+		rec, err := readSnapshot(ctx, dir, mem, features.ModelColumns...)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		err = fillFeatures(X[off*p:(off+len(rows[k]))*p], rec, rows[k])
+		rec.Release()
+		if err != nil {
 			return nil, nil, nil, err
 		}
 		off += len(rows[k])
@@ -719,8 +737,10 @@ func directions(X, y []float64, p int) []float64 {
 
 func round4(v float64) float64 { return math.Round(v*1e4) / 1e4 }
 
-func readSnapshot(ctx context.Context, dir string, mem memory.Allocator) (arrow.RecordBatch, error) {
-	rec, _, err := datasets.ReadSnapshot(ctx, dir, mem)
+// readSnapshot reads the named columns of a committed snapshot (every
+// column when none is named).
+func readSnapshot(ctx context.Context, dir string, mem memory.Allocator, columns ...string) (arrow.RecordBatch, error) {
+	rec, _, err := datasets.ReadSnapshot(ctx, dir, mem, columns...)
 	return rec, err
 }
 
