@@ -161,3 +161,25 @@ func BenchmarkPredictGBDT1M(b *testing.B) {
 		m.PredictAll(Xs)
 	}
 }
+
+// BenchmarkExplainGBDT times TreeSHAP reasons for 20k rows of a model shaped
+// like train's (100 trees of at most 31 leaves and depth 6, 63 features),
+// in the batches score uses (goal: 1M customers within the score stage).
+func BenchmarkExplainGBDT(b *testing.B) {
+	const p, n, batch = 63, 20_000, 256
+	X, y := xorData(100_000, p, 0.1, 1)
+	m, err := FitGBDT(names(p), X, y, nil, nil, GBDTConfig{Trees: 100, MaxLeaves: 31, MaxDepth: 6})
+	if err != nil {
+		b.Fatal(err)
+	}
+	Xs, _ := xorData(n, p, 0.1, 2)
+	dst := make([]float64, batch*p)
+	b.ResetTimer()
+	for b.Loop() {
+		for lo := 0; lo < n; lo += batch {
+			hi := min(n, lo+batch)
+			m.ContributionsBatch(dst[:(hi-lo)*p], Xs[lo*p:hi*p])
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/row")
+}

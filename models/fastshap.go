@@ -23,6 +23,11 @@ type shapLeaf struct {
 	feats []int      // the distinct path features
 	conds []shapCond // the path's splits, root first
 	table []float64  // [mask][slot] contributions, mask bit s = feats[s] hot
+	// For trees of at most 63 nodes, per slot: the path's nodes that split
+	// on the slot's feature (bit k = node k) and the side the path takes at
+	// each (bit set = left). The slot is hot when the row goes the path's
+	// way at all of them.
+	slotNodes, slotLeft []uint64
 }
 
 // shapCond is a split on a leaf's path: the row meets it when it goes to
@@ -33,10 +38,22 @@ type shapCond struct {
 }
 
 // shapTables holds a tree's leaf tables; ok is false when a leaf is too
-// deep to tabulate (the recursion explains that tree).
+// deep to tabulate (the recursion explains that tree). Trees of at most 63
+// nodes (bits) are explained from bit sets of the row's decisions.
 type shapTables struct {
 	leaves []shapLeaf
 	ok     bool
+	bits   bool
+	splits []shapSplit // the tree's split nodes, when bits
+}
+
+// shapSplit is a split node: the row goes left when x[feat] ≤ thr, or when
+// x[feat] is missing and missingLeft.
+type shapSplit struct {
+	thr         float64
+	feat        int32
+	node        uint8
+	missingLeft bool
 }
 
 func (t *Tree) shapTables() shapTables {
@@ -77,6 +94,24 @@ func (t *Tree) shapTables() shapTables {
 		}
 	}
 	walk(0, nil, nil, nil)
+	if st.ok && len(t.Nodes) <= 63 {
+		st.bits = true
+		for k, nd := range t.Nodes {
+			if nd.Left >= 0 {
+				st.splits = append(st.splits, shapSplit{thr: nd.Threshold, feat: int32(nd.Feature), node: uint8(k), missingLeft: nd.MissingLeft})
+			}
+		}
+		for l := range st.leaves {
+			lf := &st.leaves[l]
+			lf.slotNodes, lf.slotLeft = make([]uint64, len(lf.feats)), make([]uint64, len(lf.feats))
+			for _, c := range lf.conds {
+				lf.slotNodes[c.slot] |= 1 << c.node
+				if c.left {
+					lf.slotLeft[c.slot] |= 1 << c.node
+				}
+			}
+		}
+	}
 	return st
 }
 
@@ -131,6 +166,10 @@ func lgamma(n int) float64 {
 // explain adds the tree's contributions for row x to phi; left is scratch
 // (len(t.Nodes)).
 func (st *shapTables) explain(t *Tree, phi, x []float64, left []bool) {
+	if st.bits {
+		st.explainBits(phi, x)
+		return
+	}
 	for k := range t.Nodes {
 		nd := &t.Nodes[k]
 		if nd.Left >= 0 {
@@ -146,6 +185,36 @@ func (st *shapTables) explain(t *Tree, phi, x []float64, left []bool) {
 			if left[c.node] != c.left {
 				mask &^= 1 << c.slot
 			}
+		}
+		row := lf.table[mask*m : (mask+1)*m]
+		for s, f := range lf.feats {
+			phi[f] += row[s]
+		}
+	}
+}
+
+// explainBits is explain for trees of at most 63 nodes: the row's
+// decisions are one bit set, and a leaf's hot slots come from a mask test
+// per slot without branches. The contributions are added in the same order
+// as explain's, so the sums are the same to the bit.
+func (st *shapTables) explainBits(phi, x []float64) {
+	var goLeft uint64
+	for _, sp := range st.splits {
+		v := x[sp.feat]
+		if v <= sp.thr || v != v && sp.missingLeft {
+			goLeft |= 1 << sp.node
+		}
+	}
+	for l := range st.leaves {
+		lf := &st.leaves[l]
+		m := len(lf.feats)
+		mask := 0
+		for s, nodes := range lf.slotNodes {
+			// off is 0 exactly when the row goes the path's way at every
+			// node of the slot; bit 63 is never set (node < 63), so
+			// (off−1)>>63 is 1 then and 0 otherwise.
+			off := (goLeft ^ lf.slotLeft[s]) & nodes
+			mask |= int((off-1)>>63) << s
 		}
 		row := lf.table[mask*m : (mask+1)*m]
 		for s, f := range lf.feats {

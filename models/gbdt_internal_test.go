@@ -195,3 +195,40 @@ func TestContributionsBatch(t *testing.T) {
 		}
 	}
 }
+
+// The bit-set explanation of small trees gives the same contributions, to
+// the bit, as the per-condition one (missing values included).
+func TestExplainBitsExact(t *testing.T) {
+	const p = 12
+	X, y := xorData(3000, p, 0.1, 5)
+	for i := 0; i < len(X); i += 5 {
+		X[i] = math.NaN()
+	}
+	m, err := FitGBDT(names(p), X, y, nil, nil, GBDTConfig{Trees: 30, MaxLeaves: 31, MaxDepth: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 500
+	fast := make([]float64, n*p)
+	m.ContributionsBatch(fast, X[:n*p])
+	bits := 0
+	for k := range m.shapTabs {
+		if m.shapTabs[k].bits {
+			bits++
+			m.shapTabs[k].bits = false
+		}
+	}
+	if bits != len(m.Trees) {
+		t.Fatalf("%d of %d trees explained from bit sets", bits, len(m.Trees))
+	}
+	slow := make([]float64, n*p)
+	m.ContributionsBatch(slow, X[:n*p])
+	for i := range fast {
+		if math.Float64bits(fast[i]) != math.Float64bits(slow[i]) {
+			t.Fatalf("row %d feature %d: bits %v, conditions %v", i/p, i%p, fast[i], slow[i])
+		}
+	}
+	if slices.Equal(fast, make([]float64, n*p)) {
+		t.Fatal("no contributions at all")
+	}
+}
