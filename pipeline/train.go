@@ -388,7 +388,39 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 			*r = nil
 		}
 	}
-	validRec, err := load(validCut, true, slices.Concat(features.ModelColumns, designKeyColumns, btydColumns, []string{features.LabelFutureDays})...)
+	// The design matrix of the final fit holds the validation rows, then
+	// the training rows; the candidates learn from and are judged on its
+	// two halves, so no copy of either is ever made.
+	validDir, err := dirOf(validCut, true)
+	if err != nil {
+		return TrainResult{}, err
+	}
+	keys, err := readSnapshot(ctx, validDir, mem, designKeyColumns...)
+	if err != nil {
+		return TrainResult{}, err
+	}
+	def, err := churnDefinition(cfg.ChurnDefinition, keys)
+	if err != nil {
+		keys.Release()
+		return TrainResult{}, err
+	}
+	validRows := int(keys.NumRows())
+	vrows, yva, _, err := designRows(keys, def)
+	keys.Release()
+	if err != nil {
+		return TrainResult{}, err
+	}
+	p := len(features.ModelColumns)
+	Xall, ytr, ids, err := stackDesign(ctx, trainDirs, def, cfg.MaxTrainRows, mem, len(vrows))
+	if err != nil {
+		return TrainResult{}, err
+	}
+	nva := len(vrows) * p
+	Xva, Xtr := Xall[:nva:nva], Xall[nva:]
+	if err := readInto(ctx, validDir, mem, Xva, vrows); err != nil {
+		return TrainResult{}, err
+	}
+	validRec, err := load(validCut, true, append(slices.Clone(btydColumns), features.LabelFutureDays)...)
 	if err != nil {
 		return TrainResult{}, err
 	}
@@ -398,19 +430,6 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 		return TrainResult{}, err
 	}
 	defer release(&nowRec)
-
-	def, err := churnDefinition(cfg.ChurnDefinition, validRec)
-	if err != nil {
-		return TrainResult{}, err
-	}
-	Xtr, ytr, ids, err := stackDesign(ctx, trainDirs, def, cfg.MaxTrainRows, mem)
-	if err != nil {
-		return TrainResult{}, err
-	}
-	Xva, yva, _, err := designMatrix(validRec, def)
-	if err != nil {
-		return TrainResult{}, err
-	}
 	clvStart := time.Now()
 	clvArt, validModel, err := trainCLV(validRec, nowRec, cfg.Horizon)
 	if err != nil {
@@ -421,7 +440,6 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 		return TrainResult{}, err
 	}
 	cfg.logStage("clv", nowRec.NumRows(), clvStart, "purchase_model", clvArt.PurchaseModel)
-	validRows := int(validRec.NumRows())
 	release(&nowRec)
 	release(&validRec)
 
@@ -462,7 +480,7 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	}
 	// The final model learns from every labelled snapshot: the training
 	// ones and the validation one.
-	Xall, yall := append(slices.Clone(Xva), Xtr...), append(slices.Clone(yva), ytr...)
+	yall := append(slices.Clone(yva), ytr...)
 	// The BTYD baseline needs no refit (scoring uses the CLV champion's
 	// purchase model) but explains its scores poorly for a CRM reader, so
 	// the best learnt candidate is refitted to give the reasons.
@@ -493,7 +511,6 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 		}
 	}
 	art.TrainExamples = len(yall)
-	p := len(features.ModelColumns)
 	art.Directions = directions(Xall, yall, p)
 	art.Means = models.ColumnMeans(Xall, p)
 
@@ -544,16 +561,21 @@ func trainChurnCandidates(cfg Config, Xtr, ytr []float64, ids []string, Xva, yva
 	}
 	if slices.Contains(cfg.ChurnModels, "gbdt") {
 		start = time.Now()
-		var Xin, yin, Xes, yes []float64
+		var yin, yes []float64
+		held := make([]bool, len(ids))
 		for i, id := range ids {
-			row := Xtr[i*p : (i+1)*p]
-			if datasets.Bucket(id, 5) == 0 {
-				Xes, yes = append(Xes, row...), append(yes, ytr[i])
+			if held[i] = datasets.Bucket(id, 5) == 0; held[i] {
+				yes = append(yes, ytr[i])
 			} else {
-				Xin, yin = append(Xin, row...), append(yin, ytr[i])
+				yin = append(yin, ytr[i])
 			}
 		}
+		// The held-out rows move out and the others close up in place (a
+		// copy of the fifth instead of the whole matrix); Xtr is restored
+		// right after the fit.
+		Xin, Xes, restore := splitRows(Xtr, p, held)
 		gb, err := models.FitGBDT(features.ModelColumns, Xin, yin, Xes, yes, gbdtConfig(cfg))
+		restore()
 		rounds := 0
 		if err == nil {
 			rounds = gb.BestRound
@@ -567,6 +589,49 @@ func trainChurnCandidates(cfg Config, Xtr, ytr []float64, ids []string, Xva, yva
 		judge("golearn", gl, 0, err)
 	}
 	return cands, fitted
+}
+
+// splitRows moves the rows of X (n×p, row-major) flagged in out to a new
+// matrix and closes the others up at the front of X, both kept in order:
+// in is X's first rows (capacity capped). restore puts X back as it was;
+// until then X past in holds stale rows.
+func splitRows(X []float64, p int, out []bool) (in, moved []float64, restore func()) {
+	nout := 0
+	for _, o := range out {
+		if o {
+			nout++
+		}
+	}
+	moved = make([]float64, 0, nout*p)
+	w := 0
+	for i, o := range out {
+		row := X[i*p : (i+1)*p]
+		if o {
+			moved = append(moved, row...)
+			continue
+		}
+		if w != i {
+			copy(X[w*p:(w+1)*p], row)
+		}
+		w++
+	}
+	in = X[: w*p : w*p]
+	restore = func() {
+		// From the end: an in-row goes back from its closed-up place w to
+		// its own i ≥ w, and every row still to move sits below both.
+		w, k := len(in)/p, nout
+		for i := len(out) - 1; i >= 0; i-- {
+			if out[i] {
+				k--
+				copy(X[i*p:(i+1)*p], moved[k*p:(k+1)*p])
+				continue
+			}
+			if w--; w != i {
+				copy(X[i*p:(i+1)*p], X[w*p:(w+1)*p])
+			}
+		}
+	}
+	return in, moved, restore
 }
 
 // judgeChurn evaluates a fitted candidate on the validation rows, and the
@@ -601,8 +666,9 @@ var btydColumns = []string{features.BTYDX, features.BTYDTx, features.BTYDT, feat
 // and returns every row's customer id. Each snapshot is read twice, a few
 // columns at a time: its ids and labels (to choose the rows), then its
 // model columns (copied into the matrix, which is allocated once at its
-// final size, and released), so memory holds one snapshot's columns.
-func stackDesign(ctx context.Context, dirs []string, def string, maxRows int, mem memory.Allocator) (X, y []float64, ids []string, err error) {
+// final size, and released), so memory holds one snapshot's columns. X
+// starts with lead rows left zero for the caller (y and ids do not).
+func stackDesign(ctx context.Context, dirs []string, def string, maxRows int, mem memory.Allocator, lead int) (X, y []float64, ids []string, err error) {
 	rows := make([][]int, len(dirs))
 	ys, idss := make([][]float64, len(dirs)), make([][]string, len(dirs))
 	total := 0
@@ -639,21 +705,26 @@ func stackDesign(ctx context.Context, dirs []string, def string, maxRows int, me
 		y, ids, n = append(y, ys[k]...), append(ids, idss[k]...), n+len(rows[k])
 	}
 	p := len(features.ModelColumns)
-	X = make([]float64, n*p)
-	off := 0
+	X = make([]float64, (lead+n)*p)
+	off := lead
 	for k, dir := range dirs {
-		rec, err := readSnapshot(ctx, dir, mem, features.ModelColumns...)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		err = fillFeatures(X[off*p:(off+len(rows[k]))*p], rec, rows[k])
-		rec.Release()
-		if err != nil {
+		if err := readInto(ctx, dir, mem, X[off*p:(off+len(rows[k]))*p], rows[k]); err != nil {
 			return nil, nil, nil, err
 		}
 		off += len(rows[k])
 	}
 	return X, y, ids, nil
+}
+
+// readInto writes the model columns of the given rows of the snapshot in
+// dir into dst, row-major, reading only those columns.
+func readInto(ctx context.Context, dir string, mem memory.Allocator, dst []float64, rows []int) error {
+	rec, err := readSnapshot(ctx, dir, mem, features.ModelColumns...)
+	if err != nil {
+		return err
+	}
+	defer rec.Release()
+	return fillFeatures(dst, rec, rows)
 }
 
 // trainSampleSeed (+ the snapshot's number) seeds the training-row sample,
@@ -742,19 +813,6 @@ func round4(v float64) float64 { return math.Round(v*1e4) / 1e4 }
 func readSnapshot(ctx context.Context, dir string, mem memory.Allocator, columns ...string) (arrow.RecordBatch, error) {
 	rec, _, err := datasets.ReadSnapshot(ctx, dir, mem, columns...)
 	return rec, err
-}
-
-// designMatrix returns, for the customers of a labelled snapshot who can
-// churn under def (atRisk), the model columns as a row-major matrix, the
-// churn labels (1 = churned: no order, or a cancel, within the horizon)
-// and the customer ids.
-func designMatrix(rec arrow.RecordBatch, def string) (X, y []float64, ids []string, err error) {
-	rows, y, ids, err := designRows(rec, def)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	X = make([]float64, len(rows)*len(features.ModelColumns))
-	return X, y, ids, fillFeatures(X, rec, rows)
 }
 
 // designRows returns the rows of a labelled snapshot that can churn under
