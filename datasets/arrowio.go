@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
@@ -203,6 +204,51 @@ func ReadSnapshot(ctx context.Context, dir string, mem memory.Allocator, columns
 	}
 	out := array.NewRecordBatch(schema, cols, rows)
 	return out, m, nil
+}
+
+// ForEachSnapshotPart reads the named columns of a committed snapshot part
+// by part, parts in parallel, and calls fn with each record batch and the
+// snapshot row number of its first row; a batch is released when fn
+// returns. Memory holds the parts being read, never the snapshot. fn is
+// called concurrently for different parts.
+func ForEachSnapshotPart(ctx context.Context, dir string, mem memory.Allocator, columns []string, fn func(first int64, rec arrow.RecordBatch) error) error {
+	parts, _, err := SnapshotParts(dir)
+	if err != nil {
+		return err
+	}
+	firsts := make([]int64, len(parts)+1)
+	for i, p := range parts {
+		pf, err := file.OpenParquetFile(p, false)
+		if err != nil {
+			return &DataError{File: p, Msg: "not a readable Parquet file (corrupt?): " + err.Error()}
+		}
+		firsts[i+1] = firsts[i] + pf.NumRows()
+		if err := pf.Close(); err != nil {
+			return fmt.Errorf("datasets: %s: %w", p, err)
+		}
+	}
+	return eachBucket(len(parts), func(i int) error {
+		recs, err := ReadParquetRecords(ctx, parts[i], mem, columns...)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			for _, r := range recs {
+				r.Release()
+			}
+		}()
+		at := firsts[i]
+		for _, r := range recs {
+			if err := fn(at, r); err != nil {
+				return err
+			}
+			at += r.NumRows()
+		}
+		if at != firsts[i+1] {
+			return &DataError{File: parts[i], Msg: fmt.Sprintf("has %d rows, its footer says %d", at-firsts[i], firsts[i+1]-firsts[i])}
+		}
+		return nil
+	})
 }
 
 // OpenFeatures opens the committed feature snapshot at cutoff

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -124,6 +125,34 @@ func TestSnapshotWriterMatchesWriteSnapshot(t *testing.T) {
 	defer rec.Release()
 	if want := int64(n * (n - 1) / 2); rec.NumRows() != want || m.Rows != want {
 		t.Errorf("read back %d rows, manifest %d, want %d", rec.NumRows(), m.Rows, want)
+	}
+
+	// Part by part, with each batch's first row number: the same rows as
+	// the whole read, one column only, every batch released.
+	ids := rec.Column(0).(*array.String)
+	got := make([]string, ids.Len())
+	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+	var mu sync.Mutex
+	err = ForEachSnapshotPart(t.Context(), gotDir, mem, []string{"customer_id"}, func(first int64, r arrow.RecordBatch) error {
+		if r.NumCols() != 1 {
+			return fmt.Errorf("%d columns read", r.NumCols())
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		col := r.Column(0).(*array.String)
+		for i := range col.Len() {
+			got[first+int64(i)] = col.Value(i)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem.AssertSize(t, 0)
+	for i := range got {
+		if got[i] != ids.Value(i) {
+			t.Fatalf("row %d: part by part %q, whole %q", i, got[i], ids.Value(i))
+		}
 	}
 }
 

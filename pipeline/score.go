@@ -70,7 +70,7 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 	if err != nil {
 		return ScoreResult{}, err
 	}
-	rec, err := readSnapshot(ctx, fr.Dir, memory.DefaultAllocator)
+	rec, err := readSnapshot(ctx, fr.Dir, memory.DefaultAllocator, scoreColumns()...)
 	if err != nil {
 		return ScoreResult{}, err
 	}
@@ -144,6 +144,17 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 	}
 	cfg.logStage("score", int64(len(rows)), start, "as_of", dateString(asOf), "list", res.ListCSV)
 	return res, nil
+}
+
+// scoreColumns are the snapshot columns scoring reads (scoreRows,
+// clvByCohort): the model's and those the list, the reasons and the
+// action rules show.
+func scoreColumns() []string {
+	cols := slices.Concat(features.ModelColumns, []string{features.CustomerID}, btydColumns, []string{features.RScore, features.FScore,
+		features.LastOrderDate, features.DaysSinceComplaint, features.DiscountOrderShare, features.OverdueRatio, features.RFMCell,
+		features.LoyaltyTier, features.NPSClass, features.SubscriptionStatus, features.DaysSinceCancel, features.FirstOrderDate})
+	slices.Sort(cols)
+	return slices.Compact(cols)
 }
 
 // scoreRows scores every customer of the snapshot, in snapshot order, and

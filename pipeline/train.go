@@ -716,15 +716,20 @@ func stackDesign(ctx context.Context, dirs []string, def string, maxRows int, me
 	return X, y, ids, nil
 }
 
-// readInto writes the model columns of the given rows of the snapshot in
-// dir into dst, row-major, reading only those columns.
+// readInto writes the model columns of the given rows (ascending) of the
+// snapshot in dir into dst, row-major, reading only those columns, part by
+// part.
 func readInto(ctx context.Context, dir string, mem memory.Allocator, dst []float64, rows []int) error {
-	rec, err := readSnapshot(ctx, dir, mem, features.ModelColumns...)
-	if err != nil {
-		return err
-	}
-	defer rec.Release()
-	return fillFeatures(dst, rec, rows)
+	p := len(features.ModelColumns)
+	return datasets.ForEachSnapshotPart(ctx, dir, mem, features.ModelColumns, func(first int64, rec arrow.RecordBatch) error {
+		lo, _ := slices.BinarySearch(rows, int(first))
+		hi, _ := slices.BinarySearch(rows, int(first+rec.NumRows()))
+		local := make([]int, hi-lo)
+		for r, i := range rows[lo:hi] {
+			local[r] = i - int(first)
+		}
+		return fillFeatures(dst[lo*p:hi*p], rec, local)
+	})
 }
 
 // trainSampleSeed (+ the snapshot's number) seeds the training-row sample,
