@@ -121,6 +121,7 @@ type Builder struct {
 	daySums         []int64
 	months          map[int64]struct{}
 	nets            map[uint64]orderNet
+	netList         []keyedNet
 
 	feedback []datasets.Feedback // this bucket's, sorted by customer then time
 	fbPos    int
@@ -335,6 +336,62 @@ func (b *Builder) markCancelled(lines []line, bound int64, bit uint8) {
 	if b.cfg.CancelWindow < 0 {
 		return
 	}
+	if len(lines) > maxListedLines {
+		b.markCancelledMap(lines, bound, bit)
+		return
+	}
+	// A customer has a few orders: a list searched from its end (an
+	// order's lines are adjacent) beats a map. Same sums, same marks.
+	window := int64(b.cfg.CancelWindow) * usPerDay
+	nets := b.netList[:0]
+	find := func(key uint64) int {
+		for j := len(nets) - 1; j >= 0; j-- {
+			if nets[j].key == key {
+				return j
+			}
+		}
+		return -1
+	}
+	for _, l := range lines {
+		if l.ts >= bound || l.amount < 0 {
+			continue
+		}
+		j := find(l.order)
+		if j < 0 {
+			nets = append(nets, keyedNet{key: l.order, orderNet: orderNet{first: l.ts}})
+			j = len(nets) - 1
+		} else if l.ts < nets[j].first {
+			nets[j].first = l.ts
+		}
+		nets[j].gross += l.amount
+	}
+	for _, l := range lines {
+		if l.amount < 0 && l.ts < bound {
+			if j := find(l.order); j >= 0 && l.ts <= nets[j].first+window {
+				nets[j].refunds -= l.amount
+			}
+		}
+	}
+	for i := range lines {
+		if j := find(lines[i].order); j >= 0 && nets[j].gross > 0 && nets[j].refunds >= nets[j].gross {
+			lines[i].void |= bit
+		}
+	}
+	b.netList = nets
+}
+
+// maxListedLines is the most lines a customer may have for markCancelled's
+// list; more go through a map.
+const maxListedLines = 256
+
+// keyedNet is an order's net in markCancelled's list.
+type keyedNet struct {
+	key uint64
+	orderNet
+}
+
+// markCancelledMap is markCancelled through a map, for customers with many lines.
+func (b *Builder) markCancelledMap(lines []line, bound int64, bit uint8) {
 	window := int64(b.cfg.CancelWindow) * usPerDay
 	clear(b.nets)
 	for _, l := range lines {

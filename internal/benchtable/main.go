@@ -132,24 +132,26 @@ ingested). What stands between this and 2 s: writing columns straight from the s
 bounding memory by spilling bucket runs to disk.
 
 The end-to-end run below (internal/e2ebench) is the honest measure of issue 8's goals. Its first
-run at 1M customers with customers and feedback (session 18) took 374 s at 13.2 GiB peak RSS:
-fitting the churn candidates 185 s, score 61 s, the six snapshots 56 s, the CLV choice and
-tracking 27 s, ingest 24.5 s. Capping the stacked training rows at a stable 1M-row sample
-(--max-train-rows) and building the snapshots once under --force brought the fits to 103 s and
-the run to 287 s at 11.4 GiB (the table below). What is left is mostly whole snapshots held in
-memory, the Pareto/NBD fits and the BTYD candidate's numerical integrals over a million
-customers, TreeSHAP and the list for a million in score, and pqarrow reading and writing
-snapshots. The stage benchmarks above time each piece alone and miss those.
+run at 1M customers with customers and feedback (session 18) took 374 s at 13.2 GiB peak RSS;
+capping the stacked training rows (--max-train-rows) brought it to 287 s at 11.4 GiB. Session 20
+took memory down without changing a byte of the models or lists (checked on a 20k shop and a
+subscription shop): snapshots are streamed to disk as each bucket is built and the RFM score
+columns end each file once every bucket is done (datasets.SnapshotWriter), train reads snapshots
+part by part straight into one design matrix (validation rows, then training rows; the GBDT's
+early-stopping fifth moved out in place), score and the guards read only the columns they use,
+and TreeSHAP explains small trees from bit sets (67 → 53 µs a customer). churn train --force
+at 1M: 154 s at 13.3 GB → 115 s at 2.7 GB, 1.7 GB with --memory-limit 1500MiB at the same speed
+(the garbage collector otherwise lets the heap grow to twice the ~1.1 GB live). The whole run:
+287 s at 11.4 GiB → about 185 s at 4.2 GiB. Peak memory is now ingest's (all rows in memory,
+~1.6 GB live at 1M) and the design matrices (1.84M × 63 float64 = 0.9 GB); time is the model
+fits (Pareto/NBD's hypergeometric series, GBDT histograms, L-BFGS over the logit), TreeSHAP in
+score, and the feature builders. The stage benchmarks above time each piece alone and miss those.
 
 Where the feature stage's time goes at 1M customers (churn features --cpuprofile, 2 cores, 12M
-order lines; the benchmark ingests no feedback; profile in docs/profiles/features-1m.txt): the dictionary-encoded text columns (customer_id,
-category, channel, line_kind) now reach the builder as Arrow dictionaries instead of copied
-strings (13.0 → 10 s from the CLI); what is left is the per-customer arithmetic of all families
-(~6 s CPU in Builder.Add and flush), writing the 84-column snapshot (~3 s CPU: page buffers,
-Snappy), decoding the Parquet pages (~2 s CPU, order_id still as strings) and large zeroed
-allocations. Reading feedback ~1.9 s CPU when the shop has it (column-wise through Arrow); RFM
-scoring 0.3 s. The KPI book reads five columns plus a monthly pass. Reaching 1.5 s and 1 s needs
-the streaming redesign of issue 8: snapshot parts written as they are built, builders that
-reuse their buffers, and one pass serving features and KPIs. Train builds its five snapshots in
-one such pass already. Peak RSS of a 1M-customer feature run: 2.2 GB.
+order lines with feedback; profile in docs/profiles/features-1m.txt): 7.5 s and 0.5 GB peak RSS
+(was 10 s and 2.2 GB). Of 13.9 s CPU: the builders 5.5 s (flush 4.0: behaviour, tiers,
+cancellations, attitude), writing the snapshot 3.0 s (Snappy 1.0, page building), decoding the
+warehouse 2.8 s (zstd 1.0), the RFM quintiles 0.8 s, file system calls 0.8 s. The KPI book reads
+five columns plus a monthly pass. Reaching 1.5 s and 1 s needs builders that reuse their buffers
+and one pass serving features and KPIs.
 `
