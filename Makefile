@@ -108,6 +108,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzReadSummary$$' -fuzztime $(FUZZTIME) ./datasets
 	$(GO) test -run '^$$' -fuzz '^FuzzParallelRead$$' -fuzztime $(FUZZTIME) ./datasets
 	$(GO) test -run '^$$' -fuzz '^FuzzFastPaths$$' -fuzztime $(FUZZTIME) ./datasets
+	$(GO) test -run '^$$' -fuzz '^FuzzSpillDecode$$' -fuzztime $(FUZZTIME) ./datasets
 
 clean:
 	rm -rf bin demo

@@ -249,9 +249,9 @@ type chunk[T any] struct {
 	rows  []T
 	bad   []BadRow
 	st    FileStats
-	lead  leadInfo  // transactions: how the first rows depend on the fill-down state before
-	end   fillState // transactions: the fill-down state after the chunk
-	parts [][]wrow  // transactions: the rows by bucket, for a warehouse writer
+	lead  leadInfo    // transactions: how the first rows depend on the fill-down state before
+	end   fillState   // transactions: the fill-down state after the chunk
+	parts *spillParts // transactions: the rows by bucket, for a warehouse writer
 	err   error
 	done  chan struct{}
 }
@@ -372,8 +372,8 @@ func internRows(c *txChunk) {
 
 // warehouseChunks queues the rows of a transactions file in a warehouse writer.
 func warehouseChunks(r *rowReader, opt *ReadOptions, vals ValueOptions, w *WarehouseWriter) chunkReader[Transaction] {
-	return txChunks(r, opt, vals, func(c *txChunk) { c.parts = w.split(c.rows, c.seq) },
-		func(c *txChunk) error { w.addParts(c.parts); return nil })
+	return txChunks(r, opt, vals, func(c *txChunk) { c.parts = w.encode(c.rows) },
+		func(c *txChunk) error { return w.addParts(c.parts) })
 }
 
 // tableChunks reads the rows of a table whose rows stand alone (customers,

@@ -26,13 +26,27 @@ func TestWarehouseRoundTrip(t *testing.T) {
 		{CustomerID: "a", OrderID: "1", TS: 100, AmountCents: 999, Quantity: 3, ProductID: "p", Channel: "web"},
 		{CustomerID: "007", TS: 50, AmountCents: 1},
 	}
-	w := NewWarehouseWriter(3)
-	for _, tx := range in {
-		w.Add(tx)
-	}
-	info, err := w.Commit(context.Background(), dir, map[string]string{"k": "v"}, nil)
+	w, err := NewWarehouseWriter(dir, 3)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, tx := range in {
+		if err := w.Add(tx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	info, wc, err := w.Commit(context.Background(), dir, func(WarehouseCommit) map[string]string { return map[string]string{"k": "v"} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wc.Dropped != 0 {
+		t.Errorf("dropped %d of 4 distinct rows", wc.Dropped)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if spills, _ := filepath.Glob(filepath.Join(dir, ".ingest.tmp-*")); len(spills) != 0 {
+		t.Errorf("Close left %v", spills)
 	}
 	if info.Rows != 4 || info.Customers != 3 || info.MinTS != 50 || info.MaxTS != 300 {
 		t.Errorf("info = %+v", info)

@@ -372,7 +372,7 @@ func readTransactionsTo(ctx context.Context, name string, src rowSource, opt Rea
 // its good rows; a CSV file is parsed on opt.Workers goroutines.
 func (w *WarehouseWriter) ReadFile(ctx context.Context, path string, opt ReadOptions, bad func(BadRow) error) (FileStats, error) {
 	return readInputFile(ctx, path, opt, func(src rowSource) (FileStats, error) {
-		return readTransactionsTo(ctx, path, src, opt, func(t Transaction) error { w.Add(t); return nil }, w, bad)
+		return readTransactionsTo(ctx, path, src, opt, w.Add, w, bad)
 	})
 }
 

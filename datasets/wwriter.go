@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,15 +19,31 @@ import (
 
 // WarehouseWriter collects canonical rows by bucket and commits them as
 // bucket=NNN/part-00000.parquet files, each sorted by (customer_id, ts, ...)
-// with identical rows kept once. Rows are held in memory until Commit, in
-// a compact form: each bucket keeps its strings once in a table and its
-// rows refer to them by number, so rows hold no pointers (the garbage
-// collector never scans them) and sort by plain copies.
+// with identical rows kept once. Queued rows go to one spill file per bucket
+// in a hidden folder of the work directory, in arrival order, so memory
+// does not grow with the input; Commit then takes the buckets one per
+// worker: the stored warehouse's rows and the spilled ones in a compact
+// form (each bucket keeps its strings once in a table and its rows refer to
+// them by number, so rows hold no pointers and sort by plain copies),
+// sorted, de-duplicated and written. Memory holds a bucket per worker.
+// Close removes the spill folder; call it whatever happens.
 type WarehouseWriter struct {
-	buckets []*bucketRows
-	mu      sync.Mutex // guards keyed and info
-	keyed   bool       // some row has a line id
-	info    WarehouseInfo
+	n      int
+	dir    string // the spill folder
+	spills []*spillFile
+	mu     sync.Mutex // guards info
+	info   WarehouseInfo
+	// existing is the work directory whose warehouse, of the same bucket
+	// layout, comes before the queued rows of each bucket at Commit.
+	existing     string
+	cancelPrefix string
+}
+
+// WarehouseCommit is what Commit did besides writing: the rows it dropped
+// as duplicates or superseded lines, and the cancellation lines it linked
+// to their orders (and could not).
+type WarehouseCommit struct {
+	Dropped, CancelsLinked, CancelsNotLinked int64
 }
 
 // wrow is a Transaction whose strings are ids in its bucket's table.
@@ -36,9 +53,9 @@ type wrow struct {
 	Cust, Order, Product, Category, Channel, LineID, LineKind                    uint32
 }
 
-// bucketRows is one bucket's rows in arrival order and its string table.
+// bucketRows is one bucket's rows in arrival order and its string table,
+// built by one goroutine at Commit.
 type bucketRows struct {
-	mu    sync.Mutex
 	strs  strTable          // id → string; 0 is ""
 	custs map[string]uint32 // customer id → id
 	vals  map[string]uint32 // product, category, channel, line id or kind → id
@@ -84,16 +101,41 @@ func (t *strTable) get(id uint32) string { return t.blocks[id/strBlock][id%strBl
 // addChunk is the row count of the segments Add fills.
 const addChunk = 1 << 13
 
-// NewWarehouseWriter returns a writer with n buckets (n ≤ 0 means DefaultBuckets).
-func NewWarehouseWriter(n int) *WarehouseWriter {
+// NewWarehouseWriter returns a writer with n buckets (n ≤ 0 means
+// DefaultBuckets) spilling into a hidden folder of workdir (one that
+// CleanStale removes should the process die before Close).
+func NewWarehouseWriter(workdir string, n int) (*WarehouseWriter, error) {
 	if n <= 0 {
 		n = DefaultBuckets
 	}
-	w := &WarehouseWriter{buckets: make([]*bucketRows, n), info: WarehouseInfo{Buckets: n}}
-	for b := range w.buckets {
-		w.buckets[b] = &bucketRows{strs: newStrTable(), custs: map[string]uint32{}, vals: map[string]uint32{}}
+	if err := os.MkdirAll(workdir, DirMode); err != nil {
+		return nil, fmt.Errorf("datasets: %w", err)
 	}
-	return w
+	dir, err := os.MkdirTemp(workdir, ".ingest.tmp-")
+	if err != nil {
+		return nil, fmt.Errorf("datasets: %w", err)
+	}
+	w := &WarehouseWriter{n: n, dir: dir, spills: make([]*spillFile, n), info: WarehouseInfo{Buckets: n}}
+	size := max(4<<10, min(256<<10, (32<<20)/n)) // at most 32 MB of buffers
+	for b := range w.spills {
+		w.spills[b] = &spillFile{path: filepath.Join(dir, fmt.Sprintf("bucket-%04d.spill", b)), size: size}
+	}
+	return w, nil
+}
+
+// Close removes the spill folder.
+func (w *WarehouseWriter) Close() error {
+	for _, s := range w.spills {
+		s.finish()
+	}
+	if err := os.RemoveAll(w.dir); err != nil {
+		return fmt.Errorf("datasets: %w", err)
+	}
+	return nil
+}
+
+func newBucketRows() *bucketRows {
+	return &bucketRows{strs: newStrTable(), custs: map[string]uint32{}, vals: map[string]uint32{}}
 }
 
 // id returns the id of s in m, adding a copy of s when new.
@@ -122,7 +164,7 @@ func (b *bucketRows) clone(s string) string {
 	return unsafe.String(&b.arena[off], len(s))
 }
 
-// row turns t into the bucket's compact form; the caller holds b.mu.
+// row turns t into the bucket's compact form.
 // Order ids are the one exception to "one id per string": there are about
 // as many orders as rows, so an order gets a new id unless it is the
 // previous row's (the lines of an order come together), and order ids are
@@ -152,19 +194,20 @@ func (b *bucketRows) tx(r *wrow) Transaction {
 		DiscountCents: r.DiscountCents, UnitPriceCents: r.UnitPriceCents, PointsEarned: r.PointsEarned, PointsRedeemed: r.PointsRedeemed}
 }
 
-// convert turns rows of this bucket into one new segment of compact rows.
-func (b *bucketRows) convert(rows []Transaction) []wrow {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	seg := make([]wrow, len(rows))
-	for i := range rows {
-		seg[i] = b.row(&rows[i])
+// add appends t to the bucket's segments.
+func (b *bucketRows) add(t *Transaction) {
+	last := len(b.segs) - 1
+	if last < 0 || len(b.segs[last]) == cap(b.segs[last]) {
+		// Start a new segment instead of growing one: no repeated copying
+		// of millions of rows.
+		b.segs = append(b.segs, make([]wrow, 0, addChunk))
+		last++
 	}
-	return seg
+	b.segs[last] = append(b.segs[last], b.row(t))
 }
 
-// note accounts for rows about to be added: the count, time range and line ids.
-func (w *WarehouseWriter) note(n int64, minTS, maxTS int64, keyed bool) {
+// note accounts for rows about to be added: the count and time range.
+func (w *WarehouseWriter) note(n int64, minTS, maxTS int64) {
 	if n == 0 {
 		return
 	}
@@ -177,93 +220,64 @@ func (w *WarehouseWriter) note(n int64, minTS, maxTS int64, keyed bool) {
 		w.info.MaxTS = maxTS
 	}
 	w.info.Rows += n
-	w.keyed = w.keyed || keyed
 }
 
 // Add queues one row.
-func (w *WarehouseWriter) Add(t Transaction) {
-	bk := w.buckets[Bucket(t.CustomerID, len(w.buckets))]
-	bk.mu.Lock()
-	last := len(bk.segs) - 1
-	if last < 0 || len(bk.segs[last]) == cap(bk.segs[last]) {
-		// Start a new segment instead of growing one: no repeated copying
-		// of millions of rows.
-		bk.segs = append(bk.segs, make([]wrow, 0, addChunk))
-		last++
+func (w *WarehouseWriter) Add(t Transaction) error {
+	if err := w.spills[Bucket(t.CustomerID, w.n)].append(appendSpill(nil, &t), 1); err != nil {
+		return err
 	}
-	bk.segs[last] = append(bk.segs[last], bk.row(&t))
-	bk.mu.Unlock()
-	w.note(1, t.TS, t.TS, t.LineID != "")
+	w.note(1, t.TS, t.TS)
+	return nil
 }
 
-// addParts queues rows already split by bucket and converted (a chunk of a
-// file read in parallel), after what is queued.
-func (w *WarehouseWriter) addParts(parts [][]wrow) {
-	var n, minTS, maxTS int64
-	keyed := false
-	for b, seg := range parts {
-		if len(seg) == 0 {
-			continue
-		}
-		for i := range seg {
-			r := &seg[i]
-			if n == 0 || r.TS < minTS {
-				minTS = r.TS
-			}
-			if n == 0 || r.TS > maxTS {
-				maxTS = r.TS
-			}
-			n++
-			keyed = keyed || r.LineID != 0
-		}
-		bk := w.buckets[b]
-		bk.mu.Lock()
-		bk.segs = append(bk.segs, seg)
-		bk.mu.Unlock()
-	}
-	w.note(n, minTS, maxTS, keyed)
+// spillParts are rows encoded by bucket (a chunk of a file read in
+// parallel, or a bucket of a stored warehouse), with their count and time
+// range.
+type spillParts struct {
+	bufs         [][]byte
+	rows         []int64
+	n            int64
+	minTS, maxTS int64
 }
 
-// split converts rows into per-bucket segments of compact rows, taking the
-// buckets' locks one at a time, starting at bucket first.
-func (w *WarehouseWriter) split(rows []Transaction, first int) [][]wrow {
-	n := len(w.buckets)
-	bucket := make([]int32, len(rows))
-	start := make([]int, n+1)
+// encode splits rows by bucket into the spill encoding; it needs no lock,
+// so parsing workers call it.
+func (w *WarehouseWriter) encode(rows []Transaction) *spillParts {
+	sp := &spillParts{bufs: make([][]byte, w.n), rows: make([]int64, w.n)}
 	for i := range rows {
-		b := Bucket(rows[i].CustomerID, n)
-		bucket[i] = int32(b)
-		start[b+1]++
-	}
-	for b := range n {
-		start[b+1] += start[b]
-	}
-	order := make([]int32, len(rows)) // row numbers by bucket, in arrival order
-	at := slices.Clone(start[:n])
-	for i, b := range bucket {
-		order[at[b]] = int32(i)
-		at[b]++
-	}
-	parts := make([][]wrow, n)
-	for k := range n {
-		b := (first + k) % n
-		if start[b] == start[b+1] {
-			continue
+		t := &rows[i]
+		b := Bucket(t.CustomerID, w.n)
+		sp.bufs[b] = appendSpill(sp.bufs[b], t)
+		sp.rows[b]++
+		if sp.n == 0 || t.TS < sp.minTS {
+			sp.minTS = t.TS
 		}
-		seg := make([]wrow, 0, start[b+1]-start[b])
-		bk := w.buckets[b]
-		bk.mu.Lock()
-		for _, i := range order[start[b]:start[b+1]] {
-			seg = append(seg, bk.row(&rows[i]))
+		if sp.n == 0 || t.TS > sp.maxTS {
+			sp.maxTS = t.TS
 		}
-		bk.mu.Unlock()
-		parts[b] = seg
+		sp.n++
 	}
-	return parts
+	return sp
+}
+
+// addParts queues encoded rows after what is queued.
+func (w *WarehouseWriter) addParts(sp *spillParts) error {
+	for b, p := range sp.bufs {
+		if len(p) > 0 {
+			if err := w.spills[b].append(p, sp.rows[b]); err != nil {
+				return err
+			}
+		}
+	}
+	w.note(sp.n, sp.minTS, sp.maxTS)
+	return nil
 }
 
 // AddWarehouse queues every row of the warehouse under workdir, whatever
-// its bucket count; a missing warehouse adds nothing.
+// its bucket count; a missing warehouse adds nothing. With the writer's
+// bucket count its rows stay where they are until Commit reads them, a
+// bucket at a time; otherwise they are spilled, bucket by bucket.
 func (w *WarehouseWriter) AddWarehouse(workdir string) error {
 	info, err := OpenWarehouse(workdir)
 	if err != nil {
@@ -272,35 +286,46 @@ func (w *WarehouseWriter) AddWarehouse(workdir string) error {
 		}
 		return err
 	}
-	parts := make([][][]wrow, info.Buckets)
-	err = eachBucket(info.Buckets, func(b int) error {
-		rows, err := WarehouseBucketRows(workdir, b)
+	if info.Buckets == w.n {
+		w.existing = workdir
+		w.note(info.Rows, info.MinTS, info.MaxTS)
+		return nil
+	}
+	// Another layout: read a few buckets in parallel, queue them in bucket
+	// order (the same arrival order every time).
+	step := max(1, runtime.GOMAXPROCS(0))
+	for lo := 0; lo < info.Buckets; lo += step {
+		hi := min(info.Buckets, lo+step)
+		parts := make([]*spillParts, hi-lo)
+		err := eachBucket(hi-lo, func(k int) error {
+			rows, err := WarehouseBucketRows(workdir, lo+k)
+			if err != nil {
+				return err
+			}
+			parts[k] = w.encode(rows)
+			return nil
+		})
 		if err != nil {
 			return err
 		}
-		if info.Buckets == len(w.buckets) { // same layout: the rows stay in their bucket
-			parts[b] = make([][]wrow, len(w.buckets))
-			parts[b][b] = w.buckets[b].convert(rows)
-		} else {
-			parts[b] = w.split(rows, b)
+		for _, p := range parts {
+			if err := w.addParts(p); err != nil {
+				return err
+			}
 		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	for _, p := range parts { // in bucket order: the same arrival order every time
-		w.addParts(p)
 	}
 	return nil
 }
 
-// LinkCancellations links the lines of cancellation invoices (order ids
-// starting with prefix, e.g. C536379) to the original order (536379) of the
-// same customer where it is in the data; the others stay as refunds under
-// their own id. It returns how many lines it linked and how many it could
-// not.
-func (w *WarehouseWriter) LinkCancellations(prefix string) (linked, unlinked int64) {
+// LinkCancellations makes Commit link the lines of cancellation invoices
+// (order ids starting with prefix, e.g. C536379) to the original order
+// (536379) of the same customer where it is in the data; the others stay
+// as refunds under their own id.
+func (w *WarehouseWriter) LinkCancellations(prefix string) { w.cancelPrefix = prefix }
+
+// linkCancellations links one bucket's cancellation lines (see
+// LinkCancellations) and returns how many it linked and could not.
+func (bk *bucketRows) linkCancellations(prefix string) (linked, unlinked int64) {
 	if prefix == "" {
 		return 0, 0
 	}
@@ -308,39 +333,37 @@ func (w *WarehouseWriter) LinkCancellations(prefix string) (linked, unlinked int
 		cust  uint32
 		order string
 	}
-	for _, bk := range w.buckets {
-		cancel, ok := bk.vals[LineCancellation]
-		if !ok {
-			continue
-		}
-		orders := map[custOrder]uint32{}
-		for _, seg := range bk.segs {
-			for _, r := range seg {
-				if r.LineKind != cancel && r.Order != 0 {
-					orders[custOrder{r.Cust, bk.strs.get(r.Order)}] = r.Order
-				}
+	cancel, ok := bk.vals[LineCancellation]
+	if !ok {
+		return 0, 0
+	}
+	orders := map[custOrder]uint32{}
+	for _, seg := range bk.segs {
+		for _, r := range seg {
+			if r.LineKind != cancel && r.Order != 0 {
+				orders[custOrder{r.Cust, bk.strs.get(r.Order)}] = r.Order
 			}
 		}
-		for _, seg := range bk.segs {
-			for i := range seg {
-				r := &seg[i]
-				orig, ok := strings.CutPrefix(bk.strs.get(r.Order), prefix)
-				if r.LineKind != cancel || !ok {
-					continue
-				}
-				if id, known := orders[custOrder{r.Cust, orig}]; known && orig != "" {
-					r.Order = id
-					linked++
-				} else {
-					unlinked++
-				}
+	}
+	for _, seg := range bk.segs {
+		for i := range seg {
+			r := &seg[i]
+			orig, ok := strings.CutPrefix(bk.strs.get(r.Order), prefix)
+			if r.LineKind != cancel || !ok {
+				continue
+			}
+			if id, known := orders[custOrder{r.Cust, orig}]; known && orig != "" {
+				r.Order = id
+				linked++
+			} else {
+				unlinked++
 			}
 		}
 	}
 	return linked, unlinked
 }
 
-// Rows returns the number of rows queued.
+// Rows returns the number of rows queued (the stored warehouse's included).
 func (w *WarehouseWriter) Rows() int64 { return w.info.Rows }
 
 // compact drops, of rows with a line id, all but the latest version of
@@ -350,14 +373,12 @@ func (w *WarehouseWriter) Rows() int64 { return w.info.Rows }
 // last compact (a compact after more rows were added). No row is
 // copied into a new array: a million customers' rows stay where parsing
 // put them.
-func (bk *bucketRows) compact(keyed bool) (dropped int) {
+func (bk *bucketRows) compact() (dropped int) {
 	n := 0
 	for _, seg := range bk.segs {
 		n += len(seg)
 	}
-	if keyed {
-		bk.latestLines()
-	}
+	bk.latestLines() // nothing to do in a bucket without line ids
 	o := bk.order()
 	for _, seg := range bk.segs {
 		slices.SortFunc(seg, func(a, b wrow) int { return o.compare(&a, &b) })
@@ -551,44 +572,48 @@ func (bk *bucketRows) latestLines() {
 	}
 }
 
-// Compact sorts every bucket and drops rows identical to another (an export
-// that overlaps an earlier one, or a line repeated in a file) and, for rows
-// with a line id, all but the latest version of each order line (a
-// corrected export), returning how many it dropped; Commit calls it.
-func (w *WarehouseWriter) Compact() int64 {
-	drops := make([]int64, len(w.buckets))
-	eachBucket(len(w.buckets), func(b int) error {
-		drops[b] = int64(w.buckets[b].compact(w.keyed))
-		return nil
-	})
-	var dropped int64
-	for _, d := range drops {
-		dropped += d
+// Commit atomically replaces <workdir>/warehouse/transactions with the
+// queued rows, a bucket per worker: the stored rows (AddWarehouse) then
+// the spilled ones in arrival order, cancellations linked, every bucket
+// sorted, rows identical to another kept once and, for rows with a line
+// id, only the latest version of each order line (a corrected export).
+// meta, given what was dropped and linked, is added to the manifest.
+func (w *WarehouseWriter) Commit(ctx context.Context, workdir string, meta func(WarehouseCommit) map[string]string) (WarehouseInfo, WarehouseCommit, error) {
+	var wc WarehouseCommit
+	for _, s := range w.spills {
+		if err := s.finish(); err != nil {
+			return w.info, wc, err
+		}
 	}
-	w.info.Rows -= dropped
-	w.info.Duplicates += dropped
-	return dropped
-}
-
-// Commit sorts every bucket, drops rows identical to another (an export
-// that overlaps an earlier one, or a line repeated in a file), and
-// atomically replaces <workdir>/warehouse/transactions. meta is added to the
-// manifest; extra files (name → content) are written into the folder.
-func (w *WarehouseWriter) Commit(ctx context.Context, workdir string, meta map[string]string, extra map[string][]byte) (WarehouseInfo, error) {
 	root := filepath.Join(workdir, WarehouseDir)
-	w.Compact()
 	err := CommitFolder(root, func(tmp string) (Manifest, error) {
-		counts, priced := make([]int64, len(w.buckets)), make([]int64, len(w.buckets))
-		err := eachBucket(len(w.buckets), func(b int) error {
+		counts, priced := make([]int64, w.n), make([]int64, w.n)
+		drops, linked, unlinked := make([]int64, w.n), make([]int64, w.n), make([]int64, w.n)
+		err := eachBucket(w.n, func(b int) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
+			bk := newBucketRows()
+			if w.existing != "" {
+				rows, err := WarehouseBucketRows(w.existing, b)
+				if err != nil {
+					return err
+				}
+				for i := range rows {
+					bk.add(&rows[i])
+				}
+			}
+			if err := readSpill(w.spills[b].path, bk.add); err != nil {
+				return err
+			}
+			linked[b], unlinked[b] = bk.linkCancellations(w.cancelPrefix)
+			drops[b] = int64(bk.compact())
 			dir := BucketDir(tmp, b)
 			if err := os.MkdirAll(dir, DirMode); err != nil {
 				return fmt.Errorf("datasets: %w", err)
 			}
-			counts[b], priced[b] = w.buckets[b].counts()
-			return w.buckets[b].write(filepath.Join(dir, "part-00000.parquet"))
+			counts[b], priced[b] = bk.counts()
+			return bk.write(filepath.Join(dir, "part-00000.parquet"))
 		})
 		if err != nil {
 			return Manifest{}, err
@@ -598,13 +623,13 @@ func (w *WarehouseWriter) Commit(ctx context.Context, workdir string, meta map[s
 		for b, c := range counts {
 			customers += c
 			w.info.PricedRows += priced[b]
+			wc.Dropped += drops[b]
+			wc.CancelsLinked += linked[b]
+			wc.CancelsNotLinked += unlinked[b]
 		}
+		w.info.Rows -= wc.Dropped
+		w.info.Duplicates += wc.Dropped
 		w.info.Customers = customers
-		for name, data := range extra {
-			if err := writeSynced(filepath.Join(tmp, name), data); err != nil {
-				return Manifest{}, err
-			}
-		}
 		m := Manifest{Kind: "warehouse/transactions", Rows: w.info.Rows, Meta: map[string]string{
 			"buckets":     strconv.Itoa(w.info.Buckets),
 			"customers":   strconv.FormatInt(customers, 10),
@@ -612,12 +637,14 @@ func (w *WarehouseWriter) Commit(ctx context.Context, workdir string, meta map[s
 			"max_ts":      strconv.FormatInt(w.info.MaxTS, 10),
 			"priced_rows": strconv.FormatInt(w.info.PricedRows, 10),
 		}}
-		for k, v := range meta {
-			m.Meta[k] = v
+		if meta != nil {
+			for k, v := range meta(wc) {
+				m.Meta[k] = v
+			}
 		}
 		return m, nil
 	})
-	return w.info, err
+	return w.info, wc, err
 }
 
 // at returns the row of a perm entry.

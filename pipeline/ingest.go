@@ -292,7 +292,10 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 
 	var w *datasets.WarehouseWriter
 	if paths := fresh[datasets.Transactions.Name]; len(paths) > 0 {
-		w = datasets.NewWarehouseWriter(cfg.Buckets)
+		if w, err = datasets.NewWarehouseWriter(cfg.Workdir, cfg.Buckets); err != nil {
+			return res, err
+		}
+		defer w.Close()
 		if !in.Replace {
 			if err := w.AddWarehouse(cfg.Workdir); err != nil {
 				return res, err
@@ -306,7 +309,7 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 			}
 			res.Lines.add(st)
 		}
-		res.Lines.CancelsLinked, res.Lines.CancelsNotLinked = w.LinkCancellations(txOpt.CancelPrefix)
+		w.LinkCancellations(txOpt.CancelPrefix) // at commit, a bucket at a time
 	}
 	var customers segments[datasets.Customer]
 	for _, path := range fresh[datasets.Customers.Name] {
@@ -394,15 +397,20 @@ func commitIngest(ctx context.Context, cfg Config, replace bool, w *datasets.War
 		res.Duplicates += info.Dropped
 	}
 	if w != nil {
-		res.Duplicates += w.Compact()
-		lines, _ := json.Marshal(res.Lines)
-		meta := map[string]string{"last_ingest": res.ID, "last_ingest_lines": string(lines),
-			"last_ingest_counts": fmt.Sprintf(`{"read":%d,"loaded":%d,"duplicates":%d,"quarantined":%d}`, res.Read, res.Loaded, res.Duplicates, res.Quarantined)}
-		if _, err := w.Commit(ctx, cfg.Workdir, meta, nil); err != nil {
+		// The manifest is written after every bucket, so it can tell what
+		// the buckets dropped and linked.
+		meta := func(wc datasets.WarehouseCommit) map[string]string {
+			res.Duplicates += wc.Dropped
+			res.Lines.CancelsLinked, res.Lines.CancelsNotLinked = wc.CancelsLinked, wc.CancelsNotLinked
+			lines, _ := json.Marshal(res.Lines)
+			return map[string]string{"last_ingest": res.ID, "last_ingest_lines": string(lines),
+				"last_ingest_counts": fmt.Sprintf(`{"read":%d,"loaded":%d,"duplicates":%d,"quarantined":%d}`, res.Read, res.Loaded, res.Duplicates, res.Quarantined)}
+		}
+		if _, _, err := w.Commit(ctx, cfg.Workdir, meta); err != nil {
 			return err
 		}
 	}
-	rec.Duplicates = res.Duplicates
+	rec.Duplicates, rec.Lines = res.Duplicates, res.Lines
 	return nil
 }
 
