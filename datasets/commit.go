@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -195,6 +196,21 @@ func WriteFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("datasets: write %s: %w", path, werr)
 	}
 	return nil
+}
+
+// WriteFileWith creates path (FileMode) and fills it through a buffered
+// writer with fn, then syncs and closes it.
+func WriteFileWith(path string, fn func(w io.Writer) error) error {
+	f, finish, err := createSynced(path)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	err = fn(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	return finish(err)
 }
 
 func writeSynced(path string, data []byte) error {

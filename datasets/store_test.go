@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -380,5 +381,21 @@ func TestReadScoresCSVBadCell(t *testing.T) {
 	_, err := ReadScoresCSV("list.csv", strings.NewReader(bad))
 	if err == nil || !strings.Contains(err.Error(), "list.csv:2") || !strings.Contains(err.Error(), "churn_probability") {
 		t.Errorf("bad probability: %v", err)
+	}
+}
+
+// WriteFileWith writes what fn writes, and passes fn's error on.
+func TestWriteFileWith(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.csv")
+	err := WriteFileWith(path, func(w io.Writer) error {
+		_, err := io.WriteString(w, strings.Repeat("a,b\n", 300000))
+		return err
+	})
+	if b, rerr := os.ReadFile(path); err != nil || rerr != nil || string(b) != strings.Repeat("a,b\n", 300000) {
+		t.Fatalf("wrote %d bytes, %v %v", len(b), err, rerr)
+	}
+	boom := errors.New("boom")
+	if err := WriteFileWith(path, func(io.Writer) error { return boom }); !errors.Is(err, boom) {
+		t.Fatalf("fn's error: %v", err)
 	}
 }

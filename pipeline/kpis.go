@@ -145,24 +145,33 @@ func cohortRows(book *features.KPIBook, clv map[int][2]float64) []datasets.Cohor
 	return out
 }
 
-// clvByCohort sums the predicted CLV of scored rows by the month of their
-// first order (the snapshot's first_order_date; rows in snapshot order).
-func clvByCohort(rec arrow.RecordBatch, rows []datasets.ScoreRow) (map[int][2]float64, error) {
+// firstOrderDates returns the snapshot's first_order_date column, retained
+// (the caller releases it).
+func firstOrderDates(rec arrow.RecordBatch) (*array.Date32, error) {
 	idx := rec.Schema().FieldIndices(features.FirstOrderDate)
 	if len(idx) == 0 {
 		return nil, fmt.Errorf("pipeline: snapshot has no %s", features.FirstOrderDate)
 	}
 	col, ok := rec.Column(idx[0]).(*array.Date32)
-	if !ok || col.Len() != len(rows) {
-		return nil, fmt.Errorf("pipeline: snapshot column %s is not a date of every row", features.FirstOrderDate)
+	if !ok {
+		return nil, fmt.Errorf("pipeline: snapshot column %s is not a date", features.FirstOrderDate)
 	}
+	col.Retain()
+	return col, nil
+}
+
+// clvByCohort sums the predicted CLV of scored rows by the month of their
+// first order (first, the snapshot's first_order_date; rows in snapshot
+// order), and releases first.
+func clvByCohort(first *array.Date32, rows []datasets.ScoreRow) map[int][2]float64 {
+	defer first.Release()
 	out := map[int][2]float64{}
 	for i := range rows {
-		m := features.MonthIndex(col.Value(i).ToTime())
+		m := features.MonthIndex(first.Value(i).ToTime())
 		s := out[m]
 		s[0] += rows[i].PredictedCLV
 		s[1]++
 		out[m] = s
 	}
-	return out, nil
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -74,13 +75,18 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 	if err != nil {
 		return ScoreResult{}, err
 	}
-	defer rec.Release()
-	rows, firstReasons, err := scoreRows(cfg, rec, &churnArt, &clvArt, asOf, churnV+"+"+clvV)
+	firstOrder, err := firstOrderDates(rec)
 	if err != nil {
+		rec.Release()
+		return ScoreResult{}, err
+	}
+	rows, firstReasons, err := scoreRows(cfg, rec, &churnArt, &clvArt, asOf, churnV+"+"+clvV) // releases rec
+	if err != nil {
+		firstOrder.Release()
 		return ScoreResult{}, err
 	}
 	reasonCounts := topReasonCounts(firstReasons, rows) // before ranking reorders the rows
-	clvCohorts, err := clvByCohort(rec, rows)
+	clvCohorts := clvByCohort(firstOrder, rows)
 	if err != nil {
 		return ScoreResult{}, err
 	}
@@ -106,10 +112,7 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 	res.ListCSV = filepath.Join(res.Dir, datasets.RetentionListCSV)
 	res.Report = filepath.Join(res.Dir, datasets.ReportHTML)
 	res.Top = rows[:min(10, len(rows))]
-	var csvBuf, html bytes.Buffer
-	if err := datasets.WriteScoresCSV(&csvBuf, rows); err != nil {
-		return res, err
-	}
+	var html bytes.Buffer
 	rd := reportData(cfg, asOf, rows, &churnArt, &clvArt, churnV, clvV)
 	rd.KPIs = kpiSection(kpis, cohorts)
 	rd.Sizing = sizing
@@ -120,8 +123,11 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 		return res, err
 	}
 	err = datasets.CommitFolder(res.Dir, func(tmp string) (datasets.Manifest, error) {
-		if err := os.WriteFile(filepath.Join(tmp, datasets.RetentionListCSV), csvBuf.Bytes(), datasets.FileMode); err != nil {
-			return datasets.Manifest{}, fmt.Errorf("pipeline: %w", err)
+		// Straight to the file: a million rows are ~0.25 GB of text.
+		if err := datasets.WriteFileWith(filepath.Join(tmp, datasets.RetentionListCSV), func(w io.Writer) error {
+			return datasets.WriteScoresCSV(w, rows)
+		}); err != nil {
+			return datasets.Manifest{}, err
 		}
 		if err := os.WriteFile(filepath.Join(tmp, datasets.ReportHTML), html.Bytes(), datasets.FileMode); err != nil {
 			return datasets.Manifest{}, fmt.Errorf("pipeline: %w", err)
@@ -159,7 +165,11 @@ func scoreColumns() []string {
 
 // scoreRows scores every customer of the snapshot, in snapshot order, and
 // returns each row's first reason (a feature name, "" if none) beside it.
+// It releases rec as soon as its columns are copied out, before the models
+// run (at a million customers the snapshot's columns are ~0.6 GB).
 func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvArt *CLVArtifact, asOf time.Time, version string) ([]datasets.ScoreRow, []string, error) {
+	release := sync.OnceFunc(rec.Release)
+	defer release()
 	X, err := featureMatrix(rec)
 	if err != nil {
 		return nil, nil, err
@@ -205,6 +215,7 @@ func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvAr
 	if err != nil {
 		return nil, nil, err
 	}
+	release()
 	clf, err := churnArt.Classifier(clvArt)
 	if err != nil {
 		return nil, nil, err
