@@ -15,14 +15,14 @@ import (
 // applyMemoryLimit sets the Go runtime's soft memory limit from
 // --memory-limit: a size ("2GiB", "1500MiB", "3G", bytes), "off", or
 // "auto" (the default): GOMEMLIMIT when set, else 90% of the container's
-// cgroup memory limit, else none. Near the limit the garbage collector runs
+// cgroup memory limit, else 90% of the machine's memory. Near the limit the garbage collector runs
 // more often instead of letting the heap grow to twice the live data, so a
 // nightly job in a 4 GiB container is not killed for memory it has already
 // released. It returns the limit in force (math.MaxInt64: none).
 func applyMemoryLimit(v string) (int64, error) {
 	switch s := strings.ToLower(strings.TrimSpace(v)); s {
 	case "", "auto":
-		return memlimit.Set(memlimit.WithRatio(0.9), memlimit.WithProvider(memlimit.FromCgroup),
+		return memlimit.Set(memlimit.WithRatio(0.9), memlimit.WithProvider(memlimit.ApplyFallback(memlimit.FromCgroup, memlimit.FromSystem)),
 			memlimit.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	case "off", "none", "0":
 		debug.SetMemoryLimit(math.MaxInt64)

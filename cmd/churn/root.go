@@ -100,7 +100,7 @@ func stageFlags(c *cobra.Command, o *options, model bool) {
 	f.StringVar(&o.timezone, "timezone", "UTC", "the shop's time zone, e.g. Asia/Shanghai: of timestamps without an offset and plain dates at ingest, and of the weekday and hour habits in the features")
 	f.StringVar(&o.tiers, "tiers", pipeline.DefaultTiersText, "loyalty-programme tiers name=spend/orders,... lowest first: a tier needs both its net spend (currency units) and its orders within --tier-window")
 	f.StringVar(&o.tierWindow, "tier-window", "365d", "rolling window of the loyalty tiers")
-	f.StringVar(&o.memoryLimit, "memory-limit", "auto", "soft memory limit of the process, e.g. 2GiB or 1500MiB: near it the garbage collector works harder instead of letting the heap grow (auto: GOMEMLIMIT when set, else 90% of the container's cgroup limit, else none; off: none)")
+	f.StringVar(&o.memoryLimit, "memory-limit", "auto", "soft memory limit of the process, e.g. 2GiB or 1500MiB: near it the garbage collector works harder instead of letting the heap grow (auto: GOMEMLIMIT when set, else 90% of the container's cgroup limit, else 90% of the machine's memory; off: none)")
 	f.StringVar(&o.satisfactionWeights, "satisfaction-weights", "", "weights of the satisfaction index items, e.g. nps=2,csat=1,ces=1 (default: equal; an item left out weighs 0)")
 	if model {
 		f.Float64Var(&o.lambda, "lambda", 1e-3, "L2 penalty of the logistic regression")

@@ -134,18 +134,22 @@ bounding memory by spilling bucket runs to disk.
 The end-to-end run below (internal/e2ebench) is the honest measure of issue 8's goals. Its first
 run at 1M customers with customers and feedback (session 18) took 374 s at 13.2 GiB peak RSS;
 capping the stacked training rows (--max-train-rows) brought it to 287 s at 11.4 GiB. Session 20
-took memory down without changing a byte of the models or lists (checked on a 20k shop and a
-subscription shop): snapshots are streamed to disk as each bucket is built and the RFM score
-columns end each file once every bucket is done (datasets.SnapshotWriter), train reads snapshots
-part by part straight into one design matrix (validation rows, then training rows; the GBDT's
-early-stopping fifth moved out in place), score and the guards read only the columns they use,
-and TreeSHAP explains small trees from bit sets (67 → 53 µs a customer). churn train --force
-at 1M: 154 s at 13.3 GB → 115 s at 2.7 GB, 1.7 GB with --memory-limit 1500MiB at the same speed
-(the garbage collector otherwise lets the heap grow to twice the ~1.1 GB live). The whole run:
-287 s at 11.4 GiB → about 185 s at 4.2 GiB. Peak memory is now ingest's (all rows in memory,
-~1.6 GB live at 1M) and the design matrices (1.84M × 63 float64 = 0.9 GB); time is the model
-fits (Pareto/NBD's hypergeometric series, GBDT histograms, L-BFGS over the logit), TreeSHAP in
-score, and the feature builders. The stage benchmarks above time each piece alone and miss those.
+took memory down without changing a byte of the warehouse, models or lists (checked on a 20k
+shop, a subscription shop, overlapping and re-bucketed ingests, and the 1M warehouse): ingest
+spills rows to disk by bucket and commits a bucket per worker (3.2 → 0.9 GB, 19 → 17 s);
+snapshots are streamed to disk as each bucket is built and the RFM score columns end each file
+once every bucket is done (datasets.SnapshotWriter); train reads snapshots part by part straight
+into one design matrix (validation rows, then training rows; the GBDT's early-stopping fifth
+moved out in place); score and the guards read only the columns they use and score drops the
+snapshot once copied; TreeSHAP explains small trees from bit sets (67 → 53 µs a customer).
+churn train --force at 1M: 154 s at 13.3 GB → 115 s at 2.7 GB. The whole run: 287 s at
+11.4 GiB → about 190 s at 4.2 GiB, and 1.8 GiB at the same speed under --memory-limit 1536MiB
+(without a limit the garbage collector lets the heap grow to twice the live data). What is left
+in memory: the design matrix (1.84M × 63 float64 = 0.9 GB; the validation rows are not capped),
+score's row per customer, the customers and feedback tables at ingest. In time: the model fits
+(Pareto/NBD's hypergeometric series, GBDT histograms, L-BFGS over the logit), TreeSHAP in score
+and the feature builders; exact speed-ups there are few, as the outputs must stay the same bytes.
+The stage benchmarks above time each piece alone and miss those.
 
 Where the feature stage's time goes at 1M customers (churn features --cpuprofile, 2 cores, 12M
 order lines with feedback; profile in docs/profiles/features-1m.txt): 7.5 s and 0.5 GB peak RSS
