@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -241,12 +242,28 @@ func Strings(rec arrow.RecordBatch, name string) ([]string, error) {
 	if !ok {
 		return nil, fmt.Errorf("features: column %q has type %s, want string", name, a.DataType())
 	}
+	// Copies, not views of rec's buffers; repeated values (segments,
+	// tiers, classes) share one copy, so a million rows are not a million
+	// small allocations.
 	out := make([]string, c.Len())
+	shared := map[string]string{}
 	for i := range out {
-		out[i] = string([]byte(c.Value(i)))
+		v := c.Value(i)
+		if s, ok := shared[v]; ok {
+			out[i] = s
+			continue
+		}
+		out[i] = strings.Clone(v)
+		if len(shared) < maxSharedStrings {
+			shared[out[i]] = out[i]
+		}
 	}
 	return out, nil
 }
+
+// maxSharedStrings bounds the distinct values Strings shares (a column of
+// ids has as many as rows).
+const maxSharedStrings = 1024
 
 // HasColumn reports whether rec has a column called name.
 func HasColumn(rec arrow.RecordBatch, name string) bool {
