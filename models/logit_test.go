@@ -122,3 +122,35 @@ func TestEvaluateLiftCaptureCalibration(t *testing.T) {
 		near(t, "gains", m.Gains[d], want, 1e-12)
 	}
 }
+
+// Four rows at a time give the loss and gradient of one row at a time, to
+// the bit.
+func TestLogitLossGradBlocked(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, c := range []struct{ n, p int }{{0, 3}, {3, 5}, {4, 1}, {1027, 63}, {8195, 30}} {
+		Z, y, w := make([]float64, c.n*c.p), make([]float64, c.n), make([]float64, c.p)
+		for i := range Z {
+			Z[i] = rng.NormFloat64() * 3
+		}
+		for i := range y {
+			y[i] = float64(rng.IntN(2))
+		}
+		for j := range w {
+			w[j] = rng.NormFloat64()
+		}
+		gFast, gRef := make([]float64, c.p+1), make([]float64, c.p+1)
+		lFast := logitLossGrad(Z, y, w, 0.3, 0, c.n, gFast)
+		lRef := logitRowLossGrad(Z, y, w, 0.3, 0, c.n, gRef, 0)
+		if math.Float64bits(lFast) != math.Float64bits(lRef) {
+			t.Fatalf("n=%d p=%d: loss %v vs %v", c.n, c.p, lFast, lRef)
+		}
+		for j := range gFast {
+			if math.Float64bits(gFast[j]) != math.Float64bits(gRef[j]) {
+				t.Fatalf("n=%d p=%d: gradient %d %v vs %v", c.n, c.p, j, gFast[j], gRef[j])
+			}
+		}
+		if c.n > 0 && lRef == 0 {
+			t.Fatal("no loss")
+		}
+	}
+}
