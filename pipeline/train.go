@@ -786,25 +786,29 @@ func firstDay(workdir string) (time.Time, error) {
 // directions returns the sign (−1, 0, +1) of the correlation of each column
 // of X (n×p) with y, ignoring missing values.
 func directions(X, y []float64, p int) []float64 {
-	out := make([]float64, p)
-	for j := 0; j < p; j++ {
-		var n, sx, sy, sxy, sxx float64
-		for i := range y {
-			v := X[i*p+j]
+	// One pass over the rows with a set of sums per column (a pass per
+	// column would stride through the whole matrix p times); each column's
+	// sums still take the rows in order.
+	n, sx, sy, sxy, sxx := make([]float64, p), make([]float64, p), make([]float64, p), make([]float64, p), make([]float64, p)
+	for i, yi := range y {
+		for j, v := range X[i*p : (i+1)*p] {
 			if math.IsNaN(v) {
 				continue
 			}
-			n++
-			sx += v
-			sy += y[i]
-			sxy += v * y[i]
-			sxx += v * v
+			n[j]++
+			sx[j] += v
+			sy[j] += yi
+			sxy[j] += v * yi
+			sxx[j] += v * v
 		}
-		if n < 2 {
+	}
+	out := make([]float64, p)
+	for j := range out {
+		if n[j] < 2 {
 			continue
 		}
-		cov := sxy/n - sx/n*sy/n
-		if sxx/n-(sx/n)*(sx/n) > 0 && cov != 0 {
+		cov := sxy[j]/n[j] - sx[j]/n[j]*sy[j]/n[j]
+		if sxx[j]/n[j]-(sx[j]/n[j])*(sx[j]/n[j]) > 0 && cov != 0 {
 			out[j] = math.Copysign(1, cov)
 		}
 	}
