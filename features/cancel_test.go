@@ -1,6 +1,7 @@
 package features
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -36,5 +37,34 @@ func TestMarkCancelledListMatchesMap(t *testing.T) {
 	b.markCancelled(lines, 10*usPerDay, voidAtCutoff)
 	if lines[0].void != voidAtCutoff || lines[1].void != voidAtCutoff || lines[2].void != 0 {
 		t.Fatalf("marks %v", lines)
+	}
+}
+
+// The distinct-value table scores every value as QuintileScore does: ties,
+// signed zeros, NaN and values absent from the data included.
+func TestQuintilesMatchQuintileScore(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, n := range []int{0, 1, 2, 7, 1000, 4999} {
+		vals := make([]float64, n)
+		for i := range vals {
+			switch rng.IntN(10) {
+			case 0:
+				vals[i] = math.NaN()
+			case 1:
+				vals[i] = math.Copysign(0, -1)
+			case 2:
+				vals[i] = 0
+			default:
+				vals[i] = float64(rng.IntN(50)) - 10
+			}
+		}
+		sorted := slices.Clone(vals)
+		slices.Sort(sorted)
+		q := newQuintiles(sorted)
+		for _, v := range append(vals, 1000, -1000, 0.5, math.NaN(), math.Inf(1)) {
+			if got, want := q.of(v), QuintileScore(sorted, v); got != want {
+				t.Fatalf("n=%d v=%v: %d, QuintileScore %d", n, v, got, want)
+			}
+		}
 	}
 }

@@ -85,18 +85,59 @@ func RFMInputs(p arrow.RecordBatch) (RFMValues, error) {
 }
 
 // RFMScorer scores rows against the quintiles of every part's values.
-type RFMScorer struct{ sr, sf, sm []float64 }
+type RFMScorer struct{ sr, sf, sm quintiles }
+
+// quintiles holds sorted values and, for each distinct one that is not NaN,
+// its QuintileScore: a lookup is one search among the distinct values (a
+// few hundred recency days or order counts) instead of two among them all.
+type quintiles struct {
+	sorted, uniq []float64
+	score        []int8
+}
+
+func newQuintiles(sorted []float64) quintiles {
+	q := quintiles{sorted: sorted}
+	n := len(sorted)
+	for lo := 0; lo < n; {
+		v, hi := sorted[lo], lo+1
+		for hi < n && sorted[hi] == v {
+			hi++
+		}
+		if !math.IsNaN(v) {
+			// The run [lo, hi) is what QuintileScore's two searches find for v.
+			mid := (float64(lo) + float64(hi)) / 2 / float64(n)
+			q.uniq, q.score = append(q.uniq, v), append(q.score, min(max(1+int8(math.Floor(5*mid)), 1), 5))
+		}
+		lo = hi
+	}
+	return q
+}
+
+// of returns QuintileScore(q.sorted, v).
+func (q *quintiles) of(v float64) int8 {
+	if i := sort.SearchFloat64s(q.uniq, v); i < len(q.uniq) && q.uniq[i] == v {
+		return q.score[i]
+	}
+	return QuintileScore(q.sorted, v)
+}
 
 // NewRFMScorer sorts the values of every part (in part order; the parts
 // are not changed).
 func NewRFMScorer(parts []RFMValues) *RFMScorer {
-	var sc RFMScorer
+	var sr, sf, sm []float64
 	for _, v := range parts {
-		sc.sr, sc.sf, sc.sm = append(sc.sr, v.Rec...), append(sc.sf, v.Freq...), append(sc.sm, v.Mon...)
+		sr, sf, sm = append(sr, v.Rec...), append(sf, v.Freq...), append(sm, v.Mon...)
 	}
+	var sc RFMScorer
 	var wg sync.WaitGroup
-	for _, v := range [][]float64{sc.sr, sc.sf, sc.sm} {
-		wg.Go(func() { slices.Sort(v) })
+	for _, d := range []struct {
+		q *quintiles
+		v []float64
+	}{{&sc.sr, sr}, {&sc.sf, sf}, {&sc.sm, sm}} {
+		wg.Go(func() {
+			slices.Sort(d.v)
+			*d.q = newQuintiles(d.v)
+		})
 	}
 	wg.Wait()
 	return &sc
@@ -120,7 +161,7 @@ func (sc *RFMScorer) Columns(mem memory.Allocator, v RFMValues) []arrow.Array {
 	cb.Reserve(n)
 	cb.ReserveData(3 * n)
 	for i := range n {
-		r, f, m := QuintileScore(sc.sr, v.Rec[i]), QuintileScore(sc.sf, v.Freq[i]), QuintileScore(sc.sm, v.Mon[i])
+		r, f, m := sc.sr.of(v.Rec[i]), sc.sf.of(v.Freq[i]), sc.sm.of(v.Mon[i])
 		rb.UnsafeAppend(r)
 		fb.UnsafeAppend(f)
 		mb.UnsafeAppend(m)
