@@ -9,5 +9,11 @@
 // Unix epoch, UTC. Readers that return Arrow record batches hand ownership to the
 // caller, who must Release them.
 //
+// Memory: writers hold a bucket per worker, not a table. WarehouseWriter spills
+// queued rows by bucket to a hidden folder of the work directory and commits
+// the buckets one per worker; SnapshotWriter writes a snapshot part by part
+// as the parts are built; ReadSnapshot and ForEachSnapshotPart read the
+// columns asked for.
+//
 // Errors in outside input are *DataError values naming file, line and column.
 package datasets

@@ -369,10 +369,9 @@ func (w *WarehouseWriter) Rows() int64 { return w.info.Rows }
 // compact drops, of rows with a line id, all but the latest version of
 // each order line (a corrected export); sorts each segment in the
 // warehouse's order; and merges the segments into bk.perm, keeping rows
-// identical to another once. It returns how many more rows went than the
-// last compact (a compact after more rows were added). No row is
-// copied into a new array: a million customers' rows stay where parsing
-// put them.
+// identical to another once. It returns how many rows it dropped (more
+// than an earlier compact, were it called again after more rows). No row
+// is copied into a new array: the bucket's rows stay where they were read.
 func (bk *bucketRows) compact() (dropped int) {
 	n := 0
 	for _, seg := range bk.segs {
