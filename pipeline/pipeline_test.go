@@ -808,3 +808,42 @@ func TestTrainForceBuildsSnapshotsOnce(t *testing.T) {
 		}
 	}
 }
+
+// A cap on validation rows validates on a stable sample of about that
+// size: the artifact says how many rows could churn, the leaderboard's
+// validation counts the sample, the final fit uses it with the same
+// training rows, and a rerun picks the same rows (the same model version).
+func TestValidationRowCap(t *testing.T) {
+	const limit = 1000
+	train := func(maxValid int) (ChurnArtifact, string) {
+		t.Helper()
+		work := t.TempDir()
+		if _, err := Run(context.Background(), Config{Workdir: work, Buckets: 4, MaxValidRows: maxValid}, asOf,
+			IngestInput{Transactions: filepath.Join(shopDir(t), "transactions.csv"), Now: asOf.AddDate(0, 0, 1)}); err != nil {
+			t.Fatal(err)
+		}
+		var art ChurnArtifact
+		v, err := loadChampion(work, KindChurn, &art)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return art, v
+	}
+	full, _ := train(-1)
+	if full.ValidationSampledFrom != 0 {
+		t.Fatalf("uncapped: sampled from %d", full.ValidationSampledFrom)
+	}
+	capped, v1 := train(limit)
+	if full.Validation.N < 2*limit || capped.ValidationSampledFrom != full.Validation.N {
+		t.Fatalf("%d validation rows in all, sampled from %d: the cap does not bite", full.Validation.N, capped.ValidationSampledFrom)
+	}
+	if n := capped.Validation.N; n < limit*8/10 || n > limit*12/10 {
+		t.Fatalf("validated on %d rows for a cap of %d", n, limit)
+	}
+	if got, want := capped.TrainExamples-capped.Validation.N, full.TrainExamples-full.Validation.N; got != want {
+		t.Errorf("final fit on %d training rows besides validation, uncapped %d", got, want)
+	}
+	if _, v2 := train(limit); v2 != v1 {
+		t.Errorf("two runs give models %s and %s", v1, v2)
+	}
+}

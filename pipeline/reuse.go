@@ -35,9 +35,13 @@ func trainKey(cfg Config, cutoff time.Time) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return inputsKey("train", wv, dateString(cutoff), features.SchemaVersion(), cfg.Horizon, cfg.CLVHorizon, cfg.DiscountRate,
+	parts := []any{"train", wv, dateString(cutoff), features.SchemaVersion(), cfg.Horizon, cfg.CLVHorizon, cfg.DiscountRate,
 		cfg.Lambda, cfg.TrainSnapshots, cfg.SnapshotStep, cfg.MaxTrainRows, cfg.ChurnModels, cfg.ChurnDefinition, cfg.Seed, cfg.PromoteMargin, cfg.MaxModelAge,
-		cfg.CancelWindow, cfg.Timezone, cfg.Tiers, cfg.TierWindow, cfg.SatisfactionWeights), nil
+		cfg.CancelWindow, cfg.Timezone, cfg.Tiers, cfg.TierWindow, cfg.SatisfactionWeights}
+	if cfg.MaxValidRows != DefaultMaxValidRows { // the default leaves keys made before the cap existed as they were
+		parts = append(parts, "max_valid_rows", cfg.MaxValidRows)
+	}
+	return inputsKey(parts...), nil
 }
 
 // reusableTrain returns the recorded result of an identical training whose

@@ -62,6 +62,10 @@ type ChurnArtifact struct {
 	Validation    models.Metrics   `json:"validation"`     // the champion fitted on the training snapshots, judged on ValidatedOn
 	TrainMetrics  models.Metrics   `json:"train"`          // in-sample, same model
 	TrainExamples int              `json:"train_examples"` // rows of the final fit
+	// ValidationSampledFrom is how many rows of the validation snapshot
+	// could churn when more than --max-validation-rows did and a sample
+	// stable by customer was validated on instead (0: every row was).
+	ValidationSampledFrom int `json:"validation_sampled_from,omitempty"`
 	// Means are the final training rows' feature means: a feature is a
 	// reason only when the customer's value is on its churn-prone side.
 	Means []float64 `json:"means"`
@@ -405,10 +409,23 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 		return TrainResult{}, err
 	}
 	validRows := int(keys.NumRows())
-	vrows, yva, _, err := designRows(keys, def)
+	vrows, yva, vids, err := designRows(keys, def)
 	keys.Release()
 	if err != nil {
 		return TrainResult{}, err
+	}
+	atRiskRows, sampledFrom := len(vrows), 0
+	if cfg.MaxValidRows > 0 && len(vrows) > cfg.MaxValidRows {
+		// As for the training rows: a sample by a hash of the customer, the
+		// same on every run and for both classes (rows stay ascending).
+		share, kept := float64(cfg.MaxValidRows)/float64(len(vrows)), 0
+		for r, id := range vids {
+			if stableShare(validSampleSeed, share, id) {
+				vrows[kept], yva[kept] = vrows[r], yva[r]
+				kept++
+			}
+		}
+		vrows, yva, sampledFrom = vrows[:kept], yva[:kept], atRiskRows
 	}
 	p := len(features.ModelColumns)
 	Xall, ytr, ids, err := stackDesign(ctx, trainDirs, def, cfg.MaxTrainRows, mem, len(vrows))
@@ -511,6 +528,7 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 		}
 	}
 	art.TrainExamples = len(yall)
+	art.ValidationSampledFrom = sampledFrom
 	art.Directions = directions(Xall, yall, p)
 	art.Means = models.ColumnMeans(Xall, p)
 
@@ -530,7 +548,7 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	cfg.logStage("train", int64(len(ytr)+len(yva)), start, "churn_model", res.ChurnVersion, "churn_kind", art.Kind, "clv_model", res.CLVVersion, "purchase_model", clvArt.PurchaseModel,
 		"validation_auc", round4(art.Validation.AUC), "validation_pr_auc", round4(art.Validation.PRAUC))
 	res.Kind, res.Leaderboard, res.Definition = art.Kind, art.Leaderboard, def
-	res.AtRiskExcluded = validRows - len(yva)
+	res.AtRiskExcluded = validRows - atRiskRows
 	return res, recordTrain(cfg, key, res)
 }
 
@@ -733,8 +751,12 @@ func readInto(ctx context.Context, dir string, mem memory.Allocator, dst []float
 }
 
 // trainSampleSeed (+ the snapshot's number) seeds the training-row sample,
-// apart from the seeds of the control group.
-const trainSampleSeed = 0x74726169_6e000000
+// apart from the seeds of the control group; validSampleSeed the
+// validation-row sample.
+const (
+	trainSampleSeed = 0x74726169_6e000000
+	validSampleSeed = 0x76616c69_64000000
+)
 
 // churnDefinition resolves the configured churn definition: auto is
 // contractual (ChurnCancel) when any customer of the labelled snapshot

@@ -43,7 +43,7 @@ type options struct {
 	promoteMargin              float64
 	maxModelAge                string
 	churnModels                []string
-	maxTrainRows               int
+	maxTrainRows, maxValidRows int
 	churnDefinition            string
 	lang                       string
 	timezone                   string
@@ -111,6 +111,7 @@ func stageFlags(c *cobra.Command, o *options, model bool) {
 		f.StringVar(&o.lang, "lang", "en", "language of reasons and suggested actions: en, zh or both (中文 | English)")
 		f.StringSliceVar(&o.churnModels, "models", []string{"logit", "gbdt", "btyd"}, "churn candidates to compare: "+strings.Join(pipeline.ChurnModelNames, ", ")+" (golearn: the slow baseline challenger)")
 		f.IntVar(&o.maxTrainRows, "max-train-rows", pipeline.DefaultMaxTrainRows, "train on at most this many stacked snapshot rows, a sample stable by customer and snapshot (0: every row)")
+		f.IntVar(&o.maxValidRows, "max-validation-rows", pipeline.DefaultMaxValidRows, "validate (and refit) on at most this many rows of the validation snapshot, a sample stable by customer (0: every row)")
 		f.StringVar(&o.churnDefinition, "churn-definition", pipeline.ChurnAuto, "what churn means: orders (no order within --horizon), cancel (a subscribe/cancel contract is cancelled within --horizon; customers already cancelled are scored as churned) or auto (cancel when the feedback input has subscribe or cancel events)")
 		f.Float64Var(&o.promoteMargin, "promote-margin", 0, "a new churn model replaces the champion only if its out-of-time ROC AUC beats the champion's on the same validation by this much")
 		f.StringVar(&o.maxModelAge, "max-model-age", "30d", "a champion older than this is replaced by the new model regardless")
@@ -157,6 +158,10 @@ func pipelineConfig(c *cobra.Command, o *options) (pipeline.Config, error) {
 	cfg.MaxTrainRows = o.maxTrainRows
 	if o.maxTrainRows == 0 && c.Flags().Lookup("max-train-rows") != nil {
 		cfg.MaxTrainRows = -1 // every row
+	}
+	cfg.MaxValidRows = o.maxValidRows
+	if o.maxValidRows == 0 && c.Flags().Lookup("max-validation-rows") != nil {
+		cfg.MaxValidRows = -1 // every row
 	}
 	if o.maxModelAge != "" {
 		if cfg.MaxModelAge, err = parseDays(o.maxModelAge); err != nil {
