@@ -88,20 +88,29 @@ var ErrGuard = errors.New("a publishing guard stopped the run")
 func checkGuards(ctx context.Context, cfg Config, asOf time.Time, prevLatest string) ([]GuardResult, error) {
 	g := cfg.Guards
 	mem := memory.DefaultAllocator
-	// Only the columns the guards compare: whole snapshots hold ~0.7 GB a
-	// million customers.
-	cols := append(slices.Clone(features.ModelColumns), features.Orders30d, features.Orders90d)
-	cur, err := readSnapshot(ctx, datasets.SnapshotDir(cfg.Workdir, dateString(asOf)), mem, cols...)
-	if err != nil {
+	// One column at a time: at ten million customers the model columns of
+	// two snapshots are ~10 GB together.
+	column := func(dir, name string) ([]float64, error) {
+		rec, err := readSnapshot(ctx, dir, mem, name)
+		if err != nil {
+			return nil, err
+		}
+		defer rec.Release()
+		return features.Float64s(rec, name)
+	}
+	curDir := datasets.SnapshotDir(cfg.Workdir, dateString(asOf))
+	if _, _, err := datasets.SnapshotParts(curDir); err != nil {
 		return nil, err
 	}
-	defer cur.Release()
 	var out []GuardResult
 	if g.Volume != GuardOff {
 		r := GuardResult{Guard: "volume", Mode: g.Volume}
-		o30, err1 := features.Float64s(cur, features.Orders30d)
-		o90, err2 := features.Float64s(cur, features.Orders90d)
-		if err := errors.Join(err1, err2); err != nil {
+		o30, err := column(curDir, features.Orders30d)
+		if err != nil {
+			return nil, err
+		}
+		o90, err := column(curDir, features.Orders90d)
+		if err != nil {
 			return nil, err
 		}
 		var last, before float64
@@ -125,16 +134,19 @@ func checkGuards(ctx context.Context, cfg Config, asOf time.Time, prevLatest str
 	}
 	if g.Drift != GuardOff {
 		r := GuardResult{Guard: "drift", Mode: g.Drift}
-		ref, err := readSnapshot(ctx, datasets.SnapshotDir(cfg.Workdir, churnArt.ValidatedOn), mem, features.ModelColumns...)
-		if err != nil {
+		refDir := datasets.SnapshotDir(cfg.Workdir, churnArt.ValidatedOn)
+		if _, _, err := datasets.SnapshotParts(refDir); err != nil {
 			r.Detail = fmt.Sprintf("no snapshot of %s, the champion's validation day, to compare with", churnArt.ValidatedOn)
 		} else {
 			var drifted []string
 			for _, name := range features.ModelColumns {
-				a, err1 := features.Float64s(ref, name)
-				b, err2 := features.Float64s(cur, name)
-				if errors.Join(err1, err2) != nil {
-					continue
+				a, err := column(refDir, name)
+				if err != nil {
+					continue // a snapshot of an older schema without it
+				}
+				b, err := column(curDir, name)
+				if err != nil {
+					return nil, err
 				}
 				psi := quantilePSI(a, b)
 				r.Value = math.Max(r.Value, psi)
@@ -142,7 +154,6 @@ func checkGuards(ctx context.Context, cfg Config, asOf time.Time, prevLatest str
 					drifted = append(drifted, fmt.Sprintf("%s %.2f", name, psi))
 				}
 			}
-			ref.Release()
 			r.Tripped = len(drifted) > 0
 			r.Detail = fmt.Sprintf("largest feature PSI %.3f against the snapshot of %s (limit %.2f)", r.Value, churnArt.ValidatedOn, g.DriftPSI)
 			if r.Tripped {
