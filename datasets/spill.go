@@ -18,13 +18,27 @@ type spillFile struct {
 	path string
 	f    *os.File
 	w    *bufio.Writer
-	size int // buffer size
-	rows int64
+	size int    // buffer size
+	row  []byte // appendRow's scratch
 }
 
-func (s *spillFile) append(p []byte, rows int64) error {
+// append writes encoded rows.
+func (s *spillFile) append(p []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.write(p)
+}
+
+// appendRow encodes and writes one row (the row-by-row readers' path).
+func (s *spillFile) appendRow(t *Transaction) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.row = appendSpill(s.row[:0], t)
+	return s.write(s.row)
+}
+
+// write writes p, opening the file on first use; the caller holds mu.
+func (s *spillFile) write(p []byte) error {
 	if s.f == nil {
 		f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, FileMode)
 		if err != nil {
@@ -35,7 +49,6 @@ func (s *spillFile) append(p []byte, rows int64) error {
 	if _, err := s.w.Write(p); err != nil {
 		return fmt.Errorf("datasets: spill %s: %w", s.path, err)
 	}
-	s.rows += rows
 	return nil
 }
 

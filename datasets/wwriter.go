@@ -62,9 +62,6 @@ type bucketRows struct {
 	arena []byte            // the block strings are being copied into
 	segs  [][]wrow          // rows in arrival order, in segments; each sorted after compact
 	perm  []uint64          // after compact: the kept rows in warehouse order, as segment<<32 | index
-	// dropped is how many rows the last compact dropped (a later one
-	// reports only what it adds to that).
-	dropped int
 	// the last customer and order interned: rows of one order come together
 	lastCust, lastOrder     string
 	lastCustID, lastOrderID uint32
@@ -126,7 +123,7 @@ func NewWarehouseWriter(workdir string, n int) (*WarehouseWriter, error) {
 // Close removes the spill folder.
 func (w *WarehouseWriter) Close() error {
 	for _, s := range w.spills {
-		s.finish()
+		s.finish() // the files are discarded: a flush error does not matter
 	}
 	if err := os.RemoveAll(w.dir); err != nil {
 		return fmt.Errorf("datasets: %w", err)
@@ -224,7 +221,7 @@ func (w *WarehouseWriter) note(n int64, minTS, maxTS int64) {
 
 // Add queues one row.
 func (w *WarehouseWriter) Add(t Transaction) error {
-	if err := w.spills[Bucket(t.CustomerID, w.n)].append(appendSpill(nil, &t), 1); err != nil {
+	if err := w.spills[Bucket(t.CustomerID, w.n)].appendRow(&t); err != nil {
 		return err
 	}
 	w.note(1, t.TS, t.TS)
@@ -236,7 +233,6 @@ func (w *WarehouseWriter) Add(t Transaction) error {
 // range.
 type spillParts struct {
 	bufs         [][]byte
-	rows         []int64
 	n            int64
 	minTS, maxTS int64
 }
@@ -244,12 +240,11 @@ type spillParts struct {
 // encode splits rows by bucket into the spill encoding; it needs no lock,
 // so parsing workers call it.
 func (w *WarehouseWriter) encode(rows []Transaction) *spillParts {
-	sp := &spillParts{bufs: make([][]byte, w.n), rows: make([]int64, w.n)}
+	sp := &spillParts{bufs: make([][]byte, w.n)}
 	for i := range rows {
 		t := &rows[i]
 		b := Bucket(t.CustomerID, w.n)
 		sp.bufs[b] = appendSpill(sp.bufs[b], t)
-		sp.rows[b]++
 		if sp.n == 0 || t.TS < sp.minTS {
 			sp.minTS = t.TS
 		}
@@ -265,7 +260,7 @@ func (w *WarehouseWriter) encode(rows []Transaction) *spillParts {
 func (w *WarehouseWriter) addParts(sp *spillParts) error {
 	for b, p := range sp.bufs {
 		if len(p) > 0 {
-			if err := w.spills[b].append(p, sp.rows[b]); err != nil {
+			if err := w.spills[b].append(p); err != nil {
 				return err
 			}
 		}
@@ -369,8 +364,7 @@ func (w *WarehouseWriter) Rows() int64 { return w.info.Rows }
 // compact drops, of rows with a line id, all but the latest version of
 // each order line (a corrected export); sorts each segment in the
 // warehouse's order; and merges the segments into bk.perm, keeping rows
-// identical to another once. It returns how many rows it dropped (more
-// than an earlier compact, were it called again after more rows). No row
+// identical to another once. It returns how many rows it dropped. No row
 // is copied into a new array: the bucket's rows stay where they were read.
 func (bk *bucketRows) compact() (dropped int) {
 	n := 0
@@ -432,9 +426,7 @@ func (bk *bucketRows) compact() (dropped int) {
 		down(0)
 	}
 	bk.perm = perm
-	before := bk.dropped
-	bk.dropped = n - len(perm)
-	return bk.dropped - before
+	return n - len(perm)
 }
 
 // rowOrder is the warehouse order on a bucket's rows: customer id text

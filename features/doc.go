@@ -9,6 +9,6 @@
 //
 // Nulls: gap_mean_days, gap_std_days and overdue_ratio are null when a customer
 // has too few purchase days to define them; label columns exist only in
-// labelled snapshots. Record batches returned by Builder.Finish and ScoreRFM
+// labelled snapshots. Record batches returned by Builder.Finish and RFMScorer.Columns
 // belong to the caller, who must Release them. See docs/FEATURES.md for the catalogue.
 package features

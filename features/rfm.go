@@ -3,7 +3,6 @@ package features
 import (
 	"fmt"
 	"math"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -26,38 +25,6 @@ func QuintileScore(sorted []float64, v float64) int8 {
 	mid := (float64(lo) + float64(hi)) / 2 / float64(n) // share of values below, ties halved
 	s := 1 + int8(math.Floor(5*mid))
 	return min(max(s, 1), 5)
-}
-
-// ScoreRFM returns copies of parts with r_score, f_score, m_score (1..5,
-// quintiles over all parts together; 5 = most recent, most orders, most spend)
-// and rfm_cell ("545") appended. The inputs are not released.
-func ScoreRFM(mem memory.Allocator, parts []arrow.RecordBatch) ([]arrow.RecordBatch, error) {
-	vals := make([]RFMValues, len(parts))
-	for i, p := range parts {
-		v, err := RFMInputs(p)
-		if err != nil {
-			return nil, err
-		}
-		vals[i] = v
-	}
-	sc := NewRFMScorer(vals)
-	out := make([]arrow.RecordBatch, len(parts))
-	// Parts are scored in parallel (each into its own builders), then kept in order.
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range min(len(parts), runtime.GOMAXPROCS(0)) {
-		wg.Go(func() {
-			for k := range next {
-				out[k] = appendColumns(parts[k], rfmFields, sc.Columns(mem, vals[k]))
-			}
-		})
-	}
-	for k := range parts {
-		next <- k
-	}
-	close(next)
-	wg.Wait()
-	return out, nil
 }
 
 // RFMValues are the values a part brings to the RFM quintiles, a row each:
@@ -185,16 +152,6 @@ var rfmCells = func() (c [6][6][6]string) {
 	}
 	return
 }()
-
-// appendColumns returns p with cols (fields) appended, and releases cols.
-func appendColumns(p arrow.RecordBatch, fields []arrow.Field, cols []arrow.Array) arrow.RecordBatch {
-	out := array.NewRecordBatch(arrow.NewSchema(append(slices.Clone(p.Schema().Fields()), fields...), nil),
-		append(slices.Clone(p.Columns()), cols...), p.NumRows())
-	for _, c := range cols {
-		c.Release()
-	}
-	return out
-}
 
 // Segment names the standard RFM segment of recency and frequency scores
 // (1..5), after the widely used R×F grid (e.g. Putler's and Klaviyo's RFM

@@ -163,8 +163,11 @@ func firstOrderDates(rec arrow.RecordBatch) (*array.Date32, error) {
 // clvByCohort sums the predicted CLV of scored rows by the month of their
 // first order (first, the snapshot's first_order_date; rows in snapshot
 // order), and releases first.
-func clvByCohort(first *array.Date32, rows []datasets.ScoreRow) map[int][2]float64 {
+func clvByCohort(first *array.Date32, rows []datasets.ScoreRow) (map[int][2]float64, error) {
 	defer first.Release()
+	if first.Len() != len(rows) {
+		return nil, fmt.Errorf("pipeline: snapshot column %s has %d rows, the list %d", features.FirstOrderDate, first.Len(), len(rows))
+	}
 	out := map[int][2]float64{}
 	for i := range rows {
 		m := features.MonthIndex(first.Value(i).ToTime())
@@ -173,5 +176,5 @@ func clvByCohort(first *array.Date32, rows []datasets.ScoreRow) map[int][2]float
 		s[1]++
 		out[m] = s
 	}
-	return out
+	return out, nil
 }

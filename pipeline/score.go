@@ -86,7 +86,10 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 		return ScoreResult{}, err
 	}
 	reasonCounts := topReasonCounts(firstReasons, rows) // before ranking reorders the rows
-	clvCohorts := clvByCohort(firstOrder, rows)
+	clvCohorts, err := clvByCohort(firstOrder, rows)
+	if err != nil {
+		return ScoreResult{}, err
+	}
 	if err != nil {
 		return ScoreResult{}, err
 	}

@@ -344,13 +344,6 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 		}
 		return fr.Dir, nil
 	}
-	load := func(c time.Time, wantLabels bool, columns ...string) (arrow.RecordBatch, error) {
-		dir, err := dirOf(c, wantLabels)
-		if err != nil {
-			return nil, err
-		}
-		return readSnapshot(ctx, dir, mem, columns...)
-	}
 	// Training snapshots every SnapshotStep days back from trainCut, as many
 	// as configured and as the history allows (at least one), stacked.
 	var trainDirs, trainCuts []string
@@ -359,7 +352,7 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 		return TrainResult{}, err
 	}
 	// Every snapshot train reads, built in one pass over the warehouse; the
-	// loads below then reuse them (or, when this fails, meet the failure
+	// reads below then reuse them (or, when this fails, meet the failure
 	// snapshot by snapshot, with the message that fits).
 	cuts := []time.Time{validCut, cutoff}
 	for k := range cfg.TrainSnapshots {
@@ -437,12 +430,16 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	if err := readInto(ctx, validDir, mem, Xva, vrows); err != nil {
 		return TrainResult{}, err
 	}
-	validRec, err := load(validCut, true, append(slices.Clone(btydColumns), features.LabelFutureDays)...)
+	validRec, err := readSnapshot(ctx, validDir, mem, append(slices.Clone(btydColumns), features.LabelFutureDays)...)
 	if err != nil {
 		return TrainResult{}, err
 	}
 	defer release(&validRec)
-	nowRec, err := load(cutoff, false, btydColumns...)
+	nowDir, err := dirOf(cutoff, false)
+	if err != nil {
+		return TrainResult{}, err
+	}
+	nowRec, err := readSnapshot(ctx, nowDir, mem, btydColumns...)
 	if err != nil {
 		return TrainResult{}, err
 	}
