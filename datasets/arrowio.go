@@ -135,9 +135,36 @@ func SnapshotParts(dir string) ([]string, Manifest, error) {
 // part chunks are released as soon as it is concatenated, so memory peaks
 // near one copy of the result. The caller releases it.
 func ReadSnapshot(ctx context.Context, dir string, mem memory.Allocator, columns ...string) (arrow.RecordBatch, Manifest, error) {
-	parts, m, err := SnapshotParts(dir)
+	rec, _, m, err := ReadSnapshotParts(ctx, dir, mem, nil, columns...)
+	return rec, m, err
+}
+
+// PartNumber returns the number NNN of a snapshot part's file name
+// (part-NNN.parquet), or -1.
+func PartNumber(path string) int {
+	var n int
+	if _, err := fmt.Sscanf(filepath.Base(path), "part-%d.parquet", &n); err != nil {
+		return -1
+	}
+	return n
+}
+
+// ReadSnapshotParts is ReadSnapshot over the parts whose number keep
+// accepts (nil: every part). It also returns the number of rows each
+// part read brought, by part number; a part of no rows is still listed.
+func ReadSnapshotParts(ctx context.Context, dir string, mem memory.Allocator, keep func(part int) bool, columns ...string) (arrow.RecordBatch, map[int]int64, Manifest, error) {
+	all, m, err := SnapshotParts(dir)
 	if err != nil {
-		return nil, m, err
+		return nil, nil, m, err
+	}
+	var parts []string
+	for _, p := range all {
+		if keep == nil || keep(PartNumber(p)) {
+			parts = append(parts, p)
+		}
+	}
+	if len(parts) == 0 {
+		return nil, nil, m, fmt.Errorf("datasets: snapshot %s has none of the parts asked for", dir)
 	}
 	perPart := make([][]arrow.RecordBatch, len(parts))
 	err = eachBucket(len(parts), func(i int) error {
@@ -145,7 +172,21 @@ func ReadSnapshot(ctx context.Context, dir string, mem memory.Allocator, columns
 		perPart[i], err = ReadParquetRecords(ctx, parts[i], mem, columns...)
 		return err
 	})
-	recs := slices.Concat(perPart...)
+	partRows := make(map[int]int64, len(parts))
+	for i, recs := range perPart {
+		n := int64(0)
+		for _, r := range recs {
+			n += r.NumRows()
+		}
+		partRows[PartNumber(parts[i])] = n
+	}
+	rec, m, err := concatParts(dir, m, slices.Concat(perPart...), mem, err)
+	return rec, partRows, m, err
+}
+
+// concatParts concatenates the parts' record batches (read with error err)
+// into one and releases them.
+func concatParts(dir string, m Manifest, recs []arrow.RecordBatch, mem memory.Allocator, err error) (arrow.RecordBatch, Manifest, error) {
 	defer func() {
 		for _, r := range recs {
 			if r != nil {

@@ -99,8 +99,13 @@ type Config struct {
 	Log      *slog.Logger                        `json:"-"` // nil: discard
 	Progress func(stage string, done, total int) `json:"-"` // optional per-bucket progress
 	RunID    string                              // appears in logs only
+	// Shard, when set, makes score (and the stages that support it) do
+	// only the buckets of one shard, for Merge to join.
+	Shard Shard `json:",omitzero"`
 	// holdsLock: the caller (Run) holds the work directory's lock already.
 	holdsLock bool
+	// noBuild: snapshots fail with errNotBuilt instead of building.
+	noBuild bool
 }
 
 // Churn definitions (Config.ChurnDefinition).
@@ -203,6 +208,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("pipeline: buckets must be 1..4096, got %d", c.Buckets)
 	case c.Workers < 1:
 		return fmt.Errorf("pipeline: workers must be ≥ 1, got %d", c.Workers)
+	case c.Shard.validate() != nil:
+		return fmt.Errorf("pipeline: %w", c.Shard.validate())
 	case c.Horizon < 1 || c.Horizon > 3650:
 		return fmt.Errorf("pipeline: horizon must be 1..3650 days, got %d", c.Horizon)
 	case c.CLVHorizon < 1 || c.CLVHorizon > 3650:

@@ -138,6 +138,9 @@ func snapshots(ctx context.Context, cfg Config, cutoffs []time.Time, knownUntil 
 	if len(todo) == 0 {
 		return out, nil
 	}
+	if cfg.noBuild {
+		return nil, errNotBuilt
+	}
 	// Each bucket's parts go to their files as soon as they are built; only
 	// the recency, frequency and spend the RFM quintiles need stay in memory
 	// until every bucket is done, when the score columns end each file.

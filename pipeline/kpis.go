@@ -145,9 +145,9 @@ func cohortRows(book *features.KPIBook, clv map[int][2]float64) []datasets.Cohor
 	return out
 }
 
-// firstOrderDates returns the snapshot's first_order_date column, retained
-// (the caller releases it).
-func firstOrderDates(rec arrow.RecordBatch) (*array.Date32, error) {
+// firstOrderDays returns the snapshot's first_order_date column as days
+// since 1970-01-01.
+func firstOrderDays(rec arrow.RecordBatch) ([]int32, error) {
 	idx := rec.Schema().FieldIndices(features.FirstOrderDate)
 	if len(idx) == 0 {
 		return nil, fmt.Errorf("pipeline: snapshot has no %s", features.FirstOrderDate)
@@ -156,21 +156,22 @@ func firstOrderDates(rec arrow.RecordBatch) (*array.Date32, error) {
 	if !ok {
 		return nil, fmt.Errorf("pipeline: snapshot column %s is not a date", features.FirstOrderDate)
 	}
-	col.Retain()
-	return col, nil
+	out := make([]int32, col.Len())
+	for i := range out {
+		out[i] = int32(col.Value(i))
+	}
+	return out, nil
 }
 
 // clvByCohort sums the predicted CLV of scored rows by the month of their
-// first order (first, the snapshot's first_order_date; rows in snapshot
-// order), and releases first.
-func clvByCohort(first *array.Date32, rows []datasets.ScoreRow) (map[int][2]float64, error) {
-	defer first.Release()
-	if first.Len() != len(rows) {
-		return nil, fmt.Errorf("pipeline: snapshot column %s has %d rows, the list %d", features.FirstOrderDate, first.Len(), len(rows))
+// first order (first, days since 1970-01-01; rows in snapshot order).
+func clvByCohort(first []int32, rows []datasets.ScoreRow) (map[int][2]float64, error) {
+	if len(first) != len(rows) {
+		return nil, fmt.Errorf("pipeline: snapshot column %s has %d rows, the list %d", features.FirstOrderDate, len(first), len(rows))
 	}
 	out := map[int][2]float64{}
 	for i := range rows {
-		m := features.MonthIndex(first.Value(i).ToTime())
+		m := features.MonthIndex(arrow.Date32(first[i]).ToTime())
 		s := out[m]
 		s[0] += rows[i].PredictedCLV
 		s[1]++

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -35,35 +36,22 @@ type ScoreResult struct {
 
 // Score scores every customer of the snapshot at asOf with the champion
 // models and publishes lists/as-of=…/ (retention_list.csv, scores.parquet,
-// report.html, manifest) atomically.
+// report.html, manifest) atomically. With cfg.Shard set it scores only the
+// shard's buckets, for Merge (scoreShard).
 func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return ScoreResult{}, err
 	}
 	start := time.Now()
-	var churnArt ChurnArtifact
-	churnV, err := loadChampion(cfg.Workdir, KindChurn, &churnArt)
+	sp, err := prepareScore(cfg, asOf)
 	if err != nil {
 		return ScoreResult{}, err
 	}
-	var clvArt CLVArtifact
-	clvV, err := loadChampion(cfg.Workdir, KindCLV, &clvArt)
-	if err != nil {
-		return ScoreResult{}, err
+	if cfg.Shard.Sharded() {
+		return scoreShard(ctx, cfg, asOf, sp, start)
 	}
-	if _, err := churnArt.Classifier(&clvArt); err != nil || churnArt.SchemaHash != SchemaHash() || !slices.Equal(churnArt.Features, features.ModelColumns) || len(churnArt.Means) != len(features.ModelColumns) {
-		return ScoreResult{}, fmt.Errorf("pipeline: churn model %s was trained on other features or by an older version; retrain with churn train", churnV)
-	}
-	wv, _, err := warehouseVersion(cfg.Workdir)
-	if err != nil {
-		return ScoreResult{}, err
-	}
-	prevDay, prevDir := previousList(cfg.Workdir, asOf) // the list movers compare with; part of the inputs
-	key := inputsKey("score", wv, dateString(asOf), churnV, clvV, prevDay, features.SchemaVersion(), cfg.Lang, cfg.RiskHigh, cfg.RiskMedium,
-		cfg.Horizon, cfg.CLVHorizon, cfg.DiscountRate, cfg.ContactCost, cfg.SaveRate, cfg.Budget, cfg.Top, cfg.ControlShare, cfg.Seed,
-		cfg.ActionRules, cfg.Tiers, cfg.TierWindow, cfg.Timezone, cfg.SatisfactionWeights, cfg.CancelWindow)
-	if res, ok := reusableList(cfg, asOf, key); ok {
+	if res, ok := reusableList(cfg, asOf, sp.key); ok {
 		cfg.Log.Info("list up to date, reused", "stage", "score", "run_id", cfg.RunID, "list", res.ListCSV)
 		return res, nil
 	}
@@ -71,25 +59,102 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 	if err != nil {
 		return ScoreResult{}, err
 	}
-	rec, err := readSnapshot(ctx, fr.Dir, memory.DefaultAllocator, scoreColumns()...)
+	sc, err := scoreSnapshot(ctx, cfg, asOf, sp, fr.Dir, nil)
 	if err != nil {
 		return ScoreResult{}, err
 	}
-	firstOrder, err := firstOrderDates(rec)
+	return publishList(ctx, cfg, asOf, sp, sc, start)
+}
+
+// scorePrep is what scoring reads before the snapshot: the champions and
+// the key of every input of the list.
+type scorePrep struct {
+	churnArt         ChurnArtifact
+	clvArt           CLVArtifact
+	churnV, clvV     string
+	prevDay, prevDir string // the list movers compare with
+	key              string
+}
+
+func prepareScore(cfg Config, asOf time.Time) (*scorePrep, error) {
+	sp := &scorePrep{}
+	var err error
+	if sp.churnV, err = loadChampion(cfg.Workdir, KindChurn, &sp.churnArt); err != nil {
+		return nil, err
+	}
+	if sp.clvV, err = loadChampion(cfg.Workdir, KindCLV, &sp.clvArt); err != nil {
+		return nil, err
+	}
+	if _, err := sp.churnArt.Classifier(&sp.clvArt); err != nil || sp.churnArt.SchemaHash != SchemaHash() || !slices.Equal(sp.churnArt.Features, features.ModelColumns) || len(sp.churnArt.Means) != len(features.ModelColumns) {
+		return nil, fmt.Errorf("pipeline: churn model %s was trained on other features or by an older version; retrain with churn train", sp.churnV)
+	}
+	wv, _, err := warehouseVersion(cfg.Workdir)
+	if err != nil {
+		return nil, err
+	}
+	sp.prevDay, sp.prevDir = previousList(cfg.Workdir, asOf) // part of the inputs
+	sp.key = inputsKey("score", wv, dateString(asOf), sp.churnV, sp.clvV, sp.prevDay, features.SchemaVersion(), cfg.Lang, cfg.RiskHigh, cfg.RiskMedium,
+		cfg.Horizon, cfg.CLVHorizon, cfg.DiscountRate, cfg.ContactCost, cfg.SaveRate, cfg.Budget, cfg.Top, cfg.ControlShare, cfg.Seed,
+		cfg.ActionRules, cfg.Tiers, cfg.TierWindow, cfg.Timezone, cfg.SatisfactionWeights, cfg.CancelWindow)
+	return sp, nil
+}
+
+// scored is a list before the steps that look at all of it: rows in
+// snapshot order and, beside each, what those steps read.
+type scored struct {
+	rows   []datasets.ScoreRow
+	inputs []actionInput
+	first  []int32 // day of the first order, days since 1970-01-01
+	parts  []int32 // snapshot part (warehouse bucket)
+}
+
+// scoreSnapshot scores the customers of the snapshot in dir, of the parts
+// keep accepts (nil: all).
+func scoreSnapshot(ctx context.Context, cfg Config, asOf time.Time, sp *scorePrep, dir string, keep func(int) bool) (*scored, error) {
+	rec, partRows, _, err := datasets.ReadSnapshotParts(ctx, dir, memory.DefaultAllocator, keep, scoreColumns()...)
+	if err != nil {
+		return nil, err
+	}
+	first, err := firstOrderDays(rec)
 	if err != nil {
 		rec.Release()
-		return ScoreResult{}, err
+		return nil, err
 	}
-	rows, firstReasons, err := scoreRows(cfg, rec, &churnArt, &clvArt, asOf, churnV+"+"+clvV) // releases rec
+	rows, inputs, err := scoreRows(cfg, rec, &sp.churnArt, &sp.clvArt, asOf, sp.churnV+"+"+sp.clvV) // releases rec
 	if err != nil {
-		firstOrder.Release()
-		return ScoreResult{}, err
+		return nil, err
+	}
+	sc := &scored{rows: rows, inputs: inputs, first: first, parts: make([]int32, 0, len(rows))}
+	for _, p := range slices.Sorted(maps.Keys(partRows)) {
+		for range partRows[p] {
+			sc.parts = append(sc.parts, int32(p))
+		}
+	}
+	if len(sc.parts) != len(rows) {
+		return nil, fmt.Errorf("pipeline: snapshot %s: its parts have %d rows, their columns %d", dir, len(sc.parts), len(rows))
+	}
+	return sc, nil
+}
+
+// publishList takes the scored customers of the whole snapshot through the
+// steps that look at all of them (risk permilles, actions, ranking, sizing,
+// movers, the KPI book and the report) and commits the list folder.
+func publishList(ctx context.Context, cfg Config, asOf time.Time, sp *scorePrep, sc *scored, start time.Time) (ScoreResult, error) {
+	rows := sc.rows
+	rankRisk(rows)
+	rules := cfg.ActionRules
+	if rules == nil {
+		rules = defaultRules(cfg.Tiers)
+	}
+	assignActions(rows, sc.inputs, rules, cfg.Lang)
+	firstReasons := make([]string, len(rows))
+	for i := range sc.inputs {
+		if len(sc.inputs[i].reasons) > 0 {
+			firstReasons[i] = sc.inputs[i].reasons[0]
+		}
 	}
 	reasonCounts := topReasonCounts(firstReasons, rows) // before ranking reorders the rows
-	clvCohorts, err := clvByCohort(firstOrder, rows)
-	if err != nil {
-		return ScoreResult{}, err
-	}
+	clvCohorts, err := clvByCohort(sc.first, rows)
 	if err != nil {
 		return ScoreResult{}, err
 	}
@@ -97,13 +162,13 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 	sizing := sizeCampaign(cfg, rows)
 	var moves []Mover
 	var movers *Movers
-	if prevDir != "" {
-		prev, err := datasets.ReadScoresParquet(filepath.Join(prevDir, datasets.ScoresParquet))
+	if sp.prevDir != "" {
+		prev, err := datasets.ReadScoresParquet(filepath.Join(sp.prevDir, datasets.ScoresParquet))
 		if err != nil {
 			return ScoreResult{}, err
 		}
 		moves = findMovers(prev, rows)
-		movers = summariseMovers(prevDay, moves)
+		movers = summariseMovers(sp.prevDay, moves)
 	}
 	book, err := computeKPIs(ctx, cfg, asOf)
 	if err != nil {
@@ -116,7 +181,7 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 	res.Report = filepath.Join(res.Dir, datasets.ReportHTML)
 	res.Top = rows[:min(10, len(rows))]
 	var html bytes.Buffer
-	rd := reportData(cfg, asOf, rows, &churnArt, &clvArt, churnV, clvV)
+	rd := reportData(cfg, asOf, rows, &sp.churnArt, &sp.clvArt, sp.churnV, sp.clvV)
 	rd.KPIs = kpiSection(kpis, cohorts)
 	rd.Sizing = sizing
 	rd.Movers = movers
@@ -145,7 +210,7 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 			return datasets.Manifest{}, fmt.Errorf("pipeline: %w", err)
 		}
 		return datasets.Manifest{Kind: "list", Rows: int64(len(rows)), Meta: map[string]string{
-			"as_of": dateString(asOf), "churn_model": churnV, "clv_model": clvV, "purchase_model": clvArt.PurchaseModel, "inputs_key": key,
+			"as_of": dateString(asOf), "churn_model": sp.churnV, "clv_model": sp.clvV, "purchase_model": sp.clvArt.PurchaseModel, "inputs_key": sp.key,
 			"horizon_days": strconv.Itoa(cfg.Horizon), "clv_horizon_days": strconv.Itoa(cfg.CLVHorizon)}}, nil
 	})
 	if err != nil {
@@ -167,10 +232,10 @@ func scoreColumns() []string {
 }
 
 // scoreRows scores every customer of the snapshot, in snapshot order, and
-// returns each row's first reason (a feature name, "" if none) beside it.
-// It releases rec as soon as its columns are copied out, before the models
-// run (at a million customers the snapshot's columns are ~0.6 GB).
-func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvArt *CLVArtifact, asOf time.Time, version string) ([]datasets.ScoreRow, []string, error) {
+// returns beside each row what the action rules read. It releases rec as
+// soon as its columns are copied out, before the models run (at a million
+// customers the snapshot's columns are ~0.6 GB).
+func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvArt *CLVArtifact, asOf time.Time, version string) ([]datasets.ScoreRow, []actionInput, error) {
 	release := sync.OnceFunc(rec.Release)
 	defer release()
 	X, err := featureMatrix(rec)
@@ -307,19 +372,7 @@ func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvAr
 			score(i, contrib, false)
 		}
 	})
-	rankRisk(rows)
-	rules := cfg.ActionRules
-	if rules == nil {
-		rules = defaultRules(cfg.Tiers)
-	}
-	assignActions(rows, inputs, rules, cfg.Lang)
-	first := make([]string, len(rows))
-	for i := range inputs {
-		if len(inputs[i].reasons) > 0 {
-			first[i] = inputs[i].reasons[0]
-		}
-	}
-	return rows, first, nil
+	return rows, inputs, nil
 }
 
 // parallelChunks runs fn over [0, n) in fixed chunks on cfg.Workers

@@ -210,22 +210,76 @@ func printLeaderboard(w io.Writer, res pipeline.TrainResult) {
 
 func newScore() *cobra.Command {
 	var o options
-	var asOf string
+	var asOf, shard string
 	c := &cobra.Command{
-		Use:   "score --workdir W --as-of DATE",
+		Use:   "score --workdir W --as-of DATE [--shard i/n]",
 		Short: "Score every customer and publish the retention list",
 		Long: `Scores every customer of the snapshot at the as-of date with the champion
 models: churn probability, risk tier, P(alive), expected orders, predicted CLV,
 value at risk (= churn probability × predicted CLV), RFM segment, reasons and a
 suggested action. Publishes <workdir>/lists/as-of=DATE/ with retention_list.csv
-(ranked by value at risk), scores.parquet, report.html and a manifest.`,
+(ranked by value at risk), scores.parquet, report.html and a manifest.
+
+With --shard i/n it scores only the buckets b with b mod n = i (the snapshot at
+the as-of date must exist: churn features builds it) and writes them to
+<workdir>/shards/score/as-of=DATE/shard-III-of-NNN/; the n shards may run at
+once, on one machine or several sharing the work directory. churn merge then
+publishes the list, byte for byte the one churn score would.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			cfg, t, err := datedConfig(c, &o, "as-of", asOf)
 			if err != nil {
 				return err
 			}
+			if shard != "" {
+				if cfg.Shard, err = pipeline.ParseShard(shard); err != nil {
+					return usagef("--shard: %v", err)
+				}
+			}
 			res, err := pipeline.Score(c.Context(), cfg, t)
+			if err != nil {
+				return err
+			}
+			if cfg.Shard.Sharded() {
+				fmt.Fprintf(c.OutOrStdout(), "shard %s: %d customers scored in %s\nwhen all %d shards are done: churn merge --workdir %s --as-of %s\n",
+					cfg.Shard, res.Customers, res.Dir, cfg.Shard.N, cfg.Workdir, asOf)
+				return nil
+			}
+			printResult(c, res)
+			return nil
+		},
+	}
+	stageFlags(c, &o, true)
+	c.Flags().StringVar(&asOf, "as-of", "", "scoring day YYYY-MM-DD (required)")
+	c.Flags().StringVar(&shard, "shard", "", "score only shard i of n (i/n, e.g. 0/4): the buckets b with b mod n = i; churn merge joins the shards")
+	return c
+}
+
+func newMerge() *cobra.Command {
+	var o options
+	var asOf string
+	var shards int
+	c := &cobra.Command{
+		Use:   "merge --workdir W --as-of DATE [--shards N]",
+		Short: "Publish the retention list from the score shards (churn score --shard i/n)",
+		Long: `Joins what churn score --shard i/n wrote for every i into the list churn
+score publishes, byte for byte: the ranks, risk permilles, suggested actions,
+campaign sizing, movers, KPI book and report look at every customer, so they
+are computed here. Every shard must be done and scored from the same champions,
+warehouse and settings as this command sees (give it the same flags or config
+as the shards); it says which are missing or stale. Publishes
+<workdir>/lists/as-of=DATE/.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			cfg, t, err := datedConfig(c, &o, "as-of", asOf)
+			if err != nil {
+				return err
+			}
+			if shards < 0 || shards > pipeline.MaxShards {
+				return usagef("--shards must be 1..%d, got %d", pipeline.MaxShards, shards)
+			}
+			cfg.Shard.N = shards
+			res, err := pipeline.Merge(c.Context(), cfg, t)
 			if err != nil {
 				return err
 			}
@@ -235,6 +289,7 @@ suggested action. Publishes <workdir>/lists/as-of=DATE/ with retention_list.csv
 	}
 	stageFlags(c, &o, true)
 	c.Flags().StringVar(&asOf, "as-of", "", "scoring day YYYY-MM-DD (required)")
+	c.Flags().IntVar(&shards, "shards", 0, "how many shards to merge (default: the count of the shard folders found)")
 	return c
 }
 

@@ -82,7 +82,7 @@ func newRoot() *cobra.Command {
 		stopCPU()
 		return writeHeapProfile(memProfile)
 	}
-	root.AddCommand(newGenerate(), newIngest(), newFeatures(), newTrain(), newScore(), newExport(), newKPIs(), newRun(), newCLV(), newModels(), newActions(), newUplift(), newStatus(), newRuns(), newConfig())
+	root.AddCommand(newGenerate(), newIngest(), newFeatures(), newTrain(), newScore(), newMerge(), newExport(), newKPIs(), newRun(), newCLV(), newModels(), newActions(), newUplift(), newStatus(), newRuns(), newConfig())
 	root.CompletionOptions.DisableDefaultCmd = true
 	return root
 }

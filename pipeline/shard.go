@@ -1,0 +1,230 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/churn-dev/churn/datasets"
+)
+
+// Shard is one of N slices of the work: bucket b belongs to shard b mod N.
+// Buckets are independent (a customer's rows all live in one), so shards
+// can run at once, on one machine or many, and a merge step joins what
+// they wrote. The zero value (and N = 1) is the whole work.
+type Shard struct{ I, N int }
+
+// MaxShards bounds N: more shards than buckets leave shards idle.
+const MaxShards = 1024
+
+// ParseShard parses "i/n" (0 ≤ i < n ≤ MaxShards).
+func ParseShard(s string) (Shard, error) {
+	a, b, ok := strings.Cut(s, "/")
+	i, err1 := strconv.Atoi(strings.TrimSpace(a))
+	n, err2 := strconv.Atoi(strings.TrimSpace(b))
+	if !ok || err1 != nil || err2 != nil {
+		return Shard{}, fmt.Errorf("shard %q: want i/n, e.g. 0/4 (shard 0 of 4)", s)
+	}
+	sh := Shard{I: i, N: n}
+	return sh, sh.validate()
+}
+
+func (s Shard) validate() error {
+	if s == (Shard{}) {
+		return nil
+	}
+	if s.N < 1 || s.N > MaxShards || s.I < 0 || s.I >= s.N {
+		return fmt.Errorf("shard %d/%d: want 0 ≤ i < n ≤ %d", s.I, s.N, MaxShards)
+	}
+	return nil
+}
+
+// Sharded reports whether s is a proper slice (N > 1).
+func (s Shard) Sharded() bool { return s.N > 1 }
+
+// Owns reports whether bucket b is the shard's.
+func (s Shard) Owns(b int) bool { return !s.Sharded() || b%s.N == s.I }
+
+func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.I, s.N) }
+
+// errNotBuilt: a snapshot is not up to date and Config.noBuild forbids
+// building it.
+var errNotBuilt = errors.New("pipeline: snapshot not built")
+
+// scoreStage names score's shard folders: shards/score/as-of=DAY/.
+const scoreStage = "score"
+
+// scoreShard scores the buckets of cfg.Shard and commits them, with what
+// the list-wide steps need, to shards/score/as-of=DAY/shard-III-of-NNN/
+// for Merge. The feature snapshot must exist and be up to date: shards
+// running at once must not each rebuild it.
+func scoreShard(ctx context.Context, cfg Config, asOf time.Time, sp *scorePrep, start time.Time) (ScoreResult, error) {
+	dir := datasets.ShardDir(cfg.Workdir, scoreStage, "as-of="+dateString(asOf), cfg.Shard.I, cfg.Shard.N)
+	if m, err := datasets.ReadManifest(dir); err == nil && m.Meta["inputs_key"] == sp.key && !cfg.Force {
+		cfg.Log.Info("score shard up to date, reused", "stage", "score", "run_id", cfg.RunID, "shard", cfg.Shard.String(), "dir", dir)
+		return ScoreResult{Dir: dir, Customers: int(m.Rows), Reused: true}, nil
+	}
+	fr, err := currentSnapshot(cfg, asOf)
+	if err != nil {
+		return ScoreResult{}, err
+	}
+	parts, _, err := datasets.SnapshotParts(fr.Dir)
+	if err != nil {
+		return ScoreResult{}, err
+	}
+	var mine []string
+	for _, p := range parts {
+		if cfg.Shard.Owns(datasets.PartNumber(p)) {
+			mine = append(mine, strconv.Itoa(datasets.PartNumber(p)))
+		}
+	}
+	var out []datasets.ScoredCustomer
+	if len(mine) > 0 { // more shards than buckets: this one has none
+		sc, err := scoreSnapshot(ctx, cfg, asOf, sp, fr.Dir, cfg.Shard.Owns)
+		if err != nil {
+			return ScoreResult{}, err
+		}
+		out = make([]datasets.ScoredCustomer, len(sc.rows))
+		for i := range out {
+			in := &sc.inputs[i]
+			out[i] = datasets.ScoredCustomer{Part: sc.parts[i], Row: sc.rows[i], FirstOrderDay: sc.first[i], Subscription: in.subscription,
+				DaysSinceComplaint: in.daysSinceComplaint, DiscountShare: in.discount, OverdueRatio: in.overdue, ReasonFeatures: in.reasons}
+		}
+	}
+	err = datasets.CommitFolder(dir, func(tmp string) (datasets.Manifest, error) {
+		if err := datasets.WriteScored(filepath.Join(tmp, datasets.ScoredFile), out); err != nil {
+			return datasets.Manifest{}, err
+		}
+		return datasets.Manifest{Kind: "score-shard", Rows: int64(len(out)), Meta: map[string]string{
+			"as_of": dateString(asOf), "shard": cfg.Shard.String(), "parts": strings.Join(mine, ","),
+			"snapshot_parts": strconv.Itoa(len(parts)), "churn_model": sp.churnV, "clv_model": sp.clvV, "inputs_key": sp.key}}, nil
+	})
+	if err != nil {
+		return ScoreResult{}, err
+	}
+	cfg.logStage("score", int64(len(out)), start, "as_of", dateString(asOf), "shard", cfg.Shard.String(), "dir", dir)
+	return ScoreResult{Dir: dir, Customers: len(out)}, nil
+}
+
+// currentSnapshot returns the committed snapshot at asOf if it is up to
+// date with the warehouse and config, and an error saying how to build it
+// otherwise.
+func currentSnapshot(cfg Config, asOf time.Time) (FeaturesResult, error) {
+	cfg.noBuild = true
+	res, err := snapshots(context.Background(), cfg, []time.Time{asOf}, asOf)
+	if errors.Is(err, errNotBuilt) {
+		return FeaturesResult{}, fmt.Errorf("pipeline: shard %s: the feature snapshot at %s is missing or older than the warehouse; build it first (churn features --workdir %s --cutoff %s)",
+			cfg.Shard, dateString(asOf), cfg.Workdir, dateString(asOf))
+	}
+	if err != nil {
+		return FeaturesResult{}, err
+	}
+	return res[0], nil
+}
+
+// Merge joins the score shards of asOf (shards/score/as-of=DAY/, from
+// `churn score --shard i/n`) into the list `churn score` publishes, byte
+// for byte: every shard must be committed, scored from the same inputs
+// (champions, warehouse, config) as the list would be now, and together
+// they must cover every part of the snapshot. cfg.Shard.N, when set, is the
+// shard count to merge; otherwise the count of the shard folders found.
+func Merge(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return ScoreResult{}, err
+	}
+	start := time.Now()
+	sp, err := prepareScore(cfg, asOf)
+	if err != nil {
+		return ScoreResult{}, err
+	}
+	if res, ok := reusableList(cfg, asOf, sp.key); ok {
+		cfg.Log.Info("list up to date, reused", "stage", "merge", "run_id", cfg.RunID, "list", res.ListCSV)
+		return res, nil
+	}
+	day := "as-of=" + dateString(asOf)
+	root := datasets.ShardsRoot(cfg.Workdir, scoreStage, day)
+	n := cfg.Shard.N
+	if n == 0 {
+		ns, err := datasets.ShardCounts(root)
+		if err != nil {
+			return ScoreResult{}, err
+		}
+		switch len(ns) {
+		case 0:
+			return ScoreResult{}, fmt.Errorf("pipeline: no score shards in %s (run churn score --shard i/n for every i first)", root)
+		case 1:
+			n = ns[0]
+		default:
+			return ScoreResult{}, fmt.Errorf("pipeline: %s holds shards of several counts %v; say which with --shards", root, ns)
+		}
+	}
+	var all []datasets.ScoredCustomer
+	var missing, stale []string
+	snapshotParts, rows := "", int64(0)
+	for i := range n {
+		dir := datasets.ShardDir(cfg.Workdir, scoreStage, day, i, n)
+		m, err := datasets.ReadManifest(dir)
+		switch {
+		case err != nil:
+			missing = append(missing, Shard{i, n}.String())
+			continue
+		case m.Meta["inputs_key"] != sp.key:
+			stale = append(stale, Shard{i, n}.String())
+			continue
+		case snapshotParts != "" && m.Meta["snapshot_parts"] != snapshotParts:
+			return ScoreResult{}, fmt.Errorf("pipeline: score shard %s read a snapshot of %s parts, shard 0/%d one of %s", Shard{i, n}, m.Meta["snapshot_parts"], n, snapshotParts)
+		}
+		snapshotParts = m.Meta["snapshot_parts"]
+		got, err := datasets.ReadScored(filepath.Join(dir, datasets.ScoredFile))
+		if err != nil {
+			return ScoreResult{}, err
+		}
+		if int64(len(got)) != m.Rows {
+			return ScoreResult{}, fmt.Errorf("pipeline: score shard %s has %d rows, its manifest says %d", dir, len(got), m.Rows)
+		}
+		for _, g := range got {
+			if int(g.Part)%n != i {
+				return ScoreResult{}, fmt.Errorf("pipeline: score shard %s holds part %d, which is shard %d's", dir, g.Part, int(g.Part)%n)
+			}
+		}
+		rows += m.Rows
+		all = append(all, got...)
+	}
+	if len(missing) > 0 || len(stale) > 0 {
+		var why []string
+		if len(missing) > 0 {
+			why = append(why, "missing: "+strings.Join(missing, ", "))
+		}
+		if len(stale) > 0 {
+			why = append(why, "scored from other inputs (models, data or config changed since; rerun them): "+strings.Join(stale, ", "))
+		}
+		return ScoreResult{}, fmt.Errorf("pipeline: cannot merge the %d score shards of %s: %s", n, dateString(asOf), strings.Join(why, "; "))
+	}
+	fr, err := currentSnapshot(cfg, asOf)
+	if err != nil {
+		return ScoreResult{}, err
+	}
+	fm, err := datasets.ReadManifest(fr.Dir)
+	if err != nil {
+		return ScoreResult{}, err
+	}
+	if rows != fm.Rows {
+		return ScoreResult{}, fmt.Errorf("pipeline: the score shards hold %d customers, the snapshot %s %d", rows, fr.Dir, fm.Rows)
+	}
+	// Snapshot order: parts ascending, each part's rows in their order.
+	slices.SortStableFunc(all, func(a, b datasets.ScoredCustomer) int { return int(a.Part) - int(b.Part) })
+	sc := &scored{rows: make([]datasets.ScoreRow, len(all)), inputs: make([]actionInput, len(all)), first: make([]int32, len(all))}
+	for i := range all {
+		a := &all[i]
+		sc.rows[i], sc.first[i] = a.Row, a.FirstOrderDay
+		sc.inputs[i] = actionInput{tier: a.Row.LoyaltyTier, satisfaction: a.Row.SatisfactionClass, subscription: a.Subscription,
+			daysSinceComplaint: a.DaysSinceComplaint, discount: a.DiscountShare, overdue: a.OverdueRatio, reasons: a.ReasonFeatures}
+	}
+	return publishList(ctx, cfg, asOf, sp, sc, start)
+}

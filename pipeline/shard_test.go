@@ -1,0 +1,120 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/churn-dev/churn/datasets"
+)
+
+func TestParseShard(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want Shard
+		ok   bool
+	}{
+		{"0/4", Shard{0, 4}, true}, {"3/4", Shard{3, 4}, true}, {" 1 / 2 ", Shard{1, 2}, true}, {"0/1", Shard{0, 1}, true},
+		{"4/4", Shard{}, false}, {"-1/4", Shard{}, false}, {"1/0", Shard{}, false}, {"1", Shard{}, false}, {"a/b", Shard{}, false},
+		{"0/1025", Shard{}, false},
+	} {
+		got, err := ParseShard(c.in)
+		if (err == nil) != c.ok || c.ok && got != c.want {
+			t.Errorf("ParseShard(%q) = %v, %v; want %v (ok %v)", c.in, got, err, c.want, c.ok)
+		}
+	}
+	if s := (Shard{1, 4}); !s.Owns(5) || s.Owns(4) || !(Shard{}).Owns(7) {
+		t.Error("Owns: bucket b belongs to shard b mod n; an unsharded run owns every bucket")
+	}
+}
+
+// copyWork copies a work directory without its lists: what shards on other
+// machines would see of a shared one.
+func copyWork(t *testing.T, from string) string {
+	t.Helper()
+	to := t.TempDir()
+	for _, d := range []string{"warehouse", datasets.FeaturesDir, datasets.ModelsDir} {
+		if err := os.CopyFS(filepath.Join(to, d), os.DirFS(filepath.Join(from, d))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return to
+}
+
+// TestScoreShardsMerge: the shards of `churn score --shard i/n` merged by
+// `churn merge` give the list `churn score` publishes, byte for byte, for
+// shard counts that do not divide the bucket count and that exceed it.
+func TestScoreShardsMerge(t *testing.T) {
+	ctx := context.Background()
+	whole := runChain(t, t.TempDir()) // 4 buckets
+	for _, n := range []int{3, 5} {
+		work := copyWork(t, filepath.Dir(filepath.Dir(whole.Score.Dir)))
+		cfg := Config{Workdir: work, Buckets: 4}
+		total := 0
+		for i := range n {
+			cfg.Shard = Shard{i, n}
+			res, err := Score(ctx, cfg, asOf)
+			if err != nil {
+				t.Fatalf("shard %d/%d: %v", i, n, err)
+			}
+			if i == 4 && res.Customers != 0 {
+				t.Errorf("shard 4/5 of 4 buckets scored %d customers, want none", res.Customers)
+			}
+			total += res.Customers
+			if i == 0 { // a merge before every shard is done names the missing ones
+				cfg.Shard = Shard{}
+				_, err := Merge(ctx, cfg, asOf)
+				if err == nil || !strings.Contains(err.Error(), "missing: 1/") {
+					t.Errorf("merge with shards missing: err = %v, want it to name shard 1/%d", err, n)
+				}
+			}
+		}
+		if total != whole.Score.Customers {
+			t.Errorf("%d shards scored %d customers, the list has %d", n, total, whole.Score.Customers)
+		}
+		// Other settings than the shards': every shard is stale.
+		stale := Config{Workdir: work, Buckets: 4, Lang: "zh"}
+		if _, err := Merge(ctx, stale, asOf); err == nil || !strings.Contains(err.Error(), "scored from other inputs") {
+			t.Errorf("merge with other settings: err = %v, want the shards called stale", err)
+		}
+		cfg.Shard = Shard{}
+		res, err := Merge(ctx, cfg, asOf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Customers != whole.Score.Customers || res.Top[0] != whole.Score.Top[0] {
+			t.Errorf("merged list: %d customers, top %+v; want %d, %+v", res.Customers, res.Top[0], whole.Score.Customers, whole.Score.Top[0])
+		}
+		for _, name := range []string{datasets.RetentionListCSV, datasets.ScoresParquet, datasets.ReportHTML, datasets.KPIsCSV, datasets.CohortsCSV, MoversCSV, datasets.ManifestName} {
+			x, err1 := os.ReadFile(filepath.Join(whole.Score.Dir, name))
+			y, err2 := os.ReadFile(filepath.Join(res.Dir, name))
+			if err1 != nil || err2 != nil || !bytes.Equal(x, y) {
+				t.Errorf("%d shards: merged %s differs from the unsharded one (%v, %v)", n, name, err1, err2)
+			}
+		}
+		// A second merge finds the list up to date.
+		if again, err := Merge(ctx, cfg, asOf); err != nil || !again.Reused {
+			t.Errorf("merge again: reused = %v, err = %v", again.Reused, err)
+		}
+	}
+}
+
+// TestScoreShardNeedsSnapshot: a shard does not build the snapshot (shards
+// running at once would each build it); it says how to.
+func TestScoreShardNeedsSnapshot(t *testing.T) {
+	whole := runChain(t, t.TempDir())
+	work := copyWork(t, filepath.Dir(filepath.Dir(whole.Score.Dir)))
+	if err := os.RemoveAll(filepath.Join(work, datasets.FeaturesDir)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Score(context.Background(), Config{Workdir: work, Buckets: 4, Shard: Shard{1, 2}}, asOf)
+	if err == nil || !strings.Contains(err.Error(), "churn features --workdir") {
+		t.Fatalf("err = %v, want a pointer to churn features", err)
+	}
+	if _, err := os.Stat(datasets.SnapshotDir(work, dateString(asOf))); !os.IsNotExist(err) {
+		t.Errorf("a shard built the snapshot (stat: %v)", err)
+	}
+}
