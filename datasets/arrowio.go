@@ -88,6 +88,74 @@ func ReadParquetRecords(ctx context.Context, path string, mem memory.Allocator, 
 	return out, nil
 }
 
+// ReadParquetRecord reads a whole Parquet file (every column) into one
+// record batch. The caller releases it.
+func ReadParquetRecord(ctx context.Context, path string, mem memory.Allocator) (arrow.RecordBatch, error) {
+	rr, closeFile, err := openParquetRecords(ctx, path, mem)
+	if err != nil {
+		return nil, err
+	}
+	schema := rr.Schema()
+	empty := func() arrow.RecordBatch { // a file of no rows
+		cols := make([]arrow.Array, schema.NumFields())
+		for j, f := range schema.Fields() {
+			cols[j] = array.MakeArrayOfNull(mem, f.Type, 0)
+			defer cols[j].Release()
+		}
+		return array.NewRecordBatch(schema, cols, 0)
+	}
+	var recs []arrow.RecordBatch
+	for rr.Next() {
+		rec := rr.RecordBatch()
+		rec.Retain()
+		recs = append(recs, rec)
+	}
+	if err = rr.Err(); err != nil {
+		err = fmt.Errorf("datasets: read %s: %w", path, err)
+	}
+	rr.Release()
+	if cerr := closeFile(); err == nil && cerr != nil {
+		err = fmt.Errorf("datasets: read %s: %w", path, cerr)
+	}
+	if err == nil && len(recs) == 0 {
+		return empty(), nil
+	}
+	rec, _, err := concatParts(path, Manifest{}, recs, mem, err)
+	if err != nil {
+		return nil, err
+	}
+	return withValueBuffers(rec), nil
+}
+
+// withValueBuffers returns rec (released) or, when a string column of it
+// has values but no value buffer (all of them empty: the reader allocates
+// none), a batch whose such columns have an empty buffer instead, as
+// Arrow's builders make them. Parquet writes an empty string's statistics
+// only from a buffer, so without this, writing the batch again would not
+// give the bytes of the file it came from.
+func withValueBuffers(rec arrow.RecordBatch) arrow.RecordBatch {
+	cols := slices.Clone(rec.Columns())
+	changed := false
+	for j, c := range cols {
+		s, ok := c.(*array.String)
+		if !ok || s.Len() == s.NullN() || s.Data().Buffers()[2] != nil && s.Data().Buffers()[2].Buf() != nil {
+			continue
+		}
+		bufs := slices.Clone(s.Data().Buffers())
+		bufs[2] = memory.NewBufferBytes([]byte{})
+		d := array.NewData(s.DataType(), s.Len(), bufs, nil, s.NullN(), s.Data().Offset())
+		cols[j] = array.NewStringData(d)
+		d.Release()
+		defer cols[j].Release()
+		changed = true
+	}
+	if !changed {
+		return rec
+	}
+	defer rec.Release()
+	return array.NewRecordBatch(rec.Schema(), cols, rec.NumRows())
+}
+
 // SnapshotDir returns <workdir>/features/cutoff=YYYY-MM-DD.
 func SnapshotDir(workdir, cutoff string) string {
 	return filepath.Join(workdir, FeaturesDir, "cutoff="+cutoff)

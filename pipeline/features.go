@@ -78,6 +78,19 @@ type snapshotPlan struct {
 	rfm    []features.RFMValues // per bucket, for the RFM quintiles
 }
 
+// newSnapshotPlan plans the snapshot at cutoff of the warehouse version wv
+// whose data are complete up to lastDay: its folder, labels and meta.
+func newSnapshotPlan(cfg Config, cutoff time.Time, wv string, lastDay time.Time) *snapshotPlan {
+	labelled := !cutoff.AddDate(0, 0, cfg.Horizon).After(lastDay)
+	pl := &snapshotPlan{res: FeaturesResult{Dir: datasets.SnapshotDir(cfg.Workdir, dateString(cutoff)), Cutoff: dateString(cutoff), Labelled: labelled},
+		fcfg: cfg.featureConfig(cutoff, labelled)}
+	pl.meta = map[string]string{"cutoff": pl.res.Cutoff, "horizon_days": strconv.Itoa(cfg.Horizon),
+		"labelled": strconv.FormatBool(labelled), "warehouse_version": wv, "cancel_window_days": strconv.Itoa(cfg.CancelWindow),
+		"schema": features.SchemaVersion(), "timezone": cfg.Timezone, "tiers": features.FormatTiers(cfg.Tiers),
+		"tier_window_days": strconv.Itoa(cfg.TierWindow), "satisfaction_weights": formatWeights(cfg.SatisfactionWeights)}
+	return pl
+}
+
 // snapshots builds the feature snapshots at several cutoffs, with the data
 // known complete up to knownUntil, in one pass over the warehouse: each
 // bucket and its feedback are read once and feed every cutoff's builder
@@ -110,13 +123,7 @@ func snapshots(ctx context.Context, cfg Config, cutoffs []time.Time, knownUntil 
 		if cutoff.Before(dayOf(info.MinTS)) {
 			return nil, fmt.Errorf("pipeline: cutoff %s is before the first day of data %s", dateString(cutoff), dateString(dayOf(info.MinTS)))
 		}
-		labelled := !cutoff.AddDate(0, 0, cfg.Horizon).After(lastDay)
-		pl := &snapshotPlan{res: FeaturesResult{Dir: datasets.SnapshotDir(cfg.Workdir, dateString(cutoff)), Cutoff: dateString(cutoff), Labelled: labelled},
-			fcfg: cfg.featureConfig(cutoff, labelled)}
-		pl.meta = map[string]string{"cutoff": pl.res.Cutoff, "horizon_days": strconv.Itoa(cfg.Horizon),
-			"labelled": strconv.FormatBool(labelled), "warehouse_version": wv, "cancel_window_days": strconv.Itoa(cfg.CancelWindow),
-			"schema": features.SchemaVersion(), "timezone": cfg.Timezone, "tiers": features.FormatTiers(cfg.Tiers),
-			"tier_window_days": strconv.Itoa(cfg.TierWindow), "satisfaction_weights": formatWeights(cfg.SatisfactionWeights)}
+		pl := newSnapshotPlan(cfg, cutoff, wv, lastDay)
 		if m, err := datasets.ReadManifest(pl.res.Dir); err == nil && sameMeta(m.Meta, pl.meta) && !cfg.Force {
 			pl.res.Customers, pl.res.Reused = m.Rows, true
 			cfg.Log.Debug("snapshot up to date, reused", "stage", "features", "run_id", cfg.RunID, "cutoff", pl.res.Cutoff, "rows", m.Rows)
@@ -141,6 +148,29 @@ func snapshots(ctx context.Context, cfg Config, cutoffs []time.Time, knownUntil 
 	if cfg.noBuild {
 		return nil, errNotBuilt
 	}
+	if cfg.Shard.Sharded() {
+		return out, writeShardParts(ctx, cfg, info, todo, todoIdx, out, start)
+	}
+	// A snapshot whose parts the shards of `--shard i/n` built (all of
+	// them, from this warehouse and config) is finished from those parts;
+	// the others are built from the warehouse.
+	shardParts := make([][]string, len(todo))
+	var fcfgs []features.Config
+	var built []int // todo index of each fcfgs entry
+	for k, pl := range todo {
+		if shardParts[k], err = finishedShards(cfg, pl, info.Buckets); err != nil {
+			return nil, err
+		}
+		if shardParts[k] != nil {
+			continue
+		}
+		if info.PricedRows > 0 { // list prices are known: find the products' price increases first
+			if pl.fcfg.PriceIncreases, err = priceIncreases(ctx, cfg, info, pl.cutoff); err != nil {
+				return nil, err
+			}
+		}
+		fcfgs, built = append(fcfgs, pl.fcfg), append(built, k)
+	}
 	// Each bucket's parts go to their files as soon as they are built; only
 	// the recency, frequency and spend the RFM quintiles need stay in memory
 	// until every bucket is done, when the score columns end each file.
@@ -153,31 +183,47 @@ func snapshots(ctx context.Context, cfg Config, cutoffs []time.Time, knownUntil 
 		}
 	}()
 	mem := memory.DefaultAllocator
-	fcfgs := make([]features.Config, len(todo))
 	for k, pl := range todo {
-		if info.PricedRows > 0 { // list prices are known: find the products' price increases first
-			if pl.fcfg.PriceIncreases, err = priceIncreases(ctx, cfg, info, pl.cutoff); err != nil {
-				return nil, err
-			}
-		}
 		pl.rfm = make([]features.RFMValues, info.Buckets)
-		fcfgs[k] = pl.fcfg
 		schema := arrow.NewSchema(append(features.BuilderSchema(pl.fcfg.Labelled).Fields(), features.RFMFields()...), nil)
 		if writers[k], err = datasets.NewSnapshotWriter(pl.res.Dir, info.Buckets, schema); err != nil {
 			return nil, err
 		}
 	}
 	err = forEachBucket(ctx, cfg, "features", info.Buckets, func(b int) error {
-		recs, err := bucketFeatures(ctx, cfg.Workdir, b, mem, fcfgs, nil)
+		recs := make([]arrow.RecordBatch, len(todo))
 		defer func() {
 			for _, rec := range recs {
-				rec.Release()
+				if rec != nil {
+					rec.Release()
+				}
 			}
 		}()
-		if err != nil {
-			return err
+		if len(built) > 0 {
+			fresh, err := bucketFeatures(ctx, cfg.Workdir, b, mem, fcfgs, nil)
+			for j, rec := range fresh {
+				recs[built[j]] = rec
+			}
+			if err != nil {
+				return err
+			}
+		}
+		for k := range todo {
+			if shardParts[k] == nil {
+				continue
+			}
+			rec, err := datasets.ReadParquetRecord(ctx, shardParts[k][b], mem)
+			if err != nil {
+				return err
+			}
+			recs[k], err = withSchema(rec, features.BuilderSchema(todo[k].fcfg.Labelled), shardParts[k][b])
+			rec.Release()
+			if err != nil {
+				return err
+			}
 		}
 		for k, rec := range recs {
+			var err error
 			if todo[k].rfm[b], err = features.RFMInputs(rec); err != nil {
 				return err
 			}
@@ -212,9 +258,24 @@ func snapshots(ctx context.Context, cfg Config, cutoffs []time.Time, knownUntil 
 			return nil, err
 		}
 		out[todoIdx[k]] = pl.res
-		cfg.logStage("features", pl.res.Customers, start, "cutoff", pl.res.Cutoff, "labelled", pl.res.Labelled)
+		cfg.logStage("features", pl.res.Customers, start, "cutoff", pl.res.Cutoff, "labelled", pl.res.Labelled, "from_shards", shardParts[k] != nil)
 	}
 	return out, nil
+}
+
+// withSchema returns rec's columns under schema (read back from Parquet, a
+// batch's fields carry the file's field ids), checking that they are the
+// schema's. The caller releases both.
+func withSchema(rec arrow.RecordBatch, schema *arrow.Schema, file string) (arrow.RecordBatch, error) {
+	if int(rec.NumCols()) != schema.NumFields() {
+		return nil, &datasets.DataError{File: file, Msg: fmt.Sprintf("has %d columns, the feature schema %d", rec.NumCols(), schema.NumFields())}
+	}
+	for j, f := range schema.Fields() {
+		if g := rec.Schema().Field(j); g.Name != f.Name || !arrow.TypeEqual(g.Type, f.Type) {
+			return nil, &datasets.DataError{File: file, Msg: fmt.Sprintf("column %d is %s %s, the feature schema's %s %s", j+1, g.Name, g.Type, f.Name, f.Type)}
+		}
+	}
+	return array.NewRecordBatch(schema, rec.Columns(), rec.NumRows()), nil
 }
 
 func sameMeta(a, b map[string]string) bool {

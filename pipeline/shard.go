@@ -4,13 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
 	"github.com/churn-dev/churn/datasets"
+	"github.com/churn-dev/churn/features"
 )
 
 // Shard is one of N slices of the work: bucket b belongs to shard b mod N.
@@ -227,4 +231,150 @@ func Merge(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 			daysSinceComplaint: a.DaysSinceComplaint, discount: a.DiscountShare, overdue: a.OverdueRatio, reasons: a.ReasonFeatures}
 	}
 	return publishList(ctx, cfg, asOf, sp, sc, start)
+}
+
+// featuresStage names the feature shards' folders: shards/features/cutoff=DAY/.
+const featuresStage = "features"
+
+// shardMetaKeys are the keys a shard folder's manifest adds to the
+// snapshot's meta.
+var shardMetaKeys = []string{"shard", "parts"}
+
+// writeShardParts builds the buckets of cfg.Shard for every snapshot in
+// todo and commits each snapshot's parts (the builder's columns; the RFM
+// scores need every customer, so the snapshot is finished by an unsharded
+// features, train or score that finds them: finishedShards) to
+// shards/features/cutoff=DAY/shard-III-of-NNN/. A shard folder already
+// made from the same warehouse and config is kept.
+func writeShardParts(ctx context.Context, cfg Config, info datasets.WarehouseInfo, todo []*snapshotPlan, todoIdx []int, out []FeaturesResult, start time.Time) error {
+	var mine []int
+	for b := range info.Buckets {
+		if cfg.Shard.Owns(b) {
+			mine = append(mine, b)
+		}
+	}
+	var plans []*snapshotPlan
+	var idx []int
+	for k, pl := range todo {
+		pl.res.Dir = datasets.ShardDir(cfg.Workdir, featuresStage, "cutoff="+pl.res.Cutoff, cfg.Shard.I, cfg.Shard.N)
+		if m, err := datasets.ReadManifest(pl.res.Dir); err == nil && sameMeta(withoutKeys(m.Meta, shardMetaKeys), pl.meta) && !cfg.Force {
+			pl.res.Customers, pl.res.Reused = m.Rows, true
+			out[todoIdx[k]] = pl.res
+			continue
+		}
+		if info.PricedRows > 0 { // the price book is every bucket's: each shard reads them all
+			var err error
+			if pl.fcfg.PriceIncreases, err = priceIncreases(ctx, cfg, info, pl.cutoff); err != nil {
+				return err
+			}
+		}
+		plans, idx = append(plans, pl), append(idx, todoIdx[k])
+	}
+	if len(plans) == 0 {
+		return nil
+	}
+	fcfgs := make([]features.Config, len(plans))
+	folders := make([]*datasets.PendingFolder, len(plans))
+	defer func() {
+		for _, pf := range folders {
+			if pf != nil {
+				pf.Abort() // a no-op once committed
+			}
+		}
+	}()
+	for k, pl := range plans {
+		fcfgs[k] = pl.fcfg
+		var err error
+		if folders[k], err = datasets.BeginFolder(pl.res.Dir); err != nil {
+			return err
+		}
+	}
+	rows := make([][]int64, len(plans))
+	for k := range rows {
+		rows[k] = make([]int64, len(mine))
+	}
+	err := forEachBucket(ctx, cfg, "features", len(mine), func(j int) error {
+		b := mine[j]
+		recs, err := bucketFeatures(ctx, cfg.Workdir, b, memory.DefaultAllocator, fcfgs, nil)
+		defer func() {
+			for _, rec := range recs {
+				rec.Release()
+			}
+		}()
+		if err != nil {
+			return err
+		}
+		for k, rec := range recs {
+			if err := datasets.WriteRecordParquet(filepath.Join(folders[k].Dir(), fmt.Sprintf("part-%03d.parquet", b)), rec); err != nil {
+				return err
+			}
+			rows[k][j] = rec.NumRows()
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	parts := make([]string, len(mine))
+	for j, b := range mine {
+		parts[j] = strconv.Itoa(b)
+	}
+	for k, pl := range plans {
+		meta := maps.Clone(pl.meta)
+		meta["shard"], meta["parts"] = cfg.Shard.String(), strings.Join(parts, ",")
+		pl.res.Customers = 0
+		for _, n := range rows[k] {
+			pl.res.Customers += n
+		}
+		if err := folders[k].Commit(datasets.Manifest{Kind: "features-shard", Rows: pl.res.Customers, Meta: meta}); err != nil {
+			return err
+		}
+		out[idx[k]] = pl.res
+		cfg.logStage("features", pl.res.Customers, start, "cutoff", pl.res.Cutoff, "shard", cfg.Shard.String(), "dir", pl.res.Dir)
+	}
+	return nil
+}
+
+// finishedShards returns the part files, by bucket, of the feature shards
+// of pl's cutoff when every shard of one count is committed from the same
+// warehouse and config as pl and together they hold every bucket; nil
+// otherwise (the snapshot is then built from the warehouse).
+func finishedShards(cfg Config, pl *snapshotPlan, buckets int) ([]string, error) {
+	day := "cutoff=" + pl.res.Cutoff
+	ns, err := datasets.ShardCounts(datasets.ShardsRoot(cfg.Workdir, featuresStage, day))
+	if err != nil {
+		return nil, err
+	}
+next:
+	for _, n := range slices.Backward(ns) {
+		byBucket := make([]string, buckets)
+		for i := range n {
+			dir := datasets.ShardDir(cfg.Workdir, featuresStage, day, i, n)
+			parts, m, err := datasets.SnapshotParts(dir)
+			if err != nil || !sameMeta(withoutKeys(m.Meta, shardMetaKeys), pl.meta) {
+				continue next
+			}
+			for _, p := range parts {
+				b := datasets.PartNumber(p)
+				if b < 0 || b >= buckets || b%n != i || byBucket[b] != "" {
+					continue next
+				}
+				byBucket[b] = p
+			}
+		}
+		if !slices.Contains(byBucket, "") {
+			cfg.Log.Debug("snapshot finished from shards", "stage", "features", "run_id", cfg.RunID, "cutoff", pl.res.Cutoff, "shards", n)
+			return byBucket, nil
+		}
+	}
+	return nil, nil
+}
+
+// withoutKeys returns m without keys (a copy).
+func withoutKeys(m map[string]string, keys []string) map[string]string {
+	out := maps.Clone(m)
+	for _, k := range keys {
+		delete(out, k)
+	}
+	return out
 }

@@ -3,10 +3,12 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/churn-dev/churn/datasets"
 )
@@ -117,4 +119,149 @@ func TestScoreShardNeedsSnapshot(t *testing.T) {
 	if _, err := os.Stat(datasets.SnapshotDir(work, dateString(asOf))); !os.IsNotExist(err) {
 		t.Errorf("a shard built the snapshot (stat: %v)", err)
 	}
+}
+
+// TestTrainShards: the shards of `churn train --shard i/n` build their
+// buckets' parts of every snapshot the training reads; the unsharded
+// training then finishes the snapshots from those parts (not from the
+// warehouse) and gives the snapshots and models of a training without
+// shards, byte for byte; score shards and merge then give its list.
+func TestTrainShards(t *testing.T) {
+	ctx := context.Background()
+	whole := runChain(t, t.TempDir())
+	wholeWork := filepath.Dir(filepath.Dir(whole.Score.Dir))
+	work := t.TempDir()
+	if err := os.CopyFS(filepath.Join(work, "warehouse"), os.DirFS(filepath.Join(wholeWork, "warehouse"))); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Workdir: work, Buckets: 4}
+	for i := range 3 {
+		cfg.Shard = Shard{i, 3}
+		res, err := Train(ctx, cfg, asOf)
+		if err != nil {
+			t.Fatalf("shard %d/3: %v", i, err)
+		}
+		if len(res.ShardSnapshots) < 3 || res.ChurnVersion != "" {
+			t.Fatalf("shard %d/3: %d shard snapshots, model %q; want the parts of every training snapshot and no model", i, len(res.ShardSnapshots), res.ChurnVersion)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(work, datasets.FeaturesDir)); !os.IsNotExist(err) {
+		t.Errorf("train shards wrote snapshots (stat: %v)", err)
+	}
+	var log bytes.Buffer
+	cfg.Shard, cfg.Log = Shard{}, slog.New(slog.NewTextHandler(&log, nil))
+	if _, err := Train(ctx, cfg, asOf); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(log.String(), "from_shards=true"); n < 3 {
+		t.Errorf("train finished %d snapshots from the shards' parts, want every one:\n%s", n, log.String())
+	}
+	for i := range 3 {
+		cfg.Shard = Shard{i, 3}
+		if _, err := Score(ctx, cfg, asOf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg.Shard = Shard{}
+	if _, err := Merge(ctx, cfg, asOf); err != nil {
+		t.Fatal(err)
+	}
+	compared := 0
+	for _, dir := range []string{datasets.FeaturesDir, datasets.ModelsDir, datasets.ListsDir} {
+		err := filepath.WalkDir(filepath.Join(wholeWork, dir), func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || d.Name() == "LATEST" { // lists/LATEST is run's
+				return err
+			}
+			rel, _ := filepath.Rel(wholeWork, path)
+			x, _ := os.ReadFile(path)
+			y, err := os.ReadFile(filepath.Join(work, rel))
+			if err != nil || !bytes.Equal(x, y) {
+				t.Errorf("%s differs from the unsharded run's (%v)", rel, err)
+			}
+			compared++
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if compared < 20 {
+		t.Errorf("compared only %d files", compared)
+	}
+}
+
+// TestFeatureShardsIncomplete: a snapshot is finished from shards only
+// when every shard of one count is there and made from the same warehouse
+// and config; otherwise it is built from the warehouse.
+func TestFeatureShardsIncomplete(t *testing.T) {
+	ctx := context.Background()
+	whole := runChain(t, t.TempDir())
+	wholeWork := filepath.Dir(filepath.Dir(whole.Score.Dir))
+	work := t.TempDir()
+	if err := os.CopyFS(filepath.Join(work, "warehouse"), os.DirFS(filepath.Join(wholeWork, "warehouse"))); err != nil {
+		t.Fatal(err)
+	}
+	cut := asOf.AddDate(0, 0, -30)
+	cfg := Config{Workdir: work, Buckets: 4, Shard: Shard{0, 2}}
+	if _, err := Features(ctx, cfg, cut); err != nil { // shard 1/2 never runs
+		t.Fatal(err)
+	}
+	cfg.Shard, cfg.Horizon = Shard{1, 2}, 60 // another config: not the same snapshot
+	if _, err := Features(ctx, cfg, cut); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Shard, cfg.Horizon = Shard{}, 0
+	if got, err := finishedShards(cfg.WithDefaults(), planFor(t, cfg, cut), 4); err != nil || got != nil {
+		t.Fatalf("finishedShards = %v, %v; want none (shard 1/2 is of another horizon)", got, err)
+	}
+	res, err := Features(ctx, cfg, cut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := Features(ctx, Config{Workdir: wholeWork, Buckets: 4}, cut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := os.ReadFile(filepath.Join(ref.Dir, datasets.ManifestName))
+	b, _ := os.ReadFile(filepath.Join(res.Dir, datasets.ManifestName))
+	if !bytes.Equal(a, b) {
+		t.Error("the snapshot built beside incomplete shards differs from one built without them")
+	}
+	// With the right shard 1/2 it is finished from the shards' parts, not
+	// from the warehouse: a bucket's transactions can go.
+	if err := os.RemoveAll(res.Dir); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Shard = Shard{1, 2}
+	if _, err := Features(ctx, cfg, cut); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(datasets.WarehouseBucketPath(work, 2)); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Shard = Shard{}
+	if got, err := finishedShards(cfg.WithDefaults(), planFor(t, cfg, cut), 4); err != nil || len(got) != 4 {
+		t.Fatalf("finishedShards = %v, %v; want the 4 parts of shards 0/2 and 1/2", got, err)
+	}
+	if res, err = Features(ctx, cfg, cut); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ = os.ReadFile(filepath.Join(res.Dir, datasets.ManifestName)); !bytes.Equal(a, b) {
+		t.Error("the snapshot finished from shards differs from one built without them")
+	}
+}
+
+// planFor is the plan snapshots makes for cut under cfg.
+func planFor(t *testing.T, cfg Config, cut time.Time) *snapshotPlan {
+	t.Helper()
+	cfg = cfg.WithDefaults()
+	wv, info, err := warehouseVersion(cfg.Workdir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := dayOf(info.MaxTS)
+	if cut.After(last) {
+		last = cut
+	}
+	return newSnapshotPlan(cfg, cut, wv, last)
 }

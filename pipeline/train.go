@@ -303,6 +303,38 @@ type TrainResult struct {
 	Leaderboard              []ChurnCandidate
 	Promotion                Promotion // whether the new churn model became champion, and why
 	Reused                   bool      `json:",omitempty"` // an identical training's models were kept (rerun without --force)
+	// ShardSnapshots: with Config.Shard, the shard's parts of the
+	// snapshots the training reads (no model is fitted).
+	ShardSnapshots []FeaturesResult `json:",omitempty"`
+}
+
+// trainCutoffs are the cutoffs of every snapshot a training at cutoff
+// reads: validation (cutoff − horizon), cutoff itself (the BTYD fits), and
+// the training snapshots every SnapshotStep days back from cutoff −
+// 2·horizon, as many as configured and as the history from first allows
+// (at least one).
+func trainCutoffs(cfg Config, cutoff, first time.Time) []time.Time {
+	validCut := cutoff.AddDate(0, 0, -cfg.Horizon)
+	trainCut := validCut.AddDate(0, 0, -cfg.Horizon)
+	cuts := []time.Time{validCut, cutoff}
+	for k := range cfg.TrainSnapshots {
+		if c := trainCut.AddDate(0, 0, -k*cfg.SnapshotStep); k == 0 || !c.Before(first.AddDate(0, 0, cfg.SnapshotStep)) {
+			cuts = append(cuts, c)
+		}
+	}
+	return cuts
+}
+
+// trainShard is a shard's share of a training at cutoff (Config.Shard):
+// its buckets' parts of every snapshot the training reads, which the
+// training then finishes and reads as a whole. The model stays global;
+// the heavy work, building features from the warehouse, is the shards'.
+func trainShard(ctx context.Context, cfg Config, cutoff time.Time) ([]FeaturesResult, error) {
+	first, err := firstDay(cfg.Workdir)
+	if err != nil {
+		return nil, err
+	}
+	return snapshots(ctx, cfg, trainCutoffs(cfg, cutoff, first), cutoff)
 }
 
 // Train fits the churn classifier and the CLV models with data up to cutoff
@@ -317,6 +349,10 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 		return TrainResult{}, err
 	}
 	start := time.Now()
+	if cfg.Shard.Sharded() {
+		shards, err := trainShard(ctx, cfg, cutoff)
+		return TrainResult{ShardSnapshots: shards}, err
+	}
 	key, err := trainKey(cfg, cutoff)
 	if err != nil {
 		return TrainResult{}, err
@@ -354,12 +390,7 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	// Every snapshot train reads, built in one pass over the warehouse; the
 	// reads below then reuse them (or, when this fails, meet the failure
 	// snapshot by snapshot, with the message that fits).
-	cuts := []time.Time{validCut, cutoff}
-	for k := range cfg.TrainSnapshots {
-		if c := trainCut.AddDate(0, 0, -k*cfg.SnapshotStep); k == 0 || !c.Before(first.AddDate(0, 0, cfg.SnapshotStep)) {
-			cuts = append(cuts, c)
-		}
-	}
+	cuts := trainCutoffs(cfg, cutoff, first)
 	if _, err := snapshots(ctx, cfg, cuts, cutoff); err != nil && ctx.Err() != nil {
 		return TrainResult{}, err
 	}

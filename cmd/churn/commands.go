@@ -116,10 +116,14 @@ Writes <workdir>/features/cutoff=DATE/.`,
 				return err
 			}
 			fmt.Fprintf(c.OutOrStdout(), "%s: %d customers, labelled=%v\n", res.Dir, res.Customers, res.Labelled)
+			if cfg.Shard.Sharded() {
+				fmt.Fprintf(c.OutOrStdout(), "when all %d shards are done, churn features --workdir %s --cutoff %s (without --shard) finishes the snapshot from them\n", cfg.Shard.N, cfg.Workdir, cutoff)
+			}
 			return nil
 		},
 	}
 	stageFlags(c, &o, false)
+	shardFlag(c, &o, "build only shard i of n (i/n, e.g. 0/4): the buckets b with b mod n = i, into <workdir>/shards/features/; the same command without --shard then finishes the snapshot from the shards' parts (the RFM scores need every customer)")
 	c.Flags().StringVar(&cutoff, "cutoff", "", "cutoff day YYYY-MM-DD, included (required)")
 	c.Flags().BoolVar(&describe, "describe", false, "print a summary (count, nulls, mean, quantiles) of every numeric column of the snapshot at --cutoff instead of building it")
 	c.Flags().StringVar(&export, "export", "", "write the snapshot at --cutoff (built before) to this CSV file, every column and label, instead of building it")
@@ -153,6 +157,13 @@ for CLV, with Gamma-Gamma spend. Models go to <workdir>/models/<kind>/<version>/
 				return err
 			}
 			w := c.OutOrStdout()
+			if cfg.Shard.Sharded() {
+				for _, s := range res.ShardSnapshots {
+					fmt.Fprintf(w, "%s: %d customers, labelled=%v\n", s.Dir, s.Customers, s.Labelled)
+				}
+				fmt.Fprintf(w, "when all %d shards are done: churn train --workdir %s --cutoff %s (without --shard)\n", cfg.Shard.N, cfg.Workdir, cutoff)
+				return nil
+			}
 			if res.Definition == pipeline.ChurnCancel {
 				fmt.Fprintf(w, "churn = a cancel event within %d days (contractual); %d customers cancelled by the validation cutoff left out\n", cfg.Horizon, res.AtRiskExcluded)
 			} else if res.Definition != "" {
@@ -170,6 +181,7 @@ for CLV, with Gamma-Gamma spend. Models go to <workdir>/models/<kind>/<version>/
 		},
 	}
 	stageFlags(c, &o, true)
+	shardFlag(c, &o, "do only shard i of n's share (i/n, e.g. 0/4): the buckets b with b mod n = i of every snapshot the training reads, into <workdir>/shards/features/; the same command without --shard then trains on all of them")
 	c.Flags().StringVar(&cutoff, "cutoff", "", "last day of data the models may see, YYYY-MM-DD (required)")
 	return c
 }
@@ -210,7 +222,7 @@ func printLeaderboard(w io.Writer, res pipeline.TrainResult) {
 
 func newScore() *cobra.Command {
 	var o options
-	var asOf, shard string
+	var asOf string
 	c := &cobra.Command{
 		Use:   "score --workdir W --as-of DATE [--shard i/n]",
 		Short: "Score every customer and publish the retention list",
@@ -231,11 +243,6 @@ publishes the list, byte for byte the one churn score would.`,
 			if err != nil {
 				return err
 			}
-			if shard != "" {
-				if cfg.Shard, err = pipeline.ParseShard(shard); err != nil {
-					return usagef("--shard: %v", err)
-				}
-			}
 			res, err := pipeline.Score(c.Context(), cfg, t)
 			if err != nil {
 				return err
@@ -251,7 +258,7 @@ publishes the list, byte for byte the one churn score would.`,
 	}
 	stageFlags(c, &o, true)
 	c.Flags().StringVar(&asOf, "as-of", "", "scoring day YYYY-MM-DD (required)")
-	c.Flags().StringVar(&shard, "shard", "", "score only shard i of n (i/n, e.g. 0/4): the buckets b with b mod n = i; churn merge joins the shards")
+	shardFlag(c, &o, "score only shard i of n (i/n, e.g. 0/4): the buckets b with b mod n = i; churn merge joins the shards")
 	return c
 }
 

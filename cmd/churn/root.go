@@ -35,6 +35,7 @@ the work directory's lock.`
 
 type options struct {
 	workdir, config, logFormat string
+	shard                      string
 	horizon, cancelWindow      string
 	workers                    int
 	lambda, discount           float64
@@ -134,6 +135,11 @@ func stageFlags(c *cobra.Command, o *options, model bool) {
 	}
 }
 
+// shardFlag adds --shard to a stage that can do one shard of its work.
+func shardFlag(c *cobra.Command, o *options, what string) {
+	c.Flags().StringVar(&o.shard, "shard", "", what)
+}
+
 // pipelineConfig resolves config sources and returns the pipeline config.
 func pipelineConfig(c *cobra.Command, o *options) (pipeline.Config, error) {
 	if err := applyConfig(c); err != nil {
@@ -149,7 +155,13 @@ func pipelineConfig(c *cobra.Command, o *options) (pipeline.Config, error) {
 	if _, err := applyMemoryLimit(o.memoryLimit); err != nil {
 		return pipeline.Config{}, err
 	}
-	cfg := pipeline.Config{Workdir: o.workdir, Workers: o.workers, Horizon: h, Lambda: o.lambda,
+	var shard pipeline.Shard
+	if o.shard != "" {
+		if shard, err = pipeline.ParseShard(o.shard); err != nil {
+			return pipeline.Config{}, usagef("--shard: %v", err)
+		}
+	}
+	cfg := pipeline.Config{Shard: shard, Workdir: o.workdir, Workers: o.workers, Horizon: h, Lambda: o.lambda,
 		DiscountRate: o.discount, RiskHigh: o.riskHigh, RiskMedium: o.riskMedium}
 	if o.discount == 0 && c.Flags().Lookup("discount-rate") != nil {
 		cfg.DiscountRate = 1e-12 // an explicit 0 means no discounting, not the default
