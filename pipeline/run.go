@@ -113,24 +113,8 @@ func Run(ctx context.Context, cfg Config, asOf time.Time, in IngestInput) (res R
 			return 0, "", err
 		}
 		tr.m.Guards = rs
-		var stops, warns []string
-		for _, r := range rs {
-			switch {
-			case !r.Tripped:
-			case r.Mode == GuardStop:
-				stops = append(stops, r.Guard+": "+r.Detail)
-			default:
-				warns = append(warns, r.Guard)
-				cfg.Log.Warn("guard tripped", "stage", "guards", "run_id", cfg.RunID, "guard", r.Guard, "detail", r.Detail)
-			}
-		}
-		if len(stops) > 0 {
-			return int64(len(rs)), "", fmt.Errorf("%w (lists/LATEST still names %s): %s", ErrGuard, cmp.Or(prev, "no list"), strings.Join(stops, "; "))
-		}
-		if len(warns) > 0 {
-			return int64(len(rs)), "warnings: " + strings.Join(warns, ", "), nil
-		}
-		return int64(len(rs)), "all passed", nil
+		detail, err := guardVerdict(cfg, rs, prev)
+		return int64(len(rs)), detail, err
 	}); err != nil {
 		return res, err
 	}
@@ -149,4 +133,51 @@ func Run(ctx context.Context, cfg Config, asOf time.Time, in IngestInput) (res R
 	}
 	cfg.logStage("run", int64(res.Score.Customers), start, "as_of", dateString(asOf), "list", res.Score.ListCSV, "run", res.RunID)
 	return res, nil
+}
+
+// guardVerdict logs the tripped guards of rs and returns ErrGuard (wrapped,
+// naming every stop) when one in stop mode tripped; prev is the list
+// lists/LATEST names.
+func guardVerdict(cfg Config, rs []GuardResult, prev string) (string, error) {
+	var stops, warns []string
+	for _, r := range rs {
+		switch {
+		case !r.Tripped:
+		case r.Mode == GuardStop:
+			stops = append(stops, r.Guard+": "+r.Detail)
+		default:
+			warns = append(warns, r.Guard)
+			cfg.Log.Warn("guard tripped", "stage", "guards", "run_id", cfg.RunID, "guard", r.Guard, "detail", r.Detail)
+		}
+	}
+	if len(stops) > 0 {
+		return "", fmt.Errorf("%w (lists/LATEST still names %s): %s", ErrGuard, cmp.Or(prev, "no list"), strings.Join(stops, "; "))
+	}
+	if len(warns) > 0 {
+		return "warnings: " + strings.Join(warns, ", "), nil
+	}
+	return "all passed", nil
+}
+
+// Publish does for the committed list of asOf what a run does after
+// scoring: it checks the publishing guards and, unless one in stop mode
+// tripped (ErrGuard), points lists/LATEST at the list. For lists made by
+// shards (Merge), whose nightly has no single run.
+func Publish(ctx context.Context, cfg Config, asOf time.Time) ([]GuardResult, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if !datasets.Committed(datasets.ListDir(cfg.Workdir, dateString(asOf))) {
+		return nil, fmt.Errorf("pipeline: no list of %s to publish", dateString(asOf))
+	}
+	prev := Latest(cfg.Workdir)
+	rs, err := checkGuards(ctx, cfg, asOf, prev)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := guardVerdict(cfg, rs, prev); err != nil {
+		return rs, err
+	}
+	return rs, publishLatest(cfg.Workdir, asOf)
 }

@@ -166,10 +166,19 @@ func TestTrainShards(t *testing.T) {
 	if _, err := Merge(ctx, cfg, asOf); err != nil {
 		t.Fatal(err)
 	}
+	if Latest(work) != "" {
+		t.Error("merge moved lists/LATEST; only Publish should")
+	}
+	if _, err := Publish(ctx, cfg, asOf); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := Latest(work), Latest(wholeWork); got != want || got == "" {
+		t.Errorf("after Publish lists/LATEST names %q, the run's %q", got, want)
+	}
 	compared := 0
 	for _, dir := range []string{datasets.FeaturesDir, datasets.ModelsDir, datasets.ListsDir} {
 		err := filepath.WalkDir(filepath.Join(wholeWork, dir), func(path string, d os.DirEntry, err error) error {
-			if err != nil || d.IsDir() || d.Name() == "LATEST" { // lists/LATEST is run's
+			if err != nil || d.IsDir() {
 				return err
 			}
 			rel, _ := filepath.Rel(wholeWork, path)

@@ -266,8 +266,9 @@ func newMerge() *cobra.Command {
 	var o options
 	var asOf string
 	var shards int
+	var publish bool
 	c := &cobra.Command{
-		Use:   "merge --workdir W --as-of DATE [--shards N]",
+		Use:   "merge --workdir W --as-of DATE [--shards N] [--publish]",
 		Short: "Publish the retention list from the score shards (churn score --shard i/n)",
 		Long: `Joins what churn score --shard i/n wrote for every i into the list churn
 score publishes, byte for byte: the ranks, risk permilles, suggested actions,
@@ -290,6 +291,18 @@ as the shards); it says which are missing or stale. Publishes
 			if err != nil {
 				return err
 			}
+			if publish {
+				rs, err := pipeline.Publish(c.Context(), cfg, t)
+				for _, r := range rs {
+					if r.Tripped {
+						fmt.Fprintf(c.ErrOrStderr(), "guard %s (%s) tripped: %s\n", r.Guard, r.Mode, r.Detail)
+					}
+				}
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(c.OutOrStdout(), "published: lists/LATEST = %s\n", asOf)
+			}
 			printResult(c, res)
 			return nil
 		},
@@ -297,6 +310,7 @@ as the shards); it says which are missing or stale. Publishes
 	stageFlags(c, &o, true)
 	c.Flags().StringVar(&asOf, "as-of", "", "scoring day YYYY-MM-DD (required)")
 	c.Flags().IntVar(&shards, "shards", 0, "how many shards to merge (default: the count of the shard folders found)")
+	c.Flags().BoolVar(&publish, "publish", false, "then do what churn run does after scoring: check the publishing guards (--guard-*) and point lists/LATEST at the list (exit 4, LATEST kept, when a guard in stop mode trips)")
 	return c
 }
 
