@@ -176,8 +176,20 @@ func WriteSnapshot(dir string, parts []arrow.RecordBatch, meta map[string]string
 	})
 }
 
-// SnapshotParts lists the Parquet parts of a committed snapshot, in order.
+// SnapshotParts lists the Parquet parts of a committed snapshot, in order,
+// and checks that they exist.
 func SnapshotParts(dir string) ([]string, Manifest, error) {
+	parts, m, err := ListSnapshotParts(dir)
+	if err != nil {
+		return nil, m, err
+	}
+	return parts, m, partsExist(dir, parts)
+}
+
+// ListSnapshotParts lists the Parquet parts of a committed snapshot, in
+// order, as its manifest names them (a shard's copy of a work directory in
+// object storage holds only its own).
+func ListSnapshotParts(dir string) ([]string, Manifest, error) {
 	m, err := ReadManifest(dir)
 	if err != nil {
 		return nil, m, err
@@ -189,12 +201,16 @@ func SnapshotParts(dir string) ([]string, Manifest, error) {
 		}
 	}
 	sort.Strings(parts)
+	return parts, m, nil
+}
+
+func partsExist(dir string, parts []string) error {
 	for _, p := range parts {
 		if _, err := os.Stat(p); err != nil {
-			return nil, m, fmt.Errorf("datasets: snapshot %s: %w", dir, err)
+			return fmt.Errorf("datasets: snapshot %s: %w", dir, err)
 		}
 	}
-	return parts, m, nil
+	return nil
 }
 
 // ReadSnapshot reads every part of a committed snapshot into one record
@@ -221,7 +237,7 @@ func PartNumber(path string) int {
 // accepts (nil: every part). It also returns the number of rows each
 // part read brought, by part number; a part of no rows is still listed.
 func ReadSnapshotParts(ctx context.Context, dir string, mem memory.Allocator, keep func(part int) bool, columns ...string) (arrow.RecordBatch, map[int]int64, Manifest, error) {
-	all, m, err := SnapshotParts(dir)
+	all, m, err := ListSnapshotParts(dir)
 	if err != nil {
 		return nil, nil, m, err
 	}
@@ -233,6 +249,9 @@ func ReadSnapshotParts(ctx context.Context, dir string, mem memory.Allocator, ke
 	}
 	if len(parts) == 0 {
 		return nil, nil, m, fmt.Errorf("datasets: snapshot %s has none of the parts asked for", dir)
+	}
+	if err := partsExist(dir, parts); err != nil {
+		return nil, nil, m, err
 	}
 	perPart := make([][]arrow.RecordBatch, len(parts))
 	err = eachBucket(len(parts), func(i int) error {

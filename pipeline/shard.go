@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -77,7 +79,7 @@ func scoreShard(ctx context.Context, cfg Config, asOf time.Time, sp *scorePrep, 
 	if err != nil {
 		return ScoreResult{}, err
 	}
-	parts, _, err := datasets.SnapshotParts(fr.Dir)
+	parts, _, err := datasets.ListSnapshotParts(fr.Dir)
 	if err != nil {
 		return ScoreResult{}, err
 	}
@@ -377,4 +379,40 @@ func withoutKeys(m map[string]string, keys []string) map[string]string {
 		delete(out, k)
 	}
 	return out
+}
+
+var (
+	keyShardFolder = regexp.MustCompile(`^shards/[^/]+/[^/]+/shard-(\d+)-of-(\d+)/`)
+	keyBucket      = regexp.MustCompile(`^warehouse/[^/]+/bucket=(\d+)/`)
+	keyPart        = regexp.MustCompile(`^features/[^/]+/part-(\d+)\.parquet$`)
+)
+
+// ShardKeep says which files of a work directory in object storage the
+// commands of shard sh read, for datasets.Remote.Pull (nil: every file):
+// its own buckets of the warehouse (every bucket of the transactions when
+// the warehouse has list prices: the price book is every bucket's) and of
+// the snapshots, its own shard folders, and no list's rows (their
+// manifests, which are always fetched, tell what exists). local is the
+// copy, whose manifests Pull fetches before asking.
+func ShardKeep(sh Shard, local string) func(key string) bool {
+	if !sh.Sharded() {
+		return nil
+	}
+	priced := sync.OnceValue(func() bool {
+		info, err := datasets.OpenWarehouse(local)
+		return err != nil || info.PricedRows > 0 // unknown: fetch them all
+	})
+	num := func(s string) int { n, _ := strconv.Atoi(s); return n }
+	return func(key string) bool {
+		if m := keyShardFolder.FindStringSubmatch(key); m != nil {
+			return num(m[1]) == sh.I && num(m[2]) == sh.N
+		}
+		if m := keyBucket.FindStringSubmatch(key); m != nil {
+			return sh.Owns(num(m[1])) || strings.HasPrefix(key, "warehouse/transactions/") && priced()
+		}
+		if m := keyPart.FindStringSubmatch(key); m != nil {
+			return sh.Owns(num(m[1]))
+		}
+		return !strings.HasPrefix(key, datasets.ListsDir+"/")
+	}
 }

@@ -42,6 +42,16 @@ func run(ctx context.Context, args []string) int {
 	root := newRoot()
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	if activeRemote != nil { // the command failed: its work is not pushed, but for a list a guard held back
+		if errors.Is(err, pipeline.ErrGuard) {
+			if perr := pushWorkdir(ctx); perr != nil {
+				err = errors.Join(err, perr)
+			}
+		} else {
+			activeRemote.Close()
+			activeRemote = nil
+		}
+	}
 	if err == nil {
 		return exitOK
 	}

@@ -79,8 +79,11 @@ func newRoot() *cobra.Command {
 		stopCPU, err = startCPUProfile(cpuProfile)
 		return err
 	}
-	root.PersistentPostRunE = func(*cobra.Command, []string) error {
+	root.PersistentPostRunE = func(c *cobra.Command, _ []string) error {
 		stopCPU()
+		if err := pushWorkdir(c.Context()); err != nil {
+			return err
+		}
 		return writeHeapProfile(memProfile)
 	}
 	root.AddCommand(newGenerate(), newIngest(), newFeatures(), newTrain(), newScore(), newMerge(), newExport(), newKPIs(), newRun(), newCLV(), newModels(), newActions(), newUplift(), newStatus(), newRuns(), newConfig())
@@ -161,7 +164,11 @@ func pipelineConfig(c *cobra.Command, o *options) (pipeline.Config, error) {
 			return pipeline.Config{}, usagef("--shard: %v", err)
 		}
 	}
-	cfg := pipeline.Config{Shard: shard, Workdir: o.workdir, Workers: o.workers, Horizon: h, Lambda: o.lambda,
+	workdir, err := openWorkdir(c.Context(), o.workdir, shard)
+	if err != nil {
+		return pipeline.Config{}, err
+	}
+	cfg := pipeline.Config{Shard: shard, Workdir: workdir, Workers: o.workers, Horizon: h, Lambda: o.lambda,
 		DiscountRate: o.discount, RiskHigh: o.riskHigh, RiskMedium: o.riskMedium}
 	if o.discount == 0 && c.Flags().Lookup("discount-rate") != nil {
 		cfg.DiscountRate = 1e-12 // an explicit 0 means no discounting, not the default
