@@ -22,6 +22,7 @@ build:
 
 test:
 	$(GO) test -timeout 20m $(PKGS)
+	cd deploy/validate && $(GO) test -count=1 ./...
 
 test-short:
 	$(GO) test -short $(PKGS)
@@ -72,6 +73,7 @@ notebooks: notebooks-deps
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	cd deploy/validate && $(GO) vet ./...
 	$(GO) tool staticcheck $(PKGS)
 	$(GO) test -count=1 ./internal/layering
 
