@@ -220,16 +220,18 @@ func TestArgo(t *testing.T) {
 			Schedule     string
 			WorkflowSpec struct {
 				Entrypoint string
-				Arguments  struct{ Parameters []struct{ Name, Value string } }
-				Volumes    []corev1.Volume
-				Templates  []struct {
+				Arguments  struct {
+					Parameters []struct{ Name, Value string }
+				}
+				Volumes   []corev1.Volume
+				Templates []struct {
 					Name      string
 					Inputs    struct{ Parameters []struct{ Name string } }
 					Container *json.RawMessage
 					DAG       *struct {
 						Tasks []struct {
 							Name, Template, Depends string
-							WithSequence          *struct{ Count string }
+							WithSequence            *struct{ Count string }
 						}
 					}
 				}
