@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strconv"
@@ -124,7 +125,7 @@ Writes <workdir>/features/cutoff=DATE/.`,
 	}
 	stageFlags(c, &o, false)
 	shardFlag(c, &o, "build only shard i of n (i/n, e.g. 0/4): the buckets b with b mod n = i, into <workdir>/shards/features/; the same command without --shard then finishes the snapshot from the shards' parts (the RFM scores need every customer)")
-	c.Flags().StringVar(&cutoff, "cutoff", "", "cutoff day YYYY-MM-DD, included (required)")
+	c.Flags().StringVar(&cutoff, "cutoff", "", "cutoff day YYYY-MM-DD (or today, yesterday in --timezone), included (required)")
 	c.Flags().BoolVar(&describe, "describe", false, "print a summary (count, nulls, mean, quantiles) of every numeric column of the snapshot at --cutoff instead of building it")
 	c.Flags().StringVar(&export, "export", "", "write the snapshot at --cutoff (built before) to this CSV file, every column and label, instead of building it")
 	c.Flags().BoolVar(&catalogue, "catalogue", false, "print the feature catalogue (every column, its unit, window, empty meaning, in English and Chinese) and exit")
@@ -182,7 +183,7 @@ for CLV, with Gamma-Gamma spend. Models go to <workdir>/models/<kind>/<version>/
 	}
 	stageFlags(c, &o, true)
 	shardFlag(c, &o, "do only shard i of n's share (i/n, e.g. 0/4): the buckets b with b mod n = i of every snapshot the training reads, into <workdir>/shards/features/; the same command without --shard then trains on all of them")
-	c.Flags().StringVar(&cutoff, "cutoff", "", "last day of data the models may see, YYYY-MM-DD (required)")
+	c.Flags().StringVar(&cutoff, "cutoff", "", "last day of data the models may see, YYYY-MM-DD or today, yesterday in --timezone (required)")
 	return c
 }
 
@@ -257,7 +258,7 @@ publishes the list, byte for byte the one churn score would.`,
 		},
 	}
 	stageFlags(c, &o, true)
-	c.Flags().StringVar(&asOf, "as-of", "", "scoring day YYYY-MM-DD (required)")
+	c.Flags().StringVar(&asOf, "as-of", "", "scoring day YYYY-MM-DD, or today, yesterday in --timezone (required)")
 	shardFlag(c, &o, "score only shard i of n (i/n, e.g. 0/4): the buckets b with b mod n = i; churn merge joins the shards")
 	return c
 }
@@ -308,7 +309,7 @@ as the shards); it says which are missing or stale. Publishes
 		},
 	}
 	stageFlags(c, &o, true)
-	c.Flags().StringVar(&asOf, "as-of", "", "scoring day YYYY-MM-DD (required)")
+	c.Flags().StringVar(&asOf, "as-of", "", "scoring day YYYY-MM-DD, or today, yesterday in --timezone (required)")
 	c.Flags().IntVar(&shards, "shards", 0, "how many shards to merge (default: the count of the shard folders found)")
 	c.Flags().BoolVar(&publish, "publish", false, "then do what churn run does after scoring: check the publishing guards (--guard-*) and point lists/LATEST at the list (exit 4, LATEST kept, when a guard in stop mode trips)")
 	return c
@@ -320,8 +321,28 @@ func datedConfig(c *cobra.Command, o *options, name, value string) (pipeline.Con
 	if err != nil {
 		return cfg, time.Time{}, err
 	}
+	if t, ok, err := relativeDay(value, cfg.Timezone, time.Now()); ok || err != nil {
+		return cfg, t, err
+	}
 	t, err := parseDateFlag(name, value)
 	return cfg, t, err
+}
+
+// relativeDay resolves "today" and "yesterday" to the day they are in the
+// shop's time zone tz at now (ok false for anything else), so a scheduler
+// without a shell can pass --as-of yesterday.
+func relativeDay(word, tz string, now time.Time) (time.Time, bool, error) {
+	back := map[string]int{"today": 0, "yesterday": 1}
+	k, ok := back[word]
+	if !ok {
+		return time.Time{}, false, nil
+	}
+	loc, err := time.LoadLocation(cmp.Or(tz, "UTC"))
+	if err != nil {
+		return time.Time{}, true, usagef("--timezone: %v", err)
+	}
+	n := now.In(loc)
+	return time.Date(n.Year(), n.Month(), n.Day()-k, 0, 0, 0, 0, time.UTC), true, nil
 }
 
 func printResult(c *cobra.Command, res pipeline.ScoreResult) {
@@ -424,6 +445,6 @@ The same inputs and config give byte-identical lists.`,
 	}
 	stageFlags(c, &o, true)
 	ing.flags(c)
-	c.Flags().StringVar(&asOf, "as-of", "", "scoring day YYYY-MM-DD (required)")
+	c.Flags().StringVar(&asOf, "as-of", "", "scoring day YYYY-MM-DD, or today, yesterday in --timezone (required)")
 	return c
 }

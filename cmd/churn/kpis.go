@@ -46,7 +46,7 @@ report.`,
 		},
 	}
 	stageFlags(c, &o, false)
-	c.Flags().StringVar(&asOf, "as-of", "", "last day of data the KPIs count, YYYY-MM-DD (required)")
+	c.Flags().StringVar(&asOf, "as-of", "", "last day of data the KPIs count, YYYY-MM-DD or today, yesterday in --timezone (required)")
 	return c
 }
 
