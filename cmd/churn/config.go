@@ -23,6 +23,7 @@ every setting as YAML (a file you can keep as your config). Unknown keys in the
 file, bad values and a bad rules file are errors (exit code 2).`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			o.localOnly = true
 			if _, err := pipelineConfig(c, &o); err != nil {
 				return err
 			}

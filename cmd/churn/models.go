@@ -36,7 +36,9 @@ can be promoted by hand.`,
 		if kind != pipeline.KindChurn && kind != pipeline.KindCLV {
 			return usagef("--kind %q: want churn or clv", kind)
 		}
-		return nil
+		var err error
+		o.workdir, err = openWorkdir(sc.Context(), o.workdir, pipeline.Shard{})
+		return err
 	}
 	var lo, so, po options
 	list := &cobra.Command{

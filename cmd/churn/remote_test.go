@@ -89,6 +89,16 @@ func TestS3WorkdirShards(t *testing.T) {
 		t.Errorf("merge --publish printed:\n%s", out)
 	}
 
+	machine("analyst")
+	if out := mustRun(t, "models", "list", "--workdir", url); !strings.Contains(out, "*") {
+		t.Errorf("churn models list on the store shows no champion:\n%s", out)
+	}
+	machine("checker") // resolving settings fetches nothing
+	mustRun(t, "config", "check", "--workdir", url)
+	if _, err := os.Stat(os.Getenv("CHURN_CACHE_DIR")); !os.IsNotExist(err) {
+		t.Errorf("churn config check made a local copy (%v)", err)
+	}
+
 	ctx := context.Background()
 	listDir := datasets.ListDir(local, day)
 	names, err := os.ReadDir(listDir)

@@ -36,6 +36,7 @@ the work directory's lock.`
 type options struct {
 	workdir, config, logFormat string
 	shard                      string
+	localOnly                  bool // resolve settings only: do not fetch an object-storage work directory
 	horizon, cancelWindow      string
 	workers                    int
 	lambda, discount           float64
@@ -164,9 +165,11 @@ func pipelineConfig(c *cobra.Command, o *options) (pipeline.Config, error) {
 			return pipeline.Config{}, usagef("--shard: %v", err)
 		}
 	}
-	workdir, err := openWorkdir(c.Context(), o.workdir, shard)
-	if err != nil {
-		return pipeline.Config{}, err
+	workdir := o.workdir
+	if !o.localOnly {
+		if workdir, err = openWorkdir(c.Context(), o.workdir, shard); err != nil {
+			return pipeline.Config{}, err
+		}
 	}
 	cfg := pipeline.Config{Shard: shard, Workdir: workdir, Workers: o.workers, Horizon: h, Lambda: o.lambda,
 		DiscountRate: o.discount, RiskHigh: o.riskHigh, RiskMedium: o.riskMedium}
