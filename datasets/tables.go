@@ -15,27 +15,29 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
 )
 
 // Customer is one row of the optional customers input (DESIGN.md,
 // "Contracts"): who the customer is, not what they bought.
 type Customer struct {
-	CustomerID string `parquet:"customer_id,dict,zstd"`
-	SignupTS   int64  `parquet:"signup_ts,timestamp(microsecond:utc),zstd"` // 0: unknown
-	Email      string `parquet:"email,zstd"`
-	Phone      string `parquet:"phone,zstd"`
-	Country    string `parquet:"country,dict,zstd"`
+	CustomerID string `parquet:"customer_id,dict"`
+	SignupTS   int64  `parquet:"signup_ts,timestamp(microsecond:utc)"` // 0: unknown
+	Email      string `parquet:"email"`
+	Phone      string `parquet:"phone"`
+	Country    string `parquet:"country,dict"`
 	// Attributes holds the file's other columns as a JSON object
 	// (header → value, keys sorted), e.g. {"gender":"f","tier":"gold"}.
-	Attributes string `parquet:"attributes,zstd"`
+	Attributes string `parquet:"attributes"`
 }
 
 // Feedback is one survey answer or service event of the optional feedback input.
 type Feedback struct {
-	CustomerID string  `parquet:"customer_id,dict,zstd"`
-	TS         int64   `parquet:"ts,timestamp(microsecond:utc),zstd"`
-	Kind       string  `parquet:"kind,dict,zstd"` // one of FeedbackKinds
-	Score      float64 `parquet:"score,zstd"`     // NaN when the event has none (complaint, return, ticket)
+	CustomerID string  `parquet:"customer_id,dict"`
+	TS         int64   `parquet:"ts,timestamp(microsecond:utc)"`
+	Kind       string  `parquet:"kind,dict"` // one of FeedbackKinds
+	Score      float64 `parquet:"score"`     // NaN when the event has none (complaint, return, ticket)
 }
 
 // Mapping keys of the customers and feedback tables.
@@ -239,12 +241,21 @@ func readTableFile[T any](ctx context.Context, name string, src rowSource, table
 // come after the stored ones, so the newest export wins. replace drops the
 // stored rows first.
 func CommitCustomers(ctx context.Context, workdir string, buckets int, rows []Customer, replace bool) (TableInfo, error) {
-	return commitTable(ctx, workdir, CustomersDir, "warehouse/customers", buckets, rows, replace,
-		func(c Customer) string { return c.CustomerID },
-		func(a, b Customer) int { return strings.Compare(a.CustomerID, b.CustomerID) },
-		func(a, b Customer) bool { return a.CustomerID == b.CustomerID },
-		mergeCustomer)
+	return customersTable.commit(ctx, workdir, buckets, rows, replace)
 }
+
+// CommitCustomersShard is CommitCustomers for the buckets keep accepts,
+// written into dir/bucket=NNN/ (a folder the caller commits); the result
+// is the shard's share, for AssembleTable.
+func CommitCustomersShard(ctx context.Context, workdir string, buckets int, rows []Customer, replace bool, keep func(int) bool, dir string) (TableInfo, error) {
+	return customersTable.build(ctx, workdir, buckets, rows, replace, keep, dir)
+}
+
+var customersTable = table[Customer]{dir: CustomersDir, kind: "warehouse/customers",
+	id:      func(c Customer) string { return c.CustomerID },
+	compare: func(a, b Customer) int { return strings.Compare(a.CustomerID, b.CustomerID) },
+	same:    func(a, b Customer) bool { return a.CustomerID == b.CustomerID },
+	merge:   mergeCustomer}
 
 // mergeCustomer updates old with the non-empty fields of newer.
 func mergeCustomer(old, newer Customer) Customer {
@@ -269,8 +280,39 @@ func mergeCustomer(old, newer Customer) Customer {
 // CommitFeedback merges rows into <workdir>/warehouse/feedback, dropping
 // rows identical to another, and commits it atomically.
 func CommitFeedback(ctx context.Context, workdir string, buckets int, rows []Feedback, replace bool) (TableInfo, error) {
-	return commitTable(ctx, workdir, FeedbackDir, "warehouse/feedback", buckets, rows, replace,
-		func(f Feedback) string { return f.CustomerID }, compareFeedback, sameFeedback, func(_, b Feedback) Feedback { return b })
+	return feedbackTable.commit(ctx, workdir, buckets, rows, replace)
+}
+
+// CommitFeedbackShard is CommitFeedback for the buckets keep accepts, as
+// CommitCustomersShard.
+func CommitFeedbackShard(ctx context.Context, workdir string, buckets int, rows []Feedback, replace bool, keep func(int) bool, dir string) (TableInfo, error) {
+	return feedbackTable.build(ctx, workdir, buckets, rows, replace, keep, dir)
+}
+
+var feedbackTable = table[Feedback]{dir: FeedbackDir, kind: "warehouse/feedback",
+	id: func(f Feedback) string { return f.CustomerID }, compare: compareFeedback, same: sameFeedback,
+	merge: func(_, b Feedback) Feedback { return b }}
+
+// AssembleTable commits the customers (CustomersDir) or feedback
+// (FeedbackDir) folder from the bucket files of shards (parts[b] is bucket
+// b's, from Commit…Shard) and their shares added up, with the manifest a
+// commit of all buckets at once writes: the same bytes.
+func AssembleTable(workdir, dir string, parts []string, info TableInfo) error {
+	kind := customersTable.kind
+	if dir == FeedbackDir {
+		kind = feedbackTable.kind
+	}
+	return CommitFolder(filepath.Join(workdir, dir), func(tmp string) (Manifest, error) {
+		if err := placeBuckets(tmp, parts); err != nil {
+			return Manifest{}, err
+		}
+		return tableManifest(kind, len(parts), info), nil
+	})
+}
+
+func tableManifest(kind string, buckets int, info TableInfo) Manifest {
+	return Manifest{Kind: kind, Rows: info.Rows, Meta: map[string]string{
+		"buckets": strconv.Itoa(buckets), "customers": strconv.FormatInt(info.Customers, 10)}}
 }
 
 func compareFeedback(a, b Feedback) int {
@@ -282,28 +324,56 @@ func sameFeedback(a, b Feedback) bool {
 		(a.Score == b.Score || math.IsNaN(a.Score) && math.IsNaN(b.Score))
 }
 
-// commitTable merges stored and new rows bucket by bucket (stable sort, so
-// for equal keys the stored rows come first and the new ones last), folds
-// every run that same calls equal into one row with merge (earlier, later),
-// and commits the folder.
-func commitTable[T any](ctx context.Context, workdir, dir, kind string, buckets int, rows []T, replace bool,
-	id func(T) string, compare func(a, b T) int, same func(a, b T) bool, merge func(a, b T) T) (TableInfo, error) {
+// table is how a customer-keyed table merges: rows are bucketed by id,
+// sorted by compare (stable, so for equal keys the stored rows come first
+// and the new ones last), and every run that same calls equal is folded
+// into one row with merge (earlier, later).
+type table[T any] struct {
+	dir, kind string
+	id        func(T) string
+	compare   func(a, b T) int
+	same      func(a, b T) bool
+	merge     func(a, b T) T
+}
+
+// commit merges the stored and new rows and commits the folder.
+func (tb table[T]) commit(ctx context.Context, workdir string, buckets int, rows []T, replace bool) (TableInfo, error) {
 	if buckets <= 0 {
 		buckets = DefaultBuckets
 	}
+	var info TableInfo
+	err := CommitFolder(filepath.Join(workdir, tb.dir), func(tmp string) (Manifest, error) {
+		var err error
+		info, err = tb.build(ctx, workdir, buckets, rows, replace, nil, tmp)
+		return tableManifest(tb.kind, buckets, info), err
+	})
+	return info, err
+}
+
+// build merges the stored and new rows of the buckets keep accepts (nil:
+// all) and writes them into out/bucket=NNN/part-00000.parquet.
+func (tb table[T]) build(ctx context.Context, workdir string, buckets int, rows []T, replace bool, keep func(int) bool, out string) (TableInfo, error) {
+	if buckets <= 0 {
+		buckets = DefaultBuckets
+	}
+	keeps := func(b int) bool { return keep == nil || keep(b) }
 	byBucket := make([][]T, buckets)
-	root := filepath.Join(workdir, dir)
+	root := filepath.Join(workdir, tb.dir)
 	if !replace {
 		if m, err := ReadManifest(root); err == nil {
 			old, _ := strconv.Atoi(m.Meta["buckets"])
 			for b := range old {
+				if old == buckets && !keeps(b) {
+					continue // the same layout: another shard's bucket
+				}
 				stored, err := readParquetRows[T](filepath.Join(BucketDir(root, b), "part-00000.parquet"))
 				if err != nil {
 					return TableInfo{}, err
 				}
 				for _, r := range stored {
-					nb := Bucket(id(r), buckets)
-					byBucket[nb] = append(byBucket[nb], r)
+					if nb := Bucket(tb.id(r), buckets); keeps(nb) {
+						byBucket[nb] = append(byBucket[nb], r)
+					}
 				}
 			}
 		} else if _, statErr := os.Stat(filepath.Join(root, ManifestName)); !os.IsNotExist(statErr) {
@@ -311,46 +381,44 @@ func commitTable[T any](ctx context.Context, workdir, dir, kind string, buckets 
 		}
 	}
 	for _, r := range rows {
-		b := Bucket(id(r), buckets)
-		byBucket[b] = append(byBucket[b], r)
+		if b := Bucket(tb.id(r), buckets); keeps(b) {
+			byBucket[b] = append(byBucket[b], r)
+		}
 	}
-	var info TableInfo
-	err := CommitFolder(root, func(tmp string) (Manifest, error) {
-		infos := make([]TableInfo, buckets)
-		err := eachBucket(buckets, func(b int) error {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			rs := byBucket[b]
-			slices.SortStableFunc(rs, compare)
-			kept := rs[:0]
-			for _, r := range rs {
-				if n := len(kept); n > 0 && same(kept[n-1], r) {
-					kept[n-1] = merge(kept[n-1], r)
-					continue
-				}
-				if len(kept) == 0 || id(kept[len(kept)-1]) != id(r) {
-					infos[b].Customers++
-				}
-				kept = append(kept, r)
-			}
-			infos[b].Dropped = int64(len(rs) - len(kept))
-			infos[b].Rows = int64(len(kept))
-			d := BucketDir(tmp, b)
-			if err := os.MkdirAll(d, DirMode); err != nil {
-				return fmt.Errorf("datasets: %w", err)
-			}
-			return writeParquetRows(filepath.Join(d, "part-00000.parquet"), kept)
-		})
-		if err != nil {
-			return Manifest{}, err
+	infos := make([]TableInfo, buckets)
+	err := eachBucket(buckets, func(b int) error {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-		for _, bi := range infos {
-			info.Rows, info.Customers, info.Dropped = info.Rows+bi.Rows, info.Customers+bi.Customers, info.Dropped+bi.Dropped
+		if !keeps(b) {
+			return nil
 		}
-		return Manifest{Kind: kind, Rows: info.Rows, Meta: map[string]string{
-			"buckets": strconv.Itoa(buckets), "customers": strconv.FormatInt(info.Customers, 10)}}, nil
+		rs := byBucket[b]
+		slices.SortStableFunc(rs, tb.compare)
+		kept := rs[:0]
+		for _, r := range rs {
+			if n := len(kept); n > 0 && tb.same(kept[n-1], r) {
+				kept[n-1] = tb.merge(kept[n-1], r)
+				continue
+			}
+			if len(kept) == 0 || tb.id(kept[len(kept)-1]) != tb.id(r) {
+				infos[b].Customers++
+			}
+			kept = append(kept, r)
+		}
+		infos[b].Dropped = int64(len(rs) - len(kept))
+		infos[b].Rows = int64(len(kept))
+		d := BucketDir(out, b)
+		if err := os.MkdirAll(d, DirMode); err != nil {
+			return fmt.Errorf("datasets: %w", err)
+		}
+		// Every column zstd (the default level), through the file's own encoder.
+		return writeParquetRows(filepath.Join(d, "part-00000.parquet"), kept, parquet.Compression(newFileZstd(zstd.DefaultLevel)))
 	})
+	var info TableInfo
+	for _, bi := range infos {
+		info.Rows, info.Customers, info.Dropped = info.Rows+bi.Rows, info.Customers+bi.Customers, info.Dropped+bi.Dropped
+	}
 	return info, err
 }
 

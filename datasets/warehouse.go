@@ -110,12 +110,12 @@ func eachBucket(n int, fn func(b int) error) error {
 	return errors.Join(errs...)
 }
 
-func writeParquetRows[T any](path string, rows []T) error {
+func writeParquetRows[T any](path string, rows []T, opts ...parquet.WriterOption) error {
 	f, finish, err := createSynced(path)
 	if err != nil {
 		return err
 	}
-	pw := parquet.NewGenericWriter[T](f, parquet.CreatedBy("churn", "", ""), parquet.MaxRowsPerRowGroup(1<<20))
+	pw := parquet.NewGenericWriter[T](f, append([]parquet.WriterOption{parquet.CreatedBy("churn", "", ""), parquet.MaxRowsPerRowGroup(1 << 20)}, opts...)...)
 	_, err = pw.Write(rows)
 	if cerr := pw.Close(); err == nil {
 		err = cerr

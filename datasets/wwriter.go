@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -37,7 +38,17 @@ type WarehouseWriter struct {
 	// layout, comes before the queued rows of each bucket at Commit.
 	existing     string
 	cancelPrefix string
+	// only, when set, limits the buckets spilled and committed (a shard's):
+	// rows of other buckets are counted, not kept.
+	only func(b int) bool
 }
+
+// Only makes the writer keep and commit only the buckets keep accepts (a
+// shard's, for CommitShard); the rows of the others are still counted in
+// the totals every shard shares (rows before de-duplication, time range).
+func (w *WarehouseWriter) Only(keep func(b int) bool) { w.only = keep }
+
+func (w *WarehouseWriter) keeps(b int) bool { return w.only == nil || w.only(b) }
 
 // WarehouseCommit is what Commit did besides writing: the rows it dropped
 // as duplicates or superseded lines, and the cancellation lines it linked
@@ -221,8 +232,10 @@ func (w *WarehouseWriter) note(n int64, minTS, maxTS int64) {
 
 // Add queues one row.
 func (w *WarehouseWriter) Add(t Transaction) error {
-	if err := w.spills[Bucket(t.CustomerID, w.n)].appendRow(&t); err != nil {
-		return err
+	if b := Bucket(t.CustomerID, w.n); w.keeps(b) {
+		if err := w.spills[b].appendRow(&t); err != nil {
+			return err
+		}
 	}
 	w.note(1, t.TS, t.TS)
 	return nil
@@ -243,8 +256,9 @@ func (w *WarehouseWriter) encode(rows []Transaction) *spillParts {
 	sp := &spillParts{bufs: make([][]byte, w.n)}
 	for i := range rows {
 		t := &rows[i]
-		b := Bucket(t.CustomerID, w.n)
-		sp.bufs[b] = appendSpill(sp.bufs[b], t)
+		if b := Bucket(t.CustomerID, w.n); w.keeps(b) {
+			sp.bufs[b] = appendSpill(sp.bufs[b], t)
+		}
 		if sp.n == 0 || t.TS < sp.minTS {
 			sp.minTS = t.TS
 		}
@@ -571,71 +585,172 @@ func (bk *bucketRows) latestLines() {
 // meta, given what was dropped and linked, is added to the manifest.
 func (w *WarehouseWriter) Commit(ctx context.Context, workdir string, meta func(WarehouseCommit) map[string]string) (WarehouseInfo, WarehouseCommit, error) {
 	var wc WarehouseCommit
-	for _, s := range w.spills {
-		if err := s.finish(); err != nil {
-			return w.info, wc, err
-		}
-	}
 	root := filepath.Join(workdir, WarehouseDir)
 	err := CommitFolder(root, func(tmp string) (Manifest, error) {
-		counts, priced := make([]int64, w.n), make([]int64, w.n)
-		drops, linked, unlinked := make([]int64, w.n), make([]int64, w.n), make([]int64, w.n)
-		err := eachBucket(w.n, func(b int) error {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			bk := newBucketRows()
-			if w.existing != "" {
-				rows, err := WarehouseBucketRows(w.existing, b)
-				if err != nil {
-					return err
-				}
-				for i := range rows {
-					bk.add(&rows[i])
-				}
-			}
-			if err := readSpill(w.spills[b].path, bk.add); err != nil {
-				return err
-			}
-			linked[b], unlinked[b] = bk.linkCancellations(w.cancelPrefix)
-			drops[b] = int64(bk.compact())
-			dir := BucketDir(tmp, b)
-			if err := os.MkdirAll(dir, DirMode); err != nil {
-				return fmt.Errorf("datasets: %w", err)
-			}
-			counts[b], priced[b] = bk.counts()
-			return bk.write(filepath.Join(dir, "part-00000.parquet"))
-		})
+		sh, err := w.build(ctx, tmp)
 		if err != nil {
 			return Manifest{}, err
 		}
-		var customers int64
-		w.info.PricedRows = 0
-		for b, c := range counts {
-			customers += c
-			w.info.PricedRows += priced[b]
-			wc.Dropped += drops[b]
-			wc.CancelsLinked += linked[b]
-			wc.CancelsNotLinked += unlinked[b]
-		}
-		w.info.Rows -= wc.Dropped
-		w.info.Duplicates += wc.Dropped
-		w.info.Customers = customers
-		m := Manifest{Kind: "warehouse/transactions", Rows: w.info.Rows, Meta: map[string]string{
-			"buckets":     strconv.Itoa(w.info.Buckets),
-			"customers":   strconv.FormatInt(customers, 10),
-			"min_ts":      strconv.FormatInt(w.info.MinTS, 10),
-			"max_ts":      strconv.FormatInt(w.info.MaxTS, 10),
-			"priced_rows": strconv.FormatInt(w.info.PricedRows, 10),
-		}}
-		if meta != nil {
-			for k, v := range meta(wc) {
-				m.Meta[k] = v
-			}
-		}
-		return m, nil
+		wc = sh.Commit
+		return WarehouseManifest(sh, meta), nil
 	})
 	return w.info, wc, err
+}
+
+// WarehouseShard is what a shard's CommitShard wrote: its buckets' share
+// of the manifest, and the totals every shard counts alike.
+type WarehouseShard struct {
+	Buckets             int
+	Noted, MinTS, MaxTS int64 // every row queued (all buckets) and their time range
+	Customers, Priced   int64 // in the shard's buckets
+	Commit              WarehouseCommit
+}
+
+// Add adds another shard's share (the totals must agree).
+func (s *WarehouseShard) Add(o WarehouseShard) error {
+	if s.Buckets != o.Buckets || s.Noted != o.Noted || s.MinTS != o.MinTS || s.MaxTS != o.MaxTS {
+		return fmt.Errorf("datasets: warehouse shards disagree on what they read: %d buckets, %d rows, %d…%d against %d, %d, %d…%d",
+			s.Buckets, s.Noted, s.MinTS, s.MaxTS, o.Buckets, o.Noted, o.MinTS, o.MaxTS)
+	}
+	s.Customers += o.Customers
+	s.Priced += o.Priced
+	s.Commit.Dropped += o.Commit.Dropped
+	s.Commit.CancelsLinked += o.Commit.CancelsLinked
+	s.Commit.CancelsNotLinked += o.Commit.CancelsNotLinked
+	return nil
+}
+
+// Totals returns the warehouse summary of every shard's share added up.
+func (s WarehouseShard) Totals() WarehouseInfo {
+	return WarehouseInfo{Buckets: s.Buckets, Rows: s.Noted - s.Commit.Dropped, Customers: s.Customers, MinTS: s.MinTS, MaxTS: s.MaxTS,
+		Duplicates: s.Commit.Dropped, PricedRows: s.Priced}
+}
+
+// WarehouseManifest is the transactions folder's manifest of the shares
+// sh added up; meta, when set, adds keys from what the commit did.
+func WarehouseManifest(sh WarehouseShard, meta func(WarehouseCommit) map[string]string) Manifest {
+	info := sh.Totals()
+	m := Manifest{Kind: "warehouse/transactions", Rows: info.Rows, Meta: map[string]string{
+		"buckets":     strconv.Itoa(info.Buckets),
+		"customers":   strconv.FormatInt(info.Customers, 10),
+		"min_ts":      strconv.FormatInt(info.MinTS, 10),
+		"max_ts":      strconv.FormatInt(info.MaxTS, 10),
+		"priced_rows": strconv.FormatInt(info.PricedRows, 10),
+	}}
+	if meta != nil {
+		for k, v := range meta(sh.Commit) {
+			m.Meta[k] = v
+		}
+	}
+	return m
+}
+
+// CommitShard writes the writer's buckets (Only) into dir/bucket=NNN/
+// (a folder the caller commits) and returns the shard's share, for
+// AssembleWarehouse.
+func (w *WarehouseWriter) CommitShard(ctx context.Context, dir string) (WarehouseShard, error) {
+	return w.build(ctx, dir)
+}
+
+// build compacts and writes the writer's buckets into root/bucket=NNN/.
+func (w *WarehouseWriter) build(ctx context.Context, root string) (WarehouseShard, error) {
+	for _, s := range w.spills {
+		if err := s.finish(); err != nil {
+			return WarehouseShard{}, err
+		}
+	}
+	counts, priced := make([]int64, w.n), make([]int64, w.n)
+	drops, linked, unlinked := make([]int64, w.n), make([]int64, w.n), make([]int64, w.n)
+	err := eachBucket(w.n, func(b int) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if !w.keeps(b) {
+			return nil
+		}
+		bk := newBucketRows()
+		if w.existing != "" {
+			rows, err := WarehouseBucketRows(w.existing, b)
+			if err != nil {
+				return err
+			}
+			for i := range rows {
+				bk.add(&rows[i])
+			}
+		}
+		if err := readSpill(w.spills[b].path, bk.add); err != nil {
+			return err
+		}
+		linked[b], unlinked[b] = bk.linkCancellations(w.cancelPrefix)
+		drops[b] = int64(bk.compact())
+		dir := BucketDir(root, b)
+		if err := os.MkdirAll(dir, DirMode); err != nil {
+			return fmt.Errorf("datasets: %w", err)
+		}
+		counts[b], priced[b] = bk.counts()
+		return bk.write(filepath.Join(dir, "part-00000.parquet"))
+	})
+	if err != nil {
+		return WarehouseShard{}, err
+	}
+	sh := WarehouseShard{Buckets: w.n, Noted: w.info.Rows, MinTS: w.info.MinTS, MaxTS: w.info.MaxTS}
+	for b := range counts {
+		sh.Customers += counts[b]
+		sh.Priced += priced[b]
+		sh.Commit.Dropped += drops[b]
+		sh.Commit.CancelsLinked += linked[b]
+		sh.Commit.CancelsNotLinked += unlinked[b]
+	}
+	if w.only == nil {
+		w.info = sh.Totals()
+	}
+	return sh, nil
+}
+
+// AssembleWarehouse commits the transactions folder from the bucket files
+// of shards (part[b] is bucket b's file, from CommitShard), with the
+// manifest a commit of all buckets at once writes: the same bytes.
+func AssembleWarehouse(workdir string, parts []string, sh WarehouseShard, meta func(WarehouseCommit) map[string]string) error {
+	if len(parts) != sh.Buckets {
+		return fmt.Errorf("datasets: %d bucket files for a warehouse of %d buckets", len(parts), sh.Buckets)
+	}
+	return CommitFolder(filepath.Join(workdir, WarehouseDir), func(tmp string) (Manifest, error) {
+		if err := placeBuckets(tmp, parts); err != nil {
+			return Manifest{}, err
+		}
+		return WarehouseManifest(sh, meta), nil
+	})
+}
+
+// placeBuckets puts part[b] at tmp/bucket=NNN/part-00000.parquet: a hard
+// link when it can, else a copy.
+func placeBuckets(tmp string, parts []string) error {
+	return eachBucket(len(parts), func(b int) error {
+		dir := BucketDir(tmp, b)
+		if err := os.MkdirAll(dir, DirMode); err != nil {
+			return fmt.Errorf("datasets: %w", err)
+		}
+		dst := filepath.Join(dir, "part-00000.parquet")
+		if os.Link(parts[b], dst) == nil {
+			return nil
+		}
+		return copyFile(parts[b], dst)
+	})
+}
+
+// copyFile copies src to a new file dst, synced.
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("datasets: %w", err)
+	}
+	defer in.Close()
+	f, finish, err := createSynced(dst)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(f, in)
+	return finish(err)
 }
 
 // at returns the row of a perm entry.
@@ -664,7 +779,7 @@ func (bk *bucketRows) write(path string) error {
 		return err
 	}
 	pw := parquet.NewGenericWriter[Transaction](f, parquet.CreatedBy("churn", "", ""), parquet.MaxRowsPerRowGroup(1<<20),
-		parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest, Concurrency: 1}),
+		parquet.Compression(newFileZstd(zstd.SpeedFastest)),
 		// Page bounds (min/max) only where a reader could skip pages by them.
 		parquet.SkipPageBounds(ColOrderID), parquet.SkipPageBounds(ColProductID), parquet.SkipPageBounds(ColCategory),
 		parquet.SkipPageBounds(ColChannel), parquet.SkipPageBounds(ColLineID), parquet.SkipPageBounds(ColLineKind))

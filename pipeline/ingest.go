@@ -191,7 +191,7 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 		}
 		inputs[i].files = files
 	}
-	if !cfg.holdsLock {
+	if !cfg.holdsLock && !cfg.Shard.Sharded() { // shards of one ingest run at once; each writes its own folder
 		unlock, err := datasets.LockWorkdir(cfg.Workdir)
 		if err != nil {
 			return IngestResult{}, err
@@ -251,6 +251,28 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 		cfg.logStage("ingest", 0, start, "no_op", true, "skipped", len(res.Skipped))
 		return res, nil
 	}
+	key := ingestKey(cfg, in, res.ID)
+	if cfg.Shard.Sharded() && ingestShardDone(cfg, res.ID, key) {
+		res.NoOp = true
+		cfg.logStage("ingest", 0, start, "shard", cfg.Shard.String(), "no_op", true)
+		return res, nil
+	}
+	if !cfg.Shard.Sharded() {
+		paths := map[string]string{}
+		for p, sum := range fileSums {
+			paths[sum] = p
+		}
+		if done, err := finishIngestFromShards(cfg, key, paths, &res, ingestLog); err != nil || done {
+			if done {
+				if info, err := datasets.OpenWarehouse(cfg.Workdir); err == nil {
+					res.Rows, res.Customers = info.Rows, info.Customers
+					res.FirstDay, res.LastDay = dateString(dayOf(info.MinTS)), dateString(dayOf(info.MaxTS))
+				}
+				cfg.logStage("ingest", res.Loaded, start, "from_shards", true, "customers", res.Customers, "quarantined", res.Quarantined)
+			}
+			return res, err
+		}
+	}
 
 	var bad []datasets.BadRow
 	keepBad := func(b datasets.BadRow) error {
@@ -296,6 +318,9 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 			return res, err
 		}
 		defer w.Close()
+		if cfg.Shard.Sharded() {
+			w.Only(cfg.Shard.Owns)
+		}
 		if !in.Replace {
 			if err := w.AddWarehouse(cfg.Workdir); err != nil {
 				return res, err
@@ -332,6 +357,13 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 
 	res.BadSample = bad[:min(len(bad), 5)]
 	rec.Quarantined, rec.Lines = res.Quarantined, res.Lines
+	if cfg.Shard.Sharded() {
+		err := commitIngestShard(ctx, cfg, in, key, w, customers.all(), fresh[datasets.Customers.Name] != nil, feedback.all(), fresh[datasets.FeedbackTable.Name] != nil, bad, &res, rec)
+		if err == nil {
+			cfg.logStage("ingest", res.Loaded, start, "shard", cfg.Shard.String(), "quarantined", res.Quarantined)
+		}
+		return res, err
+	}
 	if res.Quarantined > 0 {
 		res.Quarantine = filepath.Join(cfg.Workdir, QuarantineDir, res.ID+".csv")
 		if err := datasets.WriteFileAtomic(res.Quarantine, quarantineCSV(bad)); err != nil {
@@ -340,11 +372,7 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 	}
 	err = commitIngest(ctx, cfg, in.Replace, w, customers.all(), fresh[datasets.Customers.Name] != nil, feedback.all(), fresh[datasets.FeedbackTable.Name] != nil, &res, &rec)
 	if err == nil {
-		ingestLog = append(ingestLog, rec)
-		var logJSON []byte
-		if logJSON, err = json.MarshalIndent(ingestLog, "", "  "); err == nil {
-			err = datasets.WriteFileAtomic(filepath.Join(cfg.Workdir, IngestLog), append(logJSON, '\n'))
-		}
+		err = appendIngestLog(cfg.Workdir, ingestLog, rec)
 	}
 	if err != nil {
 		if res.Quarantine != "" {
@@ -397,21 +425,35 @@ func commitIngest(ctx context.Context, cfg Config, replace bool, w *datasets.War
 		res.Duplicates += info.Dropped
 	}
 	if w != nil {
-		// The manifest is written after every bucket, so it can tell what
-		// the buckets dropped and linked.
-		meta := func(wc datasets.WarehouseCommit) map[string]string {
-			res.Duplicates += wc.Dropped
-			res.Lines.CancelsLinked, res.Lines.CancelsNotLinked = wc.CancelsLinked, wc.CancelsNotLinked
-			lines, _ := json.Marshal(res.Lines)
-			return map[string]string{"last_ingest": res.ID, "last_ingest_lines": string(lines),
-				"last_ingest_counts": fmt.Sprintf(`{"read":%d,"loaded":%d,"duplicates":%d,"quarantined":%d}`, res.Read, res.Loaded, res.Duplicates, res.Quarantined)}
-		}
-		if _, _, err := w.Commit(ctx, cfg.Workdir, meta); err != nil {
+		if _, _, err := w.Commit(ctx, cfg.Workdir, ingestMeta(res)); err != nil {
 			return err
 		}
 	}
 	rec.Duplicates, rec.Lines = res.Duplicates, res.Lines
 	return nil
+}
+
+// ingestMeta returns the transactions manifest's ingest keys. The manifest
+// is written after every bucket, so it can tell what the buckets dropped
+// and linked; they are added to res.
+func ingestMeta(res *IngestResult) func(datasets.WarehouseCommit) map[string]string {
+	return func(wc datasets.WarehouseCommit) map[string]string {
+		res.Duplicates += wc.Dropped
+		res.Lines.CancelsLinked, res.Lines.CancelsNotLinked = wc.CancelsLinked, wc.CancelsNotLinked
+		lines, _ := json.Marshal(res.Lines)
+		return map[string]string{"last_ingest": res.ID, "last_ingest_lines": string(lines),
+			"last_ingest_counts": fmt.Sprintf(`{"read":%d,"loaded":%d,"duplicates":%d,"quarantined":%d}`, res.Read, res.Loaded, res.Duplicates, res.Quarantined)}
+	}
+}
+
+// appendIngestLog writes the ingest log with rec added (last: an ingest is
+// recorded once everything it wrote is committed).
+func appendIngestLog(workdir string, log []ingestRecord, rec ingestRecord) error {
+	b, err := json.MarshalIndent(append(log, rec), "", "  ")
+	if err != nil {
+		return fmt.Errorf("pipeline: %w", err)
+	}
+	return datasets.WriteFileAtomic(filepath.Join(workdir, IngestLog), append(b, '\n'))
 }
 
 // tooManyBad is the error of a file over the bad-row bound: it names the

@@ -193,11 +193,17 @@ transaction rows per file, and writes nothing.`,
 			if err != nil {
 				return err
 			}
+			if cfg.Shard.Sharded() {
+				fmt.Fprintf(c.OutOrStdout(), "shard %s of %s: %d rows read, %d loaded (this shard keeps its buckets' rows)\n", cfg.Shard, res.ID, res.Read, res.Loaded)
+				fmt.Fprintf(c.OutOrStdout(), "when all %d shards are done, the same churn ingest without --shard assembles the warehouse from them\n", cfg.Shard.N)
+				return nil
+			}
 			printIngest(c.OutOrStdout(), res)
 			return nil
 		},
 	}
 	stageFlags(c, &o, false)
+	shardFlag(c, &o, "do only shard i of n (i/n, e.g. 0/4): read every input, keep the buckets b with b mod n = i, into <workdir>/shards/ingest/; the same command without --shard then assembles the warehouse from the shards")
 	ing.flags(c)
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "print the mapping and a sample of parsed rows per file; write nothing")
 	return c

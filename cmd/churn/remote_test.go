@@ -52,8 +52,9 @@ func mustRun(t *testing.T, args ...string) string {
 
 // TestS3WorkdirShards runs the nightly chain against a real S3 API, as 4
 // shards each with its own local copy (as on 4 machines) plus the
-// unsharded steps, and checks the published list is byte for byte the
-// one a single local `churn run` publishes.
+// unsharded steps — ingest, train and score in shards, then merge — and
+// checks the published list is byte for byte the one a single local
+// `churn run` publishes.
 func TestS3WorkdirShards(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test skipped in -short mode")
@@ -67,8 +68,15 @@ func TestS3WorkdirShards(t *testing.T) {
 	mustRun(t, append([]string{"run", "--workdir", local, "--as-of", day, "--transactions", tx, "--feedback", fb, "--buckets", "8"}, quiet...)...)
 
 	machine := func(name string) { t.Setenv("CHURN_CACHE_DIR", filepath.Join(t.TempDir(), name)) }
+	for i := range 4 {
+		machine("shard" + strconv.Itoa(i))
+		mustRun(t, append([]string{"ingest", "--workdir", url, "--transactions", tx, "--feedback", fb, "--buckets", "8", "--shard", strconv.Itoa(i) + "/4"}, quiet...)...)
+	}
 	machine("ingest")
 	mustRun(t, append([]string{"ingest", "--workdir", url, "--transactions", tx, "--feedback", fb, "--buckets", "8"}, quiet...)...)
+	if ok, _ := bucket.Exists(context.Background(), "warehouse/transactions/_manifest.json"); !ok {
+		t.Fatal("no warehouse in the store after the ingest shards and their assembly")
+	}
 	for i := range 4 {
 		machine("shard" + strconv.Itoa(i))
 		mustRun(t, append([]string{"train", "--workdir", url, "--cutoff", day, "--shard", strconv.Itoa(i) + "/4"}, quiet...)...)
@@ -105,11 +113,11 @@ func TestS3WorkdirShards(t *testing.T) {
 	if err != nil || len(names) < 8 {
 		t.Fatalf("local list: %v, %d files", err, len(names))
 	}
-	for _, e := range append(names, nil) {
-		rel := "lists/LATEST"
-		if e != nil {
-			rel = "lists/as-of=" + day + "/" + e.Name()
-		}
+	rels := []string{"lists/LATEST", "warehouse/transactions/_manifest.json", "warehouse/feedback/_manifest.json", "warehouse/_ingests.json"}
+	for _, e := range names {
+		rels = append(rels, "lists/as-of="+day+"/"+e.Name())
+	}
+	for _, rel := range rels {
 		want, err := os.ReadFile(filepath.Join(local, filepath.FromSlash(rel)))
 		if err != nil {
 			t.Fatal(err)
