@@ -26,8 +26,8 @@ Stages (each is a command; "run" chains them):
   train     features          → <workdir>/models (churn candidates and champion, BTYD + Gamma-Gamma CLV)
   score     models + features → <workdir>/lists/as-of=DATE (retention_list.csv, scores.parquet, report.html)
 
-Past one machine, features, train and score take --shard i/n (the customer buckets
-b mod n = i) and merge publishes the list from the score shards; the work directory
+Past one machine, ingest, features, train and score take --shard i/n (the customer
+buckets b mod n = i) and merge publishes the list from the score shards; the work directory
 may be s3://bucket/prefix or gs://bucket/prefix (docs/SCALING.md).
 
 Every flag can also come from a YAML file (--config, keys are flag names) or from

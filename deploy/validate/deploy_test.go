@@ -206,7 +206,7 @@ esac
 		}
 		stages = append(stages, stage)
 	}
-	want := []string{"ingest", "train --shard ×4", "train", "score --shard ×4", "merge"}
+	want := []string{"ingest --shard ×4", "ingest", "train --shard ×4", "train", "score --shard ×4", "merge"}
 	if !slices.Equal(stages, want) {
 		t.Errorf("the driver runs %v, want %v", stages, want)
 	}
@@ -311,7 +311,7 @@ func TestArgo(t *testing.T) {
 		}
 		order = append(order, stage)
 	}
-	want := []string{"ingest", "train --shard", "train", "score --shard", "merge"}
+	want := []string{"ingest --shard", "ingest", "train --shard", "train", "score --shard", "merge"}
 	if !slices.Equal(order, want) {
 		t.Errorf("the DAG runs %v, want %v", order, want)
 	}
