@@ -165,10 +165,22 @@ func (r *Remote) list(ctx context.Context) (map[string]remoteObject, error) {
 // holds and the store changed or removed is fetched again or removed; one
 // the store has and keep refuses is removed from the copy, so no stale
 // file is read.
-func (r *Remote) Pull(ctx context.Context, keep func(key string) bool) error {
+//
+// Readers follow manifests: a folder of the copy whose files are not the
+// ones its manifest names (another command is rewriting it in the store,
+// or one died while pushing it) is left out — its manifest removed from
+// the copy, so the stages see no folder there — and named in the result;
+// for the warehouse, whose history cannot be rebuilt, that is an error. A
+// push this copy did not finish (the command died) is finished first.
+func (r *Remote) Pull(ctx context.Context, keep func(key string) bool) ([]string, error) {
+	if _, err := os.Stat(filepath.Join(r.Local, pushPending)); err == nil {
+		if err := r.Push(ctx); err != nil {
+			return nil, fmt.Errorf("datasets: finishing the interrupted push of %s: %w", r.URL, err)
+		}
+	}
 	objs, err := r.list(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// Manifests and pointers first: keep may look at them (the warehouse's
 	// manifest says whether a shard needs every bucket).
@@ -181,7 +193,7 @@ func (r *Remote) Pull(ctx context.Context, keep func(key string) bool) error {
 		}
 	}
 	if err := r.fetch(ctx, first); err != nil {
-		return err
+		return nil, err
 	}
 	var want []remoteObject
 	for _, o := range rest {
@@ -190,7 +202,7 @@ func (r *Remote) Pull(ctx context.Context, keep func(key string) bool) error {
 		}
 	}
 	if err := r.fetch(ctx, want); err != nil {
-		return err
+		return nil, err
 	}
 	// Whatever else the copy holds is not (or no longer) the store's.
 	kept := map[string]bool{}
@@ -205,10 +217,51 @@ func (r *Remote) Pull(ctx context.Context, keep func(key string) bool) error {
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return r.saveState()
+	broken, err := r.verify(objs)
+	if serr := r.saveState(); err == nil {
+		err = serr
+	}
+	return broken, err
 }
+
+// verify checks every folder of the copy against its manifest (see Pull).
+func (r *Remote) verify(objs map[string]remoteObject) ([]string, error) {
+	var broken []string
+	for key := range r.state {
+		if !isManifest(key) {
+			continue
+		}
+		dir := path.Dir(key)
+		m, err := ReadManifest(filepath.Join(r.Local, filepath.FromSlash(dir)))
+		ok := err == nil
+		for _, f := range m.Files {
+			k := dir + "/" + f.Path
+			if e, held := r.state[k]; held {
+				ok = ok && e.LocalSHA256 == f.SHA256
+			} else if _, stored := objs[k]; !stored {
+				ok = false // named by the manifest, not in the store
+			}
+		}
+		if ok {
+			continue
+		}
+		if strings.HasPrefix(dir, "warehouse/") {
+			return nil, fmt.Errorf("datasets: %s/%s in the store does not match its manifest (an ingest is writing it, or one died while pushing it): run that ingest again when no other is running", r.URL, dir)
+		}
+		if err := os.Remove(filepath.Join(r.Local, filepath.FromSlash(key))); err != nil && !os.IsNotExist(err) {
+			return nil, fmt.Errorf("datasets: %w", err)
+		}
+		delete(r.state, key)
+		broken = append(broken, dir)
+	}
+	slices.Sort(broken)
+	return broken, nil
+}
+
+// pushPending marks a copy whose push has begun and not finished.
+const pushPending = ".churn-push-pending"
 
 // inFolder reports whether key lies under a folder with a manifest.
 func (r *Remote) inFolder(objs map[string]remoteObject, key string) bool {
@@ -323,6 +376,20 @@ func (r *Remote) walkLocal(fn func(key, path string, fi fs.FileInfo) error) erro
 // and no longer has, manifests first. Files of the store the copy never
 // held (other shards' work, or parts left out of Pull) are left alone.
 func (r *Remote) Push(ctx context.Context) error {
+	pending := filepath.Join(r.Local, pushPending)
+	if err := WriteFileAtomic(pending, nil); err != nil {
+		return err
+	}
+	if err := r.push(ctx); err != nil {
+		return err
+	}
+	if err := os.Remove(pending); err != nil {
+		return fmt.Errorf("datasets: %w", err)
+	}
+	return nil
+}
+
+func (r *Remote) push(ctx context.Context) error {
 	type upload struct {
 		key, path string
 		fi        fs.FileInfo

@@ -55,7 +55,7 @@ func TestRemotePushPull(t *testing.T) {
 	defer b.Close()
 	a := t.TempDir()
 	ra := remoteOn(t, b, a)
-	if err := ra.Pull(ctx, nil); err != nil { // an empty store
+	if _, err := ra.Pull(ctx, nil); err != nil { // an empty store
 		t.Fatal(err)
 	}
 	writeLocal(t, a, "lists/as-of=2025-12-31/list.csv", "rows")
@@ -99,7 +99,7 @@ func TestRemotePushPull(t *testing.T) {
 	c := t.TempDir()
 	rc := remoteOn(t, b, c)
 	keep := func(key string) bool { return !strings.Contains(key, "bucket=001") }
-	if err := rc.Pull(ctx, keep); err != nil {
+	if _, err := rc.Pull(ctx, keep); err != nil {
 		t.Fatal(err)
 	}
 	if body, _ := os.ReadFile(filepath.Join(c, "lists", "LATEST")); string(body) != "2025-12-31" {
@@ -130,7 +130,7 @@ func TestRemotePushPull(t *testing.T) {
 	if ok, _ := b.Exists(ctx, "lists/as-of=2025-12-31/list.csv"); ok {
 		t.Error("the removed list is still in the store")
 	}
-	if err := rc.Pull(ctx, keep); err != nil {
+	if _, err := rc.Pull(ctx, keep); err != nil {
 		t.Fatal(err)
 	}
 	if body, _ := os.ReadFile(filepath.Join(c, "warehouse/transactions/bucket=000/part.parquet")); string(body) != "b0 v2" {
@@ -138,5 +138,73 @@ func TestRemotePushPull(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(c, "lists", "as-of=2025-12-31", "list.csv")); !os.IsNotExist(err) {
 		t.Errorf("a file the store removed stays in the copy (%v)", err)
+	}
+}
+
+// TestRemoteFollowsManifests: a folder whose files in the store are not
+// those its manifest names is left out of the copy (the warehouse is an
+// error); a push that died is finished by the copy's next pull.
+func TestRemoteFollowsManifests(t *testing.T) {
+	ctx := context.Background()
+	b := memblob.OpenBucket(nil)
+	defer b.Close()
+	a := t.TempDir()
+	ra := remoteOn(t, b, a)
+	for _, dir := range []string{"models/churn/v1", "warehouse/transactions"} {
+		if err := CommitFolder(filepath.Join(a, filepath.FromSlash(dir)), func(tmp string) (Manifest, error) {
+			return Manifest{Kind: "x"}, os.WriteFile(filepath.Join(tmp, "model.json"), []byte("v1"), 0o600)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ra.Push(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Another writer is half way through rewriting the model folder.
+	if err := b.WriteAll(ctx, "models/churn/v1/model.json", []byte("v2 half written"), nil); err != nil {
+		t.Fatal(err)
+	}
+	c := t.TempDir()
+	rc := remoteOn(t, b, c)
+	broken, err := rc.Pull(ctx, nil)
+	if err != nil || !slices.Equal(broken, []string{"models/churn/v1"}) {
+		t.Fatalf("Pull = %v, %v; want the model folder left out", broken, err)
+	}
+	if Committed(filepath.Join(c, "models", "churn", "v1")) {
+		t.Error("the inconsistent folder is still committed in the copy")
+	}
+	if !Committed(filepath.Join(c, "warehouse", "transactions")) {
+		t.Error("the consistent folder is missing from the copy")
+	}
+	// The same in the warehouse stops the command.
+	if err := b.WriteAll(ctx, "warehouse/transactions/model.json", []byte("half"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := remoteOn(t, b, t.TempDir()).Pull(ctx, nil); err == nil || !strings.Contains(err.Error(), "does not match its manifest") {
+		t.Errorf("Pull over a half-written warehouse: %v", err)
+	}
+
+	// A push that died after its marker: the next pull of that copy finishes it.
+	d := t.TempDir()
+	rd := remoteOn(t, b, d)
+	if _, err := rd.Pull(ctx, func(string) bool { return true }); err == nil {
+		t.Fatal("want the warehouse error again")
+	}
+	b.WriteAll(ctx, "warehouse/transactions/model.json", []byte("v1"), nil) // the writer finished
+	if _, err := rd.Pull(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	writeLocal(t, d, "lists/LATEST", "2026-01-02")
+	if err := WriteFileAtomic(filepath.Join(d, pushPending), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := remoteOn(t, b, d).Pull(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := b.ReadAll(ctx, "lists/LATEST"); string(got) != "2026-01-02" {
+		t.Errorf("the interrupted push was not finished: LATEST = %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(d, pushPending)); !os.IsNotExist(err) {
+		t.Error("the push marker stayed")
 	}
 }

@@ -257,6 +257,11 @@ func snapshots(ctx context.Context, cfg Config, cutoffs []time.Time, knownUntil 
 		if err := writers[k].Commit(pl.meta); err != nil {
 			return nil, err
 		}
+		if shardParts[k] != nil { // the snapshot holds the shards' work now
+			if err := os.RemoveAll(datasets.ShardsRoot(cfg.Workdir, featuresStage, "cutoff="+pl.res.Cutoff)); err != nil {
+				cfg.Log.Warn("could not remove the feature shards", "stage", "features", "run_id", cfg.RunID, "err", err)
+			}
+		}
 		out[todoIdx[k]] = pl.res
 		cfg.logStage("features", pl.res.Customers, start, "cutoff", pl.res.Cutoff, "labelled", pl.res.Labelled, "from_shards", shardParts[k] != nil)
 	}

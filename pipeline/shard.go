@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -232,7 +233,13 @@ func Merge(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 		sc.inputs[i] = actionInput{tier: a.Row.LoyaltyTier, satisfaction: a.Row.SatisfactionClass, subscription: a.Subscription,
 			daysSinceComplaint: a.DaysSinceComplaint, discount: a.DiscountShare, overdue: a.OverdueRatio, reasons: a.ReasonFeatures}
 	}
-	return publishList(ctx, cfg, asOf, sp, sc, start)
+	res, err := publishList(ctx, cfg, asOf, sp, sc, start)
+	if err == nil { // the list holds the shards' work now
+		if rerr := os.RemoveAll(root); rerr != nil {
+			cfg.Log.Warn("could not remove the score shards", "stage", "merge", "run_id", cfg.RunID, "err", rerr)
+		}
+	}
+	return res, err
 }
 
 // featuresStage names the feature shards' folders: shards/features/cutoff=DAY/.

@@ -156,6 +156,9 @@ func TestTrainShards(t *testing.T) {
 	if n := strings.Count(log.String(), "from_shards=true"); n < 3 {
 		t.Errorf("train finished %d snapshots from the shards' parts, want every one:\n%s", n, log.String())
 	}
+	if left, _ := os.ReadDir(filepath.Join(work, datasets.ShardsDir, featuresStage)); len(left) != 0 {
+		t.Errorf("feature shards left after the snapshots were finished: %v", left)
+	}
 	for i := range 3 {
 		cfg.Shard = Shard{i, 3}
 		if _, err := Score(ctx, cfg, asOf); err != nil {
@@ -168,6 +171,9 @@ func TestTrainShards(t *testing.T) {
 	}
 	if Latest(work) != "" {
 		t.Error("merge moved lists/LATEST; only Publish should")
+	}
+	if _, err := os.Stat(datasets.ShardsRoot(work, scoreStage, "as-of="+dateString(asOf))); !os.IsNotExist(err) {
+		t.Errorf("score shards left after the merge (stat: %v)", err)
 	}
 	if _, err := Publish(ctx, cfg, asOf); err != nil {
 		t.Fatal(err)

@@ -40,9 +40,13 @@ func openWorkdir(ctx context.Context, workdir string, shard pipeline.Shard) (str
 	if err != nil {
 		return "", err
 	}
-	if err := r.Pull(ctx, pipeline.ShardKeep(shard, r.Local)); err != nil {
+	broken, err := r.Pull(ctx, pipeline.ShardKeep(shard, r.Local))
+	if err != nil {
 		r.Close()
 		return "", fmt.Errorf("%w (work directory %s)", err, workdir)
+	}
+	for _, dir := range broken {
+		fmt.Fprintf(os.Stderr, "churn: warning: %s in the store does not match its manifest (being rewritten, or a push died); treated as absent\n", dir)
 	}
 	activeRemote = r
 	return r.Local, nil

@@ -137,6 +137,9 @@ func TestS3WorkdirShards(t *testing.T) {
 		if strings.Contains("/"+o.Key, "/.") {
 			t.Errorf("hidden object %s in the store", o.Key)
 		}
+		if strings.HasPrefix(o.Key, "shards/") { // each unsharded step removes the shards it joined
+			t.Errorf("shard object %s left in the store", o.Key)
+		}
 	}
 }
 
