@@ -20,7 +20,7 @@ import (
 
 // fakeS3 starts an S3-compatible server in the test process (gofakes3,
 // in memory) with one bucket and returns the work directory URL of
-// prefix in it, and the bucket for reading objects.
+// prefix in it, and the bucket (its root) for reading objects.
 func fakeS3(t *testing.T, prefix string) (string, *blob.Bucket) {
 	t.Helper()
 	backend := s3mem.New()
@@ -38,7 +38,7 @@ func fakeS3(t *testing.T, prefix string) (string, *blob.Bucket) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
-	return "s3://churn/" + prefix + "?" + opts, blob.PrefixedBucket(b, prefix+"/")
+	return "s3://churn/" + prefix + "?" + opts, b
 }
 
 func mustRun(t *testing.T, args ...string) string {
@@ -74,7 +74,7 @@ func TestS3WorkdirShards(t *testing.T) {
 	}
 	machine("ingest")
 	mustRun(t, append([]string{"ingest", "--workdir", url, "--transactions", tx, "--feedback", fb, "--buckets", "8"}, quiet...)...)
-	if ok, _ := bucket.Exists(context.Background(), "warehouse/transactions/_manifest.json"); !ok {
+	if ok, _ := bucket.Exists(context.Background(), "shops/demo/warehouse/transactions/_manifest.json"); !ok {
 		t.Fatal("no warehouse in the store after the ingest shards and their assembly")
 	}
 	for i := range 4 {
@@ -107,6 +107,11 @@ func TestS3WorkdirShards(t *testing.T) {
 		t.Errorf("churn config check made a local copy (%v)", err)
 	}
 
+	// churn run on the store, unsharded, in one go.
+	machine("single")
+	single := strings.Replace(url, "shops/demo", "shops/single", 1)
+	mustRun(t, append([]string{"run", "--workdir", single, "--as-of", day, "--transactions", tx, "--feedback", fb, "--buckets", "8"}, quiet...)...)
+
 	ctx := context.Background()
 	listDir := datasets.ListDir(local, day)
 	names, err := os.ReadDir(listDir)
@@ -122,9 +127,12 @@ func TestS3WorkdirShards(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := bucket.ReadAll(ctx, rel)
+		got, err := bucket.ReadAll(ctx, "shops/demo/"+rel)
 		if err != nil || !bytes.Equal(got, want) {
 			t.Errorf("s3 %s differs from the local run's (%v)", rel, err)
+		}
+		if got, err := bucket.ReadAll(ctx, "shops/single/"+rel); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("s3 %s of churn run on the store differs from the local run's (%v)", rel, err)
 		}
 	}
 	// Nothing hidden (locks, temporary folders, the copies' records) reached the store.
@@ -137,7 +145,7 @@ func TestS3WorkdirShards(t *testing.T) {
 		if strings.Contains("/"+o.Key, "/.") {
 			t.Errorf("hidden object %s in the store", o.Key)
 		}
-		if strings.HasPrefix(o.Key, "shards/") { // each unsharded step removes the shards it joined
+		if strings.Contains(o.Key, "/shards/") { // each unsharded step removes the shards it joined
 			t.Errorf("shard object %s left in the store", o.Key)
 		}
 	}
