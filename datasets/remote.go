@@ -34,6 +34,10 @@ import (
 // last; files the command removed are deleted after that, manifests first.
 // A failed command pushes nothing.
 
+// transfers is how many objects move at once (they wait on the network,
+// not the CPU).
+const transfers = 8
+
 // syncState is the copy's record of what it holds from the store.
 const syncState = ".churn-sync.json"
 
@@ -283,7 +287,7 @@ func (r *Remote) fetch(ctx context.Context, objs []remoteObject) error {
 		todo = append(todo, o)
 	}
 	var mu sync.Mutex
-	return parallel(len(todo), func(i int) error {
+	return parallel(len(todo), transfers, func(i int) error {
 		o := todo[i]
 		e, err := r.download(ctx, o)
 		if err != nil {
@@ -428,7 +432,7 @@ func (r *Remote) push(ctx context.Context) error {
 	}
 	var mu sync.Mutex
 	for _, batch := range [][]upload{inFolders, manifests, pointers} {
-		err := parallel(len(batch), func(i int) error {
+		err := parallel(len(batch), transfers, func(i int) error {
 			u := batch[i]
 			e, err := r.upload(ctx, u.key, u.path)
 			if err != nil {
@@ -505,25 +509,4 @@ func (r *Remote) saveState() error {
 		return fmt.Errorf("datasets: %w", err)
 	}
 	return WriteFileAtomic(filepath.Join(r.Local, syncState), b)
-}
-
-// parallel runs fn for 0..n-1 on 8 goroutines (transfers wait on the
-// network, not the CPU) and returns their errors joined.
-func parallel(n int, fn func(i int) error) error {
-	errs := make([]error, n)
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(n, 8) {
-		wg.Go(func() {
-			for i := range next {
-				errs[i] = fn(i)
-			}
-		})
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	return errors.Join(errs...)
 }

@@ -92,10 +92,16 @@ func compareTx(a, b Transaction) int {
 // eachBucket runs fn for buckets 0..n-1 on GOMAXPROCS goroutines and
 // returns their errors joined in bucket order.
 func eachBucket(n int, fn func(b int) error) error {
+	return parallel(n, runtime.GOMAXPROCS(0), fn)
+}
+
+// parallel runs fn for 0..n-1 on up to workers goroutines and returns
+// their errors joined in index order.
+func parallel(n, workers int, fn func(i int) error) error {
 	errs := make([]error, n)
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for range min(n, runtime.GOMAXPROCS(0)) {
+	for range min(n, workers) {
 		wg.Go(func() {
 			for b := range next {
 				errs[b] = fn(b)

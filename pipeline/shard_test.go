@@ -33,6 +33,18 @@ func TestParseShard(t *testing.T) {
 	}
 }
 
+// chainAndWarehouse runs the chain in one work directory and returns it
+// with a second one holding a copy of its warehouse only.
+func chainAndWarehouse(t *testing.T) (whole, work string) {
+	t.Helper()
+	res := runChain(t, t.TempDir())
+	whole, work = filepath.Dir(filepath.Dir(res.Score.Dir)), t.TempDir()
+	if err := os.CopyFS(filepath.Join(work, "warehouse"), os.DirFS(filepath.Join(whole, "warehouse"))); err != nil {
+		t.Fatal(err)
+	}
+	return whole, work
+}
+
 // copyWork copies a work directory without its lists: what shards on other
 // machines would see of a shared one.
 func copyWork(t *testing.T, from string) string {
@@ -128,12 +140,7 @@ func TestScoreShardNeedsSnapshot(t *testing.T) {
 // shards, byte for byte; score shards and merge then give its list.
 func TestTrainShards(t *testing.T) {
 	ctx := context.Background()
-	whole := runChain(t, t.TempDir())
-	wholeWork := filepath.Dir(filepath.Dir(whole.Score.Dir))
-	work := t.TempDir()
-	if err := os.CopyFS(filepath.Join(work, "warehouse"), os.DirFS(filepath.Join(wholeWork, "warehouse"))); err != nil {
-		t.Fatal(err)
-	}
+	wholeWork, work := chainAndWarehouse(t)
 	cfg := Config{Workdir: work, Buckets: 4}
 	for i := range 3 {
 		cfg.Shard = Shard{i, 3}
@@ -210,12 +217,7 @@ func TestTrainShards(t *testing.T) {
 // and config; otherwise it is built from the warehouse.
 func TestFeatureShardsIncomplete(t *testing.T) {
 	ctx := context.Background()
-	whole := runChain(t, t.TempDir())
-	wholeWork := filepath.Dir(filepath.Dir(whole.Score.Dir))
-	work := t.TempDir()
-	if err := os.CopyFS(filepath.Join(work, "warehouse"), os.DirFS(filepath.Join(wholeWork, "warehouse"))); err != nil {
-		t.Fatal(err)
-	}
+	wholeWork, work := chainAndWarehouse(t)
 	cut := asOf.AddDate(0, 0, -30)
 	cfg := Config{Workdir: work, Buckets: 4, Shard: Shard{0, 2}}
 	if _, err := Features(ctx, cfg, cut); err != nil { // shard 1/2 never runs
