@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"slices"
 	"bytes"
 	"context"
 	"fmt"
@@ -77,6 +78,16 @@ func writeKPIFiles(dir string, rows []datasets.KPIRow, cohorts []datasets.Cohort
 // computeKPIs streams the warehouse bucket by bucket (in parallel) into
 // one KPI book per bucket and merges them in bucket order.
 func computeKPIs(ctx context.Context, cfg Config, asOf time.Time) (*features.KPIBook, error) {
+	books, err := kpiBooks(ctx, cfg, asOf, nil)
+	if err != nil {
+		return nil, err
+	}
+	return mergeBooks(books)
+}
+
+// kpiBooks returns the KPI book of every bucket keep accepts (nil: all;
+// the others' are nil), by bucket.
+func kpiBooks(ctx context.Context, cfg Config, asOf time.Time, keep func(int) bool) ([]*features.KPIBook, error) {
 	_, info, err := warehouseVersion(cfg.Workdir)
 	if err != nil {
 		return nil, err
@@ -88,6 +99,9 @@ func computeKPIs(ctx context.Context, cfg Config, asOf time.Time) (*features.KPI
 	books := make([]*features.KPIBook, info.Buckets)
 	fcfg := cfg.featureConfig(asOf, false)
 	err = forEachBucket(ctx, cfg, "kpis", info.Buckets, func(b int) error {
+		if keep != nil && !keep(b) {
+			return nil
+		}
 		book, err := features.NewKPIBook(first, asOf, cfg.Tiers)
 		if err != nil {
 			return err
@@ -99,8 +113,13 @@ func computeKPIs(ctx context.Context, cfg Config, asOf time.Time) (*features.KPI
 		}
 		return err
 	})
-	if err != nil {
-		return nil, err
+	return books, err
+}
+
+// mergeBooks merges the buckets' books in bucket order into the first.
+func mergeBooks(books []*features.KPIBook) (*features.KPIBook, error) {
+	if len(books) == 0 || slices.Contains(books, nil) {
+		return nil, fmt.Errorf("pipeline: a bucket's KPI book is missing")
 	}
 	for _, b := range books[1:] {
 		if err := books[0].Merge(b); err != nil {

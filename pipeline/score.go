@@ -63,7 +63,7 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 	if err != nil {
 		return ScoreResult{}, err
 	}
-	return publishList(ctx, cfg, asOf, sp, sc, start)
+	return publishList(ctx, cfg, asOf, sp, sc, nil, start)
 }
 
 // scorePrep is what scoring reads before the snapshot: the champions and
@@ -138,8 +138,9 @@ func scoreSnapshot(ctx context.Context, cfg Config, asOf time.Time, sp *scorePre
 
 // publishList takes the scored customers of the whole snapshot through the
 // steps that look at all of them (risk permilles, actions, ranking, sizing,
-// movers, the KPI book and the report) and commits the list folder.
-func publishList(ctx context.Context, cfg Config, asOf time.Time, sp *scorePrep, sc *scored, start time.Time) (ScoreResult, error) {
+// movers, the KPI book and the report) and commits the list folder. book is
+// the KPI book of asOf, or nil to compute it from the warehouse.
+func publishList(ctx context.Context, cfg Config, asOf time.Time, sp *scorePrep, sc *scored, book *features.KPIBook, start time.Time) (ScoreResult, error) {
 	rows := sc.rows
 	rankRisk(rows)
 	rules := cfg.ActionRules
@@ -170,9 +171,10 @@ func publishList(ctx context.Context, cfg Config, asOf time.Time, sp *scorePrep,
 		moves = findMovers(prev, rows)
 		movers = summariseMovers(sp.prevDay, moves)
 	}
-	book, err := computeKPIs(ctx, cfg, asOf)
-	if err != nil {
-		return ScoreResult{}, err
+	if book == nil { // Merge brings the score shards' books
+		if book, err = computeKPIs(ctx, cfg, asOf); err != nil {
+			return ScoreResult{}, err
+		}
 	}
 	kpis, cohorts := kpiRows(book, asOf), cohortRows(book, clvCohorts)
 

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -103,9 +104,28 @@ func scoreShard(ctx context.Context, cfg Config, asOf time.Time, sp *scorePrep, 
 				DaysSinceComplaint: in.daysSinceComplaint, DiscountShare: in.discount, OverdueRatio: in.overdue, ReasonFeatures: in.reasons}
 		}
 	}
+	// The KPI book of the shard's buckets, one per bucket: merge adds them
+	// up in bucket order, as score does, without reading the warehouse.
+	books, err := kpiBooks(ctx, cfg, asOf, cfg.Shard.Owns)
+	if err != nil {
+		return ScoreResult{}, err
+	}
+	var kb []shardBook
+	for b, book := range books {
+		if book != nil {
+			kb = append(kb, shardBook{Bucket: b, Book: book})
+		}
+	}
+	kpiJSON, err := json.Marshal(kb)
+	if err != nil {
+		return ScoreResult{}, fmt.Errorf("pipeline: %w", err)
+	}
 	err = datasets.CommitFolder(dir, func(tmp string) (datasets.Manifest, error) {
 		if err := datasets.WriteScored(filepath.Join(tmp, datasets.ScoredFile), out); err != nil {
 			return datasets.Manifest{}, err
+		}
+		if err := os.WriteFile(filepath.Join(tmp, shardBooksFile), kpiJSON, datasets.FileMode); err != nil {
+			return datasets.Manifest{}, fmt.Errorf("pipeline: %w", err)
 		}
 		return datasets.Manifest{Kind: "score-shard", Rows: int64(len(out)), Meta: map[string]string{
 			"as_of": dateString(asOf), "shard": cfg.Shard.String(), "parts": strings.Join(mine, ","),
@@ -116,6 +136,15 @@ func scoreShard(ctx context.Context, cfg Config, asOf time.Time, sp *scorePrep, 
 	}
 	cfg.logStage("score", int64(len(out)), start, "as_of", dateString(asOf), "shard", cfg.Shard.String(), "dir", dir)
 	return ScoreResult{Dir: dir, Customers: len(out)}, nil
+}
+
+// shardBooksFile holds a score shard's KPI books, one per bucket.
+const shardBooksFile = "kpis.json"
+
+// shardBook is one bucket's KPI book in a score shard.
+type shardBook struct {
+	Bucket int               `json:"bucket"`
+	Book   *features.KPIBook `json:"book"`
 }
 
 // currentSnapshot returns the committed snapshot at asOf if it is up to
@@ -172,6 +201,7 @@ func Merge(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 		}
 	}
 	var all []datasets.ScoredCustomer
+	var books []*features.KPIBook
 	var missing, stale []string
 	snapshotParts, rows := "", int64(0)
 	for i := range n {
@@ -202,6 +232,23 @@ func Merge(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 		}
 		rows += m.Rows
 		all = append(all, got...)
+		b, err := os.ReadFile(filepath.Join(dir, shardBooksFile))
+		if err != nil {
+			return ScoreResult{}, fmt.Errorf("pipeline: %w", err)
+		}
+		var kb []shardBook
+		if err := json.Unmarshal(b, &kb); err != nil {
+			return ScoreResult{}, fmt.Errorf("pipeline: score shard %s: %s: %w", dir, shardBooksFile, err)
+		}
+		for _, k := range kb {
+			if k.Bucket < 0 || k.Bucket%n != i || k.Book == nil {
+				return ScoreResult{}, fmt.Errorf("pipeline: score shard %s holds the KPI book of bucket %d", dir, k.Bucket)
+			}
+			if k.Bucket >= len(books) {
+				books = append(books, make([]*features.KPIBook, k.Bucket+1-len(books))...)
+			}
+			books[k.Bucket] = k.Book
+		}
 	}
 	if len(missing) > 0 || len(stale) > 0 {
 		var why []string
@@ -233,7 +280,18 @@ func Merge(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 		sc.inputs[i] = actionInput{tier: a.Row.LoyaltyTier, satisfaction: a.Row.SatisfactionClass, subscription: a.Subscription,
 			daysSinceComplaint: a.DaysSinceComplaint, discount: a.DiscountShare, overdue: a.OverdueRatio, reasons: a.ReasonFeatures}
 	}
-	res, err := publishList(ctx, cfg, asOf, sp, sc, start)
+	_, info, err := warehouseVersion(cfg.Workdir)
+	if err != nil {
+		return ScoreResult{}, err
+	}
+	if len(books) != info.Buckets {
+		return ScoreResult{}, fmt.Errorf("pipeline: the score shards hold the KPI books of %d buckets, the warehouse has %d", len(books), info.Buckets)
+	}
+	book, err := mergeBooks(books)
+	if err != nil {
+		return ScoreResult{}, err
+	}
+	res, err := publishList(ctx, cfg, asOf, sp, sc, book, start)
 	if err == nil { // the list holds the shards' work now
 		if rerr := os.RemoveAll(root); rerr != nil {
 			cfg.Log.Warn("could not remove the score shards", "stage", "merge", "run_id", cfg.RunID, "err", rerr)
@@ -421,5 +479,18 @@ func ShardKeep(sh Shard, local string) func(key string) bool {
 			return sh.Owns(num(m[1]))
 		}
 		return !strings.HasPrefix(key, datasets.ListsDir+"/")
+	}
+}
+
+// MergeKeep says which files of a work directory in object storage
+// `churn merge` reads, for datasets.Remote.Pull: not the warehouse's rows
+// nor the snapshots' parts (the score shards carry the customers' rows and
+// the KPI books; manifests are always fetched), nor other stages' shards.
+func MergeKeep() func(key string) bool {
+	return func(key string) bool {
+		if m := keyShardFolder.FindStringSubmatch(key); m != nil {
+			return strings.HasPrefix(key, datasets.ShardsDir+"/"+scoreStage+"/")
+		}
+		return keyBucket.FindStringSubmatch(key) == nil && keyPart.FindStringSubmatch(key) == nil
 	}
 }

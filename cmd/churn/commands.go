@@ -280,6 +280,9 @@ as the shards); it says which are missing or stale. Publishes
 <workdir>/lists/as-of=DATE/.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			if !publish { // the shards carry the rows; only the guards read the warehouse and snapshots
+				o.keep = pipeline.MergeKeep()
+			}
 			cfg, t, err := datedConfig(c, &o, "as-of", asOf)
 			if err != nil {
 				return err

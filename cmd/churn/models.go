@@ -37,7 +37,7 @@ can be promoted by hand.`,
 			return usagef("--kind %q: want churn or clv", kind)
 		}
 		var err error
-		o.workdir, err = openWorkdir(sc.Context(), o.workdir, pipeline.Shard{})
+		o.workdir, err = openWorkdir(sc.Context(), o.workdir, pipeline.Shard{}, nil)
 		return err
 	}
 	var lo, so, po options

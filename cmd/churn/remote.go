@@ -22,8 +22,9 @@ var activeRemote *datasets.Remote
 // store before the command and pushed to it after (only if it succeeds).
 // The copy lives in $CHURN_CACHE_DIR (default: the user's cache folder)
 // under a name of the URL and the shard, so shards on one machine do not
-// share one.
-func openWorkdir(ctx context.Context, workdir string, shard pipeline.Shard) (string, error) {
+// share one. keep, when set, says which files the command reads (default:
+// all, or a shard's).
+func openWorkdir(ctx context.Context, workdir string, shard pipeline.Shard, keep func(key string) bool) (string, error) {
 	if !datasets.IsRemote(workdir) {
 		return datasets.LocalWorkdir(workdir), nil
 	}
@@ -40,7 +41,10 @@ func openWorkdir(ctx context.Context, workdir string, shard pipeline.Shard) (str
 	if err != nil {
 		return "", err
 	}
-	broken, err := r.Pull(ctx, pipeline.ShardKeep(shard, r.Local))
+	if keep == nil {
+		keep = pipeline.ShardKeep(shard, r.Local)
+	}
+	broken, err := r.Pull(ctx, keep)
 	if err != nil {
 		r.Close()
 		return "", fmt.Errorf("%w (work directory %s)", err, workdir)

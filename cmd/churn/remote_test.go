@@ -92,6 +92,16 @@ func TestS3WorkdirShards(t *testing.T) {
 		}
 	}
 	machine("merger")
+	mustRun(t, append([]string{"merge", "--workdir", url, "--as-of", day}, quiet...)...)
+	// The merge's copy holds no warehouse rows nor snapshot parts: the
+	// shards brought the customers' rows and KPI books.
+	filepath.WalkDir(os.Getenv("CHURN_CACHE_DIR"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && (strings.Contains(p, "bucket=") || strings.Contains(p, "/part-")) {
+			t.Errorf("the merge fetched %s", p)
+		}
+		return err
+	})
+	machine("publisher") // the guards read the warehouse and snapshots
 	out := mustRun(t, append([]string{"merge", "--workdir", url, "--as-of", day, "--publish"}, quiet...)...)
 	if !strings.Contains(out, "published: lists/LATEST = "+day) {
 		t.Errorf("merge --publish printed:\n%s", out)

@@ -40,7 +40,8 @@ the work directory's lock.`
 type options struct {
 	workdir, config, logFormat string
 	shard                      string
-	localOnly                  bool // resolve settings only: do not fetch an object-storage work directory
+	localOnly                  bool                  // resolve settings only: do not fetch an object-storage work directory
+	keep                       func(key string) bool // the files of an object-storage work directory the command reads; nil: all (a shard's: its own)
 	horizon, cancelWindow      string
 	workers                    int
 	lambda, discount           float64
@@ -171,7 +172,7 @@ func pipelineConfig(c *cobra.Command, o *options) (pipeline.Config, error) {
 	}
 	workdir := o.workdir
 	if !o.localOnly {
-		if workdir, err = openWorkdir(c.Context(), o.workdir, shard); err != nil {
+		if workdir, err = openWorkdir(c.Context(), o.workdir, shard, o.keep); err != nil {
 			return pipeline.Config{}, err
 		}
 	}
