@@ -1,13 +1,13 @@
 package pipeline
 
 import (
-	"slices"
 	"bytes"
 	"context"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
