@@ -100,7 +100,7 @@ func newRoot() *cobra.Command {
 // stageFlags adds the flags shared by the pipeline commands.
 func stageFlags(c *cobra.Command, o *options, model bool) {
 	f := c.Flags()
-	f.StringVar(&o.workdir, "workdir", "", "work directory holding warehouse/, features/, models/, lists/ (required)")
+	f.StringVar(&o.workdir, "workdir", "", "work directory holding warehouse/, features/, models/, lists/: a folder, or object storage as s3://bucket/prefix?region=… or gs://bucket/prefix, worked on through a local copy in $CHURN_CACHE_DIR (required)")
 	f.StringVar(&o.config, "config", "", "YAML config file; keys are flag names")
 	f.StringVar(&o.logFormat, "log-format", "auto", "log format: auto (progress on a terminal, JSON otherwise), text or json")
 	f.StringVar(&o.horizon, "horizon", "90d", "churn horizon: churned = no order within it (e.g. 90d, 12w)")
