@@ -263,7 +263,11 @@ func snapshots(ctx context.Context, cfg Config, cutoffs []time.Time, knownUntil 
 			}
 		}
 		out[todoIdx[k]] = pl.res
-		cfg.logStage("features", pl.res.Customers, start, "cutoff", pl.res.Cutoff, "labelled", pl.res.Labelled, "from_shards", shardParts[k] != nil)
+		attrs := []any{"cutoff", pl.res.Cutoff, "labelled", pl.res.Labelled}
+		if shardParts[k] != nil {
+			attrs = append(attrs, "from_shards", true)
+		}
+		cfg.logStage("features", pl.res.Customers, start, attrs...)
 	}
 	return out, nil
 }
