@@ -336,20 +336,40 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 		}
 		w.LinkCancellations(txOpt.CancelPrefix) // at commit, a bucket at a time
 	}
+	// A shard keeps only its buckets' customer and feedback rows (the
+	// tables are held in memory until they are committed).
 	var customers segments[datasets.Customer]
+	addCustomer := customers.add
+	if cfg.Shard.Sharded() {
+		addCustomer = func(c datasets.Customer) error {
+			if !cfg.Shard.Owns(datasets.Bucket(c.CustomerID, cfg.Buckets)) {
+				return nil
+			}
+			return customers.add(c)
+		}
+	}
 	for _, path := range fresh[datasets.Customers.Name] {
 		opt := base
 		opt.Map, opt.NotAfter, opt.SHA256 = in.CustomersMap, time.Time{}, fileSums[path]
-		st, err := datasets.ReadCustomerFile(ctx, path, opt, customers.add, keepBad)
+		st, err := datasets.ReadCustomerFile(ctx, path, opt, addCustomer, keepBad)
 		if err := check(datasets.Customers.Name, path, st, err); err != nil {
 			return res, err
 		}
 	}
 	var feedback segments[datasets.Feedback]
+	addFeedback := feedback.add
+	if cfg.Shard.Sharded() {
+		addFeedback = func(f datasets.Feedback) error {
+			if !cfg.Shard.Owns(datasets.Bucket(f.CustomerID, cfg.Buckets)) {
+				return nil
+			}
+			return feedback.add(f)
+		}
+	}
 	for _, path := range fresh[datasets.FeedbackTable.Name] {
 		opt := base
 		opt.Map, opt.SHA256 = in.FeedbackMap, fileSums[path]
-		st, err := datasets.ReadFeedbackFile(ctx, path, opt, feedback.add, keepBad)
+		st, err := datasets.ReadFeedbackFile(ctx, path, opt, addFeedback, keepBad)
 		if err := check(datasets.FeedbackTable.Name, path, st, err); err != nil {
 			return res, err
 		}

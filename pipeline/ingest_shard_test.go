@@ -52,13 +52,18 @@ func TestIngestShards(t *testing.T) {
 	for _, dir := range []string{src, other} {
 		os.WriteFile(filepath.Join(dir, "tx.csv"), append(bytes.Clone(tx), bad...), 0o644)
 		os.WriteFile(filepath.Join(dir, "day2.csv"), []byte(day2), 0o644)
-		b, _ := os.ReadFile(filepath.Join(shop, "feedback.csv"))
-		os.WriteFile(filepath.Join(dir, "feedback.csv"), b, 0o644)
+		for _, name := range []string{"feedback.csv", "customers.csv"} {
+			b, err := os.ReadFile(filepath.Join(shop, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(dir, name), b, 0o644)
+		}
 	}
 	input := func(dir, file string) IngestInput {
 		in := IngestInput{Transactions: filepath.Join(dir, file), Now: asOf.AddDate(0, 0, 1), MaxBadFraction: 0.01}
 		if file == "tx.csv" {
-			in.Feedback = filepath.Join(dir, "feedback.csv")
+			in.Feedback, in.Customers = filepath.Join(dir, "feedback.csv"), filepath.Join(dir, "customers.csv")
 		}
 		return in
 	}
@@ -84,7 +89,7 @@ func TestIngestShards(t *testing.T) {
 			t.Fatal(err)
 		}
 		if res2.Read != res.Read || res2.Loaded != res.Loaded || res2.Duplicates != res.Duplicates || res2.Quarantined != res.Quarantined ||
-			res2.Rows != res.Rows || res2.Customers != res.Customers || res2.FeedbackRows != res.FeedbackRows || !reflect.DeepEqual(res2.Lines, res.Lines) {
+			res2.Rows != res.Rows || res2.Customers != res.Customers || res2.FeedbackRows != res.FeedbackRows || res2.CustomerRows != res.CustomerRows || !reflect.DeepEqual(res2.Lines, res.Lines) {
 			t.Errorf("%s: assembled result %+v\nunsharded %+v", file, res2, res)
 		}
 		a, b := readTree(t, filepath.Join(whole, "warehouse")), readTree(t, filepath.Join(sharded, "warehouse"))

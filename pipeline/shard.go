@@ -104,6 +104,16 @@ func scoreShard(ctx context.Context, cfg Config, asOf time.Time, sp *scorePrep, 
 				DaysSinceComplaint: in.daysSinceComplaint, DiscountShare: in.discount, OverdueRatio: in.overdue, ReasonFeatures: in.reasons}
 		}
 	}
+	// Rows by part, so merge can place every row before reading the next shard.
+	counts := map[int32]int{}
+	for _, c := range out {
+		counts[c.Part]++
+	}
+	var pr []string
+	for _, p := range slices.Sorted(maps.Keys(counts)) {
+		pr = append(pr, fmt.Sprintf("%d:%d", p, counts[p]))
+	}
+	partRows := strings.Join(pr, ",")
 	// The KPI book of the shard's buckets, one per bucket: merge adds them
 	// up in bucket order, as score does, without reading the warehouse.
 	books, err := kpiBooks(ctx, cfg, asOf, cfg.Shard.Owns)
@@ -129,7 +139,7 @@ func scoreShard(ctx context.Context, cfg Config, asOf time.Time, sp *scorePrep, 
 		}
 		return datasets.Manifest{Kind: "score-shard", Rows: int64(len(out)), Meta: map[string]string{
 			"as_of": dateString(asOf), "shard": cfg.Shard.String(), "parts": strings.Join(mine, ","),
-			"snapshot_parts": strconv.Itoa(len(parts)), "churn_model": sp.churnV, "clv_model": sp.clvV, "inputs_key": sp.key}}, nil
+			"snapshot_parts": strconv.Itoa(len(parts)), "part_rows": partRows, "churn_model": sp.churnV, "clv_model": sp.clvV, "inputs_key": sp.key}}, nil
 	})
 	if err != nil {
 		return ScoreResult{}, err
@@ -200,13 +210,15 @@ func Merge(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 			return ScoreResult{}, fmt.Errorf("pipeline: %s holds shards of several counts %v; say which with --shards", root, ns)
 		}
 	}
-	var all []datasets.ScoredCustomer
-	var books []*features.KPIBook
+	// First the manifests: every shard there and current, and where each
+	// part's rows go (snapshot order: parts ascending).
 	var missing, stale []string
 	snapshotParts, rows := "", int64(0)
+	dirs, manifests := make([]string, n), make([]datasets.Manifest, n)
+	partCount := map[int]int{}
 	for i := range n {
-		dir := datasets.ShardDir(cfg.Workdir, scoreStage, day, i, n)
-		m, err := datasets.ReadManifest(dir)
+		dirs[i] = datasets.ShardDir(cfg.Workdir, scoreStage, day, i, n)
+		m, err := datasets.ReadManifest(dirs[i])
 		switch {
 		case err != nil:
 			missing = append(missing, Shard{i, n}.String())
@@ -217,38 +229,23 @@ func Merge(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 		case snapshotParts != "" && m.Meta["snapshot_parts"] != snapshotParts:
 			return ScoreResult{}, fmt.Errorf("pipeline: score shard %s read a snapshot of %s parts, shard 0/%d one of %s", Shard{i, n}, m.Meta["snapshot_parts"], n, snapshotParts)
 		}
-		snapshotParts = m.Meta["snapshot_parts"]
-		got, err := datasets.ReadScored(filepath.Join(dir, datasets.ScoredFile))
-		if err != nil {
-			return ScoreResult{}, err
-		}
-		if int64(len(got)) != m.Rows {
-			return ScoreResult{}, fmt.Errorf("pipeline: score shard %s has %d rows, its manifest says %d", dir, len(got), m.Rows)
-		}
-		for _, g := range got {
-			if int(g.Part)%n != i {
-				return ScoreResult{}, fmt.Errorf("pipeline: score shard %s holds part %d, which is shard %d's", dir, g.Part, int(g.Part)%n)
+		snapshotParts, manifests[i] = m.Meta["snapshot_parts"], m
+		counted := int64(0)
+		for _, pc := range strings.Split(m.Meta["part_rows"], ",") {
+			if pc == "" {
+				continue
 			}
+			var p, c int
+			if _, err := fmt.Sscanf(pc, "%d:%d", &p, &c); err != nil || p%n != i || c < 0 {
+				return ScoreResult{}, fmt.Errorf("pipeline: score shard %s: bad part_rows %q", dirs[i], pc)
+			}
+			partCount[p] += c
+			counted += int64(c)
+		}
+		if counted != m.Rows {
+			return ScoreResult{}, fmt.Errorf("pipeline: score shard %s counts %d rows by part, its manifest %d", dirs[i], counted, m.Rows)
 		}
 		rows += m.Rows
-		all = append(all, got...)
-		b, err := os.ReadFile(filepath.Join(dir, shardBooksFile))
-		if err != nil {
-			return ScoreResult{}, fmt.Errorf("pipeline: %w", err)
-		}
-		var kb []shardBook
-		if err := json.Unmarshal(b, &kb); err != nil {
-			return ScoreResult{}, fmt.Errorf("pipeline: score shard %s: %s: %w", dir, shardBooksFile, err)
-		}
-		for _, k := range kb {
-			if k.Bucket < 0 || k.Bucket%n != i || k.Book == nil {
-				return ScoreResult{}, fmt.Errorf("pipeline: score shard %s holds the KPI book of bucket %d", dir, k.Bucket)
-			}
-			if k.Bucket >= len(books) {
-				books = append(books, make([]*features.KPIBook, k.Bucket+1-len(books))...)
-			}
-			books[k.Bucket] = k.Book
-		}
 	}
 	if len(missing) > 0 || len(stale) > 0 {
 		var why []string
@@ -271,14 +268,57 @@ func Merge(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 	if rows != fm.Rows {
 		return ScoreResult{}, fmt.Errorf("pipeline: the score shards hold %d customers, the snapshot %s %d", rows, fr.Dir, fm.Rows)
 	}
-	// Snapshot order: parts ascending, each part's rows in their order.
-	slices.SortStableFunc(all, func(a, b datasets.ScoredCustomer) int { return int(a.Part) - int(b.Part) })
-	sc := &scored{rows: make([]datasets.ScoreRow, len(all)), inputs: make([]actionInput, len(all)), first: make([]int32, len(all))}
-	for i := range all {
-		a := &all[i]
-		sc.rows[i], sc.first[i] = a.Row, a.FirstOrderDay
-		sc.inputs[i] = actionInput{tier: a.Row.LoyaltyTier, satisfaction: a.Row.SatisfactionClass, subscription: a.Subscription,
-			daysSinceComplaint: a.DaysSinceComplaint, discount: a.DiscountShare, overdue: a.OverdueRatio, reasons: a.ReasonFeatures}
+	next, end := map[int]int{}, map[int]int{} // the position of each part's next row, and after its last
+	at := 0
+	for _, p := range slices.Sorted(maps.Keys(partCount)) {
+		next[p], at = at, at+partCount[p]
+		end[p] = at
+	}
+	// Then the rows, a shard at a time, straight into place: memory holds
+	// the list and one shard's file, not every shard's.
+	sc := &scored{rows: make([]datasets.ScoreRow, rows), inputs: make([]actionInput, rows), first: make([]int32, rows)}
+	var books []*features.KPIBook
+	for i := range n {
+		got, err := datasets.ReadScored(filepath.Join(dirs[i], datasets.ScoredFile))
+		if err != nil {
+			return ScoreResult{}, err
+		}
+		if int64(len(got)) != manifests[i].Rows {
+			return ScoreResult{}, fmt.Errorf("pipeline: score shard %s has %d rows, its manifest says %d", dirs[i], len(got), manifests[i].Rows)
+		}
+		for k := range got {
+			a := &got[k]
+			pos, ok := next[int(a.Part)]
+			if !ok || int(a.Part)%n != i || pos >= end[int(a.Part)] {
+				return ScoreResult{}, fmt.Errorf("pipeline: score shard %s holds a row of part %d it does not count", dirs[i], a.Part)
+			}
+			next[int(a.Part)] = pos + 1
+			sc.rows[pos], sc.first[pos] = a.Row, a.FirstOrderDay
+			sc.inputs[pos] = actionInput{tier: a.Row.LoyaltyTier, satisfaction: a.Row.SatisfactionClass, subscription: a.Subscription,
+				daysSinceComplaint: a.DaysSinceComplaint, discount: a.DiscountShare, overdue: a.OverdueRatio, reasons: a.ReasonFeatures}
+		}
+		b, err := os.ReadFile(filepath.Join(dirs[i], shardBooksFile))
+		if err != nil {
+			return ScoreResult{}, fmt.Errorf("pipeline: %w", err)
+		}
+		var kb []shardBook
+		if err := json.Unmarshal(b, &kb); err != nil {
+			return ScoreResult{}, fmt.Errorf("pipeline: score shard %s: %s: %w", dirs[i], shardBooksFile, err)
+		}
+		for _, k := range kb {
+			if k.Bucket < 0 || k.Bucket%n != i || k.Book == nil {
+				return ScoreResult{}, fmt.Errorf("pipeline: score shard %s holds the KPI book of bucket %d", dirs[i], k.Bucket)
+			}
+			if k.Bucket >= len(books) {
+				books = append(books, make([]*features.KPIBook, k.Bucket+1-len(books))...)
+			}
+			books[k.Bucket] = k.Book
+		}
+	}
+	for p, pos := range next {
+		if pos != end[p] {
+			return ScoreResult{}, fmt.Errorf("pipeline: the score shards hold fewer rows of part %d than they count", p)
+		}
 	}
 	_, info, err := warehouseVersion(cfg.Workdir)
 	if err != nil {
