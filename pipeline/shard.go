@@ -278,6 +278,7 @@ func Merge(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 	// the list and one shard's file, not every shard's.
 	sc := &scored{rows: make([]datasets.ScoreRow, rows), inputs: make([]actionInput, rows), first: make([]int32, rows)}
 	var books []*features.KPIBook
+	in := interner{}
 	for i := range n {
 		got, err := datasets.ReadScored(filepath.Join(dirs[i], datasets.ScoredFile))
 		if err != nil {
@@ -293,6 +294,13 @@ func Merge(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 				return ScoreResult{}, fmt.Errorf("pipeline: score shard %s holds a row of part %d it does not count", dirs[i], a.Part)
 			}
 			next[int(a.Part)] = pos + 1
+			r := &a.Row // the few distinct values of these columns once each, not once a row
+			r.RiskTier, r.Segment, r.RFM, r.LoyaltyTier = in.str(r.RiskTier), in.str(r.Segment), in.str(r.RFM), in.str(r.LoyaltyTier)
+			r.SatisfactionClass, r.ModelVersion, r.ScoredAt = in.str(r.SatisfactionClass), in.str(r.ModelVersion), in.str(r.ScoredAt)
+			r.LastOrderDate, r.ExpectedNextOrderDate, a.Subscription = in.str(r.LastOrderDate), in.str(r.ExpectedNextOrderDate), in.str(a.Subscription)
+			for j, f := range a.ReasonFeatures {
+				a.ReasonFeatures[j] = in.str(f)
+			}
 			sc.rows[pos], sc.first[pos] = a.Row, a.FirstOrderDay
 			sc.inputs[pos] = actionInput{tier: a.Row.LoyaltyTier, satisfaction: a.Row.SatisfactionClass, subscription: a.Subscription,
 				daysSinceComplaint: a.DaysSinceComplaint, discount: a.DiscountShare, overdue: a.OverdueRatio, reasons: a.ReasonFeatures}
@@ -533,4 +541,15 @@ func MergeKeep() func(key string) bool {
 		}
 		return keyBucket.FindStringSubmatch(key) == nil && keyPart.FindStringSubmatch(key) == nil
 	}
+}
+
+// interner keeps one copy of each distinct string.
+type interner map[string]string
+
+func (in interner) str(s string) string {
+	if v, ok := in[s]; ok {
+		return v
+	}
+	in[s] = s
+	return s
 }
