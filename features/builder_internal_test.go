@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 )
 
 // markCancelled's list gives the marks of the map it replaces for small
@@ -65,6 +66,28 @@ func TestQuintilesMatchQuintileScore(t *testing.T) {
 			if got, want := q.of(v), QuintileScore(sorted, v); got != want {
 				t.Fatalf("n=%d v=%v: %d, QuintileScore %d", n, v, got, want)
 			}
+		}
+	}
+}
+
+// TestMonthOfMicros: the integer month equals the one time.Time gives, for
+// instants around month and century boundaries and before 1970.
+func TestMonthOfMicros(t *testing.T) {
+	var us []int64
+	for y := 1600; y <= 2400; y += 7 {
+		for m := time.January; m <= time.December; m++ {
+			start := time.Date(y, m, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
+			us = append(us, start, start-1, start+1, start+usPerDay*15+12345)
+		}
+	}
+	us = append(us, 0, -1, 1, time.Date(2000, 2, 29, 23, 59, 59, 999999000, time.UTC).UnixMicro())
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 20000 {
+		us = append(us, r.Int64N(2<<46)-(1<<46))
+	}
+	for _, v := range us {
+		if got, want := monthOfMicros(v), MonthIndex(time.UnixMicro(v)); got != want {
+			t.Fatalf("monthOfMicros(%d) = %d, want %d (%s)", v, got, want, time.UnixMicro(v).UTC())
 		}
 	}
 }

@@ -69,12 +69,52 @@ type KPIBook struct {
 	// in month First+c+k; CohortSize[c] is the cohort's size.
 	Cohorts    [][]int64
 	CohortSize []int64
+
+	starts []int64 // startMicros's table
 }
 
 // MonthIndex is the month of a time as year×12 + month−1 (UTC).
 func MonthIndex(t time.Time) int {
 	t = t.UTC()
 	return t.Year()*12 + int(t.Month()) - 1
+}
+
+// monthOfMicros is MonthIndex(time.UnixMicro(us)) in integer arithmetic
+// (the civil-from-days algorithm of H. Hinnant, "chrono-Compatible
+// Low-Level Date Algorithms"): it runs once per order and line.
+func monthOfMicros(us int64) int {
+	days := us / usPerDay
+	if us%usPerDay < 0 {
+		days--
+	}
+	z := days + 719468 // days since 0000-03-01
+	era := z / 146097
+	if z < 0 && z%146097 != 0 {
+		era--
+	}
+	doe := z - era*146097                                  // day of the 400-year era
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365 // year of the era
+	y := yoe + era*400
+	doy := doe - (365*yoe + yoe/4 - yoe/100) // day of the year from March 1
+	mp := (5*doy + 2) / 153                  // month from March: 0..11
+	m := mp + 3
+	if mp >= 10 {
+		m = mp - 9
+		y++
+	}
+	return int(y)*12 + int(m) - 1
+}
+
+// startMicros returns the first µs of the book's month First+i, from a
+// table made once per book (a customer looks at every month of the book).
+func (b *KPIBook) startMicros(i int) int64 {
+	if b.starts == nil {
+		b.starts = make([]int64, b.Last-b.First+2)
+		for k := range b.starts {
+			b.starts[k] = MonthStart(b.First + k).UnixMicro()
+		}
+	}
+	return b.starts[i]
 }
 
 // MonthStart is the first instant of month index m (UTC).
@@ -150,7 +190,7 @@ type kpiScratch struct {
 // addKPIs adds one customer (orders by the cutoff, sorted; lines; feedback) to the book.
 func (b *Builder) addKPIs(obs []order, lines []line, fb []datasets.Feedback) {
 	book, s := b.kpi, &b.kpiScratch
-	month := func(us int64) int { return MonthIndex(time.UnixMicro(us)) - book.First }
+	month := func(us int64) int { return monthOfMicros(us) - book.First }
 	first, last := month(obs[0].ts), book.Last-book.First
 	if first < 0 {
 		first = 0 // data before the book's first month: counted from then
@@ -192,7 +232,7 @@ func (b *Builder) addKPIs(obs []order, lines []line, fb []datasets.Feedback) {
 	var lo, hi, oLo, oHi int // line and order pointers: [lo, hi) and [oLo, oHi) are in the window
 	var sum int64            // net amount of lines [lo, hi)
 	for m := range n {
-		end := MonthStart(book.First + first + m).UnixMicro()
+		end := book.startMicros(first + m)
 		for hi < len(lines) && lines[hi].ts < end {
 			if l := lines[hi]; l.ts < b.cutoffEnd && l.void&voidAtCutoff == 0 {
 				sum += l.amount

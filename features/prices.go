@@ -73,7 +73,7 @@ func (p *PriceBook) Add(rec arrow.RecordBatch) error {
 		if u <= 0 || qty.Value(i) <= 0 || amt.Value(i) < 0 || prod.Value(i) == "" {
 			continue
 		}
-		m := MonthIndex(time.UnixMicro(int64(ts.Value(i)))) - p.first
+		m := monthOfMicros(int64(ts.Value(i))) - p.first
 		if m < 0 || m >= n {
 			continue
 		}
