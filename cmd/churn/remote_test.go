@@ -121,6 +121,16 @@ func TestS3WorkdirShards(t *testing.T) {
 	machine("single")
 	single := strings.Replace(url, "shops/demo", "shops/single", 1)
 	mustRun(t, append([]string{"run", "--workdir", single, "--as-of", day, "--transactions", tx, "--feedback", fb, "--buckets", "8"}, quiet...)...)
+	machine("operator") // status reads run records and lists/LATEST: no data files
+	if out := mustRun(t, "status", "--workdir", single); !strings.Contains(out, day) {
+		t.Errorf("churn status on the store:\n%s", out)
+	}
+	filepath.WalkDir(os.Getenv("CHURN_CACHE_DIR"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".parquet") {
+			t.Errorf("churn status fetched %s", p)
+		}
+		return err
+	})
 
 	ctx := context.Background()
 	listDir := datasets.ListDir(local, day)

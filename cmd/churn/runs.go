@@ -23,6 +23,7 @@ duration, each stage's outcome, and the published list; and which list
 lists/LATEST points at. "churn runs show ID" prints one run's whole manifest.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			o.keep = manifestsOnly // run records and lists/LATEST are fetched as pointers
 			cfg, err := pipelineConfig(c, &o)
 			if err != nil {
 				return err
@@ -69,6 +70,7 @@ func newRuns() *cobra.Command {
 		Short: "Print a run's manifest: config, versions, inputs, stages",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			o.keep = manifestsOnly
 			cfg, err := pipelineConfig(c, &o)
 			if err != nil {
 				return err
@@ -89,3 +91,7 @@ func newRuns() *cobra.Command {
 	c.AddCommand(show)
 	return c
 }
+
+// manifestsOnly makes the copy of an object-storage work directory hold
+// only manifests and pointers: what status and runs read.
+func manifestsOnly(string) bool { return false }
