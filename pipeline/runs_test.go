@@ -188,10 +188,12 @@ func TestPrune(t *testing.T) {
 }
 
 // childRunEnv makes the test binary run one churn run and exit (see
-// TestMain); childDieAfterEnv makes it die right after the named stage.
+// TestMain); childDieAfterEnv makes it die right after the named stage;
+// childForceEnv makes the run redo every stage (--force).
 const (
 	childRunEnv      = "CHURN_TEST_CHILD_RUN"
 	childDieAfterEnv = "CHURN_TEST_DIE_AFTER"
+	childForceEnv    = "CHURN_TEST_FORCE"
 )
 
 // runChildRun is the child side: CHURN_TEST_CHILD_RUN=workdir|as-of.
@@ -207,7 +209,10 @@ func runChildRun(spec string) {
 			}
 		}
 	}
-	if _, err := Run(ctx, Config{Workdir: work, Buckets: 4}, d, IngestInput{}); err != nil {
+	// --force: every child does the whole run, so the kills land in every
+	// stage however fast the machine (reusing what killed runs committed,
+	// later children used to end before they could be killed).
+	if _, err := Run(ctx, Config{Workdir: work, Buckets: 4, Force: os.Getenv(childForceEnv) != ""}, d, IngestInput{}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -239,11 +244,11 @@ func TestRunSurvivesKill(t *testing.T) {
 	kills := 0
 	for i := range 20 {
 		cmd := exec.Command(exe, "-test.run=^$")
-		cmd.Env = append(os.Environ(), childRunEnv+"="+work+"|2025-12-31")
+		cmd.Env = append(os.Environ(), childRunEnv+"="+work+"|2025-12-31", childForceEnv+"=1")
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(60+i*110) * time.Millisecond)
+		time.Sleep(time.Duration(60+i*60) * time.Millisecond)
 		if i%2 == 0 {
 			cmd.Process.Signal(syscall.SIGTERM) // the run stops itself
 		} else {
