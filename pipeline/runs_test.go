@@ -248,7 +248,7 @@ func TestRunSurvivesKill(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(60+i*60) * time.Millisecond)
+		time.Sleep(time.Duration(60+i*110) * time.Millisecond)
 		if i%2 == 0 {
 			cmd.Process.Signal(syscall.SIGTERM) // the run stops itself
 		} else {
