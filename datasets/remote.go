@@ -59,10 +59,11 @@ func LocalWorkdir(workdir string) string {
 
 // Remote is a work directory in object storage and its local copy.
 type Remote struct {
-	URL   string
-	Local string // the copy: give it to the stages as the work directory
-	b     *blob.Bucket
-	state map[string]syncEntry // by slash path under the prefix: what the copy holds from the store
+	URL    string
+	Local  string // the copy: give it to the stages as the work directory
+	b      *blob.Bucket
+	state  map[string]syncEntry // by slash path under the prefix: what the copy holds from the store
+	unlock func()               // releases the copy's lock
 }
 
 // syncEntry is one file of the copy as the store had it when fetched or
@@ -112,7 +113,14 @@ func OpenRemote(ctx context.Context, rawURL, cacheDir string) (*Remote, error) {
 		b.Close()
 		return nil, fmt.Errorf("datasets: %w", err)
 	}
-	r := &Remote{URL: rawURL, Local: cacheDir, b: b, state: map[string]syncEntry{}}
+	// One command at a time on a copy: two would fetch and remove files
+	// under each other (ErrLocked names the holder).
+	unlock, err := LockWorkdir(filepath.Join(cacheDir, ".copy"))
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	r := &Remote{URL: rawURL, Local: cacheDir, b: b, state: map[string]syncEntry{}, unlock: unlock}
 	if raw, err := os.ReadFile(filepath.Join(cacheDir, syncState)); err == nil {
 		if json.Unmarshal(raw, &r.state) != nil {
 			r.state = map[string]syncEntry{} // unreadable: fetch everything again
@@ -121,8 +129,14 @@ func OpenRemote(ctx context.Context, rawURL, cacheDir string) (*Remote, error) {
 	return r, nil
 }
 
-// Close closes the store.
-func (r *Remote) Close() error { return r.b.Close() }
+// Close closes the store and releases the copy.
+func (r *Remote) Close() error {
+	if r.unlock != nil {
+		r.unlock()
+		r.unlock = nil
+	}
+	return r.b.Close()
+}
 
 // hiddenPath reports whether a slash path has a component starting with a
 // dot: temporary folders, locks and the copy's own record stay local.

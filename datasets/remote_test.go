@@ -3,6 +3,7 @@ package datasets
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -207,4 +208,23 @@ func TestRemoteFollowsManifests(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(d, pushPending)); !os.IsNotExist(err) {
 		t.Error("the push marker stayed")
 	}
+}
+
+// TestRemoteCopyLocked: two commands cannot work on one local copy.
+func TestRemoteCopyLocked(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	a, err := OpenRemote(ctx, "mem://", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenRemote(ctx, "mem://", dir); !errors.Is(err, ErrLocked) {
+		t.Errorf("a second command on the same copy: %v, want ErrLocked", err)
+	}
+	a.Close()
+	b, err := OpenRemote(ctx, "mem://", dir)
+	if err != nil {
+		t.Fatalf("after the first closed: %v", err)
+	}
+	b.Close()
 }
