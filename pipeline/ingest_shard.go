@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/csv"
@@ -170,18 +171,21 @@ func finishIngestFromShards(cfg Config, key string, paths map[string]string, res
 	res.Skipped = skipped
 	rec := first.Record
 	for i := range rec.Files {
-		rec.Files[i].Path = cmpOr(rename[rec.Files[i].Path], rec.Files[i].Path)
+		rec.Files[i].Path = cmp.Or(rename[rec.Files[i].Path], rec.Files[i].Path)
 	}
 	for i := range res.Files {
-		res.Files[i].File = cmpOr(rename[res.Files[i].File], res.Files[i].File)
+		res.Files[i].File = cmp.Or(rename[res.Files[i].File], res.Files[i].File)
 	}
-	for i := range res.Warnings {
+	for i, w := range res.Warnings { // "<path>: n of m rows quarantined"
 		for from, to := range rename {
-			res.Warnings[i] = strings.ReplaceAll(res.Warnings[i], from, to)
+			if rest, ok := strings.CutPrefix(w, from+": "); ok {
+				res.Warnings[i] = to + ": " + rest
+				break
+			}
 		}
 	}
 	for i := range res.BadSample {
-		res.BadSample[i].File = cmpOr(rename[res.BadSample[i].File], res.BadSample[i].File)
+		res.BadSample[i].File = cmp.Or(rename[res.BadSample[i].File], res.BadSample[i].File)
 	}
 	parts := func(table string, buckets int) ([]string, error) {
 		out := make([]string, buckets)
@@ -265,13 +269,6 @@ func finishIngestFromShards(cfg Config, key string, paths map[string]string, res
 	return true, nil
 }
 
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 // renameQuarantine rewrites the file column of a quarantine CSV by rename
 // (unchanged when there is nothing to rename).
 func renameQuarantine(q []byte, rename map[string]string) ([]byte, error) {
@@ -290,7 +287,7 @@ func renameQuarantine(q []byte, rename map[string]string) ([]byte, error) {
 	w := csv.NewWriter(&buf)
 	for i, r := range recs {
 		if i > 0 && len(r) > 0 {
-			r[0] = cmpOr(rename[r[0]], r[0])
+			r[0] = cmp.Or(rename[r[0]], r[0])
 		}
 		w.Write(r)
 	}

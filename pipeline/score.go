@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -39,12 +38,7 @@ type ScoreResult struct {
 // report.html, manifest) atomically. With cfg.Shard set it scores only the
 // shard's buckets, for Merge (scoreShard).
 func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error) {
-	cfg = cfg.WithDefaults()
-	if err := cfg.Validate(); err != nil {
-		return ScoreResult{}, err
-	}
-	start := time.Now()
-	sp, err := prepareScore(cfg, asOf)
+	cfg, sp, start, err := beginScore(cfg, asOf)
 	if err != nil {
 		return ScoreResult{}, err
 	}
@@ -59,11 +53,23 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 	if err != nil {
 		return ScoreResult{}, err
 	}
-	sc, err := scoreSnapshot(ctx, cfg, asOf, sp, fr.Dir, nil)
+	sc, _, err := scoreSnapshot(ctx, cfg, asOf, sp, fr.Dir, nil)
 	if err != nil {
 		return ScoreResult{}, err
 	}
 	return publishList(ctx, cfg, asOf, sp, sc, nil, start)
+}
+
+// beginScore is what Score and Merge do first: the config's defaults and
+// checks, the start time, and the champions and inputs key (prepareScore).
+func beginScore(cfg Config, asOf time.Time) (Config, *scorePrep, time.Time, error) {
+	cfg = cfg.WithDefaults()
+	start := time.Now()
+	if err := cfg.Validate(); err != nil {
+		return cfg, nil, start, err
+	}
+	sp, err := prepareScore(cfg, asOf)
+	return cfg, sp, start, err
 }
 
 // scorePrep is what scoring reads before the snapshot: the champions and
@@ -105,35 +111,26 @@ type scored struct {
 	rows   []datasets.ScoreRow
 	inputs []actionInput
 	first  []int32 // day of the first order, days since 1970-01-01
-	parts  []int32 // snapshot part (warehouse bucket)
 }
 
 // scoreSnapshot scores the customers of the snapshot in dir, of the parts
-// keep accepts (nil: all).
-func scoreSnapshot(ctx context.Context, cfg Config, asOf time.Time, sp *scorePrep, dir string, keep func(int) bool) (*scored, error) {
+// keep accepts (nil: all), and returns the rows each part brought (the
+// rows are in part order).
+func scoreSnapshot(ctx context.Context, cfg Config, asOf time.Time, sp *scorePrep, dir string, keep func(int) bool) (*scored, map[int]int64, error) {
 	rec, partRows, _, err := datasets.ReadSnapshotParts(ctx, dir, memory.DefaultAllocator, keep, scoreColumns()...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	first, err := firstOrderDays(rec)
 	if err != nil {
 		rec.Release()
-		return nil, err
+		return nil, nil, err
 	}
 	rows, inputs, err := scoreRows(cfg, rec, &sp.churnArt, &sp.clvArt, asOf, sp.churnV+"+"+sp.clvV) // releases rec
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	sc := &scored{rows: rows, inputs: inputs, first: first, parts: make([]int32, 0, len(rows))}
-	for _, p := range slices.Sorted(maps.Keys(partRows)) {
-		for range partRows[p] {
-			sc.parts = append(sc.parts, int32(p))
-		}
-	}
-	if len(sc.parts) != len(rows) {
-		return nil, fmt.Errorf("pipeline: snapshot %s: its parts have %d rows, their columns %d", dir, len(sc.parts), len(rows))
-	}
-	return sc, nil
+	return &scored{rows: rows, inputs: inputs, first: first}, partRows, nil
 }
 
 // publishList takes the scored customers of the whole snapshot through the

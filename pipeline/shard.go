@@ -77,7 +77,7 @@ func scoreShard(ctx context.Context, cfg Config, asOf time.Time, sp *scorePrep, 
 		cfg.Log.Info("score shard up to date, reused", "stage", "score", "run_id", cfg.RunID, "shard", cfg.Shard.String(), "dir", dir)
 		return ScoreResult{Dir: dir, Customers: int(m.Rows), Reused: true}, nil
 	}
-	fr, err := currentSnapshot(cfg, asOf)
+	fr, err := currentSnapshot(ctx, cfg, asOf)
 	if err != nil {
 		return ScoreResult{}, err
 	}
@@ -85,33 +85,29 @@ func scoreShard(ctx context.Context, cfg Config, asOf time.Time, sp *scorePrep, 
 	if err != nil {
 		return ScoreResult{}, err
 	}
-	var mine []string
-	for _, p := range parts {
-		if cfg.Shard.Owns(datasets.PartNumber(p)) {
-			mine = append(mine, strconv.Itoa(datasets.PartNumber(p)))
-		}
-	}
 	var out []datasets.ScoredCustomer
-	if len(mine) > 0 { // more shards than buckets: this one has none
-		sc, err := scoreSnapshot(ctx, cfg, asOf, sp, fr.Dir, cfg.Shard.Owns)
+	var pr []string                                                                                        // rows by part, so merge can place every row before reading the next shard
+	if slices.ContainsFunc(parts, func(p string) bool { return cfg.Shard.Owns(datasets.PartNumber(p)) }) { // more shards than buckets: none
+		sc, partRows, err := scoreSnapshot(ctx, cfg, asOf, sp, fr.Dir, cfg.Shard.Owns)
 		if err != nil {
 			return ScoreResult{}, err
 		}
-		out = make([]datasets.ScoredCustomer, len(sc.rows))
-		for i := range out {
-			in := &sc.inputs[i]
-			out[i] = datasets.ScoredCustomer{Part: sc.parts[i], Row: sc.rows[i], FirstOrderDay: sc.first[i], Subscription: in.subscription,
-				DaysSinceComplaint: in.daysSinceComplaint, DiscountShare: in.discount, OverdueRatio: in.overdue, ReasonFeatures: in.reasons}
+		out = make([]datasets.ScoredCustomer, 0, len(sc.rows))
+		for _, p := range slices.Sorted(maps.Keys(partRows)) { // the rows are in part order
+			pr = append(pr, fmt.Sprintf("%d:%d", p, partRows[p]))
+			for range partRows[p] {
+				i := len(out)
+				if i == len(sc.rows) {
+					return ScoreResult{}, fmt.Errorf("pipeline: snapshot %s: its parts count more rows than their columns hold", fr.Dir)
+				}
+				in := &sc.inputs[i]
+				out = append(out, datasets.ScoredCustomer{Part: int32(p), Row: sc.rows[i], FirstOrderDay: sc.first[i], Subscription: in.subscription,
+					DaysSinceComplaint: in.daysSinceComplaint, DiscountShare: in.discount, OverdueRatio: in.overdue, ReasonFeatures: in.reasons})
+			}
 		}
-	}
-	// Rows by part, so merge can place every row before reading the next shard.
-	counts := map[int32]int{}
-	for _, c := range out {
-		counts[c.Part]++
-	}
-	var pr []string
-	for _, p := range slices.Sorted(maps.Keys(counts)) {
-		pr = append(pr, fmt.Sprintf("%d:%d", p, counts[p]))
+		if len(out) != len(sc.rows) {
+			return ScoreResult{}, fmt.Errorf("pipeline: snapshot %s: its parts count %d rows, their columns hold %d", fr.Dir, len(out), len(sc.rows))
+		}
 	}
 	partRows := strings.Join(pr, ",")
 	// The KPI book of the shard's buckets, one per bucket: merge adds them
@@ -138,7 +134,7 @@ func scoreShard(ctx context.Context, cfg Config, asOf time.Time, sp *scorePrep, 
 			return datasets.Manifest{}, fmt.Errorf("pipeline: %w", err)
 		}
 		return datasets.Manifest{Kind: "score-shard", Rows: int64(len(out)), Meta: map[string]string{
-			"as_of": dateString(asOf), "shard": cfg.Shard.String(), "parts": strings.Join(mine, ","),
+			"as_of": dateString(asOf), "shard": cfg.Shard.String(),
 			"snapshot_parts": strconv.Itoa(len(parts)), "part_rows": partRows, "churn_model": sp.churnV, "clv_model": sp.clvV, "inputs_key": sp.key}}, nil
 	})
 	if err != nil {
@@ -160,12 +156,12 @@ type shardBook struct {
 // currentSnapshot returns the committed snapshot at asOf if it is up to
 // date with the warehouse and config, and an error saying how to build it
 // otherwise.
-func currentSnapshot(cfg Config, asOf time.Time) (FeaturesResult, error) {
+func currentSnapshot(ctx context.Context, cfg Config, asOf time.Time) (FeaturesResult, error) {
 	cfg.noBuild = true
-	res, err := snapshots(context.Background(), cfg, []time.Time{asOf}, asOf)
+	res, err := snapshots(ctx, cfg, []time.Time{asOf}, asOf)
 	if errors.Is(err, errNotBuilt) {
-		return FeaturesResult{}, fmt.Errorf("pipeline: shard %s: the feature snapshot at %s is missing or older than the warehouse; build it first (churn features --workdir %s --cutoff %s)",
-			cfg.Shard, dateString(asOf), cfg.Workdir, dateString(asOf))
+		return FeaturesResult{}, fmt.Errorf("pipeline: the feature snapshot at %s is missing or older than the warehouse; build it first (churn features --workdir %s --cutoff %s)",
+			dateString(asOf), cfg.Workdir, dateString(asOf))
 	}
 	if err != nil {
 		return FeaturesResult{}, err
@@ -180,12 +176,7 @@ func currentSnapshot(cfg Config, asOf time.Time) (FeaturesResult, error) {
 // they must cover every part of the snapshot. cfg.Shard.N, when set, is the
 // shard count to merge; otherwise the count of the shard folders found.
 func Merge(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error) {
-	cfg = cfg.WithDefaults()
-	if err := cfg.Validate(); err != nil {
-		return ScoreResult{}, err
-	}
-	start := time.Now()
-	sp, err := prepareScore(cfg, asOf)
+	cfg, sp, start, err := beginScore(cfg, asOf)
 	if err != nil {
 		return ScoreResult{}, err
 	}
@@ -257,7 +248,7 @@ func Merge(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 		}
 		return ScoreResult{}, fmt.Errorf("pipeline: cannot merge the %d score shards of %s: %s", n, dateString(asOf), strings.Join(why, "; "))
 	}
-	fr, err := currentSnapshot(cfg, asOf)
+	fr, err := currentSnapshot(ctx, cfg, asOf)
 	if err != nil {
 		return ScoreResult{}, err
 	}
@@ -352,8 +343,8 @@ func Merge(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 const featuresStage = "features"
 
 // shardMetaKeys are the keys a shard folder's manifest adds to the
-// snapshot's meta.
-var shardMetaKeys = []string{"shard", "parts"}
+// snapshot's meta (its parts are the files the manifest lists).
+var shardMetaKeys = []string{"shard"}
 
 // writeShardParts builds the buckets of cfg.Shard for every snapshot in
 // todo and commits each snapshot's parts (the builder's columns; the RFM
@@ -430,13 +421,9 @@ func writeShardParts(ctx context.Context, cfg Config, info datasets.WarehouseInf
 	if err != nil {
 		return err
 	}
-	parts := make([]string, len(mine))
-	for j, b := range mine {
-		parts[j] = strconv.Itoa(b)
-	}
 	for k, pl := range plans {
 		meta := maps.Clone(pl.meta)
-		meta["shard"], meta["parts"] = cfg.Shard.String(), strings.Join(parts, ",")
+		meta["shard"] = cfg.Shard.String()
 		pl.res.Customers = 0
 		for _, n := range rows[k] {
 			pl.res.Customers += n
@@ -521,7 +508,7 @@ func ShardKeep(sh Shard, local string) func(key string) bool {
 			return num(m[1]) == sh.I && num(m[2]) == sh.N
 		}
 		if m := keyBucket.FindStringSubmatch(key); m != nil {
-			return sh.Owns(num(m[1])) || strings.HasPrefix(key, "warehouse/transactions/") && priced()
+			return sh.Owns(num(m[1])) || strings.HasPrefix(key, datasets.WarehouseDir+"/") && priced()
 		}
 		if m := keyPart.FindStringSubmatch(key); m != nil {
 			return sh.Owns(num(m[1]))
