@@ -204,7 +204,7 @@ func (r *Remote) Pull(ctx context.Context, keep func(key string) bool) ([]string
 	// manifest says whether a shard needs every bucket).
 	var first, rest []remoteObject
 	for _, o := range objs {
-		if isManifest(o.key) || !r.inFolder(objs, o.key) {
+		if isManifest(o.key) || !inFolder(o.key, func(k string) bool { _, ok := objs[k]; return ok }) {
 			first = append(first, o)
 		} else {
 			rest = append(rest, o)
@@ -281,10 +281,11 @@ func (r *Remote) verify(objs map[string]remoteObject) ([]string, error) {
 // pushPending marks a copy whose push has begun and not finished.
 const pushPending = ".churn-push-pending"
 
-// inFolder reports whether key lies under a folder with a manifest.
-func (r *Remote) inFolder(objs map[string]remoteObject, key string) bool {
+// inFolder reports whether key lies under a folder with a manifest (one
+// whose key exists says).
+func inFolder(key string, exists func(key string) bool) bool {
 	for d := path.Dir(key); d != "." && d != "/"; d = path.Dir(d) {
-		if _, ok := objs[d+"/"+ManifestName]; ok {
+		if exists(d + "/" + ManifestName) {
 			return true
 		}
 	}
@@ -414,12 +415,8 @@ func (r *Remote) push(ctx context.Context) error {
 	}
 	var data, manifests, pointers []upload
 	local := map[string]bool{}
-	var folders []string
 	err := r.walkLocal(func(key, p string, fi fs.FileInfo) error {
 		local[key] = true
-		if isManifest(key) {
-			folders = append(folders, path.Dir(key)+"/")
-		}
 		if e, ok := r.state[key]; ok && fi.Size() == e.LocalSize && fi.ModTime().Equal(e.LocalMod) {
 			return nil // as fetched or pushed
 		}
@@ -438,7 +435,7 @@ func (r *Remote) push(ctx context.Context) error {
 	// A changed file outside every folder with a manifest is a pointer.
 	var inFolders []upload
 	for _, u := range data {
-		if slices.ContainsFunc(folders, func(f string) bool { return strings.HasPrefix(u.key, f) }) {
+		if inFolder(u.key, func(k string) bool { return local[k] }) {
 			inFolders = append(inFolders, u)
 		} else {
 			pointers = append(pointers, u)
