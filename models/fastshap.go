@@ -1,6 +1,9 @@
 package models
 
-import "math"
+import (
+	"math"
+	"math/bits"
+)
 
 // Fast TreeSHAP v2 (Yang 2021, "Fast TreeSHAP: Accelerating SHAP value
 // computation for trees"): for a leaf whose path holds the distinct
@@ -23,11 +26,6 @@ type shapLeaf struct {
 	feats []int      // the distinct path features
 	conds []shapCond // the path's splits, root first
 	table []float64  // [mask][slot] contributions, mask bit s = feats[s] hot
-	// For trees of at most 63 nodes, per slot: the path's nodes that split
-	// on the slot's feature (bit k = node k) and the side the path takes at
-	// each (bit set = left). The slot is hot when the row goes the path's
-	// way at all of them.
-	slotNodes, slotLeft []uint64
 }
 
 // shapCond is a split on a leaf's path: the row meets it when it goes to
@@ -39,22 +37,48 @@ type shapCond struct {
 
 // shapTables holds a tree's leaf tables; ok is false when a leaf is too
 // deep to tabulate (the recursion explains that tree). Trees of at most 63
-// nodes (bits) are explained from bit sets of the row's decisions.
+// nodes (bits) are explained from the rows' order keys by explainKeys.
 type shapTables struct {
 	leaves []shapLeaf
 	ok     bool
 	bits   bool
-	splits []shapSplit // the tree's split nodes, when bits
+	shapBits
 }
 
-// shapSplit is a split node: the row goes left when x[feat] ≤ thr, or when
-// x[feat] is missing and missingLeft.
-type shapSplit struct {
-	thr         float64
-	feat        int32
-	node        uint8
-	missingLeft bool
+// shapBits is a tree of at most 63 nodes packed for explainKeys.
+type shapBits struct {
+	splits []keySplit // the split nodes
+	// edges are the non-root nodes, parents before children: a node's hot
+	// mask is its parent's with the parent's feature (slot) added when new
+	// to the path, and cleared when the row goes the other way there.
+	edges    []shapEdge
+	leafNode []uint8   // each leaf's node, in leaf order
+	leafBase []int32   // where each leaf's table starts in flat
+	leafM    []int32   // each leaf's number of path features
+	flat     []float64 // the leaf tables, one after another
+	// feats are the tree's features; feature feats[i]'s contributions are
+	// uses[useEnd[i−1]:useEnd[i]], in leaf order.
+	feats  []int32
+	useEnd []int32
+	uses   []shapUse
 }
+
+// keySplit is a split node on order keys, as flatNode: the row goes right
+// when (key + shift) mod 2⁶⁴ > bound.
+type keySplit struct {
+	bound, shift uint64
+	feat         int32
+	node         uint8
+}
+
+// shapEdge is the step from a split node (parent) to its child node.
+type shapEdge struct {
+	node, parent, slot, left uint8  // left: 1 for the left child
+	newSlot                  uint32 // 1<<slot when the parent's feature is new to the path, else 0
+}
+
+// shapUse is one of a feature's contributions: slot of leaf's table row.
+type shapUse struct{ leaf, slot uint8 }
 
 func (t *Tree) shapTables() shapTables {
 	st := shapTables{ok: true}
@@ -95,22 +119,7 @@ func (t *Tree) shapTables() shapTables {
 	}
 	walk(0, nil, nil, nil)
 	if st.ok && len(t.Nodes) <= 63 {
-		st.bits = true
-		for k, nd := range t.Nodes {
-			if nd.Left >= 0 {
-				st.splits = append(st.splits, shapSplit{thr: nd.Threshold, feat: int32(nd.Feature), node: uint8(k), missingLeft: nd.MissingLeft})
-			}
-		}
-		for l := range st.leaves {
-			lf := &st.leaves[l]
-			lf.slotNodes, lf.slotLeft = make([]uint64, len(lf.feats)), make([]uint64, len(lf.feats))
-			for _, c := range lf.conds {
-				lf.slotNodes[c.slot] |= 1 << c.node
-				if c.left {
-					lf.slotLeft[c.slot] |= 1 << c.node
-				}
-			}
-		}
+		st.bits, st.shapBits = t.packBits(st.leaves)
 	}
 	return st
 }
@@ -163,11 +172,11 @@ func lgamma(n int) float64 {
 	return v
 }
 
-// explain adds the tree's contributions for row x to phi; left is scratch
-// (len(t.Nodes)).
-func (st *shapTables) explain(t *Tree, phi, x []float64, left []bool) {
+// explain adds the tree's contributions for row x, whose order keys are
+// keys, to phi; left is scratch (len(t.Nodes)).
+func (st *shapTables) explain(t *Tree, phi, x []float64, keys []uint64, left []bool) {
 	if st.bits {
-		st.explainBits(phi, x)
+		st.explainKeys(phi, keys)
 		return
 	}
 	for k := range t.Nodes {
@@ -193,32 +202,91 @@ func (st *shapTables) explain(t *Tree, phi, x []float64, left []bool) {
 	}
 }
 
-// explainBits is explain for trees of at most 63 nodes: the row's
-// decisions are one bit set, and a leaf's hot slots come from a mask test
-// per slot without branches. The contributions are added in the same order
-// as explain's, so the sums are the same to the bit.
-func (st *shapTables) explainBits(phi, x []float64) {
-	var goLeft uint64
-	for _, sp := range st.splits {
-		v := x[sp.feat]
-		if v <= sp.thr || v != v && sp.missingLeft {
-			goLeft |= 1 << sp.node
+// packBits packs a tree of at most 63 nodes for explainKeys; ok is false
+// when a child does not follow its parent in Nodes.
+func (t *Tree) packBits(leaves []shapLeaf) (ok bool, b shapBits) {
+	for k, nd := range t.Nodes {
+		if nd.Left < 0 {
+			continue
+		}
+		if nd.Left <= k || nd.Right <= k {
+			return false, shapBits{}
+		}
+		shift := uint64(0)
+		if nd.MissingLeft {
+			shift = 1
+		}
+		b.splits = append(b.splits, keySplit{bound: sortKey(nd.Threshold) + shift, shift: shift, feat: int32(nd.Feature), node: uint8(k)})
+	}
+	edges := make([]shapEdge, len(t.Nodes))
+	has := make([]bool, len(t.Nodes))
+	uses := map[int][]shapUse{}
+	for l, lf := range leaves {
+		node, seen := 0, uint32(0)
+		for _, c := range lf.conds {
+			nd := &t.Nodes[c.node]
+			e := shapEdge{node: uint8(nd.Right), parent: uint8(c.node), slot: uint8(c.slot)}
+			if c.left {
+				e.node, e.left = uint8(nd.Left), 1
+			}
+			if seen&(1<<c.slot) == 0 {
+				e.newSlot = 1 << c.slot
+				seen |= 1 << c.slot
+			}
+			edges[e.node], has[e.node], node = e, true, int(e.node)
+		}
+		b.leafNode = append(b.leafNode, uint8(node))
+		b.leafBase = append(b.leafBase, int32(len(b.flat)))
+		b.leafM = append(b.leafM, int32(len(lf.feats)))
+		b.flat = append(b.flat, lf.table...)
+		for s, f := range lf.feats {
+			if uses[f] == nil {
+				b.feats = append(b.feats, int32(f))
+			}
+			uses[f] = append(uses[f], shapUse{leaf: uint8(l), slot: uint8(s)})
 		}
 	}
-	for l := range st.leaves {
-		lf := &st.leaves[l]
-		m := len(lf.feats)
-		mask := 0
-		for s, nodes := range lf.slotNodes {
-			// off is 0 exactly when the row goes the path's way at every
-			// node of the slot; bit 63 is never set (node < 63), so
-			// (off−1)>>63 is 1 then and 0 otherwise.
-			off := (goLeft ^ lf.slotLeft[s]) & nodes
-			mask |= int((off-1)>>63) << s
+	for k := range edges {
+		if has[k] {
+			b.edges = append(b.edges, edges[k])
 		}
-		row := lf.table[mask*m : (mask+1)*m]
-		for s, f := range lf.feats {
-			phi[f] += row[s]
+	}
+	for _, f := range b.feats {
+		b.uses = append(b.uses, uses[int(f)]...)
+		b.useEnd = append(b.useEnd, int32(len(b.uses)))
+	}
+	return true, b
+}
+
+// explainKeys is explain for trees of at most 63 nodes, from the row's
+// order keys (encodeKeys): the row's decisions are one bit set, each node's
+// hot mask follows from its parent's in one step without branches, and
+// each feature's contributions are summed in a register. A feature's
+// contributions are added in leaf order, as explain adds them, so the sums
+// are the same to the bit.
+func (b *shapBits) explainKeys(phi []float64, keys []uint64) {
+	var goLeft uint64
+	for _, sp := range b.splits {
+		_, right := bits.Sub64(sp.bound, keys[sp.feat]+sp.shift, 0)
+		goLeft |= (right ^ 1) << sp.node
+	}
+	var mask [64]uint32
+	for _, e := range b.edges {
+		off := uint32(goLeft>>e.parent^uint64(e.left)) & 1 // 1 when the row goes the other way
+		mask[e.node] = (mask[e.parent] | e.newSlot) &^ (off << e.slot)
+	}
+	var row [64]int32
+	for l, node := range b.leafNode {
+		row[l] = b.leafBase[l] + int32(mask[node])*b.leafM[l]
+	}
+	lo := int32(0)
+	for i, f := range b.feats {
+		hi := b.useEnd[i]
+		acc := phi[f]
+		for _, u := range b.uses[lo:hi] {
+			acc += b.flat[row[u.leaf]+int32(u.slot)]
 		}
+		phi[f] = acc
+		lo = hi
 	}
 }

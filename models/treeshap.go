@@ -21,9 +21,11 @@ func (m *GBDT) Contributions(dst, x []float64) float64 {
 	clear(dst)
 	var path []pathElement
 	left := make([]bool, m.shapNodes)
+	keys := make([]uint64, len(x))
+	encodeKeys(keys, x, 0, 1, len(x))
 	for k := range m.Trees {
 		if m.shapTabs[k].ok {
-			m.shapTabs[k].explain(&m.Trees[k], dst, x, left)
+			m.shapTabs[k].explain(&m.Trees[k], dst, x, keys, left)
 			continue
 		}
 		if path == nil {
@@ -48,6 +50,8 @@ func (m *GBDT) ContributionsBatch(dst, X []float64) float64 {
 	e := m.Contributions(dst[:p], X[:p]) // prepares the tables; row 0 done
 	clear(dst[p:])
 	left := make([]bool, m.shapNodes)
+	keys := make([]uint64, n*p)
+	encodeKeys(keys, X, 0, n, p)
 	var path []pathElement
 	for k := range m.Trees {
 		tab := &m.shapTabs[k]
@@ -57,7 +61,7 @@ func (m *GBDT) ContributionsBatch(dst, X []float64) float64 {
 		for i := 1; i < n; i++ {
 			phi, x := dst[i*p:(i+1)*p], X[i*p:(i+1)*p]
 			if tab.ok {
-				tab.explain(&m.Trees[k], phi, x, left)
+				tab.explain(&m.Trees[k], phi, x, keys[i*p:(i+1)*p], left)
 			} else {
 				m.Trees[k].shap(phi, x, path, 0, 0, 1, 1, -1)
 			}
