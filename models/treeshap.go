@@ -58,7 +58,13 @@ func (m *GBDT) ContributionsBatch(dst, X []float64) float64 {
 		if !tab.ok && path == nil {
 			path = make([]pathElement, (m.shapDepth+2)*(m.shapDepth+3)/2)
 		}
-		for i := 1; i < n; i++ {
+		i := 1
+		if tab.bits {
+			for ; i+4 <= n; i += 4 {
+				tab.explainKeys4(dst[i*p:(i+4)*p], keys[i*p:(i+4)*p], p)
+			}
+		}
+		for ; i < n; i++ {
 			phi, x := dst[i*p:(i+1)*p], X[i*p:(i+1)*p]
 			if tab.ok {
 				tab.explain(&m.Trees[k], phi, x, keys[i*p:(i+1)*p], left)
