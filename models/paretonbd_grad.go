@@ -29,7 +29,11 @@ func hyp2F1a1Grad(a, b, z float64) (lnF, dA, dB, dZ float64) {
 		}
 		// Tail bound for the k-weighted sums (the heaviest weights):
 		// Σ_{j>k} T_j·j ≤ T_k·ρ/(1−ρ)·(k + 1/(1−ρ)).
-		if ratio < 1 {
+		// The bound is at least term·ratio·kk (1/(1−ratio) ≥ 1 for
+		// 0 ≤ ratio < 1): while that is twice 1e-16·sum, so is the bound,
+		// and its two divisions are skipped — the loop stops at the same
+		// term as with the bound every time.
+		if ratio < 1 && (ratio < 0 || term*ratio*kk < 2e-16*sum) {
 			tail := term * ratio / (1 - ratio) * (kk + 1/(1-ratio))
 			if tail < 1e-16*sum && tail*h < 1e-16*(sb+sum) {
 				break
