@@ -193,41 +193,104 @@ func column(rec arrow.RecordBatch, name string) (arrow.Array, error) {
 
 // Float64s returns a numeric column as float64 values; nulls become NaN.
 func Float64s(rec arrow.RecordBatch, name string) ([]float64, error) {
-	a, err := column(rec, name)
+	c, err := NumberColumn(rec, name)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]float64, a.Len())
+	out := make([]float64, c.Len())
+	c.Fill(out, 1, nil, 0, len(out))
+	return out, nil
+}
+
+// Numbers reads a numeric column (float64, int64, int8, boolean or date32)
+// as float64 values, nulls as NaN, without copying it first.
+type Numbers struct {
+	a     arrow.Array
+	f64   []float64
+	i64   []int64
+	i8    []int8
+	d32   []arrow.Date32
+	b     *array.Boolean
+	nulls bool
+}
+
+// NumberColumn returns rec's column name for reading as numbers.
+func NumberColumn(rec arrow.RecordBatch, name string) (Numbers, error) {
+	a, err := column(rec, name)
+	if err != nil {
+		return Numbers{}, err
+	}
+	n := Numbers{a: a, nulls: a.NullN() > 0}
 	switch c := a.(type) {
 	case *array.Float64:
-		copy(out, c.Float64Values())
+		n.f64 = c.Float64Values()
 	case *array.Int64:
-		for i, v := range c.Int64Values() {
-			out[i] = float64(v)
-		}
+		n.i64 = c.Int64Values()
 	case *array.Int8:
-		for i, v := range c.Int8Values() {
-			out[i] = float64(v)
-		}
+		n.i8 = c.Int8Values()
 	case *array.Boolean:
-		for i := range out {
-			if c.Value(i) {
-				out[i] = 1
-			}
-		}
+		n.b = c
 	case *array.Date32:
-		for i, v := range c.Date32Values() {
-			out[i] = float64(v)
-		}
+		n.d32 = c.Date32Values()
 	default:
-		return nil, fmt.Errorf("features: column %q has type %s, want a number", name, a.DataType())
+		return Numbers{}, fmt.Errorf("features: column %q has type %s, want a number", name, a.DataType())
 	}
-	for i := range out {
-		if a.IsNull(i) {
-			out[i] = math.NaN()
+	return n, nil
+}
+
+// Len is the column's number of rows.
+func (n *Numbers) Len() int { return n.a.Len() }
+
+// Fill writes the values of rows lo..hi−1 of the selection rows (of the
+// column's rows 0, 1, … when rows is nil) to dst[0], dst[stride], … — a
+// column of a row-major matrix when stride is its width.
+func (n *Numbers) Fill(dst []float64, stride int, rows []int, lo, hi int) {
+	switch {
+	case n.f64 != nil:
+		fillFrom(dst, stride, n.f64, rows, lo, hi)
+	case n.i64 != nil:
+		fillFrom(dst, stride, n.i64, rows, lo, hi)
+	case n.i8 != nil:
+		fillFrom(dst, stride, n.i8, rows, lo, hi)
+	case n.d32 != nil:
+		fillFrom(dst, stride, n.d32, rows, lo, hi)
+	case n.b != nil:
+		for r := lo; r < hi; r++ {
+			i := r
+			if rows != nil {
+				i = rows[r]
+			}
+			v := 0.0
+			if n.b.Value(i) {
+				v = 1
+			}
+			dst[(r-lo)*stride] = v
 		}
 	}
-	return out, nil
+	if !n.nulls {
+		return
+	}
+	for r := lo; r < hi; r++ {
+		i := r
+		if rows != nil {
+			i = rows[r]
+		}
+		if n.a.IsNull(i) {
+			dst[(r-lo)*stride] = math.NaN()
+		}
+	}
+}
+
+func fillFrom[T ~float64 | ~int64 | ~int32 | ~int8](dst []float64, stride int, vals []T, rows []int, lo, hi int) {
+	if rows == nil {
+		for r := lo; r < hi; r++ {
+			dst[(r-lo)*stride] = float64(vals[r])
+		}
+		return
+	}
+	for r := lo; r < hi; r++ {
+		dst[(r-lo)*stride] = float64(vals[rows[r]])
+	}
 }
 
 // Strings returns a string column's values (copied).

@@ -914,24 +914,28 @@ func featureMatrix(rec arrow.RecordBatch) ([]float64, error) {
 }
 
 // fillFeatures writes the model columns of the given rows of rec (every
-// row when rows is nil) into dst, row-major.
+// row when rows is nil) into dst, row-major. It goes block by block of
+// rows, every column in turn, so a block's rows stay in the cache while
+// its columns are written; blocks run on every core.
 func fillFeatures(dst []float64, rec arrow.RecordBatch, rows []int) error {
 	p := len(features.ModelColumns)
+	cols := make([]features.Numbers, p)
 	for j, name := range features.ModelColumns {
-		col, err := features.Float64s(rec, name)
-		if err != nil {
+		var err error
+		if cols[j], err = features.NumberColumn(rec, name); err != nil {
 			return err
 		}
-		if rows == nil {
-			for i, v := range col {
-				dst[i*p+j] = v
-			}
-			continue
-		}
-		for r, i := range rows {
-			dst[r*p+j] = col[i]
-		}
 	}
+	n := len(rows)
+	if rows == nil {
+		n = int(rec.NumRows())
+	}
+	const block = 1024
+	parallelChunks(Config{Workers: runtime.GOMAXPROCS(0)}, n, block, func(lo, hi int) {
+		for j := range cols {
+			cols[j].Fill(dst[lo*p+j:hi*p], p, rows, lo, hi)
+		}
+	})
 	return nil
 }
 
