@@ -291,23 +291,31 @@ func (b *shapBits) explainKeys(phi []float64, keys []uint64) {
 	}
 }
 
-// explainKeys4 is explainKeys for four rows at once (phi and keys hold
+// explainKeys8 is explainKeys for eight rows at once (phi and keys hold
 // p values a row): their steps are independent, so the processor overlaps
 // them. Each row's sums are explainKeys's, to the bit.
-func (b *shapBits) explainKeys4(phi []float64, keys []uint64, p int) {
-	k0, k1, k2, k3 := keys[:p], keys[p:2*p], keys[2*p:3*p], keys[3*p:4*p]
-	var g0, g1, g2, g3 uint64
+func (b *shapBits) explainKeys8(phi []float64, keys []uint64, p int) {
+	k0, k1, k2, k3, k4, k5, k6, k7 := keys[0*p:1*p], keys[1*p:2*p], keys[2*p:3*p], keys[3*p:4*p], keys[4*p:5*p], keys[5*p:6*p], keys[6*p:7*p], keys[7*p:8*p]
+	var g0, g1, g2, g3, g4, g5, g6, g7 uint64
 	for _, sp := range b.splits {
 		_, r0 := bits.Sub64(sp.bound, k0[sp.feat]+sp.shift, 0)
 		_, r1 := bits.Sub64(sp.bound, k1[sp.feat]+sp.shift, 0)
 		_, r2 := bits.Sub64(sp.bound, k2[sp.feat]+sp.shift, 0)
 		_, r3 := bits.Sub64(sp.bound, k3[sp.feat]+sp.shift, 0)
+		_, r4 := bits.Sub64(sp.bound, k4[sp.feat]+sp.shift, 0)
+		_, r5 := bits.Sub64(sp.bound, k5[sp.feat]+sp.shift, 0)
+		_, r6 := bits.Sub64(sp.bound, k6[sp.feat]+sp.shift, 0)
+		_, r7 := bits.Sub64(sp.bound, k7[sp.feat]+sp.shift, 0)
 		g0 |= (r0 ^ 1) << sp.node
 		g1 |= (r1 ^ 1) << sp.node
 		g2 |= (r2 ^ 1) << sp.node
 		g3 |= (r3 ^ 1) << sp.node
+		g4 |= (r4 ^ 1) << sp.node
+		g5 |= (r5 ^ 1) << sp.node
+		g6 |= (r6 ^ 1) << sp.node
+		g7 |= (r7 ^ 1) << sp.node
 	}
-	var mask [64][4]uint32
+	var mask [64][8]uint32
 	for _, e := range b.edges {
 		m := &mask[e.parent]
 		left := uint64(e.left)
@@ -316,8 +324,12 @@ func (b *shapBits) explainKeys4(phi []float64, keys []uint64, p int) {
 		d[1] = (m[1] | e.newSlot) &^ (uint32(g1>>e.parent^left) & 1 << e.slot)
 		d[2] = (m[2] | e.newSlot) &^ (uint32(g2>>e.parent^left) & 1 << e.slot)
 		d[3] = (m[3] | e.newSlot) &^ (uint32(g3>>e.parent^left) & 1 << e.slot)
+		d[4] = (m[4] | e.newSlot) &^ (uint32(g4>>e.parent^left) & 1 << e.slot)
+		d[5] = (m[5] | e.newSlot) &^ (uint32(g5>>e.parent^left) & 1 << e.slot)
+		d[6] = (m[6] | e.newSlot) &^ (uint32(g6>>e.parent^left) & 1 << e.slot)
+		d[7] = (m[7] | e.newSlot) &^ (uint32(g7>>e.parent^left) & 1 << e.slot)
 	}
-	var row [32][4]int32
+	var row [32][8]int32
 	for l, node := range b.leafNode {
 		base, m, mk := b.leafBase[l], b.leafM[l], &mask[node]
 		r := &row[l]
@@ -325,20 +337,28 @@ func (b *shapBits) explainKeys4(phi []float64, keys []uint64, p int) {
 		r[1] = base + int32(mk[1])*m
 		r[2] = base + int32(mk[2])*m
 		r[3] = base + int32(mk[3])*m
+		r[4] = base + int32(mk[4])*m
+		r[5] = base + int32(mk[5])*m
+		r[6] = base + int32(mk[6])*m
+		r[7] = base + int32(mk[7])*m
 	}
 	lo := int32(0)
 	flat := b.flat
 	for i, f := range b.feats {
 		hi := b.useEnd[i]
-		a0, a1, a2, a3 := phi[f], phi[p+int(f)], phi[2*p+int(f)], phi[3*p+int(f)]
+		a0, a1, a2, a3, a4, a5, a6, a7 := phi[0*p+int(f)], phi[1*p+int(f)], phi[2*p+int(f)], phi[3*p+int(f)], phi[4*p+int(f)], phi[5*p+int(f)], phi[6*p+int(f)], phi[7*p+int(f)]
 		for _, u := range b.uses[lo:hi] {
 			r, s := &row[u.leaf], int32(u.slot)
 			a0 += flat[r[0]+s]
 			a1 += flat[r[1]+s]
 			a2 += flat[r[2]+s]
 			a3 += flat[r[3]+s]
+			a4 += flat[r[4]+s]
+			a5 += flat[r[5]+s]
+			a6 += flat[r[6]+s]
+			a7 += flat[r[7]+s]
 		}
-		phi[f], phi[p+int(f)], phi[2*p+int(f)], phi[3*p+int(f)] = a0, a1, a2, a3
+		phi[0*p+int(f)], phi[1*p+int(f)], phi[2*p+int(f)], phi[3*p+int(f)], phi[4*p+int(f)], phi[5*p+int(f)], phi[6*p+int(f)], phi[7*p+int(f)] = a0, a1, a2, a3, a4, a5, a6, a7
 		lo = hi
 	}
 }

@@ -60,8 +60,8 @@ func (m *GBDT) ContributionsBatch(dst, X []float64) float64 {
 		}
 		i := 1
 		if tab.bits {
-			for ; i+4 <= n; i += 4 {
-				tab.explainKeys4(dst[i*p:(i+4)*p], keys[i*p:(i+4)*p], p)
+			for ; i+8 <= n; i += 8 {
+				tab.explainKeys8(dst[i*p:(i+8)*p], keys[i*p:(i+8)*p], p)
 			}
 		}
 		for ; i < n; i++ {
