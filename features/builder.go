@@ -107,7 +107,8 @@ type Builder struct {
 	hasPoints    bool              // … loyalty points columns
 	channelNames map[uint64]string // channel hash → name
 
-	kpi        *KPIBook // CollectKPIs: customers go to the book, not to rows
+	kpi        *KPIBook // CollectKPIs: customers go to the book too
+	kpiOnly    bool     // … and not to rows
 	kpiScratch kpiScratch
 
 	// scratch
@@ -466,9 +467,12 @@ func (b *Builder) flush() {
 	if len(obs) == 0 {
 		return // no purchase observed by the cutoff: not a customer yet
 	}
+	fb := b.customerFeedback(b.cur)
 	if b.kpi != nil {
-		b.addKPIs(obs, lines, b.customerFeedback(b.cur))
-		return
+		b.addKPIs(obs, lines, fb)
+		if b.kpiOnly {
+			return
+		}
 	}
 	fs := b.rb.Fields()
 	k := 0
@@ -599,7 +603,6 @@ func (b *Builder) flush() {
 	}
 	next().(*array.Float64Builder).Append(rr)
 	b.appendBehaviour(next, lines, obs, recentWindows{o90: o90, oPrev90: oPrev90, s90: s90, sPrev90: sPrev90}, x, float64(cutoffDay-firstDay))
-	fb := b.customerFeedback(b.cur)
 	b.appendAttitude(next, fb, lines)
 	p := b.judgeTiers(obs, lines)
 	next().(*array.StringBuilder).Append(TierName(b.cfg.Tiers, p.rank))

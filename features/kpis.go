@@ -178,7 +178,14 @@ func (b *KPIBook) SegmentName(s int) string {
 // writing feature rows (Finish then returns no rows). The book's months
 // must cover the data up to the builder's cutoff.
 func (b *Builder) CollectKPIs(book *KPIBook) {
-	b.kpi = book
+	b.kpi, b.kpiOnly = book, true
+}
+
+// AlsoCollectKPIs makes the builder add every customer to book as well as
+// writing its feature row: one pass for a snapshot and the KPIs of its
+// cutoff, the book as CollectKPIs fills it when the builder is unlabelled.
+func (b *Builder) AlsoCollectKPIs(book *KPIBook) {
+	b.kpi, b.kpiOnly = book, false
 }
 
 // kpiScratch are the per-customer monthly arrays of the KPI pass.

@@ -106,6 +106,9 @@ type Config struct {
 	holdsLock bool
 	// noBuild: snapshots fail with errNotBuilt instead of building.
 	noBuild bool
+	// books, when set, keeps the KPI books the snapshot builds fill for
+	// the list (Run, Score).
+	books *bookCache
 }
 
 // Churn definitions (Config.ChurnDefinition).

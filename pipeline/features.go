@@ -182,6 +182,22 @@ func snapshots(ctx context.Context, cfg Config, cutoffs []time.Time, knownUntil 
 			}
 		}
 	}()
+	// With a book cache (Run, Score), the unlabelled snapshots built here
+	// fill the KPI books of their cutoffs in the same pass.
+	var books [][]*features.KPIBook // [bucket][fcfgs index]
+	if cfg.books != nil && slices.ContainsFunc(fcfgs, func(c features.Config) bool { return !c.Labelled }) {
+		books = make([][]*features.KPIBook, info.Buckets)
+		for b := range books {
+			books[b] = make([]*features.KPIBook, len(fcfgs))
+			for j, c := range fcfgs {
+				if !c.Labelled {
+					if books[b][j], err = features.NewKPIBook(time.UnixMicro(info.MinTS).UTC(), c.Cutoff, cfg.Tiers); err != nil {
+						return nil, err
+					}
+				}
+			}
+		}
+	}
 	mem := memory.DefaultAllocator
 	for k, pl := range todo {
 		pl.rfm = make([]features.RFMValues, info.Buckets)
@@ -200,7 +216,11 @@ func snapshots(ctx context.Context, cfg Config, cutoffs []time.Time, knownUntil 
 			}
 		}()
 		if len(built) > 0 {
-			fresh, err := bucketFeatures(ctx, cfg.Workdir, b, mem, fcfgs, nil)
+			var kpis []*features.KPIBook
+			if books != nil {
+				kpis = books[b]
+			}
+			fresh, err := bucketFeatures(ctx, cfg.Workdir, b, mem, fcfgs, kpis, false)
 			for j, rec := range fresh {
 				recs[built[j]] = rec
 			}
@@ -235,6 +255,20 @@ func snapshots(ctx context.Context, cfg Config, cutoffs []time.Time, knownUntil 
 	})
 	if err != nil {
 		return nil, err
+	}
+	for j, c := range fcfgs {
+		if books == nil || c.Labelled {
+			continue
+		}
+		perBucket := make([]*features.KPIBook, info.Buckets)
+		for b := range books {
+			perBucket[b] = books[b][j]
+		}
+		book, err := mergeBooks(perBucket)
+		if err != nil {
+			return nil, err
+		}
+		cfg.books.put(kpiKey(cfg, wv, c.Cutoff), book)
 	}
 	for k, pl := range todo {
 		sc := features.NewRFMScorer(pl.rfm)
@@ -300,12 +334,13 @@ func sameMeta(a, b map[string]string) bool {
 }
 
 // bucketFeatures builds the feature rows of bucket b for each config (one
-// read of the bucket and its feedback feeds them all), or with a KPI book
-// and one config, adds the bucket's customers to the book instead (and
-// returns no rows).
-func bucketFeatures(ctx context.Context, workdir string, b int, mem memory.Allocator, fcfgs []features.Config, kpi *features.KPIBook) ([]arrow.RecordBatch, error) {
+// read of the bucket and its feedback feeds them all). The builder of
+// config k also adds the bucket's customers to kpis[k] when kpis has a
+// book there — instead of building rows when kpiOnly (then no rows are
+// returned).
+func bucketFeatures(ctx context.Context, workdir string, b int, mem memory.Allocator, fcfgs []features.Config, kpis []*features.KPIBook, kpiOnly bool) ([]arrow.RecordBatch, error) {
 	cols := features.InputColumns
-	if kpi != nil {
+	if kpiOnly {
 		cols = features.KPIColumns // no need to read categories, channels, discounts, points
 	} else if slices.ContainsFunc(fcfgs, func(c features.Config) bool { return len(c.PriceIncreases) > 0 }) {
 		cols = append(slices.Clone(cols), datasets.ColProductID)
@@ -338,11 +373,15 @@ func bucketFeatures(ctx context.Context, workdir string, b int, mem memory.Alloc
 			return nil, err
 		}
 		builders[k] = fb
-		if kpi != nil {
-			fb.CollectKPIs(kpi)
+		if k < len(kpis) && kpis[k] != nil {
+			if kpiOnly {
+				fb.CollectKPIs(kpis[k])
+			} else {
+				fb.AlsoCollectKPIs(kpis[k])
+			}
 		}
 		fb.SetFeedback(feedback) // read only: shared by the builders
-		if kpi == nil && info.Customers > 0 {
+		if !kpiOnly && info.Customers > 0 {
 			fb.Reserve(int(info.Customers/int64(info.Buckets)) * 11 / 10) // buckets hash customers evenly
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -78,6 +79,15 @@ func writeKPIFiles(dir string, rows []datasets.KPIRow, cohorts []datasets.Cohort
 // computeKPIs streams the warehouse bucket by bucket (in parallel) into
 // one KPI book per bucket and merges them in bucket order.
 func computeKPIs(ctx context.Context, cfg Config, asOf time.Time) (*features.KPIBook, error) {
+	if cfg.books != nil { // the snapshot at asOf was built in this process: its pass filled the book
+		wv, _, err := warehouseVersion(cfg.Workdir)
+		if err != nil {
+			return nil, err
+		}
+		if book := cfg.books.take(kpiKey(cfg, wv, asOf)); book != nil {
+			return book, nil
+		}
+	}
 	books, err := kpiBooks(ctx, cfg, asOf, nil)
 	if err != nil {
 		return nil, err
@@ -107,7 +117,7 @@ func kpiBooks(ctx context.Context, cfg Config, asOf time.Time, keep func(int) bo
 			return err
 		}
 		books[b] = book
-		recs, err := bucketFeatures(ctx, cfg.Workdir, b, memory.DefaultAllocator, []features.Config{fcfg}, book)
+		recs, err := bucketFeatures(ctx, cfg.Workdir, b, memory.DefaultAllocator, []features.Config{fcfg}, []*features.KPIBook{book}, true)
 		for _, rec := range recs {
 			rec.Release()
 		}
@@ -197,4 +207,36 @@ func clvByCohort(first []int32, rows []datasets.ScoreRow) (map[int][2]float64, e
 		out[m] = s
 	}
 	return out, nil
+}
+
+// bookCache holds the KPI books that snapshot builds filled on the way
+// (Config.books), until the list takes them: the KPIs of a day whose
+// snapshot was just built need no second pass over the warehouse.
+type bookCache struct {
+	mu    sync.Mutex
+	books map[string]*features.KPIBook
+}
+
+func (c *bookCache) put(key string, book *features.KPIBook) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.books == nil {
+		c.books = map[string]*features.KPIBook{}
+	}
+	c.books[key] = book
+}
+
+// take returns the book of key, or nil, and forgets it.
+func (c *bookCache) take(key string) *features.KPIBook {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	book := c.books[key]
+	delete(c.books, key)
+	return book
+}
+
+// kpiKey names the KPI book of asOf: everything computeKPIs reads.
+func kpiKey(cfg Config, warehouseVersion string, asOf time.Time) string {
+	return inputsKey("kpis", warehouseVersion, dateString(asOf), features.FormatTiers(cfg.Tiers), cfg.TierWindow, cfg.CancelWindow,
+		cfg.Timezone, features.SchemaVersion())
 }

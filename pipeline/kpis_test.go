@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
@@ -205,5 +206,61 @@ func TestPriceIncreaseEndToEnd(t *testing.T) {
 	}
 	if !found {
 		t.Error("a is not in the snapshot")
+	}
+}
+
+// A snapshot built with a book cache (Run, Score) fills the KPI book of
+// its cutoff on the way, equal to the one a pass of its own computes, and
+// the list takes it from there; labelled snapshots fill none.
+func TestSnapshotFillsKPIBook(t *testing.T) {
+	ctx := context.Background()
+	work := t.TempDir()
+	cfg := Config{Workdir: work, Buckets: 4}
+	if _, err := Ingest(ctx, cfg, IngestInput{Transactions: filepath.Join(shopDir(t), "transactions.csv"),
+		Feedback: filepath.Join(shopDir(t), "feedback.csv"), Now: asOf.AddDate(0, 0, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	cfg = cfg.WithDefaults()
+	wv, _, err := warehouseVersion(work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := asOf.AddDate(0, -6, 0) // labelled: the data cover its horizon
+	cached := cfg
+	cached.books = &bookCache{}
+	res, err := snapshots(ctx, cached, []time.Time{old, asOf}, asOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res[0].Labelled || res[1].Labelled {
+		t.Fatalf("labelled: %v, %v", res[0].Labelled, res[1].Labelled)
+	}
+	if b := cached.books.take(kpiKey(cfg, wv, old)); b != nil {
+		t.Fatal("a labelled snapshot filled a KPI book")
+	}
+	got, err := computeKPIs(ctx, cached, asOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again := cached.books.take(kpiKey(cfg, wv, asOf)); again != nil {
+		t.Fatal("the book stayed in the cache after the list took it")
+	}
+	want, err := computeKPIs(ctx, cfg, asOf) // its own pass over the warehouse
+	if err != nil {
+		t.Fatal(err)
+	}
+	gj, _ := json.Marshal(got)
+	wj, _ := json.Marshal(want)
+	if !bytes.Equal(gj, wj) {
+		t.Fatalf("book from the snapshot pass differs from its own pass:\n%s\n%s", gj, wj)
+	}
+	if len(kpiRows(want, asOf)) < 12 || want.CohortSize[len(want.CohortSize)-1] < 0 {
+		t.Fatalf("implausible book: %d rows", len(kpiRows(want, asOf)))
+	}
+	// Another tier window is another book: the key tells them apart.
+	other := cfg
+	other.TierWindow = cfg.TierWindow + 1
+	if kpiKey(other, wv, asOf) == kpiKey(cfg, wv, asOf) {
+		t.Fatal("the key ignores the tier window")
 	}
 }

@@ -27,6 +27,7 @@ type RunResult struct {
 // rows and time.
 func Run(ctx context.Context, cfg Config, asOf time.Time, in IngestInput) (res RunResult, err error) {
 	cfg = cfg.WithDefaults()
+	cfg.books = &bookCache{} // the features stage fills the KPI book the list needs
 	if err := cfg.Validate(); err != nil {
 		return res, err
 	}

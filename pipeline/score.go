@@ -49,6 +49,9 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 		cfg.Log.Info("list up to date, reused", "stage", "score", "run_id", cfg.RunID, "list", res.ListCSV)
 		return res, nil
 	}
+	if cfg.books == nil {
+		cfg.books = &bookCache{}
+	}
 	fr, err := Features(ctx, cfg, asOf)
 	if err != nil {
 		return ScoreResult{}, err

@@ -401,7 +401,7 @@ func writeShardParts(ctx context.Context, cfg Config, info datasets.WarehouseInf
 	}
 	err := forEachBucket(ctx, cfg, "features", len(mine), func(j int) error {
 		b := mine[j]
-		recs, err := bucketFeatures(ctx, cfg.Workdir, b, memory.DefaultAllocator, fcfgs, nil)
+		recs, err := bucketFeatures(ctx, cfg.Workdir, b, memory.DefaultAllocator, fcfgs, nil, false)
 		defer func() {
 			for _, rec := range recs {
 				rec.Release()
