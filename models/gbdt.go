@@ -232,7 +232,7 @@ func FitGBDT(names []string, X, y, Xv, yv []float64, cfg GBDTConfig) (*GBDT, err
 	for i := range margin {
 		margin[i] = m.Base
 	}
-	vmargin := make([]float64, len(yv))
+	vmargin, vloss := make([]float64, len(yv)), make([]float64, len(yv))
 	for i := range vmargin {
 		vmargin[i] = m.Base
 	}
@@ -267,10 +267,16 @@ func FitGBDT(names []string, X, y, Xv, yv []float64, cfg GBDTConfig) (*GBDT, err
 			best = round + 1
 			continue
 		}
+		// The rows' losses in parallel, summed in row order: the same sum.
+		parallelRange(len(yv), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				vmargin[i] += t.predict(Xv[i*p : (i+1)*p])
+				vloss[i] = logLoss(vmargin[i], yv[i])
+			}
+		})
 		loss := 0.0
-		for i := range yv {
-			vmargin[i] += t.predict(Xv[i*p : (i+1)*p])
-			loss += logLoss(vmargin[i], yv[i])
+		for _, l := range vloss {
+			loss += l
 		}
 		loss /= float64(len(yv))
 		m.ValidLogLoss = append(m.ValidLogLoss, loss)
