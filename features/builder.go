@@ -98,8 +98,8 @@ type Builder struct {
 	rb         *array.RecordBuilder
 	cur        string
 	lines      []line
-	rowInCust  int
 	started    bool
+	own        *LineDecoder // Add's decoder
 
 	tierPoints   []int64 // instants the tier is judged at, newest first
 	zone         zoneCache
@@ -191,7 +191,7 @@ func NewBuilder(mem memory.Allocator, cfg Config) (*Builder, error) {
 		rb:         array.NewRecordBuilder(mem, BuilderSchema(cfg.Labelled)),
 		months:     map[int64]struct{}{}, nets: map[uint64]orderNet{},
 		tierPoints: tierPoints(day), zone: zoneCache{loc: cfg.Location, start: 1, end: 0},
-		channelNames: map[uint64]string{}, catSpend: map[uint64]int64{}, chanOrders: map[uint64]int64{}}, nil
+		catSpend: map[uint64]int64{}, chanOrders: map[uint64]int64{}}, nil
 }
 
 // Release frees the builder's buffers.
@@ -226,17 +226,65 @@ func (b *Builder) Reserve(n int) {
 // (order_id and category are optional). Batches must be sorted by customer_id,
 // then ts, across calls; a customer may span batches.
 func (b *Builder) Add(rec arrow.RecordBatch) error {
+	if b.own == nil {
+		b.own = NewLineDecoder(len(b.cfg.PriceIncreases) > 0)
+	}
+	ls, err := b.own.Decode(rec)
+	if err != nil {
+		return err
+	}
+	b.AddLines(ls)
+	return nil
+}
+
+// LineDecoder reads warehouse batches into customers' purchase lines once,
+// for every builder of a pass over the same rows (Builder.AddLines):
+// builders of several cutoffs then share the reading of the columns, the
+// hashing of orders, categories and channels.
+type LineDecoder struct {
+	prices    bool // hash product ids (for builders with PriceIncreases)
+	cur       string
+	started   bool
+	rowInCust int
+	ls        Lines
+}
+
+// Lines are a batch's purchase lines by customer (Decode), valid until the
+// decoder's next Decode.
+type Lines struct {
+	runs                   []lineRun
+	lines                  []line
+	channels               map[uint64]string // channel hash → name, of every batch so far
+	hasDiscount, hasPoints bool
+}
+
+// lineRun is one customer's lines of a batch: lines[lo:hi].
+type lineRun struct {
+	id     string // valid while the batch is
+	lo, hi int
+}
+
+// NewLineDecoder returns a decoder; prices hashes the product ids, which
+// builders with Config.PriceIncreases need.
+func NewLineDecoder(prices bool) *LineDecoder {
+	return &LineDecoder{prices: prices, ls: Lines{channels: map[uint64]string{}}}
+}
+
+// Decode reads one batch (as Builder.Add takes it): every row but the
+// non-product ones, whatever its time (each builder keeps those before
+// its horizon).
+func (d *LineDecoder) Decode(rec arrow.RecordBatch) (*Lines, error) {
 	sc := rec.Schema()
 	col := func(name string) arrow.Array { return datasets.Column(rec, name) }
 	cust, ok1 := asText(col(datasets.ColCustomerID))
 	tsCol, ok2 := col(datasets.ColTS).(*array.Timestamp)
 	amt, ok3 := col(datasets.ColAmountCents).(*array.Int64)
 	if !ok1 || !ok2 || !ok3 {
-		return fmt.Errorf("features: batch needs %s (string), %s (timestamp) and %s (int64); schema is %s",
+		return nil, fmt.Errorf("features: batch needs %s (string), %s (timestamp) and %s (int64); schema is %s",
 			datasets.ColCustomerID, datasets.ColTS, datasets.ColAmountCents, sc)
 	}
 	if u := tsCol.DataType().(*arrow.TimestampType).Unit; u != arrow.Microsecond {
-		return fmt.Errorf("features: %s must be in microseconds, got %s", datasets.ColTS, u)
+		return nil, fmt.Errorf("features: %s must be in microseconds, got %s", datasets.ColTS, u)
 	}
 	orderCol, _ := asText(col(datasets.ColOrderID))
 	catCol, _ := asText(col(datasets.ColCategory))
@@ -245,40 +293,41 @@ func (b *Builder) Add(rec arrow.RecordBatch) error {
 	discCol, _ := col(datasets.ColDiscount).(*array.Int64)
 	chanCol, _ := asText(col(datasets.ColChannel))
 	var prodCol textColumn
-	if len(b.cfg.PriceIncreases) > 0 {
+	if d.prices {
 		prodCol, _ = asText(col(datasets.ColProductID))
 	}
 	var lastProd string
 	var lastProdH uint64
 	peCol, _ := col(datasets.ColPointsEarned).(*array.Int64)
 	prCol, _ := col(datasets.ColPointsRedeemed).(*array.Int64)
-	b.hasDiscount = b.hasDiscount || discCol != nil
-	b.hasPoints = b.hasPoints || peCol != nil || prCol != nil
+	ls := &d.ls
+	ls.runs, ls.lines = ls.runs[:0], ls.lines[:0]
+	ls.hasDiscount = ls.hasDiscount || discCol != nil
+	ls.hasPoints = ls.hasPoints || peCol != nil || prCol != nil
 	var lastCat, lastChan string
 	var lastCatH, lastChanH uint64
 	for i := 0; i < int(rec.NumRows()); i++ {
 		id := cust.Value(i)
-		if !b.started || id != b.cur {
-			if b.started {
-				if id < b.cur {
-					return fmt.Errorf("features: input not sorted by customer_id (%q after %q)", id, b.cur)
-				}
-				b.flush()
+		if !d.started || id != d.cur {
+			if d.started && id < d.cur {
+				return nil, fmt.Errorf("features: input not sorted by customer_id (%q after %q)", id, d.cur)
 			}
-			b.cur = strings.Clone(id) // own the bytes: the batch may be released
-			b.started = true
-			b.rowInCust = 0
+			d.cur = strings.Clone(id) // own the bytes: the batch may be released
+			d.started = true
+			d.rowInCust = 0
 		}
-		b.rowInCust++
-		ts := int64(tsCol.Value(i))
-		if ts >= b.horizonEnd || kindCol.ok() && datasets.IsNonProduct(kindCol.Value(i)) {
+		if n := len(ls.runs); n == 0 || ls.runs[n-1].id != d.cur {
+			ls.runs = append(ls.runs, lineRun{id: id, lo: len(ls.lines), hi: len(ls.lines)})
+		}
+		d.rowInCust++
+		if kindCol.ok() && datasets.IsNonProduct(kindCol.Value(i)) {
 			continue // shipping, fees, vouchers, adjustments are not purchases
 		}
-		l := line{ts: ts, amount: amt.Value(i)}
+		l := line{ts: int64(tsCol.Value(i)), amount: amt.Value(i)}
 		if orderCol.ok() && orderCol.IsValid(i) && orderCol.Value(i) != "" {
 			l.order = hash64(orderCol.Value(i))
 		} else {
-			l.order = uint64(b.rowInCust) | 1<<63 // each row is its own order
+			l.order = uint64(d.rowInCust) | 1<<63 // each row is its own order
 		}
 		if catCol.ok() && catCol.IsValid(i) {
 			if v := catCol.Value(i); v == lastCat && lastCatH != 0 {
@@ -292,8 +341,8 @@ func (b *Builder) Add(rec arrow.RecordBatch) error {
 				l.ch = lastChanH
 			} else {
 				l.ch, lastChan, lastChanH = hash64(v), v, hash64(v)
-				if _, ok := b.channelNames[l.ch]; !ok {
-					b.channelNames[l.ch] = strings.Clone(v)
+				if _, ok := ls.channels[l.ch]; !ok {
+					ls.channels[l.ch] = strings.Clone(v)
 				}
 			}
 		}
@@ -316,9 +365,30 @@ func (b *Builder) Add(rec arrow.RecordBatch) error {
 		if prCol != nil && prCol.IsValid(i) {
 			l.pr = prCol.Value(i)
 		}
-		b.lines = append(b.lines, l)
+		ls.lines = append(ls.lines, l)
+		ls.runs[len(ls.runs)-1].hi = len(ls.lines)
 	}
-	return nil
+	return ls, nil
+}
+
+// AddLines consumes one decoded batch, as Add does the batch itself; the
+// builders that share a decoder take its batches in the same order.
+func (b *Builder) AddLines(ls *Lines) {
+	b.hasDiscount, b.hasPoints, b.channelNames = ls.hasDiscount, ls.hasPoints, ls.channels
+	for _, r := range ls.runs {
+		if !b.started || r.id != b.cur {
+			if b.started {
+				b.flush()
+			}
+			b.cur = strings.Clone(r.id)
+			b.started = true
+		}
+		for _, l := range ls.lines[r.lo:r.hi] {
+			if l.ts < b.horizonEnd {
+				b.lines = append(b.lines, l)
+			}
+		}
+	}
 }
 
 // Finish flushes the last customer and returns the feature rows.

@@ -325,3 +325,53 @@ func TestModelColumnsAsDocumented(t *testing.T) {
 		}
 	}
 }
+
+// Builders of several cutoffs fed one decoder's lines (a pass building
+// several snapshots) write the rows each writes when fed the batches
+// alone, whatever the batch size (customers span batches).
+func TestSharedDecoderEqualsAdd(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+	defer mem.AssertSize(t, 0)
+	cfgs := []Config{
+		{Cutoff: time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC), Horizon: 90, Labelled: true},
+		{Cutoff: time.Date(2024, 3, 10, 0, 0, 0, 0, time.UTC), Horizon: 30, Labelled: true},
+		{Cutoff: time.Date(2024, 12, 31, 0, 0, 0, 0, time.UTC)},
+	}
+	for _, size := range []int{1, 3, 100} {
+		recs := batches(t, mem, fixture, size)
+		shared, alone := make([]*Builder, len(cfgs)), make([]*Builder, len(cfgs))
+		for k, c := range cfgs {
+			var err error
+			if shared[k], err = NewBuilder(mem, c); err != nil {
+				t.Fatal(err)
+			}
+			if alone[k], err = NewBuilder(mem, c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		dec := NewLineDecoder(false)
+		for _, rec := range recs {
+			ls, err := dec.Decode(rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k := range cfgs {
+				shared[k].AddLines(ls)
+				if err := alone[k].Add(rec); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rec.Release()
+		}
+		for k := range cfgs {
+			a, b := shared[k].Finish(), alone[k].Finish()
+			if a.NumRows() == 0 || !array.RecordEqual(a, b) {
+				t.Errorf("batch size %d, cutoff %s: shared decoder rows differ (%d vs %d rows)", size, cfgs[k].Cutoff.Format(time.DateOnly), a.NumRows(), b.NumRows())
+			}
+			a.Release()
+			b.Release()
+			shared[k].Release()
+			alone[k].Release()
+		}
+	}
+}

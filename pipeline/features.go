@@ -385,14 +385,18 @@ func bucketFeatures(ctx context.Context, workdir string, b int, mem memory.Alloc
 			fb.Reserve(int(info.Customers/int64(info.Buckets)) * 11 / 10) // buckets hash customers evenly
 		}
 	}
+	// The batches are decoded once for every builder.
+	dec := features.NewLineDecoder(slices.ContainsFunc(fcfgs, func(c features.Config) bool { return len(c.PriceIncreases) > 0 }))
 	for rr.Next() {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		ls, err := dec.Decode(rr.RecordBatch())
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: bucket %d: %w", b, err)
+		}
 		for _, fb := range builders {
-			if err := fb.Add(rr.RecordBatch()); err != nil {
-				return nil, fmt.Errorf("pipeline: bucket %d: %w", b, err)
-			}
+			fb.AddLines(ls)
 		}
 	}
 	if err := rr.Err(); err != nil {
