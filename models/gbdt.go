@@ -233,6 +233,10 @@ func FitGBDT(names []string, X, y, Xv, yv []float64, cfg GBDTConfig) (*GBDT, err
 		margin[i] = m.Base
 	}
 	vmargin, vloss := make([]float64, len(yv)), make([]float64, len(yv))
+	var sampled []bool // with subsampling, the rows of this round's sample
+	if cfg.Subsample < 1 {
+		sampled = make([]bool, n)
+	}
 	for i := range vmargin {
 		vmargin[i] = m.Base
 	}
@@ -257,8 +261,20 @@ func FitGBDT(names []string, X, y, Xv, yv []float64, cfg GBDTConfig) (*GBDT, err
 				}
 			})
 		} else {
+			// The sampled rows' leaves are known from the growing; only
+			// the others walk the tree (the same leaf either way).
+			parallelEach(len(leafRows), false, func(k int) {
+				for _, i := range leafRows[k] {
+					margin[i] += t.Nodes[k].Value
+					sampled[i] = true
+				}
+			})
 			parallelRange(n, func(lo, hi int) {
 				for i := lo; i < hi; i++ {
+					if sampled[i] {
+						sampled[i] = false
+						continue
+					}
 					margin[i] += t.leafBinned(bins, i)
 				}
 			})
