@@ -676,8 +676,8 @@ func buildHist(bins [][]uint8, packed []int64, rows []int32, feats []int, p int)
 		parallelRange(len(rows), gather)
 	}
 	// Eight features per pass over the rows: one load of a row's index and
-	// gradients serves eight histograms (16 KB, in L1); a remainder goes in
-	// pairs, then a four or a one.
+	// gradients serves eight histograms (16 KB, in L1); a remainder goes by
+	// four, two and one.
 	const group = 8
 	parallelEach((len(feats)+group-1)/group, len(rows) < 4096, func(k int) {
 		fs := feats[k*group : min((k+1)*group, len(feats))]
@@ -699,16 +699,19 @@ func buildHist(bins [][]uint8, packed []int64, rows []int32, feats []int, p int)
 			}
 			return
 		}
-		for len(fs) > 4 {
-			c0, c1, h0, h1 := bins[fs[0]], bins[fs[1]], &hs[fs[0]], &hs[fs[1]]
+		for len(fs) >= 4 {
+			c0, c1, c2, c3 := bins[fs[0]], bins[fs[1]], bins[fs[2]], bins[fs[3]]
+			h0, h1, h2, h3 := &hs[fs[0]], &hs[fs[1]], &hs[fs[2]], &hs[fs[3]]
 			for r, i := range rows {
 				v := og[r]
 				h0[c0[i]] += v
 				h1[c1[i]] += v
+				h2[c2[i]] += v
+				h3[c3[i]] += v
 			}
-			fs = fs[2:]
+			fs = fs[4:]
 		}
-		for len(fs) >= 2 && len(fs) < 4 {
+		for len(fs) >= 2 {
 			c0, c1, h0, h1 := bins[fs[0]], bins[fs[1]], &hs[fs[0]], &hs[fs[1]]
 			for r, i := range rows {
 				v := og[r]
@@ -722,19 +725,6 @@ func buildHist(bins [][]uint8, packed []int64, rows []int32, feats []int, p int)
 			for r, i := range rows {
 				hj[col[i]] += og[r]
 			}
-			return
-		}
-		if len(fs) == 0 {
-			return
-		}
-		c0, c1, c2, c3 := bins[fs[0]], bins[fs[1]], bins[fs[2]], bins[fs[3]]
-		h0, h1, h2, h3 := &hs[fs[0]], &hs[fs[1]], &hs[fs[2]], &hs[fs[3]]
-		for r, i := range rows {
-			v := og[r]
-			h0[c0[i]] += v
-			h1[c1[i]] += v
-			h2[c2[i]] += v
-			h3[c3[i]] += v
 		}
 	})
 	return hs
