@@ -204,19 +204,21 @@ func assignActions(rows []datasets.ScoreRow, inputs []actionInput, rules *Action
 		clv[i] = r.PredictedCLV
 	}
 	slices.Sort(clv)
-	for i := range rows {
-		r := &rows[i]
-		atOrBelow := sort.Search(len(clv), func(k int) bool { return clv[k] > r.PredictedCLV })
-		pct := 100 * float64(atOrBelow) / float64(len(clv))
-		for _, rule := range rules.Rules {
-			if rule.When.holds(r, &inputs[i], pct) {
-				zh := rule.ZH
-				if zh == "" {
-					zh = rule.Action
+	onCores(len(rows), 8192, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			r := &rows[i]
+			atOrBelow := sort.Search(len(clv), func(k int) bool { return clv[k] > r.PredictedCLV })
+			pct := 100 * float64(atOrBelow) / float64(len(clv))
+			for _, rule := range rules.Rules {
+				if rule.When.holds(r, &inputs[i], pct) {
+					zh := rule.ZH
+					if zh == "" {
+						zh = rule.Action
+					}
+					r.SuggestedAction = inLang(lang, rule.Action, zh)
+					break
 				}
-				r.SuggestedAction = inLang(lang, rule.Action, zh)
-				break
 			}
 		}
-	}
+	})
 }

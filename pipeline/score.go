@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -396,6 +397,11 @@ func parallelChunks(cfg Config, n, chunk int, fn func(lo, hi int)) {
 	wg.Wait()
 }
 
+// onCores is parallelChunks on every core.
+func onCores(n, chunk int, fn func(lo, hi int)) {
+	parallelChunks(Config{Workers: runtime.GOMAXPROCS(0)}, n, chunk, fn)
+}
+
 // riskTier maps a churn probability to high / medium / low.
 func riskTier(cfg Config, p float64) string {
 	switch {
@@ -454,8 +460,10 @@ func rankRisk(rows []datasets.ScoreRow) {
 	for _, v := range bySeg {
 		slices.Sort(v)
 	}
-	for i := range rows {
-		rows[i].RiskPermille = permille(all, rows[i].ChurnProbability)
-		rows[i].SegmentRiskPermille = permille(bySeg[rows[i].Segment], rows[i].ChurnProbability)
-	}
+	onCores(len(rows), 8192, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			rows[i].RiskPermille = permille(all, rows[i].ChurnProbability)
+			rows[i].SegmentRiskPermille = permille(bySeg[rows[i].Segment], rows[i].ChurnProbability)
+		}
+	})
 }

@@ -12,7 +12,6 @@ import (
 	"math/bits"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -179,7 +178,7 @@ func (b btydChurn) PredictAll(X []float64) []float64 {
 		idx[i] = u
 	}
 	vals := make([]float64, len(uniq))
-	parallelChunks(Config{Workers: runtime.GOMAXPROCS(0)}, len(uniq), 256, func(lo, hi int) {
+	onCores(len(uniq), 256, func(lo, hi int) {
 		for u := lo; u < hi; u++ {
 			i := uniq[u]
 			vals[u] = b.Predict(X[i*p : (i+1)*p])
@@ -931,7 +930,7 @@ func fillFeatures(dst []float64, rec arrow.RecordBatch, rows []int) error {
 		n = int(rec.NumRows())
 	}
 	const block = 1024
-	parallelChunks(Config{Workers: runtime.GOMAXPROCS(0)}, n, block, func(lo, hi int) {
+	onCores(n, block, func(lo, hi int) {
 		for j := range cols {
 			cols[j].Fill(dst[lo*p+j:hi*p], p, rows, lo, hi)
 		}
