@@ -48,10 +48,10 @@ type shapTables struct {
 // shapBits is a tree of at most 63 nodes packed for explainKeys.
 type shapBits struct {
 	splits []keySplit // the split nodes
-	// edges are the non-root nodes, parents before children: a node's hot
+	// forks are the split nodes, parents before children: a child's hot
 	// mask is its parent's with the parent's feature (slot) added when new
 	// to the path, and cleared when the row goes the other way there.
-	edges    []shapEdge
+	forks    []shapFork
 	leafNode []uint8   // each leaf's node, in leaf order
 	leafBase []int32   // where each leaf's table starts in flat
 	leafM    []int32   // each leaf's number of path features
@@ -71,10 +71,17 @@ type keySplit struct {
 	node         uint8
 }
 
+// shapFork is a split node (parent) and the step to its children, left
+// and left+1.
+type shapFork struct {
+	parent, left, slot uint8
+	newSlot            uint32 // 1<<slot when the parent's feature is new to the path, else 0
+}
+
 // shapEdge is the step from a split node (parent) to its child node.
 type shapEdge struct {
-	node, parent, slot, left uint8  // left: 1 for the left child
-	newSlot                  uint32 // 1<<slot when the parent's feature is new to the path, else 0
+	slot    uint8
+	newSlot uint32
 }
 
 // shapUse is one of a feature's contributions: slot of leaf's table row.
@@ -209,7 +216,7 @@ func (t *Tree) packBits(leaves []shapLeaf) (ok bool, b shapBits) {
 		if nd.Left < 0 {
 			continue
 		}
-		if nd.Left <= k || nd.Right <= k {
+		if nd.Left <= k || nd.Right != nd.Left+1 {
 			return false, shapBits{}
 		}
 		shift := uint64(0)
@@ -225,15 +232,16 @@ func (t *Tree) packBits(leaves []shapLeaf) (ok bool, b shapBits) {
 		node, seen := 0, uint32(0)
 		for _, c := range lf.conds {
 			nd := &t.Nodes[c.node]
-			e := shapEdge{node: uint8(nd.Right), parent: uint8(c.node), slot: uint8(c.slot)}
+			child := nd.Right
 			if c.left {
-				e.node, e.left = uint8(nd.Left), 1
+				child = nd.Left
 			}
+			e := shapEdge{slot: uint8(c.slot)}
 			if seen&(1<<c.slot) == 0 {
 				e.newSlot = 1 << c.slot
 				seen |= 1 << c.slot
 			}
-			edges[e.node], has[e.node], node = e, true, int(e.node)
+			edges[child], has[child], node = e, true, child
 		}
 		b.leafNode = append(b.leafNode, uint8(node))
 		b.leafBase = append(b.leafBase, int32(len(b.flat)))
@@ -246,9 +254,10 @@ func (t *Tree) packBits(leaves []shapLeaf) (ok bool, b shapBits) {
 			uses[f] = append(uses[f], shapUse{leaf: uint8(l), slot: uint8(s)})
 		}
 	}
-	for k := range edges {
-		if has[k] {
-			b.edges = append(b.edges, edges[k])
+	for k, nd := range t.Nodes {
+		if nd.Left >= 0 && has[nd.Left] { // both children share the parent's slot
+			e := edges[nd.Left]
+			b.forks = append(b.forks, shapFork{parent: uint8(k), left: uint8(nd.Left), slot: e.slot, newSlot: e.newSlot})
 		}
 	}
 	for _, f := range b.feats {
@@ -271,9 +280,10 @@ func (b *shapBits) explainKeys(phi []float64, keys []uint64) {
 		goLeft |= (right ^ 1) << sp.node
 	}
 	var mask [64]uint32
-	for _, e := range b.edges {
-		off := uint32(goLeft>>e.parent^uint64(e.left)) & 1 // 1 when the row goes the other way
-		mask[e.node] = (mask[e.parent] | e.newSlot) &^ (off << e.slot)
+	for _, f := range b.forks {
+		base, gl := mask[f.parent]|f.newSlot, uint32(goLeft>>f.parent)&1 // gl: 1 when the row goes left
+		mask[f.left] = base &^ ((gl ^ 1) << f.slot)
+		mask[f.left+1] = base &^ (gl << f.slot)
 	}
 	var row [64]int32
 	for l, node := range b.leafNode {
@@ -316,18 +326,24 @@ func (b *shapBits) explainKeys8(phi []float64, keys []uint64, p int) {
 		g7 |= (r7 ^ 1) << sp.node
 	}
 	var mask [64][8]uint32
-	for _, e := range b.edges {
-		m := &mask[e.parent]
-		left := uint64(e.left)
-		d := &mask[e.node]
-		d[0] = (m[0] | e.newSlot) &^ (uint32(g0>>e.parent^left) & 1 << e.slot)
-		d[1] = (m[1] | e.newSlot) &^ (uint32(g1>>e.parent^left) & 1 << e.slot)
-		d[2] = (m[2] | e.newSlot) &^ (uint32(g2>>e.parent^left) & 1 << e.slot)
-		d[3] = (m[3] | e.newSlot) &^ (uint32(g3>>e.parent^left) & 1 << e.slot)
-		d[4] = (m[4] | e.newSlot) &^ (uint32(g4>>e.parent^left) & 1 << e.slot)
-		d[5] = (m[5] | e.newSlot) &^ (uint32(g5>>e.parent^left) & 1 << e.slot)
-		d[6] = (m[6] | e.newSlot) &^ (uint32(g6>>e.parent^left) & 1 << e.slot)
-		d[7] = (m[7] | e.newSlot) &^ (uint32(g7>>e.parent^left) & 1 << e.slot)
+	for _, f := range b.forks {
+		m, l, r := &mask[f.parent], &mask[f.left], &mask[f.left+1]
+		o0, w0 := m[0]|f.newSlot, uint32(g0>>f.parent)&1 // w: 1 when the row goes left
+		l[0], r[0] = o0&^((w0^1)<<f.slot), o0&^(w0<<f.slot)
+		o1, w1 := m[1]|f.newSlot, uint32(g1>>f.parent)&1 // w: 1 when the row goes left
+		l[1], r[1] = o1&^((w1^1)<<f.slot), o1&^(w1<<f.slot)
+		o2, w2 := m[2]|f.newSlot, uint32(g2>>f.parent)&1 // w: 1 when the row goes left
+		l[2], r[2] = o2&^((w2^1)<<f.slot), o2&^(w2<<f.slot)
+		o3, w3 := m[3]|f.newSlot, uint32(g3>>f.parent)&1 // w: 1 when the row goes left
+		l[3], r[3] = o3&^((w3^1)<<f.slot), o3&^(w3<<f.slot)
+		o4, w4 := m[4]|f.newSlot, uint32(g4>>f.parent)&1 // w: 1 when the row goes left
+		l[4], r[4] = o4&^((w4^1)<<f.slot), o4&^(w4<<f.slot)
+		o5, w5 := m[5]|f.newSlot, uint32(g5>>f.parent)&1 // w: 1 when the row goes left
+		l[5], r[5] = o5&^((w5^1)<<f.slot), o5&^(w5<<f.slot)
+		o6, w6 := m[6]|f.newSlot, uint32(g6>>f.parent)&1 // w: 1 when the row goes left
+		l[6], r[6] = o6&^((w6^1)<<f.slot), o6&^(w6<<f.slot)
+		o7, w7 := m[7]|f.newSlot, uint32(g7>>f.parent)&1 // w: 1 when the row goes left
+		l[7], r[7] = o7&^((w7^1)<<f.slot), o7&^(w7<<f.slot)
 	}
 	var row [32][8]int32
 	for l, node := range b.leafNode {
