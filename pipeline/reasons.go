@@ -1,9 +1,10 @@
 package pipeline
 
 import (
+	"cmp"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/churn-dev/churn/features"
@@ -249,7 +250,7 @@ func topReasons(lang string, names []string, x, contrib, means, dirs []float64) 
 			idx = append(idx, j)
 		}
 	}
-	sort.SliceStable(idx, func(a, b int) bool { return contrib[idx[a]] > contrib[idx[b]] })
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(contrib[b], contrib[a]) }) // largest first, ties in column order
 	var en, zh, top []string
 	for _, j := range idx[:min(3, len(idx))] {
 		e, z := reasonText[names[j]](x[j], gap)
