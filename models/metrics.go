@@ -2,7 +2,7 @@ package models
 
 import (
 	"math"
-	"sort"
+	"slices"
 )
 
 // Metrics are out-of-sample classification metrics of probabilities p for labels y.
@@ -50,7 +50,7 @@ func Evaluate(p, y []float64) Metrics {
 	for i := range idx {
 		idx[i] = i
 	}
-	sort.SliceStable(idx, func(a, b int) bool { return p[idx[a]] > p[idx[b]] })
+	slices.SortStableFunc(idx, func(a, b int) int { return descending(p[a], p[b]) })
 	pos := 0.0
 	for i := range y {
 		pos += y[i]
@@ -124,4 +124,16 @@ func Evaluate(p, y []float64) Metrics {
 		}
 	}
 	return m
+}
+
+// descending orders a before b when a > b, as the less function a > b
+// does for a stable sort (so NaN, greater and smaller than nothing, ties).
+func descending(a, b float64) int {
+	switch {
+	case a > b:
+		return -1
+	case b > a:
+		return 1
+	}
+	return 0
 }

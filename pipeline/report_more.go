@@ -88,7 +88,15 @@ func clvDeciles(rows []datasets.ScoreRow) []decileRow {
 		idx[i] = i
 		total += rows[i].PredictedCLV
 	}
-	sort.SliceStable(idx, func(a, b int) bool { return rows[idx[a]].PredictedCLV > rows[idx[b]].PredictedCLV })
+	slices.SortStableFunc(idx, func(a, b int) int {
+		switch x, y := rows[a].PredictedCLV, rows[b].PredictedCLV; {
+		case x > y:
+			return -1
+		case y > x:
+			return 1
+		}
+		return 0
+	})
 	out := make([]decileRow, 10)
 	for k, i := range idx {
 		d := &out[k*10/len(rows)]
