@@ -143,7 +143,7 @@ once every bucket is done (datasets.SnapshotWriter); train reads snapshots part 
 into one design matrix (validation rows, then training rows; the GBDT's early-stopping fifth
 moved out in place); score and the guards read only the columns they use and score drops the
 snapshot once copied; TreeSHAP explains small trees from bit sets (67 → 53 µs a customer;
-session 22: 19 µs).
+session 22: 17.5 µs).
 churn train --force at 1M: 154 s at 13.3 GB → 115 s at 2.7 GB. The whole run: 287 s at
 11.4 GiB → about 190 s at 3.4 GiB, and 1.9 GiB at the same speed under --memory-limit 1536MiB
 (without a limit the garbage collector lets the heap grow to twice the live data). What is left
@@ -161,23 +161,29 @@ sharding and object storage (docs/SCALING.md: a 10M-customer nightly in 8 shards
 warehouse file (parquet-go's pooled encoders made equal rows come out as different bytes), and
 integer month arithmetic in the KPI book (KPIs1M 1.71 → 1.61 s measured back to back).
 
-Session 22 (the tables on this page; same machine as session 21): the 1M run 146 → 124 s, score
-34.5 → 18.4 s, every model, snapshot and list byte for byte as before (checked on the 1M shop and
-a 20k one; profiles in docs/profiles/score-1m.txt and train-1m.txt). TreeSHAP of small trees from
-order keys, each node's hot mask from its parent's in one step and each feature's contributions
-summed in a register in leaf order, eight rows at a time (ExplainGBDT 46 → 19 µs a row; the
-1M score's explanations 38.6 → ~15 s CPU). The as-of snapshot's pass fills the KPI book the list
-needs, so score no longer reads the warehouse a second time (−3 s). Design matrices are filled
-block by block of rows on every core straight from the Arrow columns (3.2 → 0.5 s for score's
-1M × 63). The Pareto/NBD gradient series computes its tail bound (two divisions) only once a
-cheap lower bound of it is under twice the limit, stopping at the same term (train's CLV 20.1 →
-15.9 s; BTYD1M/fit-pareto-nbd 2.46 → 1.91 s). GBDT: histograms eight features per pass, the
-sampled rows' margins from the leaves the growing put them in, early-stopping losses in
-parallel (a real 2.5M-row fit 18.5 → 16.2 s). Snapshot passes decode each warehouse batch once
-for all their builders (train's six snapshots 23.3 → 21.1 s). The list CSV is formatted on every
-core. Tried and dropped, no faster: histograms from a row-major copy of the bins for sparse nodes,
-paired histograms against store-to-load stalls, both Pareto/NBD series in one loop, cached series
-factors, plain (not "better") Snappy for snapshots (−0.15 s a snapshot for 19% more bytes).
+Session 22 (the tables on this page; same machine as session 21, whose own speed varies by up to
+a quarter from run to run — generate, unchanged, took 3.9 and 4.9 s): the 1M run 146 → 120 s,
+score 34.5 → 17.0 s, train 48.4 → 44.3 s, CLV 20.9 → 15.9 s, every model, snapshot and list byte
+for byte as before (whole work directories of a 20k shop and a subscription shop against the
+session-start binary, and the 1M list folder; profiles in docs/profiles/score-1m.txt and
+train-1m.txt). TreeSHAP of small trees from order keys: a split's two children get their hot
+masks from its own in one step, each feature's contributions are summed in a register in leaf
+order, eight rows go through a tree at a time (ExplainGBDT 46 → 17.5 µs a row; the 1M score's
+explanations 38.6 → ~15 s CPU). The as-of snapshot's pass fills the KPI book the list needs, so
+score no longer reads the warehouse a second time (−3 s). Design matrices are filled block by
+block of rows on every core straight from the Arrow columns (3.2 → 0.5 s for score's 1M × 63).
+The Pareto/NBD gradient series computes its tail bound (two divisions) only once a cheap lower
+bound of it is under twice the limit, stopping at the same term (train's CLV 20.1 → 15.9 s;
+BTYD1M/fit-pareto-nbd 2.46 → 1.91 s). GBDT: histograms eight features per pass, the sampled
+rows' margins from the leaves the growing put them in, early-stopping losses in parallel (a
+real 2.5M-row fit 18.5 → 16.2 s). Snapshot passes decode each warehouse batch once for all
+their builders (train's six snapshots 23.3 → 21.1 s). The list CSV is formatted, and risk
+permilles and actions computed, on every core; stable sorts of metrics, reasons and deciles use
+slices.SortStableFunc instead of reflection. Tried and dropped, no faster: histograms from a
+row-major copy of the bins for sparse nodes, paired histograms against store-to-load stalls,
+both Pareto/NBD series in one loop, cached series factors, plain (not "better") Snappy for
+snapshots (−0.15 s a snapshot for 19% more bytes), snapshots without page statistics (−0.07 s),
+column statistics split by column across cores (slower), sorting row numbers in rankRows.
 
 Where the feature stage's time goes at 1M customers (churn features --cpuprofile, 2 cores, 12M
 order lines with feedback; profile in docs/profiles/features-1m.txt): 7.5 s and 0.5 GB peak RSS
