@@ -327,22 +327,23 @@ func (b *shapBits) explainKeys8(phi []float64, keys []uint64, p int) {
 	}
 	var mask [64][8]uint32
 	for _, f := range b.forks {
+		// o: the parent's mask with its slot; w: 1 when the row goes left.
 		m, l, r := &mask[f.parent], &mask[f.left], &mask[f.left+1]
-		o0, w0 := m[0]|f.newSlot, uint32(g0>>f.parent)&1 // w: 1 when the row goes left
+		o0, w0 := m[0]|f.newSlot, uint32(g0>>f.parent)&1
 		l[0], r[0] = o0&^((w0^1)<<f.slot), o0&^(w0<<f.slot)
-		o1, w1 := m[1]|f.newSlot, uint32(g1>>f.parent)&1 // w: 1 when the row goes left
+		o1, w1 := m[1]|f.newSlot, uint32(g1>>f.parent)&1
 		l[1], r[1] = o1&^((w1^1)<<f.slot), o1&^(w1<<f.slot)
-		o2, w2 := m[2]|f.newSlot, uint32(g2>>f.parent)&1 // w: 1 when the row goes left
+		o2, w2 := m[2]|f.newSlot, uint32(g2>>f.parent)&1
 		l[2], r[2] = o2&^((w2^1)<<f.slot), o2&^(w2<<f.slot)
-		o3, w3 := m[3]|f.newSlot, uint32(g3>>f.parent)&1 // w: 1 when the row goes left
+		o3, w3 := m[3]|f.newSlot, uint32(g3>>f.parent)&1
 		l[3], r[3] = o3&^((w3^1)<<f.slot), o3&^(w3<<f.slot)
-		o4, w4 := m[4]|f.newSlot, uint32(g4>>f.parent)&1 // w: 1 when the row goes left
+		o4, w4 := m[4]|f.newSlot, uint32(g4>>f.parent)&1
 		l[4], r[4] = o4&^((w4^1)<<f.slot), o4&^(w4<<f.slot)
-		o5, w5 := m[5]|f.newSlot, uint32(g5>>f.parent)&1 // w: 1 when the row goes left
+		o5, w5 := m[5]|f.newSlot, uint32(g5>>f.parent)&1
 		l[5], r[5] = o5&^((w5^1)<<f.slot), o5&^(w5<<f.slot)
-		o6, w6 := m[6]|f.newSlot, uint32(g6>>f.parent)&1 // w: 1 when the row goes left
+		o6, w6 := m[6]|f.newSlot, uint32(g6>>f.parent)&1
 		l[6], r[6] = o6&^((w6^1)<<f.slot), o6&^(w6<<f.slot)
-		o7, w7 := m[7]|f.newSlot, uint32(g7>>f.parent)&1 // w: 1 when the row goes left
+		o7, w7 := m[7]|f.newSlot, uint32(g7>>f.parent)&1
 		l[7], r[7] = o7&^((w7^1)<<f.slot), o7&^(w7<<f.slot)
 	}
 	var row [32][8]int32
