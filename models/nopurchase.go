@@ -19,7 +19,7 @@ import (
 // P0|alive = (A/(A+t))^R (B/(B+t))^s + ∫_0^t s/(B+u)·(B/(B+u))^s·(A/(A+u))^R du
 // with A = α+T, R = r+x, B = β+T; the integral is taken by Gauss-Legendre on
 // geometrically shrinking panels towards 0, where it is steepest.
-// BG/BB is not supported.
+// BG/BB: no purchase in the next ⌊t⌋ opportunities (probPurchases with k = 0).
 func ProbNoPurchase(m PurchaseModel, t, x, tx, T float64) (float64, error) {
 	if t <= 0 {
 		return 1, nil
@@ -31,12 +31,55 @@ func ProbNoPurchase(m PurchaseModel, t, x, tx, T float64) (float64, error) {
 	case MBGNBD:
 		return 1 - pa + pa*math.Exp((m.R+x)*math.Log((m.Alpha+T)/(m.Alpha+T+t))), nil
 	case ParetoNBD:
-		q := m.alive(x, T)
-		return 1 - pa + pa*(q.surv(t)+panelIntegral(func(u float64) float64 { return q.s / (q.B + u) * q.surv(u) }, t)), nil
+		return 1 - pa + pa*m.noPurchaseIfAlive(t, x, T), nil
 	case BGBB:
 		return m.probPurchases(0, t, x, tx, T), nil
 	}
 	return 0, fmt.Errorf("models: P(no purchase) is not available for %s", m.Name())
+}
+
+// noPurchaseIfAlive is Pareto/NBD's P0|alive (see ProbNoPurchase), which
+// depends on x and T but not on t_x.
+func (m ParetoNBD) noPurchaseIfAlive(t, x, T float64) float64 {
+	q := m.alive(x, T)
+	return q.surv(t) + panelIntegral(func(u float64) float64 { return q.s / (q.B + u) * q.surv(u) }, t)
+}
+
+// ProbNoPurchaseAll writes ProbNoPurchase(m, t, x[i], tx[i], T[i]) to
+// dst[i] for every customer, on every core. Pareto/NBD's integral depends
+// on x and T alone, so it is taken once for each distinct (x, T): customers
+// who differ only in t_x share it. The values are ProbNoPurchase's, bit for
+// bit.
+func ProbNoPurchaseAll(dst []float64, m PurchaseModel, t float64, x, tx, T []float64) error {
+	pn, ok := m.(ParetoNBD)
+	if !ok || t <= 0 {
+		if _, err := ProbNoPurchase(m, t, 0, 0, 1); err != nil {
+			return err
+		}
+		parallelFor(len(dst), func(i int) { dst[i], _ = ProbNoPurchase(m, t, x[i], tx[i], T[i]) })
+		return nil
+	}
+	type key [2]float64
+	at := map[key]int32{}
+	var keys []key
+	idx := make([]int32, len(dst))
+	for i := range dst {
+		k := key{x[i], T[i]}
+		g, seen := at[k]
+		if !seen {
+			g = int32(len(keys))
+			at[k] = g
+			keys = append(keys, k)
+		}
+		idx[i] = g
+	}
+	alive := make([]float64, len(keys))
+	parallelFor(len(keys), func(g int) { alive[g] = pn.noPurchaseIfAlive(t, keys[g][0], keys[g][1]) })
+	parallelFor(len(dst), func(i int) {
+		pa := pn.PAlive(x[i], tx[i], T[i])
+		dst[i] = 1 - pa + pa*alive[idx[i]]
+	})
+	return nil
 }
 
 // probPurchases returns P(k transactions in the next ⌊nStar⌋ opportunities

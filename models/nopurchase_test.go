@@ -149,3 +149,30 @@ func TestMedianNextPurchaseAll(t *testing.T) {
 		t.Error("BG/BB: no error")
 	}
 }
+
+// ProbNoPurchaseAll gives ProbNoPurchase's values bit for bit, customers
+// sharing x and T (Pareto/NBD's shared integral) or not.
+func TestProbNoPurchaseAll(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	n := 3000
+	x, tx, T := make([]float64, n), make([]float64, n), make([]float64, n)
+	for i := range n {
+		x[i], T[i] = float64(rng.IntN(6)), float64(10+rng.IntN(5)) // few (x, T): the integral is shared
+		if x[i] > 0 {
+			tx[i] = T[i] * rng.Float64()
+		}
+	}
+	for _, m := range []PurchaseModel{ParetoNBD{R: 0.55, Alpha: 10.6, S: 0.6, Beta: 11.7}, ParetoNBD{R: 0.8, Alpha: 3, S: 1.2, Beta: 40},
+		BGNBD{R: 0.25, Alpha: 4.4, A: 0.8, B: 2.4}} {
+		got := make([]float64, n)
+		if err := ProbNoPurchaseAll(got, m, 13, x, tx, T); err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			want, err := ProbNoPurchase(m, 13, x[i], tx[i], T[i])
+			if err != nil || math.Float64bits(got[i]) != math.Float64bits(want) || !(want > 0 && want < 1) {
+				t.Fatalf("%s customer %d: %v, one by one %v (%v)", m.Name(), i, got[i], want, err)
+			}
+		}
+	}
+}

@@ -160,7 +160,7 @@ func (b btydChurn) Predict(x []float64) float64 {
 
 func (b btydChurn) PredictAll(X []float64) []float64 {
 	// Customers share (x, recency, tenure) by the thousand, and Pareto/NBD's
-	// probability is an integral: each distinct triple once, in parallel.
+	// probability is an integral: each distinct triple once.
 	p := len(features.ModelColumns)
 	out := make([]float64, len(X)/p)
 	type key [3]float64
@@ -177,13 +177,24 @@ func (b btydChurn) PredictAll(X []float64) []float64 {
 		}
 		idx[i] = u
 	}
+	// As Predict does it, for every distinct triple at once
+	// (models.ProbNoPurchaseAll shares the integral of those with the same
+	// purchases and tenure).
 	vals := make([]float64, len(uniq))
-	onCores(len(uniq), 256, func(lo, hi int) {
-		for u := lo; u < hi; u++ {
-			i := uniq[u]
-			vals[u] = b.Predict(X[i*p : (i+1)*p])
+	x, tx, T := make([]float64, len(uniq)), make([]float64, len(uniq)), make([]float64, len(uniq))
+	for u, i := range uniq {
+		row := X[i*p : (i+1)*p]
+		x[u], T[u] = row[b.ix], row[b.itenure]/daysPerWeek
+		tx[u] = T[u] - row[b.irec]/daysPerWeek
+	}
+	err := models.ProbNoPurchaseAll(vals, b.m, b.horizonWeeks, x, tx, T)
+	for u, v := range vals {
+		if err != nil || math.IsNaN(v) {
+			vals[u] = 0.5
+			continue
 		}
-	})
+		vals[u] = min(max(v, 1e-9), 1-1e-9)
+	}
 	for i, u := range idx {
 		out[i] = vals[u]
 	}
