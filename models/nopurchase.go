@@ -51,12 +51,14 @@ func (m ParetoNBD) noPurchaseIfAlive(t, x, T float64) float64 {
 // who differ only in t_x share it. The values are ProbNoPurchase's, bit for
 // bit.
 func ProbNoPurchaseAll(dst []float64, m PurchaseModel, t float64, x, tx, T []float64) error {
+	switch m.(type) {
+	case BGNBD, MBGNBD, ParetoNBD, BGBB:
+	default:
+		return fmt.Errorf("models: P(no purchase) is not available for %s", m.Name())
+	}
 	pn, ok := m.(ParetoNBD)
 	if !ok || t <= 0 {
-		if _, err := ProbNoPurchase(m, t, 0, 0, 1); err != nil {
-			return err
-		}
-		parallelFor(len(dst), func(i int) { dst[i], _ = ProbNoPurchase(m, t, x[i], tx[i], T[i]) })
+		parallelFor(len(dst), func(i int) { dst[i], _ = ProbNoPurchase(m, t, x[i], tx[i], T[i]) }) // a supported model: no error
 		return nil
 	}
 	type key [2]float64

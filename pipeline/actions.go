@@ -198,13 +198,13 @@ func (w *RuleWhen) holds(r *datasets.ScoreRow, in *actionInput, clvPct float64) 
 // assignActions sets SuggestedAction on every row by the rules, in lang.
 // The CLV percentile is the share of the list (%) with a predicted CLV at
 // or below the customer's: 100 for the most valuable.
-func assignActions(rows []datasets.ScoreRow, inputs []actionInput, rules *ActionRules, lang string) {
+func assignActions(rows []datasets.ScoreRow, inputs []actionInput, rules *ActionRules, lang string, workers int) {
 	clv := make([]float64, len(rows))
 	for i, r := range rows {
 		clv[i] = r.PredictedCLV
 	}
 	slices.Sort(clv)
-	onCores(len(rows), 8192, func(lo, hi int) {
+	parallelChunks(workers, len(rows), 8192, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			r := &rows[i]
 			atOrBelow := sort.Search(len(clv), func(k int) bool { return clv[k] > r.PredictedCLV })

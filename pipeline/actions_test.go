@@ -40,7 +40,7 @@ func TestDefaultActionRules(t *testing.T) {
 	for i, c := range cases {
 		rows[i], inputs[i] = c.row, c.in
 	}
-	assignActions(rows, inputs, defaultRules(features.DefaultTiers), LangEN)
+	assignActions(rows, inputs, defaultRules(features.DefaultTiers), LangEN, 2)
 	for i, c := range cases {
 		if !strings.HasPrefix(rows[i].SuggestedAction, c.want) {
 			t.Errorf("case %d: %q, want %s…", i, rows[i].SuggestedAction, c.want)
@@ -64,7 +64,7 @@ func TestActionRulesFile(t *testing.T) {
 	}
 	rows := make([]datasets.ScoreRow, 3)
 	inputs := []actionInput{{tier: "gold", reasons: []string{features.RecencyDays, features.Complaints90d}}, {tier: "gold", satisfaction: "promoter"}, {}}
-	assignActions(rows, inputs, rules, LangBoth)
+	assignActions(rows, inputs, rules, LangBoth, 2)
 	if rows[0].SuggestedAction != "Gold care | Gold care" || rows[1].SuggestedAction != "邀请评价 | Ask for a review" || rows[2].SuggestedAction != "Nothing | Nothing" {
 		t.Errorf("actions: %q", []string{rows[0].SuggestedAction, rows[1].SuggestedAction, rows[2].SuggestedAction})
 	}
@@ -178,7 +178,7 @@ func TestUpliftStatistics(t *testing.T) {
 func TestRankRisk(t *testing.T) {
 	rows := []datasets.ScoreRow{{ChurnProbability: 0.9, Segment: "A"}, {ChurnProbability: 0.5, Segment: "A"},
 		{ChurnProbability: 0.5, Segment: "B"}, {ChurnProbability: 0.1, Segment: "B"}}
-	rankRisk(rows)
+	rankRisk(rows, 2)
 	var got []int64
 	for _, r := range rows {
 		got = append(got, r.RiskPermille, r.SegmentRiskPermille)

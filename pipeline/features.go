@@ -191,7 +191,7 @@ func snapshots(ctx context.Context, cfg Config, cutoffs []time.Time, knownUntil 
 			books[b] = make([]*features.KPIBook, len(fcfgs))
 			for j, c := range fcfgs {
 				if !c.Labelled {
-					if books[b][j], err = features.NewKPIBook(time.UnixMicro(info.MinTS).UTC(), c.Cutoff, cfg.Tiers); err != nil {
+					if books[b][j], err = newKPIBook(cfg, info, c.Cutoff); err != nil {
 						return nil, err
 					}
 				}

@@ -339,15 +339,7 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 	// A shard keeps only its buckets' customer and feedback rows (the
 	// tables are held in memory until they are committed).
 	var customers segments[datasets.Customer]
-	addCustomer := customers.add
-	if cfg.Shard.Sharded() {
-		addCustomer = func(c datasets.Customer) error {
-			if !cfg.Shard.Owns(datasets.Bucket(c.CustomerID, cfg.Buckets)) {
-				return nil
-			}
-			return customers.add(c)
-		}
-	}
+	addCustomer := ownedOnly(cfg, customers.add, func(c datasets.Customer) string { return c.CustomerID })
 	for _, path := range fresh[datasets.Customers.Name] {
 		opt := base
 		opt.Map, opt.NotAfter, opt.SHA256 = in.CustomersMap, time.Time{}, fileSums[path]
@@ -357,15 +349,7 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 		}
 	}
 	var feedback segments[datasets.Feedback]
-	addFeedback := feedback.add
-	if cfg.Shard.Sharded() {
-		addFeedback = func(f datasets.Feedback) error {
-			if !cfg.Shard.Owns(datasets.Bucket(f.CustomerID, cfg.Buckets)) {
-				return nil
-			}
-			return feedback.add(f)
-		}
-	}
+	addFeedback := ownedOnly(cfg, feedback.add, func(f datasets.Feedback) string { return f.CustomerID })
 	for _, path := range fresh[datasets.FeedbackTable.Name] {
 		opt := base
 		opt.Map, opt.SHA256 = in.FeedbackMap, fileSums[path]
@@ -533,4 +517,18 @@ func readIngestLog(workdir string) ([]ingestRecord, error) {
 		return nil, fmt.Errorf("pipeline: ingest log %s: %w", IngestLog, err)
 	}
 	return log, nil
+}
+
+// ownedOnly is add, or under --shard, add for the rows of the shard's
+// buckets only (by the customer id of each).
+func ownedOnly[T any](cfg Config, add func(T) error, customer func(T) string) func(T) error {
+	if !cfg.Shard.Sharded() {
+		return add
+	}
+	return func(v T) error {
+		if !cfg.Shard.Owns(datasets.Bucket(customer(v), cfg.Buckets)) {
+			return nil
+		}
+		return add(v)
+	}
 }

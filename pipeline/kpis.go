@@ -102,7 +102,6 @@ func kpiBooks(ctx context.Context, cfg Config, asOf time.Time, keep func(int) bo
 	if err != nil {
 		return nil, err
 	}
-	first := time.UnixMicro(info.MinTS).UTC()
 	if asOf.Before(dayOf(info.MinTS)) {
 		return nil, fmt.Errorf("pipeline: as-of %s is before the first day of data %s", dateString(asOf), dateString(dayOf(info.MinTS)))
 	}
@@ -112,7 +111,7 @@ func kpiBooks(ctx context.Context, cfg Config, asOf time.Time, keep func(int) bo
 		if keep != nil && !keep(b) {
 			return nil
 		}
-		book, err := features.NewKPIBook(first, asOf, cfg.Tiers)
+		book, err := newKPIBook(cfg, info, asOf)
 		if err != nil {
 			return err
 		}
@@ -207,6 +206,12 @@ func clvByCohort(first []int32, rows []datasets.ScoreRow) (map[int][2]float64, e
 		out[m] = s
 	}
 	return out, nil
+}
+
+// newKPIBook is an empty KPI book of asOf whose months start at the
+// warehouse's first.
+func newKPIBook(cfg Config, info datasets.WarehouseInfo, asOf time.Time) (*features.KPIBook, error) {
+	return features.NewKPIBook(time.UnixMicro(info.MinTS).UTC(), asOf, cfg.Tiers)
 }
 
 // bookCache holds the KPI books that snapshot builds filled on the way

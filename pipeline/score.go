@@ -8,7 +8,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -143,12 +142,12 @@ func scoreSnapshot(ctx context.Context, cfg Config, asOf time.Time, sp *scorePre
 // the KPI book of asOf, or nil to compute it from the warehouse.
 func publishList(ctx context.Context, cfg Config, asOf time.Time, sp *scorePrep, sc *scored, book *features.KPIBook, start time.Time) (ScoreResult, error) {
 	rows := sc.rows
-	rankRisk(rows)
+	rankRisk(rows, cfg.Workers)
 	rules := cfg.ActionRules
 	if rules == nil {
 		rules = defaultRules(cfg.Tiers)
 	}
-	assignActions(rows, sc.inputs, rules, cfg.Lang)
+	assignActions(rows, sc.inputs, rules, cfg.Lang, cfg.Workers)
 	firstReasons := make([]string, len(rows))
 	for i := range sc.inputs {
 		if len(sc.inputs[i].reasons) > 0 {
@@ -241,7 +240,7 @@ func scoreColumns() []string {
 func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvArt *CLVArtifact, asOf time.Time, version string) ([]datasets.ScoreRow, []actionInput, error) {
 	release := sync.OnceFunc(rec.Release)
 	defer release()
-	X, err := featureMatrix(rec)
+	X, err := featureMatrix(rec, cfg.Workers)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -361,7 +360,7 @@ func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvAr
 	batch, batched := explainer.(interface {
 		ExplainBatch(dst, X []float64) float64
 	})
-	parallelChunks(cfg, len(rows), 256, func(lo, hi int) {
+	parallelChunks(cfg.Workers, len(rows), 256, func(lo, hi int) {
 		if batched { // the GBDT explains a chunk tree by tree: faster than row by row
 			contribs := make([]float64, (hi-lo)*p)
 			batch.ExplainBatch(contribs, X[lo*p:hi*p])
@@ -378,12 +377,12 @@ func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvAr
 	return rows, inputs, nil
 }
 
-// parallelChunks runs fn over [0, n) in fixed chunks on cfg.Workers
+// parallelChunks runs fn over [0, n) in fixed chunks on workers
 // goroutines; each chunk is independent, so results do not depend on them.
-func parallelChunks(cfg Config, n, chunk int, fn func(lo, hi int)) {
+func parallelChunks(workers, n, chunk int, fn func(lo, hi int)) {
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for range max(1, cfg.Workers) {
+	for range max(1, workers) {
 		wg.Go(func() {
 			for lo := range next {
 				fn(lo, min(lo+chunk, n))
@@ -395,11 +394,6 @@ func parallelChunks(cfg Config, n, chunk int, fn func(lo, hi int)) {
 	}
 	close(next)
 	wg.Wait()
-}
-
-// onCores is parallelChunks on every core.
-func onCores(n, chunk int, fn func(lo, hi int)) {
-	parallelChunks(Config{Workers: runtime.GOMAXPROCS(0)}, n, chunk, fn)
 }
 
 // riskTier maps a churn probability to high / medium / low.
@@ -445,7 +439,7 @@ func round(v float64, d int) float64 {
 // rankRisk sets the permille ranks of the churn probability among all rows
 // and within each RFM segment: 1000 × the share with a probability at or
 // below the row's.
-func rankRisk(rows []datasets.ScoreRow) {
+func rankRisk(rows []datasets.ScoreRow, workers int) {
 	permille := func(sorted []float64, p float64) int64 {
 		k := sort.SearchFloat64s(sorted, math.Nextafter(p, math.Inf(1)))
 		return int64(math.Round(1000 * float64(k) / float64(len(sorted))))
@@ -460,7 +454,7 @@ func rankRisk(rows []datasets.ScoreRow) {
 	for _, v := range bySeg {
 		slices.Sort(v)
 	}
-	onCores(len(rows), 8192, func(lo, hi int) {
+	parallelChunks(workers, len(rows), 8192, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			rows[i].RiskPermille = permille(all, rows[i].ChurnProbability)
 			rows[i].SegmentRiskPermille = permille(bySeg[rows[i].Segment], rows[i].ChurnProbability)

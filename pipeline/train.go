@@ -784,7 +784,7 @@ func readInto(ctx context.Context, dir string, mem memory.Allocator, dst []float
 		for r, i := range rows[lo:hi] {
 			local[r] = i - int(first)
 		}
-		return fillFeatures(dst[lo*p:hi*p], rec, local)
+		return fillFeatures(dst[lo*p:hi*p], rec, local, 1) // the parts already run on the cores
 	})
 }
 
@@ -918,16 +918,16 @@ func designRows(rec arrow.RecordBatch, def string) (rows []int, y []float64, ids
 
 // featureMatrix returns the model columns of every row of rec as a
 // row-major matrix.
-func featureMatrix(rec arrow.RecordBatch) ([]float64, error) {
+func featureMatrix(rec arrow.RecordBatch, workers int) ([]float64, error) {
 	X := make([]float64, int(rec.NumRows())*len(features.ModelColumns))
-	return X, fillFeatures(X, rec, nil)
+	return X, fillFeatures(X, rec, nil, workers)
 }
 
 // fillFeatures writes the model columns of the given rows of rec (every
 // row when rows is nil) into dst, row-major. It goes block by block of
 // rows, every column in turn, so a block's rows stay in the cache while
-// its columns are written; blocks run on every core.
-func fillFeatures(dst []float64, rec arrow.RecordBatch, rows []int) error {
+// its columns are written; blocks run on workers goroutines.
+func fillFeatures(dst []float64, rec arrow.RecordBatch, rows []int, workers int) error {
 	p := len(features.ModelColumns)
 	cols := make([]features.Numbers, p)
 	for j, name := range features.ModelColumns {
@@ -941,7 +941,7 @@ func fillFeatures(dst []float64, rec arrow.RecordBatch, rows []int) error {
 		n = int(rec.NumRows())
 	}
 	const block = 1024
-	onCores(n, block, func(lo, hi int) {
+	parallelChunks(workers, n, block, func(lo, hi int) {
 		for j := range cols {
 			cols[j].Fill(dst[lo*p+j:hi*p], p, rows, lo, hi)
 		}
