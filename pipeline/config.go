@@ -17,7 +17,7 @@ import (
 type Config struct {
 	Workdir string // required: root of warehouse/, features/, models/, lists/
 	Buckets int    // customer buckets at ingest; default datasets.DefaultBuckets (16)
-	Workers int    // parallel bucket workers; default GOMAXPROCS
+	Workers int    // goroutines for buckets and rows (the models use GOMAXPROCS); default GOMAXPROCS
 	Horizon int    // churn horizon in days: churned = no order within it; default 90
 	// CLVHorizon is the horizon of expected orders and predicted CLV, in days; default 365.
 	CLVHorizon int

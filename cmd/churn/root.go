@@ -104,7 +104,7 @@ func stageFlags(c *cobra.Command, o *options, model bool) {
 	f.StringVar(&o.config, "config", "", "YAML config file; keys are flag names")
 	f.StringVar(&o.logFormat, "log-format", "auto", "log format: auto (progress on a terminal, JSON otherwise), text or json")
 	f.StringVar(&o.horizon, "horizon", "90d", "churn horizon: churned = no order within it (e.g. 90d, 12w)")
-	f.IntVar(&o.workers, "workers", 0, "parallel bucket workers (0 = number of CPUs)")
+	f.IntVar(&o.workers, "workers", 0, "goroutines for buckets and for rows at scoring (0 = number of CPUs; model fitting uses every CPU)")
 	f.StringVar(&o.cancelWindow, "cancel-window", "30d", `an order whose refunds within this window net it to zero is cancelled, not a purchase ("none" to count every order)`)
 	f.BoolVar(&o.force, "force", false, "redo every stage even when its inputs are unchanged (by default a rerun reuses snapshots, models and lists made from the same inputs)")
 	f.StringVar(&o.timezone, "timezone", "UTC", "the shop's time zone, e.g. Asia/Shanghai: of timestamps without an offset and plain dates at ingest, and of the weekday and hour habits in the features")
