@@ -91,3 +91,40 @@ func TestMonthOfMicros(t *testing.T) {
 		}
 	}
 }
+
+// TestMonthCursor: the cursor gives the book month monthOfMicros gives
+// (−1 before the first), for times in increasing order, out of order and
+// at month boundaries.
+func TestMonthCursor(t *testing.T) {
+	book, err := NewKPIBook(time.Date(2023, 3, 10, 0, 0, 0, 0, time.UTC), time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	book.startMicros(0)
+	lo, hi := book.starts[0], book.starts[len(book.starts)-1]
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, first := range []int{0, 1, 17, book.Last - book.First} {
+		var ts []int64
+		for range 200 {
+			ts = append(ts, lo-40*usPerDay+r.Int64N(hi-lo+40*usPerDay))
+		}
+		for _, s := range book.starts[first:] {
+			ts = append(ts, s-1, s)
+		}
+		ts = ts[:len(ts)-1] // the end of the last month is past the book
+		sorted := slices.Clone(ts)
+		slices.Sort(sorted)
+		for _, seq := range [][]int64{sorted, ts} {
+			c := monthCursor{starts: book.starts[first:], m: -1}
+			for _, v := range seq {
+				want := monthOfMicros(v) - book.First - first
+				if want < 0 {
+					want = -1
+				}
+				if got := c.month(v); got != want {
+					t.Fatalf("first %d: month(%s) = %d, want %d", first, time.UnixMicro(v).UTC(), got, want)
+				}
+			}
+		}
+	}
+}

@@ -73,6 +73,23 @@ type KPIBook struct {
 	starts []int64 // startMicros's table
 }
 
+// monthCursor finds the book months of times given in increasing order
+// (any order works, out-of-order times cost a scan from the start).
+type monthCursor struct {
+	starts []int64 // starts[k]: the first µs of the k-th month; one more than the months
+	m      int     // the month of the last time, −1 before starts[0]
+}
+
+func (c *monthCursor) month(ts int64) int {
+	if c.m >= 0 && ts < c.starts[c.m] {
+		c.m = -1
+	}
+	for c.m+2 < len(c.starts) && ts >= c.starts[c.m+1] {
+		c.m++
+	}
+	return c.m
+}
+
 // MonthIndex is the month of a time as year×12 + month−1 (UTC).
 func MonthIndex(t time.Time) int {
 	t = t.UTC()
@@ -197,12 +214,12 @@ type kpiScratch struct {
 // addKPIs adds one customer (orders by the cutoff, sorted; lines; feedback) to the book.
 func (b *Builder) addKPIs(obs []order, lines []line, fb []datasets.Feedback) {
 	book, s := b.kpi, &b.kpiScratch
-	month := func(us int64) int { return monthOfMicros(us) - book.First }
-	first, last := month(obs[0].ts), book.Last-book.First
+	first, last := monthOfMicros(obs[0].ts)-book.First, book.Last-book.First
 	if first < 0 {
 		first = 0 // data before the book's first month: counted from then
 	}
 	n := last - first + 1
+	book.startMicros(0) // the month table
 	reset := func(v []int64) []int64 {
 		v = v[:0]
 		for range n {
@@ -211,16 +228,18 @@ func (b *Builder) addKPIs(obs []order, lines []line, fb []datasets.Feedback) {
 		return v
 	}
 	s.orders, s.gross, s.net, s.refunds, s.lines, s.returns = reset(s.orders), reset(s.gross), reset(s.net), reset(s.refunds), reset(s.lines), reset(s.returns)
+	at := monthCursor{starts: book.starts[first : first+n+1], m: -1}
 	for _, o := range obs {
-		if m := month(o.ts) - first; m >= 0 {
+		if m := at.month(o.ts); m >= 0 {
 			s.orders[m]++
 		}
 	}
+	at.m = -1
 	for _, l := range lines {
 		if l.ts >= b.cutoffEnd || l.void&voidAtCutoff != 0 {
 			continue
 		}
-		m := month(l.ts) - first
+		m := at.month(l.ts)
 		if m < 0 {
 			continue
 		}
@@ -239,7 +258,7 @@ func (b *Builder) addKPIs(obs []order, lines []line, fb []datasets.Feedback) {
 	var lo, hi, oLo, oHi int // line and order pointers: [lo, hi) and [oLo, oHi) are in the window
 	var sum int64            // net amount of lines [lo, hi)
 	for m := range n {
-		end := book.startMicros(first + m)
+		end := book.starts[first+m]
 		for hi < len(lines) && lines[hi].ts < end {
 			if l := lines[hi]; l.ts < b.cutoffEnd && l.void&voidAtCutoff == 0 {
 				sum += l.amount
@@ -301,11 +320,12 @@ func (b *Builder) addKPIs(obs []order, lines []line, fb []datasets.Feedback) {
 			book.Cohorts[c][m]++
 		}
 	}
+	at.m = -1
 	for _, f := range fb {
 		if f.TS >= b.cutoffEnd {
 			break
 		}
-		m := month(f.TS) - first
+		m := at.month(f.TS)
 		if m < 0 {
 			continue // before the customer's first order
 		}
