@@ -82,12 +82,22 @@ func (m ParetoNBD) LogLikelihood(x, tx, T float64) float64 {
 
 // totalLogLikGrad sums the log-likelihood over groups sorted by x (sharing
 // the x-dependent gamma terms within a chunk) and, when grad is not nil,
-// adds its gradient in log-parameters. Chunks run in parallel.
-func (m ParetoNBD) totalLogLikGrad(groups []RFGroup, grad []float64) float64 {
+// adds its gradient in log-parameters. Chunks run in parallel. ps, when
+// set, is newParetoSeries(groups): the series are summed once per (x, t).
+func (m ParetoNBD) totalLogLikGrad(groups []RFGroup, ps *paretoSeries, grad []float64) float64 {
+	var vals []seriesVal
+	if ps != nil {
+		vals = ps.sum(m, grad != nil)
+	}
 	return chunkedSum(len(groups), 512, 4, grad, func(lo, hi int, g []float64) float64 {
 		prevX, lgRx, psiRx := math.NaN(), 0.0, 0.0
 		ll := 0.0
-		for _, gr := range groups[lo:hi] {
+		for i := lo; i < hi; i++ {
+			gr := &groups[i]
+			var pre [2]*seriesVal
+			if vals != nil {
+				pre = [2]*seriesVal{&vals[ps.at[i][0]], &vals[ps.at[i][1]]}
+			}
 			if gr.X != prevX {
 				prevX = gr.X
 				lgRx, _ = math.Lgamma(m.R + gr.X)
@@ -95,7 +105,7 @@ func (m ParetoNBD) totalLogLikGrad(groups []RFGroup, grad []float64) float64 {
 					psiRx = digamma(m.R + gr.X)
 				}
 			}
-			ll += gr.Weight * m.logLikGrad(gr.X, gr.Tx, gr.T, gr.Weight, lgRx, psiRx, g)
+			ll += gr.Weight * m.logLikGrad(gr.X, gr.Tx, gr.T, gr.Weight, lgRx, psiRx, g, pre)
 		}
 		return ll
 	})
@@ -115,10 +125,11 @@ func fitParetoNBD(groups []RFGroup, opt FitOptions) (ParetoNBD, error) {
 	from := func(p []float64) ParetoNBD {
 		return ParetoNBD{R: math.Exp(p[0]), Alpha: math.Exp(p[1]), S: math.Exp(p[2]), Beta: math.Exp(p[3])}
 	}
-	nll := func(p []float64) float64 { return -from(p).totalLogLikGrad(groups, nil) }
+	ps := newParetoSeries(groups)
+	nll := func(p []float64) float64 { return -from(p).totalLogLikGrad(groups, ps, nil) }
 	grad := func(g, p []float64) float64 {
 		clear(g)
-		v := from(p).totalLogLikGrad(groups, g)
+		v := from(p).totalLogLikGrad(groups, ps, g)
 		for i := range g {
 			g[i] = -g[i]
 		}

@@ -50,7 +50,10 @@ func hyp2F1a1Grad(a, b, z float64) (lnF, dA, dB, dZ float64) {
 // L₂ = ln s − ln(r+s+x) + ln A₀, and A₀ = P₁ − P₂ with
 // P_i = ₂F₁(a, b; a+1; z_i)/(m+t_i)^a, a = r+s+x, m = max(α, β),
 // z_i = |α−β|/(m+t_i), t₁ = t_x, t₂ = T (see logA0).
-func (m ParetoNBD) logLikGrad(x, tx, T, weight float64, lgRx, psiRx float64, grad []float64) float64 {
+//
+// pre, when set, holds the series of (x, t_x) and (x, T) at m's parameters
+// (paretoSeries); a series not in it is summed here.
+func (m ParetoNBD) logLikGrad(x, tx, T, weight float64, lgRx, psiRx float64, grad []float64, pre [2]*seriesVal) float64 {
 	r, alpha, s, beta := m.R, m.Alpha, m.S, m.Beta
 	a := r + s + x
 	hi, lo, b := alpha, beta, s+1
@@ -67,11 +70,19 @@ func (m ParetoNBD) logLikGrad(x, tx, T, weight float64, lgRx, psiRx float64, gra
 			break
 		}
 		z := (hi - lo) / (hi + t)
-		if grad == nil { // value only: the cheaper series
-			p[i] = log2F1a1(a, b, z) - a*math.Log(hi+t)
+		var lnF, fa, fb, fz float64
+		switch {
+		case pre[i] != nil && pre[i].ok:
+			lnF, fa, fb, fz = pre[i].lnF, pre[i].fa, pre[i].fb, pre[i].fz
+		case grad == nil: // value only: the cheaper series
+			lnF = log2F1a1(a, b, z)
+		default:
+			lnF, fa, fb, fz = hyp2F1a1Grad(a, b, z)
+		}
+		if grad == nil {
+			p[i] = lnF - a*math.Log(hi+t)
 			continue
 		}
-		lnF, fa, fb, fz := hyp2F1a1Grad(a, b, z)
 		lmt := math.Log(hi + t)
 		p[i] = lnF - a*lmt
 		// ∂a/∂(r, α, s, β) = (1, 0, 1, 0); ∂b: r if α < β else s; ∂z and ∂m as in the doc comment.
@@ -129,4 +140,76 @@ func (m ParetoNBD) logLikGrad(x, tx, T, weight float64, lgRx, psiRx float64, gra
 		grad[j] += weight * theta[j] * g
 	}
 	return ll
+}
+
+// paretoSeries are the distinct (x, t) of a fit's groups, t being a
+// group's t_x or T: the hypergeometric series P_i of logLikGrad depend on a
+// customer's x and one of its times only, so customers who differ in the
+// other share it. Summed once per (x, t) and evaluation, they are the same
+// numbers as summed per group, bit for bit.
+type paretoSeries struct {
+	x, t []float64
+	at   [][2]int32 // group i's (x, t_x) and (x, T)
+}
+
+// seriesVal is the series of one (x, t): ln F and, for a gradient, its
+// partials; ok is false for series left to quadrature (too many terms).
+type seriesVal struct {
+	lnF, fa, fb, fz float64
+	ok              bool
+}
+
+func newParetoSeries(groups []RFGroup) *paretoSeries {
+	ps := &paretoSeries{at: make([][2]int32, len(groups))}
+	idx := make(map[[2]float64]int32)
+	key := func(x, t float64) int32 {
+		k := [2]float64{x, t}
+		i, ok := idx[k]
+		if !ok {
+			i = int32(len(ps.x))
+			idx[k] = i
+			ps.x, ps.t = append(ps.x, x), append(ps.t, t)
+		}
+		return i
+	}
+	for i, g := range groups {
+		ps.at[i] = [2]int32{key(g.X, g.Tx), key(g.X, g.T)}
+	}
+	return ps
+}
+
+// sum returns the series of every (x, t) at m's parameters, as logLikGrad
+// would sum them (with partials when grad is set), in parallel. A series
+// too long for the series (logLikGrad's useQuad test, which is this one
+// for t = t_x) is left out.
+func (ps *paretoSeries) sum(m ParetoNBD, grad bool) []seriesVal {
+	r, alpha, s, beta := m.R, m.Alpha, m.S, m.Beta
+	hi, lo := alpha, beta
+	alphaLow := alpha < beta
+	if alphaLow {
+		hi, lo = beta, alpha
+	}
+	vals := make([]seriesVal, len(ps.x))
+	chunkedSum(len(ps.x), 256, 0, nil, func(from, to int, _ []float64) float64 {
+		for k := from; k < to; k++ {
+			x, t := ps.x[k], ps.t[k]
+			a, b := r+s+x, s+1
+			if alphaLow {
+				b = r + x
+			}
+			z := (hi - lo) / (hi + t)
+			if seriesTerms(b, z) > maxSeriesTerms {
+				continue
+			}
+			v := &vals[k]
+			if grad {
+				v.lnF, v.fa, v.fb, v.fz = hyp2F1a1Grad(a, b, z)
+			} else {
+				v.lnF = log2F1a1(a, b, z)
+			}
+			v.ok = true
+		}
+		return 0
+	})
+	return vals
 }

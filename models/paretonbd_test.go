@@ -3,6 +3,7 @@ package models
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"gonum.org/v1/gonum/mathext"
@@ -66,7 +67,7 @@ func TestParetoNBDGradient(t *testing.T) {
 		}
 		f := func(v []float64) float64 { return from(v).totalLogLik(groups) }
 		got := make([]float64, 4)
-		ll := from(p).totalLogLikGrad(groups, got)
+		ll := from(p).totalLogLikGrad(groups, nil, got)
 		near(t, "LL agrees with the series-only evaluation", ll, f(p), 1e-9)
 		for i := range p {
 			if num := centralDiff(f, p, i); math.Abs(got[i]-num) > 1e-5*math.Max(1, math.Abs(num)) {
@@ -134,4 +135,49 @@ func (m ParetoNBD) totalLogLik(groups []RFGroup) float64 {
 		ll += g.Weight * (lgRx + base + logAddExp(alive, logS-math.Log(r+s+g.X)+m.logA0(g.X, g.Tx, g.T)))
 	}
 	return ll
+}
+
+// The series summed once per (x, t) (paretoSeries) give the likelihood and
+// gradient of the series summed per group, bit for bit, for α < β, α > β
+// and parameters where some groups go to quadrature.
+func TestParetoSeriesSharedExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	var x, tx, T []float64
+	for range 5000 {
+		big := float64(300 + r.IntN(60))
+		n := float64(r.IntN(8))
+		last := 0.0
+		if n > 0 {
+			last = float64(1 + r.IntN(int(big)))
+		}
+		x, tx, T = append(x, n), append(tx, last), append(T, big)
+	}
+	groups := CompressRF(x, tx, T)
+	ps := newParetoSeries(groups)
+	if len(ps.x) >= 2*len(groups) {
+		t.Fatalf("%d series for %d groups: nothing shared", len(ps.x), len(groups))
+	}
+	for _, m := range []ParetoNBD{
+		{R: 0.55, Alpha: 10.6, S: 0.61, Beta: 11.7},
+		{R: 0.55, Alpha: 14, S: 0.61, Beta: 9},
+		{R: 0.8, Alpha: 2, S: 3, Beta: 900}, // z near 1: quadrature for some
+		{R: 1.2, Alpha: 700, S: 0.4, Beta: 1.5},
+	} {
+		quad := 0
+		for _, v := range ps.sum(m, true) {
+			if !v.ok {
+				quad++
+			}
+		}
+		want, got := make([]float64, 4), make([]float64, 4)
+		llWant := m.totalLogLikGrad(groups, nil, want)
+		llGot := m.totalLogLikGrad(groups, ps, got)
+		if math.Float64bits(llWant) != math.Float64bits(llGot) || !slices.Equal(want, got) {
+			t.Errorf("%+v: shared series LL %v grad %v, per group %v %v", m, llGot, got, llWant, want)
+		}
+		if a, b := m.totalLogLikGrad(groups, nil, nil), m.totalLogLikGrad(groups, ps, nil); math.Float64bits(a) != math.Float64bits(b) {
+			t.Errorf("%+v: shared series LL (value only) %v, per group %v", m, b, a)
+		}
+		t.Logf("%+v: %d series for %d groups, %d left to quadrature", m, len(ps.x), len(groups), quad)
+	}
 }
