@@ -122,22 +122,22 @@ func (b *Builder) appendBehaviour(next func() array.Builder, lines []line, obs [
 	i64(int64(argmax(hour[:])))
 
 	// Channel mix.
-	clear(b.chanOrders)
+	b.chanOrders.reset()
 	var withChannel int64
 	for _, o := range obs {
 		if o.ch != 0 {
-			b.chanOrders[o.ch]++
+			b.chanOrders.add(o.ch, 1)
 			withChannel++
 		}
 	}
 	var top uint64
 	var topN int64
-	for ch, k := range b.chanOrders {
-		if k > topN || k == topN && b.channelNames[ch] < b.channelNames[top] {
+	for i, ch := range b.chanOrders.keys {
+		if k := b.chanOrders.vals[i]; k > topN || k == topN && b.channelNames[ch] < b.channelNames[top] {
 			top, topN = ch, k
 		}
 	}
-	i64(int64(len(b.chanOrders)))
+	i64(int64(len(b.chanOrders.keys)))
 	next().(*array.StringBuilder).Append(b.channelNames[top])
 	share := math.NaN()
 	if withChannel > 0 {
@@ -148,7 +148,7 @@ func (b *Builder) appendBehaviour(next func() array.Builder, lines []line, obs [
 	// Category concentration over gross spend (0 and 1 when nothing was paid).
 	var total, topCat int64
 	b.catVals = b.catVals[:0]
-	for _, v := range b.catSpend {
+	for _, v := range b.catSpend.vals {
 		total += v
 		topCat = max(topCat, v)
 		b.catVals = append(b.catVals, v)

@@ -115,12 +115,11 @@ type Builder struct {
 	lineTS, lineCum []int64
 	catVals         []int64
 	seen            []int64
-	catSpend        map[uint64]int64
-	chanOrders      map[uint64]int64
+	catSpend        smallSums
+	chanOrders      smallSums
 	orders          []order
 	days            []int64
 	daySums         []int64
-	months          map[int64]struct{}
 	nets            map[uint64]orderNet
 	netList         []keyedNet
 
@@ -189,9 +188,9 @@ func NewBuilder(mem memory.Allocator, cfg Config) (*Builder, error) {
 	return &Builder{cfg: cfg, cutoffDay: day, cutoffEnd: (day + 1) * usPerDay,
 		horizonEnd: (day + 1 + int64(cfg.Horizon)) * usPerDay,
 		rb:         array.NewRecordBuilder(mem, BuilderSchema(cfg.Labelled)),
-		months:     map[int64]struct{}{}, nets: map[uint64]orderNet{},
+		nets:       map[uint64]orderNet{},
 		tierPoints: tierPoints(day), zone: zoneCache{loc: cfg.Location, start: 1, end: 0},
-		catSpend: map[uint64]int64{}, chanOrders: map[uint64]int64{}}, nil
+	}, nil
 }
 
 // Release frees the builder's buffers.
@@ -436,14 +435,16 @@ func (b *Builder) markCancelled(lines []line, bound int64, bit uint8) {
 		}
 		nets[j].gross += l.amount
 	}
+	cancelled := false // an order refunded in full: most customers have none
 	for _, l := range lines {
 		if l.amount < 0 && l.ts < bound {
 			if j := find(l.order); j >= 0 && l.ts <= nets[j].first+window {
 				nets[j].refunds -= l.amount
+				cancelled = cancelled || nets[j].gross > 0 && nets[j].refunds >= nets[j].gross
 			}
 		}
 	}
-	for i := range lines {
+	for i := 0; cancelled && i < len(lines); i++ {
 		if j := find(lines[i].order); j >= 0 && nets[j].gross > 0 && nets[j].refunds >= nets[j].gross {
 			lines[i].void |= bit
 		}
@@ -476,13 +477,15 @@ func (b *Builder) markCancelledMap(lines []line, bound int64, bit uint8) {
 		n.gross += l.amount
 		b.nets[l.order] = n
 	}
+	cancelled := false
 	for _, l := range lines {
 		if n, ok := b.nets[l.order]; ok && l.amount < 0 && l.ts < bound && l.ts <= n.first+window {
 			n.refunds -= l.amount
 			b.nets[l.order] = n
+			cancelled = cancelled || n.gross > 0 && n.refunds >= n.gross
 		}
 	}
-	for i := range lines {
+	for i := 0; cancelled && i < len(lines); i++ {
 		if n, ok := b.nets[lines[i].order]; ok && n.gross > 0 && n.refunds >= n.gross {
 			lines[i].void |= bit
 		}
@@ -551,7 +554,7 @@ func (b *Builder) flush() {
 	day := func(ts int64) int64 { return floorDiv(ts, usPerDay) }
 
 	var spend, gross, refunds int64
-	clear(b.catSpend)
+	b.catSpend.reset()
 	for _, l := range lines {
 		if l.ts >= b.cutoffEnd || l.void&voidAtCutoff != 0 {
 			continue
@@ -559,7 +562,7 @@ func (b *Builder) flush() {
 		spend += l.amount
 		if l.amount >= 0 {
 			gross += l.amount
-			b.catSpend[l.cat] += l.amount
+			b.catSpend.add(l.cat, l.amount)
 		} else {
 			refunds -= l.amount
 		}
@@ -614,11 +617,12 @@ func (b *Builder) flush() {
 			sPrev90 += l.amount
 		}
 	}
-	clear(b.months)
+	activeMonths, lastMonth := 0, math.MinInt // distinct months of the orders (sorted by time) in 365 days
 	for _, o := range obs {
 		if o.ts >= b.cutoffEnd-365*usPerDay {
-			t := time.UnixMicro(o.ts).UTC()
-			b.months[int64(t.Year())*12+int64(t.Month())] = struct{}{}
+			if m := monthOfMicros(o.ts); m != lastMonth {
+				activeMonths, lastMonth = activeMonths+1, m
+			}
 		}
 	}
 
@@ -665,8 +669,8 @@ func (b *Builder) flush() {
 		gs.AppendNull()
 		od.AppendNull()
 	}
-	next().(*array.Int64Builder).Append(int64(len(b.months)))
-	next().(*array.Int64Builder).Append(int64(len(b.catSpend)))
+	next().(*array.Int64Builder).Append(int64(activeMonths))
+	next().(*array.Int64Builder).Append(int64(len(b.catSpend.keys)))
 	rr := 0.0
 	if gross > 0 && refunds > 0 {
 		rr = float64(refunds) / float64(gross)
@@ -873,4 +877,49 @@ func dayColumns(rec arrow.RecordBatch) (*array.String, *array.Timestamp, *array.
 		return nil, nil, nil, fmt.Errorf("features: unexpected column types in %s", sc)
 	}
 	return cust, ts, amt, nil
+}
+
+// smallSums adds int64 values by key: a customer's categories or channels,
+// few, in a list searched from its newest key; past smallSumsList keys a
+// map finds them.
+type smallSums struct {
+	keys []uint64
+	vals []int64
+	idx  map[uint64]int // key → index, while len(keys) > smallSumsList
+}
+
+const smallSumsList = 32
+
+func (c *smallSums) reset() {
+	c.keys, c.vals = c.keys[:0], c.vals[:0]
+	if c.idx != nil {
+		clear(c.idx)
+	}
+}
+
+func (c *smallSums) add(k uint64, v int64) {
+	if len(c.keys) > smallSumsList {
+		if i, ok := c.idx[k]; ok {
+			c.vals[i] += v
+			return
+		}
+		c.idx[k] = len(c.keys)
+		c.keys, c.vals = append(c.keys, k), append(c.vals, v)
+		return
+	}
+	for i := len(c.keys) - 1; i >= 0; i-- {
+		if c.keys[i] == k {
+			c.vals[i] += v
+			return
+		}
+	}
+	c.keys, c.vals = append(c.keys, k), append(c.vals, v)
+	if len(c.keys) > smallSumsList {
+		if c.idx == nil {
+			c.idx = make(map[uint64]int)
+		}
+		for i, k := range c.keys {
+			c.idx[k] = i
+		}
+	}
 }

@@ -128,3 +128,33 @@ func TestMonthCursor(t *testing.T) {
 		}
 	}
 }
+
+// smallSums gives a map's sums, in first-seen key order, for a few keys
+// (the list) and for many (the map past smallSumsList), and starts empty
+// again after reset.
+func TestSmallSums(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	var c smallSums
+	for _, distinct := range []int{1, 5, smallSumsList, smallSumsList + 1, 300, 3} {
+		c.reset()
+		want := map[uint64]int64{}
+		var order []uint64
+		for range 2000 {
+			k := uint64(r.IntN(distinct)) * 0x9e3779b97f4a7c15
+			v := r.Int64N(1000) - 100
+			if _, ok := want[k]; !ok {
+				order = append(order, k)
+			}
+			want[k] += v
+			c.add(k, v)
+		}
+		if !slices.Equal(c.keys, order) || len(c.vals) != len(order) {
+			t.Fatalf("%d keys: got keys %v, want %v", distinct, c.keys, order)
+		}
+		for i, k := range c.keys {
+			if c.vals[i] != want[k] {
+				t.Fatalf("%d keys: key %x sums to %d, want %d", distinct, k, c.vals[i], want[k])
+			}
+		}
+	}
+}

@@ -5,7 +5,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -132,7 +131,7 @@ type programme struct {
 // (refunds included) and orders in the tier window before each point.
 func (b *Builder) judgeTiers(obs []order, lines []line) programme {
 	window := int64(b.cfg.TierWindow) * usPerDay
-	// Prefix sums over time-sorted orders and lines make each point two searches.
+	// Prefix sums over time-sorted orders and lines.
 	b.lineTS, b.lineCum = b.lineTS[:0], b.lineCum[:0]
 	var cum int64
 	for _, l := range lines {
@@ -142,21 +141,34 @@ func (b *Builder) judgeTiers(obs []order, lines []line) programme {
 		cum += l.amount
 		b.lineTS, b.lineCum = append(b.lineTS, l.ts), append(b.lineCum, cum)
 	}
-	sumBefore := func(t int64) int64 { // net amount of lines with ts < t
-		i := sort.Search(len(b.lineTS), func(i int) bool { return b.lineTS[i] >= t })
+	// The points are newest first, so the lines and orders before a
+	// point's end and before its window's start are found by four counts
+	// that only go down (the first index at or after the time, as a binary
+	// search over the sorted times gives).
+	sumBefore := func(i int) int64 { // net amount of the first i lines
 		if i == 0 {
 			return 0
 		}
 		return b.lineCum[i-1]
 	}
-	ordersBefore := func(t int64) int64 {
-		return int64(sort.Search(len(obs), func(i int) bool { return obs[i].ts >= t }))
-	}
+	lEnd, lFrom, oEnd, oFrom := len(b.lineTS), len(b.lineTS), len(obs), len(obs)
 	var p programme
 	prev := -1
 	for k, end := range b.tierPoints {
 		from := end - window
-		r := tierRank(b.cfg.Tiers, sumBefore(end)-sumBefore(from), ordersBefore(end)-ordersBefore(from))
+		for lEnd > 0 && b.lineTS[lEnd-1] >= end {
+			lEnd--
+		}
+		for lFrom > 0 && b.lineTS[lFrom-1] >= from {
+			lFrom--
+		}
+		for oEnd > 0 && obs[oEnd-1].ts >= end {
+			oEnd--
+		}
+		for oFrom > 0 && obs[oFrom-1].ts >= from {
+			oFrom--
+		}
+		r := tierRank(b.cfg.Tiers, sumBefore(lEnd)-sumBefore(lFrom), int64(oEnd-oFrom))
 		if k == 0 {
 			p.rank = r
 		}
