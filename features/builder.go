@@ -246,6 +246,27 @@ type LineDecoder struct {
 	started   bool
 	rowInCust int
 	ls        Lines
+	// Per dictionary word of a batch's dictionary-encoded columns: the
+	// category's and channel's hashes (0: an empty channel) and whether a
+	// line kind is not a product.
+	catWords, chanWords []uint64
+	chanSeen            []bool // the channel's name is in ls.channels
+	nonProduct          []bool
+}
+
+// wordHashes returns hash64 of each word (0 for an empty one when
+// emptyZero) in dst's storage.
+func wordHashes(dst []uint64, words *array.String, emptyZero bool) []uint64 {
+	dst = dst[:0]
+	for j := range words.Len() {
+		w := words.Value(j)
+		if emptyZero && w == "" {
+			dst = append(dst, 0)
+		} else {
+			dst = append(dst, hash64(w))
+		}
+	}
+	return dst
 }
 
 // Lines are a batch's purchase lines by customer (Decode), valid until the
@@ -305,6 +326,24 @@ func (d *LineDecoder) Decode(rec arrow.RecordBatch) (*Lines, error) {
 	ls.hasPoints = ls.hasPoints || peCol != nil || prCol != nil
 	var lastCat, lastChan string
 	var lastCatH, lastChanH uint64
+	// Dictionary-encoded text is hashed and judged once per word.
+	catCodes, catWords := catCol.codes()
+	if catCodes != nil {
+		d.catWords = wordHashes(d.catWords, catWords, false)
+	}
+	chanCodes, chanWords := chanCol.codes()
+	if chanCodes != nil {
+		d.chanWords = wordHashes(d.chanWords, chanWords, true)
+		d.chanSeen = append(d.chanSeen[:0], make([]bool, chanWords.Len())...)
+	}
+	kindCodes, kindWords := kindCol.codes()
+	if kindCodes != nil {
+		d.nonProduct = d.nonProduct[:0]
+		for j := range kindWords.Len() {
+			d.nonProduct = append(d.nonProduct, datasets.IsNonProduct(kindWords.Value(j)))
+		}
+	}
+	nullNonProduct := datasets.IsNonProduct("")
 	for i := 0; i < int(rec.NumRows()); i++ {
 		id := cust.Value(i)
 		if !d.started || id != d.cur {
@@ -319,7 +358,11 @@ func (d *LineDecoder) Decode(rec arrow.RecordBatch) (*Lines, error) {
 			ls.runs = append(ls.runs, lineRun{id: id, lo: len(ls.lines), hi: len(ls.lines)})
 		}
 		d.rowInCust++
-		if kindCol.ok() && datasets.IsNonProduct(kindCol.Value(i)) {
+		if kindCodes != nil {
+			if kindCol.dict.IsValid(i) && d.nonProduct[kindCodes[i]] || kindCol.dict.IsNull(i) && nullNonProduct {
+				continue
+			}
+		} else if kindCol.ok() && datasets.IsNonProduct(kindCol.Value(i)) {
 			continue // shipping, fees, vouchers, adjustments are not purchases
 		}
 		l := line{ts: int64(tsCol.Value(i)), amount: amt.Value(i)}
@@ -328,14 +371,28 @@ func (d *LineDecoder) Decode(rec arrow.RecordBatch) (*Lines, error) {
 		} else {
 			l.order = uint64(d.rowInCust) | 1<<63 // each row is its own order
 		}
-		if catCol.ok() && catCol.IsValid(i) {
+		if catCodes != nil {
+			if catCol.dict.IsValid(i) {
+				l.cat = d.catWords[catCodes[i]]
+			}
+		} else if catCol.ok() && catCol.IsValid(i) {
 			if v := catCol.Value(i); v == lastCat && lastCatH != 0 {
 				l.cat = lastCatH
 			} else {
 				l.cat, lastCat, lastCatH = hash64(v), v, hash64(v)
 			}
 		}
-		if chanCol.ok() && chanCol.IsValid(i) && chanCol.Value(i) != "" {
+		if chanCodes != nil {
+			if w := chanCodes[i]; chanCol.dict.IsValid(i) && chanWords.Value(int(w)) != "" {
+				l.ch = d.chanWords[w]
+				if !d.chanSeen[w] {
+					d.chanSeen[w] = true
+					if _, ok := ls.channels[l.ch]; !ok {
+						ls.channels[l.ch] = strings.Clone(chanWords.Value(int(w)))
+					}
+				}
+			}
+		} else if chanCol.ok() && chanCol.IsValid(i) && chanCol.Value(i) != "" {
 			if v := chanCol.Value(i); v == lastChan && lastChanH != 0 {
 				l.ch = lastChanH
 			} else {

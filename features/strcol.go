@@ -45,3 +45,17 @@ func (c textColumn) IsValid(i int) bool {
 	}
 	return c.dict.IsValid(i)
 }
+
+// codes returns the dictionary indices of c's rows and the dictionary's
+// words when c is dictionary-encoded with int32 indices, else nil: row i's
+// text is words.Value(codes[i]) where c.IsValid(i), as Value gives it.
+func (c textColumn) codes() ([]int32, *array.String) {
+	if c.dict == nil {
+		return nil, nil
+	}
+	ix, ok := c.dict.Indices().(*array.Int32)
+	if !ok {
+		return nil, nil
+	}
+	return ix.Int32Values(), c.words
+}
