@@ -3,6 +3,8 @@ package datasets
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"context"
 	"os"
 	"path/filepath"
@@ -299,6 +301,26 @@ func TestSyntheticRoundTrip(t *testing.T) {
 	for i := range rows {
 		if rows[i] != rows2[i] {
 			t.Fatalf("row %d: %+v, round trip %+v", i, rows[i], rows2[i])
+		}
+	}
+}
+
+// FileFingerprint is the size and SHA-256 of the whole file, across its
+// read buffer's boundaries.
+func TestFileFingerprint(t *testing.T) {
+	for _, n := range []int{0, 1, 256 << 10, 600_001} {
+		data := make([]byte, n)
+		for i := range data {
+			data[i] = byte(i*7 + i/251)
+		}
+		path := filepath.Join(t.TempDir(), "f.csv")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		size, sum, err := FileFingerprint(path)
+		want := sha256.Sum256(data)
+		if err != nil || size != int64(n) || sum != hex.EncodeToString(want[:]) {
+			t.Errorf("%d bytes: FileFingerprint = %d, %s, %v; want %d, %x", n, size, sum, err, n, want)
 		}
 	}
 }
