@@ -271,6 +271,106 @@ func ReadSnapshotParts(ctx context.Context, dir string, mem memory.Allocator, ke
 	return rec, partRows, m, err
 }
 
+// EachSnapshotPart is ReadSnapshotParts part by part, for a reader that
+// needs one part at a time: it calls fn with each kept part's rows as one
+// record batch (released when fn returns), parts in order, reading the
+// next part while fn works on one. total, called first, gets the rows of
+// the kept parts (from the files' footers). Parts of no rows get no call.
+// It returns the rows of each part read, by part number, as
+// ReadSnapshotParts does.
+func EachSnapshotPart(ctx context.Context, dir string, mem memory.Allocator, keep func(part int) bool, columns []string,
+	total func(rows int64), fn func(part int, rec arrow.RecordBatch) error) (map[int]int64, error) {
+	all, _, err := ListSnapshotParts(dir)
+	if err != nil {
+		return nil, err
+	}
+	var parts []string
+	for _, p := range all {
+		if keep == nil || keep(PartNumber(p)) {
+			parts = append(parts, p)
+		}
+	}
+	if len(parts) == 0 {
+		return nil, fmt.Errorf("datasets: snapshot %s has none of the parts asked for", dir)
+	}
+	if err := partsExist(dir, parts); err != nil {
+		return nil, err
+	}
+	var n int64
+	for _, p := range parts {
+		pf, err := file.OpenParquetFile(p, false)
+		if err != nil {
+			return nil, &DataError{File: p, Msg: "not a readable Parquet file (corrupt?): " + err.Error()}
+		}
+		n += pf.NumRows()
+		if err := pf.Close(); err != nil {
+			return nil, fmt.Errorf("datasets: %s: %w", p, err)
+		}
+	}
+	total(n)
+	type read struct {
+		rec arrow.RecordBatch // nil for a part of no rows
+		err error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch := make(chan read, 1) // one part read ahead
+	go func() {
+		defer close(ch)
+		for _, p := range parts {
+			var r read
+			recs, err := ReadParquetRecords(ctx, p, mem, columns...)
+			switch {
+			case err != nil:
+				r.err = err
+			case len(recs) > 0:
+				r.rec, _, r.err = concatParts(dir, Manifest{}, recs, mem, nil)
+			}
+			select {
+			case ch <- r:
+			case <-ctx.Done():
+				if r.rec != nil {
+					r.rec.Release()
+				}
+				return
+			}
+			if r.err != nil {
+				return
+			}
+		}
+	}()
+	partRows := make(map[int]int64, len(parts))
+	var ferr error
+	i, some := 0, false
+	for r := range ch {
+		if ferr == nil {
+			ferr = r.err
+		}
+		if ferr == nil {
+			partRows[PartNumber(parts[i])] = 0
+			if r.rec != nil {
+				some = true
+				partRows[PartNumber(parts[i])] = r.rec.NumRows()
+				ferr = fn(PartNumber(parts[i]), r.rec)
+			}
+			if ferr != nil {
+				cancel()
+			}
+		}
+		if r.rec != nil {
+			r.rec.Release()
+		}
+		i++
+	}
+	if ferr == nil && !some {
+		ferr = fmt.Errorf("datasets: snapshot %s has no record batches", dir)
+	}
+	if ferr != nil {
+		return nil, ferr
+	}
+	return partRows, nil
+}
+
 // concatParts concatenates the parts' record batches (read with error err)
 // into one and releases them.
 func concatParts(dir string, m Manifest, recs []arrow.RecordBatch, mem memory.Allocator, err error) (arrow.RecordBatch, Manifest, error) {

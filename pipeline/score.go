@@ -120,20 +120,40 @@ type scored struct {
 // keep accepts (nil: all), and returns the rows each part brought (the
 // rows are in part order).
 func scoreSnapshot(ctx context.Context, cfg Config, asOf time.Time, sp *scorePrep, dir string, keep func(int) bool) (*scored, map[int]int64, error) {
-	rec, partRows, _, err := datasets.ReadSnapshotParts(ctx, dir, memory.DefaultAllocator, keep, scoreColumns()...)
+	scr, err := newScorer(cfg, sp, asOf)
 	if err != nil {
 		return nil, nil, err
 	}
-	first, err := firstOrderDays(rec)
+	// Part by part: memory holds one part's columns and design matrix (and
+	// the next part, read meanwhile), never the whole snapshot's.
+	sc := &scored{}
+	at := 0
+	partRows, err := datasets.EachSnapshotPart(ctx, dir, memory.DefaultAllocator, keep, scoreColumns(), func(n int64) {
+		sc.rows, sc.inputs, sc.first = make([]datasets.ScoreRow, n), make([]actionInput, n), make([]int32, 0, n)
+	}, func(_ int, rec arrow.RecordBatch) error {
+		first, err := firstOrderDays(rec)
+		if err != nil {
+			return err
+		}
+		n := int(rec.NumRows())
+		if at+n > len(sc.rows) {
+			return fmt.Errorf("pipeline: snapshot %s has more rows than its parts' footers say", dir)
+		}
+		rec.Retain() // scoreRows releases its record
+		if err := scr.scoreRows(rec, sc.rows[at:at+n], sc.inputs[at:at+n]); err != nil {
+			return err
+		}
+		sc.first = append(sc.first, first...)
+		at += n
+		return nil
+	})
 	if err != nil {
-		rec.Release()
 		return nil, nil, err
 	}
-	rows, inputs, err := scoreRows(cfg, rec, &sp.churnArt, &sp.clvArt, asOf, sp.churnV+"+"+sp.clvV) // releases rec
-	if err != nil {
-		return nil, nil, err
+	if at != len(sc.rows) {
+		return nil, nil, fmt.Errorf("pipeline: snapshot %s has %d rows, its parts' footers say %d", dir, at, len(sc.rows))
 	}
-	return &scored{rows: rows, inputs: inputs, first: first}, partRows, nil
+	return sc, partRows, nil
 }
 
 // publishList takes the scored customers of the whole snapshot through the
@@ -237,78 +257,101 @@ func scoreColumns() []string {
 // returns beside each row what the action rules read. It releases rec as
 // soon as its columns are copied out, before the models run (at a million
 // customers the snapshot's columns are ~0.6 GB).
-func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvArt *CLVArtifact, asOf time.Time, version string) ([]datasets.ScoreRow, []actionInput, error) {
+// scorer scores a snapshot's customers part by part with the champions,
+// set up once.
+type scorer struct {
+	cfg       Config
+	churnArt  *ChurnArtifact
+	clvArt    *CLVArtifact
+	asOf      time.Time
+	version   string
+	clf       models.Classifier
+	explainer models.Classifier
+	clv       models.CLV
+}
+
+func newScorer(cfg Config, sp *scorePrep, asOf time.Time) (*scorer, error) {
+	s := &scorer{cfg: cfg, churnArt: &sp.churnArt, clvArt: &sp.clvArt, asOf: asOf, version: sp.churnV + "+" + sp.clvV}
+	var err error
+	if s.clf, err = s.churnArt.Classifier(s.clvArt); err != nil {
+		return nil, err
+	}
+	if s.clv, err = s.clvArt.Model(); err != nil {
+		return nil, err
+	}
+	s.explainer = s.churnArt.Explainer(s.clf)
+	return s, nil
+}
+
+// scoreRows fills rows and inputs (one each per row of rec, in order)
+// and releases rec.
+func (s *scorer) scoreRows(rec arrow.RecordBatch, rows []datasets.ScoreRow, inputs []actionInput) error {
+	cfg, churnArt, asOf, version := s.cfg, s.churnArt, s.asOf, s.version
 	release := sync.OnceFunc(rec.Release)
 	defer release()
 	X, err := featureMatrix(rec, cfg.Workers)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	ids, err := features.Strings(rec, features.CustomerID)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	x, tx, T, mx, err := btydSummary(rec)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	cols := map[string][]float64{}
 	for _, name := range []string{features.RScore, features.FScore, features.LastOrderDate, features.DaysSinceComplaint,
 		features.DiscountOrderShare, features.OverdueRatio} {
 		if cols[name], err = features.Float64s(rec, name); err != nil {
-			return nil, nil, err
+			return err
 		}
 	}
 	rfm, err := features.Strings(rec, features.RFMCell)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	tiers, err := features.Strings(rec, features.LoyaltyTier)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	npsClass, err := features.Strings(rec, features.NPSClass)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	// Under contractual churn a customer cancelled by the as-of day has
 	// churned: probability 1, and the cancellation is the reason.
 	canChurn, err := atRisk(rec, churnArt.ChurnDefinition())
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	sinceCancel, err := features.Float64s(rec, features.DaysSinceCancel)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	subscription, err := features.Strings(rec, features.SubscriptionStatus)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	release()
-	clf, err := churnArt.Classifier(clvArt)
-	if err != nil {
-		return nil, nil, err
-	}
-	clv, err := clvArt.Model()
-	if err != nil {
-		return nil, nil, err
-	}
+	clf, clv := s.clf, s.clv
 	p := len(features.ModelColumns)
 	horizonWeeks := float64(cfg.CLVHorizon) / daysPerWeek
 	steps := max(1, int(math.Round(float64(cfg.CLVHorizon)/30.4375))) // monthly cash flows
 	stepRate := math.Pow(1+cfg.DiscountRate, float64(cfg.CLVHorizon)/float64(steps)/365.25) - 1
 	scoredAt := dateString(asOf)
-	rows := make([]datasets.ScoreRow, len(ids))
+	if len(rows) != len(ids) || len(inputs) != len(ids) {
+		return fmt.Errorf("pipeline: %d score rows for %d customers", len(rows), len(ids))
+	}
 	pred := make([]float64, 3*len(rows)) // P(alive), expected orders, CLV per customer
 	models.PredictAll(pred, clv, x, tx, T, mx, horizonWeeks, steps, stepRate)
 	nextWeeks := make([]float64, len(rows)) // median time to the next order, NaN beyond the CLV horizon
 	if err := models.MedianNextPurchaseAll(nextWeeks, clv.Purchases, x, tx, T, horizonWeeks); err != nil {
-		return nil, nil, err
+		return err
 	}
 	raw := clf.PredictAll(X) // every row at once: the models' fast paths
-	explainer := churnArt.Explainer(clf)
-	inputs := make([]actionInput, len(rows))
+	explainer := s.explainer
 	// score fills rows[i]; contrib holds row i's contributions when
 	// explained, else it is scratch for them.
 	score := func(i int, contrib []float64, explained bool) {
@@ -374,7 +417,7 @@ func scoreRows(cfg Config, rec arrow.RecordBatch, churnArt *ChurnArtifact, clvAr
 			score(i, contrib, false)
 		}
 	})
-	return rows, inputs, nil
+	return nil
 }
 
 // parallelChunks runs fn over [0, n) in fixed chunks on workers
