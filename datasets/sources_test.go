@@ -3,9 +3,9 @@ package datasets
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"context"
 	"os"
 	"path/filepath"
 	"strconv"
