@@ -3,8 +3,10 @@ package datasets
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -201,4 +203,64 @@ func openFDs(t *testing.T) int {
 		t.Skip("no /proc/self/fd here")
 	}
 	return len(fds)
+}
+
+// EachSnapshotPart hands over the kept parts one at a time, in order, as
+// ReadSnapshotParts would concatenate them: the total first, parts of no
+// rows skipped but counted, and fn's error stops the reading.
+func TestEachSnapshotPart(t *testing.T) {
+	const n = 12
+	full, _ := snapParts(t, n)
+	defer func() {
+		for _, r := range full {
+			r.Release()
+		}
+	}()
+	dir := filepath.Join(t.TempDir(), "snap")
+	if err := WriteSnapshot(dir, full, nil); err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+	defer mem.AssertSize(t, 0)
+	keep := func(p int) bool { return p%3 != 1 } // parts 0 (empty), 2, 3, 5, 6, 8, 9, 11
+	want, wantRows, _, err := ReadSnapshotParts(t.Context(), dir, mem, keep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer want.Release()
+	var total int64 = -1
+	var got []string
+	var parts []int
+	rows, err := EachSnapshotPart(t.Context(), dir, mem, keep, nil, func(n int64) { total = n }, func(part int, rec arrow.RecordBatch) error {
+		if total < 0 {
+			t.Error("fn called before total")
+		}
+		parts = append(parts, part)
+		ids := rec.Column(0).(*array.String)
+		for i := range ids.Len() {
+			got = append(got, ids.Value(i))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := want.Column(0).(*array.String)
+	var wantIDs []string
+	for i := range ids.Len() {
+		wantIDs = append(wantIDs, ids.Value(i))
+	}
+	if total != want.NumRows() || !slices.Equal(got, wantIDs) || !maps.Equal(rows, wantRows) {
+		t.Errorf("total %d, rows %v, %d ids; want %d, %v, %d ids", total, rows, len(got), want.NumRows(), wantRows, len(wantIDs))
+	}
+	if !slices.Equal(parts, []int{2, 3, 5, 6, 8, 9, 11}) {
+		t.Errorf("fn saw parts %v", parts)
+	}
+	calls := 0
+	if _, err := EachSnapshotPart(t.Context(), dir, mem, nil, nil, func(int64) {}, func(int, arrow.RecordBatch) error {
+		calls++
+		return fmt.Errorf("stop")
+	}); err == nil || err.Error() != "stop" || calls != 1 {
+		t.Errorf("fn's error: got %v after %d calls, want stop after 1", err, calls)
+	}
 }
