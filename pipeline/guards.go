@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -138,17 +139,31 @@ func checkGuards(ctx context.Context, cfg Config, asOf time.Time, prevLatest str
 		if _, _, err := datasets.SnapshotParts(refDir); err != nil {
 			r.Detail = fmt.Sprintf("no snapshot of %s, the champion's validation day, to compare with", churnArt.ValidatedOn)
 		} else {
+			// The features on the workers, a column pair each at a time.
+			names := features.ModelColumns
+			psis, errs := make([]float64, len(names)), make([]error, len(names))
+			has := make([]bool, len(names))
+			parallelChunks(cfg.Workers, len(names), 1, func(j, _ int) {
+				a, err := column(refDir, names[j])
+				if err != nil {
+					return // a snapshot of an older schema without it
+				}
+				b, err := column(curDir, names[j])
+				if err != nil {
+					errs[j] = err
+					return
+				}
+				psis[j], has[j] = quantilePSI(a, b), true
+			})
 			var drifted []string
-			for _, name := range features.ModelColumns {
-				a, err := column(refDir, name)
-				if err != nil {
-					continue // a snapshot of an older schema without it
+			for j, name := range names {
+				if errs[j] != nil {
+					return nil, errs[j]
 				}
-				b, err := column(curDir, name)
-				if err != nil {
-					return nil, err
+				if !has[j] {
+					continue
 				}
-				psi := quantilePSI(a, b)
+				psi := psis[j]
 				r.Value = math.Max(r.Value, psi)
 				if psi > g.DriftPSI {
 					drifted = append(drifted, fmt.Sprintf("%s %.2f", name, psi))
@@ -207,11 +222,16 @@ func checkGuards(ctx context.Context, cfg Config, asOf time.Time, prevLatest str
 // quantile bins of a (missing values, NaN, as an eleventh bin).
 func quantilePSI(a, b []float64) float64 {
 	ref := slices.DeleteFunc(slices.Clone(a), math.IsNaN)
-	slices.Sort(ref)
-	var edges []float64
+	// The deciles of ref: its values at ranks k·n/10 once sorted, found
+	// without sorting it.
+	ranks := make([]int, 0, 9)
 	for k := 1; k < 10 && len(ref) > 0; k++ {
-		e := ref[k*len(ref)/10]
-		if len(edges) == 0 || e > edges[len(edges)-1] {
+		ranks = append(ranks, k*len(ref)/10)
+	}
+	selectRanks(ref, ranks)
+	var edges []float64
+	for _, r := range ranks {
+		if e := ref[r]; len(edges) == 0 || e > edges[len(edges)-1] {
 			edges = append(edges, e)
 		}
 	}
@@ -219,13 +239,58 @@ func quantilePSI(a, b []float64) float64 {
 		if math.IsNaN(v) {
 			return len(edges) + 1
 		}
-		i, _ := slices.BinarySearch(edges, v)
-		if i < len(edges) && edges[i] == v {
-			i++ // a value equal to an edge belongs above it, as when the edges were cut
+		i := 0 // the edges at or below v: a value equal to an edge belongs above it, as when the edges were cut
+		for _, e := range edges {
+			if e > v {
+				break
+			}
+			i++
 		}
 		return i
 	}
 	return psi(a, b, len(edges)+2, bin)
+}
+
+// selectRanks reorders a (no NaN) so that a[r] is what a sorted a would
+// hold there, for every rank r of ranks (ascending): quickselect on
+// three-way partitions, descending only into the parts that hold a rank;
+// a range sorts outright when it is small or the partitions go badly.
+func selectRanks(a []float64, ranks []int) {
+	var sel func(lo, hi int, ranks []int, depth int)
+	sel = func(lo, hi int, ranks []int, depth int) {
+		for len(ranks) > 0 {
+			if hi-lo <= 32 || depth == 0 {
+				slices.Sort(a[lo:hi])
+				return
+			}
+			depth--
+			x, y, z := a[lo], a[lo+(hi-lo)/2], a[hi-1]
+			p := max(min(x, y), min(max(x, y), z)) // the median of three
+			lt, i, gt := lo, lo, hi                // [lo, lt) < p, [lt, gt) = p, [gt, hi) > p
+			for i < gt {
+				switch v := a[i]; {
+				case v < p:
+					a[lt], a[i] = v, a[lt]
+					lt, i = lt+1, i+1
+				case v > p:
+					gt--
+					a[gt], a[i] = v, a[gt]
+				default:
+					i++
+				}
+			}
+			below, above := 0, len(ranks)
+			for below < len(ranks) && ranks[below] < lt {
+				below++
+			}
+			for above > below && ranks[above-1] >= gt {
+				above--
+			}
+			sel(lo, lt, ranks[:below], depth)
+			lo, ranks = gt, ranks[above:]
+		}
+	}
+	sel(0, len(a), ranks, 2*bits.Len(uint(len(a))))
 }
 
 // binnedPSI is the PSI of probabilities in ten equal-width bins of [0, 1].

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/churn-dev/churn/datasets"
@@ -82,10 +83,17 @@ func reusableList(cfg Config, asOf time.Time, key string) (ScoreResult, bool) {
 	if cfg.Force || err != nil || m.Meta["inputs_key"] != key {
 		return ScoreResult{}, false
 	}
-	rows, err := datasets.ReadScoresParquet(filepath.Join(dir, datasets.ScoresParquet))
+	// The top rows and the count, from a scores file of the size the
+	// manifest recorded (not one cut short).
+	path := filepath.Join(dir, datasets.ScoresParquet)
+	st, err := os.Stat(path)
+	if err != nil || !slices.ContainsFunc(m.Files, func(f datasets.ManifestFile) bool { return f.Path == datasets.ScoresParquet && f.Bytes == st.Size() }) {
+		return ScoreResult{}, false
+	}
+	top, n, err := datasets.ReadScoresHead(path, 10)
 	if err != nil {
 		return ScoreResult{}, false
 	}
 	return ScoreResult{Dir: dir, ListCSV: filepath.Join(dir, datasets.RetentionListCSV), Report: filepath.Join(dir, datasets.ReportHTML),
-		Customers: len(rows), Top: rows[:min(10, len(rows))], Reused: true}, true
+		Customers: int(n), Top: top, Reused: true}, true
 }

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -313,6 +316,9 @@ func TestRerunReusesAndForceRedoes(t *testing.T) {
 	if !again.Features.Reused || !again.Train.Reused || !again.Score.Reused || again.Train.ChurnVersion != first.Train.ChurnVersion {
 		t.Errorf("rerun reused features %v, train %v, score %v", again.Features.Reused, again.Train.Reused, again.Score.Reused)
 	}
+	if again.Score.Customers != first.Score.Customers || len(again.Score.Top) == 0 || !reflect.DeepEqual(again.Score.Top, first.Score.Top) {
+		t.Errorf("reused list: %d customers, top %+v; the first run's %d, %+v", again.Score.Customers, again.Score.Top, first.Score.Customers, first.Score.Top)
+	}
 	m, _ := ShowRun(work, again.RunID)
 	if m.Stages[1].Detail != "reused: inputs unchanged" || m.Stages[2].Detail != "reused: inputs unchanged" {
 		t.Errorf("stages %+v", m.Stages)
@@ -331,6 +337,15 @@ func TestRerunReusesAndForceRedoes(t *testing.T) {
 	// (equal ROC AUC), so the champion and the list stay as they were.
 	if string(before) != string(after) || forced.Train.Promotion.Promoted || forced.Train.Promotion.ChampionVersion != first.Train.ChurnVersion {
 		t.Errorf("a forced rerun changed the list (%v) or the model (%s → %s, %+v)", string(before) != string(after), first.Train.ChurnVersion, forced.Train.ChurnVersion, forced.Train.Promotion)
+	}
+	// A scores file cut short is not reused: the list is made again.
+	scores := filepath.Join(first.Score.Dir, datasets.ScoresParquet)
+	if fi, err := os.Stat(scores); err != nil || os.Truncate(scores, fi.Size()-1) != nil {
+		t.Fatal("cannot cut the scores file", err)
+	}
+	cut, err := Run(context.Background(), Config{Workdir: work, Buckets: 4}, asOf, IngestInput{})
+	if err != nil || cut.Score.Reused {
+		t.Errorf("a cut scores file: score reused %v, %v", cut.Score.Reused, err)
 	}
 }
 
@@ -466,5 +481,74 @@ func TestRunDiesAtEveryStageBoundary(t *testing.T) {
 	}
 	if res, err := Run(context.Background(), Config{Workdir: work, Buckets: 4}, asOf, IngestInput{}); err != nil || !res.Score.Reused {
 		t.Errorf("the run after the deaths: %v (list reused %v)", err, res.Score.Reused)
+	}
+}
+
+// selectRanks puts at each rank the value a sort would, and quantilePSI
+// equals its sort-based definition, on data with ties, runs, signed zeros
+// and every ordering.
+func TestSelectRanksAndQuantilePSI(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	sortedPSI := func(a, b []float64) float64 { // the definition: sort, cut at the deciles
+		ref := slices.DeleteFunc(slices.Clone(a), math.IsNaN)
+		slices.Sort(ref)
+		var edges []float64
+		for k := 1; k < 10 && len(ref) > 0; k++ {
+			if e := ref[k*len(ref)/10]; len(edges) == 0 || e > edges[len(edges)-1] {
+				edges = append(edges, e)
+			}
+		}
+		return psi(a, b, len(edges)+2, func(v float64) int {
+			if math.IsNaN(v) {
+				return len(edges) + 1
+			}
+			i, _ := slices.BinarySearch(edges, v)
+			if i < len(edges) && edges[i] == v {
+				i++
+			}
+			return i
+		})
+	}
+	gen := func(n, kind int) []float64 {
+		a := make([]float64, n)
+		for i := range a {
+			switch kind {
+			case 0:
+				a[i] = r.NormFloat64()
+			case 1:
+				a[i] = float64(r.IntN(4)) // heavy ties
+			case 2:
+				a[i] = float64(i) // sorted
+			case 3:
+				a[i] = float64(n - i) // reversed
+			case 4:
+				a[i] = []float64{0, math.Copysign(0, -1), 1, math.NaN()}[r.IntN(4)]
+			default:
+				a[i] = float64(i % 7)
+			}
+		}
+		return a
+	}
+	for _, n := range []int{1, 2, 9, 10, 33, 100, 1000, 50_000} {
+		for kind := range 6 {
+			a := slices.DeleteFunc(gen(n, kind), math.IsNaN)
+			ranks := []int{}
+			for k := 1; k < 10 && len(a) > 0; k++ {
+				ranks = append(ranks, k*len(a)/10)
+			}
+			want := slices.Clone(a)
+			slices.Sort(want)
+			got := slices.Clone(a)
+			selectRanks(got, ranks)
+			for _, rk := range ranks {
+				if got[rk] != want[rk] {
+					t.Fatalf("n %d kind %d: rank %d holds %v, sorted %v", n, kind, rk, got[rk], want[rk])
+				}
+			}
+			x, y := gen(n, kind), gen(n+n/3, (kind+1)%6)
+			if g, w := quantilePSI(x, y), sortedPSI(x, y); math.Float64bits(g) != math.Float64bits(w) {
+				t.Fatalf("n %d kind %d: quantilePSI %v, sort-based %v", n, kind, g, w)
+			}
+		}
 	}
 }
