@@ -76,6 +76,11 @@ type bucketRows struct {
 	// the last customer and order interned: rows of one order come together
 	lastCust, lastOrder     string
 	lastCustID, lastOrderID uint32
+	// each value column's last string and id: an order's lines repeat
+	// categories, channels and kinds (product, category, channel, line
+	// id, line kind)
+	lastVal   [5]string
+	lastValID [5]uint32
 }
 
 // strTable holds strings by id in blocks that never move: adding one never
@@ -190,8 +195,19 @@ func (b *bucketRows) row(t *Transaction) wrow {
 	}
 	return wrow{TS: t.TS, AmountCents: t.AmountCents, DiscountCents: t.DiscountCents, UnitPriceCents: t.UnitPriceCents,
 		PointsEarned: t.PointsEarned, PointsRedeemed: t.PointsRedeemed, Quantity: t.Quantity,
-		Cust: b.lastCustID, Order: b.lastOrderID, Product: b.id(b.vals, t.ProductID), Category: b.id(b.vals, t.Category), Channel: b.id(b.vals, t.Channel),
-		LineID: b.id(b.vals, t.LineID), LineKind: b.id(b.vals, t.LineKind)}
+		Cust: b.lastCustID, Order: b.lastOrderID, Product: b.val(0, t.ProductID), Category: b.val(1, t.Category), Channel: b.val(2, t.Channel),
+		LineID: b.val(3, t.LineID), LineKind: b.val(4, t.LineKind)}
+}
+
+// val is id(b.vals, s) for value column c, skipping the map when s is the
+// column's previous string.
+func (b *bucketRows) val(c int, s string) uint32 {
+	if s == b.lastVal[c] {
+		return b.lastValID[c] // 0 for "" until the column's first value
+	}
+	id := b.id(b.vals, s)
+	b.lastVal[c], b.lastValID[c] = b.strs.get(id), id
+	return id
 }
 
 // tx turns a compact row back into a Transaction.
