@@ -449,9 +449,10 @@ func FeedbackForBucket(workdir string, b, n int) ([]Feedback, error) {
 
 // readFeedbackColumns reads a feedback part through Arrow, column by
 // column: customer ids (sorted, so repeats are shared) and kinds are
-// interned rather than allocated per row.
+// interned rather than allocated per row; both come as dictionaries, so a
+// batch judges each distinct id and kind once.
 func readFeedbackColumns(path string) ([]Feedback, error) {
-	rr, closeFile, err := openParquetRecords(context.Background(), path, memory.DefaultAllocator)
+	rr, closeFile, err := openParquetRecordsDict(context.Background(), path, memory.DefaultAllocator, []string{KeyCustomerID, KeyKind})
 	if err != nil {
 		return nil, err
 	}
@@ -459,28 +460,49 @@ func readFeedbackColumns(path string) ([]Feedback, error) {
 	defer rr.Release()
 	var out []Feedback
 	var lastID string
+	var kindOf []string // a batch's kind dictionary, interned
+	intern := func(kind string) string {
+		if k := slices.Index(FeedbackKinds, kind); k >= 0 {
+			return FeedbackKinds[k]
+		}
+		return strings.Clone(kind)
+	}
 	for rr.Next() {
 		rec := rr.RecordBatch()
 		sc := rec.Schema()
 		get := func(name string) arrow.Array { return Column(rec, name) }
-		ids, ok1 := get(KeyCustomerID).(*array.String)
+		ids, ok1 := AsText(get(KeyCustomerID))
 		ts, ok2 := get("ts").(*array.Timestamp)
-		kinds, ok3 := get(KeyKind).(*array.String)
+		kinds, ok3 := AsText(get(KeyKind))
 		scores, ok4 := get(KeyScore).(*array.Float64)
 		if !ok1 || !ok2 || !ok3 || !ok4 {
 			return nil, fmt.Errorf("datasets: %s is not a feedback table: %s", path, sc)
 		}
-		out = slices.Grow(out, int(rec.NumRows()))
-		for i := range int(rec.NumRows()) {
-			id := ids.Value(i)
-			if id != lastID {
-				lastID = strings.Clone(id)
+		idCodes, _ := ids.Codes()
+		kindCodes, kindWords := kinds.Codes()
+		if kindCodes != nil {
+			kindOf = kindOf[:0]
+			for j := range kindWords.Len() {
+				kindOf = append(kindOf, intern(kindWords.Value(j)))
 			}
-			kind := kinds.Value(i)
-			if k := slices.Index(FeedbackKinds, kind); k >= 0 {
-				kind = FeedbackKinds[k]
+		}
+		out = slices.Grow(out, int(rec.NumRows()))
+		lastCode := int32(-1)
+		for i := range int(rec.NumRows()) {
+			if idCodes == nil || !ids.IsValid(i) || idCodes[i] != lastCode {
+				if id := ids.Value(i); id != lastID {
+					lastID = strings.Clone(id)
+				}
+				lastCode = -1
+				if idCodes != nil && ids.IsValid(i) {
+					lastCode = idCodes[i]
+				}
+			}
+			var kind string
+			if kindCodes != nil && kinds.IsValid(i) {
+				kind = kindOf[kindCodes[i]]
 			} else {
-				kind = strings.Clone(kind)
+				kind = intern(kinds.Value(i))
 			}
 			out = append(out, Feedback{CustomerID: lastID, TS: int64(ts.Value(i)), Kind: kind, Score: scores.Value(i)})
 		}

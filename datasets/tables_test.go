@@ -129,38 +129,42 @@ func TestCommitCustomersAndFeedback(t *testing.T) {
 // the row reader, NaN scores and interned kinds included, in stored order.
 func TestFeedbackForBucketColumns(t *testing.T) {
 	ctx := context.Background()
-	work := t.TempDir()
-	var fb []Feedback
-	for i := range 300 {
-		score := float64(i % 11)
-		kind := []string{"nps", "complaint", "survey", "csat"}[i%4]
-		if kind == "complaint" || kind == "survey" {
-			score = math.NaN()
+	// 300 rows in four buckets, and 70,000 in one: more than a record
+	// batch, with a customer's rows across the batches' boundary.
+	for _, c := range []struct{ rows, custs, buckets int }{{300, 37, 4}, {70_000, 9_000, 1}} {
+		work := t.TempDir()
+		var fb []Feedback
+		for i := range c.rows {
+			score := float64(i % 11)
+			kind := []string{"nps", "complaint", "survey", "csat"}[i%4]
+			if kind == "complaint" || kind == "survey" {
+				score = math.NaN()
+			}
+			if kind == "csat" {
+				score = float64(1 + i%5)
+			}
+			fb = append(fb, Feedback{CustomerID: fmt.Sprintf("c%05d", i%c.custs), TS: int64(i) * 1e9, Kind: kind, Score: score})
 		}
-		if kind == "csat" {
-			score = float64(1 + i%5)
-		}
-		fb = append(fb, Feedback{CustomerID: fmt.Sprintf("c%03d", i%37), TS: int64(i) * 1e9, Kind: kind, Score: score})
-	}
-	if _, err := CommitFeedback(ctx, work, 4, fb, false); err != nil {
-		t.Fatal(err)
-	}
-	total := 0
-	for b := range 4 {
-		got, err := FeedbackForBucket(work, b, 4)
-		if err != nil {
+		if _, err := CommitFeedback(ctx, work, c.buckets, fb, false); err != nil {
 			t.Fatal(err)
 		}
-		want, err := readParquetRows[Feedback](filepath.Join(BucketDir(filepath.Join(work, FeedbackDir), b), "part-00000.parquet"))
-		if err != nil {
-			t.Fatal(err)
+		total := 0
+		for b := range c.buckets {
+			got, err := FeedbackForBucket(work, b, c.buckets)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := readParquetRows[Feedback](filepath.Join(BucketDir(filepath.Join(work, FeedbackDir), b), "part-00000.parquet"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) || len(got) == 0 {
+				t.Fatalf("%d rows, bucket %d: %d rows, want %d:\n%v\n%v", c.rows, b, len(got), len(want), got[:min(3, len(got))], want[:min(3, len(want))])
+			}
+			total += len(got)
 		}
-		if fmt.Sprint(got) != fmt.Sprint(want) || len(got) == 0 {
-			t.Fatalf("bucket %d: %d rows, want %d:\n%v\n%v", b, len(got), len(want), got[:min(3, len(got))], want[:min(3, len(want))])
+		if total != len(fb) {
+			t.Fatalf("%d rows in the buckets, want %d", total, len(fb))
 		}
-		total += len(got)
-	}
-	if total != len(fb) {
-		t.Fatalf("%d rows in the buckets, want %d", total, len(fb))
 	}
 }

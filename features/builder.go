@@ -296,7 +296,7 @@ func NewLineDecoder(prices bool) *LineDecoder {
 func (d *LineDecoder) Decode(rec arrow.RecordBatch) (*Lines, error) {
 	sc := rec.Schema()
 	col := func(name string) arrow.Array { return datasets.Column(rec, name) }
-	cust, ok1 := asText(col(datasets.ColCustomerID))
+	cust, ok1 := datasets.AsText(col(datasets.ColCustomerID))
 	tsCol, ok2 := col(datasets.ColTS).(*array.Timestamp)
 	amt, ok3 := col(datasets.ColAmountCents).(*array.Int64)
 	if !ok1 || !ok2 || !ok3 {
@@ -306,15 +306,15 @@ func (d *LineDecoder) Decode(rec arrow.RecordBatch) (*Lines, error) {
 	if u := tsCol.DataType().(*arrow.TimestampType).Unit; u != arrow.Microsecond {
 		return nil, fmt.Errorf("features: %s must be in microseconds, got %s", datasets.ColTS, u)
 	}
-	orderCol, _ := asText(col(datasets.ColOrderID))
-	catCol, _ := asText(col(datasets.ColCategory))
-	kindCol, _ := asText(col(datasets.ColLineKind))
+	orderCol, _ := datasets.AsText(col(datasets.ColOrderID))
+	catCol, _ := datasets.AsText(col(datasets.ColCategory))
+	kindCol, _ := datasets.AsText(col(datasets.ColLineKind))
 	qtyCol, _ := col(datasets.ColQuantity).(*array.Int32)
 	discCol, _ := col(datasets.ColDiscount).(*array.Int64)
-	chanCol, _ := asText(col(datasets.ColChannel))
-	var prodCol textColumn
+	chanCol, _ := datasets.AsText(col(datasets.ColChannel))
+	var prodCol datasets.Text
 	if d.prices {
-		prodCol, _ = asText(col(datasets.ColProductID))
+		prodCol, _ = datasets.AsText(col(datasets.ColProductID))
 	}
 	var lastProd string
 	var lastProdH uint64
@@ -327,16 +327,16 @@ func (d *LineDecoder) Decode(rec arrow.RecordBatch) (*Lines, error) {
 	var lastCat, lastChan string
 	var lastCatH, lastChanH uint64
 	// Dictionary-encoded text is hashed and judged once per word.
-	catCodes, catWords := catCol.codes()
+	catCodes, catWords := catCol.Codes()
 	if catCodes != nil {
 		d.catWords = wordHashes(d.catWords, catWords, false)
 	}
-	chanCodes, chanWords := chanCol.codes()
+	chanCodes, chanWords := chanCol.Codes()
 	if chanCodes != nil {
 		d.chanWords = wordHashes(d.chanWords, chanWords, true)
 		d.chanSeen = append(d.chanSeen[:0], make([]bool, chanWords.Len())...)
 	}
-	kindCodes, kindWords := kindCol.codes()
+	kindCodes, kindWords := kindCol.Codes()
 	if kindCodes != nil {
 		d.nonProduct = d.nonProduct[:0]
 		for j := range kindWords.Len() {
@@ -359,23 +359,23 @@ func (d *LineDecoder) Decode(rec arrow.RecordBatch) (*Lines, error) {
 		}
 		d.rowInCust++
 		if kindCodes != nil {
-			if kindCol.dict.IsValid(i) && d.nonProduct[kindCodes[i]] || kindCol.dict.IsNull(i) && nullNonProduct {
+			if kindCol.IsValid(i) && d.nonProduct[kindCodes[i]] || !kindCol.IsValid(i) && nullNonProduct {
 				continue
 			}
-		} else if kindCol.ok() && datasets.IsNonProduct(kindCol.Value(i)) {
+		} else if kindCol.OK() && datasets.IsNonProduct(kindCol.Value(i)) {
 			continue // shipping, fees, vouchers, adjustments are not purchases
 		}
 		l := line{ts: int64(tsCol.Value(i)), amount: amt.Value(i)}
-		if orderCol.ok() && orderCol.IsValid(i) && orderCol.Value(i) != "" {
+		if orderCol.OK() && orderCol.IsValid(i) && orderCol.Value(i) != "" {
 			l.order = hash64(orderCol.Value(i))
 		} else {
 			l.order = uint64(d.rowInCust) | 1<<63 // each row is its own order
 		}
 		if catCodes != nil {
-			if catCol.dict.IsValid(i) {
+			if catCol.IsValid(i) {
 				l.cat = d.catWords[catCodes[i]]
 			}
-		} else if catCol.ok() && catCol.IsValid(i) {
+		} else if catCol.OK() && catCol.IsValid(i) {
 			if v := catCol.Value(i); v == lastCat && lastCatH != 0 {
 				l.cat = lastCatH
 			} else {
@@ -383,7 +383,7 @@ func (d *LineDecoder) Decode(rec arrow.RecordBatch) (*Lines, error) {
 			}
 		}
 		if chanCodes != nil {
-			if w := chanCodes[i]; chanCol.dict.IsValid(i) && chanWords.Value(int(w)) != "" {
+			if w := chanCodes[i]; chanCol.IsValid(i) && chanWords.Value(int(w)) != "" {
 				l.ch = d.chanWords[w]
 				if !d.chanSeen[w] {
 					d.chanSeen[w] = true
@@ -392,7 +392,7 @@ func (d *LineDecoder) Decode(rec arrow.RecordBatch) (*Lines, error) {
 					}
 				}
 			}
-		} else if chanCol.ok() && chanCol.IsValid(i) && chanCol.Value(i) != "" {
+		} else if chanCol.OK() && chanCol.IsValid(i) && chanCol.Value(i) != "" {
 			if v := chanCol.Value(i); v == lastChan && lastChanH != 0 {
 				l.ch = lastChanH
 			} else {
@@ -408,7 +408,7 @@ func (d *LineDecoder) Decode(rec arrow.RecordBatch) (*Lines, error) {
 		if discCol != nil && discCol.IsValid(i) {
 			l.disc = max(discCol.Value(i), -discCol.Value(i))
 		}
-		if prodCol.ok() && prodCol.IsValid(i) && prodCol.Value(i) != "" {
+		if prodCol.OK() && prodCol.IsValid(i) && prodCol.Value(i) != "" {
 			if v := prodCol.Value(i); v == lastProd && lastProdH != 0 {
 				l.prod = lastProdH
 			} else {

@@ -1,35 +1,35 @@
-package features
+package datasets
 
 import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 )
 
-// textColumn reads a text column stored as plain strings or as a
-// dictionary of strings (datasets.OpenWarehouseBucketDict).
-type textColumn struct {
+// Text reads a text column stored as plain strings or as a
+// dictionary of strings (OpenWarehouseBucketDict).
+type Text struct {
 	plain *array.String
 	dict  *array.Dictionary
 	words *array.String // the dictionary's values
 }
 
-// asText returns a's accessor and whether a is text at all.
-func asText(a arrow.Array) (textColumn, bool) {
+// AsText returns a's accessor and whether a is text at all.
+func AsText(a arrow.Array) (Text, bool) {
 	switch c := a.(type) {
 	case *array.String:
-		return textColumn{plain: c}, true
+		return Text{plain: c}, true
 	case *array.Dictionary:
 		if w, ok := c.Dictionary().(*array.String); ok {
-			return textColumn{dict: c, words: w}, true
+			return Text{dict: c, words: w}, true
 		}
 	}
-	return textColumn{}, false
+	return Text{}, false
 }
 
-func (c textColumn) ok() bool { return c.plain != nil || c.dict != nil }
+func (c Text) OK() bool { return c.plain != nil || c.dict != nil }
 
 // Value returns row i's text ("" when null); it is valid while the batch is.
-func (c textColumn) Value(i int) string {
+func (c Text) Value(i int) string {
 	if c.plain != nil {
 		return c.plain.Value(i)
 	}
@@ -39,17 +39,17 @@ func (c textColumn) Value(i int) string {
 	return c.words.Value(c.dict.GetValueIndex(i))
 }
 
-func (c textColumn) IsValid(i int) bool {
+func (c Text) IsValid(i int) bool {
 	if c.plain != nil {
 		return c.plain.IsValid(i)
 	}
 	return c.dict.IsValid(i)
 }
 
-// codes returns the dictionary indices of c's rows and the dictionary's
+// Codes returns the dictionary indices of c's rows and the dictionary's
 // words when c is dictionary-encoded with int32 indices, else nil: row i's
 // text is words.Value(codes[i]) where c.IsValid(i), as Value gives it.
-func (c textColumn) codes() ([]int32, *array.String) {
+func (c Text) Codes() ([]int32, *array.String) {
 	if c.dict == nil {
 		return nil, nil
 	}
