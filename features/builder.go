@@ -344,18 +344,28 @@ func (d *LineDecoder) Decode(rec arrow.RecordBatch) (*Lines, error) {
 		}
 	}
 	nullNonProduct := datasets.IsNonProduct("")
+	// A row whose customer id has the previous row's dictionary code is
+	// the same customer, in the same run of lines.
+	custCodes, _ := cust.Codes()
+	lastCust := int32(-1)
 	for i := 0; i < int(rec.NumRows()); i++ {
-		id := cust.Value(i)
-		if !d.started || id != d.cur {
-			if d.started && id < d.cur {
-				return nil, fmt.Errorf("features: input not sorted by customer_id (%q after %q)", id, d.cur)
+		if custCodes == nil || custCodes[i] != lastCust || !cust.IsValid(i) {
+			id := cust.Value(i)
+			if !d.started || id != d.cur {
+				if d.started && id < d.cur {
+					return nil, fmt.Errorf("features: input not sorted by customer_id (%q after %q)", id, d.cur)
+				}
+				d.cur = strings.Clone(id) // own the bytes: the batch may be released
+				d.started = true
+				d.rowInCust = 0
 			}
-			d.cur = strings.Clone(id) // own the bytes: the batch may be released
-			d.started = true
-			d.rowInCust = 0
-		}
-		if n := len(ls.runs); n == 0 || ls.runs[n-1].id != d.cur {
-			ls.runs = append(ls.runs, lineRun{id: id, lo: len(ls.lines), hi: len(ls.lines)})
+			if n := len(ls.runs); n == 0 || ls.runs[n-1].id != d.cur {
+				ls.runs = append(ls.runs, lineRun{id: id, lo: len(ls.lines), hi: len(ls.lines)})
+			}
+			lastCust = -1
+			if custCodes != nil && cust.IsValid(i) {
+				lastCust = custCodes[i]
+			}
 		}
 		d.rowInCust++
 		if kindCodes != nil {
