@@ -89,6 +89,7 @@ func (m ParetoNBD) totalLogLikGrad(groups []RFGroup, ps *paretoSeries, grad []fl
 	if ps != nil {
 		vals = ps.sum(m, grad != nil)
 	}
+	k := m.consts()
 	return chunkedSum(len(groups), 512, 4, grad, func(lo, hi int, g []float64) float64 {
 		prevX, lgRx, psiRx := math.NaN(), 0.0, 0.0
 		ll := 0.0
@@ -105,7 +106,7 @@ func (m ParetoNBD) totalLogLikGrad(groups []RFGroup, ps *paretoSeries, grad []fl
 					psiRx = digamma(m.R + gr.X)
 				}
 			}
-			ll += gr.Weight * m.logLikGrad(gr.X, gr.Tx, gr.T, gr.Weight, lgRx, psiRx, g, pre)
+			ll += gr.Weight * m.logLikGrad(gr.X, gr.Tx, gr.T, gr.Weight, lgRx, psiRx, g, pre, &k)
 		}
 		return ll
 	})

@@ -52,8 +52,9 @@ func hyp2F1a1Grad(a, b, z float64) (lnF, dA, dB, dZ float64) {
 // z_i = |α−β|/(m+t_i), t₁ = t_x, t₂ = T (see logA0).
 //
 // pre, when set, holds the series of (x, t_x) and (x, T) at m's parameters
-// (paretoSeries); a series not in it is summed here.
-func (m ParetoNBD) logLikGrad(x, tx, T, weight float64, lgRx, psiRx float64, grad []float64, pre [2]*seriesVal) float64 {
+// (paretoSeries); a series not in it is summed here. k holds what depends
+// on the parameters alone (m.consts).
+func (m ParetoNBD) logLikGrad(x, tx, T, weight float64, lgRx, psiRx float64, grad []float64, pre [2]*seriesVal, k *paretoConsts) float64 {
 	r, alpha, s, beta := m.R, m.Alpha, m.S, m.Beta
 	a := r + s + x
 	hi, lo, b := alpha, beta, s+1
@@ -70,21 +71,20 @@ func (m ParetoNBD) logLikGrad(x, tx, T, weight float64, lgRx, psiRx float64, gra
 			break
 		}
 		z := (hi - lo) / (hi + t)
-		var lnF, fa, fb, fz float64
+		var lnF, fa, fb, fz, lmt float64
 		switch {
 		case pre[i] != nil && pre[i].ok:
-			lnF, fa, fb, fz = pre[i].lnF, pre[i].fa, pre[i].fb, pre[i].fz
+			lnF, fa, fb, fz, lmt = pre[i].lnF, pre[i].fa, pre[i].fb, pre[i].fz, pre[i].lmt
 		case grad == nil: // value only: the cheaper series
-			lnF = log2F1a1(a, b, z)
+			lnF, lmt = log2F1a1(a, b, z), math.Log(hi+t)
 		default:
 			lnF, fa, fb, fz = hyp2F1a1Grad(a, b, z)
+			lmt = math.Log(hi + t)
 		}
+		p[i] = lnF - a*lmt
 		if grad == nil {
-			p[i] = lnF - a*math.Log(hi+t)
 			continue
 		}
-		lmt := math.Log(hi + t)
-		p[i] = lnF - a*lmt
 		// ∂a/∂(r, α, s, β) = (1, 0, 1, 0); ∂b: r if α < β else s; ∂z and ∂m as in the doc comment.
 		var dz, dm [4]float64
 		if alphaLow { // m = β, z = (β−α)/(β+t)
@@ -116,10 +116,10 @@ func (m ParetoNBD) logLikGrad(x, tx, T, weight float64, lgRx, psiRx float64, gra
 			dlnA0[j] = (dp[0][j] - e*dp[1][j]) / (1 - e)
 		}
 	}
-	lgR, _ := math.Lgamma(r)
-	a1 := lgRx - lgR + r*math.Log(alpha) + s*math.Log(beta)
-	l1 := -(r+x)*math.Log(alpha+T) - s*math.Log(beta+T)
-	l2 := math.Log(s) - math.Log(a) + logA0
+	lnAT, lnBT := math.Log(alpha+T), math.Log(beta+T)
+	a1 := lgRx - k.lgR + r*k.lnAlpha + s*k.lnBeta
+	l1 := -(r+x)*lnAT - s*lnBT
+	l2 := k.lnS - math.Log(a) + logA0
 	tot := logAddExp(l1, l2)
 	ll := a1 + tot
 	if grad == nil {
@@ -127,9 +127,8 @@ func (m ParetoNBD) logLikGrad(x, tx, T, weight float64, lgRx, psiRx float64, gra
 	}
 	w1 := math.Exp(l1 - tot)
 	w2 := 1 - w1
-	psiR := digamma(r)
-	dA1 := [4]float64{psiRx - psiR + math.Log(alpha), r / alpha, math.Log(beta), s / beta}
-	dL1 := [4]float64{-math.Log(alpha + T), -(r + x) / (alpha + T), -math.Log(beta + T), -s / (beta + T)}
+	dA1 := [4]float64{psiRx - k.psiR + k.lnAlpha, r / alpha, k.lnBeta, s / beta}
+	dL1 := [4]float64{-lnAT, -(r + x) / (alpha + T), -lnBT, -s / (beta + T)}
 	dL2 := [4]float64{-1/a + dlnA0[0], dlnA0[1], 1/s - 1/a + dlnA0[2], dlnA0[3]}
 	theta := [4]float64{r, alpha, s, beta}
 	for j := range 4 {
@@ -156,7 +155,17 @@ type paretoSeries struct {
 // partials; ok is false for series left to quadrature (too many terms).
 type seriesVal struct {
 	lnF, fa, fb, fz float64
+	lmt             float64 // ln(max(α, β) + t)
 	ok              bool
+}
+
+// paretoConsts are the terms of logLikGrad that depend on the parameters
+// alone, computed once per evaluation.
+type paretoConsts struct{ lgR, psiR, lnAlpha, lnBeta, lnS float64 }
+
+func (m ParetoNBD) consts() paretoConsts {
+	lgR, _ := math.Lgamma(m.R)
+	return paretoConsts{lgR: lgR, psiR: digamma(m.R), lnAlpha: math.Log(m.Alpha), lnBeta: math.Log(m.Beta), lnS: math.Log(m.S)}
 }
 
 func newParetoSeries(groups []RFGroup) *paretoSeries {
@@ -207,7 +216,7 @@ func (ps *paretoSeries) sum(m ParetoNBD, grad bool) []seriesVal {
 			} else {
 				v.lnF = log2F1a1(a, b, z)
 			}
-			v.ok = true
+			v.lmt, v.ok = math.Log(hi+t), true
 		}
 		return 0
 	})
