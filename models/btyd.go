@@ -89,11 +89,24 @@ func FitPurchaseModelWith(name string, groups []RFGroup, opt FitOptions) (Purcha
 
 // TotalLogLik sums the model's log-likelihood over weighted groups.
 func TotalLogLik(m PurchaseModel, groups []RFGroup) float64 {
+	// The groups' terms on every core, added in group order: the sum of a
+	// loop over the groups, bit for bit.
+	ll := make([]float64, len(groups))
+	parallelFor(len(groups), func(i int) {
+		g := &groups[i]
+		ll[i] = g.Weight * m.LogLikelihood(g.X, g.Tx, g.T)
+	})
 	s := 0.0
-	for _, g := range groups {
-		s += g.Weight * m.LogLikelihood(g.X, g.Tx, g.T)
+	for _, v := range ll {
+		s += v
 	}
 	return s
+}
+
+// ExpectedPurchasesAll writes m.ExpectedPurchases(t, x[i], tx[i], T[i]) to
+// dst[i] for every customer, on every core.
+func ExpectedPurchasesAll(dst []float64, m PurchaseModel, t float64, x, tx, T []float64) {
+	parallelFor(len(dst), func(i int) { dst[i] = m.ExpectedPurchases(t, x[i], tx[i], T[i]) })
 }
 
 func (m BGNBD) Name() string             { return "bgnbd" }

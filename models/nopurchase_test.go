@@ -176,3 +176,35 @@ func TestProbNoPurchaseAll(t *testing.T) {
 		}
 	}
 }
+
+// ExpectedPurchasesAll gives ExpectedPurchases's values, and TotalLogLik
+// the sum a loop over the groups makes, bit for bit, on every core.
+func TestExpectedPurchasesAllAndTotalLogLik(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	n := 20_000
+	x, tx, T := make([]float64, n), make([]float64, n), make([]float64, n)
+	for i := range n {
+		x[i], T[i] = float64(rng.IntN(9)), float64(5+rng.IntN(60))
+		if x[i] > 0 {
+			tx[i] = float64(rng.IntN(int(T[i]) + 1))
+		}
+	}
+	groups := CompressRF(x, tx, T)
+	for _, m := range []PurchaseModel{ParetoNBD{R: 0.55, Alpha: 10.6, S: 0.6, Beta: 11.7}, BGNBD{R: 0.25, Alpha: 4.4, A: 0.8, B: 2.4},
+		MBGNBD{R: 0.5, Alpha: 6, A: 1.2, B: 3}} {
+		got := make([]float64, n)
+		ExpectedPurchasesAll(got, m, 13, x, tx, T)
+		for i := range n {
+			if want := m.ExpectedPurchases(13, x[i], tx[i], T[i]); math.Float64bits(got[i]) != math.Float64bits(want) || !(want > 0) {
+				t.Fatalf("%s customer %d: %v, one by one %v", m.Name(), i, got[i], want)
+			}
+		}
+		want := 0.0
+		for _, g := range groups {
+			want += g.Weight * m.LogLikelihood(g.X, g.Tx, g.T)
+		}
+		if got := TotalLogLik(m, groups); math.Float64bits(got) != math.Float64bits(want) || math.IsNaN(want) {
+			t.Errorf("%s: TotalLogLik %v, a loop %v", m.Name(), got, want)
+		}
+	}
+}

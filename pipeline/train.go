@@ -1015,8 +1015,10 @@ func trainCLV(validRec, nowRec arrow.RecordBatch, horizonDays int) (CLVArtifact,
 		}
 		c.ParamNames, c.Params, c.LogLikelihood = m.ParamNames(), m.ParamValues(), models.TotalLogLik(m, groups)
 		byX := make([]FrequencyRow, 8)
+		preds := make([]float64, len(idx))
+		models.ExpectedPurchasesAll(preds, m, h, fx, ftx, fT)
 		for k, i := range idx {
-			pred := m.ExpectedPurchases(h, fx[k], ftx[k], fT[k])
+			pred := preds[k]
 			c.HoldoutPredicted += pred
 			c.HoldoutActual += future[i]
 			c.HoldoutMAE += math.Abs(pred - future[i])
