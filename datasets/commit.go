@@ -268,27 +268,26 @@ func syncDir(dir string) error {
 }
 
 func hashFiles(root string) ([]ManifestFile, error) {
-	var out []ManifestFile
+	var paths []string
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
+		if err == nil && !d.IsDir() {
+			paths = append(paths, p)
 		}
-		rel, err := filepath.Rel(root, p)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("datasets: hash %s: %w", root, err)
+	}
+	// The files on every core: a snapshot or warehouse has one a bucket.
+	out := make([]ManifestFile, len(paths))
+	err = eachBucket(len(paths), func(i int) error {
+		rel, err := filepath.Rel(root, paths[i])
 		if err != nil {
 			return err
 		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		h := sha256.New()
-		n, err := io.Copy(h, f)
-		if err != nil {
-			return err
-		}
-		out = append(out, ManifestFile{Path: filepath.ToSlash(rel), Bytes: n, SHA256: hex.EncodeToString(h.Sum(nil))})
-		return nil
+		n, sum, err := hashFile(paths[i])
+		out[i] = ManifestFile{Path: filepath.ToSlash(rel), Bytes: n, SHA256: sum}
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("datasets: hash %s: %w", root, err)
@@ -297,21 +296,30 @@ func hashFiles(root string) ([]ManifestFile, error) {
 	return out, nil
 }
 
-// FileFingerprint returns the size and SHA-256 of a file, for run records.
-func FileFingerprint(path string) (int64, string, error) {
+// hashFile returns the size and hex SHA-256 of the file at path, through a
+// plain read loop: io.Copy would go through (*os.File).WriteTo, whose
+// splice and sendfile attempts cost a quarter more on a large file.
+func hashFile(path string) (int64, string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, "", fmt.Errorf("datasets: %w", err)
+		return 0, "", err
 	}
 	defer f.Close()
 	h := sha256.New()
-	// A plain read loop: io.Copy would go through (*os.File).WriteTo, whose
-	// splice and sendfile attempts cost a quarter more on a large file.
 	n, err := io.CopyBuffer(struct{ io.Writer }{h}, struct{ io.Reader }{f}, make([]byte, 256<<10))
 	if err != nil {
-		return 0, "", fmt.Errorf("datasets: read %s: %w", path, err)
+		return 0, "", err
 	}
 	return n, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// FileFingerprint returns the size and SHA-256 of a file, for run records.
+func FileFingerprint(path string) (int64, string, error) {
+	n, sum, err := hashFile(path)
+	if err != nil {
+		return 0, "", fmt.Errorf("datasets: %w", err) // the error names the file
+	}
+	return n, sum, nil
 }
 
 // Modes of what churn writes in a work directory: customer data, readable
