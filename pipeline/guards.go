@@ -235,20 +235,24 @@ func quantilePSI(a, b []float64) float64 {
 			edges = append(edges, e)
 		}
 	}
-	bin := func(v float64) int {
-		if math.IsNaN(v) {
-			return len(edges) + 1
-		}
-		i := 0 // the edges at or below v: a value equal to an edge belongs above it, as when the edges were cut
-		for _, e := range edges {
-			if e > v {
-				break
+	// Bins: the edges at or below a value (a value equal to an edge belongs
+	// above it, as when the edges were cut); NaN last.
+	count := func(vals []float64) []float64 {
+		c := make([]float64, len(edges)+2)
+		for _, v := range vals {
+			if v != v {
+				c[len(edges)+1]++
+				continue
 			}
-			i++
+			i := 0
+			for i < len(edges) && edges[i] <= v {
+				i++
+			}
+			c[i]++
 		}
-		return i
+		return c
 	}
-	return psi(a, b, len(edges)+2, bin)
+	return psiCounts(count(a), count(b), len(a), len(b))
 }
 
 // selectRanks reorders a (no NaN) so that a[r] is what a sorted a would
@@ -306,10 +310,15 @@ func psi(a, b []float64, n int, bin func(float64) int) float64 {
 	for _, v := range b {
 		cb[bin(v)]++
 	}
+	return psiCounts(ca, cb, len(a), len(b))
+}
+
+// psiCounts is the PSI of two binnings, counts ca of na values and cb of nb.
+func psiCounts(ca, cb []float64, na, nb int) float64 {
 	const floor = 1e-4 // empty bins count as a tiny share, so the index stays finite
 	s := 0.0
 	for i := range ca {
-		pa, pb := math.Max(ca[i]/float64(len(a)), floor), math.Max(cb[i]/float64(len(b)), floor)
+		pa, pb := math.Max(ca[i]/float64(na), floor), math.Max(cb[i]/float64(nb), floor)
 		if ca[i] == 0 && cb[i] == 0 {
 			continue
 		}
