@@ -185,31 +185,35 @@ both Pareto/NBD series in one loop, cached series factors, plain (not "better") 
 snapshots (−0.15 s a snapshot for 19% more bytes), snapshots without page statistics (−0.07 s),
 column statistics split by column across cores (slower), sorting row numbers in rankRows.
 
-Session 23 (the tables on this page; same machine): the 1M run 120 → 111 s, every model,
+Session 23 (the tables on this page; same machine): the 1M run 120 → 105 s, every model,
 snapshot and list byte for byte as before (whole work directories of a 20k shop and a
-subscription shop against the session-start binary; the 1M list folder and models). The
-Pareto/NBD likelihood's hypergeometric series depend on a customer's x and one of t_x or T, so
-each distinct (x, t) is summed once per evaluation and shared (BTYD1M/fit-pareto-nbd 1.94 → 1.01
-s; the run's CLV stage 15.9 → 7.4 s). The feature builders judge tiers by four counts walking
-back with the tier points instead of binary searches, skip the cancellation marking when no
-order was refunded in full, keep a customer's categories and channels in a short list instead
-of maps, and hash each dictionary word of a batch's category, channel and line-kind columns
-once (Features1M 4.93 → 3.99 s). Score reads and scores the as-of snapshot part by part
-(churn score --force at 1M: peak RSS 2.43 → 1.44 GB). The drift guard finds deciles by
-selection instead of sorting each column, on the workers; a reused list reads its count and top
-rows from the scores file's footer and first rows (a no-op rerun at 1M 12.8 → 3.8 s, 1.96 →
-0.21 GB). Files are hashed through a plain read loop (0.81 → 0.62 s for 943 MB). Tried and
-dropped: the warehouse in Snappy instead of zstd (230 instead of 144 MB, ingest no faster,
-KPIs1M −0.13 s), the logit fitted beside the GBDT (−2 s for +0.35 GB peak: both are
-memory-bound), snapshot pages written 16k values a batch (−0.05 s), customer ids in snapshots
-without a dictionary (no change), monthly KPI counts by difference arrays (no gain).
+subscription shop against the session-start binary; on the 1M shop the warehouse, the six
+snapshots, the models and the list folder). The Pareto/NBD likelihood's hypergeometric series
+depend on a customer's x and one of t_x or T, so each distinct (x, t) is summed once per
+evaluation and shared, and what depends on the parameters alone (lnΓ(r), ψ(r), ln α, ln β, ln s)
+is computed once per evaluation (BTYD1M/fit-pareto-nbd 1.94 → 0.71 s); the CLV model choice
+predicts the holdout and sums the log-likelihood on every core (the run's CLV stage 15.9 → 5.5
+s). The feature builders judge tiers by four counts walking back with the tier points instead
+of binary searches, skip the cancellation marking when no order was refunded in full, keep a
+customer's categories and channels in a short list instead of maps, hash each dictionary word
+of a batch's text columns once, and skip a row's customer id when its dictionary code is the
+previous row's (Features1M 4.93 → 3.87 s; KPIs1M 1.60 → 1.46 s). Score reads and scores the
+as-of snapshot part by part (churn score --force at 1M: peak RSS 2.43 → 1.44 GB); committed
+folders hash their files on every core. The drift guard finds deciles by selection instead of
+sorting each column; a reused list reads its count and top rows from the scores file's footer
+and first rows (a no-op rerun at 1M 12.8 → 3.6 s, 1.96 → 0.21 GB). Ten million customers
+(docs/E2E-10M.md): 1170 → 727 s, 21.9 → 16.3 GiB. Tried and dropped: the warehouse in Snappy
+instead of zstd (230 instead of 144 MB, ingest no faster, KPIs1M −0.13 s), the logit fitted
+beside the GBDT (−2 s for +0.35 GB peak: both fits are memory-bound), snapshot pages written 16k
+values a batch (−0.05 s), customer ids in snapshots without a dictionary (no change), monthly
+KPI counts by difference arrays (no gain).
 
 Where the feature stage's time goes at 1M customers (churn features --force --cpuprofile, 2
 cores, 11.6M order lines with 2.9M feedback rows; profile in docs/profiles/features-1m.txt): 5.0 s
 and 0.6 GB peak RSS (session 20: 7.5 s). Of 9.0 s CPU: writing the snapshot 2.4 s (Snappy 0.9,
 page building), the builders 2.3 s (flush: behaviour, tiers, cancellations, attitude), reading
 the warehouse 2.0 s (zstd 0.6), decoding its lines 0.7 s, the feedback 0.6 s, the RFM quintiles
-0.1 s. Features1M (no feedback) takes 4.0 s. Reaching 1.5 s and KPIs1M's 1 s needs a warehouse
+0.1 s. Features1M (no feedback) takes 3.9 s. Reaching 1.5 s and KPIs1M's 1 s needs a warehouse
 reader that decodes Parquet pages straight into the builders' lines (no Arrow arrays between)
 and builders that keep their column buffers from bucket to bucket.
 `
