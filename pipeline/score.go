@@ -124,6 +124,18 @@ func scoreSnapshot(ctx context.Context, cfg Config, asOf time.Time, sp *scorePre
 	if err != nil {
 		return nil, nil, err
 	}
+	// The CLV predictions of every customer at once, from the four BTYD
+	// columns: the Pareto/NBD tables of each (x, T) are made once, not
+	// once per part.
+	btyd, _, _, err := datasets.ReadSnapshotParts(ctx, dir, memory.DefaultAllocator, keep, btydColumns...)
+	if err != nil {
+		return nil, nil, err
+	}
+	err = scr.predictCLV(btyd)
+	btyd.Release()
+	if err != nil {
+		return nil, nil, err
+	}
 	// Part by part: memory holds one part's columns and design matrix (and
 	// the next part, read meanwhile), never the whole snapshot's.
 	sc := &scored{}
@@ -139,8 +151,11 @@ func scoreSnapshot(ctx context.Context, cfg Config, asOf time.Time, sp *scorePre
 		if at+n > len(sc.rows) {
 			return fmt.Errorf("pipeline: snapshot %s has more rows than its parts' footers say", dir)
 		}
+		if at+n > len(scr.nextWeeks) {
+			return fmt.Errorf("pipeline: snapshot %s: a part has more rows than its BTYD columns", dir)
+		}
 		rec.Retain() // scoreRows releases its record
-		if err := scr.scoreRows(rec, sc.rows[at:at+n], sc.inputs[at:at+n]); err != nil {
+		if err := scr.scoreRows(rec, sc.rows[at:at+n], sc.inputs[at:at+n], scr.pred[3*at:3*(at+n)], scr.nextWeeks[at:at+n]); err != nil {
 			return err
 		}
 		sc.first = append(sc.first, first...)
@@ -253,10 +268,6 @@ func scoreColumns() []string {
 	return slices.Compact(cols)
 }
 
-// scoreRows scores every customer of the snapshot, in snapshot order, and
-// returns beside each row what the action rules read. It releases rec as
-// soon as its columns are copied out, before the models run (at a million
-// customers the snapshot's columns are ~0.6 GB).
 // scorer scores a snapshot's customers part by part with the champions,
 // set up once.
 type scorer struct {
@@ -268,6 +279,32 @@ type scorer struct {
 	clf       models.Classifier
 	explainer models.Classifier
 	clv       models.CLV
+	// predictCLV's: P(alive), expected orders and CLV (three a customer),
+	// and the median weeks to the next order (NaN beyond the CLV horizon)
+	pred, nextWeeks []float64
+}
+
+// CLV horizon, monthly cash-flow steps and their discount rate.
+func (s *scorer) clvTerms() (horizonWeeks float64, steps int, stepRate float64) {
+	cfg := s.cfg
+	horizonWeeks = float64(cfg.CLVHorizon) / daysPerWeek
+	steps = max(1, int(math.Round(float64(cfg.CLVHorizon)/30.4375))) // monthly cash flows
+	stepRate = math.Pow(1+cfg.DiscountRate, float64(cfg.CLVHorizon)/float64(steps)/365.25) - 1
+	return horizonWeeks, steps, stepRate
+}
+
+// predictCLV fills s.pred and s.nextWeeks for the customers of rec (the
+// snapshot's BTYD columns, in snapshot order).
+func (s *scorer) predictCLV(rec arrow.RecordBatch) error {
+	x, tx, T, mx, err := btydSummary(rec)
+	if err != nil {
+		return err
+	}
+	horizonWeeks, steps, stepRate := s.clvTerms()
+	s.pred = make([]float64, 3*len(x))
+	models.PredictAll(s.pred, s.clv, x, tx, T, mx, horizonWeeks, steps, stepRate)
+	s.nextWeeks = make([]float64, len(x))
+	return models.MedianNextPurchaseAll(s.nextWeeks, s.clv.Purchases, x, tx, T, horizonWeeks)
 }
 
 func newScorer(cfg Config, sp *scorePrep, asOf time.Time) (*scorer, error) {
@@ -283,9 +320,11 @@ func newScorer(cfg Config, sp *scorePrep, asOf time.Time) (*scorer, error) {
 	return s, nil
 }
 
-// scoreRows fills rows and inputs (one each per row of rec, in order)
-// and releases rec.
-func (s *scorer) scoreRows(rec arrow.RecordBatch, rows []datasets.ScoreRow, inputs []actionInput) error {
+// scoreRows fills rows and inputs (one each per row of rec, a snapshot
+// part, in order), with pred and nextWeeks the rows' share of predictCLV's:
+// beside each row what the action rules read. It releases rec as soon as
+// its columns are copied out, before the models run.
+func (s *scorer) scoreRows(rec arrow.RecordBatch, rows []datasets.ScoreRow, inputs []actionInput, pred, nextWeeks []float64) error {
 	cfg, churnArt, asOf, version := s.cfg, s.churnArt, s.asOf, s.version
 	release := sync.OnceFunc(rec.Release)
 	defer release()
@@ -294,10 +333,6 @@ func (s *scorer) scoreRows(rec arrow.RecordBatch, rows []datasets.ScoreRow, inpu
 		return err
 	}
 	ids, err := features.Strings(rec, features.CustomerID)
-	if err != nil {
-		return err
-	}
-	x, tx, T, mx, err := btydSummary(rec)
 	if err != nil {
 		return err
 	}
@@ -335,20 +370,11 @@ func (s *scorer) scoreRows(rec arrow.RecordBatch, rows []datasets.ScoreRow, inpu
 		return err
 	}
 	release()
-	clf, clv := s.clf, s.clv
+	clf := s.clf
 	p := len(features.ModelColumns)
-	horizonWeeks := float64(cfg.CLVHorizon) / daysPerWeek
-	steps := max(1, int(math.Round(float64(cfg.CLVHorizon)/30.4375))) // monthly cash flows
-	stepRate := math.Pow(1+cfg.DiscountRate, float64(cfg.CLVHorizon)/float64(steps)/365.25) - 1
 	scoredAt := dateString(asOf)
-	if len(rows) != len(ids) || len(inputs) != len(ids) {
+	if len(rows) != len(ids) || len(inputs) != len(ids) || len(pred) != 3*len(ids) || len(nextWeeks) != len(ids) {
 		return fmt.Errorf("pipeline: %d score rows for %d customers", len(rows), len(ids))
-	}
-	pred := make([]float64, 3*len(rows)) // P(alive), expected orders, CLV per customer
-	models.PredictAll(pred, clv, x, tx, T, mx, horizonWeeks, steps, stepRate)
-	nextWeeks := make([]float64, len(rows)) // median time to the next order, NaN beyond the CLV horizon
-	if err := models.MedianNextPurchaseAll(nextWeeks, clv.Purchases, x, tx, T, horizonWeeks); err != nil {
-		return err
 	}
 	raw := clf.PredictAll(X) // every row at once: the models' fast paths
 	explainer := s.explainer
