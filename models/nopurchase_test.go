@@ -3,6 +3,7 @@ package models
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -205,6 +206,28 @@ func TestExpectedPurchasesAllAndTotalLogLik(t *testing.T) {
 		}
 		if got := TotalLogLik(m, groups); math.Float64bits(got) != math.Float64bits(want) || math.IsNaN(want) {
 			t.Errorf("%s: TotalLogLik %v, a loop %v", m.Name(), got, want)
+		}
+	}
+}
+
+// rankDescending orders rows as a stable sort by descending score does,
+// on scores with many ties, in runs and at random.
+func TestRankDescendingIsStable(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, n := range []int{0, 1, 2, 17, 1000, 100_000} {
+		for _, levels := range []int{1, 3, 1000} {
+			p := make([]float64, n)
+			for i := range p {
+				p[i] = float64(rng.IntN(levels)) / float64(levels)
+			}
+			want := make([]int, n)
+			for i := range want {
+				want[i] = i
+			}
+			slices.SortStableFunc(want, func(a, b int) int { return descending(p[a], p[b]) })
+			if got := rankDescending(p); !slices.Equal(got, want) {
+				t.Fatalf("%d rows, %d levels: order differs from the stable sort's", n, levels)
+			}
 		}
 	}
 }
