@@ -46,7 +46,7 @@ func Evaluate(p, y []float64) Metrics {
 	if n == 0 {
 		return m
 	}
-	idx := rankDescending(p)
+	idx := RankDescending(p)
 	pos := 0.0
 	for i := range y {
 		pos += y[i]
@@ -124,10 +124,10 @@ func Evaluate(p, y []float64) Metrics {
 
 // descending orders a before b when a > b, as the less function a > b
 // does for a stable sort (so NaN, greater and smaller than nothing, ties).
-// rankDescending returns the rows by descending score, ties in row order:
+// RankDescending returns the rows by descending value, ties in row order:
 // a stable sort's order, from the faster unstable sort on a total order
-// (scores are never NaN).
-func rankDescending(p []float64) []int {
+// (for values that are never NaN).
+func RankDescending(p []float64) []int {
 	idx := make([]int, len(p))
 	for i := range idx {
 		idx[i] = i

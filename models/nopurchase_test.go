@@ -210,7 +210,7 @@ func TestExpectedPurchasesAllAndTotalLogLik(t *testing.T) {
 	}
 }
 
-// rankDescending orders rows as a stable sort by descending score does,
+// RankDescending orders rows as a stable sort by descending score does,
 // on scores with many ties, in runs and at random.
 func TestRankDescendingIsStable(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
@@ -225,7 +225,7 @@ func TestRankDescendingIsStable(t *testing.T) {
 				want[i] = i
 			}
 			slices.SortStableFunc(want, func(a, b int) int { return descending(p[a], p[b]) })
-			if got := rankDescending(p); !slices.Equal(got, want) {
+			if got := RankDescending(p); !slices.Equal(got, want) {
 				t.Fatalf("%d rows, %d levels: order differs from the stable sort's", n, levels)
 			}
 		}

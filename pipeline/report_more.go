@@ -82,21 +82,13 @@ func clvDeciles(rows []datasets.ScoreRow) []decileRow {
 	if len(rows) == 0 {
 		return nil
 	}
-	idx := make([]int, len(rows))
+	clv := make([]float64, len(rows))
 	total := 0.0
-	for i := range idx {
-		idx[i] = i
-		total += rows[i].PredictedCLV
+	for i := range rows {
+		clv[i] = rows[i].PredictedCLV
+		total += clv[i]
 	}
-	slices.SortStableFunc(idx, func(a, b int) int {
-		switch x, y := rows[a].PredictedCLV, rows[b].PredictedCLV; {
-		case x > y:
-			return -1
-		case y > x:
-			return 1
-		}
-		return 0
-	})
+	idx := models.RankDescending(clv) // descending CLV, ties in row order
 	out := make([]decileRow, 10)
 	for k, i := range idx {
 		d := &out[k*10/len(rows)]
