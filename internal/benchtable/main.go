@@ -185,21 +185,23 @@ both Pareto/NBD series in one loop, cached series factors, plain (not "better") 
 snapshots (−0.15 s a snapshot for 19% more bytes), snapshots without page statistics (−0.07 s),
 column statistics split by column across cores (slower), sorting row numbers in rankRows.
 
-Session 23 (the tables on this page; same machine): the 1M run 120 → 105 s, every model,
+Session 23 (the tables on this page; same machine): the 1M run 120 → 102 s, every model,
 snapshot and list byte for byte as before (whole work directories of a 20k shop and a
 subscription shop against the session-start binary; on the 1M shop the warehouse, the six
 snapshots, the models and the list folder). The Pareto/NBD likelihood's hypergeometric series
 depend on a customer's x and one of t_x or T, so each distinct (x, t) is summed once per
 evaluation and shared, and what depends on the parameters alone (lnΓ(r), ψ(r), ln α, ln β, ln s)
 is computed once per evaluation (BTYD1M/fit-pareto-nbd 1.94 → 0.71 s); the CLV model choice
-predicts the holdout and sums the log-likelihood on every core (the run's CLV stage 15.9 → 5.5
+predicts the holdout and sums the log-likelihood on every core (the run's CLV stage 15.9 → 5.4
 s). The feature builders judge tiers by four counts walking back with the tier points instead
 of binary searches, skip the cancellation marking when no order was refunded in full, keep a
 customer's categories and channels in a short list instead of maps, hash each dictionary word
 of a batch's text columns once, and skip a row's customer id when its dictionary code is the
 previous row's (Features1M 4.93 → 3.87 s; KPIs1M 1.60 → 1.46 s). Score reads and scores the
-as-of snapshot part by part (churn score --force at 1M: peak RSS 2.43 → 1.44 GB); committed
-folders hash their files on every core. The drift guard finds deciles by selection instead of
+as-of snapshot part by part (churn score --force at 1M: peak RSS 2.43 → 1.5 GB), its CLV
+predictions once for the whole snapshot; committed folders hash their files on every core;
+Evaluate and the report's deciles rank by an unstable sort on (value, row), the stable order
+(score 17.0 → 16.0 s in the run). The drift guard finds deciles by selection instead of
 sorting each column; a reused list reads its count and top rows from the scores file's footer
 and first rows (a no-op rerun at 1M 12.8 → 3.6 s, 1.96 → 0.21 GB). Ten million customers
 (docs/E2E-10M.md): 1170 → 727 s, 21.9 → 16.3 GiB. Tried and dropped: the warehouse in Snappy
