@@ -836,11 +836,21 @@ func eachPurchaseDay(recs []arrow.RecordBatch, fn func(id string, newCustomer bo
 		if err != nil {
 			return err
 		}
+		codes, _ := cust.Codes() // a row with the previous one's code is the same customer
+		last := int32(-1)
 		for i := 0; i < int(rec.NumRows()); i++ {
 			if amt.Value(i) < 0 {
 				continue
 			}
 			d := floorDiv(int64(ts.Value(i)), usPerDay)
+			if codes != nil && codes[i] == last && cust.IsValid(i) {
+				fn(cur, false, d)
+				continue
+			}
+			last = -1
+			if codes != nil && cust.IsValid(i) {
+				last = codes[i]
+			}
 			id := cust.Value(i)
 			if !started || id != cur {
 				if started && id < cur {
@@ -931,17 +941,17 @@ func DiscreteHoldout(recs []arrow.RecordBatch, cutoff, holdoutEnd time.Time, uni
 
 // dayColumns returns the customer, timestamp and amount columns of a
 // transaction batch, checking their types.
-func dayColumns(rec arrow.RecordBatch) (*array.String, *array.Timestamp, *array.Int64, error) {
+func dayColumns(rec arrow.RecordBatch) (datasets.Text, *array.Timestamp, *array.Int64, error) {
 	sc := rec.Schema()
 	ci, ti, ai := sc.FieldIndices(datasets.ColCustomerID), sc.FieldIndices(datasets.ColTS), sc.FieldIndices(datasets.ColAmountCents)
 	if len(ci) == 0 || len(ti) == 0 || len(ai) == 0 {
-		return nil, nil, nil, fmt.Errorf("features: batch needs %s, %s and %s", datasets.ColCustomerID, datasets.ColTS, datasets.ColAmountCents)
+		return datasets.Text{}, nil, nil, fmt.Errorf("features: batch needs %s, %s and %s", datasets.ColCustomerID, datasets.ColTS, datasets.ColAmountCents)
 	}
-	cust, ok1 := rec.Column(ci[0]).(*array.String)
+	cust, ok1 := datasets.AsText(rec.Column(ci[0])) // plain or a dictionary
 	ts, ok2 := rec.Column(ti[0]).(*array.Timestamp)
 	amt, ok3 := rec.Column(ai[0]).(*array.Int64)
 	if !ok1 || !ok2 || !ok3 {
-		return nil, nil, nil, fmt.Errorf("features: unexpected column types in %s", sc)
+		return datasets.Text{}, nil, nil, fmt.Errorf("features: unexpected column types in %s", sc)
 	}
 	return cust, ts, amt, nil
 }

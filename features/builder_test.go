@@ -290,13 +290,30 @@ func TestCohortRepeatDays(t *testing.T) {
 	d := func(s string) int64 { tm, _ := time.Parse(time.DateOnly, s); return tm.Unix() / 86400 }
 	// First days: a 2024-01-10, b 06-30, c 07-02, d 2023-01-01. Cohort up to
 	// 06-30 leaves c out; repeats before 2024-09-01: a's 03-01, 06-20, 07-15; b's 07-01.
-	repeat, first, err := CohortRepeatDays(recs, d("2024-06-30"), d("2024-09-01"))
-	if err != nil {
-		t.Fatal(err)
+	// The same with the customer ids as a dictionary, as the warehouse reader gives them.
+	dict := make([]arrow.RecordBatch, len(recs))
+	for k, rec := range recs {
+		ids := rec.Column(0).(*array.String)
+		db := array.NewDictionaryBuilder(memory.DefaultAllocator, &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}).(*array.BinaryDictionaryBuilder)
+		for i := range ids.Len() {
+			if err := db.AppendString(ids.Value(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cols := append([]arrow.Array{db.NewArray()}, rec.Columns()[1:]...)
+		fields := slices.Clone(rec.Schema().Fields())
+		fields[0].Type = cols[0].DataType()
+		dict[k] = array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, rec.NumRows())
 	}
-	if fmt.Sprint(repeat) != fmt.Sprint([]int64{d("2024-03-01"), d("2024-06-20"), d("2024-07-15"), d("2024-07-01")}) ||
-		fmt.Sprint(first) != fmt.Sprint([]int64{d("2024-01-10"), d("2024-06-30"), d("2023-01-01")}) {
-		t.Errorf("repeat %v first %v", repeat, first)
+	for _, rs := range [][]arrow.RecordBatch{recs, dict} {
+		repeat, first, err := CohortRepeatDays(rs, d("2024-06-30"), d("2024-09-01"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(repeat) != fmt.Sprint([]int64{d("2024-03-01"), d("2024-06-20"), d("2024-07-15"), d("2024-07-01")}) ||
+			fmt.Sprint(first) != fmt.Sprint([]int64{d("2024-01-10"), d("2024-06-30"), d("2023-01-01")}) {
+			t.Errorf("%s ids: repeat %v first %v", rs[0].Schema().Field(0).Type, repeat, first)
+		}
 	}
 }
 

@@ -1080,7 +1080,7 @@ func clvTracking(ctx context.Context, cfg Config, art *CLVArtifact, m models.Pur
 	end := lastFirst + 1 + int64(cfg.Horizon)
 	repeats, firsts := make([][]int64, info.Buckets), make([][]int64, info.Buckets)
 	err = forEachBucket(ctx, cfg, "tracking", info.Buckets, func(b int) error {
-		rr, closeFile, err := datasets.OpenWarehouseBucket(ctx, cfg.Workdir, b, memory.DefaultAllocator,
+		rr, closeFile, err := datasets.OpenWarehouseBucketDict(ctx, cfg.Workdir, b, memory.DefaultAllocator,
 			datasets.ColCustomerID, datasets.ColTS, datasets.ColAmountCents)
 		if err != nil {
 			return err
