@@ -257,11 +257,12 @@ func publishList(ctx context.Context, cfg Config, asOf time.Time, sp *scorePrep,
 	return res, nil
 }
 
-// scoreColumns are the snapshot columns scoring reads (scoreRows,
-// clvByCohort): the model's and those the list, the reasons and the
-// action rules show.
+// scoreColumns are the snapshot columns scoring reads part by part
+// (scoreRows, clvByCohort): the model's and those the list, the reasons
+// and the action rules show. The BTYD columns are read apart, for every
+// customer at once (predictCLV).
 func scoreColumns() []string {
-	cols := slices.Concat(features.ModelColumns, []string{features.CustomerID}, btydColumns, []string{features.RScore, features.FScore,
+	cols := slices.Concat(features.ModelColumns, []string{features.CustomerID}, []string{features.RScore, features.FScore,
 		features.LastOrderDate, features.DaysSinceComplaint, features.DiscountOrderShare, features.OverdueRatio, features.RFMCell,
 		features.LoyaltyTier, features.NPSClass, features.SubscriptionStatus, features.DaysSinceCancel, features.FirstOrderDate})
 	slices.Sort(cols)
