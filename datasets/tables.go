@@ -478,7 +478,7 @@ func readFeedbackColumns(path string) ([]Feedback, error) {
 		if !ok1 || !ok2 || !ok3 || !ok4 {
 			return nil, fmt.Errorf("datasets: %s is not a feedback table: %s", path, sc)
 		}
-		idCodes, _ := ids.Codes()
+		sameID := ids.Repeats()
 		kindCodes, kindWords := kinds.Codes()
 		if kindCodes != nil {
 			kindOf = kindOf[:0]
@@ -487,15 +487,10 @@ func readFeedbackColumns(path string) ([]Feedback, error) {
 			}
 		}
 		out = slices.Grow(out, int(rec.NumRows()))
-		lastCode := int32(-1)
 		for i := range int(rec.NumRows()) {
-			if idCodes == nil || !ids.IsValid(i) || idCodes[i] != lastCode {
+			if !sameID.Same(i) {
 				if id := ids.Value(i); id != lastID {
 					lastID = strings.Clone(id)
-				}
-				lastCode = -1
-				if idCodes != nil && ids.IsValid(i) {
-					lastCode = idCodes[i]
 				}
 			}
 			var kind string

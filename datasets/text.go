@@ -59,3 +59,32 @@ func (c Text) Codes() ([]int32, *array.String) {
 	}
 	return ix.Int32Values(), c.words
 }
+
+// Repeats tells, for the rows of a sorted text column read in order
+// (some may be skipped), whether a row holds the text of the row looked at
+// before it, by dictionary code and without comparing strings. It answers
+// false when it cannot tell (plain strings, nulls): the caller compares.
+type Repeats struct {
+	codes []int32
+	col   Text
+	last  int32 // the code of the row looked at last, −1 for none
+}
+
+// Repeats starts a Repeats over c's rows.
+func (c Text) Repeats() Repeats {
+	codes, _ := c.Codes()
+	return Repeats{codes: codes, col: c, last: -1}
+}
+
+// Same reports whether row i has the code of the row looked at last, and
+// makes row i that row.
+func (r *Repeats) Same(i int) bool {
+	if r.codes == nil || !r.col.IsValid(i) {
+		r.last = -1
+		return false
+	}
+	c := r.codes[i]
+	same := c == r.last
+	r.last = c
+	return same
+}

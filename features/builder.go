@@ -346,10 +346,9 @@ func (d *LineDecoder) Decode(rec arrow.RecordBatch) (*Lines, error) {
 	nullNonProduct := datasets.IsNonProduct("")
 	// A row whose customer id has the previous row's dictionary code is
 	// the same customer, in the same run of lines.
-	custCodes, _ := cust.Codes()
-	lastCust := int32(-1)
+	sameCust := cust.Repeats()
 	for i := 0; i < int(rec.NumRows()); i++ {
-		if custCodes == nil || custCodes[i] != lastCust || !cust.IsValid(i) {
+		if !sameCust.Same(i) {
 			id := cust.Value(i)
 			if !d.started || id != d.cur {
 				if d.started && id < d.cur {
@@ -361,10 +360,6 @@ func (d *LineDecoder) Decode(rec arrow.RecordBatch) (*Lines, error) {
 			}
 			if n := len(ls.runs); n == 0 || ls.runs[n-1].id != d.cur {
 				ls.runs = append(ls.runs, lineRun{id: id, lo: len(ls.lines), hi: len(ls.lines)})
-			}
-			lastCust = -1
-			if custCodes != nil && cust.IsValid(i) {
-				lastCust = custCodes[i]
 			}
 		}
 		d.rowInCust++
@@ -836,20 +831,15 @@ func eachPurchaseDay(recs []arrow.RecordBatch, fn func(id string, newCustomer bo
 		if err != nil {
 			return err
 		}
-		codes, _ := cust.Codes() // a row with the previous one's code is the same customer
-		last := int32(-1)
+		sameCust := cust.Repeats() // a row with the previous one's code is the same customer
 		for i := 0; i < int(rec.NumRows()); i++ {
 			if amt.Value(i) < 0 {
 				continue
 			}
 			d := floorDiv(int64(ts.Value(i)), usPerDay)
-			if codes != nil && codes[i] == last && cust.IsValid(i) {
+			if sameCust.Same(i) {
 				fn(cur, false, d)
 				continue
-			}
-			last = -1
-			if codes != nil && cust.IsValid(i) {
-				last = codes[i]
 			}
 			id := cust.Value(i)
 			if !started || id != cur {

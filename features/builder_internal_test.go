@@ -100,22 +100,22 @@ func TestMonthCursor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	book.startMicros(0)
-	lo, hi := book.starts[0], book.starts[len(book.starts)-1]
+	starts := book.monthStarts()
+	lo, hi := starts[0], starts[len(starts)-1]
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, first := range []int{0, 1, 17, book.Last - book.First} {
 		var ts []int64
 		for range 200 {
 			ts = append(ts, lo-40*usPerDay+r.Int64N(hi-lo+40*usPerDay))
 		}
-		for _, s := range book.starts[first:] {
+		for _, s := range starts[first:] {
 			ts = append(ts, s-1, s)
 		}
 		ts = ts[:len(ts)-1] // the end of the last month is past the book
 		sorted := slices.Clone(ts)
 		slices.Sort(sorted)
 		for _, seq := range [][]int64{sorted, ts} {
-			c := monthCursor{starts: book.starts[first:], m: -1}
+			c := monthCursor{starts: starts[first:], m: -1}
 			for _, v := range seq {
 				want := monthOfMicros(v) - book.First - first
 				if want < 0 {

@@ -70,7 +70,7 @@ type KPIBook struct {
 	Cohorts    [][]int64
 	CohortSize []int64
 
-	starts []int64 // startMicros's table
+	starts []int64 // monthStarts's table
 }
 
 // monthCursor finds the book months of times given in increasing order
@@ -122,16 +122,17 @@ func monthOfMicros(us int64) int {
 	return int(y)*12 + int(m) - 1
 }
 
-// startMicros returns the first µs of the book's month First+i, from a
-// table made once per book (a customer looks at every month of the book).
-func (b *KPIBook) startMicros(i int) int64 {
+// monthStarts returns the first µs of each of the book's months and of
+// the month after, from a table made once per book (a customer looks at
+// every month of the book).
+func (b *KPIBook) monthStarts() []int64 {
 	if b.starts == nil {
 		b.starts = make([]int64, b.Last-b.First+2)
 		for k := range b.starts {
 			b.starts[k] = MonthStart(b.First + k).UnixMicro()
 		}
 	}
-	return b.starts[i]
+	return b.starts
 }
 
 // MonthStart is the first instant of month index m (UTC).
@@ -219,7 +220,7 @@ func (b *Builder) addKPIs(obs []order, lines []line, fb []datasets.Feedback) {
 		first = 0 // data before the book's first month: counted from then
 	}
 	n := last - first + 1
-	book.startMicros(0) // the month table
+	starts := book.monthStarts()[first : first+n+1] // the customer's months and the one after
 	reset := func(v []int64) []int64 {
 		v = v[:0]
 		for range n {
@@ -228,13 +229,13 @@ func (b *Builder) addKPIs(obs []order, lines []line, fb []datasets.Feedback) {
 		return v
 	}
 	s.orders, s.gross, s.net, s.refunds, s.lines, s.returns = reset(s.orders), reset(s.gross), reset(s.net), reset(s.refunds), reset(s.lines), reset(s.returns)
-	at := monthCursor{starts: book.starts[first : first+n+1], m: -1}
+	at := monthCursor{starts: starts, m: -1}
 	for _, o := range obs {
 		if m := at.month(o.ts); m >= 0 {
 			s.orders[m]++
 		}
 	}
-	at.m = -1
+	at = monthCursor{starts: starts, m: -1}
 	for _, l := range lines {
 		if l.ts >= b.cutoffEnd || l.void&voidAtCutoff != 0 {
 			continue
@@ -258,7 +259,7 @@ func (b *Builder) addKPIs(obs []order, lines []line, fb []datasets.Feedback) {
 	var lo, hi, oLo, oHi int // line and order pointers: [lo, hi) and [oLo, oHi) are in the window
 	var sum int64            // net amount of lines [lo, hi)
 	for m := range n {
-		end := book.starts[first+m]
+		end := starts[m]
 		for hi < len(lines) && lines[hi].ts < end {
 			if l := lines[hi]; l.ts < b.cutoffEnd && l.void&voidAtCutoff == 0 {
 				sum += l.amount
@@ -320,7 +321,7 @@ func (b *Builder) addKPIs(obs []order, lines []line, fb []datasets.Feedback) {
 			book.Cohorts[c][m]++
 		}
 	}
-	at.m = -1
+	at = monthCursor{starts: starts, m: -1}
 	for _, f := range fb {
 		if f.TS >= b.cutoffEnd {
 			break
