@@ -122,8 +122,6 @@ func Evaluate(p, y []float64) Metrics {
 	return m
 }
 
-// descending orders a before b when a > b, as the less function a > b
-// does for a stable sort (so NaN, greater and smaller than nothing, ties).
 // RankDescending returns the rows by descending value, ties in row order:
 // a stable sort's order, from the faster unstable sort on a total order
 // (for values that are never NaN).
@@ -141,6 +139,8 @@ func RankDescending(p []float64) []int {
 	return idx
 }
 
+// descending orders a before b when a > b, as the less function a > b
+// does for a stable sort (so NaN, greater and smaller than nothing, ties).
 func descending(a, b float64) int {
 	switch {
 	case a > b:

@@ -61,22 +61,9 @@ func ProbNoPurchaseAll(dst []float64, m PurchaseModel, t float64, x, tx, T []flo
 		parallelFor(len(dst), func(i int) { dst[i], _ = ProbNoPurchase(m, t, x[i], tx[i], T[i]) }) // a supported model: no error
 		return nil
 	}
-	type key [2]float64
-	at := map[key]int32{}
-	var keys []key
-	idx := make([]int32, len(dst))
-	for i := range dst {
-		k := key{x[i], T[i]}
-		g, seen := at[k]
-		if !seen {
-			g = int32(len(keys))
-			at[k] = g
-			keys = append(keys, k)
-		}
-		idx[i] = g
-	}
+	idx, keys := groupRF(x, make([]float64, len(x)), T) // the distinct (x, T)
 	alive := make([]float64, len(keys))
-	parallelFor(len(keys), func(g int) { alive[g] = pn.noPurchaseIfAlive(t, keys[g][0], keys[g][1]) })
+	parallelFor(len(keys), func(g int) { alive[g] = pn.noPurchaseIfAlive(t, keys[g].X, keys[g].T) })
 	parallelFor(len(dst), func(i int) {
 		pa := pn.PAlive(x[i], tx[i], T[i])
 		dst[i] = 1 - pa + pa*alive[idx[i]]

@@ -169,20 +169,21 @@ func (m ParetoNBD) consts() paretoConsts {
 }
 
 func newParetoSeries(groups []RFGroup) *paretoSeries {
-	ps := &paretoSeries{at: make([][2]int32, len(groups))}
-	idx := make(map[[2]float64]int32)
-	key := func(x, t float64) int32 {
-		k := [2]float64{x, t}
-		i, ok := idx[k]
-		if !ok {
-			i = int32(len(ps.x))
-			idx[k] = i
-			ps.x, ps.t = append(ps.x, x), append(ps.t, t)
-		}
-		return i
-	}
+	// Every group's (x, t_x), then every group's (x, T), grouped as
+	// customers are (groupRF, with t in the T place).
+	n := len(groups)
+	xs, ts := make([]float64, 2*n), make([]float64, 2*n)
 	for i, g := range groups {
-		ps.at[i] = [2]int32{key(g.X, g.Tx), key(g.X, g.T)}
+		xs[i], ts[i] = g.X, g.Tx
+		xs[n+i], ts[n+i] = g.X, g.T
+	}
+	idx, keys := groupRF(xs, make([]float64, 2*n), ts)
+	ps := &paretoSeries{at: make([][2]int32, n), x: make([]float64, len(keys)), t: make([]float64, len(keys))}
+	for k, key := range keys {
+		ps.x[k], ps.t[k] = key.X, key.T
+	}
+	for i := range groups {
+		ps.at[i] = [2]int32{idx[i], idx[n+i]}
 	}
 	return ps
 }
