@@ -6,13 +6,10 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"sync"
-
-	"github.com/parquet-go/parquet-go"
 )
 
 // ScoreRow is one scored customer of a retention list (DESIGN.md, "Scores").
@@ -163,20 +160,7 @@ func ReadScoresParquet(path string) ([]ScoreRow, error) {
 // ReadScoresHead reads the first n rows of a scores.parquet (fewer when it
 // has fewer) and its row count, from the footer.
 func ReadScoresHead(path string, n int) ([]ScoreRow, int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, 0, fmt.Errorf("datasets: %w", err)
-	}
-	defer f.Close()
-	r := parquet.NewGenericReader[ScoreRow](f)
-	defer r.Close()
-	total := r.NumRows()
-	out := make([]ScoreRow, min(int64(n), total))
-	k, err := r.Read(out)
-	if err != nil && k != len(out) {
-		return nil, 0, fmt.Errorf("datasets: read %s: %w", path, err)
-	}
-	return out[:k], total, nil
+	return readParquetHead[ScoreRow](path, int64(n))
 }
 
 // ReadScoresCSV reads a retention_list.csv written by WriteScoresCSV

@@ -17,6 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func TestWarehouseRoundTrip(t *testing.T) {
@@ -170,6 +171,15 @@ func TestScoresRoundTrip(t *testing.T) {
 	}
 	if d := cmp.Diff(rows, got); d != "" {
 		t.Errorf("Parquet round trip (-want +got):\n%s", d)
+	}
+	for _, n := range []int{0, 1, len(rows), len(rows) + 5} { // the head and the count, from the footer
+		head, total, err := ReadScoresHead(p, n)
+		if err != nil || total != int64(len(rows)) {
+			t.Fatalf("ReadScoresHead(%d): %d rows in all, %v", n, total, err)
+		}
+		if d := cmp.Diff(rows[:min(n, len(rows))], head, cmpopts.EquateEmpty()); d != "" {
+			t.Errorf("ReadScoresHead(%d) (-want +got):\n%s", n, d)
+		}
 	}
 }
 

@@ -130,19 +130,30 @@ func writeParquetRows[T any](path string, rows []T, opts ...parquet.WriterOption
 }
 
 func readParquetRows[T any](path string) ([]T, error) {
+	rows, _, err := readParquetHead[T](path, -1)
+	return rows, err
+}
+
+// readParquetHead reads the first limit rows of a Parquet file (every row
+// when limit < 0) and returns them with the file's row count.
+func readParquetHead[T any](path string, limit int64) ([]T, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("datasets: %w", err)
+		return nil, 0, fmt.Errorf("datasets: %w", err)
 	}
 	defer f.Close()
 	r := parquet.NewGenericReader[T](f)
 	defer r.Close()
-	out := make([]T, r.NumRows())
+	total := r.NumRows()
+	if limit < 0 || limit > total {
+		limit = total
+	}
+	out := make([]T, limit)
 	n, err := r.Read(out)
 	if err != nil && n != len(out) {
-		return nil, fmt.Errorf("datasets: read %s: %w", path, err)
+		return nil, 0, fmt.Errorf("datasets: read %s: %w", path, err)
 	}
-	return out[:n], nil
+	return out[:n], total, nil
 }
 
 // OpenWarehouse reads the warehouse manifest under workdir.
