@@ -237,20 +237,8 @@ func PartNumber(path string) int {
 // accepts (nil: every part). It also returns the number of rows each
 // part read brought, by part number; a part of no rows is still listed.
 func ReadSnapshotParts(ctx context.Context, dir string, mem memory.Allocator, keep func(part int) bool, columns ...string) (arrow.RecordBatch, map[int]int64, Manifest, error) {
-	all, m, err := ListSnapshotParts(dir)
+	parts, m, err := keptParts(dir, keep)
 	if err != nil {
-		return nil, nil, m, err
-	}
-	var parts []string
-	for _, p := range all {
-		if keep == nil || keep(PartNumber(p)) {
-			parts = append(parts, p)
-		}
-	}
-	if len(parts) == 0 {
-		return nil, nil, m, fmt.Errorf("datasets: snapshot %s has none of the parts asked for", dir)
-	}
-	if err := partsExist(dir, parts); err != nil {
 		return nil, nil, m, err
 	}
 	perPart := make([][]arrow.RecordBatch, len(parts))
@@ -280,34 +268,15 @@ func ReadSnapshotParts(ctx context.Context, dir string, mem memory.Allocator, ke
 // ReadSnapshotParts does.
 func EachSnapshotPart(ctx context.Context, dir string, mem memory.Allocator, keep func(part int) bool, columns []string,
 	total func(rows int64), fn func(part int, rec arrow.RecordBatch) error) (map[int]int64, error) {
-	all, _, err := ListSnapshotParts(dir)
+	parts, _, err := keptParts(dir, keep)
 	if err != nil {
 		return nil, err
 	}
-	var parts []string
-	for _, p := range all {
-		if keep == nil || keep(PartNumber(p)) {
-			parts = append(parts, p)
-		}
-	}
-	if len(parts) == 0 {
-		return nil, fmt.Errorf("datasets: snapshot %s has none of the parts asked for", dir)
-	}
-	if err := partsExist(dir, parts); err != nil {
+	firsts, err := partFirsts(parts)
+	if err != nil {
 		return nil, err
 	}
-	var n int64
-	for _, p := range parts {
-		pf, err := file.OpenParquetFile(p, false)
-		if err != nil {
-			return nil, &DataError{File: p, Msg: "not a readable Parquet file (corrupt?): " + err.Error()}
-		}
-		n += pf.NumRows()
-		if err := pf.Close(); err != nil {
-			return nil, fmt.Errorf("datasets: %s: %w", p, err)
-		}
-	}
-	total(n)
+	total(firsts[len(parts)])
 	type read struct {
 		rec arrow.RecordBatch // nil for a part of no rows
 		err error
@@ -369,6 +338,42 @@ func EachSnapshotPart(ctx context.Context, dir string, mem memory.Allocator, kee
 		return nil, ferr
 	}
 	return partRows, nil
+}
+
+// keptParts lists the parts of the snapshot in dir whose number keep
+// accepts (nil: every part), checking they are there.
+func keptParts(dir string, keep func(part int) bool) ([]string, Manifest, error) {
+	all, m, err := ListSnapshotParts(dir)
+	if err != nil {
+		return nil, m, err
+	}
+	var parts []string
+	for _, p := range all {
+		if keep == nil || keep(PartNumber(p)) {
+			parts = append(parts, p)
+		}
+	}
+	if len(parts) == 0 {
+		return nil, m, fmt.Errorf("datasets: snapshot %s has none of the parts asked for", dir)
+	}
+	return parts, m, partsExist(dir, parts)
+}
+
+// partFirsts returns, from the files' footers, the snapshot row number of
+// each part's first row, and the rows of them all last.
+func partFirsts(parts []string) ([]int64, error) {
+	firsts := make([]int64, len(parts)+1)
+	for i, p := range parts {
+		pf, err := file.OpenParquetFile(p, false)
+		if err != nil {
+			return nil, &DataError{File: p, Msg: "not a readable Parquet file (corrupt?): " + err.Error()}
+		}
+		firsts[i+1] = firsts[i] + pf.NumRows()
+		if err := pf.Close(); err != nil {
+			return nil, fmt.Errorf("datasets: %s: %w", p, err)
+		}
+	}
+	return firsts, nil
 }
 
 // concatParts concatenates the parts' record batches (read with error err)
@@ -444,16 +449,9 @@ func ForEachSnapshotPart(ctx context.Context, dir string, mem memory.Allocator, 
 	if err != nil {
 		return err
 	}
-	firsts := make([]int64, len(parts)+1)
-	for i, p := range parts {
-		pf, err := file.OpenParquetFile(p, false)
-		if err != nil {
-			return &DataError{File: p, Msg: "not a readable Parquet file (corrupt?): " + err.Error()}
-		}
-		firsts[i+1] = firsts[i] + pf.NumRows()
-		if err := pf.Close(); err != nil {
-			return fmt.Errorf("datasets: %s: %w", p, err)
-		}
+	firsts, err := partFirsts(parts)
+	if err != nil {
+		return err
 	}
 	return eachBucket(len(parts), func(i int) error {
 		recs, err := ReadParquetRecords(ctx, parts[i], mem, columns...)
