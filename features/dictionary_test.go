@@ -64,13 +64,7 @@ func TestDictionaryTextColumns(t *testing.T) {
 	if _, ok := dict.Column(0).(*array.Dictionary); !ok {
 		t.Fatal("the customer ids are not a dictionary")
 	}
-	for c := range int(a.NumCols()) {
-		for i := range int(a.NumRows()) {
-			if x, y := a.Column(c).ValueStr(i), b.Column(c).ValueStr(i); x != y {
-				t.Errorf("%s[%d]: plain %s, dictionary %s", a.ColumnName(c), i, x, y)
-			}
-		}
-	}
+	sameCells(t, a, b, "plain → dictionary")
 }
 
 // Decode gives the same lines and channel names whether the category,

@@ -129,6 +129,28 @@ func checkColumns(t *testing.T, rec arrow.RecordBatch, want map[string][]float64
 	}
 }
 
+// sameCells reports every cell where the feature rows a and b differ, in
+// the named columns (every column when none is named).
+func sameCells(t *testing.T, a, b arrow.RecordBatch, what string, cols ...string) {
+	t.Helper()
+	if a.NumRows() != b.NumRows() {
+		t.Fatalf("%s: %d rows against %d", what, a.NumRows(), b.NumRows())
+	}
+	if len(cols) == 0 {
+		for c := range int(a.NumCols()) {
+			cols = append(cols, a.ColumnName(c))
+		}
+	}
+	for _, col := range cols {
+		x, y := datasets.Column(a, col), datasets.Column(b, col)
+		for i := range int(a.NumRows()) {
+			if x.ValueStr(i) != y.ValueStr(i) {
+				t.Errorf("%s[%d] %s: %s → %s", col, i, what, x.ValueStr(i), y.ValueStr(i))
+			}
+		}
+	}
+}
+
 func checkStrings(t *testing.T, rec arrow.RecordBatch, col string, want ...string) {
 	t.Helper()
 	got, err := Strings(rec, col)
@@ -236,13 +258,7 @@ func TestPointInTimeAllFamilies(t *testing.T) {
 	if base.NumCols() != after.NumCols() || base.NumRows() != after.NumRows() {
 		t.Fatalf("shapes differ")
 	}
-	for c := range int(base.NumCols()) {
-		for i := range int(base.NumRows()) {
-			if a, b := base.Column(c).ValueStr(i), after.Column(c).ValueStr(i); a != b {
-				t.Errorf("%s[%d] changed: %s → %s", base.ColumnName(c), i, a, b)
-			}
-		}
-	}
+	sameCells(t, base, after, "changed")
 }
 
 // Tiers parse, print back, and reject thresholds that do not rise.

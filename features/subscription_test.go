@@ -67,13 +67,6 @@ func TestSubscriptionPointInTime(t *testing.T) {
 	base := buildRich(t, richFixture, contractEvents(t, before...), Config{})
 	withLater := append(append(append([][3]string(nil), before[:2]...), after...), before[2], [3]string{"q", "2024-07-01T00:00:00Z", "cancel"})
 	later := buildRich(t, richFixture, contractEvents(t, withLater...), Config{})
-	for _, col := range []string{SubscriptionStatus, SubscriptionDays, Cancellations, DaysSinceCancel} {
-		a, b := datasets.Column(base, col), datasets.Column(later, col)
-		for i := range int(base.NumRows()) {
-			if a.ValueStr(i) != b.ValueStr(i) {
-				t.Errorf("%s[%d] changed: %s → %s", col, i, a.ValueStr(i), b.ValueStr(i))
-			}
-		}
-	}
+	sameCells(t, base, later, "changed", SubscriptionStatus, SubscriptionDays, Cancellations, DaysSinceCancel)
 	checkStrings(t, base, SubscriptionStatus, SubscriptionCancelled, SubscriptionActive)
 }
