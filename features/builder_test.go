@@ -293,17 +293,8 @@ func TestCohortRepeatDays(t *testing.T) {
 	// The same with the customer ids as a dictionary, as the warehouse reader gives them.
 	dict := make([]arrow.RecordBatch, len(recs))
 	for k, rec := range recs {
-		ids := rec.Column(0).(*array.String)
-		db := array.NewDictionaryBuilder(memory.DefaultAllocator, &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}).(*array.BinaryDictionaryBuilder)
-		for i := range ids.Len() {
-			if err := db.AppendString(ids.Value(i)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		cols := append([]arrow.Array{db.NewArray()}, rec.Columns()[1:]...)
-		fields := slices.Clone(rec.Schema().Fields())
-		fields[0].Type = cols[0].DataType()
-		dict[k] = array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, rec.NumRows())
+		dict[k] = withDictionaries(t, memory.DefaultAllocator, rec, datasets.ColCustomerID)
+		defer dict[k].Release()
 	}
 	for _, rs := range [][]arrow.RecordBatch{recs, dict} {
 		repeat, first, err := CohortRepeatDays(rs, d("2024-06-30"), d("2024-09-01"))

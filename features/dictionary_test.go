@@ -5,6 +5,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -22,30 +23,14 @@ func TestDictionaryTextColumns(t *testing.T) {
 	defer mem.AssertSize(t, 0)
 	plain := richBatch(t, mem, richFixture)
 	defer plain.Release()
-	fields := plain.Schema().Fields()
-	cols := make([]arrow.Array, len(fields))
-	for j, f := range fields {
-		c := plain.Column(j)
-		if s, ok := c.(*array.String); ok && f.Name != datasets.ColOrderID {
-			db := array.NewDictionaryBuilder(mem, &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}).(*array.BinaryDictionaryBuilder)
-			for i := range s.Len() {
-				if err := db.AppendString(s.Value(i)); err != nil {
-					t.Fatal(err)
-				}
-			}
-			cols[j] = db.NewArray()
-			fields[j].Type = cols[j].DataType()
-			db.Release()
-		} else {
-			c.Retain()
-			cols[j] = c
+	var text []string // every string column but the order ids, as the warehouse reader gives them
+	for _, f := range plain.Schema().Fields() {
+		if f.Type.ID() == arrow.STRING && f.Name != datasets.ColOrderID {
+			text = append(text, f.Name)
 		}
 	}
-	dict := array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, plain.NumRows())
+	dict := withDictionaries(t, mem, plain, text...)
 	defer dict.Release()
-	for _, c := range cols {
-		c.Release()
-	}
 	build := func(rec arrow.RecordBatch) arrow.RecordBatch {
 		b, err := NewBuilder(mem, Config{Cutoff: time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC), Tiers: testTiers})
 		if err != nil {
@@ -110,41 +95,10 @@ func TestDecodeDictionaryEqualsPlain(t *testing.T) {
 		}
 		return b.NewRecordBatch()
 	}
-	// encode returns plain with its text columns dictionary-encoded.
-	encode := func(plain arrow.RecordBatch) arrow.RecordBatch {
-		fields := plain.Schema().Fields()
-		cols := make([]arrow.Array, len(fields))
-		for j := range fields {
-			c := plain.Column(j)
-			if j > 0 && j < 4 { // customer ids and the text columns become dictionaries
-				c.Retain()
-				cols[j] = c
-				continue
-			}
-			s := c.(*array.String)
-			db := array.NewDictionaryBuilder(mem, &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}).(*array.BinaryDictionaryBuilder)
-			for i := range s.Len() {
-				if s.IsNull(i) {
-					db.AppendNull()
-				} else if err := db.AppendString(s.Value(i)); err != nil {
-					t.Fatal(err)
-				}
-			}
-			cols[j] = db.NewArray()
-			fields[j].Type = cols[j].DataType()
-			db.Release()
-		}
-		defer func() {
-			for _, c := range cols {
-				c.Release()
-			}
-		}()
-		return array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, plain.NumRows())
-	}
 	plain, dict := NewLineDecoder(false), NewLineDecoder(false)
 	for _, n := range []int{13, 40, 200} {
 		p := build(n)
-		d := encode(p)
+		d := withDictionaries(t, mem, p, datasets.ColCustomerID, datasets.ColCategory, datasets.ColChannel, datasets.ColLineKind)
 		if _, ok := d.Column(4).(*array.Dictionary); !ok {
 			t.Fatalf("the dictionary batch has a %T column", d.Column(4))
 		}
@@ -168,4 +122,38 @@ func TestDecodeDictionaryEqualsPlain(t *testing.T) {
 		p.Release()
 		d.Release()
 	}
+}
+
+// withDictionaries returns rec with the named string columns as Arrow
+// dictionaries (int32 indices, nulls kept), as the warehouse reader gives
+// them. The caller releases it.
+func withDictionaries(t testing.TB, mem memory.Allocator, rec arrow.RecordBatch, names ...string) arrow.RecordBatch {
+	t.Helper()
+	fields := slices.Clone(rec.Schema().Fields())
+	cols := make([]arrow.Array, len(fields))
+	defer func() {
+		for _, c := range cols {
+			c.Release()
+		}
+	}()
+	for j, f := range fields {
+		s, ok := rec.Column(j).(*array.String)
+		if !ok || !slices.Contains(names, f.Name) {
+			cols[j] = rec.Column(j)
+			cols[j].Retain()
+			continue
+		}
+		db := array.NewDictionaryBuilder(mem, &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}).(*array.BinaryDictionaryBuilder)
+		for i := range s.Len() {
+			if s.IsNull(i) {
+				db.AppendNull()
+			} else if err := db.AppendString(s.Value(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cols[j] = db.NewArray()
+		fields[j].Type = cols[j].DataType()
+		db.Release()
+	}
+	return array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, rec.NumRows())
 }
