@@ -172,6 +172,9 @@ type rowReader struct {
 	// present lists the mapped columns: parsers look up a dozen keys per
 	// row, and comparing against a few constant strings beats hashing them.
 	present []keyCol
+	// slots finds a key's column in one step: every key of the table (i -1
+	// when not mapped) at keySlot of it, unless two keys share the slot.
+	slots *[keySlots]keyCol
 	delim   rune
 	parse   rowParser
 	bad     func(BadRow) error
@@ -183,6 +186,37 @@ type rowReader struct {
 type keyCol struct {
 	key string
 	i   int
+}
+
+const keySlots = 128
+
+// keySlot places a key by its length and end bytes, which tell apart the
+// keys of each table.
+func keySlot(k string) int {
+	if k == "" {
+		return 0
+	}
+	return (len(k)<<4 ^ int(k[0]) ^ int(k[len(k)-1])<<2) & (keySlots - 1)
+}
+
+// keySlotTable returns the slots of keys (nil when two share a slot).
+func keySlotTable(keys []string, idx map[string]int) *[keySlots]keyCol {
+	var t [keySlots]keyCol
+	for i := range t {
+		t[i].i = -1 // an empty slot answers "" for the key "" too
+	}
+	for _, k := range keys {
+		s := &t[keySlot(k)]
+		if s.key != "" {
+			return nil
+		}
+		i, ok := idx[k]
+		if !ok {
+			i = -1
+		}
+		*s = keyCol{k, i}
+	}
+	return &t
 }
 
 // newRowReader resolves the columns of table in src's header and the value
@@ -208,6 +242,7 @@ func newRowReader(name string, src rowSource, table Table, opt ReadOptions) (*ro
 			r.present = append(r.present, keyCol{k, i})
 		}
 	}
+	r.slots = keySlotTable(table.Keys, idx)
 	vals := opt.Values
 	if cs, ok := src.(*csvSource); ok {
 		r.delim = cs.delim
@@ -226,22 +261,39 @@ func newRowReader(name string, src rowSource, table Table, opt ReadOptions) (*ro
 // fork returns a reader of the same file with its own stats, parser and
 // bad-row sink, for one chunk of records.
 func (r *rowReader) fork(st *FileStats, parse rowParser, bad func(BadRow) error) *rowReader {
-	f := &rowReader{name: r.name, header: r.header, idx: r.idx, present: r.present, delim: r.delim, parse: parse, bad: bad, st: st}
+	f := &rowReader{name: r.name, header: r.header, idx: r.idx, present: r.present, slots: r.slots, delim: r.delim, parse: parse, bad: bad, st: st}
 	f.getter = f.get
 	return f
 }
 
 // get returns the trimmed field of the current record under a mapping key.
 func (r *rowReader) get(k string) string {
+	if r.slots != nil {
+		if kc := &r.slots[keySlot(k)]; kc.key == k {
+			if kc.i >= 0 && kc.i < len(r.rec) {
+				return trimSpace(r.rec[kc.i])
+			}
+			return ""
+		}
+	}
 	for _, kc := range r.present {
 		if kc.key == k {
 			if kc.i < len(r.rec) {
-				return strings.TrimSpace(r.rec[kc.i])
+				return trimSpace(r.rec[kc.i])
 			}
 			return ""
 		}
 	}
 	return ""
+}
+
+// trimSpace is strings.TrimSpace, returning at once when both ends are
+// printable ASCII (no Unicode space starts or ends with such a byte).
+func trimSpace(s string) string {
+	if n := len(s); n > 0 && s[0] > ' ' && s[0] < 0x7f && s[n-1] > ' ' && s[n-1] < 0x7f {
+		return s
+	}
+	return strings.TrimSpace(s)
 }
 
 func (r *rowReader) reject(br BadRow, rec []string) error {
