@@ -33,7 +33,7 @@ func (s *spillFile) append(p []byte) error {
 func (s *spillFile) appendRow(t *Transaction) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.row = appendSpill(s.row[:0], t)
+	s.row = appendSpill(s.row[:0], t, nil) // t's strings may be reused: nothing refers to the row before
 	return s.write(s.row)
 }
 
@@ -70,39 +70,80 @@ func (s *spillFile) finish() error {
 	return nil
 }
 
-// appendSpill appends t to dst: its numbers as varints, then its seven
-// strings, each as a length and bytes.
-func appendSpill(dst []byte, t *Transaction) []byte {
-	for _, v := range [...]int64{t.TS, t.AmountCents, t.DiscountCents, t.UnitPriceCents, t.PointsEarned, t.PointsRedeemed, int64(t.Quantity)} {
+// Flags of a spilled row: which of its fields repeat those of the row
+// before it in the same buffer (the lines of an order share the time,
+// customer and order id, and often the category and channel).
+const (
+	spillSameTS = 1 << iota
+	spillSameCust // then order, product, category, channel, line id, line kind: one bit each
+)
+
+// appendSpill appends t to dst: a flags byte, its numbers as varints, then
+// its seven strings, each as a length and bytes. The time and strings equal
+// to prev's (the row before t in dst; nil: none) are left out and flagged.
+func appendSpill(dst []byte, t, prev *Transaction) []byte {
+	strs := [...]string{t.CustomerID, t.OrderID, t.ProductID, t.Category, t.Channel, t.LineID, t.LineKind}
+	var flags byte
+	if prev != nil {
+		if t.TS == prev.TS {
+			flags |= spillSameTS
+		}
+		for i, p := range [...]string{prev.CustomerID, prev.OrderID, prev.ProductID, prev.Category, prev.Channel, prev.LineID, prev.LineKind} {
+			if strs[i] == p {
+				flags |= spillSameCust << i
+			}
+		}
+	}
+	dst = append(dst, flags)
+	if flags&spillSameTS == 0 {
+		dst = binary.AppendVarint(dst, t.TS)
+	}
+	for _, v := range [...]int64{t.AmountCents, t.DiscountCents, t.UnitPriceCents, t.PointsEarned, t.PointsRedeemed, int64(t.Quantity)} {
 		dst = binary.AppendVarint(dst, v)
 	}
-	for _, s := range [...]string{t.CustomerID, t.OrderID, t.ProductID, t.Category, t.Channel, t.LineID, t.LineKind} {
-		dst = binary.AppendUvarint(dst, uint64(len(s)))
-		dst = append(dst, s...)
+	for i, s := range strs {
+		if flags&(spillSameCust<<i) == 0 {
+			dst = binary.AppendUvarint(dst, uint64(len(s)))
+			dst = append(dst, s...)
+		}
 	}
 	return dst
 }
 
 var errSpillCorrupt = errors.New("datasets: spill file is damaged")
 
-// nextSpill decodes the row at the start of p into t and returns the rest.
-// t's strings are views of p: valid while p is.
+// nextSpill decodes the row at the start of p into t, which holds the row
+// before it (zero before the first), and returns the rest. t's strings are
+// views of p: valid while p is.
 func nextSpill(p []byte, t *Transaction) ([]byte, error) {
+	if len(p) == 0 {
+		return nil, errSpillCorrupt
+	}
+	flags := p[0]
+	p = p[1:]
 	var nums [7]int64
+	nums[0] = t.TS
 	for i := range nums {
+		if i == 0 && flags&spillSameTS != 0 {
+			continue
+		}
 		v, n := binary.Varint(p)
 		if n <= 0 {
 			return nil, errSpillCorrupt
 		}
 		nums[i], p = v, p[n:]
 	}
-	var strs [7]string
+	strs := [...]string{t.CustomerID, t.OrderID, t.ProductID, t.Category, t.Channel, t.LineID, t.LineKind}
 	for i := range strs {
+		if flags&(spillSameCust<<i) != 0 {
+			continue
+		}
 		l, n := binary.Uvarint(p)
 		if n <= 0 || l > uint64(len(p)-n) {
 			return nil, errSpillCorrupt
 		}
 		p = p[n:]
+		strs[i] = ""
 		if l > 0 {
 			strs[i] = unsafe.String(&p[0], int(l))
 		}
