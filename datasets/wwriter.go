@@ -270,10 +270,12 @@ type spillParts struct {
 // so parsing workers call it.
 func (w *WarehouseWriter) encode(rows []Transaction) *spillParts {
 	sp := &spillParts{bufs: make([][]byte, w.n)}
+	prev := make([]*Transaction, w.n) // each buffer's last row
 	for i := range rows {
 		t := &rows[i]
 		if b := Bucket(t.CustomerID, w.n); w.keeps(b) {
-			sp.bufs[b] = appendSpill(sp.bufs[b], t)
+			sp.bufs[b] = appendSpill(sp.bufs[b], t, prev[b])
+			prev[b] = t
 		}
 		if sp.n == 0 || t.TS < sp.minTS {
 			sp.minTS = t.TS
@@ -392,78 +394,60 @@ func (bk *bucketRows) linkCancellations(prefix string) (linked, unlinked int64) 
 func (w *WarehouseWriter) Rows() int64 { return w.info.Rows }
 
 // compact drops, of rows with a line id, all but the latest version of
-// each order line (a corrected export); sorts each segment in the
-// warehouse's order; and merges the segments into bk.perm, keeping rows
-// identical to another once. It returns how many rows it dropped. No row
-// is copied into a new array: the bucket's rows stay where they were read.
+// each order line (a corrected export); puts the rows in the warehouse's
+// order in bk.perm, keeping rows identical to another once. It returns how
+// many rows it dropped. No row is copied into a new array: the bucket's
+// rows stay where they were read.
+//
+// The rows are placed by customer with a counting sort, then each
+// customer's few rows are sorted by the rest of the order. Rows that
+// compare equal are equal in every field, so which of them stays does not
+// change the output.
 func (bk *bucketRows) compact() (dropped int) {
+	bk.latestLines() // nothing to do in a bucket without line ids
+	o := bk.order()
+	start := make([]int, o.custs+1) // customer rank → its first row in perm
 	n := 0
 	for _, seg := range bk.segs {
 		n += len(seg)
+		for i := range seg {
+			start[o.rank[seg[i].Cust]+1]++
+		}
 	}
-	bk.latestLines() // nothing to do in a bucket without line ids
-	o := bk.order()
-	for _, seg := range bk.segs {
-		slices.SortFunc(seg, func(a, b wrow) int { return o.compare(&a, &b) })
+	for c := range o.custs {
+		start[c+1] += start[c]
 	}
-	// A k-way merge: a heap of segment numbers ordered by their next row.
-	next := make([]int, len(bk.segs))
-	var h []int32
+	perm := make([]uint64, n)
+	fill := slices.Clone(start[:o.custs])
 	for s, seg := range bk.segs {
-		if len(seg) > 0 {
-			h = append(h, int32(s))
+		for i := range seg {
+			k := o.rank[seg[i].Cust]
+			perm[fill[k]] = uint64(s)<<32 | uint64(i)
+			fill[k]++
 		}
 	}
-	head := func(i int) *wrow { s := h[i]; return &bk.segs[s][next[s]] }
-	less := func(i, j int) bool {
-		if c := o.compare(head(i), head(j)); c != 0 {
-			return c < 0
+	kept := perm[:0]
+	for c := range o.custs {
+		rows := perm[start[c]:start[c+1]]
+		if len(rows) > 1 {
+			slices.SortFunc(rows, func(a, b uint64) int { return o.compare(bk.at(a), bk.at(b)) })
 		}
-		return h[i] < h[j]
-	}
-	down := func(i int) {
-		for {
-			m := i
-			for _, c := range [2]int{2*i + 1, 2*i + 2} {
-				if c < len(h) && less(c, m) {
-					m = c
-				}
+		for j, p := range rows {
+			if j == 0 || o.compare(bk.at(kept[len(kept)-1]), bk.at(p)) != 0 {
+				kept = append(kept, p)
 			}
-			if m == i {
-				return
-			}
-			h[i], h[m] = h[m], h[i]
-			i = m
 		}
 	}
-	for i := len(h)/2 - 1; i >= 0; i-- {
-		down(i)
-	}
-	perm := make([]uint64, 0, n)
-	var last *wrow
-	for len(h) > 0 {
-		s := h[0]
-		r := &bk.segs[s][next[s]]
-		if last == nil || o.compare(last, r) != 0 {
-			perm = append(perm, uint64(s)<<32|uint64(next[s]))
-			last = r
-		}
-		next[s]++
-		if next[s] == len(bk.segs[s]) {
-			h[0] = h[len(h)-1]
-			h = h[:len(h)-1]
-		}
-		down(0)
-	}
-	bk.perm = perm
-	return n - len(perm)
+	bk.perm = kept
+	return n - len(kept)
 }
 
 // rowOrder is the warehouse order on a bucket's rows: customer id text
 // (ranked once), time, then every other field as compareTx orders them.
 type rowOrder struct {
-	rank []uint32 // customer id → rank of its text
-	strs strTable
+	rank  []uint32 // customer id → rank of its text
+	custs int      // customers ranked
+	strs  strTable
 }
 
 func (bk *bucketRows) order() *rowOrder {
@@ -482,7 +466,7 @@ func (bk *bucketRows) order() *rowOrder {
 	for i, c := range custs {
 		rank[c] = uint32(i)
 	}
-	return &rowOrder{rank: rank, strs: bk.strs}
+	return &rowOrder{rank: rank, custs: len(custs), strs: bk.strs}
 }
 
 func (o *rowOrder) compare(a, b *wrow) int {
