@@ -301,10 +301,18 @@ func (b *shapBits) explainKeys(phi []float64, keys []uint64) {
 	}
 }
 
+// shapScratch8 is explainKeys8's working memory, kept by its caller: a
+// fresh array each call would be zeroed each time (3 KB, for every tree
+// and eight rows), though only the root's mask is read before written.
+type shapScratch8 struct {
+	mask [64][8]uint32 // node → each row's mask of path slots
+	row  [32][8]int32  // leaf → each row's offset into flat
+}
+
 // explainKeys8 is explainKeys for eight rows at once (phi and keys hold
 // p values a row): their steps are independent, so the processor overlaps
 // them. Each row's sums are explainKeys's, to the bit.
-func (b *shapBits) explainKeys8(phi []float64, keys []uint64, p int) {
+func (b *shapBits) explainKeys8(phi []float64, keys []uint64, p int, sc *shapScratch8) {
 	k0, k1, k2, k3, k4, k5, k6, k7 := keys[0*p:1*p], keys[1*p:2*p], keys[2*p:3*p], keys[3*p:4*p], keys[4*p:5*p], keys[5*p:6*p], keys[6*p:7*p], keys[7*p:8*p]
 	var g0, g1, g2, g3, g4, g5, g6, g7 uint64
 	for _, sp := range b.splits {
@@ -325,7 +333,8 @@ func (b *shapBits) explainKeys8(phi []float64, keys []uint64, p int) {
 		g6 |= (r6 ^ 1) << sp.node
 		g7 |= (r7 ^ 1) << sp.node
 	}
-	var mask [64][8]uint32
+	mask := &sc.mask
+	mask[0] = [8]uint32{} // the root: every other node is written (as a child) before it is read
 	for _, f := range b.forks {
 		// o: the parent's mask with its slot; w: 1 when the row goes left.
 		m, l, r := &mask[f.parent], &mask[f.left], &mask[f.left+1]
@@ -346,7 +355,7 @@ func (b *shapBits) explainKeys8(phi []float64, keys []uint64, p int) {
 		o7, w7 := m[7]|f.newSlot, uint32(g7>>f.parent)&1
 		l[7], r[7] = o7&^((w7^1)<<f.slot), o7&^(w7<<f.slot)
 	}
-	var row [32][8]int32
+	row := &sc.row // every leaf's entry is written here before the sums read it
 	for l, node := range b.leafNode {
 		base, m, mk := b.leafBase[l], b.leafM[l], &mask[node]
 		r := &row[l]

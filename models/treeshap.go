@@ -53,6 +53,7 @@ func (m *GBDT) ContributionsBatch(dst, X []float64) float64 {
 	keys := make([]uint64, n*p)
 	encodeKeys(keys, X, 0, n, p)
 	var path []pathElement
+	var sc shapScratch8
 	for k := range m.Trees {
 		tab := &m.shapTabs[k]
 		if !tab.ok && path == nil {
@@ -61,7 +62,7 @@ func (m *GBDT) ContributionsBatch(dst, X []float64) float64 {
 		i := 1
 		if tab.bits {
 			for ; i+8 <= n; i += 8 {
-				tab.explainKeys8(dst[i*p:(i+8)*p], keys[i*p:(i+8)*p], p)
+				tab.explainKeys8(dst[i*p:(i+8)*p], keys[i*p:(i+8)*p], p, &sc)
 			}
 		}
 		for ; i < n; i++ {
