@@ -74,7 +74,7 @@ func (s *spillFile) finish() error {
 // before it in the same buffer (the lines of an order share the time,
 // customer and order id, and often the category and channel).
 const (
-	spillSameTS = 1 << iota
+	spillSameTS   = 1 << iota
 	spillSameCust // then order, product, category, channel, line id, line kind: one bit each
 )
 

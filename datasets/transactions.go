@@ -174,13 +174,13 @@ type rowReader struct {
 	present []keyCol
 	// slots finds a key's column in one step: every key of the table (i -1
 	// when not mapped) at keySlot of it, unless two keys share the slot.
-	slots *[keySlots]keyCol
-	delim   rune
-	parse   rowParser
-	bad     func(BadRow) error
-	st      *FileStats
-	rec     []string
-	getter  func(string) string
+	slots  *[keySlots]keyCol
+	delim  rune
+	parse  rowParser
+	bad    func(BadRow) error
+	st     *FileStats
+	rec    []string
+	getter func(string) string
 }
 
 type keyCol struct {
