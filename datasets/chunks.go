@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/binary"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"slices"
 	"strings"
 	"sync"
@@ -222,21 +224,40 @@ func eachRecord(name, text string, line int, delim rune, fn func(rec []string, l
 		if l == "" {
 			continue // encoding/csv skips empty lines
 		}
-		rec = rec[:0]
-		for {
-			i := strings.IndexByte(l, d)
-			if i < 0 {
-				rec = append(rec, l)
-				break
-			}
-			rec = append(rec, l[:i])
-			l = l[i+1:]
-		}
+		rec = splitFields(rec[:0], l, d)
 		if err := fn(rec, at); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// splitFields appends the fields of line l, split at every byte d, to rec
+// (strings.Split's fields). It looks at eight bytes a step: a line's
+// fields are short, and a search call per field costs more than the field.
+func splitFields(rec []string, l string, d byte) []string {
+	const ones, high7 = 0x0101010101010101, 0x7f7f7f7f7f7f7f7f
+	pattern := ones * uint64(d)
+	start, i := 0, 0
+	for ; i+8 <= len(l); i += 8 {
+		x := binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(l[i:]), 8)) ^ pattern
+		// The high bit of each byte of m is set exactly where x's byte is
+		// zero: no carry crosses a byte, so no byte is flagged falsely.
+		m := ^(((x & high7) + high7) | x | high7)
+		for m != 0 {
+			j := i + bits.TrailingZeros64(m)>>3
+			rec = append(rec, l[start:j])
+			start = j + 1
+			m &= m - 1
+		}
+	}
+	for ; i < len(l); i++ {
+		if l[i] == d {
+			rec = append(rec, l[start:i])
+			start = i + 1
+		}
+	}
+	return append(rec, l[start:])
 }
 
 // chunk is one chunk of an input file and what parsing it gave.

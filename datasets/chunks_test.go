@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -220,5 +222,41 @@ func TestChunkerResumesFastPath(t *testing.T) {
 	}
 	if got[0] != "\"a\nb\",1\nc,2\n" {
 		t.Fatalf("first chunk %q", got[0])
+	}
+}
+
+// splitFields splits as strings.Split does, for every delimiter and for
+// fields and lines of every length around the eight-byte steps.
+func FuzzSplitFields(f *testing.F) {
+	for _, s := range []string{"", ",", "a,b", "customer,order,2024-01-02T10:00:00Z,12.50,1,P1,tea,web", ",,,,,,,,,", "é,客户,\\x00,\\x7f\\x80,\\xff"} {
+		f.Add(s, byte(','))
+	}
+	f.Add("a;b;;c;d;e;f;g;h;i;j", byte(';'))
+	f.Add("a\tb\t\tc", byte('\t'))
+	f.Add("\x00\x01\x00\x80\x81\x00", byte(0))
+	f.Add("\xff\xfe\xff\x7f\x80\xff\xff\xff\xff", byte(0xff))
+	f.Fuzz(func(t *testing.T, l string, d byte) {
+		got := splitFields(nil, l, d)
+		want := strings.Split(l, string([]byte{d}))
+		if !slices.Equal(got, want) {
+			t.Errorf("splitFields(%q, %q) = %q, want %q", l, d, got, want)
+		}
+	})
+}
+
+// Random lines over bytes next to the delimiter's, and to 0x00, 0x7f,
+// 0x80 and 0xff, where a word-at-a-time search could flag a byte falsely.
+func TestSplitFieldsRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 20000 {
+		d := byte(rng.IntN(256))
+		alphabet := []byte{d, d - 1, d + 1, d ^ 0x80, 0, 1, 0x7f, 0x80, 0xff, 'a'}
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		if got, want := splitFields(nil, string(b), d), strings.Split(string(b), string([]byte{d})); !slices.Equal(got, want) {
+			t.Fatalf("splitFields(%q, %q) = %q, want %q", b, d, got, want)
+		}
 	}
 }
