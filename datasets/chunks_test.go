@@ -260,3 +260,51 @@ func TestSplitFieldsRandom(t *testing.T) {
 		}
 	}
 }
+
+// A generated shop read into the warehouse in small chunks on two workers
+// commits the same files as a row-by-row read: the parts' buffers go round
+// from chunk to chunk, and each part's rows are spilled relative to the
+// rows before them in that part only.
+func TestParallelWarehouseMatchesSequential(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Generate(context.Background(), SyntheticConfig{Customers: 400, Seed: 11}, dir); err != nil {
+		t.Fatal(err)
+	}
+	commit := func(opt ReadOptions) (map[string][]byte, WarehouseInfo, WarehouseCommit) {
+		work := t.TempDir()
+		w, err := NewWarehouseWriter(work, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		if _, err := w.ReadFile(context.Background(), filepath.Join(dir, "transactions.csv"), opt, nil); err != nil {
+			t.Fatal(err)
+		}
+		info, wc, err := w.Commit(context.Background(), work, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files := map[string][]byte{}
+		for b := range 4 {
+			p := filepath.Join(BucketDir(filepath.Join(work, WarehouseDir), b), "part-00000.parquet")
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			files[p[len(work):]] = data
+		}
+		return files, info, wc
+	}
+	want, wantInfo, wantCommit := commit(ReadOptions{Workers: 1})
+	for _, chunk := range []int{512, 4096, 1 << 20} {
+		got, info, wc := commit(ReadOptions{Workers: 2, chunk: chunk})
+		if info != wantInfo || wc != wantCommit {
+			t.Errorf("chunks of %d bytes: %+v %+v, the row-by-row read %+v %+v", chunk, info, wc, wantInfo, wantCommit)
+		}
+		for p, data := range want {
+			if !slices.Equal(got[p], data) {
+				t.Errorf("chunks of %d bytes: %s differs from the row-by-row read", chunk, p)
+			}
+		}
+	}
+}

@@ -41,6 +41,9 @@ type WarehouseWriter struct {
 	// only, when set, limits the buckets spilled and committed (a shard's):
 	// rows of other buckets are counted, not kept.
 	only func(b int) bool
+	// parts holds encoded parts already spilled, for encode to fill again:
+	// their buffers come back at the size a chunk needs.
+	parts sync.Pool
 }
 
 // Only makes the writer keep and commit only the buckets keep accepts (a
@@ -269,7 +272,10 @@ type spillParts struct {
 // encode splits rows by bucket into the spill encoding; it needs no lock,
 // so parsing workers call it.
 func (w *WarehouseWriter) encode(rows []Transaction) *spillParts {
-	sp := &spillParts{bufs: make([][]byte, w.n)}
+	sp, ok := w.parts.Get().(*spillParts)
+	if !ok {
+		sp = &spillParts{bufs: make([][]byte, w.n)}
+	}
 	prev := make([]*Transaction, w.n) // each buffer's last row
 	for i := range rows {
 		t := &rows[i]
@@ -288,7 +294,8 @@ func (w *WarehouseWriter) encode(rows []Transaction) *spillParts {
 	return sp
 }
 
-// addParts queues encoded rows after what is queued.
+// addParts queues encoded rows after what is queued; sp goes back to encode
+// for reuse, so the caller drops it.
 func (w *WarehouseWriter) addParts(sp *spillParts) error {
 	for b, p := range sp.bufs {
 		if len(p) > 0 {
@@ -298,6 +305,11 @@ func (w *WarehouseWriter) addParts(sp *spillParts) error {
 		}
 	}
 	w.note(sp.n, sp.minTS, sp.maxTS)
+	for b := range sp.bufs {
+		sp.bufs[b] = sp.bufs[b][:0]
+	}
+	*sp = spillParts{bufs: sp.bufs}
+	w.parts.Put(sp) // written: encode may fill its buffers again
 	return nil
 }
 
