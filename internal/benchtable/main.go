@@ -122,15 +122,19 @@ depth-6 trees; goal 0.5 s).
 Where ingest's time goes at 1M customers (churn ingest --cpuprofile; 12.2M order lines, a 943 MB
 CSV, no feedback; profile in docs/profiles/ingest-1m.txt): 45.9 s → 16.5 s and peak RSS 5.3 → 2.0 GB in
 session 18; 14 s in session 20, when rows began to be spilled to disk by bucket and committed a
-bucket per worker (a whole ingest with customers and feedback: 3.2 → 0.9 GB). The CSV is parsed in parallel chunks cut at record boundaries (~6 s CPU; ISO dates
-and plain decimals are read digit by digit); rows become the warehouse writer's pointer-free form
-and go to their buckets in the workers (~7 s CPU: interning strings in per-bucket tables, and the
-first touch of the 1 GB of rows — page faults are dear on this VM); each bucket's segments are
-sorted in place and merged with a heap instead of being joined and sorted (~4 s CPU, was 20 s);
-parquet-go writes the 16 buckets (~7 s CPU: zstd's fastest level 3 s, dictionaries, page
-statistics). The file is hashed once (SHA-256, ~0.7 s, before the parse, to skip files already
-ingested). What stands between this and 2 s: writing columns straight from the string tables
-(no per-row Transaction, no re-hashing of dictionaries) and hashing alongside the parse.
+bucket per worker (a whole ingest with customers and feedback: 3.2 → 0.9 GB); 8.1 s and 14 s of
+CPU in session 24 (9.7 s and 18.4 s at its start), the warehouse byte for byte the same. The file
+is hashed first (SHA-256, 0.65 s, to skip files already ingested). The read phase (3.4 s) parses
+the CSV in parallel chunks cut at record boundaries (4.4 s CPU: fields split eight bytes a step,
+a mapping key's column found through a slot of its own, ISO dates and plain decimals read digit
+by digit) and encodes the rows by bucket into spill files (1.4 s; a row leaves out the time and
+the strings equal to the previous row's, 386 instead of 684 MB). The commit phase (4.7 s) reads
+each bucket's spill into pointer-free rows with its own string table (2.2 s), places them by
+customer with a counting sort and sorts each customer's rows (1.1 s; a sort of 8k-row segments
+and a heap merge before), and parquet-go writes it (5 s: zstd's fastest level 2 s, dictionary
+hashing 1.2 s, page bounds 0.6 s). Both phases keep both cores busy. What stands between this and
+2 s: writing columns straight from the string tables (no per-row Transaction, no re-hashing of
+dictionaries).
 
 The end-to-end run below (internal/e2ebench) is the honest measure of issue 8's goals. Its first
 run at 1M customers with customers and feedback (session 18) took 374 s at 13.2 GiB peak RSS;
@@ -209,6 +213,18 @@ instead of zstd (230 instead of 144 MB, ingest no faster, KPIs1M −0.13 s), the
 beside the GBDT (−2 s for +0.35 GB peak: both fits are memory-bound), snapshot pages written 16k
 values a batch (−0.05 s), customer ids in snapshots without a dictionary (no change), monthly
 KPI counts by difference arrays (no gain).
+
+Session 24 (the tables on this page; the machine ran about 5% slower than in session 23: the
+GBDT, logit and predict benchmarks, unchanged, took 4.06, 0.48 and 0.38 s against 3.86, 0.45 and
+0.36 s — so Features1M, KPIs1M, the snapshots and train, whose code did not change, read a little
+higher): Ingest1M 9.96 → 8.34 s and 6.1 → 2.7 GB allocated, every warehouse file byte for byte as
+before (the 1M shop's 16 buckets; whole work directories of a 20k shop and a subscription shop
+against the session-start binary). TreeSHAP's eight-row kernel keeps its node masks and leaf
+offsets in a scratch instead of arrays zeroed at every call (ExplainGBDT 19.4 → 18.0 µs a row
+measured back to back; churn score --force at 1M 26.1 → 24.8 s, the list folder the same bytes).
+Tried and dropped: chunks of 1 or 16 MB instead of 4 MB (no change), GOGC 200 during ingest
+(−0.3 s for +0.25 GB peak), reusing the previous row's order-id hash in the line decoder and FNV
+without hash/fnv's hasher (no measurable change in KPIs1M).
 
 Where the feature stage's time goes at 1M customers (churn features --force --cpuprofile, 2
 cores, 11.6M order lines with 2.9M feedback rows; profile in docs/profiles/features-1m.txt): 5.0 s
