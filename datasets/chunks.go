@@ -320,11 +320,16 @@ func (in *interner) row(t *Transaction) {
 // from (nil: from scratch, recording how the leading rows depend on it).
 // The rows' strings are still parts of the chunk's text.
 func parseChunk(c *txChunk, r *rowReader, opt *ReadOptions, vals ValueOptions, from *fillState) {
-	c.rows, c.bad, c.st = c.rows[:0], nil, FileStats{}
-	p := newLineParser(opt, vals, &c.st, func(t Transaction) error {
+	parseChunkTo(c, r, opt, vals, from, func(t Transaction) error {
 		c.rows = append(c.rows, t)
 		return nil
-	}, r.st.Columns)
+	})
+}
+
+// parseChunkTo is parseChunk handing the rows to good instead of c.rows.
+func parseChunkTo(c *txChunk, r *rowReader, opt *ReadOptions, vals ValueOptions, from *fillState, good func(Transaction) error) {
+	c.rows, c.bad, c.st = c.rows[:0], nil, FileStats{}
+	p := newLineParser(opt, vals, &c.st, good, r.st.Columns)
 	if from != nil {
 		p.last = *from
 	} else {
@@ -359,6 +364,7 @@ type chunkReader[T any] struct {
 	depends func(c *chunk[T], prev fillState) bool // nil: chunks stand alone
 	prepare func(c *chunk[T])
 	deliver func(c *chunk[T]) error
+	noRows  bool // parse hands the rows on itself: chunks need no row buffer
 }
 
 // deliverRows hands every row to good (errStop ends the read early).
@@ -391,10 +397,23 @@ func internRows(c *txChunk) {
 	}
 }
 
-// warehouseChunks queues the rows of a transactions file in a warehouse writer.
+// warehouseChunks queues the rows of a transactions file in a warehouse
+// writer: the parser's rows go straight into the chunk's spill parts.
 func warehouseChunks(r *rowReader, opt *ReadOptions, vals ValueOptions, w *WarehouseWriter) chunkReader[Transaction] {
-	return txChunks(r, opt, vals, func(c *txChunk) { c.parts = w.encode(c.rows) },
-		func(c *txChunk) error { return w.addParts(c.parts) })
+	return chunkReader[Transaction]{
+		parse: func(c *txChunk, from *fillState) {
+			e := w.encoder()
+			parseChunkTo(c, r, opt, vals, from, func(t Transaction) error {
+				e.add(&t)
+				return nil
+			})
+			c.parts = e.sp
+		},
+		depends: func(c *txChunk, prev fillState) bool { return c.lead.dependsOn(prev) },
+		prepare: func(*txChunk) {},
+		deliver: func(c *txChunk) error { return w.addParts(c.parts) },
+		noRows:  true,
+	}
 }
 
 // tableChunks reads the rows of a table whose rows stand alone (customers,
@@ -453,7 +472,9 @@ func readParallel[T any](ctx context.Context, cs *csvSource, r *rowReader, opt *
 				select {
 				case c.rows = <-free:
 				default:
-					c.rows = make([]T, 0, c.lines+c.lines/8)
+					if !cr.noRows {
+						c.rows = make([]T, 0, c.lines+c.lines/8)
+					}
 				}
 				if ctx.Err() == nil {
 					cr.parse(c, nil)

@@ -261,23 +261,40 @@ func TestSplitFieldsRandom(t *testing.T) {
 	}
 }
 
-// A generated shop read into the warehouse in small chunks on two workers
-// commits the same files as a row-by-row read: the parts' buffers go round
-// from chunk to chunk, and each part's rows are spilled relative to the
-// rows before them in that part only.
+// A generated shop, and a Shopify export whose orders' fields are filled
+// down, read into the warehouse in small chunks on two workers commit the
+// same files as a row-by-row read: the parsers' rows go straight into
+// spill parts whose buffers go round from chunk to chunk, each part's rows
+// are spilled relative to the rows before them in that part only, and a
+// chunk parsed again with the state before it gets new parts.
 func TestParallelWarehouseMatchesSequential(t *testing.T) {
 	dir := t.TempDir()
 	if _, err := Generate(context.Background(), SyntheticConfig{Customers: 400, Seed: 11}, dir); err != nil {
 		t.Fatal(err)
 	}
-	commit := func(opt ReadOptions) (map[string][]byte, WarehouseInfo, WarehouseCommit) {
+	var shopify strings.Builder
+	shopify.WriteString("Name,Email,Created at,Financial Status,Refunded Amount,Lineitem quantity,Lineitem price,Lineitem sku\n")
+	for o := range 300 {
+		fmt.Fprintf(&shopify, "#%d,c%d@x.com,2024-%02d-%02d 10:00:00 +0000,%s,%s,1,%d.00,S%d\n", 1000+o, o%37, 1+o%12, 1+o%28,
+			[]string{"paid", "paid", "refunded", "partially_refunded"}[o%4], []string{"", "", "", "2.00"}[o%4], 5+o%9, o%5)
+		for l := range o % 4 {
+			fmt.Fprintf(&shopify, "#%d,,,,,%d,%d.50,S%d\n", 1000+o, 1+l, 2+l, l)
+		}
+	}
+	shopifyPath := filepath.Join(dir, "shopify.csv")
+	if err := os.WriteFile(shopifyPath, []byte(shopify.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	shopifyMap := ColumnMap{KeyOrderID: "Name", KeyEmail: "Email", KeyTS: "Created at", KeyStatus: "Financial Status",
+		KeyRefunded: "Refunded Amount", KeyQuantity: "Lineitem quantity", KeyUnitPrice: "Lineitem price", KeyProductID: "Lineitem sku"}
+	commit := func(path string, opt ReadOptions) (map[string][]byte, WarehouseInfo, WarehouseCommit) {
 		work := t.TempDir()
 		w, err := NewWarehouseWriter(work, 4)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer w.Close()
-		if _, err := w.ReadFile(context.Background(), filepath.Join(dir, "transactions.csv"), opt, nil); err != nil {
+		if _, err := w.ReadFile(context.Background(), path, opt, nil); err != nil {
 			t.Fatal(err)
 		}
 		info, wc, err := w.Commit(context.Background(), work, nil)
@@ -295,15 +312,29 @@ func TestParallelWarehouseMatchesSequential(t *testing.T) {
 		}
 		return files, info, wc
 	}
-	want, wantInfo, wantCommit := commit(ReadOptions{Workers: 1})
-	for _, chunk := range []int{512, 4096, 1 << 20} {
-		got, info, wc := commit(ReadOptions{Workers: 2, chunk: chunk})
-		if info != wantInfo || wc != wantCommit {
-			t.Errorf("chunks of %d bytes: %+v %+v, the row-by-row read %+v %+v", chunk, info, wc, wantInfo, wantCommit)
+	for _, in := range []struct {
+		path string
+		opt  ReadOptions
+	}{
+		{filepath.Join(dir, "transactions.csv"), ReadOptions{}},
+		{shopifyPath, ReadOptions{Map: shopifyMap, GuestKey: GuestKeyEmail}},
+	} {
+		opt := in.opt
+		opt.Workers = 1
+		want, wantInfo, wantCommit := commit(in.path, opt)
+		if wantInfo.Rows < 500 {
+			t.Fatalf("%s: %d rows", in.path, wantInfo.Rows)
 		}
-		for p, data := range want {
-			if !slices.Equal(got[p], data) {
-				t.Errorf("chunks of %d bytes: %s differs from the row-by-row read", chunk, p)
+		for _, chunk := range []int{100, 512, 4096, 1 << 20} {
+			opt.Workers, opt.chunk = 2, chunk
+			got, info, wc := commit(in.path, opt)
+			if info != wantInfo || wc != wantCommit {
+				t.Errorf("%s, chunks of %d bytes: %+v %+v, the row-by-row read %+v %+v", in.path, chunk, info, wc, wantInfo, wantCommit)
+			}
+			for p, data := range want {
+				if !slices.Equal(got[p], data) {
+					t.Errorf("%s, chunks of %d bytes: %s differs from the row-by-row read", in.path, chunk, p)
+				}
 			}
 		}
 	}

@@ -272,26 +272,49 @@ type spillParts struct {
 // encode splits rows by bucket into the spill encoding; it needs no lock,
 // so parsing workers call it.
 func (w *WarehouseWriter) encode(rows []Transaction) *spillParts {
+	e := w.encoder()
+	for i := range rows {
+		e.add(&rows[i])
+	}
+	return e.sp
+}
+
+// partEncoder encodes rows into spill parts one at a time, as a parser
+// makes them: each row is spilled relative to the last one in its
+// bucket's buffer, whose time and strings it keeps (views of the text
+// being parsed, valid until the chunk is done with).
+type partEncoder struct {
+	w    *WarehouseWriter
+	sp   *spillParts
+	prev []Transaction
+	has  []bool
+}
+
+func (w *WarehouseWriter) encoder() *partEncoder {
 	sp, ok := w.parts.Get().(*spillParts)
 	if !ok {
 		sp = &spillParts{bufs: make([][]byte, w.n)}
 	}
-	prev := make([]*Transaction, w.n) // each buffer's last row
-	for i := range rows {
-		t := &rows[i]
-		if b := Bucket(t.CustomerID, w.n); w.keeps(b) {
-			sp.bufs[b] = appendSpill(sp.bufs[b], t, prev[b])
-			prev[b] = t
+	return &partEncoder{w: w, sp: sp, prev: make([]Transaction, w.n), has: make([]bool, w.n)}
+}
+
+func (e *partEncoder) add(t *Transaction) {
+	sp := e.sp
+	if b := Bucket(t.CustomerID, e.w.n); e.w.keeps(b) {
+		var prev *Transaction
+		if e.has[b] {
+			prev = &e.prev[b]
 		}
-		if sp.n == 0 || t.TS < sp.minTS {
-			sp.minTS = t.TS
-		}
-		if sp.n == 0 || t.TS > sp.maxTS {
-			sp.maxTS = t.TS
-		}
-		sp.n++
+		sp.bufs[b] = appendSpill(sp.bufs[b], t, prev)
+		e.prev[b], e.has[b] = *t, true
 	}
-	return sp
+	if sp.n == 0 || t.TS < sp.minTS {
+		sp.minTS = t.TS
+	}
+	if sp.n == 0 || t.TS > sp.maxTS {
+		sp.maxTS = t.TS
+	}
+	sp.n++
 }
 
 // addParts queues encoded rows after what is queued; sp goes back to encode
