@@ -146,3 +146,34 @@ func FuzzReadTransactions(f *testing.F) {
 		}
 	})
 }
+
+// A record that cannot be read (a quote left open over the following
+// lines) counts each of its lines as a bad row, and each is quarantined
+// with its line number; the error's column is on the line it was found.
+func TestUnreadableRecordQuarantinesEachLine(t *testing.T) {
+	in := "customer_id,ts,amount\nc1,2024-01-01,1.00\n\"c2,2024-01-02,2.00\nc3,2024-01-03,3.00\nc4,2024-01-04,4.00"
+	var bad []BadRow
+	var good int
+	st, err := ReadTransactions(context.Background(), "f.csv", strings.NewReader(in), ReadOptions{}, func(Transaction) error { good++; return nil },
+		func(b BadRow) error { bad = append(bad, b); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if good != 1 || st.Rows != 4 || st.Bad != 3 || len(bad) != 3 {
+		t.Fatalf("%d good, stats %+v, %d bad rows delivered; want 1 good, 4 rows, 3 bad", good, st, len(bad))
+	}
+	for k, b := range bad {
+		if b.Line != 3+k || b.File != "f.csv" || !strings.Contains(b.Reason, "lines 3-5") {
+			t.Errorf("bad row %d: %+v", k, b)
+		}
+		if wantCol := k == 2; (b.Column != 0) != wantCol {
+			t.Errorf("bad row %d (line %d): column %d", k, b.Line, b.Column)
+		}
+	}
+	// Read strictly, the same record is an error naming its first line.
+	_, err = ReadTransactions(context.Background(), "f.csv", strings.NewReader(in), ReadOptions{}, func(Transaction) error { return nil }, nil)
+	var de *DataError
+	if !errors.As(err, &de) || de.Line != 3 || !strings.Contains(de.Msg, "line 5") {
+		t.Fatalf("strict read: %v", err)
+	}
+}

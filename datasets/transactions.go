@@ -306,11 +306,28 @@ func (r *rowReader) reject(br BadRow, rec []string) error {
 	return r.bad(br)
 }
 
-// lost accounts for n records that could not be read (a CSV syntax error).
+// lost accounts for the n lines, from de.Line on, of a record that could
+// not be read (a CSV syntax error, such as a quote left open over the rest
+// of the file): each counts as a bad row and is quarantined as one, so the
+// bad-row bound sees every line lost and the quarantine names each.
 func (r *rowReader) lost(de *DataError, n int) error {
 	r.st.Rows += int64(n)
 	r.st.Bad += int64(n)
-	return r.reject(BadRow{File: r.name, Line: de.Line, Column: de.Column, Reason: de.Msg}, nil)
+	last := de.Line + n - 1 // the line the error is on, at de.Column
+	reason := de.Msg
+	if n > 1 {
+		reason = fmt.Sprintf("%s at line %d, column %d (a record over lines %d-%d)", de.Msg, last, de.Column, de.Line, last)
+	}
+	for k := range n {
+		br := BadRow{File: r.name, Line: de.Line + k, Reason: reason}
+		if de.Line+k == last {
+			br.Column = de.Column
+		}
+		if err := r.reject(br, nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // record handles one record read at line; errStop ends the read early.
