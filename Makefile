@@ -113,6 +113,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzSpillDecode$$' -fuzztime $(FUZZTIME) ./datasets
 	$(GO) test -run '^$$' -fuzz '^FuzzSplitFields$$' -fuzztime $(FUZZTIME) ./datasets
 	$(GO) test -run '^$$' -fuzz '^FuzzTrimSpace$$' -fuzztime $(FUZZTIME) ./datasets
+	$(GO) test -run '^$$' -fuzz '^FuzzReadTables$$' -fuzztime $(FUZZTIME) ./datasets
 
 clean:
 	rm -rf bin demo

@@ -3,6 +3,8 @@ package datasets
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -175,5 +177,28 @@ func TestUnreadableRecordQuarantinesEachLine(t *testing.T) {
 	var de *DataError
 	if !errors.As(err, &de) || de.Line != 3 || !strings.Contains(de.Msg, "line 5") {
 		t.Fatalf("strict read: %v", err)
+	}
+}
+
+// A row that needs a value its file has no column for (a csat answer in a
+// feedback export without scores) is a bad row without a column, not a
+// crash.
+func TestBadRowOfAnUnmappedColumn(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "feedback.csv")
+	if err := os.WriteFile(path, []byte("customer_id,ts,kind\n1,2024-01-01,csat\n2,2024-01-02,complaint\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var bad []BadRow
+	var good []Feedback
+	st, err := ReadFeedbackFile(context.Background(), path, ReadOptions{}, func(f Feedback) error { good = append(good, f); return nil },
+		func(b BadRow) error { bad = append(bad, b); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Rows != 2 || len(good) != 1 || good[0].Kind != "complaint" || len(bad) != 1 {
+		t.Fatalf("stats %+v, good %+v, bad %+v", st, good, bad)
+	}
+	if b := bad[0]; b.Line != 2 || b.Column != 0 || b.Field != "" || !strings.Contains(b.Reason, "score") {
+		t.Errorf("bad row %+v", b)
 	}
 }

@@ -354,8 +354,8 @@ func (r *rowReader) record(rec []string, line int) error {
 	if reason != "" {
 		r.st.Bad++
 		br := BadRow{File: r.name, Line: line, Reason: reason}
-		if col != "" {
-			br.Column, br.Field = r.idx[col]+1, r.header[r.idx[col]]
+		if i, ok := r.idx[col]; ok && i >= 0 { // a value the row lacks has no column: e.g. a csat row of a file without scores
+			br.Column, br.Field = i+1, r.header[i]
 		}
 		return r.reject(br, rec)
 	}
