@@ -324,3 +324,32 @@ func TestFileFingerprint(t *testing.T) {
 		}
 	}
 }
+
+// Parquet input from damaged bytes: an error, never a panic.
+func FuzzReadParquetInput(f *testing.F) {
+	type row struct {
+		Member string    `parquet:"customer_id"`
+		Order  string    `parquet:"order_id,dict"`
+		When   time.Time `parquet:"ts,timestamp(millisecond:utc)"`
+		Total  float64   `parquet:"amount"`
+		Qty    int32     `parquet:"quantity,optional"`
+	}
+	var b bytes.Buffer
+	at := time.Date(2024, 3, 5, 14, 22, 10, 0, time.UTC)
+	if err := parquet.Write(&b, []row{{"007", "1", at, 1234.5, 2}, {"", "2", at, 1, 1}, {"8", "3", at.Add(time.Hour), -0.99, 0}}); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b.Bytes())
+	f.Add(b.Bytes()[:len(b.Bytes())/2])
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(dir, "in.parquet")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		st, err := ReadTransactionFile(context.Background(), path, ReadOptions{}, func(Transaction) error { return nil }, func(BadRow) error { return nil })
+		if err == nil && st.Rows < st.Loaded {
+			t.Fatalf("stats %+v", st)
+		}
+	})
+}
