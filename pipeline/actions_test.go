@@ -206,3 +206,23 @@ func TestReportTranslations(t *testing.T) {
 		}
 	}
 }
+
+// A rules file of any bytes: rules, or an error that names the file; never
+// a panic.
+func FuzzParseActionRules(f *testing.F) {
+	f.Add(DefaultActionRules)
+	f.Add([]byte("rules:\n  - when: {risk: [high]}\n    action: call\n  - action: none\n"))
+	f.Add([]byte("rules:\n  - when: {clv_percentile_min: 150}\n    action: x\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := ParseActionRules("rules.yaml", b, features.DefaultTiers)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "rules.yaml") {
+				t.Fatalf("error without the file's name: %v", err)
+			}
+			return
+		}
+		if r == nil || len(r.Rules) == 0 {
+			t.Fatalf("no error and no rules: %+v", r)
+		}
+	})
+}
