@@ -353,3 +353,38 @@ func FuzzReadParquetInput(f *testing.F) {
 		}
 	})
 }
+
+// Transaction files of any bytes, compressed or in another encoding or
+// not: no panic, every bad row counted is delivered with its line, and
+// every row read is loaded, bad or a guest's.
+func FuzzReadInputFile(f *testing.F) {
+	csv := "customer_id,ts,amount,category\nc1,2024-01-01,1.00,tea\nc2,2024-01-02,\"2,50\",cups\n"
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(csv))
+	zw.Close()
+	enc, _ := zstd.NewWriter(nil)
+	utf16, _ := unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewEncoder().Bytes([]byte(csv))
+	gbk, _ := simplifiedchinese.GBK.NewEncoder().Bytes([]byte("会员号;日期;金额\n7;2024/01/02;1,50\n"))
+	for _, seed := range [][]byte{[]byte(csv), gz.Bytes(), enc.EncodeAll([]byte(csv), nil), utf16, gbk, []byte("\ufeffid|date|sales\r\n1|20240101|€3\r\n")} {
+		f.Add(seed)
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(dir, "in.csv")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var good, bad int64
+		st, _ := ReadTransactionFile(context.Background(), path, ReadOptions{Workers: 2}, func(Transaction) error { good++; return nil }, func(b BadRow) error {
+			if b.Line < 1 || b.Reason == "" {
+				t.Fatalf("bad row without line or reason: %+v", b)
+			}
+			bad++
+			return nil
+		})
+		if st.Loaded > good || st.Bad != bad || st.Rows < st.Loaded+st.Bad {
+			t.Fatalf("stats %+v, delivered %d good and %d bad", st, good, bad)
+		}
+	})
+}
