@@ -116,6 +116,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzReadTables$$' -fuzztime $(FUZZTIME) ./datasets
 	$(GO) test -run '^$$' -fuzz '^FuzzReadParquetInput$$' -fuzztime $(FUZZTIME) ./datasets
 	$(GO) test -run '^$$' -fuzz '^FuzzReadInputFile$$' -fuzztime $(FUZZTIME) ./datasets
+	$(GO) test -run '^$$' -fuzz '^FuzzParallelWarehouse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./datasets
 	$(GO) test -run '^$$' -fuzz '^FuzzParseActionRules$$' -fuzztime $(FUZZTIME) ./pipeline
 
 clean:

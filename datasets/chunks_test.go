@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -396,6 +397,52 @@ func FuzzReadTables(f *testing.F) {
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Fatalf("%s, chunk %d: parallel read differs (-want +got):\n%s", table, int(chunk)+1, diff)
 			}
+		}
+	})
+}
+
+// The warehouse committed from any transactions text read in parallel
+// chunks is the row-by-row read's: the same files, rows and drops.
+func FuzzParallelWarehouse(f *testing.F) {
+	f.Add("customer_id,order_id,ts,amount,category\nc1,o1,2024-01-01,1.00,tea\nc1,o1,2024-01-01,2.00,tea\nc2,o2,2024-01-02,3,cups\nc1,o1,2024-01-01,1.00,tea\n", uint8(9))
+	f.Add("order_id,email,ts,amount,status\n1,a@x,2024-01-01,1,paid\n1,,,2,\n2,b@x,2024-01-02,3,cancelled\n2,,,4,\n", uint8(3))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, in string, chunk uint8) {
+		path := filepath.Join(dir, "in.csv")
+		if err := os.WriteFile(path, []byte(in), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		commit := func(opt ReadOptions) (string, []byte) {
+			work := t.TempDir()
+			w, err := NewWarehouseWriter(work, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			opt.GuestKey = GuestKeyEmail
+			st, err := w.ReadFile(context.Background(), path, opt, func(BadRow) error { return nil })
+			if err != nil {
+				return fmt.Sprintf("%+v %v", st, err), nil
+			}
+			info, wc, err := w.Commit(context.Background(), work, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var files []byte
+			for b := range 3 {
+				data, err := os.ReadFile(filepath.Join(BucketDir(filepath.Join(work, WarehouseDir), b), "part-00000.parquet"))
+				if err != nil && !os.IsNotExist(err) {
+					t.Fatal(err)
+				}
+				files = append(files, data...)
+			}
+			st.Bytes, st.SHA256 = 0, ""
+			return fmt.Sprintf("%+v %+v %+v", st, info, wc), files
+		}
+		wantSt, want := commit(ReadOptions{Workers: 1})
+		gotSt, got := commit(ReadOptions{Workers: 2, chunk: int(chunk) + 1})
+		if wantSt != gotSt || !bytes.Equal(want, got) {
+			t.Fatalf("chunk %d: parallel %s, row by row %s (files equal: %v)", int(chunk)+1, gotSt, wantSt, bytes.Equal(want, got))
 		}
 	})
 }
