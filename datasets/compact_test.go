@@ -45,3 +45,31 @@ func TestCompactSortsAndDropsDuplicates(t *testing.T) {
 		}
 	}
 }
+
+// Rows with a line id keep only the latest version of each (customer,
+// order, line); the drop count covers those superseded and the duplicates.
+func TestCompactCountsSupersededLines(t *testing.T) {
+	in := []Transaction{
+		{CustomerID: "c1", OrderID: "o1", LineID: "1", TS: 10, AmountCents: 500},
+		{CustomerID: "c1", OrderID: "o1", LineID: "2", TS: 10, AmountCents: 300},
+		{CustomerID: "c2", OrderID: "o9", TS: 20, AmountCents: 100},
+		{CustomerID: "c2", OrderID: "o9", TS: 20, AmountCents: 100},             // a duplicate
+		{CustomerID: "c1", OrderID: "o1", LineID: "1", TS: 10, AmountCents: 450}, // corrects line 1
+	}
+	bk := newBucketRows()
+	for i := range in {
+		bk.add(&in[i])
+	}
+	if dropped := bk.compact(); dropped != 2 {
+		t.Errorf("dropped %d, want 2 (one superseded line, one duplicate)", dropped)
+	}
+	var got []Transaction
+	for _, p := range bk.perm {
+		got = append(got, bk.tx(bk.at(p)))
+	}
+	want := []Transaction{in[4], in[1], in[2]}
+	slices.SortFunc(want, compareTx)
+	if !slices.Equal(got, want) {
+		t.Errorf("rows %+v, want %+v", got, want)
+	}
+}

@@ -439,6 +439,10 @@ func (w *WarehouseWriter) Rows() int64 { return w.info.Rows }
 // compare equal are equal in every field, so which of them stays does not
 // change the output.
 func (bk *bucketRows) compact() (dropped int) {
+	read := 0
+	for _, seg := range bk.segs {
+		read += len(seg)
+	}
 	bk.latestLines() // nothing to do in a bucket without line ids
 	o := bk.order()
 	start := make([]int, o.custs+1) // customer rank → its first row in perm
@@ -474,7 +478,7 @@ func (bk *bucketRows) compact() (dropped int) {
 		}
 	}
 	bk.perm = kept
-	return n - len(kept)
+	return read - len(kept) // superseded lines and duplicates
 }
 
 // rowOrder is the warehouse order on a bucket's rows: customer id text
