@@ -53,7 +53,7 @@ func TestCompactCountsSupersededLines(t *testing.T) {
 		{CustomerID: "c1", OrderID: "o1", LineID: "1", TS: 10, AmountCents: 500},
 		{CustomerID: "c1", OrderID: "o1", LineID: "2", TS: 10, AmountCents: 300},
 		{CustomerID: "c2", OrderID: "o9", TS: 20, AmountCents: 100},
-		{CustomerID: "c2", OrderID: "o9", TS: 20, AmountCents: 100},             // a duplicate
+		{CustomerID: "c2", OrderID: "o9", TS: 20, AmountCents: 100},              // a duplicate
 		{CustomerID: "c1", OrderID: "o1", LineID: "1", TS: 10, AmountCents: 450}, // corrects line 1
 	}
 	bk := newBucketRows()
