@@ -350,10 +350,7 @@ func FuzzReadTables(f *testing.F) {
 	f.Add("id;date;type;value\nx;2024-01-01;complaint;\ny;2024-01-02;survey;\n", uint8(7))
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, in string, chunk uint8) {
-		path := filepath.Join(dir, "in.csv")
-		if err := os.WriteFile(path, []byte(in), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		path := fuzzFile(t, dir, "in.csv", []byte(in))
 		read := func(table string, opt ReadOptions) readResult {
 			var res readResult
 			bad := func(b BadRow) error {
@@ -408,10 +405,7 @@ func FuzzParallelWarehouse(f *testing.F) {
 	f.Add("order_id,email,ts,amount,status\n1,a@x,2024-01-01,1,paid\n1,,,2,\n2,b@x,2024-01-02,3,cancelled\n2,,,4,\n", uint8(3))
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, in string, chunk uint8) {
-		path := filepath.Join(dir, "in.csv")
-		if err := os.WriteFile(path, []byte(in), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		path := fuzzFile(t, dir, "in.csv", []byte(in))
 		commit := func(opt ReadOptions) (string, []byte) {
 			work := t.TempDir()
 			w, err := NewWarehouseWriter(work, 3)
@@ -445,4 +439,15 @@ func FuzzParallelWarehouse(f *testing.F) {
 			t.Fatalf("chunk %d: parallel %s, row by row %s (files equal: %v)", int(chunk)+1, gotSt, wantSt, bytes.Equal(want, got))
 		}
 	})
+}
+
+// fuzzFile writes a fuzz input to name in dir (one file a fuzz worker,
+// rewritten for each input) and returns its path.
+func fuzzFile(t *testing.T, dir, name string, data []byte) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

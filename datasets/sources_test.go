@@ -343,10 +343,7 @@ func FuzzReadParquetInput(f *testing.F) {
 	f.Add(b.Bytes()[:len(b.Bytes())/2])
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		path := filepath.Join(dir, "in.parquet")
-		if err := os.WriteFile(path, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		path := fuzzFile(t, dir, "in.parquet", data)
 		st, err := ReadTransactionFile(context.Background(), path, ReadOptions{}, func(Transaction) error { return nil }, func(BadRow) error { return nil })
 		if err == nil && st.Rows < st.Loaded {
 			t.Fatalf("stats %+v", st)
@@ -371,10 +368,7 @@ func FuzzReadInputFile(f *testing.F) {
 	}
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		path := filepath.Join(dir, "in.csv")
-		if err := os.WriteFile(path, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		path := fuzzFile(t, dir, "in.csv", data)
 		var good, bad int64
 		st, _ := ReadTransactionFile(context.Background(), path, ReadOptions{Workers: 2}, func(Transaction) error { good++; return nil }, func(b BadRow) error {
 			if b.Line < 1 || b.Reason == "" {
