@@ -169,12 +169,9 @@ type rowReader struct {
 	name   string
 	header []string
 	idx    map[string]int
-	// present lists the mapped columns: parsers look up a dozen keys per
-	// row, and comparing against a few constant strings beats hashing them.
-	present []keyCol
-	// slots finds a key's column in one step: every key of the table (i -1
-	// when not mapped) at keySlot of it, unless two keys share the slot.
-	slots  *[keySlots]keyCol
+	// slots finds a mapping key's column, which parsers look up a dozen
+	// times a row.
+	slots  *keySlots
 	delim  rune
 	parse  rowParser
 	bad    func(BadRow) error
@@ -188,35 +185,45 @@ type keyCol struct {
 	i   int
 }
 
-const keySlots = 128
+// keySlots holds every key of a table with its column (i −1 when not
+// mapped) in a slot placed by the key's length and end bytes, which tell
+// apart the keys of each table: a key is found with one string compare
+// instead of a hash. A key whose slot is taken goes to the next free one.
+type keySlots [128]keyCol
 
-// keySlot places a key by its length and end bytes, which tell apart the
-// keys of each table.
 func keySlot(k string) int {
 	if k == "" {
 		return 0
 	}
-	return (len(k)<<4 ^ int(k[0]) ^ int(k[len(k)-1])<<2) & (keySlots - 1)
+	return (len(k)<<4 ^ int(k[0]) ^ int(k[len(k)-1])<<2) % len(keySlots{})
 }
 
-// keySlotTable returns the slots of keys (nil when two share a slot).
-func keySlotTable(keys []string, idx map[string]int) *[keySlots]keyCol {
-	var t [keySlots]keyCol
-	for i := range t {
-		t[i].i = -1 // an empty slot answers "" for the key "" too
-	}
+// newKeySlots places keys (a table's: far fewer than the slots, so some
+// stay free and every search ends) with their columns in idx.
+func newKeySlots(keys []string, idx map[string]int) *keySlots {
+	var t keySlots
 	for _, k := range keys {
-		s := &t[keySlot(k)]
-		if s.key != "" {
-			return nil
-		}
 		i, ok := idx[k]
 		if !ok {
 			i = -1
 		}
-		*s = keyCol{k, i}
+		s := keySlot(k)
+		for t[s].key != "" {
+			s = (s + 1) % len(t)
+		}
+		t[s] = keyCol{k, i}
 	}
 	return &t
+}
+
+// column returns k's column, −1 when k is not mapped or not a key.
+func (t *keySlots) column(k string) int {
+	for s := keySlot(k); t[s].key != ""; s = (s + 1) % len(t) {
+		if t[s].key == k {
+			return t[s].i
+		}
+	}
+	return -1
 }
 
 // newRowReader resolves the columns of table in src's header and the value
@@ -237,12 +244,7 @@ func newRowReader(name string, src rowSource, table Table, opt ReadOptions) (*ro
 			st.Columns[k] = r.header[i]
 		}
 	}
-	for _, k := range table.Keys {
-		if i := idx[k]; i >= 0 {
-			r.present = append(r.present, keyCol{k, i})
-		}
-	}
-	r.slots = keySlotTable(table.Keys, idx)
+	r.slots = newKeySlots(table.Keys, idx)
 	vals := opt.Values
 	if cs, ok := src.(*csvSource); ok {
 		r.delim = cs.delim
@@ -261,28 +263,15 @@ func newRowReader(name string, src rowSource, table Table, opt ReadOptions) (*ro
 // fork returns a reader of the same file with its own stats, parser and
 // bad-row sink, for one chunk of records.
 func (r *rowReader) fork(st *FileStats, parse rowParser, bad func(BadRow) error) *rowReader {
-	f := &rowReader{name: r.name, header: r.header, idx: r.idx, present: r.present, slots: r.slots, delim: r.delim, parse: parse, bad: bad, st: st}
+	f := &rowReader{name: r.name, header: r.header, idx: r.idx, slots: r.slots, delim: r.delim, parse: parse, bad: bad, st: st}
 	f.getter = f.get
 	return f
 }
 
 // get returns the trimmed field of the current record under a mapping key.
 func (r *rowReader) get(k string) string {
-	if r.slots != nil {
-		if kc := &r.slots[keySlot(k)]; kc.key == k {
-			if kc.i >= 0 && kc.i < len(r.rec) {
-				return trimSpace(r.rec[kc.i])
-			}
-			return ""
-		}
-	}
-	for _, kc := range r.present {
-		if kc.key == k {
-			if kc.i < len(r.rec) {
-				return trimSpace(r.rec[kc.i])
-			}
-			return ""
-		}
+	if i := r.slots.column(k); i >= 0 && i < len(r.rec) {
+		return trimSpace(r.rec[i])
 	}
 	return ""
 }
