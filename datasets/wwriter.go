@@ -439,11 +439,7 @@ func (w *WarehouseWriter) Rows() int64 { return w.info.Rows }
 // compare equal are equal in every field, so which of them stays does not
 // change the output.
 func (bk *bucketRows) compact() (dropped int) {
-	read := 0
-	for _, seg := range bk.segs {
-		read += len(seg)
-	}
-	bk.latestLines() // nothing to do in a bucket without line ids
+	superseded := bk.latestLines() // none in a bucket without line ids
 	o := bk.order()
 	start := make([]int, o.custs+1) // customer rank → its first row in perm
 	n := 0
@@ -478,7 +474,7 @@ func (bk *bucketRows) compact() (dropped int) {
 		}
 	}
 	bk.perm = kept
-	return read - len(kept) // superseded lines and duplicates
+	return superseded + n - len(kept)
 }
 
 // rowOrder is the warehouse order on a bucket's rows: customer id text
@@ -566,8 +562,9 @@ func cmpInt(a, b int64) int {
 
 // latestLines keeps, of rows sharing a (customer, order, line) identity
 // with a line id, only the one that arrived last (rows are in arrival
-// order: the stored warehouse first, then the files in order).
-func (bk *bucketRows) latestLines() {
+// order: the stored warehouse first, then the files in order), and returns
+// how many it dropped.
+func (bk *bucketRows) latestLines() int {
 	type key struct {
 		c, l  uint32
 		o     string
@@ -603,7 +600,7 @@ func (bk *bucketRows) latestLines() {
 		}
 	}
 	if len(drop) == 0 {
-		return
+		return 0
 	}
 	for s, seg := range bk.segs {
 		kept := seg[:0]
@@ -614,6 +611,7 @@ func (bk *bucketRows) latestLines() {
 		}
 		bk.segs[s] = kept
 	}
+	return len(drop)
 }
 
 // Commit atomically replaces <workdir>/warehouse/transactions with the
