@@ -313,6 +313,18 @@ func hashFile(path string) (int64, string, error) {
 	return n, hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// FileFingerprints returns the hex SHA-256 of each file, hashed on up to
+// workers goroutines (a large export beside small ones); the errors name
+// their files.
+func FileFingerprints(paths []string, workers int) ([]string, error) {
+	sums := make([]string, len(paths))
+	err := parallel(len(paths), max(1, workers), func(i int) (err error) {
+		_, sums[i], err = FileFingerprint(paths[i])
+		return err
+	})
+	return sums, err
+}
+
 // FileFingerprint returns the size and SHA-256 of a file, for run records.
 func FileFingerprint(path string) (int64, string, error) {
 	n, sum, err := hashFile(path)

@@ -433,3 +433,23 @@ func TestWriteScoresCSVChunks(t *testing.T) {
 		t.Errorf("round trip (-want +got):\n%s", d)
 	}
 }
+
+// FileFingerprints gives each file's SHA-256 in input order, and an error
+// naming a file it cannot read.
+func TestFileFingerprints(t *testing.T) {
+	dir := t.TempDir()
+	a := writeFile(t, dir, "a.csv", []byte("abc"))
+	b := writeFile(t, dir, "b.csv", bytes.Repeat([]byte("x"), 1<<20))
+	sums, err := FileFingerprints([]string{b, a, b}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// sha256("abc"), FIPS 180-2 appendix B.1.
+	if sums[1] != "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" || sums[0] != sums[2] || sums[0] == sums[1] {
+		t.Errorf("sums %q", sums)
+	}
+	missing := filepath.Join(dir, "missing.csv")
+	if _, err := FileFingerprints([]string{a, missing}, 2); err == nil || !strings.Contains(err.Error(), missing) {
+		t.Errorf("error %v does not name %s", err, missing)
+	}
+}

@@ -223,22 +223,14 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 	fresh := map[string][]string{}
 	fileSums := map[string]string{} // path → SHA-256, so reads need not hash again
 	var sums []string
-	// Every file is hashed first, on the workers: a large transactions
-	// export and the customers and feedback files at once.
+	// Every file is hashed first, on the workers.
 	var paths []string
 	for _, input := range inputs {
 		paths = append(paths, input.files...)
 	}
-	fingerprints, errs := make([]string, len(paths)), make([]error, len(paths))
-	parallelChunks(cfg.Workers, len(paths), 1, func(lo, hi int) {
-		for k := lo; k < hi; k++ {
-			_, fingerprints[k], errs[k] = datasets.FileFingerprint(paths[k])
-		}
-	})
-	for _, err := range errs {
-		if err != nil {
-			return res, err // the first file's, in input order
-		}
+	fingerprints, err := datasets.FileFingerprints(paths, cfg.Workers)
+	if err != nil {
+		return res, err
 	}
 	k := 0
 	for _, input := range inputs {
