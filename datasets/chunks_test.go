@@ -1,7 +1,6 @@
 package datasets
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -282,37 +281,9 @@ func TestParallelWarehouseMatchesSequential(t *testing.T) {
 			fmt.Fprintf(&shopify, "#%d,,,,,%d,%d.50,S%d\n", 1000+o, 1+l, 2+l, l)
 		}
 	}
-	shopifyPath := filepath.Join(dir, "shopify.csv")
-	if err := os.WriteFile(shopifyPath, []byte(shopify.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	shopifyPath := writeFile(t, dir, "shopify.csv", []byte(shopify.String()))
 	shopifyMap := ColumnMap{KeyOrderID: "Name", KeyEmail: "Email", KeyTS: "Created at", KeyStatus: "Financial Status",
 		KeyRefunded: "Refunded Amount", KeyQuantity: "Lineitem quantity", KeyUnitPrice: "Lineitem price", KeyProductID: "Lineitem sku"}
-	commit := func(path string, opt ReadOptions) (map[string][]byte, WarehouseInfo, WarehouseCommit) {
-		work := t.TempDir()
-		w, err := NewWarehouseWriter(work, 4)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer w.Close()
-		if _, err := w.ReadFile(context.Background(), path, opt, nil); err != nil {
-			t.Fatal(err)
-		}
-		info, wc, err := w.Commit(context.Background(), work, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files := map[string][]byte{}
-		for b := range 4 {
-			p := filepath.Join(BucketDir(filepath.Join(work, WarehouseDir), b), "part-00000.parquet")
-			data, err := os.ReadFile(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			files[p[len(work):]] = data
-		}
-		return files, info, wc
-	}
 	for _, in := range []struct {
 		path string
 		opt  ReadOptions
@@ -322,20 +293,14 @@ func TestParallelWarehouseMatchesSequential(t *testing.T) {
 	} {
 		opt := in.opt
 		opt.Workers = 1
-		want, wantInfo, wantCommit := commit(in.path, opt)
-		if wantInfo.Rows < 500 {
-			t.Fatalf("%s: %d rows", in.path, wantInfo.Rows)
+		want := commitWarehouse(t, in.path, 4, opt)
+		if want.Err != "" || want.Info.Rows < 500 {
+			t.Fatalf("%s: %d rows, error %q", in.path, want.Info.Rows, want.Err)
 		}
 		for _, chunk := range []int{100, 512, 4096, 1 << 20} {
 			opt.Workers, opt.chunk = 2, chunk
-			got, info, wc := commit(in.path, opt)
-			if info != wantInfo || wc != wantCommit {
-				t.Errorf("%s, chunks of %d bytes: %+v %+v, the row-by-row read %+v %+v", in.path, chunk, info, wc, wantInfo, wantCommit)
-			}
-			for p, data := range want {
-				if !slices.Equal(got[p], data) {
-					t.Errorf("%s, chunks of %d bytes: %s differs from the row-by-row read", in.path, chunk, p)
-				}
+			if diff := cmp.Diff(want, commitWarehouse(t, in.path, 4, opt)); diff != "" {
+				t.Errorf("%s, chunks of %d bytes: the parallel read commits differently (-row by row +parallel):\n%s", in.path, chunk, diff)
 			}
 		}
 	}
@@ -350,7 +315,7 @@ func FuzzReadTables(f *testing.F) {
 	f.Add("id;date;type;value\nx;2024-01-01;complaint;\ny;2024-01-02;survey;\n", uint8(7))
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, in string, chunk uint8) {
-		path := fuzzFile(t, dir, "in.csv", []byte(in))
+		path := writeFile(t, dir, "in.csv", []byte(in))
 		read := func(table string, opt ReadOptions) readResult {
 			var res readResult
 			bad := func(b BadRow) error {
@@ -405,49 +370,53 @@ func FuzzParallelWarehouse(f *testing.F) {
 	f.Add("order_id,email,ts,amount,status\n1,a@x,2024-01-01,1,paid\n1,,,2,\n2,b@x,2024-01-02,3,cancelled\n2,,,4,\n", uint8(3))
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, in string, chunk uint8) {
-		path := fuzzFile(t, dir, "in.csv", []byte(in))
-		commit := func(opt ReadOptions) (string, []byte) {
-			work := t.TempDir()
-			w, err := NewWarehouseWriter(work, 3)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer w.Close()
-			opt.GuestKey = GuestKeyEmail
-			st, err := w.ReadFile(context.Background(), path, opt, func(BadRow) error { return nil })
-			if err != nil {
-				return fmt.Sprintf("%+v %v", st, err), nil
-			}
-			info, wc, err := w.Commit(context.Background(), work, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var files []byte
-			for b := range 3 {
-				data, err := os.ReadFile(filepath.Join(BucketDir(filepath.Join(work, WarehouseDir), b), "part-00000.parquet"))
-				if err != nil && !os.IsNotExist(err) {
-					t.Fatal(err)
-				}
-				files = append(files, data...)
-			}
-			st.Bytes, st.SHA256 = 0, ""
-			return fmt.Sprintf("%+v %+v %+v", st, info, wc), files
-		}
-		wantSt, want := commit(ReadOptions{Workers: 1})
-		gotSt, got := commit(ReadOptions{Workers: 2, chunk: int(chunk) + 1})
-		if wantSt != gotSt || !bytes.Equal(want, got) {
-			t.Fatalf("chunk %d: parallel %s, row by row %s (files equal: %v)", int(chunk)+1, gotSt, wantSt, bytes.Equal(want, got))
+		path := writeFile(t, dir, "in.csv", []byte(in))
+		opt := ReadOptions{Workers: 1, GuestKey: GuestKeyEmail}
+		want := commitWarehouse(t, path, 3, opt)
+		opt.Workers, opt.chunk = 2, int(chunk)+1
+		if diff := cmp.Diff(want, commitWarehouse(t, path, 3, opt)); diff != "" {
+			t.Fatalf("chunk %d: the parallel read commits differently (-row by row +parallel):\n%s", opt.chunk, diff)
 		}
 	})
 }
 
-// fuzzFile writes a fuzz input to name in dir (one file a fuzz worker,
-// rewritten for each input) and returns its path.
-func fuzzFile(t *testing.T, dir, name string, data []byte) string {
+// committed is what reading a file into a new warehouse gave: the read's
+// stats (without the file's size and hash) or error, the commit's totals,
+// and the bucket files in bucket order.
+type committed struct {
+	St     FileStats
+	Err    string
+	Info   WarehouseInfo
+	Commit WarehouseCommit
+	Files  [][]byte
+}
+
+// commitWarehouse reads path into a new warehouse of n buckets, bad rows
+// set aside, and commits it.
+func commitWarehouse(t *testing.T, path string, n int, opt ReadOptions) committed {
 	t.Helper()
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, data, 0o600); err != nil {
+	work := t.TempDir()
+	w, err := NewWarehouseWriter(work, n)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return path
+	defer w.Close()
+	var c committed
+	c.St, err = w.ReadFile(context.Background(), path, opt, func(BadRow) error { return nil })
+	c.St.Bytes, c.St.SHA256 = 0, ""
+	if err != nil {
+		c.Err = err.Error()
+		return c
+	}
+	if c.Info, c.Commit, err = w.Commit(context.Background(), work, nil); err != nil {
+		t.Fatal(err)
+	}
+	for b := range n {
+		data, err := os.ReadFile(filepath.Join(BucketDir(filepath.Join(work, WarehouseDir), b), "part-00000.parquet"))
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		c.Files = append(c.Files, data)
+	}
+	return c
 }

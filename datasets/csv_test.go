@@ -3,8 +3,6 @@ package datasets
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -184,10 +182,7 @@ func TestUnreadableRecordQuarantinesEachLine(t *testing.T) {
 // feedback export without scores) is a bad row without a column, not a
 // crash.
 func TestBadRowOfAnUnmappedColumn(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "feedback.csv")
-	if err := os.WriteFile(path, []byte("customer_id,ts,kind\n1,2024-01-01,csat\n2,2024-01-02,complaint\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := writeFile(t, t.TempDir(), "feedback.csv", []byte("customer_id,ts,kind\n1,2024-01-01,csat\n2,2024-01-02,complaint\n"))
 	var bad []BadRow
 	var good []Feedback
 	st, err := ReadFeedbackFile(context.Background(), path, ReadOptions{}, func(f Feedback) error { good = append(good, f); return nil },

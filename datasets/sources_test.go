@@ -133,20 +133,29 @@ func TestReadTransactionFormats(t *testing.T) {
 	}
 }
 
+// parquetOrder is a row of an exported orders table in Parquet, with a
+// Chinese column name and no canonical names; parquetOrders holds three
+// (one a guest's), at parquetOrdersAt.
+type parquetOrder struct {
+	Member string    `parquet:"会员号,dict"` // dictionary-encoded, as exports of repeated ids often are
+	Order  int64     `parquet:"order_no"`
+	When   time.Time `parquet:"created_at,timestamp(millisecond:utc)"`
+	Total  float64   `parquet:"total"`
+	Qty    int32     `parquet:"qty,optional"`
+}
+
+var (
+	parquetOrdersAt = time.Date(2024, 3, 5, 14, 22, 10, 0, time.UTC)
+	parquetOrders   = []parquetOrder{{"007", 1, parquetOrdersAt, 1234.5, 2}, {"", 2, parquetOrdersAt, 1, 1}, {"8", 3, parquetOrdersAt.Add(time.Hour), -0.99, 0}}
+)
+
 // Parquet input: any column names and types (strings, integers, floats,
 // timestamps with and without a zone), mapped like CSV headers.
 func TestReadTransactionsParquet(t *testing.T) {
-	type row struct {
-		Member string    `parquet:"会员号"`
-		Order  int64     `parquet:"order_no"`
-		When   time.Time `parquet:"created_at,timestamp(millisecond:utc)"`
-		Total  float64   `parquet:"total"`
-		Qty    int32     `parquet:"qty,optional"`
-	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "orders.parquet")
-	at := time.Date(2024, 3, 5, 14, 22, 10, 0, time.UTC)
-	if err := parquet.WriteFile(path, []row{{"007", 1, at, 1234.5, 2}, {"", 2, at, 1, 1}, {"8", 3, at.Add(time.Hour), -0.99, 0}}); err != nil {
+	at := parquetOrdersAt
+	if err := parquet.WriteFile(path, parquetOrders); err != nil {
 		t.Fatal(err)
 	}
 	shanghai, _ := time.LoadLocation("Asia/Shanghai")
@@ -327,23 +336,15 @@ func TestFileFingerprint(t *testing.T) {
 
 // Parquet input from damaged bytes: an error, never a panic.
 func FuzzReadParquetInput(f *testing.F) {
-	type row struct {
-		Member string    `parquet:"customer_id"`
-		Order  string    `parquet:"order_id,dict"`
-		When   time.Time `parquet:"ts,timestamp(millisecond:utc)"`
-		Total  float64   `parquet:"amount"`
-		Qty    int32     `parquet:"quantity,optional"`
-	}
 	var b bytes.Buffer
-	at := time.Date(2024, 3, 5, 14, 22, 10, 0, time.UTC)
-	if err := parquet.Write(&b, []row{{"007", "1", at, 1234.5, 2}, {"", "2", at, 1, 1}, {"8", "3", at.Add(time.Hour), -0.99, 0}}); err != nil {
+	if err := parquet.Write(&b, parquetOrders); err != nil {
 		f.Fatal(err)
 	}
 	f.Add(b.Bytes())
 	f.Add(b.Bytes()[:len(b.Bytes())/2])
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		path := fuzzFile(t, dir, "in.parquet", data)
+		path := writeFile(t, dir, "in.parquet", data)
 		st, err := ReadTransactionFile(context.Background(), path, ReadOptions{}, func(Transaction) error { return nil }, func(BadRow) error { return nil })
 		if err == nil && st.Rows < st.Loaded {
 			t.Fatalf("stats %+v", st)
@@ -368,7 +369,7 @@ func FuzzReadInputFile(f *testing.F) {
 	}
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		path := fuzzFile(t, dir, "in.csv", data)
+		path := writeFile(t, dir, "in.csv", data)
 		var good, bad int64
 		st, _ := ReadTransactionFile(context.Background(), path, ReadOptions{Workers: 2}, func(Transaction) error { good++; return nil }, func(b BadRow) error {
 			if b.Line < 1 || b.Reason == "" {
