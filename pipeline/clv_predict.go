@@ -36,6 +36,15 @@ type CLVPrediction struct {
 var PredictionColumns = []string{"customer_id", "x", "t_x", "T", "p_alive", "p_alive_lo95", "p_alive_hi95",
 	"expected_purchases", "p_no_purchase", "median_time_to_next_purchase", "expected_spend", "clv", "clv_lo95", "clv_hi95"}
 
+// monthlyCashFlows splits a CLV horizon of horizonDays into monthly cash
+// flows (a month of 365.25/12 = 30.4375 days, at least one step) and
+// returns their count and the discount rate of one step from the annual
+// rate.
+func monthlyCashFlows(horizonDays, annualRate float64) (steps int, stepRate float64) {
+	steps = max(1, int(math.Round(horizonDays/30.4375)))
+	return steps, math.Pow(1+annualRate, horizonDays/float64(steps)/365.25) - 1
+}
+
 // Predict computes every customer's predictions over the horizon. Intervals
 // come from Draws parameter vectors of the purchase model (and of
 // Gamma-Gamma, when the data have spend), drawn from the asymptotic
@@ -51,8 +60,7 @@ func (f CLVFit) Predict(d CLVData, opt CLVPredictOptions) ([]CLVPrediction, erro
 	if f.TimeUnit == "day" {
 		unitDays = 1
 	}
-	steps := max(1, int(math.Round(opt.Horizon*unitDays/30.4375)))
-	stepRate := math.Pow(1+opt.DiscountRate, opt.Horizon*unitDays/float64(steps)/365.25) - 1
+	steps, stepRate := monthlyCashFlows(opt.Horizon*unitDays, opt.DiscountRate)
 	var spend *models.GammaGamma
 	var spendU models.Uncertainty
 	if d.HasMonetary && !models.Discrete(f.Model) {

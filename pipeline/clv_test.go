@@ -196,3 +196,16 @@ func TestEvaluateBGBBCDNOW(t *testing.T) {
 		t.Errorf("predicted %v vs actual %v", ev.PredictedTotal, ev.ActualTotal)
 	}
 }
+
+// A year's horizon is twelve monthly cash flows whose discounting adds up
+// to the annual rate over the year's 365 of 365.25 days; a horizon shorter
+// than half a month is one step.
+func TestMonthlyCashFlows(t *testing.T) {
+	steps, rate := monthlyCashFlows(365, 0.1)
+	if steps != 12 || math.Abs(math.Pow(1+rate, 12)-math.Pow(1.1, 365/365.25)) > 1e-12 {
+		t.Errorf("365 days at 10%%: %d steps at %v", steps, rate)
+	}
+	if steps, rate := monthlyCashFlows(10, 0.1); steps != 1 || math.Abs(rate-(math.Pow(1.1, 10/365.25)-1)) > 1e-15 {
+		t.Errorf("10 days: %d steps at %v", steps, rate)
+	}
+}

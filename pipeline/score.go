@@ -285,15 +285,6 @@ type scorer struct {
 	pred, nextWeeks []float64
 }
 
-// CLV horizon, monthly cash-flow steps and their discount rate.
-func (s *scorer) clvTerms() (horizonWeeks float64, steps int, stepRate float64) {
-	cfg := s.cfg
-	horizonWeeks = float64(cfg.CLVHorizon) / daysPerWeek
-	steps = max(1, int(math.Round(float64(cfg.CLVHorizon)/30.4375))) // monthly cash flows
-	stepRate = math.Pow(1+cfg.DiscountRate, float64(cfg.CLVHorizon)/float64(steps)/365.25) - 1
-	return horizonWeeks, steps, stepRate
-}
-
 // predictCLV fills s.pred and s.nextWeeks for the customers of rec (the
 // snapshot's BTYD columns, in snapshot order).
 func (s *scorer) predictCLV(rec arrow.RecordBatch) error {
@@ -301,7 +292,8 @@ func (s *scorer) predictCLV(rec arrow.RecordBatch) error {
 	if err != nil {
 		return err
 	}
-	horizonWeeks, steps, stepRate := s.clvTerms()
+	horizonWeeks := float64(s.cfg.CLVHorizon) / daysPerWeek
+	steps, stepRate := monthlyCashFlows(float64(s.cfg.CLVHorizon), s.cfg.DiscountRate)
 	s.pred = make([]float64, 3*len(x))
 	models.PredictAll(s.pred, s.clv, x, tx, T, mx, horizonWeeks, steps, stepRate)
 	s.nextWeeks = make([]float64, len(x))
