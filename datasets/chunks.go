@@ -379,15 +379,20 @@ func deliverRows[T any](good func(T) error) func(c *chunk[T]) error {
 	}
 }
 
-// txChunks reads transactions: parsing with fill-down, then prepare.
-func txChunks(r *rowReader, opt *ReadOptions, vals ValueOptions, prepare func(c *txChunk), deliver func(c *txChunk) error) chunkReader[Transaction] {
+// txChunks reads transactions, parsed with fill-down, into rows with their
+// own strings, handed to good.
+func txChunks(r *rowReader, opt *ReadOptions, vals ValueOptions, good func(Transaction) error) chunkReader[Transaction] {
 	return chunkReader[Transaction]{
 		parse:   func(c *txChunk, from *fillState) { parseChunk(c, r, opt, vals, from) },
-		depends: func(c *txChunk, prev fillState) bool { return c.lead.dependsOn(prev) },
-		prepare: prepare,
-		deliver: deliver,
+		depends: leadDepends,
+		prepare: internRows,
+		deliver: deliverRows(good),
 	}
 }
+
+// leadDepends reports whether a transactions chunk reads differently after
+// the fill-down state prev than from scratch.
+func leadDepends(c *txChunk, prev fillState) bool { return c.lead.dependsOn(prev) }
 
 // internRows gives the rows their own copies of their strings.
 func internRows(c *txChunk) {
@@ -409,7 +414,7 @@ func warehouseChunks(r *rowReader, opt *ReadOptions, vals ValueOptions, w *Wareh
 			})
 			c.parts = e.sp
 		},
-		depends: func(c *txChunk, prev fillState) bool { return c.lead.dependsOn(prev) },
+		depends: leadDepends,
 		prepare: func(*txChunk) {},
 		deliver: func(c *txChunk) error { return w.addParts(c.parts) },
 		noRows:  true,

@@ -411,9 +411,9 @@ func readTransactionsTo(ctx context.Context, name string, src rowSource, opt Rea
 			return *r.st, err
 		}
 		r.bad = bad
-		cr := txChunks(r, &opt, vals, internRows, deliverRows(good))
+		cr := txChunks(r, &opt, vals, good)
 		if w != nil {
-			cr = warehouseChunks(r, &opt, vals, w)
+			cr = warehouseChunks(r, &opt, vals, w) // good is w.Add: the rows go to the spill directly
 		}
 		return readParallel(ctx, cs, r, &opt, cr)
 	}
