@@ -307,6 +307,8 @@ func (b *shapBits) explainKeys(phi []float64, keys []uint64) {
 type shapScratch8 struct {
 	mask [64][8]uint32 // node → each row's mask of path slots
 	row  [32][8]int32  // leaf → each row's offset into flat
+	//lint:ignore U1000 written and read by explainKeys8AVX512 (fastshap_amd64.s)
+	right [64]uint8 // split node → the rows going right, a bit a row
 }
 
 // explainKeys8 is explainKeys for eight rows at once (phi and keys hold

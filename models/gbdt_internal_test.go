@@ -232,3 +232,40 @@ func TestExplainBitsExact(t *testing.T) {
 		t.Fatal("no contributions at all")
 	}
 }
+
+// The AVX-512 blocks give explainKeys8's contributions to the bit: on a
+// model shaped like train's (63 features, trees of up to 31 leaves, missing
+// values both ways) and batches whose row count leaves a tail.
+func TestExplainAVX512Exact(t *testing.T) {
+	if !shapAVX512 {
+		t.Skip("no AVX-512 here: explainKeys8 explains every block")
+	}
+	const p = 63
+	X, y := xorData(4000, p, 0.1, 7)
+	for i := 0; i < len(X); i += 11 {
+		X[i] = math.NaN()
+	}
+	m, err := FitGBDT(names(p), X, y, nil, nil, GBDTConfig{Trees: 40, MaxLeaves: 31, MaxDepth: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{1, 5, 8, 9, 16, 17, 300} {
+		fast := make([]float64, n*p)
+		m.ContributionsBatch(fast, X[:n*p])
+		if !m.shapAllBits {
+			t.Fatal("not every tree is explained from bit sets")
+		}
+		shapAVX512 = false
+		slow := make([]float64, n*p)
+		m.ContributionsBatch(slow, X[:n*p])
+		shapAVX512 = true
+		for i := range fast {
+			if math.Float64bits(fast[i]) != math.Float64bits(slow[i]) {
+				t.Fatalf("n %d row %d feature %d: AVX-512 %v, explainKeys8 %v", n, i/p, i%p, fast[i], slow[i])
+			}
+		}
+		if slices.Equal(fast, make([]float64, n*p)) {
+			t.Fatal("no contributions at all")
+		}
+	}
+}

@@ -8,16 +8,7 @@ import "math"
 // expectations — and returns the expected margin E[f] they start from:
 // Margin(x) = E[f] + Σ_j dst[j].
 func (m *GBDT) Contributions(dst, x []float64) float64 {
-	m.shapOnce.Do(func() {
-		m.shapExpected = m.Base
-		m.shapTabs = make([]shapTables, len(m.Trees))
-		for k := range m.Trees {
-			m.shapDepth = max(m.shapDepth, m.Trees[k].depth(0))
-			m.shapNodes = max(m.shapNodes, len(m.Trees[k].Nodes))
-			m.shapExpected += m.Trees[k].expected(0)
-			m.shapTabs[k] = m.Trees[k].shapTables()
-		}
-	})
+	e := m.prepareShap()
 	clear(dst)
 	var path []pathElement
 	left := make([]bool, m.shapNodes)
@@ -33,6 +24,23 @@ func (m *GBDT) Contributions(dst, x []float64) float64 {
 		}
 		m.Trees[k].shap(dst, x, path, 0, 0, 1, 1, -1)
 	}
+	return e
+}
+
+// prepareShap tabulates the trees for TreeSHAP, once, and returns E[f].
+func (m *GBDT) prepareShap() float64 {
+	m.shapOnce.Do(func() {
+		m.shapExpected = m.Base
+		m.shapTabs = make([]shapTables, len(m.Trees))
+		m.shapAllBits = true
+		for k := range m.Trees {
+			m.shapDepth = max(m.shapDepth, m.Trees[k].depth(0))
+			m.shapNodes = max(m.shapNodes, len(m.Trees[k].Nodes))
+			m.shapExpected += m.Trees[k].expected(0)
+			m.shapTabs[k] = m.Trees[k].shapTables()
+			m.shapAllBits = m.shapAllBits && m.shapTabs[k].bits
+		}
+	})
 	return m.shapExpected
 }
 
@@ -47,7 +55,11 @@ func (m *GBDT) ContributionsBatch(dst, X []float64) float64 {
 	if n == 0 {
 		return m.Contributions(make([]float64, p), make([]float64, p))
 	}
-	e := m.Contributions(dst[:p], X[:p]) // prepares the tables; row 0 done
+	if m.prepareShap(); shapAVX512 && m.shapAllBits {
+		m.explainBlocks(dst, X, p)
+		return m.shapExpected
+	}
+	e := m.Contributions(dst[:p], X[:p]) // row 0
 	clear(dst[p:])
 	left := make([]bool, m.shapNodes)
 	keys := make([]uint64, n*p)
@@ -75,6 +87,54 @@ func (m *GBDT) ContributionsBatch(dst, X []float64) float64 {
 		}
 	}
 	return e
+}
+
+// explainBlocks writes the contributions of the rows of X (n×p, row-major)
+// into dst (n×p) with explainKeys8AVX512, every tree being a bit-set one.
+// The rows go in blocks of eight, the last one padded with rows of zero
+// keys whose results are dropped, each block's keys and contributions
+// feature-major (a feature's eight values are one vector). Trees go in the
+// outer loop, as in ContributionsBatch.
+func (m *GBDT) explainBlocks(dst, X []float64, p int) {
+	n := len(X) / p
+	keys := make([]uint64, n*p)
+	encodeKeys(keys, X, 0, n, p)
+	size := (n + 7) / 8 * 8 * p
+	keysT := make([]uint64, size)
+	for b := 0; b < len(keys); b += 8 * p {
+		src := keys[b:min(len(keys), b+8*p)]
+		if len(src) < 8*p {
+			src = append(src[:len(src):len(src)], make([]uint64, 8*p-len(src))...)
+		}
+		transpose8(keysT[b:b+8*p], src, p)
+	}
+	phiT := make([]float64, size)
+	var sc shapScratch8
+	for k := range m.Trees {
+		bits := &m.shapTabs[k].shapBits
+		for b := 0; b < size; b += 8 * p {
+			explainKeys8AVX512(bits, phiT[b:b+8*p], keysT[b:b+8*p], &sc)
+		}
+	}
+	for b := 0; b < len(dst); b += 8 * p {
+		rows := min(8, (len(dst)-b)/p)
+		for r := range rows {
+			row := dst[b+r*p : b+(r+1)*p]
+			for f := range row {
+				row[f] = phiT[b+f*8+r]
+			}
+		}
+	}
+}
+
+// transpose8 writes eight rows of p values (src, row-major) feature-major
+// into dst: dst[f*8+r] = src[r*p+f].
+func transpose8(dst, src []uint64, p int) {
+	for r := range 8 {
+		for f, v := range src[r*p : (r+1)*p] {
+			dst[f*8+r] = v
+		}
+	}
 }
 
 // contributionsRecursive is Contributions by the path recursion alone
