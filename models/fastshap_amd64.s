@@ -7,7 +7,7 @@
 // keysT: eight values a feature, row r in lane r), every row in a vector
 // lane: the same integer steps and, per lane, the same float additions in
 // the same order, so the sums are explainKeys8's to the bit. Needs
-// AVX-512 F, VL and DQ (shapAVX512).
+// AVX-512 F, VL and DQ (haveAVX512).
 TEXT ·explainKeys8AVX512(SB), NOSPLIT, $0-64
 	MOVQ b+0(FP), R8
 	MOVQ phiT_base+8(FP), R9

@@ -237,7 +237,7 @@ func TestExplainBitsExact(t *testing.T) {
 // model shaped like train's (63 features, trees of up to 31 leaves, missing
 // values both ways) and batches whose row count leaves a tail.
 func TestExplainAVX512Exact(t *testing.T) {
-	if !shapAVX512 {
+	if !haveAVX512 {
 		t.Skip("no AVX-512 here: explainKeys8 explains every block")
 	}
 	const p = 63
@@ -255,10 +255,10 @@ func TestExplainAVX512Exact(t *testing.T) {
 		if !m.shapAllBits {
 			t.Fatal("not every tree is explained from bit sets")
 		}
-		shapAVX512 = false
+		haveAVX512 = false
 		slow := make([]float64, n*p)
 		m.ContributionsBatch(slow, X[:n*p])
-		shapAVX512 = true
+		haveAVX512 = true
 		for i := range fast {
 			if math.Float64bits(fast[i]) != math.Float64bits(slow[i]) {
 				t.Fatalf("n %d row %d feature %d: AVX-512 %v, explainKeys8 %v", n, i/p, i%p, fast[i], slow[i])

@@ -123,11 +123,23 @@ func TestEvaluateLiftCaptureCalibration(t *testing.T) {
 	}
 }
 
-// Four rows at a time give the loss and gradient of one row at a time, to
-// the bit.
+// Four rows at a time, and eight in AVX-512 lanes where the CPU has them,
+// give the loss and gradient of one row at a time, to the bit (every
+// width of the last column tile, row counts around the blocks).
 func TestLogitLossGradBlocked(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
-	for _, c := range []struct{ n, p int }{{0, 3}, {3, 5}, {4, 1}, {1027, 63}, {8195, 30}} {
+	kernels := []bool{false}
+	if haveAVX512 {
+		kernels = append(kernels, true)
+	} else {
+		t.Log("no AVX-512 here: only the Go kernel is tested")
+	}
+	defer func(v bool) { haveAVX512 = v }(haveAVX512)
+	cases := []struct{ n, p int }{{0, 3}, {3, 5}, {4, 1}, {1027, 63}, {8195, 30}, {17, 8}, {16, 16}}
+	for p := 1; p <= 17; p++ {
+		cases = append(cases, struct{ n, p int }{7 + 2*p, p})
+	}
+	for _, c := range cases {
 		Z, y, w := make([]float64, c.n*c.p), make([]float64, c.n), make([]float64, c.p)
 		for i := range Z {
 			Z[i] = rng.NormFloat64() * 3
@@ -138,15 +150,19 @@ func TestLogitLossGradBlocked(t *testing.T) {
 		for j := range w {
 			w[j] = rng.NormFloat64()
 		}
-		gFast, gRef := make([]float64, c.p+1), make([]float64, c.p+1)
-		lFast := logitLossGrad(Z, y, w, 0.3, 0, c.n, gFast)
+		gRef := make([]float64, c.p+1)
 		lRef := logitRowLossGrad(Z, y, w, 0.3, 0, c.n, gRef, 0)
-		if math.Float64bits(lFast) != math.Float64bits(lRef) {
-			t.Fatalf("n=%d p=%d: loss %v vs %v", c.n, c.p, lFast, lRef)
-		}
-		for j := range gFast {
-			if math.Float64bits(gFast[j]) != math.Float64bits(gRef[j]) {
-				t.Fatalf("n=%d p=%d: gradient %d %v vs %v", c.n, c.p, j, gFast[j], gRef[j])
+		for _, avx := range kernels {
+			haveAVX512 = avx
+			gFast := make([]float64, c.p+1)
+			lFast := logitLossGrad(Z, y, w, 0.3, 0, c.n, gFast)
+			if math.Float64bits(lFast) != math.Float64bits(lRef) {
+				t.Fatalf("AVX-512 %v n=%d p=%d: loss %v vs %v", avx, c.n, c.p, lFast, lRef)
+			}
+			for j := range gFast {
+				if math.Float64bits(gFast[j]) != math.Float64bits(gRef[j]) {
+					t.Fatalf("AVX-512 %v n=%d p=%d: gradient %d %v vs %v", avx, c.n, c.p, j, gFast[j], gRef[j])
+				}
 			}
 		}
 		if c.n > 0 && lRef == 0 {

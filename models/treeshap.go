@@ -55,7 +55,7 @@ func (m *GBDT) ContributionsBatch(dst, X []float64) float64 {
 	if n == 0 {
 		return m.Contributions(make([]float64, p), make([]float64, p))
 	}
-	if m.prepareShap(); shapAVX512 && m.shapAllBits {
+	if m.prepareShap(); haveAVX512 && m.shapAllBits {
 		m.explainBlocks(dst, X, p)
 		return m.shapExpected
 	}

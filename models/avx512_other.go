@@ -1,0 +1,18 @@
+//go:build !amd64
+
+package models
+
+// haveAVX512 is false off amd64: the Go kernels run.
+var haveAVX512 = false
+
+func explainKeys8AVX512(b *shapBits, phiT []float64, keysT []uint64, sc *shapScratch8) {
+	panic("models: AVX-512 kernels need amd64")
+}
+
+func logitDots8(z, w []float64, b float64, s *[8]float64) {
+	panic("models: AVX-512 kernels need amd64")
+}
+
+func logitGrad8(z []float64, r *[8]float64, g []float64) {
+	panic("models: AVX-512 kernels need amd64")
+}
