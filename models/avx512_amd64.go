@@ -2,9 +2,11 @@ package models
 
 import "golang.org/x/sys/cpu"
 
-// haveAVX512 is whether the AVX-512 kernels (explainKeys8AVX512, logitDots8
-// and logitGrad8) can run here: they need AVX-512 F, VL and DQ.
-var haveAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512DQ
+// haveAVX512 is whether the AVX-512 kernels (explainKeys8AVX512,
+// logitDots8, logitGrad8, logitTerms8) can run here: they need AVX-512 F,
+// VL and DQ, and logitTerms8 follows math.Exp's path for processors with
+// AVX2 and FMA (every one with AVX-512 has them).
+var haveAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 // explainKeys8AVX512 is explainKeys8 on one block of eight rows held
 // feature-major, in AVX-512 lanes (fastshap_amd64.s).
@@ -23,3 +25,9 @@ func logitDots8(z, w []float64, b float64, s *[8]float64)
 //
 //go:noescape
 func logitGrad8(z []float64, r *[8]float64, g []float64)
+
+// logitTerms8 is logitTerm for eight rows (logit_amd64.s): lanes set in
+// rare are for the caller to redo with logitTerm.
+//
+//go:noescape
+func logitTerms8(s, y, loss, r *[8]float64) (rare uint8)

@@ -16,3 +16,7 @@ func logitDots8(z, w []float64, b float64, s *[8]float64) {
 func logitGrad8(z []float64, r *[8]float64, g []float64) {
 	panic("models: AVX-512 kernels need amd64")
 }
+
+func logitTerms8(s, y, loss, r *[8]float64) (rare uint8) {
+	panic("models: AVX-512 kernels need amd64")
+}

@@ -138,21 +138,25 @@ func logitLossGrad(Z, y, w []float64, b float64, lo, hi int, g []float64) float6
 	return logitRowLossGrad(Z, y, w, b, i, hi, g, l)
 }
 
-// logitLossGrad8 is logitLossGrad with the dot products and the gradient
-// of eight rows at a time in AVX-512 lanes (logitDots8, logitGrad8): every
-// sum takes its terms in the same order, so the results are the same to
-// the bit.
+// logitLossGrad8 is logitLossGrad with the dot products, the loss terms
+// and the gradient of eight rows at a time in AVX-512 lanes (logitDots8,
+// logitTerms8, logitGrad8): every step is logitRowLossGrad's and every sum
+// takes its terms in the same order, so the results are the same to the
+// bit.
 func logitLossGrad8(Z, y, w []float64, b float64, lo, hi int, g []float64) float64 {
 	p := len(w)
 	l := 0.0
 	i := lo
-	var s, r [8]float64
+	var s, r, loss [8]float64
 	for ; i+8 <= hi; i += 8 {
 		z := Z[i*p : (i+8)*p]
 		logitDots8(z, w, b, &s)
-		for k, sk := range s {
-			var lk float64
-			lk, r[k] = logitTerm(sk, y[i+k])
+		yk := (*[8]float64)(y[i : i+8])
+		rare := logitTerms8(&s, yk, &loss, &r)
+		for k, lk := range loss {
+			if rare>>k&1 != 0 {
+				lk, r[k] = logitTerm(s[k], yk[k])
+			}
 			l += lk
 		}
 		logitGrad8(z, &r, g[:p])

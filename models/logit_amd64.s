@@ -200,3 +200,185 @@ gradpart:
 graddone:
 	VZEROUPPER
 	RET
+
+// Constants of logitTerms8: math.Exp's (exp_amd64.s, the FMA path) and
+// math.Log1p's (log1p.go), the same decimal literals.
+DATA logitk<>+0(SB)/8, $0x7FFFFFFFFFFFFFFF // |x| mask
+DATA logitk<>+8(SB)/8, $0x8000000000000000 // sign bit
+DATA logitk<>+16(SB)/8, $1.4426950408889634073599246810018920 // LOG2E
+DATA logitk<>+24(SB)/8, $0.69314718055966295651160180568695068359375 // LN2U
+DATA logitk<>+32(SB)/8, $0.28235290563031577122588448175013436025525412068e-12 // LN2L
+DATA logitk<>+40(SB)/8, $0.0625
+DATA logitk<>+48(SB)/8, $2.4801587301587301587e-5
+DATA logitk<>+56(SB)/8, $1.9841269841269841270e-4
+DATA logitk<>+64(SB)/8, $1.3888888888888888889e-3
+DATA logitk<>+72(SB)/8, $8.3333333333333333333e-3
+DATA logitk<>+80(SB)/8, $4.1666666666666666667e-2
+DATA logitk<>+88(SB)/8, $1.6666666666666666667e-1
+DATA logitk<>+96(SB)/8, $0.5
+DATA logitk<>+104(SB)/8, $1.0
+DATA logitk<>+112(SB)/8, $2.0
+DATA logitk<>+120(SB)/8, $0x7FF0000000000000 // +Inf
+DATA logitk<>+128(SB)/8, $4.142135623730950488017e-01 // Sqrt2M1
+DATA logitk<>+136(SB)/8, $0x3e20000000000000 // Small, 2⁻²⁹
+DATA logitk<>+144(SB)/8, $0x3c90000000000000 // Tiny, 2⁻⁵⁴
+DATA logitk<>+152(SB)/8, $6.93147180369123816490e-01 // Ln2Hi
+DATA logitk<>+160(SB)/8, $1.90821492927058770002e-10 // Ln2Lo
+DATA logitk<>+168(SB)/8, $6.666666666666735130e-01 // Lp1
+DATA logitk<>+176(SB)/8, $3.999999999940941908e-01 // Lp2
+DATA logitk<>+184(SB)/8, $2.857142874366239149e-01 // Lp3
+DATA logitk<>+192(SB)/8, $2.222219843214978396e-01 // Lp4
+DATA logitk<>+200(SB)/8, $1.818357216161805012e-01 // Lp5
+DATA logitk<>+208(SB)/8, $1.531383769920937332e-01 // Lp6
+DATA logitk<>+216(SB)/8, $1.479819860511658591e-01 // Lp7
+DATA logitk<>+224(SB)/8, $0x000fffffffffffff // mantissa
+DATA logitk<>+232(SB)/8, $0x0006a09e667f3bcd // mantissa of √2
+DATA logitk<>+240(SB)/8, $0x3ff0000000000000
+DATA logitk<>+248(SB)/8, $0x3fe0000000000000
+DATA logitk<>+256(SB)/8, $0x0010000000000000
+DATA logitk<>+264(SB)/4, $1023
+GLOBL logitk<>(SB), RODATA|NOPTR, $272
+
+#define K(off) logitk<>+off(SB)
+
+// func logitTerms8(s, y, loss, r *[8]float64) (rare uint8)
+//
+// logitTerm for eight rows: loss[k] = max(s,0) + log1p(e) − y s and
+// r[k] = σ(s) − y, e = exp(−|s|), every lane taking the steps of
+// math.Exp (its FMA path, which Go takes on every processor with AVX-512)
+// and math.Log1p in their order. Lanes the vector steps do not cover
+// (s not finite, e subnormal, e within 2⁻⁵² of 1) come back set in rare
+// for the caller to redo with logitTerm.
+TEXT ·logitTerms8(SB), NOSPLIT, $0-33
+	MOVQ s+0(FP), AX
+	MOVQ y+8(FP), BX
+	VMOVUPD (AX), Z0                     // s
+	VPXORQ Z31, Z31, Z31                 // 0
+	VBROADCASTSD K(104), Z30             // 1
+	VANDPD.BCST K(0), Z0, Z1             // |s|
+	VXORPD.BCST K(8), Z1, Z2             // x = −|s|
+	VCMPPD.BCST $1, K(120), Z1, K1       // finite: |s| < +Inf
+
+	// e = exp(x): math.Exp's FMA path.
+	VMULPD.BCST K(16), Z2, Z3            // x·LOG2E
+	VCVTPD2DQ Z3, Y4                     // n, rounded to nearest
+	VCVTDQ2PD Y4, Z5
+	VMOVAPD Z2, Z6
+	VBROADCASTSD K(24), Z7
+	VFNMADD231PD Z7, Z5, Z6              // x − n·LN2U
+	VBROADCASTSD K(32), Z7
+	VFNMADD231PD Z7, Z5, Z6              // − n·LN2L
+	VMULPD.BCST K(40), Z6, Z6
+	VBROADCASTSD K(48), Z7
+	VBROADCASTSD K(56), Z8
+	VFMADD213PD Z8, Z6, Z7
+	VBROADCASTSD K(64), Z8
+	VFMADD213PD Z8, Z6, Z7
+	VBROADCASTSD K(72), Z8
+	VFMADD213PD Z8, Z6, Z7
+	VBROADCASTSD K(80), Z8
+	VFMADD213PD Z8, Z6, Z7
+	VBROADCASTSD K(88), Z8
+	VFMADD213PD Z8, Z6, Z7
+	VBROADCASTSD K(96), Z8
+	VFMADD213PD Z8, Z6, Z7
+	VFMADD213PD Z30, Z6, Z7
+	VMULPD Z7, Z6, Z6
+	VBROADCASTSD K(112), Z8              // 2
+	VADDPD Z8, Z6, Z7
+	VMULPD Z7, Z6, Z6
+	VADDPD Z8, Z6, Z7
+	VMULPD Z7, Z6, Z6
+	VADDPD Z8, Z6, Z7
+	VMULPD Z7, Z6, Z6
+	VADDPD Z8, Z6, Z7
+	VFMADD213PD Z30, Z7, Z6              // fr
+	VPBROADCASTD K(264), Y9
+	VPADDD Y9, Y4, Y9                    // n + 1023
+	VPXORD Y10, Y10, Y10
+	VPCMPD $6, Y10, Y9, K2               // normal: n + 1023 > 0
+	VPMOVSXDQ Y9, Z9
+	VPSLLQ $52, Z9, Z9
+	VMULPD Z9, Z6, Z6                    // e = fr·2ⁿ
+
+	// σ(s) − y: q = 1/(1+e), e·q when s < 0.
+	VADDPD Z30, Z6, Z10
+	VDIVPD Z10, Z30, Z11
+	VCMPPD $1, Z31, Z0, K3               // s < 0
+	VMULPD Z11, Z6, K3, Z11
+	VSUBPD (BX), Z11, Z11
+	MOVQ r+24(FP), AX
+	VMOVUPD Z11, (AX)
+
+	// log1p(e), 0 < e ≤ 1: f = e below √2−1, else from u = 1+e.
+	VADDPD Z30, Z6, Z14                  // u
+	VSUBPD Z30, Z14, Z15                 // u − 1
+	VSUBPD Z15, Z6, Z15                  // c = e − (u − 1)
+	VDIVPD Z14, Z15, Z15                 // c / u
+	VPANDQ.BCST K(224), Z14, Z16         // mantissa of u
+	VPCMPUQ.BCST $1, K(232), Z16, K4     // below √2's: u stays, k = 0
+	VPORQ.BCST K(240), Z16, Z17          // u normalised
+	VPORQ.BCST K(248), Z16, Z18          // u/2 normalised (k = 1)
+	VBLENDMPD Z17, Z18, K4, Z17
+	VPBROADCASTQ K(256), Z19
+	VPSUBQ Z16, Z19, Z19
+	VPSRLQ $2, Z19, Z19                  // iu for k = 1
+	VPBLENDMQ Z16, Z19, K4, Z19          // iu
+	VPTESTMQ Z19, Z19, K5                // iu ≠ 0
+	VSUBPD Z30, Z17, Z17                 // f from u
+	VCMPPD.BCST $1, K(128), Z6, K6       // e < √2−1: f = e, k = 0
+	VBLENDMPD Z6, Z17, K6, Z17           // f
+	KORB K6, K4, K4                      // the k = 0 formula
+	KORB K6, K5, K5                      // covered: iu ≠ 0 (1 below √2−1)
+	VMULPD.BCST K(96), Z17, Z20
+	VMULPD Z17, Z20, Z20                 // hfsq = 0.5·f·f
+	VADDPD Z8, Z17, Z21
+	VDIVPD Z21, Z17, Z21                 // s = f/(2+f)
+	VMULPD Z21, Z21, Z22                 // z = s·s
+	VMULPD.BCST K(216), Z22, Z23         // R = z·(Lp1 + z·(… + z·Lp7))
+	VADDPD.BCST K(208), Z23, Z23
+	VMULPD Z22, Z23, Z23
+	VADDPD.BCST K(200), Z23, Z23
+	VMULPD Z22, Z23, Z23
+	VADDPD.BCST K(192), Z23, Z23
+	VMULPD Z22, Z23, Z23
+	VADDPD.BCST K(184), Z23, Z23
+	VMULPD Z22, Z23, Z23
+	VADDPD.BCST K(176), Z23, Z23
+	VMULPD Z22, Z23, Z23
+	VADDPD.BCST K(168), Z23, Z23
+	VMULPD Z22, Z23, Z23
+	VADDPD Z23, Z20, Z24                 // hfsq + R
+	VMULPD Z24, Z21, Z24                 // s·(hfsq + R)
+	VSUBPD Z24, Z20, Z25                 // k = 0: f − (hfsq − s·(hfsq+R))
+	VSUBPD Z25, Z17, Z25
+	VADDPD.BCST K(160), Z15, Z26         // k = 1: Ln2Hi − ((hfsq − (s·(hfsq+R) + (Ln2Lo + c))) − f)
+	VADDPD Z26, Z24, Z26
+	VSUBPD Z26, Z20, Z26
+	VSUBPD Z17, Z26, Z26
+	VBROADCASTSD K(152), Z27
+	VSUBPD Z26, Z27, Z26
+	VBLENDMPD Z25, Z26, K4, Z25
+	VMULPD Z6, Z6, Z27                   // e below 2⁻²⁹: e − e·e·0.5
+	VMULPD.BCST K(96), Z27, Z27
+	VSUBPD Z27, Z6, Z27
+	VCMPPD.BCST $1, K(136), Z6, K6
+	VBLENDMPD Z27, Z25, K6, Z25
+	VCMPPD.BCST $1, K(144), Z6, K6       // below 2⁻⁵⁴: e
+	VBLENDMPD Z6, Z25, K6, Z25
+
+	// loss = max(s, 0) + log1p(e) − y·s
+	VMAXPD Z31, Z0, Z28
+	VADDPD Z25, Z28, Z28
+	VMULPD (BX), Z0, Z29
+	VSUBPD Z29, Z28, Z28
+	MOVQ loss+16(FP), AX
+	VMOVUPD Z28, (AX)
+
+	KANDB K2, K1, K1
+	KANDB K5, K1, K1
+	KNOTB K1, K1
+	KMOVB K1, AX
+	MOVB AX, rare+32(FP)
+	VZEROUPPER
+	RET

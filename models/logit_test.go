@@ -170,3 +170,83 @@ func TestLogitLossGradBlocked(t *testing.T) {
 		}
 	}
 }
+
+// logitTerms8 gives logitTerm's loss and residual to the bit, lane by lane,
+// or marks the lane rare: margins of every size, both labels, zeros,
+// infinities, NaN, and values around the thresholds of exp and log1p.
+func TestLogitTerms8(t *testing.T) {
+	if !haveAVX512 {
+		t.Skip("no AVX-512 here: logitTerm runs row by row")
+	}
+	rng := rand.New(rand.NewPCG(13, 14))
+	special := []float64{0, math.Copysign(0, -1), 1e-300, -1e-300, 5e-324, 1e-17, -1e-17, 1.1e-16, -1.1e-16, 2.2e-16, 1e-9,
+		0.8813735870195430, -0.8813735870195430, 0.88137358701954, 0.881373587019544, 20.101, -20.101, 20.1, 37.43, -37.43, 37.4,
+		700, -700, 708.3, -708.3, 708.4, -708.4, 709.8, 745.2, -745.2, 746, 1e10, -1e10, 3e9, math.MaxFloat64, -math.MaxFloat64,
+		math.Inf(1), math.Inf(-1), math.NaN(), 1, -1, 0.5, -0.5, 2, -2}
+	for m := 1; m <= 48; m++ { // e within a few ulps of 1: u = 1+e just below 2
+		special = append(special, float64(m)*0x1p-54, -float64(m)*0x1p-54)
+	}
+	var s, y, loss, r [8]float64
+	lanes, redone := 0, 0
+	check := func() {
+		rare := logitTerms8(&s, &y, &loss, &r)
+		for k := range 8 {
+			wl, wr := logitTerm(s[k], y[k])
+			lanes++
+			if rare>>k&1 != 0 {
+				redone++
+				continue
+			}
+			if math.Float64bits(loss[k]) != math.Float64bits(wl) || math.Float64bits(r[k]) != math.Float64bits(wr) {
+				t.Fatalf("s=%v (%#x) y=%v: loss %v r %v, logitTerm %v %v", s[k], math.Float64bits(s[k]), y[k], loss[k], r[k], wl, wr)
+			}
+		}
+	}
+	rares := 0
+	for i := 0; i < len(special); i += 8 {
+		for k := range 8 {
+			s[k], y[k] = special[(i+k)%len(special)], float64(k%2)
+		}
+		rare := logitTerms8(&s, &y, &loss, &r)
+		for k := range 8 {
+			if rare>>k&1 != 0 {
+				rares++
+			}
+		}
+		check()
+	}
+	if rares == 0 {
+		t.Fatal("no special value was left to logitTerm")
+	}
+	scales := []float64{1e-12, 1e-6, 1e-3, 0.1, 0.5, 1, 3, 10, 30, 100, 800}
+	lanes, redone = 0, 0
+	for range 200_000 {
+		sc := scales[rng.IntN(len(scales))]
+		for k := range 8 {
+			s[k], y[k] = rng.NormFloat64()*sc, float64(rng.IntN(2))
+		}
+		check()
+	}
+	// Only margins beyond ±708 (one scale in eleven, about a third of its
+	// draws) are left to logitTerm.
+	if redone > lanes/20 {
+		t.Fatalf("%d of %d random lanes left to logitTerm", redone, lanes)
+	}
+	// e = exp(−|s|) just around √2−1, 2⁻²⁹, 2⁻⁵⁴ and 1.
+	for _, e := range []float64{math.Sqrt2 - 1, 0x1p-29, 0x1p-54, 1} {
+		x := -math.Log(e)
+		for d := -200; d < 200; d += 8 {
+			for k := range 8 {
+				v := x
+				for range d + k + 200 {
+					v = math.Nextafter(v, math.Inf(1))
+				}
+				for range 200 {
+					v = math.Nextafter(v, math.Inf(-1))
+				}
+				s[k], y[k] = v, float64(k%2)
+			}
+			check()
+		}
+	}
+}
