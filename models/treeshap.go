@@ -97,6 +97,7 @@ func (m *GBDT) ContributionsBatch(dst, X []float64) float64 {
 // outer loop, as in ContributionsBatch.
 func (m *GBDT) explainBlocks(dst, X []float64, p int) {
 	n := len(X) / p
+	dst = dst[:n*p]
 	keys := make([]uint64, n*p)
 	encodeKeys(keys, X, 0, n, p)
 	size := (n + 7) / 8 * 8 * p
