@@ -45,7 +45,11 @@ func WriteRecordParquet(path string, rec arrow.RecordBatch) error {
 func snapshotProps(schema *arrow.Schema) *parquet.WriterProperties {
 	// Dictionaries only for strings: hashing every float and integer of a
 	// wide feature table costs more than zstd gains over plain pages.
-	opts := []parquet.WriterProperty{parquet.WithCompression(compress.Codecs.Snappy), parquet.WithCreatedBy("churn"),
+	// Pages of 64 KB instead of 1 MB: the writer's page buffers stay small
+	// and come back from its pool warm, instead of a fresh zeroed half
+	// megabyte for every column (Features1M 3.91 → 3.81 s, for 2% more
+	// bytes).
+	opts := []parquet.WriterProperty{parquet.WithCompression(compress.Codecs.Snappy), parquet.WithCreatedBy("churn"), parquet.WithDataPageSize(64 << 10),
 		parquet.WithDictionaryDefault(false)}
 	for _, f := range schema.Fields() {
 		if f.Type.ID() == arrow.STRING {
