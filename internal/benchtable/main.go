@@ -230,7 +230,7 @@ Tried and dropped: chunks of 1 or 16 MB instead of 4 MB (no change), GOGC 200 du
 (−0.3 s for +0.25 GB peak), reusing the previous row's order-id hash in the line decoder and FNV
 without hash/fnv's hasher (no measurable change in KPIs1M).
 
-Session 25 (the tables on this page): two kernels in AVX-512 lanes, used where the processor has
+Session 25 (the tables on this page): kernels in AVX-512 lanes, used where the processor has
 AVX-512 F, VL and DQ (this machine; elsewhere the Go kernels run, and the tests compare the two to
 the bit). TreeSHAP explains blocks of eight rows at once: each block's keys and contributions are
 held feature-major, a split compares eight keys into a byte of the rows going right, a fork
@@ -238,17 +238,26 @@ blends eight path masks, and each feature's contributions are gathered and added
 leaf order (ExplainGBDT 16.4 → 6.1 µs a row; churn score --force at 1M 23.9 → 19.1 s). The
 logit's loss and gradient take eight rows at a time: dot products from 8×8 tiles of the
 standardised matrix turned in registers, the gradient from the rows as they lie, products and
-sums rounded apart as Go does on amd64 (no fused multiply-add); the logit candidate at 1M (1.84M
-rows × 63 features) 10.0 → 6.8 s. Every sum takes its terms in the same order as before, so the
-list folder and the saved models are byte for byte the same. The 1M run: 103.9 → 91.4 s (train
-44.8 → 38.4 s, score 15.8 → 11.6 s; ingest, features and CLV, whose code did not change, within the
-machine's noise). Looked at and left alone: first touches of fresh memory are cheap here (264 MB in
-0.05 s on two threads; huge pages through MADV_HUGEPAGE make them slower, 0.33 s), and score's
-1.3 s of filling its rows halves with the collector off (write barriers, not page faults);
-math.Exp and math.Log1p take 9.7 s of train's CPU (the logit's loss, the GBDT's gradients and
-validation losses), and exact vector versions would have to follow Go's algorithms step by step;
-writing snapshots is 13 of the snapshot pass's 30 s of CPU (Snappy 3.7 s, zeroing new buffers
-2.3 s, file writes 1.7 s, string dictionaries 1.6 s), inside arrow-go's writer.
+sums rounded apart as Go does on amd64 (no fused multiply-add), and the loss terms log1p(e^−|s|)
+and σ(s) − y with math.Exp's steps (its FMA path) and math.Log1p's in every lane, the few lanes
+off their common paths redone in Go; the logit candidate at 1M (1.84M rows × 63 features) 10.0 →
+6.8 → 5.0 s measured back to back (FitLogit800k reads 0.28–0.40 s from run to run). Snapshots
+are written in data pages of 64 KB instead of 1 MB: arrow-go's page buffers come back from its
+pool warm instead of a fresh zeroed half megabyte a column (Features1M 3.91 → 3.81 s back to
+back, for 2% more bytes). Every sum takes its terms in the same order as before, so the list
+folder and the saved models are byte for byte the same. The 1M run: 103.9 → 88.0 s (train 44.8
+→ 37.8 s, score 15.8 → 10.6 s; ingest and CLV, whose code did not change, within the machine's
+noise). Tried and dropped: e^−margin in lanes for the GBDT's gradients (that loop waits on
+memory: 8.0 → 8.7 ms for 1.5M rows), the CLV models fitted beside the churn candidates (−1.3 s
+for +0.3 GB peak RSS), the logit's standardisation on both cores (no measurable change), warehouse
+batches of 8k, 16k or 256k rows instead of 64k (slower or the same), snapshot pages of 16 KB (7%
+more bytes) or 256 KB (no gain). Looked at and left alone: first touches of fresh memory are cheap
+here (264 MB in 0.05 s on two threads; huge pages through MADV_HUGEPAGE make them slower, 0.33 s),
+and score's 1.3 s of filling its rows halves with the collector off (write barriers, not page
+faults); math.Exp and math.Log1p left in train are the CLV likelihoods'; writing snapshots is 12
+of the snapshot pass's 28 s of CPU (Snappy 3.9 s, file writes 1.6 s, the rest arrow-go's
+encoding, statistics, dictionaries and buffers), which a writer of our own could roughly halve;
+the GBDT's histograms (21 s of train's CPU) run at the loads-per-cycle limit of scalar code.
 
 Where the feature stage's time goes at 1M customers (churn features --force --cpuprofile, 2
 cores, 11.6M order lines with 2.9M feedback rows; profile in docs/profiles/features-1m.txt): 5.0 s
