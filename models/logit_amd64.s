@@ -3,7 +3,7 @@
 // Eight rows of the logit's standardised matrix (z: 8×p, row-major) at a
 // time, every row in a vector lane: each lane's products and sums are the
 // ones logitRowLossGrad computes, in the same order, so the results are
-// the same to the bit. Needs AVX-512 F (haveAVX512).
+// the same to the bit. Needs AVX-512 F, VL and DQ (haveAVX512).
 
 // TRANSPOSE turns rows Z0–Z7 (eight columns each) into columns: Z8–Z15
 // hold columns 0–7, row r in lane r. Z0–Z7 are overwritten.
