@@ -118,6 +118,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzReadInputFile$$' -fuzztime $(FUZZTIME) ./datasets
 	$(GO) test -run '^$$' -fuzz '^FuzzParallelWarehouse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./datasets
 	$(GO) test -run '^$$' -fuzz '^FuzzParseActionRules$$' -fuzztime $(FUZZTIME) ./pipeline
+	$(GO) test -run '^$$' -fuzz '^FuzzParseDays$$' -fuzztime $(FUZZTIME) ./cmd/churn
+	$(GO) test -run '^$$' -fuzz '^FuzzParseBytes$$' -fuzztime $(FUZZTIME) ./cmd/churn
+	$(GO) test -run '^$$' -fuzz '^FuzzConfigFile$$' -fuzztime $(FUZZTIME) ./cmd/churn
 
 clean:
 	rm -rf bin demo

@@ -116,9 +116,12 @@ func allFlagNames(root *cobra.Command) map[string]bool {
 	return names
 }
 
-// parseDays parses a duration in days: "90", "90d", "12w".
-func parseDays(s string) (int, error) {
-	s = strings.TrimSpace(strings.ToLower(s))
+// maxDays bounds the durations parseDays accepts: a hundred years.
+const maxDays = 36525
+
+// parseDays parses a duration in days: "90", "90d", "12w", at most maxDays.
+func parseDays(in string) (int, error) {
+	s := strings.TrimSpace(strings.ToLower(in))
 	mult := 1
 	switch {
 	case strings.HasSuffix(s, "d"):
@@ -127,8 +130,8 @@ func parseDays(s string) (int, error) {
 		s, mult = s[:len(s)-1], 7
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("%q: want a positive number of days such as 90d or 12w", s)
+	if err != nil || n <= 0 || n > maxDays/mult { // checked before multiplying: a huge count must not wrap round
+		return 0, fmt.Errorf("%q: want a positive number of days up to %d (a hundred years), such as 90d or 12w", in, maxDays)
 	}
 	return n * mult, nil
 }

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -296,4 +298,67 @@ func TestCorruptWarehouseExit3(t *testing.T) {
 	if code != 3 || !strings.Contains(stderr, "bucket=001") || !strings.Contains(stderr, "part-00000.parquet") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
+}
+
+// Durations in days: units, bounds, and counts that would overflow when
+// multiplied by seven.
+func TestParseDays(t *testing.T) {
+	for in, want := range map[string]int{"90": 90, "90d": 90, " 12W ": 84, "1d": 1, "36525d": 36525, "5217w": 36519} {
+		if got, err := parseDays(in); err != nil || got != want {
+			t.Errorf("parseDays(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "0", "-3d", "d", "w", "1.5d", "36526", "5218w", "2635249153387078803w", "9223372036854775807d", "abc"} {
+		if n, err := parseDays(bad); err == nil {
+			t.Errorf("parseDays(%q) = %d, accepted", bad, n)
+		} else if !strings.Contains(err.Error(), fmt.Sprintf("%q", bad)) {
+			t.Errorf("parseDays(%q): error %q does not quote the input", bad, err)
+		}
+	}
+}
+
+// Any text either parses to 1…36525 days or is refused; a plain count
+// with d or w means that many days or weeks.
+func FuzzParseDays(f *testing.F) {
+	for _, seed := range []string{"90d", "12w", "365", "0", "2635249153387078803w", "-1d", " 7W"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := parseDays(s)
+		if err != nil {
+			return
+		}
+		if n < 1 || n > maxDays {
+			t.Fatalf("parseDays(%q) = %d", s, n)
+		}
+		if k, err := strconv.Atoi(strings.TrimSuffix(s, "w")); err == nil && strings.HasSuffix(s, "w") && n != 7*k {
+			t.Fatalf("parseDays(%q) = %d, want %d", s, n, 7*k)
+		}
+	})
+}
+
+// A config file of any content fills the flags it names or gives a usage
+// error (exit 2) naming the file; it never panics.
+func FuzzConfigFile(f *testing.F) {
+	for _, seed := range []string{"workdir: /tmp/x\nhorizon: 60d\nrisk_high: 0.7\n", "wrokdir: x\n", "models: [logit, gbdt]\n",
+		"satisfaction-weights: {nps: 2, csat: 1}\n", "horizon: [\n", "- a\n- b\n", "workers: 3\nworkers: 4\n", "? [a]\n: b\n", "a: &x [*x]\n"} {
+		f.Add([]byte(seed))
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		path := filepath.Join(dir, "churn.yaml")
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		root := newRoot()
+		cmd, _, _ := root.Find([]string{"run"})
+		if err := cmd.ParseFlags([]string{"--config", path}); err != nil {
+			t.Fatal(err)
+		}
+		if err := applyConfig(cmd); err != nil {
+			if _, ok := err.(usageError); !ok {
+				t.Fatalf("%T %v, want a usage error", err, err)
+			}
+		}
+	})
 }

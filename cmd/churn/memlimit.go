@@ -48,8 +48,9 @@ func parseBytes(s string) (int64, error) {
 		"g": 30, "gb": 30, "gib": 30, "t": 40, "tb": 40, "tib": 40}
 	sh, ok := shift[unit]
 	f, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
-	if !ok || err != nil || f <= 0 || math.IsInf(f, 0) || f*math.Exp2(float64(sh)) >= math.MaxInt64 {
+	n := f * math.Exp2(float64(sh))
+	if !ok || err != nil || !(n >= 1 && n < math.MaxInt64) { // NaN and infinities fail too
 		return 0, fmt.Errorf("%q: want a size such as 2GiB, 1500MiB or off", s)
 	}
-	return int64(f * math.Exp2(float64(sh))), nil
+	return int64(n), nil
 }

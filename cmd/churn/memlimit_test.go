@@ -17,7 +17,7 @@ func TestParseBytes(t *testing.T) {
 			t.Errorf("parseBytes(%q) = %d, %v; want %d", c.in, got, err, c.want)
 		}
 	}
-	for _, bad := range []string{"", "GiB", "-1G", "2 XB", "abc", "1e30G", "0"} {
+	for _, bad := range []string{"", "GiB", "-1G", "2 XB", "abc", "1e30G", "0", "0.5", "0.4b", "NaN", "nan GiB", "inf", "+Inf k"} {
 		if _, err := parseBytes(bad); err == nil {
 			t.Errorf("parseBytes(%q) accepted", bad)
 		}
@@ -41,4 +41,18 @@ func TestApplyMemoryLimit(t *testing.T) {
 	if _, err := applyMemoryLimit("auto"); err != nil {
 		t.Fatalf("auto: %v", err)
 	}
+}
+
+// Any text either parses to a size of at least one byte that fits in an
+// int64, or is refused.
+func FuzzParseBytes(f *testing.F) {
+	for _, seed := range []string{"2GiB", "1500MiB", "3G", "512 MB", "1.5gib", "4096", "0", "NaN", "1e30G", "0.5", "-1k"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := parseBytes(s)
+		if err == nil && n < 1 {
+			t.Fatalf("parseBytes(%q) = %d", s, n)
+		}
+	})
 }
