@@ -121,6 +121,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDays$$' -fuzztime $(FUZZTIME) ./cmd/churn
 	$(GO) test -run '^$$' -fuzz '^FuzzParseBytes$$' -fuzztime $(FUZZTIME) ./cmd/churn
 	$(GO) test -run '^$$' -fuzz '^FuzzConfigFile$$' -fuzztime $(FUZZTIME) ./cmd/churn
+	$(GO) test -run '^$$' -fuzz '^FuzzParseTiers$$' -fuzztime $(FUZZTIME) ./features
 
 clean:
 	rm -rf bin demo

@@ -2,6 +2,7 @@ package features
 
 import (
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -337,4 +338,27 @@ func TestPointsFeatures(t *testing.T) {
 	})
 	plain := buildRich(t, richFixture, nil, Config{})
 	checkColumns(t, plain, map[string][]float64{PointsBalance: {nan, nan}, RedemptionRate: {nan, nan}})
+}
+
+// Any tiers text ParseTiers accepts comes back the same from FormatTiers,
+// with every tier needing more than the one before.
+func FuzzParseTiers(f *testing.F) {
+	for _, seed := range []string{"bronze=0/1, silver=200/2,gold=500.50/4", "a=1/1", "x=-1/2", "a/b=1/2", "gold tier=1.5/3,", "none=1/1", "a=1/1,a=2/2", "a=¥1,000/1"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ts, err := ParseTiers(s)
+		if err != nil {
+			return
+		}
+		for i := 1; i < len(ts); i++ {
+			if ts[i].MinSpendCents < ts[i-1].MinSpendCents || ts[i].MinOrders < ts[i-1].MinOrders {
+				t.Fatalf("%q: tier %d needs less than tier %d: %+v", s, i, i-1, ts)
+			}
+		}
+		again, err := ParseTiers(FormatTiers(ts))
+		if err != nil || !slices.Equal(again, ts) {
+			t.Fatalf("%q → %q → %+v, %v; want %+v", s, FormatTiers(ts), again, err, ts)
+		}
+	})
 }
