@@ -122,6 +122,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseBytes$$' -fuzztime $(FUZZTIME) ./cmd/churn
 	$(GO) test -run '^$$' -fuzz '^FuzzConfigFile$$' -fuzztime $(FUZZTIME) ./cmd/churn
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTiers$$' -fuzztime $(FUZZTIME) ./features
+	$(GO) test -run '^$$' -fuzz '^FuzzParseWeights$$' -fuzztime $(FUZZTIME) ./cmd/churn
+	$(GO) test -run '^$$' -fuzz '^FuzzParseShard$$' -fuzztime $(FUZZTIME) ./pipeline
 
 clean:
 	rm -rf bin demo

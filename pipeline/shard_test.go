@@ -282,3 +282,17 @@ func planFor(t *testing.T, cfg Config, cut time.Time) *snapshotPlan {
 	}
 	return newSnapshotPlan(cfg, cut, wv, last)
 }
+
+// Any --shard text either parses to a shard i/n with 0 ≤ i < n ≤
+// MaxShards (or none) or is refused.
+func FuzzParseShard(f *testing.F) {
+	for _, seed := range []string{"0/4", "3/4", "4/4", "-1/2", "0/0", "1/1025", " 2 / 8 ", "a/b", "0/1", "9223372036854775807/9223372036854775807"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		sh, err := ParseShard(s)
+		if err == nil && sh != (Shard{}) && (sh.N < 1 || sh.N > MaxShards || sh.I < 0 || sh.I >= sh.N) {
+			t.Fatalf("ParseShard(%q) = %+v", s, sh)
+		}
+	})
+}

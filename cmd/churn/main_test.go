@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/churn-dev/churn/datasets"
+	"github.com/churn-dev/churn/features"
 )
 
 // capture runs the CLI with args and returns exit code, stdout and stderr.
@@ -360,5 +361,24 @@ func FuzzConfigFile(f *testing.F) {
 				t.Fatalf("%T %v, want a usage error", err, err)
 			}
 		}
+	})
+}
+
+// Any --satisfaction-weights text either parses to kind → weight pairs
+// the feature config then checks, or is refused; it never panics.
+func FuzzParseWeights(f *testing.F) {
+	for _, seed := range []string{"nps=2,csat=1", "nps=1", "ces=-1", "x=NaN", "=", "nps=2,,csat=1", "nps=1e400"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		w, err := parseWeights(s)
+		if err != nil {
+			return
+		}
+		if len(w) == 0 {
+			t.Fatalf("parseWeights(%q) accepted no weights", s)
+		}
+		cfg := features.Config{SatisfactionWeights: w}
+		_ = cfg.Validate() // refuses unknown kinds and bad numbers; must not panic
 	})
 }
