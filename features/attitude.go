@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/apache/arrow-go/v18/arrow/array"
-
 	"github.com/churn-dev/churn/datasets"
 )
 
@@ -31,7 +29,7 @@ func surveyAnswer(kind string) bool {
 
 // appendAttitude writes the attitudinal features of one customer from its
 // feedback rows, counting only rows up to the cutoff.
-func (b *Builder) appendAttitude(next func() array.Builder, fb []datasets.Feedback, lines []line) {
+func (b *Builder) appendAttitude(next func() featureColumn, fb []datasets.Feedback, lines []line) {
 	nps, ces, perceived, expected := math.NaN(), math.NaN(), math.NaN(), math.NaN()
 	var csatSum, csatN float64
 	var c30, c90, c365, t90, r365, invites, answers int64
@@ -95,23 +93,23 @@ func (b *Builder) appendAttitude(next func() array.Builder, fb []datasets.Feedba
 	default:
 		class = "detractor"
 	}
-	next().(*array.StringBuilder).Append(class)
+	next().(*strCol).Append(class)
 	csat := math.NaN()
 	if csatN > 0 {
 		csat = csatSum / csatN
 	}
 	nullable(next(), csat)
 	nullable(next(), ces)
-	next().(*array.Int64Builder).Append(c30)
-	next().(*array.Int64Builder).Append(c90)
-	next().(*array.Int64Builder).Append(c365)
+	next().(*i64Col).Append(c30)
+	next().(*i64Col).Append(c90)
+	next().(*i64Col).Append(c365)
 	since := math.NaN()
 	if lastComplaint != math.MinInt64 {
 		since = float64(b.cutoffDay - floorDiv(lastComplaint, usPerDay))
 	}
 	nullable(next(), since)
-	next().(*array.Int64Builder).Append(t90)
-	next().(*array.Int64Builder).Append(r365)
+	next().(*i64Col).Append(t90)
+	next().(*i64Col).Append(r365)
 	bought := math.NaN()
 	if lastComplaint != math.MinInt64 {
 		bought = 0

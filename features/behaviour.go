@@ -4,8 +4,6 @@ import (
 	"math"
 	"slices"
 	"time"
-
-	"github.com/apache/arrow-go/v18/arrow/array"
 )
 
 // recentWindows are the order counts and net amounts (cents) of the last 90
@@ -18,8 +16,8 @@ type recentWindows struct {
 const daysPerMonth = 365.2425 / 12
 
 // nullable appends v, or a null when v is NaN, to a Float64 builder.
-func nullable(bld array.Builder, v float64) {
-	fb := bld.(*array.Float64Builder)
+func nullable(c featureColumn, v float64) {
+	fb := c.(*f64Col)
 	if math.IsNaN(v) {
 		fb.AppendNull()
 	} else {
@@ -64,9 +62,9 @@ func (z *zoneCache) localSeconds(us int64) int64 {
 // appendBehaviour writes the behavioural, price-sensitivity and returns
 // features of one customer from its orders (by the cutoff, sorted by time)
 // and lines; x is the BTYD repeat count and tenure the days since the first order.
-func (b *Builder) appendBehaviour(next func() array.Builder, lines []line, obs []order, w recentWindows, x int64, tenure float64) {
+func (b *Builder) appendBehaviour(next func() featureColumn, lines []line, obs []order, w recentWindows, x int64, tenure float64) {
 	n := float64(len(obs))
-	i64 := func(v int64) { next().(*array.Int64Builder).Append(v) }
+	i64 := func(v int64) { next().(*i64Col).Append(v) }
 	f64 := func(v float64) { nullable(next(), v) }
 
 	// Repeat purchase and frequency.
@@ -138,7 +136,7 @@ func (b *Builder) appendBehaviour(next func() array.Builder, lines []line, obs [
 		}
 	}
 	i64(int64(len(b.chanOrders.keys)))
-	next().(*array.StringBuilder).Append(b.channelNames[top])
+	next().(*strCol).Append(b.channelNames[top])
 	share := math.NaN()
 	if withChannel > 0 {
 		share = float64(topN) / float64(withChannel)

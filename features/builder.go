@@ -95,7 +95,8 @@ type Builder struct {
 	cutoffDay  int64 // days since epoch
 	cutoffEnd  int64 // µs: first instant after the cutoff day
 	horizonEnd int64 // µs
-	rb         *array.RecordBuilder
+	schema     *arrow.Schema
+	cols       []featureColumn // the feature columns being filled, one per schema field
 	cur        string
 	lines      []line
 	started    bool
@@ -185,16 +186,26 @@ func NewBuilder(mem memory.Allocator, cfg Config) (*Builder, error) {
 	}
 	c := cfg.Cutoff.UTC()
 	day := time.Date(c.Year(), c.Month(), c.Day(), 0, 0, 0, 0, time.UTC).UnixMicro() / usPerDay
+	schema := BuilderSchema(cfg.Labelled)
+	cols := make([]featureColumn, schema.NumFields())
+	for i, f := range schema.Fields() {
+		cols[i] = newColumn(f.Type)
+	}
 	return &Builder{cfg: cfg, cutoffDay: day, cutoffEnd: (day + 1) * usPerDay,
 		horizonEnd: (day + 1 + int64(cfg.Horizon)) * usPerDay,
-		rb:         array.NewRecordBuilder(mem, BuilderSchema(cfg.Labelled)),
+		schema:     schema,
+		cols:       cols,
 		nets:       map[uint64]orderNet{},
 		tierPoints: tierPoints(day), zone: zoneCache{loc: cfg.Location, start: 1, end: 0},
 	}, nil
 }
 
 // Release frees the builder's buffers.
-func (b *Builder) Release() { b.rb.Release() }
+func (b *Builder) Release() {
+	for i, f := range b.schema.Fields() {
+		b.cols[i] = newColumn(f.Type)
+	}
+}
 
 func hash64(s string) uint64 {
 	h := fnv.New64a()
@@ -213,11 +224,8 @@ var KPIColumns = []string{datasets.ColCustomerID, datasets.ColOrderID, datasets.
 // Reserve makes room for n feature rows (e.g. the customers expected in a
 // bucket), so the column buffers do not grow by copying.
 func (b *Builder) Reserve(n int) {
-	b.rb.Reserve(n)
-	for _, f := range b.rb.Fields() {
-		if sb, ok := f.(*array.StringBuilder); ok {
-			sb.ReserveData(n * 8)
-		}
+	for _, c := range b.cols {
+		c.reserve(n)
 	}
 }
 
@@ -458,7 +466,12 @@ func (b *Builder) Finish() arrow.RecordBatch {
 		b.flush()
 		b.started = false
 	}
-	return b.rb.NewRecordBatch()
+	arrs := make([]arrow.Array, len(b.cols))
+	for i, c := range b.cols {
+		arrs[i] = c.array()
+		defer arrs[i].Release()
+	}
+	return array.NewRecordBatch(b.schema, arrs, int64(arrs[0].Len()))
 }
 
 // markCancelled sets bit on the lines of every order that refunds within
@@ -609,9 +622,9 @@ func (b *Builder) flush() {
 			return
 		}
 	}
-	fs := b.rb.Fields()
+	fs := b.cols
 	k := 0
-	next := func() array.Builder { k++; return fs[k-1] }
+	next := func() featureColumn { k++; return fs[k-1] }
 	cutoffDay := b.cutoffDay
 	day := func(ts int64) int64 { return floorDiv(ts, usPerDay) }
 
@@ -689,29 +702,29 @@ func (b *Builder) flush() {
 	}
 
 	recency := float64(cutoffDay - lastDay)
-	next().(*array.StringBuilder).Append(b.cur)
-	next().(*array.Date32Builder).Append(arrow.Date32(firstDay))
-	next().(*array.Date32Builder).Append(arrow.Date32(lastDay))
-	next().(*array.Float64Builder).Append(recency)
-	next().(*array.Float64Builder).Append(float64(cutoffDay - firstDay))
-	next().(*array.Int64Builder).Append(int64(len(obs)))
-	next().(*array.Int64Builder).Append(spend)
-	next().(*array.Float64Builder).Append(float64(gross) / float64(len(obs)) / 100)
-	next().(*array.Int64Builder).Append(x)
-	next().(*array.Float64Builder).Append(float64(lastDay - firstDay))
-	next().(*array.Float64Builder).Append(float64(cutoffDay - firstDay))
-	next().(*array.Float64Builder).Append(meanRepeat)
-	next().(*array.Int64Builder).Append(o30)
-	next().(*array.Int64Builder).Append(o90)
-	next().(*array.Int64Builder).Append(o365)
-	next().(*array.Int64Builder).Append(oPrev90)
-	next().(*array.Float64Builder).Append(float64(s30) / 100)
-	next().(*array.Float64Builder).Append(float64(s90) / 100)
-	next().(*array.Float64Builder).Append(float64(s365) / 100)
-	next().(*array.Int64Builder).Append(o90 - oPrev90)
+	next().(*strCol).Append(b.cur)
+	next().(*date32Col).Append(arrow.Date32(firstDay))
+	next().(*date32Col).Append(arrow.Date32(lastDay))
+	next().(*f64Col).Append(recency)
+	next().(*f64Col).Append(float64(cutoffDay - firstDay))
+	next().(*i64Col).Append(int64(len(obs)))
+	next().(*i64Col).Append(spend)
+	next().(*f64Col).Append(float64(gross) / float64(len(obs)) / 100)
+	next().(*i64Col).Append(x)
+	next().(*f64Col).Append(float64(lastDay - firstDay))
+	next().(*f64Col).Append(float64(cutoffDay - firstDay))
+	next().(*f64Col).Append(meanRepeat)
+	next().(*i64Col).Append(o30)
+	next().(*i64Col).Append(o90)
+	next().(*i64Col).Append(o365)
+	next().(*i64Col).Append(oPrev90)
+	next().(*f64Col).Append(float64(s30) / 100)
+	next().(*f64Col).Append(float64(s90) / 100)
+	next().(*f64Col).Append(float64(s365) / 100)
+	next().(*i64Col).Append(o90 - oPrev90)
 
 	// Inter-purchase gaps between distinct purchase days.
-	gm, gs, od := next().(*array.Float64Builder), next().(*array.Float64Builder), next().(*array.Float64Builder)
+	gm, gs, od := next().(*f64Col), next().(*f64Col), next().(*f64Col)
 	if n := len(b.days) - 1; n >= 1 {
 		mean := float64(b.days[n]-b.days[0]) / float64(n)
 		gm.Append(mean)
@@ -731,20 +744,20 @@ func (b *Builder) flush() {
 		gs.AppendNull()
 		od.AppendNull()
 	}
-	next().(*array.Int64Builder).Append(int64(activeMonths))
-	next().(*array.Int64Builder).Append(int64(len(b.catSpend.keys)))
+	next().(*i64Col).Append(int64(activeMonths))
+	next().(*i64Col).Append(int64(len(b.catSpend.keys)))
 	rr := 0.0
 	if gross > 0 && refunds > 0 {
 		rr = float64(refunds) / float64(gross)
 	}
-	next().(*array.Float64Builder).Append(rr)
+	next().(*f64Col).Append(rr)
 	b.appendBehaviour(next, lines, obs, recentWindows{o90: o90, oPrev90: oPrev90, s90: s90, sPrev90: sPrev90}, x, float64(cutoffDay-firstDay))
 	b.appendAttitude(next, fb, lines)
 	p := b.judgeTiers(obs, lines)
-	next().(*array.StringBuilder).Append(TierName(b.cfg.Tiers, p.rank))
-	next().(*array.Int64Builder).Append(int64(p.rank))
-	next().(*array.Int64Builder).Append(int64(p.monthsInTier))
-	next().(*array.Int64Builder).Append(int64(p.changes))
+	next().(*strCol).Append(TierName(b.cfg.Tiers, p.rank))
+	next().(*i64Col).Append(int64(p.rank))
+	next().(*i64Col).Append(int64(p.monthsInTier))
+	next().(*i64Col).Append(int64(p.changes))
 	b.appendPoints(next, lines)
 	sub := b.judgeSubscription(fb)
 	b.appendSubscription(next, sub)
@@ -763,11 +776,11 @@ func (b *Builder) flush() {
 				futDays++
 			}
 		}
-		next().(*array.BooleanBuilder).Append(len(fut) == 0)
-		next().(*array.Int64Builder).Append(int64(len(fut)))
-		next().(*array.Int64Builder).Append(fs)
-		next().(*array.Int64Builder).Append(futDays)
-		next().(*array.BooleanBuilder).Append(sub.cancelled)
+		next().(*boolCol).Append(len(fut) == 0)
+		next().(*i64Col).Append(int64(len(fut)))
+		next().(*i64Col).Append(fs)
+		next().(*i64Col).Append(futDays)
+		next().(*boolCol).Append(sub.cancelled)
 	}
 }
 

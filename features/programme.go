@@ -3,7 +3,6 @@ package features
 import (
 	"fmt"
 
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"math"
 	"strconv"
 	"strings"
@@ -189,7 +188,7 @@ func (b *Builder) judgeTiers(obs []order, lines []line) programme {
 // appendPoints writes the loyalty-points features from the lines by the
 // cutoff (all NaN when the input has no points columns). Cancelled orders
 // need no care: their counterparts carry the points back.
-func (b *Builder) appendPoints(next func() array.Builder, lines []line) {
+func (b *Builder) appendPoints(next func() featureColumn, lines []line) {
 	balance, earned365, redeemed365, rate, since := math.NaN(), math.NaN(), math.NaN(), math.NaN(), math.NaN()
 	if b.hasPoints {
 		var e, r, e365, r365 int64

@@ -3,8 +3,6 @@ package features
 import (
 	"math"
 
-	"github.com/apache/arrow-go/v18/arrow/array"
-
 	"github.com/churn-dev/churn/datasets"
 )
 
@@ -61,14 +59,14 @@ func (b *Builder) judgeSubscription(fb []datasets.Feedback) subscriptionState {
 }
 
 // appendSubscription writes the contract features of one customer.
-func (b *Builder) appendSubscription(next func() array.Builder, s subscriptionState) {
-	next().(*array.StringBuilder).Append(s.status)
+func (b *Builder) appendSubscription(next func() featureColumn, s subscriptionState) {
+	next().(*strCol).Append(s.status)
 	days := math.NaN()
 	if s.hasSince {
 		days = float64(b.cutoffDay - floorDiv(s.since, usPerDay))
 	}
 	nullable(next(), days)
-	next().(*array.Int64Builder).Append(s.cancels)
+	next().(*i64Col).Append(s.cancels)
 	since := math.NaN()
 	if s.cancels > 0 {
 		since = float64(b.cutoffDay - floorDiv(s.lastCancel, usPerDay))
