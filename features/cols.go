@@ -54,15 +54,23 @@ func (v *validity) reserve(n int) {
 
 // add records one row, valid or not.
 func (v *validity) add(ok bool) {
-	if v.n%8 == 0 {
-		v.bits = append(v.bits, 0)
-	}
-	if ok {
-		v.bits[v.n/8] |= 1 << (v.n % 8)
-	} else {
+	v.bits = appendBit(v.bits, v.n, ok)
+	if !ok {
 		v.nulls++
 	}
 	v.n++
+}
+
+// appendBit sets bit n of a bitmap of n bits to b, growing it by a byte
+// when n starts one.
+func appendBit(bits []byte, n int, b bool) []byte {
+	if n%8 == 0 {
+		bits = append(bits, 0)
+	}
+	if b {
+		bits[n/8] |= 1 << (n % 8)
+	}
+	return bits
 }
 
 // take returns the bitmap buffer and null count and starts afresh.
@@ -164,12 +172,7 @@ func (c *boolCol) reserve(n int) {
 
 // Append adds a valid boolean.
 func (c *boolCol) Append(v bool) {
-	if c.n%8 == 0 {
-		c.vals = append(c.vals, 0)
-	}
-	if v {
-		c.vals[c.n/8] |= 1 << (c.n % 8)
-	}
+	c.vals = appendBit(c.vals, c.n, v)
 	c.add(true)
 }
 
