@@ -15,7 +15,7 @@ type recentWindows struct {
 // daysPerMonth is the mean Gregorian month.
 const daysPerMonth = 365.2425 / 12
 
-// nullable appends v, or a null when v is NaN, to a Float64 builder.
+// nullable appends v, or a null when v is NaN, to a float column.
 func nullable(c featureColumn, v float64) {
 	fb := c.(*f64Col)
 	if math.IsNaN(v) {

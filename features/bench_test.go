@@ -21,7 +21,7 @@ func BenchmarkBuilder(b *testing.B) {
 	recs := batches(b, mem, rows, 64*1024)
 	b.ReportAllocs()
 	for b.Loop() {
-		fb, _ := NewBuilder(mem, Config{Cutoff: time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC), Labelled: true})
+		fb, _ := NewBuilder(Config{Cutoff: time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC), Labelled: true})
 		for _, r := range recs {
 			if err := fb.Add(r); err != nil {
 				b.Fatal(err)

@@ -11,7 +11,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/churn-dev/churn/datasets"
 )
@@ -165,7 +164,7 @@ type order struct {
 }
 
 // NewBuilder returns a Builder; release it with Release.
-func NewBuilder(mem memory.Allocator, cfg Config) (*Builder, error) {
+func NewBuilder(cfg Config) (*Builder, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -200,12 +199,9 @@ func NewBuilder(mem memory.Allocator, cfg Config) (*Builder, error) {
 	}, nil
 }
 
-// Release frees the builder's buffers.
-func (b *Builder) Release() {
-	for i, f := range b.schema.Fields() {
-		b.cols[i] = newColumn(f.Type)
-	}
-}
+// Release drops the builder's column buffers (records Finish returned keep
+// theirs); the builder is not used after it.
+func (b *Builder) Release() { b.cols = nil }
 
 func hash64(s string) uint64 {
 	h := fnv.New64a()

@@ -72,7 +72,7 @@ func build(t *testing.T, rows []tx, labelled bool, batchSize int) arrow.RecordBa
 	t.Helper()
 	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
 	t.Cleanup(func() { mem.AssertSize(t, 0) })
-	b, err := NewBuilder(mem, Config{Cutoff: time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC), Horizon: 90, Labelled: labelled})
+	b, err := NewBuilder(Config{Cutoff: time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC), Horizon: 90, Labelled: labelled})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +175,7 @@ func TestUnlabelled(t *testing.T) {
 
 func TestUnsortedInput(t *testing.T) {
 	mem := memory.DefaultAllocator
-	b, _ := NewBuilder(mem, Config{Cutoff: time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC)})
+	b, _ := NewBuilder(Config{Cutoff: time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC)})
 	defer b.Release()
 	recs := batches(t, mem, []tx{{"b", "1", "2024-01-01T00:00:00Z", 1, ""}, {"a", "2", "2024-01-01T00:00:00Z", 1, ""}}, 10)
 	if err := b.Add(recs[0]); err == nil {
@@ -350,10 +350,10 @@ func TestSharedDecoderEqualsAdd(t *testing.T) {
 		shared, alone := make([]*Builder, len(cfgs)), make([]*Builder, len(cfgs))
 		for k, c := range cfgs {
 			var err error
-			if shared[k], err = NewBuilder(mem, c); err != nil {
+			if shared[k], err = NewBuilder(c); err != nil {
 				t.Fatal(err)
 			}
-			if alone[k], err = NewBuilder(mem, c); err != nil {
+			if alone[k], err = NewBuilder(c); err != nil {
 				t.Fatal(err)
 			}
 		}

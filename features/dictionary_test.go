@@ -32,7 +32,7 @@ func TestDictionaryTextColumns(t *testing.T) {
 	dict := withDictionaries(t, mem, plain, text...)
 	defer dict.Release()
 	build := func(rec arrow.RecordBatch) arrow.RecordBatch {
-		b, err := NewBuilder(mem, Config{Cutoff: time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC), Tiers: testTiers})
+		b, err := NewBuilder(Config{Cutoff: time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC), Tiers: testTiers})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -83,7 +83,7 @@ func buildRich(t *testing.T, rows []richTx, fb []datasets.Feedback, cfg Config) 
 	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
 	t.Cleanup(func() { mem.AssertSize(t, 0) })
 	cfg.Cutoff = time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC)
-	b, err := NewBuilder(mem, cfg)
+	b, err := NewBuilder(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +318,7 @@ func TestPointsFeatures(t *testing.T) {
 	}
 	rec := rb.NewRecordBatch()
 	defer rec.Release()
-	b, err := NewBuilder(mem, Config{Cutoff: time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC)})
+	b, err := NewBuilder(Config{Cutoff: time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC)})
 	if err != nil {
 		t.Fatal(err)
 	}

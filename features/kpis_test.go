@@ -36,7 +36,7 @@ func kpiBook(t *testing.T, rows []richTx, fb []datasets.Feedback) *KPIBook {
 	}
 	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
 	defer mem.AssertSize(t, 0)
-	b, err := NewBuilder(mem, Config{Cutoff: cutoff, Tiers: testTiers})
+	b, err := NewBuilder(Config{Cutoff: cutoff, Tiers: testTiers})
 	if err != nil {
 		t.Fatal(err)
 	}

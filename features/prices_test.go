@@ -87,7 +87,7 @@ func TestPriceIncreaseResponse(t *testing.T) {
 	if len(inc) != 1 || len(inc[hash64("X")]) != 1 || inc[hash64("X")][0] != feb {
 		t.Fatalf("increases = %v, want X in February only", inc)
 	}
-	b, err := NewBuilder(mem, Config{Cutoff: cutoff, PriceIncreases: inc})
+	b, err := NewBuilder(Config{Cutoff: cutoff, PriceIncreases: inc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestPriceIncreaseResponse(t *testing.T) {
 	// Mid-June cutoff: June is not complete, and a 90-day window after
 	// February ends by it; an increase with its after-window past the
 	// cutoff is not seen.
-	early, err := NewBuilder(mem, Config{Cutoff: time.Date(2024, 4, 15, 0, 0, 0, 0, time.UTC), PriceIncreases: inc})
+	early, err := NewBuilder(Config{Cutoff: time.Date(2024, 4, 15, 0, 0, 0, 0, time.UTC), PriceIncreases: inc})
 	if err != nil {
 		t.Fatal(err)
 	}

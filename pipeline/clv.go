@@ -150,7 +150,7 @@ func LoadCLVData(ctx context.Context, in CLVInput, holdout bool) (CLVData, error
 	if holdout {
 		horizon = int(in.HoldoutEnd.Sub(in.CalibrationEnd).Hours() / 24)
 	}
-	b, err := features.NewBuilder(mem, features.Config{Cutoff: in.CalibrationEnd, Horizon: horizon, Labelled: holdout})
+	b, err := features.NewBuilder(features.Config{Cutoff: in.CalibrationEnd, Horizon: horizon, Labelled: holdout})
 	if err != nil {
 		return d, err
 	}

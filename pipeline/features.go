@@ -368,7 +368,7 @@ func bucketFeatures(ctx context.Context, workdir string, b int, mem memory.Alloc
 		}
 	}()
 	for k, fcfg := range fcfgs {
-		fb, err := features.NewBuilder(mem, fcfg)
+		fb, err := features.NewBuilder(fcfg)
 		if err != nil {
 			return nil, err
 		}
