@@ -103,11 +103,30 @@ func appendSpill(dst []byte, t, prev *Transaction) []byte {
 	}
 	for i, s := range strs {
 		if flags&(spillSameCust<<i) == 0 {
-			dst = binary.AppendUvarint(dst, uint64(len(s)))
-			dst = append(dst, s...)
+			dst = appendSpillString(dst, s)
 		}
 	}
 	return dst
+}
+
+// appendSpillString appends s to dst as its length (a uvarint) and bytes.
+func appendSpillString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+// nextSpillString decodes the string at the start of p (appendSpillString's
+// form) and returns it, a view of p, with the rest of p.
+func nextSpillString(p []byte) (string, []byte, error) {
+	l, n := binary.Uvarint(p)
+	if n <= 0 || l > uint64(len(p)-n) {
+		return "", nil, errSpillCorrupt
+	}
+	p = p[n:]
+	if l == 0 {
+		return "", p, nil
+	}
+	return unsafe.String(&p[0], int(l)), p[l:], nil
 }
 
 var errSpillCorrupt = errors.New("datasets: spill file is damaged")
@@ -138,16 +157,10 @@ func nextSpill(p []byte, t *Transaction) ([]byte, error) {
 		if flags&(spillSameCust<<i) != 0 {
 			continue
 		}
-		l, n := binary.Uvarint(p)
-		if n <= 0 || l > uint64(len(p)-n) {
-			return nil, errSpillCorrupt
+		var err error
+		if strs[i], p, err = nextSpillString(p); err != nil {
+			return nil, err
 		}
-		p = p[n:]
-		strs[i] = ""
-		if l > 0 {
-			strs[i] = unsafe.String(&p[0], int(l))
-		}
-		p = p[l:]
 	}
 	*t = Transaction{TS: nums[0], AmountCents: nums[1], DiscountCents: nums[2], UnitPriceCents: nums[3], PointsEarned: nums[4],
 		PointsRedeemed: nums[5], Quantity: int32(nums[6]), CustomerID: strs[0], OrderID: strs[1], ProductID: strs[2],

@@ -15,8 +15,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/compress/zstd"
 )
 
 // Customer is one row of the optional customers input (DESIGN.md,
@@ -239,20 +237,33 @@ func readTableFile[T any](ctx context.Context, name string, src rowSource, table
 // field — its non-empty fields win, empty ones keep the stored value, and
 // attributes are united with the later value winning — and the new rows
 // come after the stored ones, so the newest export wins. replace drops the
-// stored rows first.
+// stored rows first. Ingest streams its rows through NewCustomersWriter
+// instead: the same table, without holding the export in memory.
 func CommitCustomers(ctx context.Context, workdir string, buckets int, rows []Customer, replace bool) (TableInfo, error) {
-	return customersTable.commit(ctx, workdir, buckets, rows, replace)
+	return commitRows(customersTable, workdir, buckets, rows, func(w *TableWriter[Customer]) (TableInfo, error) {
+		return w.Commit(ctx, replace)
+	})
 }
 
 // CommitCustomersShard is CommitCustomers for the buckets keep accepts,
 // written into dir/bucket=NNN/ (a folder the caller commits); the result
 // is the shard's share, for AssembleTable.
 func CommitCustomersShard(ctx context.Context, workdir string, buckets int, rows []Customer, replace bool, keep func(int) bool, dir string) (TableInfo, error) {
-	return customersTable.build(ctx, workdir, buckets, rows, replace, keep, dir)
+	return commitRows(customersTable, workdir, buckets, rows, func(w *TableWriter[Customer]) (TableInfo, error) {
+		return w.CommitShard(ctx, replace, keep, dir)
+	})
+}
+
+// NewCustomersWriter returns a writer of the customers table of workdir
+// with n buckets (n ≤ 0: DefaultBuckets).
+func NewCustomersWriter(workdir string, n int) (*TableWriter[Customer], error) {
+	return newTableWriter(customersTable, workdir, n)
 }
 
 var customersTable = table[Customer]{dir: CustomersDir, kind: "warehouse/customers",
 	id:      func(c Customer) string { return c.CustomerID },
+	encode:  encodeCustomer,
+	decode:  decodeCustomer,
 	compare: func(a, b Customer) int { return strings.Compare(a.CustomerID, b.CustomerID) },
 	same:    func(a, b Customer) bool { return a.CustomerID == b.CustomerID },
 	merge:   mergeCustomer}
@@ -278,19 +289,31 @@ func mergeCustomer(old, newer Customer) Customer {
 }
 
 // CommitFeedback merges rows into <workdir>/warehouse/feedback, dropping
-// rows identical to another, and commits it atomically.
+// rows identical to another, and commits it atomically (ingest streams
+// its rows through NewFeedbackWriter instead).
 func CommitFeedback(ctx context.Context, workdir string, buckets int, rows []Feedback, replace bool) (TableInfo, error) {
-	return feedbackTable.commit(ctx, workdir, buckets, rows, replace)
+	return commitRows(feedbackTable, workdir, buckets, rows, func(w *TableWriter[Feedback]) (TableInfo, error) {
+		return w.Commit(ctx, replace)
+	})
 }
 
 // CommitFeedbackShard is CommitFeedback for the buckets keep accepts, as
 // CommitCustomersShard.
 func CommitFeedbackShard(ctx context.Context, workdir string, buckets int, rows []Feedback, replace bool, keep func(int) bool, dir string) (TableInfo, error) {
-	return feedbackTable.build(ctx, workdir, buckets, rows, replace, keep, dir)
+	return commitRows(feedbackTable, workdir, buckets, rows, func(w *TableWriter[Feedback]) (TableInfo, error) {
+		return w.CommitShard(ctx, replace, keep, dir)
+	})
+}
+
+// NewFeedbackWriter returns a writer of the feedback table, as
+// NewCustomersWriter.
+func NewFeedbackWriter(workdir string, n int) (*TableWriter[Feedback], error) {
+	return newTableWriter(feedbackTable, workdir, n)
 }
 
 var feedbackTable = table[Feedback]{dir: FeedbackDir, kind: "warehouse/feedback",
 	id: func(f Feedback) string { return f.CustomerID }, compare: compareFeedback, same: sameFeedback,
+	encode: encodeFeedback, decode: decodeFeedback,
 	merge: func(_, b Feedback) Feedback { return b }}
 
 // AssembleTable commits the customers (CustomersDir) or feedback
@@ -327,99 +350,16 @@ func sameFeedback(a, b Feedback) bool {
 // table is how a customer-keyed table merges: rows are bucketed by id,
 // sorted by compare (stable, so for equal keys the stored rows come first
 // and the new ones last), and every run that same calls equal is folded
-// into one row with merge (earlier, later).
+// into one row with merge (earlier, later). encode and decode give a row's
+// spill form (tablewriter.go).
 type table[T any] struct {
 	dir, kind string
 	id        func(T) string
 	compare   func(a, b T) int
 	same      func(a, b T) bool
 	merge     func(a, b T) T
-}
-
-// commit merges the stored and new rows and commits the folder.
-func (tb table[T]) commit(ctx context.Context, workdir string, buckets int, rows []T, replace bool) (TableInfo, error) {
-	if buckets <= 0 {
-		buckets = DefaultBuckets
-	}
-	var info TableInfo
-	err := CommitFolder(filepath.Join(workdir, tb.dir), func(tmp string) (Manifest, error) {
-		var err error
-		info, err = tb.build(ctx, workdir, buckets, rows, replace, nil, tmp)
-		return tableManifest(tb.kind, buckets, info), err
-	})
-	return info, err
-}
-
-// build merges the stored and new rows of the buckets keep accepts (nil:
-// all) and writes them into out/bucket=NNN/part-00000.parquet.
-func (tb table[T]) build(ctx context.Context, workdir string, buckets int, rows []T, replace bool, keep func(int) bool, out string) (TableInfo, error) {
-	if buckets <= 0 {
-		buckets = DefaultBuckets
-	}
-	keeps := func(b int) bool { return keep == nil || keep(b) }
-	byBucket := make([][]T, buckets)
-	root := filepath.Join(workdir, tb.dir)
-	if !replace {
-		if m, err := ReadManifest(root); err == nil {
-			old, _ := strconv.Atoi(m.Meta["buckets"])
-			for b := range old {
-				if old == buckets && !keeps(b) {
-					continue // the same layout: another shard's bucket
-				}
-				stored, err := readParquetRows[T](filepath.Join(BucketDir(root, b), "part-00000.parquet"))
-				if err != nil {
-					return TableInfo{}, err
-				}
-				for _, r := range stored {
-					if nb := Bucket(tb.id(r), buckets); keeps(nb) {
-						byBucket[nb] = append(byBucket[nb], r)
-					}
-				}
-			}
-		} else if _, statErr := os.Stat(filepath.Join(root, ManifestName)); !os.IsNotExist(statErr) {
-			return TableInfo{}, err
-		}
-	}
-	for _, r := range rows {
-		if b := Bucket(tb.id(r), buckets); keeps(b) {
-			byBucket[b] = append(byBucket[b], r)
-		}
-	}
-	infos := make([]TableInfo, buckets)
-	err := eachBucket(buckets, func(b int) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if !keeps(b) {
-			return nil
-		}
-		rs := byBucket[b]
-		slices.SortStableFunc(rs, tb.compare)
-		kept := rs[:0]
-		for _, r := range rs {
-			if n := len(kept); n > 0 && tb.same(kept[n-1], r) {
-				kept[n-1] = tb.merge(kept[n-1], r)
-				continue
-			}
-			if len(kept) == 0 || tb.id(kept[len(kept)-1]) != tb.id(r) {
-				infos[b].Customers++
-			}
-			kept = append(kept, r)
-		}
-		infos[b].Dropped = int64(len(rs) - len(kept))
-		infos[b].Rows = int64(len(kept))
-		d := BucketDir(out, b)
-		if err := os.MkdirAll(d, DirMode); err != nil {
-			return fmt.Errorf("datasets: %w", err)
-		}
-		// Every column zstd (the default level), through the file's own encoder.
-		return writeParquetRows(filepath.Join(d, "part-00000.parquet"), kept, parquet.Compression(newFileZstd(zstd.DefaultLevel)))
-	})
-	var info TableInfo
-	for _, bi := range infos {
-		info.Rows, info.Customers, info.Dropped = info.Rows+bi.Rows, info.Customers+bi.Customers, info.Dropped+bi.Dropped
-	}
-	return info, err
+	encode    func(dst []byte, r *T) []byte
+	decode    func(p []byte, r *T) ([]byte, error)
 }
 
 // FeedbackForBucket returns the stored feedback rows of the customers in

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -344,33 +343,45 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 		}
 		w.LinkCancellations(txOpt.CancelPrefix) // at commit, a bucket at a time
 	}
-	// A shard keeps only its buckets' customer and feedback rows (the
-	// tables are held in memory until they are committed).
-	var customers segments[datasets.Customer]
-	addCustomer := ownedOnly(cfg, customers.add, func(c datasets.Customer) string { return c.CustomerID })
-	for _, path := range fresh[datasets.Customers.Name] {
-		opt := base
-		opt.Map, opt.NotAfter, opt.SHA256 = in.CustomersMap, time.Time{}, fileSums[path]
-		st, err := datasets.ReadCustomerFile(ctx, path, opt, addCustomer, keepBad)
-		if err := check(datasets.Customers.Name, path, st, err); err != nil {
+	// The customers and feedback rows wait in spill files until the commit
+	// (a shard keeps only its buckets' rows).
+	var customers *datasets.TableWriter[datasets.Customer]
+	if paths := fresh[datasets.Customers.Name]; len(paths) > 0 {
+		if customers, err = datasets.NewCustomersWriter(cfg.Workdir, cfg.Buckets); err != nil {
 			return res, err
 		}
+		defer customers.Close()
+		addCustomer := ownedOnly(cfg, customers.Add, func(c datasets.Customer) string { return c.CustomerID })
+		for _, path := range paths {
+			opt := base
+			opt.Map, opt.NotAfter, opt.SHA256 = in.CustomersMap, time.Time{}, fileSums[path]
+			st, err := datasets.ReadCustomerFile(ctx, path, opt, addCustomer, keepBad)
+			if err := check(datasets.Customers.Name, path, st, err); err != nil {
+				return res, err
+			}
+		}
 	}
-	var feedback segments[datasets.Feedback]
-	addFeedback := ownedOnly(cfg, feedback.add, func(f datasets.Feedback) string { return f.CustomerID })
-	for _, path := range fresh[datasets.FeedbackTable.Name] {
-		opt := base
-		opt.Map, opt.SHA256 = in.FeedbackMap, fileSums[path]
-		st, err := datasets.ReadFeedbackFile(ctx, path, opt, addFeedback, keepBad)
-		if err := check(datasets.FeedbackTable.Name, path, st, err); err != nil {
+	var feedback *datasets.TableWriter[datasets.Feedback]
+	if paths := fresh[datasets.FeedbackTable.Name]; len(paths) > 0 {
+		if feedback, err = datasets.NewFeedbackWriter(cfg.Workdir, cfg.Buckets); err != nil {
 			return res, err
+		}
+		defer feedback.Close()
+		addFeedback := ownedOnly(cfg, feedback.Add, func(f datasets.Feedback) string { return f.CustomerID })
+		for _, path := range paths {
+			opt := base
+			opt.Map, opt.SHA256 = in.FeedbackMap, fileSums[path]
+			st, err := datasets.ReadFeedbackFile(ctx, path, opt, addFeedback, keepBad)
+			if err := check(datasets.FeedbackTable.Name, path, st, err); err != nil {
+				return res, err
+			}
 		}
 	}
 
 	res.BadSample = bad[:min(len(bad), 5)]
 	rec.Quarantined, rec.Lines = res.Quarantined, res.Lines
 	if cfg.Shard.Sharded() {
-		err := commitIngestShard(ctx, cfg, in, key, w, customers.all(), fresh[datasets.Customers.Name] != nil, feedback.all(), fresh[datasets.FeedbackTable.Name] != nil, bad, &res, rec)
+		err := commitIngestShard(ctx, cfg, in, key, w, customers, feedback, bad, &res, rec)
 		if err == nil {
 			cfg.logStage("ingest", res.Loaded, start, "shard", cfg.Shard.String(), "quarantined", res.Quarantined)
 		}
@@ -382,7 +393,7 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 			return res, err
 		}
 	}
-	err = commitIngest(ctx, cfg, in.Replace, w, customers.all(), fresh[datasets.Customers.Name] != nil, feedback.all(), fresh[datasets.FeedbackTable.Name] != nil, &res, &rec)
+	err = commitIngest(ctx, cfg, in.Replace, w, customers, feedback, &res, &rec)
 	if err == nil {
 		err = appendIngestLog(cfg.Workdir, ingestLog, rec)
 	}
@@ -401,35 +412,20 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 	return res, nil
 }
 
-// segments collects rows in fixed blocks: millions of rows without the
-// repeated copying of a growing slice.
-type segments[T any] struct{ blocks [][]T }
-
-func (s *segments[T]) add(r T) error {
-	if n := len(s.blocks); n == 0 || len(s.blocks[n-1]) == cap(s.blocks[n-1]) {
-		s.blocks = append(s.blocks, make([]T, 0, 1<<16))
-	}
-	b := &s.blocks[len(s.blocks)-1]
-	*b = append(*b, r)
-	return nil
-}
-
-// all returns the rows in order, in one slice.
-func (s *segments[T]) all() []T { return slices.Concat(s.blocks...) }
-
 // commitIngest commits the tables an ingest touched: customers and
 // feedback first, transactions last.
-func commitIngest(ctx context.Context, cfg Config, replace bool, w *datasets.WarehouseWriter, customers []datasets.Customer, hasCustomers bool,
-	feedback []datasets.Feedback, hasFeedback bool, res *IngestResult, rec *ingestRecord) error {
-	if hasCustomers {
-		info, err := datasets.CommitCustomers(ctx, cfg.Workdir, cfg.Buckets, customers, replace)
+// (nil: no new rows of that table).
+func commitIngest(ctx context.Context, cfg Config, replace bool, w *datasets.WarehouseWriter, customers *datasets.TableWriter[datasets.Customer],
+	feedback *datasets.TableWriter[datasets.Feedback], res *IngestResult, rec *ingestRecord) error {
+	if customers != nil {
+		info, err := customers.Commit(ctx, replace)
 		if err != nil {
 			return err
 		}
 		res.CustomerRows = info.Rows
 	}
-	if hasFeedback {
-		info, err := datasets.CommitFeedback(ctx, cfg.Workdir, cfg.Buckets, feedback, replace)
+	if feedback != nil {
+		info, err := feedback.Commit(ctx, replace)
 		if err != nil {
 			return err
 		}

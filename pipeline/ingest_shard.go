@@ -58,8 +58,8 @@ func ingestKey(cfg Config, in IngestInput, id string) string {
 
 // commitIngestShard commits a shard's buckets of every table the ingest
 // touched, with its record, to shards/ingest/<ingest-id>/shard-III-of-NNN/.
-func commitIngestShard(ctx context.Context, cfg Config, in IngestInput, key string, w *datasets.WarehouseWriter, customers []datasets.Customer, hasCustomers bool,
-	feedback []datasets.Feedback, hasFeedback bool, bad []datasets.BadRow, res *IngestResult, rec ingestRecord) error {
+func commitIngestShard(ctx context.Context, cfg Config, in IngestInput, key string, w *datasets.WarehouseWriter, customers *datasets.TableWriter[datasets.Customer],
+	feedback *datasets.TableWriter[datasets.Feedback], bad []datasets.BadRow, res *IngestResult, rec ingestRecord) error {
 	dir := datasets.ShardDir(cfg.Workdir, ingestStage, res.ID, cfg.Shard.I, cfg.Shard.N)
 	pf, err := datasets.BeginFolder(dir)
 	if err != nil {
@@ -67,15 +67,15 @@ func commitIngestShard(ctx context.Context, cfg Config, in IngestInput, key stri
 	}
 	defer pf.Abort() // a no-op once committed
 	sh := ingestShard{Key: key, Result: *res, Record: rec}
-	if hasCustomers {
-		info, err := datasets.CommitCustomersShard(ctx, cfg.Workdir, cfg.Buckets, customers, in.Replace, cfg.Shard.Owns, filepath.Join(pf.Dir(), "customers"))
+	if customers != nil {
+		info, err := customers.CommitShard(ctx, in.Replace, cfg.Shard.Owns, filepath.Join(pf.Dir(), "customers"))
 		if err != nil {
 			return err
 		}
 		sh.Customers = &info
 	}
-	if hasFeedback {
-		info, err := datasets.CommitFeedbackShard(ctx, cfg.Workdir, cfg.Buckets, feedback, in.Replace, cfg.Shard.Owns, filepath.Join(pf.Dir(), "feedback"))
+	if feedback != nil {
+		info, err := feedback.CommitShard(ctx, in.Replace, cfg.Shard.Owns, filepath.Join(pf.Dir(), "feedback"))
 		if err != nil {
 			return err
 		}
