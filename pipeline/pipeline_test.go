@@ -297,6 +297,10 @@ func TestQuietAsOfDay(t *testing.T) {
 	if res.Ingest.LastDay != "2025-12-29" || res.Score.Customers < 3900 || res.Train.Validation.N == 0 {
 		t.Errorf("last day %s, %d scored, validation n %d", res.Ingest.LastDay, res.Score.Customers, res.Train.Validation.N)
 	}
+	// The head of the list is a copy, not a window on every row.
+	if len(res.Score.Top) != 10 || cap(res.Score.Top) > 16 {
+		t.Errorf("top rows: len %d, cap %d; want 10 rows of their own", len(res.Score.Top), cap(res.Score.Top))
+	}
 }
 
 // expected_next_order_date is the model's median time to the next order:

@@ -216,7 +216,9 @@ func publishList(ctx context.Context, cfg Config, asOf time.Time, sp *scorePrep,
 	res := ScoreResult{Dir: datasets.ListDir(cfg.Workdir, dateString(asOf)), Customers: len(rows)}
 	res.ListCSV = filepath.Join(res.Dir, datasets.RetentionListCSV)
 	res.Report = filepath.Join(res.Dir, datasets.ReportHTML)
-	res.Top = rows[:min(10, len(rows))]
+	// A copy: a slice of rows would keep every row of the list (10M rows:
+	// about 7 GB) alive through the guards and after.
+	res.Top = slices.Clone(rows[:min(10, len(rows))])
 	var html bytes.Buffer
 	rd := reportData(cfg, asOf, rows, &sp.churnArt, &sp.clvArt, sp.churnV, sp.clvV)
 	rd.KPIs = kpiSection(kpis, cohorts)
