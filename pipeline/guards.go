@@ -182,18 +182,12 @@ func checkGuards(ctx context.Context, cfg Config, asOf time.Time, prevLatest str
 		if prevLatest == "" || prevLatest == dateString(asOf) {
 			r.Detail = "no earlier published list to compare with"
 		} else {
-			prev, err1 := datasets.ReadScoresParquet(filepath.Join(datasets.ListDir(cfg.Workdir, prevLatest), datasets.ScoresParquet))
-			now, err2 := datasets.ReadScoresParquet(filepath.Join(datasets.ListDir(cfg.Workdir, dateString(asOf)), datasets.ScoresParquet))
+			// The probabilities alone: whole rows of two lists of ten million
+			// customers would take about 10 GB.
+			p, err1 := datasets.ReadScoreProbabilities(filepath.Join(datasets.ListDir(cfg.Workdir, prevLatest), datasets.ScoresParquet))
+			q, err2 := datasets.ReadScoreProbabilities(filepath.Join(datasets.ListDir(cfg.Workdir, dateString(asOf)), datasets.ScoresParquet))
 			if err := errors.Join(err1, err2); err != nil {
 				return nil, err
-			}
-			p := make([]float64, len(prev))
-			for i := range prev {
-				p[i] = prev[i].ChurnProbability
-			}
-			q := make([]float64, len(now))
-			for i := range now {
-				q[i] = now[i].ChurnProbability
 			}
 			r.Value = binnedPSI(p, q)
 			r.Tripped = r.Value > g.ScorePSI

@@ -30,7 +30,7 @@ var moveOrder = []string{MoveEnteredHigh, MoveRiskUp, MoveCameBack, MoveRiskDown
 // Mover is one customer's change since the previous list.
 type Mover struct {
 	Move     string
-	Prev     *datasets.ScoreRow // nil for new customers
+	Prev     *datasets.ListEntry // nil for new customers
 	Now      *datasets.ScoreRow
 	PrevRank int64
 }
@@ -66,16 +66,19 @@ func previousList(workdir string, asOf time.Time) (string, string) {
 	return best, datasets.ListDir(workdir, best)
 }
 
-// findMovers compares the ranked rows with the previous list's rows.
-func findMovers(prev, now []datasets.ScoreRow) []Mover {
-	before := make(map[string]*datasets.ScoreRow, len(prev))
+// findMovers compares the ranked rows with the previous list's entries.
+func findMovers(prev []datasets.ListEntry, now []datasets.ScoreRow) []Mover {
+	before := make(map[string]int32, len(prev))
 	for i := range prev {
-		before[prev[i].CustomerID] = &prev[i]
+		before[prev[i].CustomerID] = int32(i)
 	}
 	var out []Mover
 	for i := range now {
 		r := &now[i]
-		p := before[r.CustomerID]
+		var p *datasets.ListEntry
+		if k, ok := before[r.CustomerID]; ok {
+			p = &prev[k]
+		}
 		m := Mover{Now: r, Prev: p}
 		switch {
 		case p == nil:

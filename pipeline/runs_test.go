@@ -154,6 +154,23 @@ func TestVolumeGuardStops(t *testing.T) {
 	if m.Status != "stopped" || len(m.Guards) != 4 || !m.Guards[0].Tripped || m.Guards[0].Value > 0.5 {
 		t.Errorf("manifest %+v", m)
 	}
+	// The scores guard's PSI is that of the two lists' probabilities as
+	// their whole rows give them.
+	probs := func(day string) []float64 {
+		rows, err := datasets.ReadScoresParquet(filepath.Join(datasets.ListDir(other, day), datasets.ScoresParquet))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := make([]float64, len(rows))
+		for i, r := range rows {
+			p[i] = r.ChurnProbability
+		}
+		return p
+	}
+	i := slices.IndexFunc(m.Guards, func(g GuardResult) bool { return g.Guard == "scores" })
+	if want := binnedPSI(probs("2025-11-30"), probs("2025-12-31")); i < 0 || m.Guards[i].Value != want || want == 0 {
+		t.Errorf("scores guard %+v, want PSI %v", m.Guards, want)
+	}
 	// In warn mode the same data publish.
 	if _, err := Run(context.Background(), Config{Workdir: other, Buckets: 4, Guards: Guards{Volume: GuardWarn}}, asOf, IngestInput{}); err != nil || Latest(other) != "2025-12-31" {
 		t.Errorf("warn mode: %v, LATEST %s", err, Latest(other))

@@ -199,7 +199,7 @@ func publishList(ctx context.Context, cfg Config, asOf time.Time, sp *scorePrep,
 	var moves []Mover
 	var movers *Movers
 	if sp.prevDir != "" {
-		prev, err := datasets.ReadScoresParquet(filepath.Join(sp.prevDir, datasets.ScoresParquet))
+		prev, err := datasets.ReadListEntries(filepath.Join(sp.prevDir, datasets.ScoresParquet))
 		if err != nil {
 			return ScoreResult{}, err
 		}

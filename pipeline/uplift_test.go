@@ -96,7 +96,7 @@ func TestUpliftEndToEnd(t *testing.T) {
 // Moves by hand: a enters high, b goes low → medium, c (medium) ordered
 // since, d drops to low, e is new, f does not move.
 func TestFindMovers(t *testing.T) {
-	prev := []datasets.ScoreRow{
+	prev := []datasets.ListEntry{
 		{Rank: 1, CustomerID: "a", RiskTier: "medium", LastOrderDate: "2025-10-01"},
 		{Rank: 2, CustomerID: "b", RiskTier: "low", LastOrderDate: "2025-10-01"},
 		{Rank: 3, CustomerID: "c", RiskTier: "medium", LastOrderDate: "2025-09-01"},
