@@ -165,22 +165,23 @@ func defaultRules(tiers []features.Tier) *ActionRules {
 	return r
 }
 
-// actionInput is what the rules look at for one customer.
+// actionInput is what the rules look at for one customer besides its row
+// (which gives the risk tier, segment, loyalty tier and satisfaction class).
 type actionInput struct {
-	tier, satisfaction, subscription      string
+	subscription                          string
 	daysSinceComplaint, discount, overdue float64 // NaN when unknown
-	reasons                               []string
+	reasons                               reasonSet
 }
 
 func (w *RuleWhen) holds(r *datasets.ScoreRow, in *actionInput, clvPct float64) bool {
 	in1 := func(list []string, v string) bool { return len(list) == 0 || slices.Contains(list, v) }
-	sat := in.satisfaction
+	sat := r.SatisfactionClass
 	if sat == "" {
 		sat = "none"
 	}
 	ge := func(p *float64, v float64) bool { return p == nil || !math.IsNaN(v) && v >= *p }
 	switch {
-	case !in1(w.Risk, r.RiskTier), !in1(w.Segment, r.Segment), !in1(w.Tier, in.tier), !in1(w.Satisfaction, sat),
+	case !in1(w.Risk, r.RiskTier), !in1(w.Segment, r.Segment), !in1(w.Tier, r.LoyaltyTier), !in1(w.Satisfaction, sat),
 		!in1(w.Subscription, cmp.Or(in.subscription, "none")):
 		return false
 	case !ge(w.CLVPercentileMin, clvPct), w.CLVPercentileMax != nil && clvPct > *w.CLVPercentileMax:
@@ -189,7 +190,7 @@ func (w *RuleWhen) holds(r *datasets.ScoreRow, in *actionInput, clvPct float64) 
 		return false
 	case !ge(w.DiscountShareMin, in.discount), !ge(w.OverdueRatioMin, in.overdue):
 		return false
-	case len(w.Reason) > 0 && !slices.ContainsFunc(in.reasons, func(s string) bool { return slices.Contains(w.Reason, s) }):
+	case len(w.Reason) > 0 && !in.reasons.any(w.Reason):
 		return false
 	}
 	return true

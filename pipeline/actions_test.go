@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -28,7 +29,7 @@ func TestDefaultActionRules(t *testing.T) {
 		{datasets.ScoreRow{RiskTier: "high", PredictedCLV: 1000, Segment: "Lost"}, plain, "VIP outreach"},
 		{datasets.ScoreRow{RiskTier: "medium", PredictedCLV: 10, Segment: "Loyal"}, with(func(i *actionInput) { i.daysSinceComplaint = 20 }), "Service recovery"},
 		{datasets.ScoreRow{RiskTier: "medium", PredictedCLV: 11, Segment: "Loyal"}, with(func(i *actionInput) { i.daysSinceComplaint = 200 }), "Win-back offer: personalised"},
-		{datasets.ScoreRow{RiskTier: "high", PredictedCLV: 12, Segment: "New"}, with(func(i *actionInput) { i.satisfaction = "detractor" }), "Service recovery"},
+		{datasets.ScoreRow{RiskTier: "high", PredictedCLV: 12, Segment: "New", SatisfactionClass: "detractor"}, plain, "Service recovery"},
 		{datasets.ScoreRow{RiskTier: "high", PredictedCLV: 13, Segment: "About to sleep"}, with(func(i *actionInput) { i.discount, i.overdue = 0.5, 2 }), "Win-back offer: discount"},
 		{datasets.ScoreRow{RiskTier: "high", PredictedCLV: 14, Segment: "About to sleep"}, with(func(i *actionInput) { i.discount, i.overdue = 0.5, 1 }), "Re-engage"},
 		{datasets.ScoreRow{RiskTier: "low", PredictedCLV: 1, Segment: "Lost"}, plain, "No action"},
@@ -62,8 +63,12 @@ func TestActionRulesFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows := make([]datasets.ScoreRow, 3)
-	inputs := []actionInput{{tier: "gold", reasons: []string{features.RecencyDays, features.Complaints90d}}, {tier: "gold", satisfaction: "promoter"}, {}}
+	rows := []datasets.ScoreRow{{LoyaltyTier: "gold"}, {LoyaltyTier: "gold", SatisfactionClass: "promoter"}, {}}
+	reasons, err := reasonSetOf([]string{features.RecencyDays, features.Complaints90d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inputs := []actionInput{{reasons: reasons}, {}, {}}
 	assignActions(rows, inputs, rules, LangBoth, 2)
 	if rows[0].SuggestedAction != "Gold care | Gold care" || rows[1].SuggestedAction != "邀请评价 | Ask for a review" || rows[2].SuggestedAction != "Nothing | Nothing" {
 		t.Errorf("actions: %q", []string{rows[0].SuggestedAction, rows[1].SuggestedAction, rows[2].SuggestedAction})
@@ -225,4 +230,32 @@ func FuzzParseActionRules(f *testing.F) {
 			t.Fatalf("no error and no rules: %+v", r)
 		}
 	})
+}
+
+// A reason set gives back the names it was made of, in order, for every
+// feature a reason can name; it refuses other names and a fourth reason.
+func TestReasonSet(t *testing.T) {
+	for i, name := range reasonNames {
+		other := reasonNames[(i+1)%len(reasonNames)]
+		for _, names := range [][]string{{name}, {name, other}, {other, name, features.DaysSinceCancel}} {
+			s, err := reasonSetOf(names)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := s.names(); !slices.Equal(got, names) || s.first() != names[0] || !s.any([]string{name}) {
+				t.Fatalf("%q: names %q, first %q, any(%s) %v", names, got, s.first(), name, s.any([]string{name}))
+			}
+		}
+	}
+	if s, err := reasonSetOf(nil); err != nil || s.names() != nil || s.first() != "" || s.any(reasonNames) {
+		t.Errorf("no reasons: %v, %v", s, err)
+	}
+	if s, _ := reasonSetOf([]string{features.RecencyDays}); s.any([]string{features.Complaints90d}) {
+		t.Error("any: a reason the set does not hold")
+	}
+	for _, bad := range [][]string{{"customer_id"}, {features.RecencyDays, ""}, {features.RecencyDays, features.RecencyDays, features.RecencyDays, features.RecencyDays}} {
+		if _, err := reasonSetOf(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
 }

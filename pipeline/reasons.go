@@ -237,8 +237,9 @@ func reasons(lang string, names []string, x, contrib, means, dirs []float64) str
 	return text
 }
 
-// topReasons is reasons with the feature names of the reasons given.
-func topReasons(lang string, names []string, x, contrib, means, dirs []float64) (string, []string) {
+// topReasons is reasons with the reasons' features given as indices into
+// names, strongest first (-1 after the last).
+func topReasons(lang string, names []string, x, contrib, means, dirs []float64) (string, [3]int) {
 	idx := make([]int, 0, len(names))
 	gap := math.NaN()
 	for j := range names {
@@ -251,10 +252,82 @@ func topReasons(lang string, names []string, x, contrib, means, dirs []float64) 
 		}
 	}
 	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(contrib[b], contrib[a]) }) // largest first, ties in column order
-	var en, zh, top []string
-	for _, j := range idx[:min(3, len(idx))] {
+	var en, zh []string
+	top := [3]int{-1, -1, -1}
+	for k, j := range idx[:min(3, len(idx))] {
 		e, z := reasonText[names[j]](x[j], gap)
-		en, zh, top = append(en, e), append(zh, z), append(top, names[j])
+		en, zh, top[k] = append(en, e), append(zh, z), j
 	}
 	return inLang(lang, strings.Join(en, "; "), strings.Join(zh, "；")), top
+}
+
+// reasonSet is a customer's reason features, strongest first, as codes:
+// 1 + the feature's index in reasonNames, 0 after the last. Three bytes
+// instead of a slice of names (about 70 bytes a customer).
+type reasonSet [3]uint8
+
+// reasonNames are the features a reason can name: the model's and the
+// cancellation under contractual churn.
+var reasonNames = func() []string {
+	names := slices.Clone(features.ModelColumns)
+	if !slices.Contains(names, features.DaysSinceCancel) {
+		names = append(names, features.DaysSinceCancel)
+	}
+	if len(names) > 254 {
+		panic("pipeline: too many reason features for a reasonSet")
+	}
+	return names
+}()
+
+// reasonCode is the code of the feature called name, 0 when no reason names it.
+var reasonCode = func() map[string]uint8 {
+	m := map[string]uint8{}
+	for i, n := range reasonNames {
+		m[n] = uint8(i + 1)
+	}
+	return m
+}()
+
+// reasonSetOf codes names (at most three, each a reason feature).
+func reasonSetOf(names []string) (reasonSet, error) {
+	var s reasonSet
+	if len(names) > len(s) {
+		return s, fmt.Errorf("pipeline: %d reasons, at most %d", len(names), len(s))
+	}
+	for k, n := range names {
+		if s[k] = reasonCode[n]; s[k] == 0 {
+			return s, fmt.Errorf("pipeline: %q is not a feature reasons name", n)
+		}
+	}
+	return s, nil
+}
+
+// names returns the reasons' feature names, strongest first (nil: none).
+func (s reasonSet) names() []string {
+	var out []string
+	for _, c := range s {
+		if c == 0 {
+			break
+		}
+		out = append(out, reasonNames[c-1])
+	}
+	return out
+}
+
+// first returns the strongest reason's feature ("" without reasons).
+func (s reasonSet) first() string {
+	if s[0] == 0 {
+		return ""
+	}
+	return reasonNames[s[0]-1]
+}
+
+// any reports whether one of the reasons is a feature of list.
+func (s reasonSet) any(list []string) bool {
+	for _, c := range s {
+		if c != 0 && slices.Contains(list, reasonNames[c-1]) {
+			return true
+		}
+	}
+	return false
 }

@@ -185,9 +185,7 @@ func publishList(ctx context.Context, cfg Config, asOf time.Time, sp *scorePrep,
 	assignActions(rows, sc.inputs, rules, cfg.Lang, cfg.Workers)
 	firstReasons := make([]string, len(rows))
 	for i := range sc.inputs {
-		if len(sc.inputs[i].reasons) > 0 {
-			firstReasons[i] = sc.inputs[i].reasons[0]
-		}
+		firstReasons[i] = sc.inputs[i].reasons.first()
 	}
 	reasonCounts := topReasonCounts(firstReasons, rows) // before ranking reorders the rows
 	clvCohorts, err := clvByCohort(sc.first, rows)
@@ -372,6 +370,15 @@ func (s *scorer) scoreRows(rec arrow.RecordBatch, rows []datasets.ScoreRow, inpu
 		return fmt.Errorf("pipeline: %d score rows for %d customers", len(rows), len(ids))
 	}
 	raw := clf.PredictAll(X) // every row at once: the models' fast paths
+	// The dates come from tables of the part's days, not a string a row.
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	for _, d := range cols[features.LastOrderDate] {
+		if !math.IsNaN(d) {
+			lo, hi = min(lo, int64(d)), max(hi, int64(d))
+		}
+	}
+	lastDates := newDayMemo(lo, hi, func(d int64) string { return dateString(time.Unix(d*86400, 0).UTC()) })
+	nextDates := newDayMemo(0, 3*366, func(d int64) string { return dateString(asOf.AddDate(0, 0, int(d))) })
 	explainer := s.explainer
 	// score fills rows[i]; contrib holds row i's contributions when
 	// explained, else it is scratch for them.
@@ -379,27 +386,32 @@ func (s *scorer) scoreRows(rec arrow.RecordBatch, rows []datasets.ScoreRow, inpu
 		xi := X[i*p : (i+1)*p]
 		var prob float64
 		var text string
-		var top []string
+		var top reasonSet
 		if canChurn[i] {
 			prob = churnArt.Calibrate(raw[i])
 			if !explained {
 				explainer.Explain(contrib, xi)
 			}
-			text, top = topReasons(cfg.Lang, churnArt.Features, xi, contrib, churnArt.Means, churnArt.Directions)
+			var idx [3]int
+			text, idx = topReasons(cfg.Lang, churnArt.Features, xi, contrib, churnArt.Means, churnArt.Directions)
+			for k, j := range idx {
+				if j >= 0 {
+					top[k] = reasonCode[churnArt.Features[j]] // a model feature: prepareScore checked
+				}
+			}
 		} else { // gone: no further orders or value expected under the contract
-			prob, top = 1, []string{features.DaysSinceCancel}
+			prob, top = 1, reasonSet{reasonCode[features.DaysSinceCancel]}
 			en, zh := reasonText[features.DaysSinceCancel](sinceCancel[i], math.NaN())
 			text = inLang(cfg.Lang, en, zh)
 			pred[3*i], pred[3*i+1], pred[3*i+2], nextWeeks[i] = 0, 0, 0, math.NaN()
 		}
 		value := math.Max(0, pred[3*i+2])
 		r, f := int8(cols[features.RScore][i]), int8(cols[features.FScore][i])
-		last := time.Unix(int64(cols[features.LastOrderDate][i])*86400, 0).UTC()
 		next := ""
 		if w := nextWeeks[i]; !math.IsNaN(w) {
-			next = dateString(asOf.AddDate(0, 0, int(math.Round(w*daysPerWeek))))
+			next = nextDates.get(int64(math.Round(w * daysPerWeek)))
 		}
-		inputs[i] = actionInput{tier: tiers[i], satisfaction: npsClass[i], subscription: subscription[i], daysSinceComplaint: cols[features.DaysSinceComplaint][i],
+		inputs[i] = actionInput{subscription: subscription[i], daysSinceComplaint: cols[features.DaysSinceComplaint][i],
 			discount: cols[features.DiscountOrderShare][i], overdue: cols[features.OverdueRatio][i], reasons: top}
 		rows[i] = datasets.ScoreRow{
 			CustomerID:            ids[i],
@@ -414,7 +426,7 @@ func (s *scorer) scoreRows(rec arrow.RecordBatch, rows []datasets.ScoreRow, inpu
 			LoyaltyTier:           tiers[i],
 			SatisfactionClass:     npsClass[i],
 			Reasons:               text,
-			LastOrderDate:         dateString(last),
+			LastOrderDate:         lastDates.get(int64(cols[features.LastOrderDate][i])),
 			ExpectedNextOrderDate: next,
 			ModelVersion:          version,
 			ScoredAt:              scoredAt,
@@ -439,6 +451,36 @@ func (s *scorer) scoreRows(rec arrow.RecordBatch, rows []datasets.ScoreRow, inpu
 		}
 	})
 	return nil
+}
+
+// dayMemo gives f(d) for d in [lo, hi] from a table made at once (at most
+// maxDayMemo days), and computes it for the others: the same strings, but a
+// few hundred shared by a million customers instead of one each.
+type dayMemo struct {
+	lo  int64
+	tab []string
+	f   func(int64) string
+}
+
+const maxDayMemo = 1 << 14
+
+func newDayMemo(lo, hi int64, f func(int64) string) dayMemo {
+	m := dayMemo{lo: lo, f: f}
+	if lo > hi || hi-lo >= maxDayMemo {
+		return m
+	}
+	m.tab = make([]string, hi-lo+1)
+	for k := range m.tab {
+		m.tab[k] = f(lo + int64(k))
+	}
+	return m
+}
+
+func (m dayMemo) get(d int64) string {
+	if d >= m.lo && d-m.lo < int64(len(m.tab)) {
+		return m.tab[d-m.lo]
+	}
+	return m.f(d)
 }
 
 // parallelChunks runs fn over [0, n) in fixed chunks on workers

@@ -102,7 +102,7 @@ func scoreShard(ctx context.Context, cfg Config, asOf time.Time, sp *scorePrep, 
 				}
 				in := &sc.inputs[i]
 				out = append(out, datasets.ScoredCustomer{Part: int32(p), Row: sc.rows[i], FirstOrderDay: sc.first[i], Subscription: in.subscription,
-					DaysSinceComplaint: in.daysSinceComplaint, DiscountShare: in.discount, OverdueRatio: in.overdue, ReasonFeatures: in.reasons})
+					DaysSinceComplaint: in.daysSinceComplaint, DiscountShare: in.discount, OverdueRatio: in.overdue, ReasonFeatures: in.reasons.names()})
 			}
 		}
 		if len(out) != len(sc.rows) {
@@ -289,12 +289,13 @@ func Merge(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 			r.RiskTier, r.Segment, r.RFM, r.LoyaltyTier = in.str(r.RiskTier), in.str(r.Segment), in.str(r.RFM), in.str(r.LoyaltyTier)
 			r.SatisfactionClass, r.ModelVersion, r.ScoredAt = in.str(r.SatisfactionClass), in.str(r.ModelVersion), in.str(r.ScoredAt)
 			r.LastOrderDate, r.ExpectedNextOrderDate, a.Subscription = in.str(r.LastOrderDate), in.str(r.ExpectedNextOrderDate), in.str(a.Subscription)
-			for j, f := range a.ReasonFeatures {
-				a.ReasonFeatures[j] = in.str(f)
+			reasons, err := reasonSetOf(a.ReasonFeatures)
+			if err != nil {
+				return ScoreResult{}, fmt.Errorf("pipeline: score shard %s: %w", dirs[i], err)
 			}
 			sc.rows[pos], sc.first[pos] = a.Row, a.FirstOrderDay
-			sc.inputs[pos] = actionInput{tier: a.Row.LoyaltyTier, satisfaction: a.Row.SatisfactionClass, subscription: a.Subscription,
-				daysSinceComplaint: a.DaysSinceComplaint, discount: a.DiscountShare, overdue: a.OverdueRatio, reasons: a.ReasonFeatures}
+			sc.inputs[pos] = actionInput{subscription: a.Subscription, daysSinceComplaint: a.DaysSinceComplaint, discount: a.DiscountShare,
+				overdue: a.OverdueRatio, reasons: reasons}
 		}
 		b, err := os.ReadFile(filepath.Join(dirs[i], shardBooksFile))
 		if err != nil {
