@@ -16,6 +16,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -849,5 +850,31 @@ func TestValidationRowCap(t *testing.T) {
 	}
 	if _, v2 := train(limit); v2 != v1 {
 		t.Errorf("two runs give models %s and %s", v1, v2)
+	}
+}
+
+// A day memo gives f's strings inside its table and outside it, and shares
+// the table's strings between calls.
+func TestDayMemo(t *testing.T) {
+	f := func(d int64) string { return dateString(time.Unix(d*86400, 0).UTC()) }
+	m := newDayMemo(20000, 20100, f)
+	for d := int64(19990); d <= 20110; d++ {
+		if got := m.get(d); got != f(d) {
+			t.Fatalf("day %d: %q, want %q", d, got, f(d))
+		}
+	}
+	if a, b := m.get(20050), m.get(20050); unsafe.StringData(a) != unsafe.StringData(b) {
+		t.Error("a day of the table gave two strings")
+	}
+	around := newDayMemo(-5, 5, f)
+	for _, d := range []int64{math.MinInt64, -6, -5, 0, 5, 6, math.MaxInt64} {
+		if got := around.get(d); got != f(d) {
+			t.Errorf("day %d: %q, want %q", d, got, f(d))
+		}
+	}
+	for _, r := range [][2]int64{{5, 4}, {0, maxDayMemo}, {math.MinInt64, math.MaxInt64}, {-2, math.MaxInt64}} {
+		if m := newDayMemo(r[0], r[1], f); len(m.tab) != 0 || m.get(r[0]) != f(r[0]) {
+			t.Errorf("range %v: a table of %d days", r, len(m.tab))
+		}
 	}
 }

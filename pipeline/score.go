@@ -466,7 +466,7 @@ const maxDayMemo = 1 << 14
 
 func newDayMemo(lo, hi int64, f func(int64) string) dayMemo {
 	m := dayMemo{lo: lo, f: f}
-	if lo > hi || hi-lo >= maxDayMemo {
+	if lo > hi || uint64(hi)-uint64(lo) >= maxDayMemo { // the difference, without overflow
 		return m
 	}
 	m.tab = make([]string, hi-lo+1)
@@ -477,8 +477,8 @@ func newDayMemo(lo, hi int64, f func(int64) string) dayMemo {
 }
 
 func (m dayMemo) get(d int64) string {
-	if d >= m.lo && d-m.lo < int64(len(m.tab)) {
-		return m.tab[d-m.lo]
+	if k := uint64(d) - uint64(m.lo); d >= m.lo && k < uint64(len(m.tab)) {
+		return m.tab[k]
 	}
 	return m.f(d)
 }
