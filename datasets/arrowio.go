@@ -263,14 +263,16 @@ func ReadSnapshotParts(ctx context.Context, dir string, mem memory.Allocator, ke
 	return rec, partRows, m, err
 }
 
-// EachSnapshotPart is ReadSnapshotParts part by part, for a reader that
-// needs one part at a time: it calls fn with each kept part's rows as one
-// record batch (released when fn returns), parts in order, reading the
-// next part while fn works on one. total, called first, gets the rows of
-// the kept parts (from the files' footers). Parts of no rows get no call.
-// It returns the rows of each part read, by part number, as
-// ReadSnapshotParts does.
-func EachSnapshotPart(ctx context.Context, dir string, mem memory.Allocator, keep func(part int) bool, columns []string,
+// EachSnapshotBatch reads the kept parts of a snapshot (nil keep: all) as
+// ReadSnapshotParts would concatenate them, but hands them to fn a record
+// batch at a time (64k rows at most; a part gives one or more, parts in
+// order, released when fn returns), reading the next batch while fn works
+// on one: memory holds two batches of the named columns, not two parts
+// (at ten million customers, a part of 16 holds over 600k). total, called
+// first, gets the rows of the kept parts (from the files' footers). Parts of
+// no rows get no call. It returns the rows of each part read, by part
+// number, as ReadSnapshotParts does.
+func EachSnapshotBatch(ctx context.Context, dir string, mem memory.Allocator, keep func(part int) bool, columns []string,
 	total func(rows int64), fn func(part int, rec arrow.RecordBatch) error) (map[int]int64, error) {
 	parts, _, err := keptParts(dir, keep)
 	if err != nil {
@@ -282,58 +284,82 @@ func EachSnapshotPart(ctx context.Context, dir string, mem memory.Allocator, kee
 	}
 	total(firsts[len(parts)])
 	type read struct {
-		rec arrow.RecordBatch // nil for a part of no rows
-		err error
+		part int // index into parts
+		rec  arrow.RecordBatch
+		err  error
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ch := make(chan read, 1) // one part read ahead
+	ch := make(chan read) // one batch read ahead, waiting to be sent
 	go func() {
 		defer close(ch)
-		for _, p := range parts {
-			var r read
-			recs, err := ReadParquetRecords(ctx, p, mem, columns...)
-			switch {
-			case err != nil:
-				r.err = err
-			case len(recs) > 0:
-				r.rec, _, r.err = concatParts(dir, Manifest{}, recs, mem, nil)
-			}
+		send := func(r read) bool {
 			select {
 			case ch <- r:
+				return r.err == nil
 			case <-ctx.Done():
 				if r.rec != nil {
 					r.rec.Release()
 				}
+				return false
+			}
+		}
+		for i, p := range parts {
+			rr, closeFile, err := openParquetRecords(ctx, p, mem, columns...)
+			if err != nil {
+				send(read{err: err})
 				return
 			}
-			if r.err != nil {
+			ok := true
+			for ok && rr.Next() {
+				rec := rr.RecordBatch()
+				rec.Retain()
+				ok = send(read{part: i, rec: rec})
+			}
+			if ok {
+				if err := rr.Err(); err != nil {
+					ok = send(read{err: fmt.Errorf("datasets: read %s: %w", p, err)})
+				}
+			}
+			rr.Release()
+			closeFile()
+			if !ok {
 				return
 			}
 		}
 	}()
 	partRows := make(map[int]int64, len(parts))
+	for _, p := range parts {
+		partRows[PartNumber(p)] = 0
+	}
+	var schema *arrow.Schema
 	var ferr error
-	i, some := 0, false
+	some := false
 	for r := range ch {
 		if ferr == nil {
 			ferr = r.err
 		}
-		if ferr == nil {
-			partRows[PartNumber(parts[i])] = 0
-			if r.rec != nil {
+		if ferr == nil && r.rec.NumRows() > 0 {
+			if schema == nil {
+				schema = r.rec.Schema()
+			}
+			if !r.rec.Schema().Equal(schema) {
+				ferr = fmt.Errorf("datasets: snapshot %s: parts have different schemas", dir)
+			} else {
 				some = true
-				partRows[PartNumber(parts[i])] = r.rec.NumRows()
-				ferr = fn(PartNumber(parts[i]), r.rec)
+				partRows[PartNumber(parts[r.part])] += r.rec.NumRows()
+				ferr = fn(PartNumber(parts[r.part]), r.rec)
 			}
-			if ferr != nil {
-				cancel()
-			}
+		}
+		if ferr != nil {
+			cancel()
 		}
 		if r.rec != nil {
 			r.rec.Release()
 		}
-		i++
+	}
+	if ferr == nil {
+		ferr = ctx.Err() // the caller's: the reading stopped short
 	}
 	if ferr == nil && !some {
 		ferr = fmt.Errorf("datasets: snapshot %s has no record batches", dir)

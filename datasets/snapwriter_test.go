@@ -2,6 +2,8 @@ package datasets
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -205,17 +207,27 @@ func openFDs(t *testing.T) int {
 	return len(fds)
 }
 
-// EachSnapshotPart hands over the kept parts one at a time, in order, as
-// ReadSnapshotParts would concatenate them: the total first, parts of no
-// rows skipped but counted, and fn's error stops the reading.
-func TestEachSnapshotPart(t *testing.T) {
+// EachSnapshotBatch hands over the kept parts' rows a batch at a time, in
+// order, as ReadSnapshotParts would concatenate them: the total first,
+// parts of no rows skipped but counted, a part of more than a batch
+// (70,000 rows) in several, and fn's error stops the reading.
+func TestEachSnapshotBatch(t *testing.T) {
 	const n = 12
-	full, _ := snapParts(t, n)
+	full, schema := snapParts(t, n)
 	defer func() {
 		for _, r := range full {
 			r.Release()
 		}
 	}()
+	big := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	for i := range 70_000 {
+		big.Field(0).(*array.StringBuilder).Append(fmt.Sprintf("big-%05d", i))
+		big.Field(1).(*array.Float64Builder).Append(float64(i))
+		big.Field(2).(*array.Int8Builder).Append(int8(i % 5))
+	}
+	full[9].Release()
+	full[9] = big.NewRecordBatch()
+	big.Release()
 	dir := filepath.Join(t.TempDir(), "snap")
 	if err := WriteSnapshot(dir, full, nil); err != nil {
 		t.Fatal(err)
@@ -231,9 +243,12 @@ func TestEachSnapshotPart(t *testing.T) {
 	var total int64 = -1
 	var got []string
 	var parts []int
-	rows, err := EachSnapshotPart(t.Context(), dir, mem, keep, nil, func(n int64) { total = n }, func(part int, rec arrow.RecordBatch) error {
+	rows, err := EachSnapshotBatch(t.Context(), dir, mem, keep, nil, func(n int64) { total = n }, func(part int, rec arrow.RecordBatch) error {
 		if total < 0 {
 			t.Error("fn called before total")
+		}
+		if rec.NumRows() > 64<<10 {
+			t.Errorf("part %d: a batch of %d rows", part, rec.NumRows())
 		}
 		parts = append(parts, part)
 		ids := rec.Column(0).(*array.String)
@@ -253,14 +268,23 @@ func TestEachSnapshotPart(t *testing.T) {
 	if total != want.NumRows() || !slices.Equal(got, wantIDs) || !maps.Equal(rows, wantRows) {
 		t.Errorf("total %d, rows %v, %d ids; want %d, %v, %d ids", total, rows, len(got), want.NumRows(), wantRows, len(wantIDs))
 	}
-	if !slices.Equal(parts, []int{2, 3, 5, 6, 8, 9, 11}) {
+	if !slices.Equal(parts, []int{2, 3, 5, 6, 8, 9, 9, 11}) {
 		t.Errorf("fn saw parts %v", parts)
 	}
 	calls := 0
-	if _, err := EachSnapshotPart(t.Context(), dir, mem, nil, nil, func(int64) {}, func(int, arrow.RecordBatch) error {
+	if _, err := EachSnapshotBatch(t.Context(), dir, mem, nil, nil, func(int64) {}, func(int, arrow.RecordBatch) error {
 		calls++
 		return fmt.Errorf("stop")
 	}); err == nil || err.Error() != "stop" || calls != 1 {
 		t.Errorf("fn's error: got %v after %d calls, want stop after 1", err, calls)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	calls = 0
+	if _, err := EachSnapshotBatch(ctx, dir, mem, nil, nil, func(int64) {}, func(int, arrow.RecordBatch) error {
+		calls++
+		cancel()
+		return nil
+	}); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled after %d calls: %v, want context.Canceled", calls, err)
 	}
 }

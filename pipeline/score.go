@@ -136,11 +136,11 @@ func scoreSnapshot(ctx context.Context, cfg Config, asOf time.Time, sp *scorePre
 	if err != nil {
 		return nil, nil, err
 	}
-	// Part by part: memory holds one part's columns and design matrix (and
-	// the next part, read meanwhile), never the whole snapshot's.
+	// Batch by batch: memory holds one batch's columns and design matrix
+	// (and the next batch, read meanwhile), never a whole part's.
 	sc := &scored{}
 	at := 0
-	partRows, err := datasets.EachSnapshotPart(ctx, dir, memory.DefaultAllocator, keep, scoreColumns(), func(n int64) {
+	partRows, err := datasets.EachSnapshotBatch(ctx, dir, memory.DefaultAllocator, keep, scoreColumns(), func(n int64) {
 		sc.rows, sc.inputs, sc.first = make([]datasets.ScoreRow, n), make([]actionInput, n), make([]int32, 0, n)
 	}, func(_ int, rec arrow.RecordBatch) error {
 		first, err := firstOrderDays(rec)
@@ -152,7 +152,7 @@ func scoreSnapshot(ctx context.Context, cfg Config, asOf time.Time, sp *scorePre
 			return fmt.Errorf("pipeline: snapshot %s has more rows than its parts' footers say", dir)
 		}
 		if at+n > len(scr.nextWeeks) {
-			return fmt.Errorf("pipeline: snapshot %s: a part has more rows than its BTYD columns", dir)
+			return fmt.Errorf("pipeline: snapshot %s: the parts have more rows than their BTYD columns", dir)
 		}
 		rec.Retain() // scoreRows releases its record
 		if err := scr.scoreRows(rec, sc.rows[at:at+n], sc.inputs[at:at+n], scr.pred[3*at:3*(at+n)], scr.nextWeeks[at:at+n]); err != nil {
