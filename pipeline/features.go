@@ -206,6 +206,7 @@ func snapshots(ctx context.Context, cfg Config, cutoffs []time.Time, knownUntil 
 			return nil, err
 		}
 	}
+	est := &rowEstimate{}
 	err = forEachBucket(ctx, cfg, "features", info.Buckets, func(b int) error {
 		recs := make([]arrow.RecordBatch, len(todo))
 		defer func() {
@@ -220,7 +221,7 @@ func snapshots(ctx context.Context, cfg Config, cutoffs []time.Time, knownUntil 
 			if books != nil {
 				kpis = books[b]
 			}
-			fresh, err := bucketFeatures(ctx, cfg.Workdir, b, mem, fcfgs, kpis, false)
+			fresh, err := bucketFeatures(ctx, cfg.Workdir, b, mem, fcfgs, kpis, false, est)
 			for j, rec := range fresh {
 				recs[built[j]] = rec
 			}
@@ -338,7 +339,7 @@ func sameMeta(a, b map[string]string) bool {
 // config k also adds the bucket's customers to kpis[k] when kpis has a
 // book there — instead of building rows when kpiOnly (then no rows are
 // returned).
-func bucketFeatures(ctx context.Context, workdir string, b int, mem memory.Allocator, fcfgs []features.Config, kpis []*features.KPIBook, kpiOnly bool) ([]arrow.RecordBatch, error) {
+func bucketFeatures(ctx context.Context, workdir string, b int, mem memory.Allocator, fcfgs []features.Config, kpis []*features.KPIBook, kpiOnly bool, est *rowEstimate) ([]arrow.RecordBatch, error) {
 	cols := features.InputColumns
 	if kpiOnly {
 		cols = features.KPIColumns // no need to read categories, channels, discounts, points
@@ -382,7 +383,7 @@ func bucketFeatures(ctx context.Context, workdir string, b int, mem memory.Alloc
 		}
 		fb.SetFeedback(feedback) // read only: shared by the builders
 		if !kpiOnly && info.Customers > 0 {
-			fb.Reserve(int(info.Customers/int64(info.Buckets)) * 11 / 10) // buckets hash customers evenly
+			fb.Reserve(est.reserve(k, info.Customers/int64(info.Buckets))) // buckets hash customers evenly
 		}
 	}
 	// The batches are decoded once for every builder.
@@ -408,8 +409,45 @@ func bucketFeatures(ctx context.Context, workdir string, b int, mem memory.Alloc
 	out := make([]arrow.RecordBatch, len(builders))
 	for k, fb := range builders {
 		out[k] = fb.Finish()
+		est.observe(k, out[k].NumRows(), info.Customers/int64(info.Buckets))
 	}
 	return out, nil
+}
+
+// rowEstimate sizes the feature builders of a pass over the buckets. A
+// builder reserves 1.1 times a bucket's share of the customers until a
+// bucket of its cutoff is done, then 1.05 times the largest share any had:
+// an early cutoff holds fewer customers (at a million customers the oldest
+// training snapshot 57%), and the builders' memory is the feature pass's
+// (at ten million customers, six builders of 625k customers per worker).
+// Reserving sets capacity only, never rows; a nil estimate reserves 1.1.
+type rowEstimate struct {
+	mu   sync.Mutex
+	seen map[int]float64 // builder → the largest rows per share so far
+}
+
+func (e *rowEstimate) reserve(k int, share int64) int {
+	f := 1.1
+	if e != nil {
+		e.mu.Lock()
+		if s, ok := e.seen[k]; ok {
+			f = min(f, 1.05*s)
+		}
+		e.mu.Unlock()
+	}
+	return int(float64(share)*f) + 1
+}
+
+func (e *rowEstimate) observe(k int, rows, share int64) {
+	if e == nil || share <= 0 {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.seen == nil {
+		e.seen = map[int]float64{}
+	}
+	e.seen[k] = max(e.seen[k], float64(rows)/float64(share))
 }
 
 // forEachBucket runs fn for buckets 0..n-1 on cfg.Workers goroutines and

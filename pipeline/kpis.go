@@ -116,7 +116,7 @@ func kpiBooks(ctx context.Context, cfg Config, asOf time.Time, keep func(int) bo
 			return err
 		}
 		books[b] = book
-		recs, err := bucketFeatures(ctx, cfg.Workdir, b, memory.DefaultAllocator, []features.Config{fcfg}, []*features.KPIBook{book}, true)
+		recs, err := bucketFeatures(ctx, cfg.Workdir, b, memory.DefaultAllocator, []features.Config{fcfg}, []*features.KPIBook{book}, true, nil)
 		for _, rec := range recs {
 			rec.Release()
 		}

@@ -400,9 +400,10 @@ func writeShardParts(ctx context.Context, cfg Config, info datasets.WarehouseInf
 	for k := range rows {
 		rows[k] = make([]int64, len(mine))
 	}
+	est := &rowEstimate{}
 	err := forEachBucket(ctx, cfg, "features", len(mine), func(j int) error {
 		b := mine[j]
-		recs, err := bucketFeatures(ctx, cfg.Workdir, b, memory.DefaultAllocator, fcfgs, nil, false)
+		recs, err := bucketFeatures(ctx, cfg.Workdir, b, memory.DefaultAllocator, fcfgs, nil, false, est)
 		defer func() {
 			for _, rec := range recs {
 				rec.Release()

@@ -91,3 +91,27 @@ func TestDirectionsOnePass(t *testing.T) {
 		t.Fatalf("directions %v, column by column %v", got, ref)
 	}
 }
+
+// The builders reserve 1.1 times a bucket's share until a bucket of their
+// cutoff is done, then 1.05 times the largest share seen, never more than
+// 1.1; builders are estimated apart, and a nil estimate always gives 1.1.
+func TestRowEstimate(t *testing.T) {
+	var none *rowEstimate
+	if got := none.reserve(0, 1000); got != 1101 {
+		t.Errorf("nil estimate: %d, want 1101", got)
+	}
+	none.observe(0, 10, 1000) // no panic
+	e := &rowEstimate{}
+	if got := e.reserve(2, 1000); got != 1101 {
+		t.Errorf("before any bucket: %d, want 1101", got)
+	}
+	e.observe(2, 500, 1000)
+	e.observe(2, 600, 1000)
+	e.observe(2, 550, 1000)
+	e.observe(3, 2000, 1000)
+	for _, c := range []struct{ k, want int }{{2, 631}, {3, 1101}, {4, 1101}} {
+		if got := e.reserve(c.k, 1000); got != c.want {
+			t.Errorf("builder %d: %d, want %d", c.k, got, c.want)
+		}
+	}
+}
