@@ -12,20 +12,22 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
-// ListEntry is what a later list compares with a customer's row of an
-// earlier one (the movers): five of the list's columns. A whole ScoreRow
-// with its reasons and dates takes about ten times the memory: at ten
-// million customers, gigabytes for a comparison.
+// ListEntry is what is read back of a customer's row of an earlier list:
+// for the movers (a later list compares with it) and the uplift (who was
+// contacted or held out). Seven of the list's columns: a whole ScoreRow
+// with its reasons and dates takes several times the memory, at ten
+// million customers gigabytes.
 type ListEntry struct {
 	CustomerID       string
 	Rank             int64
 	ChurnProbability float64
 	RiskTier         string
 	LastOrderDate    string
+	Contact, Control bool
 }
 
 // ReadListEntries reads the entries of a scores.parquet file, in its order
-// (rank), reading only their five columns. The risk tiers and dates are
+// (rank), reading only their seven columns. The risk tiers and dates are
 // shared strings (a few distinct ones), the customer ids sit in one block
 // of bytes a record batch.
 func ReadListEntries(path string) ([]ListEntry, error) {
@@ -39,13 +41,15 @@ func ReadListEntries(path string) ([]ListEntry, error) {
 		interned[s] = s
 		return s
 	}
-	err := eachScoresBatch(path, []string{"customer_id", "rank", "churn_probability", "risk_tier", "last_order_date"}, func(rec arrow.RecordBatch) error {
+	err := eachScoresBatch(path, []string{"customer_id", "rank", "churn_probability", "risk_tier", "last_order_date", "contact", "control"}, func(rec arrow.RecordBatch) error {
 		ids, ok1 := AsText(Column(rec, "customer_id"))
 		rank, ok2 := Column(rec, "rank").(*array.Int64)
 		prob, ok3 := Column(rec, "churn_probability").(*array.Float64)
 		tiers, ok4 := AsText(Column(rec, "risk_tier"))
 		last, ok5 := AsText(Column(rec, "last_order_date"))
-		if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 {
+		contact, ok6 := Column(rec, "contact").(*array.Boolean)
+		control, ok7 := Column(rec, "control").(*array.Boolean)
+		if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 || !ok7 {
 			return &DataError{File: path, Msg: "not a scores file: " + rec.Schema().String()}
 		}
 		n := int(rec.NumRows())
@@ -63,7 +67,7 @@ func ReadListEntries(path string) ([]ListEntry, error) {
 				id = unsafe.String(&block[at], len(id)) // block is never written there again
 			}
 			out = append(out, ListEntry{CustomerID: id, Rank: rank.Value(i), ChurnProbability: prob.Value(i),
-				RiskTier: intern(tiers.Value(i)), LastOrderDate: intern(last.Value(i))})
+				RiskTier: intern(tiers.Value(i)), LastOrderDate: intern(last.Value(i)), Contact: contact.Value(i), Control: control.Value(i)})
 		}
 		return nil
 	})

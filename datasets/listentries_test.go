@@ -17,7 +17,7 @@ func TestReadListEntries(t *testing.T) {
 	for i := range rows {
 		rows[i] = ScoreRow{Rank: int64(i + 1), CustomerID: fmt.Sprintf("c%07d", rng.IntN(1e7)), ChurnProbability: float64(rng.IntN(10001)) / 1e4,
 			RiskTier: []string{"low", "medium", "high"}[rng.IntN(3)], LastOrderDate: fmt.Sprintf("2025-%02d-%02d", 1+rng.IntN(12), 1+rng.IntN(28)),
-			Reasons: "no order for 120 days", Segment: "Loyal", ModelVersion: "v1", ScoredAt: "2025-12-31"}
+			Reasons: "no order for 120 days", Segment: "Loyal", ModelVersion: "v1", ScoredAt: "2025-12-31", Contact: rng.IntN(3) == 0, Control: rng.IntN(5) == 0}
 	}
 	rows[7].CustomerID, rows[8].LastOrderDate = "", ""
 	path := filepath.Join(t.TempDir(), ScoresParquet)
@@ -36,7 +36,8 @@ func TestReadListEntries(t *testing.T) {
 		t.Fatalf("%d entries and %d probabilities, want %d", len(got), len(probs), len(rows))
 	}
 	for i, r := range rows {
-		want := ListEntry{CustomerID: r.CustomerID, Rank: r.Rank, ChurnProbability: r.ChurnProbability, RiskTier: r.RiskTier, LastOrderDate: r.LastOrderDate}
+		want := ListEntry{CustomerID: r.CustomerID, Rank: r.Rank, ChurnProbability: r.ChurnProbability, RiskTier: r.RiskTier, LastOrderDate: r.LastOrderDate,
+			Contact: r.Contact, Control: r.Control}
 		if got[i] != want || probs[i] != r.ChurnProbability {
 			t.Fatalf("row %d: entry %+v, probability %v; want %+v", i, got[i], probs[i], want)
 		}
@@ -55,5 +56,41 @@ func TestReadListEntriesNotAList(t *testing.T) {
 	}
 	if _, err := ReadScoreProbabilities(path); err == nil {
 		t.Error("probabilities of a customers file: no error")
+	}
+}
+
+// The rows ReadScoresWhere keeps equal the whole file's rows it accepts,
+// in order, across its reads of a few thousand rows (a kept row's strings
+// stay its own while later rows are read).
+func TestReadScoresWhere(t *testing.T) {
+	rows := make([]ScoreRow, 20_000)
+	for i := range rows {
+		rows[i] = ScoreRow{Rank: int64(i + 1), CustomerID: fmt.Sprintf("c%06d", i), Reasons: fmt.Sprintf("no order for %d days; spend down %d%%", i%400, i%97),
+			RiskTier: []string{"low", "medium", "high"}[i%3], LastOrderDate: fmt.Sprintf("2025-%02d-%02d", 1+i%12, 1+i%28), Contact: i%7 < 2}
+	}
+	path := filepath.Join(t.TempDir(), ScoresParquet)
+	if err := WriteScoresParquet(path, rows); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadScoresWhere(path, func(r *ScoreRow) bool { return r.Contact })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []ScoreRow
+	for _, r := range rows {
+		if r.Contact {
+			want = append(want, r)
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d rows kept, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("kept row %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if _, err := ReadScoresWhere(filepath.Join(t.TempDir(), "none.parquet"), func(*ScoreRow) bool { return true }); err == nil {
+		t.Error("a missing file: no error")
 	}
 }

@@ -4,12 +4,16 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"sync"
+
+	"github.com/parquet-go/parquet-go"
 )
 
 // ScoreRow is one scored customer of a retention list (DESIGN.md, "Scores").
@@ -155,6 +159,35 @@ func WriteScoresParquet(path string, rows []ScoreRow) error {
 // ReadScoresParquet reads a scores.parquet file written by WriteScoresParquet.
 func ReadScoresParquet(path string) ([]ScoreRow, error) {
 	return readParquetRows[ScoreRow](path)
+}
+
+// ReadScoresWhere reads the rows of a scores.parquet file that keep accepts,
+// in order, a few thousand rows at a time: memory holds the kept rows (a
+// campaign's contacts), not the whole list.
+func ReadScoresWhere(path string, keep func(*ScoreRow) bool) ([]ScoreRow, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("datasets: %w", err)
+	}
+	defer f.Close()
+	r := parquet.NewGenericReader[ScoreRow](f)
+	defer r.Close()
+	var out []ScoreRow
+	buf := make([]ScoreRow, 4096)
+	for {
+		n, err := r.Read(buf)
+		for i := range buf[:n] {
+			if keep(&buf[i]) {
+				out = append(out, buf[i])
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("datasets: read %s: %w", path, err)
+		}
+	}
 }
 
 // ReadScoresHead reads the first n rows of a scores.parquet (fewer when it

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -53,12 +52,11 @@ func Export(ctx context.Context, cfg Config, asOf time.Time, opt ExportOptions) 
 	if !datasets.Committed(dir) {
 		return ExportResult{}, fmt.Errorf("pipeline: no published list for %s in %s (run churn score --as-of %s)", dateString(asOf), cfg.Workdir, dateString(asOf))
 	}
-	rows, err := datasets.ReadScoresParquet(filepath.Join(dir, datasets.ScoresParquet))
+	// The campaign's contacts are picked as the file is read: memory holds
+	// them, not the whole list.
+	rows, err := datasets.ReadScoresWhere(filepath.Join(dir, datasets.ScoresParquet), func(r *datasets.ScoreRow) bool { return r.Contact || !opt.ContactsOnly })
 	if err != nil {
 		return ExportResult{}, err
-	}
-	if opt.ContactsOnly {
-		rows = slices.DeleteFunc(rows, func(r datasets.ScoreRow) bool { return !r.Contact })
 	}
 	contacts := map[string]contact{}
 	if opt.Format != "csv" {

@@ -61,7 +61,7 @@ func Uplift(ctx context.Context, cfg Config, listDay, asOf time.Time) (UpliftRes
 	if !datasets.Committed(dir) {
 		return UpliftResult{}, fmt.Errorf("pipeline: no published list for %s in %s", dateString(listDay), cfg.Workdir)
 	}
-	rows, err := datasets.ReadScoresParquet(filepath.Join(dir, datasets.ScoresParquet))
+	rows, err := datasets.ReadListEntries(filepath.Join(dir, datasets.ScoresParquet)) // who was contacted or held out, not whole rows
 	if err != nil {
 		return UpliftResult{}, err
 	}
