@@ -264,6 +264,26 @@ of the snapshot pass's 28 s of CPU (Snappy 3.9 s, file writes 1.6 s, the rest ar
 encoding, statistics, dictionaries and buffers), which a writer of our own could roughly halve;
 the GBDT's histograms (21 s of train's CPU) run at the loads-per-cycle limit of scalar code.
 
+Session 26 (the tables on this page): memory, every output the same bytes (the 1M list folder
+with and without a previous list, the 10M list, whole work directories of the 20k and
+subscription shops, the 1M warehouse and training snapshots). Ingest spills the customers and
+feedback rows by bucket as it reads them and merges them a bucket at a time (datasets.TableWriter)
+instead of holding both tables, copied twice (churn ingest at 1M with customers and feedback:
+peak RSS 1.12 → 0.48 GB, 12.1 → 10.7 s; at 10M the tables alone held about 4.5 GB). Score reads
+the as-of snapshot a record batch of 64k rows at a time instead of a whole part concatenated
+(at 10M a part holds 625k customers: score's live heap 6.2 → 4.7 GB, and no more copying), keeps
+three reason codes instead of a slice of names and no copies of the tier and satisfaction in its
+action inputs, and takes the order dates from a table of days (churn score --force at 1M: 1.63 →
+1.32 GB). ScoreResult.Top was a slice of the list, which kept every row alive through the guards
+(about 6.5 GB at 10M); it is a copy. The movers read five columns of the previous list and the
+scores guard the two lists' probabilities, instead of both lists whole (churn score --force at 1M
+with last week's list: 23.2 → 18.5 s and 2.47 → 1.92 GB before the changes above); uplift and
+export --contacts-only read what they use. The feature pass's builders reserve for each cutoff
+1.05 times the largest share of a bucket it has had, not 1.1 times every bucket's share (the
+six-snapshot pass at 1M: live heap 749 → 627 MB). Ten million customers (docs/E2E-10M.md): 555 →
+489.5 s and 17.9 → 11.4 GiB; under --memory-limit 6GiB 501.0 s and 6.05 GiB (earlier in the
+session, before the batch reading, 548.7 s and 6.60 GiB: score's live heap was above the limit).
+
 Where the feature stage's time goes at 1M customers (churn features --force --cpuprofile, 2
 cores, 11.6M order lines with 2.9M feedback rows; profile in docs/profiles/features-1m.txt): 5.0 s
 and 0.6 GB peak RSS (session 20: 7.5 s). Of 9.0 s CPU: writing the snapshot 2.4 s (Snappy 0.9,
