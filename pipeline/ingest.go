@@ -413,8 +413,8 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 }
 
 // commitIngest commits the tables an ingest touched: customers and
-// feedback first, transactions last.
-// (nil: no new rows of that table).
+// feedback first, transactions last. A nil writer is a table the ingest
+// brought no file of.
 func commitIngest(ctx context.Context, cfg Config, replace bool, w *datasets.WarehouseWriter, customers *datasets.TableWriter[datasets.Customer],
 	feedback *datasets.TableWriter[datasets.Feedback], res *IngestResult, rec *ingestRecord) error {
 	if customers != nil {

@@ -370,7 +370,7 @@ func (s *scorer) scoreRows(rec arrow.RecordBatch, rows []datasets.ScoreRow, inpu
 		return fmt.Errorf("pipeline: %d score rows for %d customers", len(rows), len(ids))
 	}
 	raw := clf.PredictAll(X) // every row at once: the models' fast paths
-	// The dates come from tables of the part's days, not a string a row.
+	// The dates come from tables of the batch's days, not a string a row.
 	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
 	for _, d := range cols[features.LastOrderDate] {
 		if !math.IsNaN(d) {
