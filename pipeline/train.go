@@ -12,6 +12,7 @@ import (
 	"math/bits"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -372,6 +373,7 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 		cfg.Log.Info("models up to date, reused", "stage", "train", "run_id", cfg.RunID, "churn_model", res.ChurnVersion, "clv_model", res.CLVVersion)
 		return res, nil
 	}
+	defer lowerGCPercent()()
 	validCut := cutoff.AddDate(0, 0, -cfg.Horizon)
 	trainCut := validCut.AddDate(0, 0, -cfg.Horizon)
 	mem := memory.DefaultAllocator
@@ -588,6 +590,27 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	res.Kind, res.Leaderboard, res.Definition = art.Kind, art.Leaderboard, def
 	res.AtRiskExcluded = validRows - atRiskRows
 	return res, recordTrain(cfg, key, res)
+}
+
+// trainGCPercent is the collector's heap growth while training: the fits
+// hold a large design matrix and allocate little beside it, so a heap that
+// grows to 1.5 times the live data between collections instead of twice
+// costs no time here and lowers what train, the largest stage at a million
+// customers, asks of the machine (churn train --force at 1M: 2.86 → 2.26 GB
+// peak RSS, 60.9 and 59.8 s).
+const trainGCPercent = 50
+
+// lowerGCPercent sets the collector's percent to trainGCPercent unless GOGC
+// says otherwise or it is lower already, and returns what puts it back.
+func lowerGCPercent() (restore func()) {
+	if os.Getenv("GOGC") != "" {
+		return func() {}
+	}
+	prev := debug.SetGCPercent(trainGCPercent)
+	if prev >= 0 && prev < trainGCPercent {
+		debug.SetGCPercent(prev)
+	}
+	return func() { debug.SetGCPercent(prev) }
 }
 
 // trainChurnCandidates fits every churn model on the training rows and

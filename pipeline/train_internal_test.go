@@ -3,6 +3,7 @@ package pipeline
 import (
 	"math"
 	"math/rand/v2"
+	"runtime/debug"
 	"slices"
 	"testing"
 )
@@ -114,4 +115,30 @@ func TestRowEstimate(t *testing.T) {
 			t.Errorf("builder %d: %d, want %d", c.k, got, c.want)
 		}
 	}
+}
+
+// Training lowers the collector's percent to 50 and puts it back; a lower
+// percent stays, and so does the one a GOGC variable set.
+func TestLowerGCPercent(t *testing.T) {
+	percent := func() int { p := debug.SetGCPercent(100); debug.SetGCPercent(p); return p }
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	t.Setenv("GOGC", "")
+	for _, c := range []struct{ before, during int }{{100, trainGCPercent}, {200, trainGCPercent}, {20, 20}} {
+		debug.SetGCPercent(c.before)
+		restore := lowerGCPercent()
+		if got := percent(); got != c.during {
+			t.Errorf("from %d: %d while training, want %d", c.before, got, c.during)
+		}
+		restore()
+		if got := percent(); got != c.before {
+			t.Errorf("from %d: %d after, want it back", c.before, got)
+		}
+	}
+	t.Setenv("GOGC", "300")
+	debug.SetGCPercent(300)
+	restore := lowerGCPercent()
+	if got := percent(); got != 300 {
+		t.Errorf("GOGC=300: %d while training", got)
+	}
+	restore()
 }
