@@ -284,7 +284,11 @@ six-snapshot pass at 1M: live heap 749 → 627 MB). Ten million customers (docs/
 489.5 s and 17.9 → 11.4 GiB; under --memory-limit 6GiB 501.0 s and 6.05 GiB (earlier in the
 session, before the batch reading, 548.7 s and 6.60 GiB: score's live heap was above the limit);
 a run by hand under --memory-limit 5.75GiB (the runtime's own memory and the collector's timing
-take the rest), 510.5 s and 5.80 GiB: issue 8's memory goal at 10M, not its time.
+take the rest), 510.5 s and 5.80 GiB: issue 8's memory goal at 10M, not its time. Last, train
+runs with the collector at GOGC 50 (unless GOGC is set): its fits hold the design matrix and
+allocate little beside it, so the heap need not grow to twice the live data; churn run at 1M
+2.83 → 2.25 GB peak RSS at the same speed (GOGC 50 for the whole run: 2.27 GB but 88.6 instead of
+85.0 s, ingest and score allocating more). The tables above are from after that change.
 
 Where the feature stage's time goes at 1M customers (churn features --force --cpuprofile, 2
 cores, 11.6M order lines with 2.9M feedback rows; profile in docs/profiles/features-1m.txt): 5.0 s
