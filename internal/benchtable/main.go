@@ -288,7 +288,8 @@ take the rest), 510.5 s and 5.80 GiB: issue 8's memory goal at 10M, not its time
 runs with the collector at GOGC 50 (unless GOGC is set): its fits hold the design matrix and
 allocate little beside it, so the heap need not grow to twice the live data; churn run at 1M
 2.83 → 2.25 GB peak RSS at the same speed (GOGC 50 for the whole run: 2.27 GB but 88.6 instead of
-85.0 s, ingest and score allocating more). The tables above are from after that change.
+85.0 s, ingest and score allocating more). The 1M tables on this page are from after that
+change, the 10M ones from before it (at 10M train is not the largest stage).
 
 Where the feature stage's time goes at 1M customers (churn features --force --cpuprofile, 2
 cores, 11.6M order lines with 2.9M feedback rows; profile in docs/profiles/features-1m.txt): 5.0 s
