@@ -15,6 +15,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -602,15 +603,33 @@ const trainGCPercent = 50
 
 // lowerGCPercent sets the collector's percent to trainGCPercent unless GOGC
 // says otherwise or it is lower already, and returns what puts it back.
+// Trains running at once share the setting: the first lowers it, the last
+// to finish puts it back.
 func lowerGCPercent() (restore func()) {
 	if os.Getenv("GOGC") != "" {
 		return func() {}
 	}
-	prev := debug.SetGCPercent(trainGCPercent)
-	if prev >= 0 && prev < trainGCPercent {
-		debug.SetGCPercent(prev)
+	gcLowering.Lock()
+	defer gcLowering.Unlock()
+	if gcLowering.depth == 0 {
+		gcLowering.prev = debug.SetGCPercent(trainGCPercent)
+		if p := gcLowering.prev; p >= 0 && p < trainGCPercent {
+			debug.SetGCPercent(p)
+		}
 	}
-	return func() { debug.SetGCPercent(prev) }
+	gcLowering.depth++
+	return sync.OnceFunc(func() {
+		gcLowering.Lock()
+		defer gcLowering.Unlock()
+		if gcLowering.depth--; gcLowering.depth == 0 {
+			debug.SetGCPercent(gcLowering.prev)
+		}
+	})
+}
+
+var gcLowering struct {
+	sync.Mutex
+	depth, prev int
 }
 
 // trainChurnCandidates fits every churn model on the training rows and

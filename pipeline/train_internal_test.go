@@ -134,6 +134,19 @@ func TestLowerGCPercent(t *testing.T) {
 			t.Errorf("from %d: %d after, want it back", c.before, got)
 		}
 	}
+	// Two trains at once: the percent stays lowered until both are done,
+	// whatever the order they finish in.
+	debug.SetGCPercent(100)
+	a, b := lowerGCPercent(), lowerGCPercent()
+	a()
+	if got := percent(); got != trainGCPercent {
+		t.Errorf("one of two trains done: %d, want %d", got, trainGCPercent)
+	}
+	a() // a second call does nothing
+	b()
+	if got := percent(); got != 100 {
+		t.Errorf("both trains done: %d, want 100", got)
+	}
 	t.Setenv("GOGC", "300")
 	debug.SetGCPercent(300)
 	restore := lowerGCPercent()
