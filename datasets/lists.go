@@ -130,6 +130,10 @@ func WriteScoresCSV(w io.Writer, rows []ScoreRow) error {
 	return nil
 }
 
+// WriteScoresCSVRecords writes rows as retention_list.csv's records, without
+// its header: WriteScoresCSV's lines after the first.
+func WriteScoresCSVRecords(w io.Writer, rows []ScoreRow) error { return writeScoreRecords(w, rows) }
+
 // writeScoreRecords writes rows as CSV records (no header) to w.
 func writeScoreRecords(w io.Writer, rows []ScoreRow) error {
 	cw := csv.NewWriter(w)
@@ -165,27 +169,42 @@ func ReadScoresParquet(path string) ([]ScoreRow, error) {
 // in order, a few thousand rows at a time: memory holds the kept rows (a
 // campaign's contacts), not the whole list.
 func ReadScoresWhere(path string, keep func(*ScoreRow) bool) ([]ScoreRow, error) {
+	var out []ScoreRow
+	err := EachScores(path, func(rows []ScoreRow) error {
+		for i := range rows {
+			if keep(&rows[i]) {
+				out = append(out, rows[i])
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// EachScores calls fn with the rows of a scores.parquet file, in order, a
+// few thousand at a time (the slice is reused; the rows' strings are their
+// own), and stops at fn's first error.
+func EachScores(path string, fn func(rows []ScoreRow) error) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("datasets: %w", err)
+		return fmt.Errorf("datasets: %w", err)
 	}
 	defer f.Close()
 	r := parquet.NewGenericReader[ScoreRow](f)
 	defer r.Close()
-	var out []ScoreRow
 	buf := make([]ScoreRow, 4096)
 	for {
 		n, err := r.Read(buf)
-		for i := range buf[:n] {
-			if keep(&buf[i]) {
-				out = append(out, buf[i])
+		if n > 0 {
+			if ferr := fn(buf[:n]); ferr != nil {
+				return ferr
 			}
 		}
 		if errors.Is(err, io.EOF) {
-			return out, nil
+			return nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("datasets: read %s: %w", path, err)
+			return fmt.Errorf("datasets: read %s: %w", path, err)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 
@@ -85,20 +86,30 @@ var crmDialects = map[string]crmDialect{
 }
 
 // splitWriter writes CSV records into parts that respect a row and byte
-// limit, each part starting with the header (and a BOM for Excel).
+// limit, each part starting with the header (and a BOM for Excel). The
+// parts go to a partSink as they are written: memory (memParts) or files
+// (fileParts), so an export of any size is never held whole.
 type splitWriter struct {
 	header   []string
 	bom      bool
 	maxRows  int
 	maxBytes int64
-	parts    []*bytes.Buffer
-	rows     int // data rows in the current part
+	sink     partSink
+	cur      io.Writer // the part being written; nil before the first
+	size     int64     // its bytes so far
+	rows     int       // data rows in the current part
 	line     bytes.Buffer
 	cw       *csv.Writer
 }
 
-func newSplitWriter(header []string, bom bool, maxRows int, maxBytes int64) *splitWriter {
-	w := &splitWriter{header: header, bom: bom, maxRows: maxRows, maxBytes: maxBytes}
+// partSink stores an export's parts, one after another.
+type partSink interface {
+	next() (io.Writer, error) // ends the current part (if any) and starts one
+	close() error             // ends the last part
+}
+
+func newSplitWriter(header []string, bom bool, maxRows int, maxBytes int64, sink partSink) *splitWriter {
+	w := &splitWriter{header: header, bom: bom, maxRows: maxRows, maxBytes: maxBytes, sink: sink}
 	w.cw = csv.NewWriter(&w.line)
 	return w
 }
@@ -114,22 +125,35 @@ func (w *splitWriter) encode(rec []string) ([]byte, error) {
 }
 
 func (w *splitWriter) newPart() error {
-	b := &bytes.Buffer{}
+	cur, err := w.sink.next()
+	if err != nil {
+		return err
+	}
+	w.cur, w.size, w.rows = cur, 0, 0
 	if w.bom {
-		b.WriteString("\uFEFF")
+		if err := w.put([]byte("\uFEFF")); err != nil {
+			return err
+		}
 	}
 	h, err := w.encode(w.header)
 	if err != nil {
 		return err
 	}
-	b.Write(h)
-	w.parts, w.rows = append(w.parts, b), 0
+	return w.put(h)
+}
+
+// put writes p to the current part.
+func (w *splitWriter) put(p []byte) error {
+	if _, err := w.cur.Write(p); err != nil {
+		return fmt.Errorf("pipeline: export: %w", err)
+	}
+	w.size += int64(len(p))
 	return nil
 }
 
 // Write adds one record, starting a new part when the current one is full.
 func (w *splitWriter) Write(rec []string) error {
-	if len(w.parts) == 0 {
+	if w.cur == nil {
 		if err := w.newPart(); err != nil {
 			return err
 		}
@@ -139,62 +163,69 @@ func (w *splitWriter) Write(rec []string) error {
 		return err
 	}
 	line := slices.Clone(enc) // encode's buffer is reused for a new part's header
-	cur := w.parts[len(w.parts)-1]
-	full := w.maxRows > 0 && w.rows >= w.maxRows || w.maxBytes > 0 && int64(cur.Len()+len(line)) > w.maxBytes
+	full := w.maxRows > 0 && w.rows >= w.maxRows || w.maxBytes > 0 && w.size+int64(len(line)) > w.maxBytes
 	if full && w.rows > 0 {
 		if err := w.newPart(); err != nil {
 			return err
 		}
-		cur = w.parts[len(w.parts)-1]
 	}
-	if w.maxBytes > 0 && int64(cur.Len()+len(line)) > w.maxBytes {
+	if w.maxBytes > 0 && w.size+int64(len(line)) > w.maxBytes {
 		return fmt.Errorf("pipeline: one row of %d bytes does not fit the %d-byte file limit", len(line), w.maxBytes)
 	}
-	cur.Write(line)
 	w.rows++
-	return nil
+	return w.put(line)
 }
 
-// Parts returns the files' contents (at least one: the header alone for no rows).
-func (w *splitWriter) Parts() ([][]byte, error) {
-	if len(w.parts) == 0 {
+// Close ends the last part (the header alone when no row was written).
+func (w *splitWriter) Close() error {
+	if w.cur == nil {
 		if err := w.newPart(); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	out := make([][]byte, len(w.parts))
-	for i, p := range w.parts {
+	return w.sink.close()
+}
+
+// memParts keeps the parts in memory.
+type memParts struct{ parts []*bytes.Buffer }
+
+func (m *memParts) next() (io.Writer, error) {
+	m.parts = append(m.parts, &bytes.Buffer{})
+	return m.parts[len(m.parts)-1], nil
+}
+
+func (m *memParts) close() error { return nil }
+
+func (m *memParts) bytes() [][]byte {
+	out := make([][]byte, len(m.parts))
+	for i, p := range m.parts {
 		out[i] = p.Bytes()
 	}
-	return out, nil
+	return out
 }
 
-// ExportResult is what an export wrote.
-type ExportResult struct {
-	Rows    int      // rows written
-	Skipped int      // list rows the CRM cannot import (no email, …)
-	Needs   string   // what a skipped row lacked
-	Files   []string // the files written (empty when writing to a stream)
-}
-
-// crmParts renders the list in a dialect: its parts and how many rows were
-// written and skipped. csv is the full list in snake_case.
-func crmParts(format string, rows []datasets.ScoreRow, contacts map[string]contact, bom bool, limits [2]int64) ([][]byte, ExportResult, error) {
+// crmExport renders the rows each calls its function with, in a dialect,
+// into parts stored by sink: how many rows were written and skipped. csv
+// is the full list in snake_case, retention_list.csv's bytes.
+func crmExport(format string, each func(fn func([]datasets.ScoreRow) error) error, contacts map[string]contact, bom bool, limits [2]int64, sink partSink) (ExportResult, error) {
 	var res ExportResult
 	if format == "csv" {
-		var buf bytes.Buffer
-		if bom {
-			buf.WriteString("\uFEFF")
+		w := newSplitWriter(datasets.ScoreColumns, bom, 0, 0, sink)
+		if err := w.newPart(); err != nil {
+			return res, err
 		}
-		if err := datasets.WriteScoresCSV(&buf, rows); err != nil {
-			return nil, res, err
+		err := each(func(rows []datasets.ScoreRow) error {
+			res.Rows += len(rows)
+			return datasets.WriteScoresCSVRecords(w.cur, rows)
+		})
+		if err != nil {
+			return res, err
 		}
-		res.Rows = len(rows)
-		return [][]byte{buf.Bytes()}, res, nil
+		return res, w.Close()
 	}
 	d, ok := crmDialects[format]
 	if !ok {
-		return nil, res, fmt.Errorf("pipeline: export format %q: supported: %v", format, ExportFormats)
+		return res, fmt.Errorf("pipeline: export format %q: supported: %v", format, ExportFormats)
 	}
 	maxRows, maxBytes := d.maxRows, d.maxBytes
 	if limits[0] > 0 {
@@ -203,22 +234,45 @@ func crmParts(format string, rows []datasets.ScoreRow, contacts map[string]conta
 	if limits[1] > 0 {
 		maxBytes = limits[1]
 	}
-	w := newSplitWriter(d.header, bom, maxRows, maxBytes)
-	for i := range rows {
-		rec, ok := d.row(&rows[i], contacts[rows[i].CustomerID])
-		if !ok {
-			res.Skipped++
-			continue
+	w := newSplitWriter(d.header, bom, maxRows, maxBytes, sink)
+	err := each(func(rows []datasets.ScoreRow) error {
+		for i := range rows {
+			rec, ok := d.row(&rows[i], contacts[rows[i].CustomerID])
+			if !ok {
+				res.Skipped++
+				continue
+			}
+			for j := range rec {
+				rec[j] = datasets.NeutraliseCell(rec[j])
+			}
+			if err := w.Write(rec); err != nil {
+				return err
+			}
+			res.Rows++
 		}
-		for j := range rec {
-			rec[j] = datasets.NeutraliseCell(rec[j])
-		}
-		if err := w.Write(rec); err != nil {
-			return nil, res, err
-		}
-		res.Rows++
+		return nil
+	})
+	if err != nil {
+		return res, err
 	}
 	res.Needs = d.needs
-	parts, err := w.Parts()
-	return parts, res, err
+	return res, w.Close()
+}
+
+// crmParts renders rows in a dialect into parts in memory (crmExport).
+func crmParts(format string, rows []datasets.ScoreRow, contacts map[string]contact, bom bool, limits [2]int64) ([][]byte, ExportResult, error) {
+	var m memParts
+	res, err := crmExport(format, func(fn func([]datasets.ScoreRow) error) error { return fn(rows) }, contacts, bom, limits, &m)
+	if err != nil {
+		return nil, res, err
+	}
+	return m.bytes(), res, nil
+}
+
+// ExportResult is what an export wrote.
+type ExportResult struct {
+	Rows    int      // rows written
+	Skipped int      // list rows the CRM cannot import (no email, …)
+	Needs   string   // what a skipped row lacked
+	Files   []string // the files written (empty when writing to a stream)
 }

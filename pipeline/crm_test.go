@@ -1,9 +1,11 @@
 package pipeline
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -201,4 +203,69 @@ func readList(t *testing.T, path string) []datasets.ScoreRow {
 		t.Fatal(err)
 	}
 	return rows
+}
+
+// Parts written to files as they come are the bytes the memory parts hold,
+// placed under the export's names; a failed export (a row too long for the
+// byte limit, after two parts) leaves no file; a stream takes one part.
+func TestExportPartsToFiles(t *testing.T) {
+	var rows []datasets.ScoreRow
+	contacts := map[string]contact{}
+	for i := range 7 {
+		id := fmt.Sprintf("c%d", i)
+		rows = append(rows, datasets.ScoreRow{Rank: int64(i + 1), CustomerID: id, RiskTier: "low", Reasons: strings.Repeat("r", 10*i)})
+		contacts[id] = contact{email: id + "@example.com"}
+	}
+	each := func(fn func([]datasets.ScoreRow) error) error { // two chunks, as a list is read
+		if err := fn(rows[:4]); err != nil {
+			return err
+		}
+		return fn(rows[4:])
+	}
+	want, _, err := crmParts("salesforce", rows, contacts, true, [2]int64{3, 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	fp := &fileParts{dir: dir}
+	res, err := crmExport("salesforce", each, contacts, true, [2]int64{3, 0}, fp)
+	if err != nil || res.Rows != 7 {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	names, err := fp.place(filepath.Join(dir, "sf.csv"))
+	if err != nil || len(names) != len(want) {
+		t.Fatalf("placed %v, %v; want %d parts", names, err, len(want))
+	}
+	for i, name := range names {
+		if got, err := os.ReadFile(name); err != nil || !bytes.Equal(got, want[i]) || name != partName(filepath.Join(dir, "sf.csv"), i, len(want)) {
+			t.Errorf("part %d %s: %q, %v; want %q", i, name, got, err, want[i])
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".export-*")); len(left) > 0 {
+		t.Errorf("temporary parts left: %v", left)
+	}
+
+	failed := t.TempDir()
+	fp = &fileParts{dir: failed}
+	one, _, _ := crmParts("klaviyo", rows[:1], contacts, false, [2]int64{})
+	if _, err := crmExport("klaviyo", each, contacts, false, [2]int64{0, int64(len(one[0]) + 12)}, fp); err == nil || len(fp.tmps) < 2 {
+		t.Fatalf("a row over the byte limit after %d parts: %v", len(fp.tmps), err)
+	}
+	fp.remove()
+	if left, _ := os.ReadDir(failed); len(left) > 0 {
+		t.Errorf("a failed export left %d files", len(left))
+	}
+
+	var out bytes.Buffer
+	sp := &streamPart{bw: bufio.NewWriter(&out)}
+	if _, err := crmExport("csv", each, nil, false, [2]int64{}, sp); err != nil {
+		t.Fatal(err)
+	}
+	var whole bytes.Buffer
+	if err := datasets.WriteScoresCSV(&whole, rows); err != nil || out.String() != whole.String() {
+		t.Errorf("csv to a stream:\n%s\nwant\n%s (%v)", out.String(), whole.String(), err)
+	}
+	if _, err := sp.next(); err == nil {
+		t.Error("a second part for a stream: no error")
+	}
 }

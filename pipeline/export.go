@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,14 +54,9 @@ func Export(ctx context.Context, cfg Config, asOf time.Time, opt ExportOptions) 
 	if !datasets.Committed(dir) {
 		return ExportResult{}, fmt.Errorf("pipeline: no published list for %s in %s (run churn score --as-of %s)", dateString(asOf), cfg.Workdir, dateString(asOf))
 	}
-	// The campaign's contacts are picked as the file is read: memory holds
-	// them, not the whole list.
-	rows, err := datasets.ReadScoresWhere(filepath.Join(dir, datasets.ScoresParquet), func(r *datasets.ScoreRow) bool { return r.Contact || !opt.ContactsOnly })
-	if err != nil {
-		return ExportResult{}, err
-	}
 	contacts := map[string]contact{}
 	if opt.Format != "csv" {
+		var err error
 		if contacts, err = readContacts(cfg.Workdir); err != nil {
 			return ExportResult{}, err
 		}
@@ -67,24 +64,64 @@ func Export(ctx context.Context, cfg Config, asOf time.Time, opt ExportOptions) 
 	if err := ctx.Err(); err != nil {
 		return ExportResult{}, err
 	}
-	parts, res, err := crmParts(opt.Format, rows, contacts, opt.Excel, [2]int64{int64(opt.MaxRows), opt.MaxBytes})
-	if err != nil {
-		return res, err
+	// The list is read and written a few thousand rows at a time, straight
+	// to the files: memory holds neither the list nor the export.
+	scores := filepath.Join(dir, datasets.ScoresParquet)
+	listed := 0
+	each := func(fn func([]datasets.ScoreRow) error) error {
+		return datasets.EachScores(scores, func(rows []datasets.ScoreRow) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if opt.ContactsOnly {
+				rows = slices.DeleteFunc(rows, func(r datasets.ScoreRow) bool { return !r.Contact })
+			}
+			listed += len(rows)
+			return fn(rows)
+		})
 	}
-	if res.Rows == 0 && len(rows) > 0 {
-		return res, fmt.Errorf("pipeline: no customer of the list has %s, which %s needs: ingest a customers export with contact fields (--customers)", res.Needs, opt.Format)
+	limits := [2]int64{int64(opt.MaxRows), opt.MaxBytes}
+	if opt.Out == "" && opt.Format == "csv" { // one part, no contact fields to miss: straight out
+		sp := &streamPart{bw: bufio.NewWriterSize(opt.W, 1<<20)}
+		return crmExport(opt.Format, each, contacts, opt.Excel, limits, sp)
 	}
-	if opt.Out == "" {
-		if len(parts) > 1 {
-			return res, fmt.Errorf("pipeline: the %s export needs %d files (its per-file limit): give --out FILE", opt.Format, len(parts))
+	if opt.Out == "" { // a stream: its one part is kept until it is known to be the only one
+		var m memParts
+		res, err := crmExport(opt.Format, each, contacts, opt.Excel, limits, &m)
+		if err != nil {
+			return res, err
 		}
-		if _, err := opt.W.Write(parts[0]); err != nil {
+		if err := emptyExport(res, listed, opt); err != nil {
+			return res, err
+		}
+		if len(m.parts) > 1 {
+			return res, fmt.Errorf("pipeline: the %s export needs %d files (its per-file limit): give --out FILE", opt.Format, len(m.parts))
+		}
+		if _, err := opt.W.Write(m.parts[0].Bytes()); err != nil {
 			return res, fmt.Errorf("pipeline: export: %w", err)
 		}
 		return res, nil
 	}
-	res.Files, err = writeParts(opt.Out, parts)
+	fp := &fileParts{dir: filepath.Dir(opt.Out)}
+	res, err := crmExport(opt.Format, each, contacts, opt.Excel, limits, fp)
+	if err == nil {
+		err = emptyExport(res, listed, opt)
+	}
+	if err != nil {
+		fp.remove()
+		return res, err
+	}
+	res.Files, err = fp.place(opt.Out)
 	return res, err
+}
+
+// emptyExport is the error of an export whose list had rows but none the
+// CRM can import for want of contact fields.
+func emptyExport(res ExportResult, listed int, opt ExportOptions) error {
+	if res.Rows == 0 && listed > 0 {
+		return fmt.Errorf("pipeline: no customer of the list has %s, which %s needs: ingest a customers export with contact fields (--customers)", res.Needs, opt.Format)
+	}
+	return nil
 }
 
 func validFormat(f string) bool {
@@ -122,39 +159,93 @@ func partName(out string, i, n int) string {
 	return fmt.Sprintf("%s-%03d%s", strings.TrimSuffix(out, ext), i+1, ext)
 }
 
-// writeParts writes every part to a temporary file beside it, syncs, and
-// only then renames them all into place; on failure nothing is left.
-func writeParts(out string, parts [][]byte) ([]string, error) {
-	var tmps, names []string
-	cleanup := func() {
-		for _, t := range tmps {
-			os.Remove(t)
-		}
+// streamPart writes an export of one part straight to a stream.
+type streamPart struct {
+	bw      *bufio.Writer
+	started bool
+}
+
+func (p *streamPart) next() (io.Writer, error) {
+	if p.started {
+		return nil, errors.New("pipeline: export: a second part for a stream")
 	}
-	for i, p := range parts {
-		name := partName(out, i, len(parts))
-		f, err := os.CreateTemp(filepath.Dir(name), ".export-*")
-		if err != nil {
-			cleanup()
-			return nil, fmt.Errorf("pipeline: export: %w", err)
-		}
-		tmps = append(tmps, f.Name())
-		_, err = f.Write(p)
-		if err == nil {
-			err = f.Sync()
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			cleanup()
-			return nil, fmt.Errorf("pipeline: export %s: %w", name, err)
-		}
-		names = append(names, name)
+	p.started = true
+	return p.bw, nil
+}
+
+func (p *streamPart) close() error {
+	if err := p.bw.Flush(); err != nil {
+		return fmt.Errorf("pipeline: export: %w", err)
 	}
-	for i, t := range tmps {
+	return nil
+}
+
+// fileParts writes an export's parts to temporary files in dir as they
+// come (each synced when the next begins or at close); place then renames
+// them all into place, and remove deletes them: on failure nothing is left.
+type fileParts struct {
+	dir  string
+	tmps []string
+	f    *os.File
+	bw   *bufio.Writer
+}
+
+func (p *fileParts) next() (io.Writer, error) {
+	if err := p.end(); err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(p.dir, ".export-*")
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: export: %w", err)
+	}
+	p.f, p.bw, p.tmps = f, bufio.NewWriterSize(f, 1<<20), append(p.tmps, f.Name())
+	return p.bw, nil
+}
+
+// end flushes, syncs and closes the current part.
+func (p *fileParts) end() error {
+	if p.f == nil {
+		return nil
+	}
+	err := p.bw.Flush()
+	if err == nil {
+		err = p.f.Sync()
+	}
+	if cerr := p.f.Close(); err == nil {
+		err = cerr
+	}
+	p.f, p.bw = nil, nil
+	if err != nil {
+		return fmt.Errorf("pipeline: export: %w", err)
+	}
+	return nil
+}
+
+func (p *fileParts) close() error { return p.end() }
+
+// remove deletes the parts written so far.
+func (p *fileParts) remove() {
+	if p.f != nil {
+		p.f.Close()
+		p.f = nil
+	}
+	for _, t := range p.tmps {
+		os.Remove(t)
+	}
+}
+
+// place renames the parts to out (one part) or out's name with -001, -002,
+// … and returns their names.
+func (p *fileParts) place(out string) ([]string, error) {
+	names := make([]string, len(p.tmps))
+	for i := range p.tmps {
+		names[i] = partName(out, i, len(p.tmps))
+	}
+	for i, t := range p.tmps {
 		if err := os.Rename(t, names[i]); err != nil {
-			cleanup()
+			for _, t := range p.tmps[i:] {
+				os.Remove(t)
+			}
 			return names[:i], fmt.Errorf("pipeline: export %s: %w", names[i], err)
 		}
 	}
