@@ -59,10 +59,10 @@ func TestReadListEntriesNotAList(t *testing.T) {
 	}
 }
 
-// The rows ReadScoresWhere keeps equal the whole file's rows it accepts,
-// in order, across its reads of a few thousand rows (a kept row's strings
-// stay its own while later rows are read).
-func TestReadScoresWhere(t *testing.T) {
+// The rows kept from EachScores' chunks equal the whole file's rows
+// accepted, in order, across its reads of a few thousand rows (a kept
+// row's strings stay its own while later rows are read).
+func TestEachScores(t *testing.T) {
 	rows := make([]ScoreRow, 20_000)
 	for i := range rows {
 		rows[i] = ScoreRow{Rank: int64(i + 1), CustomerID: fmt.Sprintf("c%06d", i), Reasons: fmt.Sprintf("no order for %d days; spend down %d%%", i%400, i%97),
@@ -72,9 +72,19 @@ func TestReadScoresWhere(t *testing.T) {
 	if err := WriteScoresParquet(path, rows); err != nil {
 		t.Fatal(err)
 	}
-	got, err := ReadScoresWhere(path, func(r *ScoreRow) bool { return r.Contact })
-	if err != nil {
-		t.Fatal(err)
+	var got []ScoreRow
+	chunks := 0
+	err := EachScores(path, func(rows []ScoreRow) error {
+		chunks++
+		for _, r := range rows {
+			if r.Contact {
+				got = append(got, r)
+			}
+		}
+		return nil
+	})
+	if err != nil || chunks < 4 {
+		t.Fatalf("%d chunks, %v", chunks, err)
 	}
 	var want []ScoreRow
 	for _, r := range rows {
@@ -90,7 +100,11 @@ func TestReadScoresWhere(t *testing.T) {
 			t.Fatalf("kept row %d: %+v, want %+v", i, got[i], want[i])
 		}
 	}
-	if _, err := ReadScoresWhere(filepath.Join(t.TempDir(), "none.parquet"), func(*ScoreRow) bool { return true }); err == nil {
+	if err := EachScores(filepath.Join(t.TempDir(), "none.parquet"), func([]ScoreRow) error { return nil }); err == nil {
 		t.Error("a missing file: no error")
+	}
+	stop := errors.New("stop")
+	if err := EachScores(path, func([]ScoreRow) error { return stop }); err != stop {
+		t.Errorf("fn's error: %v", err)
 	}
 }

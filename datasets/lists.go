@@ -165,22 +165,6 @@ func ReadScoresParquet(path string) ([]ScoreRow, error) {
 	return readParquetRows[ScoreRow](path)
 }
 
-// ReadScoresWhere reads the rows of a scores.parquet file that keep accepts,
-// in order, a few thousand rows at a time: memory holds the kept rows (a
-// campaign's contacts), not the whole list.
-func ReadScoresWhere(path string, keep func(*ScoreRow) bool) ([]ScoreRow, error) {
-	var out []ScoreRow
-	err := EachScores(path, func(rows []ScoreRow) error {
-		for i := range rows {
-			if keep(&rows[i]) {
-				out = append(out, rows[i])
-			}
-		}
-		return nil
-	})
-	return out, err
-}
-
 // EachScores calls fn with the rows of a scores.parquet file, in order, a
 // few thousand at a time (the slice is reused; the rows' strings are their
 // own), and stops at fn's first error.
