@@ -453,6 +453,47 @@ func ReadCustomers(workdir string) ([]Customer, error) {
 	return readTable[Customer](workdir, CustomersDir)
 }
 
+// EachContact calls fn with the id, email and phone of every stored
+// customer, reading only those three columns (not the attributes); the
+// strings are valid during the call only. A workdir without a customers
+// table gives an error wrapping fs.ErrNotExist, as ReadCustomers does.
+func EachContact(workdir string, fn func(id, email, phone string)) error {
+	root := filepath.Join(workdir, CustomersDir)
+	m, err := ReadManifest(root)
+	if err != nil {
+		return err
+	}
+	n, _ := strconv.Atoi(m.Meta["buckets"])
+	for b := range n {
+		path := filepath.Join(BucketDir(root, b), "part-00000.parquet")
+		rr, closeFile, err := openParquetRecords(context.Background(), path, memory.DefaultAllocator, KeyCustomerID, "email", "phone")
+		if err != nil {
+			return err
+		}
+		for rr.Next() {
+			rec := rr.RecordBatch()
+			ids, ok1 := AsText(Column(rec, KeyCustomerID))
+			emails, ok2 := AsText(Column(rec, "email"))
+			phones, ok3 := AsText(Column(rec, "phone"))
+			if !ok1 || !ok2 || !ok3 {
+				rr.Release()
+				closeFile()
+				return &DataError{File: path, Msg: "not a customers table: " + rec.Schema().String()}
+			}
+			for i := range int(rec.NumRows()) {
+				fn(ids.Value(i), emails.Value(i), phones.Value(i))
+			}
+		}
+		err = rr.Err()
+		rr.Release()
+		closeFile()
+		if err != nil {
+			return fmt.Errorf("datasets: read %s: %w", path, err)
+		}
+	}
+	return nil
+}
+
 // ReadFeedback returns every stored feedback row.
 func ReadFeedback(workdir string) ([]Feedback, error) {
 	return readTable[Feedback](workdir, FeedbackDir)

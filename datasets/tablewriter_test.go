@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"math"
 	"math/rand/v2"
@@ -239,4 +240,35 @@ func snapshotDir(t *testing.T, dir string) map[string]string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// EachContact gives every stored customer's id, email and phone as the
+// whole rows have them; without a customers table, an fs.ErrNotExist.
+func TestEachContact(t *testing.T) {
+	work := t.TempDir()
+	if err := EachContact(work, func(string, string, string) {}); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("no table: %v, want fs.ErrNotExist", err)
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	if _, err := CommitCustomers(context.Background(), work, 3, randomCustomers(rng, 300, 200), false); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := ReadCustomers(work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []Customer
+	if err := EachContact(work, func(id, email, phone string) {
+		got = append(got, Customer{CustomerID: strings.Clone(id), Email: strings.Clone(email), Phone: strings.Clone(phone)})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(rows) {
+		t.Fatalf("%d contacts, %d customers", len(got), len(rows))
+	}
+	for i, r := range rows {
+		if want := (Customer{CustomerID: r.CustomerID, Email: r.Email, Phone: r.Phone}); got[i] != want {
+			t.Fatalf("contact %d: %+v, want %+v", i, got[i], want)
+		}
+	}
 }

@@ -133,20 +133,19 @@ func validFormat(f string) bool {
 	return false
 }
 
-// readContacts maps customer ids to the customers input's email and phone.
+// readContacts maps customer ids to the customers input's email and phone
+// (the customers who have either).
 func readContacts(workdir string) (map[string]contact, error) {
 	out := map[string]contact{}
-	cs, err := datasets.ReadCustomers(workdir)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return out, nil // no customers input: no contact fields
+	err := datasets.EachContact(workdir, func(id, email, phone string) {
+		if email != "" || phone != "" {
+			out[strings.Clone(id)] = contact{email: strings.Clone(email), phone: strings.Clone(phone)}
 		}
-		return nil, err
+	})
+	if errors.Is(err, fs.ErrNotExist) {
+		return out, nil // no customers input: no contact fields
 	}
-	for _, c := range cs {
-		out[c.CustomerID] = contact{email: c.Email, phone: c.Phone}
-	}
-	return out, nil
+	return out, err
 }
 
 // partName is the name of part i of n: out itself when n is 1, else
