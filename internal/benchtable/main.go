@@ -275,7 +275,7 @@ the as-of snapshot a record batch of 64k rows at a time instead of a whole part 
 three reason codes instead of a slice of names and no copies of the tier and satisfaction in its
 action inputs, and takes the order dates from a table of days (churn score --force at 1M: 1.63 →
 1.32 GB). ScoreResult.Top was a slice of the list, which kept every row alive through the guards
-(about 6.5 GB at 10M); it is a copy. The movers read five columns of the previous list and the
+(about 6.5 GB at 10M); it is a copy. The movers read seven columns of the previous list and the
 scores guard the two lists' probabilities, instead of both lists whole (churn score --force at 1M
 with last week's list: 23.2 → 18.5 s and 2.47 → 1.92 GB before the changes above); uplift and
 export --contacts-only read what they use. The feature pass's builders reserve for each cutoff
