@@ -240,18 +240,7 @@ func readTableFile[T any](ctx context.Context, name string, src rowSource, table
 // stored rows first. Ingest streams its rows through NewCustomersWriter
 // instead: the same table, without holding the export in memory.
 func CommitCustomers(ctx context.Context, workdir string, buckets int, rows []Customer, replace bool) (TableInfo, error) {
-	return commitRows(customersTable, workdir, buckets, rows, func(w *TableWriter[Customer]) (TableInfo, error) {
-		return w.Commit(ctx, replace)
-	})
-}
-
-// CommitCustomersShard is CommitCustomers for the buckets keep accepts,
-// written into dir/bucket=NNN/ (a folder the caller commits); the result
-// is the shard's share, for AssembleTable.
-func CommitCustomersShard(ctx context.Context, workdir string, buckets int, rows []Customer, replace bool, keep func(int) bool, dir string) (TableInfo, error) {
-	return commitRows(customersTable, workdir, buckets, rows, func(w *TableWriter[Customer]) (TableInfo, error) {
-		return w.CommitShard(ctx, replace, keep, dir)
-	})
+	return commitRows(ctx, customersTable, workdir, buckets, rows, replace)
 }
 
 // NewCustomersWriter returns a writer of the customers table of workdir
@@ -292,17 +281,7 @@ func mergeCustomer(old, newer Customer) Customer {
 // rows identical to another, and commits it atomically (ingest streams
 // its rows through NewFeedbackWriter instead).
 func CommitFeedback(ctx context.Context, workdir string, buckets int, rows []Feedback, replace bool) (TableInfo, error) {
-	return commitRows(feedbackTable, workdir, buckets, rows, func(w *TableWriter[Feedback]) (TableInfo, error) {
-		return w.Commit(ctx, replace)
-	})
-}
-
-// CommitFeedbackShard is CommitFeedback for the buckets keep accepts, as
-// CommitCustomersShard.
-func CommitFeedbackShard(ctx context.Context, workdir string, buckets int, rows []Feedback, replace bool, keep func(int) bool, dir string) (TableInfo, error) {
-	return commitRows(feedbackTable, workdir, buckets, rows, func(w *TableWriter[Feedback]) (TableInfo, error) {
-		return w.CommitShard(ctx, replace, keep, dir)
-	})
+	return commitRows(ctx, feedbackTable, workdir, buckets, rows, replace)
 }
 
 // NewFeedbackWriter returns a writer of the feedback table, as

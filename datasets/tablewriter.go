@@ -47,8 +47,9 @@ func newTableWriter[T any](tb table[T], workdir string, n int) (*TableWriter[T],
 	return w, nil
 }
 
-// commitRows adds rows to a new writer of tb and commits them with commit.
-func commitRows[T any](tb table[T], workdir string, buckets int, rows []T, commit func(*TableWriter[T]) (TableInfo, error)) (TableInfo, error) {
+// commitRows adds rows to a new writer of tb and commits them (CommitCustomers,
+// CommitFeedback: rows already in memory).
+func commitRows[T any](ctx context.Context, tb table[T], workdir string, buckets int, rows []T, replace bool) (TableInfo, error) {
 	w, err := newTableWriter(tb, workdir, buckets)
 	if err != nil {
 		return TableInfo{}, err
@@ -59,7 +60,7 @@ func commitRows[T any](tb table[T], workdir string, buckets int, rows []T, commi
 			return TableInfo{}, err
 		}
 	}
-	return commit(w)
+	return w.Commit(ctx, replace)
 }
 
 // newSpills returns a spill file for each bucket, named after what it holds

@@ -67,7 +67,6 @@ func Export(ctx context.Context, cfg Config, asOf time.Time, opt ExportOptions) 
 	// The list is read and written a few thousand rows at a time, straight
 	// to the files: memory holds neither the list nor the export.
 	scores := filepath.Join(dir, datasets.ScoresParquet)
-	listed := 0
 	each := func(fn func([]datasets.ScoreRow) error) error {
 		return datasets.EachScores(scores, func(rows []datasets.ScoreRow) error {
 			if err := ctx.Err(); err != nil {
@@ -76,7 +75,6 @@ func Export(ctx context.Context, cfg Config, asOf time.Time, opt ExportOptions) 
 			if opt.ContactsOnly {
 				rows = slices.DeleteFunc(rows, func(r datasets.ScoreRow) bool { return !r.Contact })
 			}
-			listed += len(rows)
 			return fn(rows)
 		})
 	}
@@ -91,7 +89,7 @@ func Export(ctx context.Context, cfg Config, asOf time.Time, opt ExportOptions) 
 		if err != nil {
 			return res, err
 		}
-		if err := emptyExport(res, listed, opt); err != nil {
+		if err := emptyExport(res, opt); err != nil {
 			return res, err
 		}
 		if len(m.parts) > 1 {
@@ -105,7 +103,7 @@ func Export(ctx context.Context, cfg Config, asOf time.Time, opt ExportOptions) 
 	fp := &fileParts{dir: filepath.Dir(opt.Out)}
 	res, err := crmExport(opt.Format, each, contacts, opt.Excel, limits, fp)
 	if err == nil {
-		err = emptyExport(res, listed, opt)
+		err = emptyExport(res, opt)
 	}
 	if err != nil {
 		fp.remove()
@@ -116,9 +114,9 @@ func Export(ctx context.Context, cfg Config, asOf time.Time, opt ExportOptions) 
 }
 
 // emptyExport is the error of an export whose list had rows but none the
-// CRM can import for want of contact fields.
-func emptyExport(res ExportResult, listed int, opt ExportOptions) error {
-	if res.Rows == 0 && listed > 0 {
+// CRM can import for want of contact fields (every row skipped).
+func emptyExport(res ExportResult, opt ExportOptions) error {
+	if res.Rows == 0 && res.Skipped > 0 {
 		return fmt.Errorf("pipeline: no customer of the list has %s, which %s needs: ingest a customers export with contact fields (--customers)", res.Needs, opt.Format)
 	}
 	return nil
