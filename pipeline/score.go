@@ -379,6 +379,10 @@ func (s *scorer) scoreRows(rec arrow.RecordBatch, rows []datasets.ScoreRow, inpu
 	}
 	lastDates := newDayMemo(lo, hi, func(d int64) string { return dateString(time.Unix(d*86400, 0).UTC()) })
 	nextDates := newDayMemo(0, 3*366, func(d int64) string { return dateString(asOf.AddDate(0, 0, int(d))) })
+	codes := make([]uint8, len(churnArt.Features)) // each model feature's reason code, looked up once
+	for j, name := range churnArt.Features {
+		codes[j] = reasonCode[name]
+	}
 	explainer := s.explainer
 	// score fills rows[i]; contrib holds row i's contributions when
 	// explained, else it is scratch for them.
@@ -396,7 +400,7 @@ func (s *scorer) scoreRows(rec arrow.RecordBatch, rows []datasets.ScoreRow, inpu
 			text, idx = topReasons(cfg.Lang, churnArt.Features, xi, contrib, churnArt.Means, churnArt.Directions)
 			for k, j := range idx {
 				if j >= 0 {
-					top[k] = reasonCode[churnArt.Features[j]] // a model feature: prepareScore checked
+					top[k] = codes[j] // a model feature: prepareScore checked
 				}
 			}
 		} else { // gone: no further orders or value expected under the contract
