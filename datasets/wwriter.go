@@ -3,6 +3,7 @@ package datasets
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -29,14 +30,17 @@ import (
 // sorted, de-duplicated and written. Memory holds a bucket per worker.
 // Close removes the spill folder; call it whatever happens.
 type WarehouseWriter struct {
-	n      int
-	dir    string // the spill folder
-	spills []*spillFile
-	mu     sync.Mutex // guards info
+	n      int          // buckets committed; with auto, decided by Buckets
+	auto   bool         // the bucket count is AutoBuckets', not yet decided
+	dir    string       // the spill folder
+	spills []*spillFile // by spill bucket: n of them, or MaxAutoBuckets with auto
+	mu     sync.Mutex   // guards info
 	info   WarehouseInfo
 	// existing is the work directory whose warehouse, of the same bucket
 	// layout, comes before the queued rows of each bucket at Commit.
 	existing     string
+	existingN    int   // the stored warehouse's bucket count
+	perBucket    int64 // RowsPerBucket (tests make it small)
 	cancelPrefix string
 	// only, when set, limits the buckets spilled and committed (a shard's):
 	// rows of other buckets are counted, not kept.
@@ -49,6 +53,9 @@ type WarehouseWriter struct {
 // Only makes the writer keep and commit only the buckets keep accepts (a
 // shard's, for CommitShard); the rows of the others are still counted in
 // the totals every shard shares (rows before de-duplication, time range).
+// With an automatic bucket count keep is asked of spill buckets as well as
+// of the final ones, so it must judge a spill bucket f as it judges f mod
+// n for the count n decided (b mod k = i does when k divides n).
 func (w *WarehouseWriter) Only(keep func(b int) bool) { w.only = keep }
 
 func (w *WarehouseWriter) keeps(b int) bool { return w.only == nil || w.only(b) }
@@ -117,12 +124,15 @@ func (t *strTable) get(id uint32) string { return t.blocks[id/strBlock][id%strBl
 // addChunk is the row count of the segments Add fills.
 const addChunk = 1 << 13
 
-// NewWarehouseWriter returns a writer with n buckets (n ≤ 0 means
-// DefaultBuckets) spilling into a hidden folder of workdir (one that
-// CleanStale removes should the process die before Close).
+// NewWarehouseWriter returns a writer with n buckets spilling into a
+// hidden folder of workdir (one that CleanStale removes should the process
+// die before Close). n ≤ 0 makes the count automatic: the rows are spilled
+// into MaxAutoBuckets buckets while read, and Buckets decides the count
+// from all of them (AutoBuckets).
 func NewWarehouseWriter(workdir string, n int) (*WarehouseWriter, error) {
-	if n <= 0 {
-		n = DefaultBuckets
+	auto := n <= 0
+	if auto {
+		n = 0
 	}
 	if err := os.MkdirAll(workdir, DirMode); err != nil {
 		return nil, fmt.Errorf("datasets: %w", err)
@@ -131,12 +141,33 @@ func NewWarehouseWriter(workdir string, n int) (*WarehouseWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("datasets: %w", err)
 	}
-	w := &WarehouseWriter{n: n, dir: dir, spills: make([]*spillFile, n), info: WarehouseInfo{Buckets: n}}
-	size := max(4<<10, min(256<<10, (32<<20)/n)) // at most 32 MB of buffers
-	for b := range w.spills {
-		w.spills[b] = &spillFile{path: filepath.Join(dir, fmt.Sprintf("bucket-%04d.spill", b)), size: size}
+	w := &WarehouseWriter{n: n, auto: auto, dir: dir, perBucket: RowsPerBucket, info: WarehouseInfo{Buckets: n}}
+	if auto {
+		w.setSpills(MaxAutoBuckets)
+	} else {
+		w.setSpills(n)
 	}
 	return w, nil
+}
+
+// setSpills makes k spill buckets (before any row is spilled).
+func (w *WarehouseWriter) setSpills(k int) {
+	w.spills = make([]*spillFile, k)
+	size := max(4<<10, min(256<<10, (32<<20)/k)) // at most 32 MB of buffers
+	for b := range w.spills {
+		w.spills[b] = &spillFile{path: filepath.Join(w.dir, fmt.Sprintf("bucket-%04d.spill", b)), size: size}
+	}
+}
+
+// Buckets returns the writer's bucket count. An automatic one is decided
+// by the first call, from the rows queued so far (the stored warehouse's
+// included) and the stored count: call it once every row is queued.
+func (w *WarehouseWriter) Buckets() int {
+	if w.auto {
+		w.n, w.auto = autoBuckets(w.info.Rows, w.existingN, w.perBucket), false
+		w.info.Buckets = w.n
+	}
+	return w.n
 }
 
 // Close removes the spill folder.
@@ -251,7 +282,7 @@ func (w *WarehouseWriter) note(n int64, minTS, maxTS int64) {
 
 // Add queues one row.
 func (w *WarehouseWriter) Add(t Transaction) error {
-	if b := Bucket(t.CustomerID, w.n); w.keeps(b) {
+	if b := Bucket(t.CustomerID, len(w.spills)); w.keeps(b) {
 		if err := w.spills[b].appendRow(&t); err != nil {
 			return err
 		}
@@ -293,14 +324,14 @@ type partEncoder struct {
 func (w *WarehouseWriter) encoder() *partEncoder {
 	sp, ok := w.parts.Get().(*spillParts)
 	if !ok {
-		sp = &spillParts{bufs: make([][]byte, w.n)}
+		sp = &spillParts{bufs: make([][]byte, len(w.spills))}
 	}
-	return &partEncoder{w: w, sp: sp, prev: make([]Transaction, w.n), has: make([]bool, w.n)}
+	return &partEncoder{w: w, sp: sp, prev: make([]Transaction, len(w.spills)), has: make([]bool, len(w.spills))}
 }
 
 func (e *partEncoder) add(t *Transaction) {
 	sp := e.sp
-	if b := Bucket(t.CustomerID, e.w.n); e.w.keeps(b) {
+	if b := Bucket(t.CustomerID, len(e.w.spills)); e.w.keeps(b) {
 		var prev *Transaction
 		if e.has[b] {
 			prev = &e.prev[b]
@@ -348,8 +379,20 @@ func (w *WarehouseWriter) AddWarehouse(workdir string) error {
 		}
 		return err
 	}
-	if info.Buckets == w.n {
-		w.existing = workdir
+	if w.auto && MaxAutoBuckets%info.Buckets != 0 {
+		// A count set by hand that automatic counts cannot grow from: it
+		// stays, and rows are spilled by it.
+		if w.info.Rows > 0 {
+			return errors.New("datasets: AddWarehouse after rows were added")
+		}
+		w.n, w.auto, w.info.Buckets = info.Buckets, false, info.Buckets
+		w.setSpills(w.n)
+	}
+	if w.auto || info.Buckets == w.n {
+		// Read at Commit, a bucket at a time (with an automatic count that
+		// grows, each new bucket takes its rows from the stored one it
+		// splits).
+		w.existing, w.existingN = workdir, info.Buckets
 		w.note(info.Rows, info.MinTS, info.MaxTS)
 		return nil
 	}
@@ -696,9 +739,10 @@ func (w *WarehouseWriter) build(ctx context.Context, root string) (WarehouseShar
 			return WarehouseShard{}, err
 		}
 	}
-	counts, priced := make([]int64, w.n), make([]int64, w.n)
-	drops, linked, unlinked := make([]int64, w.n), make([]int64, w.n), make([]int64, w.n)
-	err := eachBucket(w.n, func(b int) error {
+	n := w.Buckets()
+	counts, priced := make([]int64, n), make([]int64, n)
+	drops, linked, unlinked := make([]int64, n), make([]int64, n), make([]int64, n)
+	err := eachBucket(n, func(b int) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -707,16 +751,24 @@ func (w *WarehouseWriter) build(ctx context.Context, root string) (WarehouseShar
 		}
 		bk := newBucketRows()
 		if w.existing != "" {
-			rows, err := WarehouseBucketRows(w.existing, b)
+			// n is the stored count or a multiple of it (AutoBuckets):
+			// bucket b's stored rows are in stored bucket b mod existingN.
+			rows, err := WarehouseBucketRows(w.existing, b%w.existingN)
 			if err != nil {
 				return err
 			}
 			for i := range rows {
-				bk.add(&rows[i])
+				if w.existingN == n || Bucket(rows[i].CustomerID, n) == b {
+					bk.add(&rows[i])
+				}
 			}
 		}
-		if err := readSpill(w.spills[b].path, bk.add); err != nil {
-			return err
+		// Spill bucket f holds rows of bucket f mod n; each customer's rows
+		// are in one of them, in arrival order.
+		for f := b; f < len(w.spills); f += n {
+			if err := readSpill(w.spills[f].path, bk.add); err != nil {
+				return err
+			}
 		}
 		linked[b], unlinked[b] = bk.linkCancellations(w.cancelPrefix)
 		drops[b] = int64(bk.compact())
@@ -730,7 +782,7 @@ func (w *WarehouseWriter) build(ctx context.Context, root string) (WarehouseShar
 	if err != nil {
 		return WarehouseShard{}, err
 	}
-	sh := WarehouseShard{Buckets: w.n, Noted: w.info.Rows, MinTS: w.info.MinTS, MaxTS: w.info.MaxTS}
+	sh := WarehouseShard{Buckets: n, Noted: w.info.Rows, MinTS: w.info.MinTS, MaxTS: w.info.MaxTS}
 	for b := range counts {
 		sh.Customers += counts[b]
 		sh.Priced += priced[b]

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/churn-dev/churn/datasets"
 	"github.com/churn-dev/churn/features"
 )
 
@@ -16,7 +15,7 @@ import (
 // Workdir means its documented default.
 type Config struct {
 	Workdir string // required: root of warehouse/, features/, models/, lists/
-	Buckets int    // customer buckets at ingest; default datasets.DefaultBuckets (16)
+	Buckets int    // customer buckets at ingest; 0: automatic (datasets.AutoBuckets)
 	Workers int    // goroutines for buckets and rows (the models use GOMAXPROCS); default GOMAXPROCS
 	Horizon int    // churn horizon in days: churned = no order within it; default 90
 	// CLVHorizon is the horizon of expected orders and predicted CLV, in days; default 365.
@@ -123,9 +122,6 @@ var ChurnModelNames = []string{"logit", "gbdt", "btyd", "golearn"}
 
 // WithDefaults returns c with zero fields set to their defaults.
 func (c Config) WithDefaults() Config {
-	if c.Buckets == 0 {
-		c.Buckets = datasets.DefaultBuckets
-	}
 	if c.Workers == 0 {
 		c.Workers = runtime.GOMAXPROCS(0)
 	}
@@ -207,8 +203,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.Workdir == "":
 		return fmt.Errorf("pipeline: --workdir is required")
-	case c.Buckets < 1 || c.Buckets > 4096:
-		return fmt.Errorf("pipeline: buckets must be 1..4096, got %d", c.Buckets)
+	case c.Buckets < 0 || c.Buckets > 4096:
+		return fmt.Errorf("pipeline: buckets must be 0 (automatic) or 1..4096, got %d", c.Buckets)
 	case c.Workers < 1:
 		return fmt.Errorf("pipeline: workers must be ≥ 1, got %d", c.Workers)
 	case c.Shard.validate() != nil:

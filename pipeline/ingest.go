@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/csv"
@@ -321,7 +322,7 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 
 	var w *datasets.WarehouseWriter
 	if paths := fresh[datasets.Transactions.Name]; len(paths) > 0 {
-		if w, err = datasets.NewWarehouseWriter(cfg.Workdir, cfg.Buckets); err != nil {
+		if w, err = datasets.NewWarehouseWriter(cfg.Workdir, writerBuckets(cfg, in.Replace)); err != nil {
 			return res, err
 		}
 		defer w.Close()
@@ -343,15 +344,18 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 		}
 		w.LinkCancellations(txOpt.CancelPrefix) // at commit, a bucket at a time
 	}
+	// Every table gets the warehouse's bucket count, decided now that the
+	// transactions are read.
+	buckets := ingestBuckets(cfg, w)
 	// The customers and feedback rows wait in spill files until the commit
 	// (a shard keeps only its buckets' rows).
 	var customers *datasets.TableWriter[datasets.Customer]
 	if paths := fresh[datasets.Customers.Name]; len(paths) > 0 {
-		if customers, err = datasets.NewCustomersWriter(cfg.Workdir, cfg.Buckets); err != nil {
+		if customers, err = datasets.NewCustomersWriter(cfg.Workdir, buckets); err != nil {
 			return res, err
 		}
 		defer customers.Close()
-		addCustomer := ownedOnly(cfg, customers.Add, func(c datasets.Customer) string { return c.CustomerID })
+		addCustomer := ownedOnly(cfg, buckets, customers.Add, func(c datasets.Customer) string { return c.CustomerID })
 		for _, path := range paths {
 			opt := base
 			opt.Map, opt.NotAfter, opt.SHA256 = in.CustomersMap, time.Time{}, fileSums[path]
@@ -363,11 +367,11 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 	}
 	var feedback *datasets.TableWriter[datasets.Feedback]
 	if paths := fresh[datasets.FeedbackTable.Name]; len(paths) > 0 {
-		if feedback, err = datasets.NewFeedbackWriter(cfg.Workdir, cfg.Buckets); err != nil {
+		if feedback, err = datasets.NewFeedbackWriter(cfg.Workdir, buckets); err != nil {
 			return res, err
 		}
 		defer feedback.Close()
-		addFeedback := ownedOnly(cfg, feedback.Add, func(f datasets.Feedback) string { return f.CustomerID })
+		addFeedback := ownedOnly(cfg, buckets, feedback.Add, func(f datasets.Feedback) string { return f.CustomerID })
 		for _, path := range paths {
 			opt := base
 			opt.Map, opt.SHA256 = in.FeedbackMap, fileSums[path]
@@ -378,10 +382,25 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 		}
 	}
 
+	// A stored table of another bucket count follows the warehouse's (a
+	// table of another layout is read whole for every bucket).
+	if customers == nil && !in.Replace && storedBuckets(cfg.Workdir, datasets.CustomersDir, buckets) {
+		if customers, err = datasets.NewCustomersWriter(cfg.Workdir, buckets); err != nil {
+			return res, err
+		}
+		defer customers.Close()
+	}
+	if feedback == nil && !in.Replace && storedBuckets(cfg.Workdir, datasets.FeedbackDir, buckets) {
+		if feedback, err = datasets.NewFeedbackWriter(cfg.Workdir, buckets); err != nil {
+			return res, err
+		}
+		defer feedback.Close()
+	}
+
 	res.BadSample = bad[:min(len(bad), 5)]
 	rec.Quarantined, rec.Lines = res.Quarantined, res.Lines
 	if cfg.Shard.Sharded() {
-		err := commitIngestShard(ctx, cfg, in, key, w, customers, feedback, bad, &res, rec)
+		err := commitIngestShard(ctx, cfg, in, key, buckets, w, customers, feedback, bad, &res, rec)
 		if err == nil {
 			cfg.logStage("ingest", res.Loaded, start, "shard", cfg.Shard.String(), "quarantined", res.Quarantined)
 		}
@@ -524,15 +543,71 @@ func readIngestLog(workdir string) ([]ingestRecord, error) {
 }
 
 // ownedOnly is add, or under --shard, add for the rows of the shard's
-// buckets only (by the customer id of each).
-func ownedOnly[T any](cfg Config, add func(T) error, customer func(T) string) func(T) error {
+// buckets only (by the customer id of each, of n buckets).
+func ownedOnly[T any](cfg Config, n int, add func(T) error, customer func(T) string) func(T) error {
 	if !cfg.Shard.Sharded() {
 		return add
 	}
 	return func(v T) error {
-		if !cfg.Shard.Owns(datasets.Bucket(customer(v), cfg.Buckets)) {
+		if !cfg.Shard.Owns(datasets.Bucket(customer(v), n)) {
 			return nil
 		}
 		return add(v)
 	}
+}
+
+// writerBuckets is the bucket count to make the warehouse writer with:
+// cfg.Buckets, or 0 (decided by the writer once every row is read:
+// datasets.AutoBuckets) when it is automatic. A shard keeps the rows of
+// the buckets b with b mod N = i while they are read, before the count is
+// known; that works for the automatic count when N divides every count it
+// can decide (N a power of two no larger than the stored count or, with
+// none, than DefaultBuckets). Otherwise a sharded ingest keeps the stored
+// count, or makes DefaultBuckets.
+func writerBuckets(cfg Config, replace bool) int {
+	if cfg.Buckets > 0 {
+		return cfg.Buckets
+	}
+	stored := 0
+	if !replace {
+		if info, err := datasets.OpenWarehouse(cfg.Workdir); err == nil {
+			stored = info.Buckets
+		}
+	}
+	if !cfg.Shard.Sharded() {
+		return 0
+	}
+	least := cmp.Or(stored, datasets.DefaultBuckets)
+	if n := cfg.Shard.N; n&(n-1) == 0 && least%n == 0 && datasets.MaxAutoBuckets%least == 0 {
+		return 0
+	}
+	return least
+}
+
+// ingestBuckets is the bucket count of every table an ingest commits: the
+// warehouse writer's (decided once its rows are read); without one the
+// stored warehouse's, else cfg.Buckets, else datasets.AutoBuckets of no
+// rows.
+func ingestBuckets(cfg Config, w *datasets.WarehouseWriter) int {
+	if w != nil {
+		return w.Buckets()
+	}
+	if info, err := datasets.OpenWarehouse(cfg.Workdir); err == nil {
+		return info.Buckets
+	}
+	if cfg.Buckets > 0 {
+		return cfg.Buckets
+	}
+	return datasets.AutoBuckets(0, 0)
+}
+
+// storedBuckets reports whether the table under workdir/dir is stored with
+// a bucket count other than n.
+func storedBuckets(workdir, dir string, n int) bool {
+	m, err := datasets.ReadManifest(filepath.Join(workdir, dir))
+	if err != nil {
+		return false
+	}
+	stored, _ := strconv.Atoi(m.Meta["buckets"])
+	return stored != n
 }

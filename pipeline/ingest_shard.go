@@ -30,7 +30,8 @@ const ingestShardFile = "ingest.json"
 // and its buckets' share of each table's manifest.
 type ingestShard struct {
 	Key       string                   `json:"key"`
-	Result    IngestResult             `json:"result"` // as read, before the commit's share
+	Buckets   int                      `json:"buckets"` // of every table, as the shards decided alike
+	Result    IngestResult             `json:"result"`  // as read, before the commit's share
 	Record    ingestRecord             `json:"record"`
 	Tx        *datasets.WarehouseShard `json:"transactions,omitempty"`
 	Customers *datasets.TableInfo      `json:"customers,omitempty"`
@@ -58,7 +59,7 @@ func ingestKey(cfg Config, in IngestInput, id string) string {
 
 // commitIngestShard commits a shard's buckets of every table the ingest
 // touched, with its record, to shards/ingest/<ingest-id>/shard-III-of-NNN/.
-func commitIngestShard(ctx context.Context, cfg Config, in IngestInput, key string, w *datasets.WarehouseWriter, customers *datasets.TableWriter[datasets.Customer],
+func commitIngestShard(ctx context.Context, cfg Config, in IngestInput, key string, buckets int, w *datasets.WarehouseWriter, customers *datasets.TableWriter[datasets.Customer],
 	feedback *datasets.TableWriter[datasets.Feedback], bad []datasets.BadRow, res *IngestResult, rec ingestRecord) error {
 	dir := datasets.ShardDir(cfg.Workdir, ingestStage, res.ID, cfg.Shard.I, cfg.Shard.N)
 	pf, err := datasets.BeginFolder(dir)
@@ -66,7 +67,7 @@ func commitIngestShard(ctx context.Context, cfg Config, in IngestInput, key stri
 		return err
 	}
 	defer pf.Abort() // a no-op once committed
-	sh := ingestShard{Key: key, Result: *res, Record: rec}
+	sh := ingestShard{Key: key, Buckets: buckets, Result: *res, Record: rec}
 	if customers != nil {
 		info, err := customers.CommitShard(ctx, in.Replace, cfg.Shard.Owns, filepath.Join(pf.Dir(), "customers"))
 		if err != nil {
@@ -153,6 +154,9 @@ func finishIngestFromShards(cfg Config, key string, paths map[string]string, res
 	}
 	first := shards[0]
 	for i, s := range shards[1:] {
+		if s.Buckets != first.Buckets {
+			return false, fmt.Errorf("pipeline: ingest shards 0 and %d of %s chose %d and %d buckets: rerun them", i+1, res.ID, first.Buckets, s.Buckets)
+		}
 		r := s.Result
 		if r.Read != first.Result.Read || r.Loaded != first.Result.Loaded || r.Quarantined != first.Result.Quarantined {
 			return false, fmt.Errorf("pipeline: ingest shards 0 and %d of %s read the inputs differently (%d/%d/%d rows read/loaded/quarantined against %d/%d/%d): rerun them",
@@ -231,7 +235,7 @@ func finishIngestFromShards(cfg Config, key string, paths map[string]string, res
 			i := t.info(s)
 			sum.Rows, sum.Customers, sum.Dropped = sum.Rows+i.Rows, sum.Customers+i.Customers, sum.Dropped+i.Dropped
 		}
-		p, err := parts(filepath.Base(t.dir), cfg.Buckets)
+		p, err := parts(filepath.Base(t.dir), first.Buckets)
 		if err != nil {
 			return fail(err)
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math/bits"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -34,7 +35,7 @@ func (o *ingestOptions) flags(c *cobra.Command) {
 	f.StringVar(&o.customersMap, "customers-map", "", "customers column mapping key=header,... for keys "+strings.Join(datasets.Customers.Keys, ", "))
 	f.StringVar(&o.feedback, "feedback", "", "optional feedback export(s): customer_id, ts, kind ("+strings.Join(datasets.FeedbackKinds, "|")+"), score")
 	f.StringVar(&o.feedbackMap, "feedback-map", "", "feedback column mapping key=header,... for keys "+strings.Join(datasets.FeedbackTable.Keys, ", "))
-	f.IntVar(&o.buckets, "buckets", datasets.DefaultBuckets, "customer buckets in the warehouse")
+	f.IntVar(&o.buckets, "buckets", 0, fmt.Sprintf("customer buckets in the warehouse (a stage holds a bucket per worker); 0: automatic — %d, doubled while a bucket would hold more than 2^%d (about a million) rows, up to %d; a warehouse keeps its count until its buckets hold twice that. A count unlike the stored one rebuckets every table", datasets.DefaultBuckets, bits.Len(datasets.RowsPerBucket)-1, datasets.MaxAutoBuckets))
 	f.StringVar(&o.format, "format", "auto", "input format: auto (Parquet by its magic bytes, else CSV), csv, parquet or cdnow")
 	f.StringVar(&o.encoding, "encoding", "auto", "text encoding: "+strings.Join(datasets.Encodings, ", ")+" (auto: BOM, UTF-8, else GB18030, else Windows-1252)")
 	f.StringVar(&o.delimiter, "delimiter", "auto", `CSV delimiter: auto, ",", ";", "tab" or "|"`)
