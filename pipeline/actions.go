@@ -205,18 +205,20 @@ func assignActions(rows []datasets.ScoreRow, inputs []actionInput, rules *Action
 		clv[i] = r.PredictedCLV
 	}
 	slices.Sort(clv)
+	// Each rule's text once: rows share it (in both languages, inLang
+	// would make a copy a row).
+	texts := make([]string, len(rules.Rules))
+	for k, rule := range rules.Rules {
+		texts[k] = inLang(lang, rule.Action, cmp.Or(rule.ZH, rule.Action))
+	}
 	parallelChunks(workers, len(rows), 8192, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			r := &rows[i]
 			atOrBelow := sort.Search(len(clv), func(k int) bool { return clv[k] > r.PredictedCLV })
 			pct := 100 * float64(atOrBelow) / float64(len(clv))
-			for _, rule := range rules.Rules {
+			for k, rule := range rules.Rules {
 				if rule.When.holds(r, &inputs[i], pct) {
-					zh := rule.ZH
-					if zh == "" {
-						zh = rule.Action
-					}
-					r.SuggestedAction = inLang(lang, rule.Action, zh)
+					r.SuggestedAction = texts[k]
 					break
 				}
 			}

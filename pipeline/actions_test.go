@@ -6,8 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"unsafe"
 
 	"github.com/churn-dev/churn/datasets"
 	"github.com/churn-dev/churn/features"
@@ -257,5 +260,35 @@ func TestReasonSet(t *testing.T) {
 		if _, err := reasonSetOf(bad); err == nil {
 			t.Errorf("%q: no error", bad)
 		}
+	}
+}
+
+// TestSharedStrings: equal strings come back as one copy, up to maxShared
+// distinct ones; beyond that each is its own.
+func TestSharedStrings(t *testing.T) {
+	var tab sharedStrings
+	a := tab.get(strings.Repeat("no order for 120 days", 1))
+	b := tab.get(string([]byte("no order for 120 days")))
+	if a != b || unsafe.StringData(a) != unsafe.StringData(b) {
+		t.Fatal("equal strings are two copies")
+	}
+	var wg sync.WaitGroup
+	for w := range 2 {
+		wg.Go(func() {
+			for i := range maxShared / 2 {
+				tab.get(strconv.Itoa(2*i + w))
+			}
+		})
+	}
+	wg.Wait()
+	if len(tab.m) != maxShared {
+		t.Fatalf("%d shared, want %d", len(tab.m), maxShared)
+	}
+	c, d := tab.get("beyond"), tab.get(string([]byte("beyond")))
+	if c != d || unsafe.StringData(c) == unsafe.StringData(d) || len(tab.m) != maxShared {
+		t.Errorf("past the bound: shared %v, %d kept", unsafe.StringData(c) == unsafe.StringData(d), len(tab.m))
+	}
+	if e := tab.get(string([]byte("no order for 120 days"))); unsafe.StringData(e) != unsafe.StringData(a) {
+		t.Error("a string kept before the bound is no longer shared")
 	}
 }
