@@ -3,6 +3,7 @@ package datasets
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -169,6 +170,24 @@ func TestAutoBucketsWarehouse(t *testing.T) {
 			t.Errorf("%s: rows in %d of %d buckets", c.name, used, n)
 		}
 	}
+
+	// A stored warehouse ingested into another count set by hand: split
+	// (16 → 64) or joined (64 → 16) at commit, or spilled again (16 → 24,
+	// 24 → 16): the bytes of one ingest of both files into that count.
+	for _, c := range [][2]int{{16, 64}, {64, 16}, {16, 24}, {24, 16}} {
+		stored, once := t.TempDir(), t.TempDir()
+		ingestAuto(t, stored, c[0], 0, false, shop1)
+		ingestAuto(t, stored, c[1], 0, true, shop2)
+		ingestAuto(t, once, c[1], 0, false, shop1, shop2)
+		sameFiles(t, fmt.Sprintf("%d then %d", c[0], c[1]), files(stored, c[1]), files(once, c[1]))
+	}
+	// The automatic count that grew is that too.
+	once := t.TempDir()
+	grown := t.TempDir()
+	ingestAuto(t, grown, 16, 0, false, shop1)
+	n = ingestAuto(t, grown, 0, 20, true, shop2)
+	ingestAuto(t, once, n, 0, false, shop1, shop2)
+	sameFiles(t, "grown, against one ingest", files(grown, n), files(once, n))
 
 	// A count set by hand that automatic counts cannot grow from stays.
 	auto, fixed = t.TempDir(), t.TempDir()

@@ -368,9 +368,11 @@ func (w *WarehouseWriter) addParts(sp *spillParts) error {
 }
 
 // AddWarehouse queues every row of the warehouse under workdir, whatever
-// its bucket count; a missing warehouse adds nothing. With the writer's
-// bucket count its rows stay where they are until Commit reads them, a
-// bucket at a time; otherwise they are spilled, bucket by bucket.
+// its bucket count; a missing warehouse adds nothing. When one count
+// divides the other (the writer's and the stored), the rows stay where they
+// are until Commit reads them, a bucket at a time: a bucket takes the
+// stored bucket it splits off (its own rows of it), or the stored buckets
+// it joins. Otherwise they are spilled, bucket by bucket.
 func (w *WarehouseWriter) AddWarehouse(workdir string) error {
 	info, err := OpenWarehouse(workdir)
 	if err != nil {
@@ -388,10 +390,9 @@ func (w *WarehouseWriter) AddWarehouse(workdir string) error {
 		w.n, w.auto, w.info.Buckets = info.Buckets, false, info.Buckets
 		w.setSpills(w.n)
 	}
-	if w.auto || info.Buckets == w.n {
-		// Read at Commit, a bucket at a time (with an automatic count that
-		// grows, each new bucket takes its rows from the stored one it
-		// splits).
+	if w.auto || w.n%info.Buckets == 0 || info.Buckets%w.n == 0 {
+		// Read at Commit (an automatic count is the stored one or a
+		// multiple of it).
 		w.existing, w.existingN = workdir, info.Buckets
 		w.note(info.Rows, info.MinTS, info.MaxTS)
 		return nil
@@ -751,15 +752,18 @@ func (w *WarehouseWriter) build(ctx context.Context, root string) (WarehouseShar
 		}
 		bk := newBucketRows()
 		if w.existing != "" {
-			// n is the stored count or a multiple of it (AutoBuckets):
-			// bucket b's stored rows are in stored bucket b mod existingN.
-			rows, err := WarehouseBucketRows(w.existing, b%w.existingN)
-			if err != nil {
-				return err
-			}
-			for i := range rows {
-				if w.existingN == n || Bucket(rows[i].CustomerID, n) == b {
-					bk.add(&rows[i])
+			// One count divides the other (AddWarehouse): bucket b's
+			// stored rows are those of stored bucket b mod existingN that
+			// hash to b, or all of stored buckets b, b+n, ...
+			for e := b % w.existingN; e < w.existingN; e += n {
+				rows, err := WarehouseBucketRows(w.existing, e)
+				if err != nil {
+					return err
+				}
+				for i := range rows {
+					if n <= w.existingN || Bucket(rows[i].CustomerID, n) == b {
+						bk.add(&rows[i])
+					}
 				}
 			}
 		}
