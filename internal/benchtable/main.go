@@ -291,6 +291,28 @@ allocate little beside it, so the heap need not grow to twice the live data; chu
 85.0 s, ingest and score allocating more). The 1M tables on this page are from after that
 change, the 10M ones from before it (at 10M train is not the largest stage).
 
+Session 27 (the 1M tables on this page are session 26's; the 1M warehouse, snapshots and list
+are the same bytes; what changed at 1M is ingest's spill and score's shared reason texts): the bucket count was fixed
+at 16, so a bucket, which every stage holds one of per worker, grew with the shop (625,000
+customers at 10M). It is automatic now (datasets.AutoBuckets): 16 up to 2^24 transaction rows,
+doubled while a bucket would hold more than 2^20, up to 256, and a stored warehouse keeps its
+count until its buckets hold twice that. Ingest spills rows into 256 buckets while it reads
+(every automatic count divides 256) and decides the count once all are read; a warehouse of
+another count is split or joined at commit when one count divides the other, instead of spilled
+again (16 → 128 by hand at 10M peaked at 18.8 GB). churn ingest at 1M with customers and
+feedback: 10.7 → 9.2 s, 0.52 → 0.44 GB (the spill files are smaller). Ten million customers get
+128 buckets: on their warehouse, churn train --force's six-snapshot pass held 0.8–1.9 GB live
+instead of 4.1–5.6 GB (peak RSS 7.4 → 4.75 GB, 236 → 247 s). Score keeps one copy of each reason
+text (34,000 distinct in 200,000 rows at 1M; about 0.7 GB at 10M) and lets its action inputs go
+once used. The whole 10M run (docs/E2E-10M.md): 10.5 GiB peak RSS against 11.4 GiB, 6.2 GiB
+under --memory-limit 6GiB, 536.6 s (the machine slow that run: generate 59.4 s against 52.9 s
+in the one before, 520.1 s); the bucket count changes the training rows' order, so the 10M
+models differ from session 26's. The 10M peak is now score's row per customer (264 bytes, 2.6
+GB) and its strings. Tried and dropped: Snappy's fast encoder for snapshot pages (Features1M
+3.78 → 3.70 s for 16% larger files); the GBDT's gathered histograms without bounds checks, or
+with two histograms a feature against store-to-load chains (25.6 ms either way for 1.47M rows ×
+50 features).
+
 Where the feature stage's time goes at 1M customers (churn features --force --cpuprofile, 2
 cores, 11.6M order lines with 2.9M feedback rows; profile in docs/profiles/features-1m.txt): 5.0 s
 and 0.6 GB peak RSS (session 20: 7.5 s). Of 9.0 s CPU: writing the snapshot 2.4 s (Snappy 0.9,
