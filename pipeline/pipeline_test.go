@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -693,10 +694,18 @@ func TestReportSectionsHaveData(t *testing.T) {
 			t.Errorf("no section %q in %q", want, titles)
 		}
 	}
-	// In Chinese: the fixed texts are translated.
+	// In Chinese: the fixed texts are translated. Score lowers the
+	// collector's percent while it runs and puts it back.
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
 	zh, err := Score(context.Background(), Config{Workdir: work, Buckets: 4, Lang: LangZH}, asOf)
 	if err != nil {
 		t.Fatal(err)
+	}
+	gcLowering.Lock()
+	depth := gcLowering.depth
+	gcLowering.Unlock()
+	if after := debug.SetGCPercent(100); after != 100 || depth != 0 {
+		t.Errorf("after Score the collector's percent is %d (was 100), %d stages still lowering it", after, depth)
 	}
 	b, _ = os.ReadFile(zh.Report)
 	for _, want := range []string{`lang="zh"`, "挽留名单 — 截至 2025-12-31", "风险等级", "忠诚度指标", "活动规模测算", "联系名单前", "数据质量"} {

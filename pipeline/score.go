@@ -42,6 +42,7 @@ func Score(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 	if err != nil {
 		return ScoreResult{}, err
 	}
+	defer lowerGCPercent()() // a row per customer, little else
 	if cfg.Shard.Sharded() {
 		return scoreShard(ctx, cfg, asOf, sp, start)
 	}

@@ -180,6 +180,7 @@ func Merge(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 	if err != nil {
 		return ScoreResult{}, err
 	}
+	defer lowerGCPercent()() // every scored row, little else
 	if res, ok := reusableList(cfg, asOf, sp.key); ok {
 		cfg.Log.Info("list up to date, reused", "stage", "merge", "run_id", cfg.RunID, "list", res.ListCSV)
 		return res, nil

@@ -123,7 +123,7 @@ func TestLowerGCPercent(t *testing.T) {
 	percent := func() int { p := debug.SetGCPercent(100); debug.SetGCPercent(p); return p }
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
 	t.Setenv("GOGC", "")
-	for _, c := range []struct{ before, during int }{{100, trainGCPercent}, {200, trainGCPercent}, {20, 20}} {
+	for _, c := range []struct{ before, during int }{{100, lowGCPercent}, {200, lowGCPercent}, {20, 20}} {
 		debug.SetGCPercent(c.before)
 		restore := lowerGCPercent()
 		if got := percent(); got != c.during {
@@ -139,8 +139,8 @@ func TestLowerGCPercent(t *testing.T) {
 	debug.SetGCPercent(100)
 	a, b := lowerGCPercent(), lowerGCPercent()
 	a()
-	if got := percent(); got != trainGCPercent {
-		t.Errorf("one of two trains done: %d, want %d", got, trainGCPercent)
+	if got := percent(); got != lowGCPercent {
+		t.Errorf("one of two trains done: %d, want %d", got, lowGCPercent)
 	}
 	a() // a second call does nothing
 	b()
