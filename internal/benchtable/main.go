@@ -305,8 +305,8 @@ feedback: 10.7 → 9.2 s, 0.52 → 0.44 GB (the spill files are smaller). Ten mi
 instead of 4.1–5.6 GB (peak RSS 7.4 → 4.75 GB, 236 → 247 s). Score keeps one copy of each reason
 text (34,000 distinct in 200,000 rows at 1M; about 0.7 GB at 10M) and lets its action inputs go
 once used, and runs with the collector at GOGC 50 as train does (churn score --force at 1M:
-1.45 → 1.10 GB peak RSS, 17.1 s both; at 10M score holds about 5 GB live, which GOGC 100 let
-grow to a 9.8 GB peak, and this came after the 10M runs below). The whole 10M run (docs/E2E-10M.md): 10.5 GiB peak RSS against 11.4 GiB, 6.2 GiB
+1.45 → 1.10 GB peak RSS, 17.1 s both; at 10M score holds 4.2–5.2 GB live, which GOGC 100 let
+grow to a 9.8 GB peak; the whole 10M churn run by hand: 9.92 → 7.33 GiB, 530 and 532 s). The whole 10M run (docs/E2E-10M.md): 10.5 GiB peak RSS against 11.4 GiB, 6.2 GiB
 under --memory-limit 6GiB, 536.6 s (the machine slow that run: generate 59.4 s against 52.9 s
 in the one before, 520.1 s); the bucket count changes the training rows' order, so the 10M
 models differ from session 26's. The 10M peak is now score's row per customer (264 bytes, 2.6
