@@ -36,8 +36,9 @@ type WarehouseWriter struct {
 	spills []*spillFile // by spill bucket: n of them, or MaxAutoBuckets with auto
 	mu     sync.Mutex   // guards info
 	info   WarehouseInfo
-	// existing is the work directory whose warehouse, of the same bucket
-	// layout, comes before the queued rows of each bucket at Commit.
+	// existing is the work directory whose warehouse comes before the
+	// queued rows of each bucket at Commit: its count (existingN) is the
+	// writer's, or divides it or is divided by it (AddWarehouse).
 	existing     string
 	existingN    int   // the stored warehouse's bucket count
 	perBucket    int64 // RowsPerBucket (tests make it small)
