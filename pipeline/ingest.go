@@ -565,17 +565,17 @@ func ownedOnly[T any](cfg Config, n int, add func(T) error, customer func(T) str
 // none, than DefaultBuckets). Otherwise a sharded ingest keeps the stored
 // count, or makes DefaultBuckets.
 func writerBuckets(cfg Config, replace bool) int {
-	if cfg.Buckets > 0 {
+	switch {
+	case cfg.Buckets > 0:
 		return cfg.Buckets
+	case !cfg.Shard.Sharded():
+		return 0
 	}
 	stored := 0
 	if !replace {
 		if info, err := datasets.OpenWarehouse(cfg.Workdir); err == nil {
 			stored = info.Buckets
 		}
-	}
-	if !cfg.Shard.Sharded() {
-		return 0
 	}
 	least := cmp.Or(stored, datasets.DefaultBuckets)
 	if n := cfg.Shard.N; n&(n-1) == 0 && least%n == 0 && datasets.MaxAutoBuckets%least == 0 {
