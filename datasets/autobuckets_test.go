@@ -23,10 +23,10 @@ func TestAutoBuckets(t *testing.T) {
 		{1 << 40, 0, 256},     // never above MaxAutoBuckets
 		{32 * R, 16, 16},      // a stored count stays until its buckets hold twice R
 		{32*R + 1, 16, 64},    // then doubles until a bucket holds at most R
-		{1 << 40, 64, 256},    //
-		{100 * R, 200, 200},   // a count set by hand that does not divide 256 stays
-		{100 * R, 512, 512},   // as does one above 256
-		{9_000_000, 4, 16},    // a small count set by hand grows from itself
+		{1 << 40, 64, 256},
+		{100 * R, 200, 200}, // a count set by hand that does not divide 256 stays
+		{100 * R, 512, 512}, // as does one above 256
+		{9_000_000, 4, 16},  // a small count set by hand grows from itself
 		{8 * R, 4, 4},
 		{0, 64, 64}, // and never shrinks
 	} {

@@ -281,12 +281,12 @@ func TestSharedStrings(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if len(tab.m) != maxShared {
-		t.Fatalf("%d shared, want %d", len(tab.m), maxShared)
+	if len(tab.in) != maxShared {
+		t.Fatalf("%d shared, want %d", len(tab.in), maxShared)
 	}
 	c, d := tab.get("beyond"), tab.get(string([]byte("beyond")))
-	if c != d || unsafe.StringData(c) == unsafe.StringData(d) || len(tab.m) != maxShared {
-		t.Errorf("past the bound: shared %v, %d kept", unsafe.StringData(c) == unsafe.StringData(d), len(tab.m))
+	if c != d || unsafe.StringData(c) == unsafe.StringData(d) || len(tab.in) != maxShared {
+		t.Errorf("past the bound: shared %v, %d kept", unsafe.StringData(c) == unsafe.StringData(d), len(tab.in))
 	}
 	if e := tab.get(string([]byte("no order for 120 days"))); unsafe.StringData(e) != unsafe.StringData(a) {
 		t.Error("a string kept before the bound is no longer shared")

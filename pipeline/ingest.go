@@ -384,13 +384,13 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 
 	// A stored table of another bucket count follows the warehouse's (a
 	// table of another layout is read whole for every bucket).
-	if customers == nil && !in.Replace && storedBuckets(cfg.Workdir, datasets.CustomersDir, buckets) {
+	if customers == nil && !in.Replace && otherLayout(cfg.Workdir, datasets.CustomersDir, buckets) {
 		if customers, err = datasets.NewCustomersWriter(cfg.Workdir, buckets); err != nil {
 			return res, err
 		}
 		defer customers.Close()
 	}
-	if feedback == nil && !in.Replace && storedBuckets(cfg.Workdir, datasets.FeedbackDir, buckets) {
+	if feedback == nil && !in.Replace && otherLayout(cfg.Workdir, datasets.FeedbackDir, buckets) {
 		if feedback, err = datasets.NewFeedbackWriter(cfg.Workdir, buckets); err != nil {
 			return res, err
 		}
@@ -601,9 +601,9 @@ func ingestBuckets(cfg Config, w *datasets.WarehouseWriter) int {
 	return datasets.AutoBuckets(0, 0)
 }
 
-// storedBuckets reports whether the table under workdir/dir is stored with
-// a bucket count other than n.
-func storedBuckets(workdir, dir string, n int) bool {
+// otherLayout reports whether the table under workdir/dir is stored with a
+// bucket count other than n.
+func otherLayout(workdir, dir string, n int) bool {
 	m, err := datasets.ReadManifest(filepath.Join(workdir, dir))
 	if err != nil {
 		return false

@@ -200,12 +200,12 @@ func TestWriterBuckets(t *testing.T) {
 		replace                 bool
 		want                    int
 	}{
-		{8, 0, 0, false, 8},   // set by hand
-		{8, 4, 2, false, 8},   //
-		{0, 0, 0, false, 0},   // automatic
-		{0, 64, 0, false, 0},  //
-		{0, 0, 2, false, 0},   // two shards divide every automatic count
-		{0, 0, 16, false, 0},  //
+		{8, 0, 0, false, 8}, // set by hand
+		{8, 4, 2, false, 8},
+		{0, 0, 0, false, 0}, // automatic
+		{0, 64, 0, false, 0},
+		{0, 0, 2, false, 0}, // two shards divide every automatic count
+		{0, 0, 16, false, 0},
 		{0, 0, 3, false, 16},  // three do not: DefaultBuckets, decided before reading
 		{0, 0, 32, false, 16}, // nor do 32
 		{0, 4, 2, false, 0},   // a stored 4 grows by doubling: two shards divide it

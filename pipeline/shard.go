@@ -290,6 +290,7 @@ func Merge(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 			r.RiskTier, r.Segment, r.RFM, r.LoyaltyTier = in.str(r.RiskTier), in.str(r.Segment), in.str(r.RFM), in.str(r.LoyaltyTier)
 			r.SatisfactionClass, r.ModelVersion, r.ScoredAt = in.str(r.SatisfactionClass), in.str(r.ModelVersion), in.str(r.ScoredAt)
 			r.LastOrderDate, r.ExpectedNextOrderDate, a.Subscription = in.str(r.LastOrderDate), in.str(r.ExpectedNextOrderDate), in.str(a.Subscription)
+			r.Reasons = in.str(r.Reasons) // repeated too, as Score keeps them
 			reasons, err := reasonSetOf(a.ReasonFeatures)
 			if err != nil {
 				return ScoreResult{}, fmt.Errorf("pipeline: score shard %s: %w", dirs[i], err)
@@ -531,15 +532,4 @@ func MergeKeep() func(key string) bool {
 		}
 		return keyBucket.FindStringSubmatch(key) == nil && keyPart.FindStringSubmatch(key) == nil
 	}
-}
-
-// interner keeps one copy of each distinct string.
-type interner map[string]string
-
-func (in interner) str(s string) string {
-	if v, ok := in[s]; ok {
-		return v
-	}
-	in[s] = s
-	return s
 }
