@@ -94,6 +94,14 @@ func unneutralise(s string) string {
 // header. Probabilities have 4 decimals, counts 3, money 2. Text cells are
 // neutralised against formula injection (NeutraliseCell).
 func WriteScoresCSV(w io.Writer, rows []ScoreRow) error {
+	return WriteScoresCSVFunc(w, len(rows), func(dst []ScoreRow, lo int) { copy(dst, rows[lo:]) })
+}
+
+// WriteScoresCSVFunc is WriteScoresCSV of n rows that fill makes a chunk
+// at a time: fill(dst, lo) fills dst with the rows from lo on. It is
+// called from several goroutines at once, for chunks that do not overlap.
+// The rows need not all be in memory as ScoreRows.
+func WriteScoresCSVFunc(w io.Writer, n int, fill func(dst []ScoreRow, lo int)) error {
 	bw := bufio.NewWriterSize(w, 1<<20)
 	cw := csv.NewWriter(bw)
 	if err := cw.Write(ScoreColumns); err != nil {
@@ -106,13 +114,20 @@ func WriteScoresCSV(w io.Writer, rows []ScoreRow) error {
 	const chunk = 8192
 	workers := runtime.GOMAXPROCS(0)
 	bufs := make([]bytes.Buffer, workers)
-	for lo := 0; lo < len(rows); lo += chunk * workers {
+	rows := make([][]ScoreRow, workers)
+	for lo := 0; lo < n; lo += chunk * workers {
 		var wg sync.WaitGroup
 		errs := make([]error, workers)
 		for k := range workers {
-			a, b := min(lo+k*chunk, len(rows)), min(lo+(k+1)*chunk, len(rows))
+			a, b := min(lo+k*chunk, n), min(lo+(k+1)*chunk, n)
 			bufs[k].Reset()
-			wg.Go(func() { errs[k] = writeScoreRecords(&bufs[k], rows[a:b]) })
+			if rows[k] == nil {
+				rows[k] = make([]ScoreRow, min(chunk, n))
+			}
+			wg.Go(func() {
+				fill(rows[k][:b-a], a)
+				errs[k] = writeScoreRecords(&bufs[k], rows[k][:b-a])
+			})
 		}
 		wg.Wait()
 		for k := range workers {
@@ -158,6 +173,13 @@ func writeScoreRecords(w io.Writer, rows []ScoreRow) error {
 // WriteScoresParquet writes rows to a Parquet file at path.
 func WriteScoresParquet(path string, rows []ScoreRow) error {
 	return writeParquetRows(path, rows)
+}
+
+// WriteScoresParquetFunc is WriteScoresParquet of n rows that fill makes a
+// chunk at a time (fill(dst, lo) fills dst with the rows from lo on): the
+// same bytes, without every row in memory as a ScoreRow.
+func WriteScoresParquetFunc(path string, n int, fill func(dst []ScoreRow, lo int)) error {
+	return writeParquetFunc(path, n, fill)
 }
 
 // ReadScoresParquet reads a scores.parquet file written by WriteScoresParquet.

@@ -434,6 +434,55 @@ func TestWriteScoresCSVChunks(t *testing.T) {
 	}
 }
 
+// A list written a chunk at a time is the bytes of the list written at
+// once: the CSV and the Parquet, and a file of more than one row group.
+func TestWriteScoresFunc(t *testing.T) {
+	dir := t.TempDir()
+	read := func(p string) []byte {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, n := range []int{0, 1, 8192, 3*8192 + 17} {
+		rows := make([]ScoreRow, n)
+		for i := range rows {
+			rows[i] = ScoreRow{Rank: int64(i + 1), CustomerID: fmt.Sprintf("c%06d", i), ChurnProbability: float64(i%1000) / 1000,
+				RiskTier: []string{"low", "high"}[i%2], Reasons: fmt.Sprintf("reason %d", i%77), ScoredAt: "2025-12-31"}
+		}
+		fill := func(dst []ScoreRow, lo int) { copy(dst, rows[lo:lo+len(dst)]) }
+		var whole, chunked bytes.Buffer
+		if err := WriteScoresCSV(&whole, rows); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteScoresCSVFunc(&chunked, n, fill); err != nil || !bytes.Equal(whole.Bytes(), chunked.Bytes()) {
+			t.Errorf("%d rows: the CSV written by chunks differs (%v)", n, err)
+		}
+		a, b := filepath.Join(dir, "a.parquet"), filepath.Join(dir, "b.parquet")
+		if err := WriteScoresParquet(a, rows); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteScoresParquetFunc(b, n, fill); err != nil || !bytes.Equal(read(a), read(b)) {
+			t.Errorf("%d rows: the Parquet written by chunks differs (%v)", n, err)
+		}
+	}
+	type small struct {
+		A int64 `parquet:"a"`
+	}
+	rows := make([]small, 1<<20+1000) // two row groups
+	for i := range rows {
+		rows[i].A = int64(i * i % 1009)
+	}
+	a, b := filepath.Join(dir, "a.parquet"), filepath.Join(dir, "b.parquet")
+	if err := writeParquetRows(a, rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeParquetFunc(b, len(rows), func(dst []small, lo int) { copy(dst, rows[lo:]) }); err != nil || !bytes.Equal(read(a), read(b)) {
+		t.Errorf("two row groups: the Parquet written by chunks differs (%v)", err)
+	}
+}
+
 // FileFingerprints gives each file's SHA-256 in input order, and an error
 // naming a file it cannot read.
 func TestFileFingerprints(t *testing.T) {

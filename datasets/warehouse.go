@@ -158,12 +158,39 @@ func parallel(n, workers int, fn func(i int) error) error {
 }
 
 func writeParquetRows[T any](path string, rows []T, opts ...parquet.WriterOption) error {
+	return writeParquetWith(path, func(pw *parquet.GenericWriter[T]) error {
+		_, err := pw.Write(rows)
+		return err
+	}, opts...)
+}
+
+// writeParquetFunc is writeParquetRows of n rows that fill makes a chunk
+// at a time: fill(dst, lo) fills dst with the rows from lo on. The writer
+// takes rows 64 at a time however they come, so a chunk of a multiple of
+// 64 rows gives the bytes of one write of them all.
+func writeParquetFunc[T any](path string, n int, fill func(dst []T, lo int)) error {
+	const chunk = 64 * 128
+	return writeParquetWith(path, func(pw *parquet.GenericWriter[T]) error {
+		buf := make([]T, min(chunk, n))
+		for lo := 0; lo < n; lo += chunk {
+			b := buf[:min(chunk, n-lo)]
+			fill(b, lo)
+			if _, err := pw.Write(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// writeParquetWith creates path and writes rows to it with write, synced.
+func writeParquetWith[T any](path string, write func(*parquet.GenericWriter[T]) error, opts ...parquet.WriterOption) error {
 	f, finish, err := createSynced(path)
 	if err != nil {
 		return err
 	}
 	pw := parquet.NewGenericWriter[T](f, append([]parquet.WriterOption{parquet.CreatedBy("churn", "", ""), parquet.MaxRowsPerRowGroup(1 << 20)}, opts...)...)
-	_, err = pw.Write(rows)
+	err = write(pw)
 	if cerr := pw.Close(); err == nil {
 		err = cerr
 	}

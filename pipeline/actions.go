@@ -14,7 +14,6 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/churn-dev/churn/datasets"
 	"github.com/churn-dev/churn/features"
 )
 
@@ -173,15 +172,17 @@ type actionInput struct {
 	reasons                               reasonSet
 }
 
-func (w *RuleWhen) holds(r *datasets.ScoreRow, in *actionInput, clvPct float64) bool {
+// holds reports whether row r of l meets the rule.
+func (w *RuleWhen) holds(l *list, r *listRow, in *actionInput, clvPct float64) bool {
 	in1 := func(list []string, v string) bool { return len(list) == 0 || slices.Contains(list, v) }
-	sat := r.SatisfactionClass
+	sat := l.texts.str(r.satisfaction)
 	if sat == "" {
 		sat = "none"
 	}
+	segments, _ := segmentNames()
 	ge := func(p *float64, v float64) bool { return p == nil || !math.IsNaN(v) && v >= *p }
 	switch {
-	case !in1(w.Risk, r.RiskTier), !in1(w.Segment, r.Segment), !in1(w.Tier, r.LoyaltyTier), !in1(w.Satisfaction, sat),
+	case !in1(w.Risk, riskTiers[r.risk]), !in1(w.Segment, segments[r.segment]), !in1(w.Tier, l.texts.str(r.loyalty)), !in1(w.Satisfaction, sat),
 		!in1(w.Subscription, cmp.Or(in.subscription, "none")):
 		return false
 	case !ge(w.CLVPercentileMin, clvPct), w.CLVPercentileMax != nil && clvPct > *w.CLVPercentileMax:
@@ -196,32 +197,37 @@ func (w *RuleWhen) holds(r *datasets.ScoreRow, in *actionInput, clvPct float64) 
 	return true
 }
 
-// assignActions sets SuggestedAction on every row by the rules, in lang.
-// The CLV percentile is the share of the list (%) with a predicted CLV at
-// or below the customer's: 100 for the most valuable.
-func assignActions(rows []datasets.ScoreRow, inputs []actionInput, rules *ActionRules, lang string, workers int) {
+// assignActions sets every row's suggested action by the rules, in lang
+// (a row no rule holds for keeps its own). The CLV percentile is the
+// share of the list (%) with a predicted CLV at or below the customer's:
+// 100 for the most valuable.
+func assignActions(l *list, inputs []actionInput, rules *ActionRules, lang string, workers int) error {
+	rows := l.rows
 	clv := make([]float64, len(rows))
 	for i, r := range rows {
-		clv[i] = r.PredictedCLV
+		clv[i] = r.clv
 	}
 	slices.Sort(clv)
-	// Each rule's text once: rows share it (in both languages, inLang
-	// would make a copy a row).
-	texts := make([]string, len(rules.Rules))
+	// Each rule's text once: rows share its code.
+	codes := make([]uint16, len(rules.Rules))
 	for k, rule := range rules.Rules {
-		texts[k] = inLang(lang, rule.Action, cmp.Or(rule.ZH, rule.Action))
+		var err error
+		if codes[k], err = l.texts.code(inLang(lang, rule.Action, cmp.Or(rule.ZH, rule.Action))); err != nil {
+			return err
+		}
 	}
 	parallelChunks(workers, len(rows), 8192, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			r := &rows[i]
-			atOrBelow := sort.Search(len(clv), func(k int) bool { return clv[k] > r.PredictedCLV })
+			atOrBelow := sort.Search(len(clv), func(k int) bool { return clv[k] > r.clv })
 			pct := 100 * float64(atOrBelow) / float64(len(clv))
 			for k, rule := range rules.Rules {
-				if rule.When.holds(r, &inputs[i], pct) {
-					r.SuggestedAction = texts[k]
+				if rule.When.holds(l, r, &inputs[i], pct) {
+					r.action = codes[k]
 					break
 				}
 			}
 		}
 	})
+	return nil
 }

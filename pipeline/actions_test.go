@@ -44,7 +44,11 @@ func TestDefaultActionRules(t *testing.T) {
 	for i, c := range cases {
 		rows[i], inputs[i] = c.row, c.in
 	}
-	assignActions(rows, inputs, defaultRules(features.DefaultTiers), LangEN, 2)
+	l := mustList(t, rows)
+	if err := assignActions(l, inputs, defaultRules(features.DefaultTiers), LangEN, 2); err != nil {
+		t.Fatal(err)
+	}
+	rows = l.scoreRows(0, len(rows))
 	for i, c := range cases {
 		if !strings.HasPrefix(rows[i].SuggestedAction, c.want) {
 			t.Errorf("case %d: %q, want %s…", i, rows[i].SuggestedAction, c.want)
@@ -72,7 +76,11 @@ func TestActionRulesFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	inputs := []actionInput{{reasons: reasons}, {}, {}}
-	assignActions(rows, inputs, rules, LangBoth, 2)
+	l := mustList(t, rows)
+	if err := assignActions(l, inputs, rules, LangBoth, 2); err != nil {
+		t.Fatal(err)
+	}
+	rows = l.scoreRows(0, len(rows))
 	if rows[0].SuggestedAction != "Gold care | Gold care" || rows[1].SuggestedAction != "邀请评价 | Ask for a review" || rows[2].SuggestedAction != "Nothing | Nothing" {
 		t.Errorf("actions: %q", []string{rows[0].SuggestedAction, rows[1].SuggestedAction, rows[2].SuggestedAction})
 	}
@@ -113,8 +121,9 @@ func TestCampaignSizing(t *testing.T) {
 		{Config{SaveRate: 0.1, ContactCost: 3, Top: 1}, 1, 7, "--top 1"},
 		{Config{SaveRate: 0.5, ContactCost: 0.1}, 5, 88 - 0.5, "the whole list"},
 	} {
-		rows := mk()
-		s := sizeCampaign(tc.cfg, rows)
+		l := mustList(t, mk())
+		s := sizeCampaign(tc.cfg, l.rows)
+		rows := l.scoreRows(0, len(l.rows))
 		if s.Contacts != tc.contacts || math.Abs(s.Profit-tc.profit) > 1e-9 || !strings.Contains(s.Stop, tc.stop) {
 			t.Errorf("%+v: %d contacts, profit %v, stop %q; want %d, %v, %q", tc.cfg, s.Contacts, s.Profit, s.Stop, tc.contacts, tc.profit, tc.stop)
 		}
@@ -154,8 +163,9 @@ func TestControlGroup(t *testing.T) {
 	if same > 600 || same < 400 {
 		t.Errorf("seeds 1 and 2 agree on %d of 1000 at share 0.5", same)
 	}
-	rows := []datasets.ScoreRow{{ValueAtRisk: 100}, {ValueAtRisk: 90, Control: true}, {ValueAtRisk: 80}, {ValueAtRisk: 1}}
-	s := sizeCampaign(Config{SaveRate: 0.1, ContactCost: 3, Budget: 6}, rows)
+	l := mustList(t, []datasets.ScoreRow{{ValueAtRisk: 100}, {ValueAtRisk: 90, Control: true}, {ValueAtRisk: 80}, {ValueAtRisk: 1}})
+	s := sizeCampaign(Config{SaveRate: 0.1, ContactCost: 3, Budget: 6}, l.rows)
+	rows := l.scoreRows(0, len(l.rows))
 	if s.Contacts != 2 || s.Control != 1 || !rows[0].Contact || rows[1].Contact || !rows[2].Contact || rows[3].Contact {
 		t.Errorf("sizing with a control row: %+v, %+v", s, rows)
 	}
@@ -182,13 +192,13 @@ func TestUpliftStatistics(t *testing.T) {
 	}
 }
 
-// Permille ranks by hand: probabilities 0.9, 0.5 (A, B), 0.5, 0.1.
+// Permille ranks by hand: probabilities 0.9, 0.5 (Lost, New), 0.5, 0.1.
 func TestRankRisk(t *testing.T) {
-	rows := []datasets.ScoreRow{{ChurnProbability: 0.9, Segment: "A"}, {ChurnProbability: 0.5, Segment: "A"},
-		{ChurnProbability: 0.5, Segment: "B"}, {ChurnProbability: 0.1, Segment: "B"}}
-	rankRisk(rows, 2)
+	l := mustList(t, []datasets.ScoreRow{{ChurnProbability: 0.9, Segment: "Lost"}, {ChurnProbability: 0.5, Segment: "Lost"},
+		{ChurnProbability: 0.5, Segment: "New"}, {ChurnProbability: 0.1, Segment: "New"}})
+	rankRisk(l.rows, 2)
 	var got []int64
-	for _, r := range rows {
+	for _, r := range l.scoreRows(0, len(l.rows)) {
 		got = append(got, r.RiskPermille, r.SegmentRiskPermille)
 	}
 	if fmt.Sprint(got) != "[1000 1000 750 500 750 1000 250 500]" {

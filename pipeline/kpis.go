@@ -193,7 +193,7 @@ func firstOrderDays(rec arrow.RecordBatch) ([]int32, error) {
 
 // clvByCohort sums the predicted CLV of scored rows by the month of their
 // first order (first, days since 1970-01-01; rows in snapshot order).
-func clvByCohort(first []int32, rows []datasets.ScoreRow) (map[int][2]float64, error) {
+func clvByCohort(first []int32, rows []listRow) (map[int][2]float64, error) {
 	if len(first) != len(rows) {
 		return nil, fmt.Errorf("pipeline: snapshot column %s has %d rows, the list %d", features.FirstOrderDate, len(first), len(rows))
 	}
@@ -201,7 +201,7 @@ func clvByCohort(first []int32, rows []datasets.ScoreRow) (map[int][2]float64, e
 	for i := range rows {
 		m := features.MonthIndex(arrow.Date32(first[i]).ToTime())
 		s := out[m]
-		s[0] += rows[i].PredictedCLV
+		s[0] += rows[i].clv
 		s[1]++
 		out[m] = s
 	}

@@ -31,7 +31,7 @@ var moveOrder = []string{MoveEnteredHigh, MoveRiskUp, MoveCameBack, MoveRiskDown
 type Mover struct {
 	Move     string
 	Prev     *datasets.ListEntry // nil for new customers
-	Now      *datasets.ScoreRow
+	Now      int32               // the customer's row in the ranked list
 	PrevRank int64
 }
 
@@ -39,7 +39,14 @@ type Mover struct {
 type Movers struct {
 	PreviousAsOf string
 	Counts       map[string]int
-	TopEntered   []Mover // new entrants to high risk with the most value at risk
+	TopEntered   []MoverRow // new entrants to high risk with the most value at risk
+}
+
+// MoverRow is a mover with its row of the list.
+type MoverRow struct {
+	Move string
+	Prev *datasets.ListEntry // nil for new customers
+	Now  datasets.ScoreRow
 }
 
 var riskLevel = map[string]int{"low": 0, "medium": 1, "high": 2}
@@ -67,29 +74,30 @@ func previousList(workdir string, asOf time.Time) (string, string) {
 }
 
 // findMovers compares the ranked rows with the previous list's entries.
-func findMovers(prev []datasets.ListEntry, now []datasets.ScoreRow) []Mover {
+func findMovers(prev []datasets.ListEntry, now *list) []Mover {
 	before := make(map[string]int32, len(prev))
 	for i := range prev {
 		before[prev[i].CustomerID] = int32(i)
 	}
 	var out []Mover
-	for i := range now {
-		r := &now[i]
+	for i := range now.rows {
+		r := &now.rows[i]
 		var p *datasets.ListEntry
-		if k, ok := before[r.CustomerID]; ok {
+		if k, ok := before[r.id]; ok {
 			p = &prev[k]
 		}
-		m := Mover{Now: r, Prev: p}
+		m := Mover{Now: int32(i), Prev: p}
+		tier := riskTiers[r.risk]
 		switch {
 		case p == nil:
 			m.Move = MoveNew
-		case r.RiskTier == "high" && p.RiskTier != "high":
+		case tier == "high" && p.RiskTier != "high":
 			m.Move = MoveEnteredHigh
-		case riskLevel[p.RiskTier] >= 1 && r.LastOrderDate > p.LastOrderDate:
+		case riskLevel[p.RiskTier] >= 1 && now.lastDates.get(r.lastDay) > p.LastOrderDate:
 			m.Move = MoveCameBack
-		case riskLevel[r.RiskTier] > riskLevel[p.RiskTier]:
+		case riskLevel[tier] > riskLevel[p.RiskTier]:
 			m.Move = MoveRiskUp
-		case riskLevel[r.RiskTier] < riskLevel[p.RiskTier]:
+		case riskLevel[tier] < riskLevel[p.RiskTier]:
 			m.Move = MoveRiskDown
 		default:
 			continue
@@ -106,32 +114,36 @@ func findMovers(prev []datasets.ListEntry, now []datasets.ScoreRow) []Mover {
 	return out
 }
 
-// moversCSV renders the moves.
-func moversCSV(ms []Mover) []byte {
+// moversCSV renders the moves of the list l.
+func moversCSV(l *list, ms []Mover) []byte {
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
 	_ = w.Write([]string{"move", "customer_id", "rank", "previous_rank", "risk_tier", "previous_risk_tier", "churn_probability",
 		"previous_churn_probability", "value_at_risk", "last_order_date", "previous_last_order_date", "suggested_action"})
 	f := func(v float64, p int) string { return strconv.FormatFloat(v, 'f', p, 64) }
+	var now datasets.ScoreRow
 	for _, m := range ms {
+		l.row(int(m.Now), &now)
 		prevRank, prevTier, prevP, prevLast := "", "", "", ""
 		if m.Prev != nil {
 			prevRank, prevTier, prevP, prevLast = strconv.FormatInt(m.Prev.Rank, 10), m.Prev.RiskTier, f(m.Prev.ChurnProbability, 4), m.Prev.LastOrderDate
 		}
-		_ = w.Write([]string{m.Move, datasets.NeutraliseCell(m.Now.CustomerID), strconv.FormatInt(m.Now.Rank, 10), prevRank, m.Now.RiskTier, prevTier,
-			f(m.Now.ChurnProbability, 4), prevP, f(m.Now.ValueAtRisk, 2), m.Now.LastOrderDate, prevLast, datasets.NeutraliseCell(m.Now.SuggestedAction)})
+		_ = w.Write([]string{m.Move, datasets.NeutraliseCell(now.CustomerID), strconv.FormatInt(now.Rank, 10), prevRank, now.RiskTier, prevTier,
+			f(now.ChurnProbability, 4), prevP, f(now.ValueAtRisk, 2), now.LastOrderDate, prevLast, datasets.NeutraliseCell(now.SuggestedAction)})
 	}
 	w.Flush()
 	return b.Bytes()
 }
 
 // summariseMovers counts the moves and keeps the top new entrants to high risk.
-func summariseMovers(prevAsOf string, ms []Mover) *Movers {
+func summariseMovers(prevAsOf string, l *list, ms []Mover) *Movers {
 	s := &Movers{PreviousAsOf: prevAsOf, Counts: map[string]int{}}
 	for _, m := range ms {
 		s.Counts[m.Move]++
 		if m.Move == MoveEnteredHigh && len(s.TopEntered) < 10 {
-			s.TopEntered = append(s.TopEntered, m)
+			mr := MoverRow{Move: m.Move, Prev: m.Prev}
+			l.row(int(m.Now), &mr.Now)
+			s.TopEntered = append(s.TopEntered, mr)
 		}
 	}
 	return s

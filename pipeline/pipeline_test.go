@@ -543,7 +543,11 @@ func TestReasonsLanguages(t *testing.T) {
 	}
 	rows := []datasets.ScoreRow{{RiskTier: "high", PredictedCLV: 100, Segment: "At risk"}, {RiskTier: "low", Segment: "New"}}
 	none := actionInput{daysSinceComplaint: math.NaN(), discount: math.NaN(), overdue: math.NaN()}
-	assignActions(rows, []actionInput{none, none}, defaultRules(features.DefaultTiers), LangZH, 1)
+	l := mustList(t, rows)
+	if err := assignActions(l, []actionInput{none, none}, defaultRules(features.DefaultTiers), LangZH, 1); err != nil {
+		t.Fatal(err)
+	}
+	rows = l.scoreRows(0, len(rows))
 	if rows[0].SuggestedAction != "VIP关怀：客户经理致电或手写致谢" || rows[1].SuggestedAction != "新客培育：第二单激励" {
 		t.Errorf("actions in Chinese: %q, %q", rows[0].SuggestedAction, rows[1].SuggestedAction)
 	}

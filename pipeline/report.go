@@ -80,30 +80,34 @@ type segTierCell struct {
 	ValueAtRisk float64
 }
 
-func reportData(cfg Config, asOf time.Time, rows []datasets.ScoreRow, ca *ChurnArtifact, cl *CLVArtifact, cv, lv string) report {
+func reportData(cfg Config, asOf time.Time, l *list, ca *ChurnArtifact, cl *CLVArtifact, cv, lv string) report {
+	rows := l.rows
+	segments, _ := segmentNames()
 	r := report{AsOf: dateString(asOf), Customers: len(rows), Churn: ca, CLV: cl, ChurnVersion: cv, CLVVersion: lv,
 		HorizonDays: cfg.Horizon, CLVHorizonDays: cfg.CLVHorizon, DiscountRate: cfg.DiscountRate,
 		RiskHigh: cfg.RiskHigh, RiskMedium: cfg.RiskMedium, Validation: ca.Validation, TrainEval: ca.TrainMetrics}
 	tiers := map[string]*tierRow{"high": {Tier: "high"}, "medium": {Tier: "medium"}, "low": {Tier: "low"}}
 	segs := map[string]*segmentRow{}
 	probs := make([]float64, len(rows))
-	for i, row := range rows {
-		probs[i] = row.ChurnProbability
-		r.TotalCLV += row.PredictedCLV
-		r.TotalVaR += row.ValueAtRisk
-		t := tiers[row.RiskTier]
+	for i := range rows {
+		row := &rows[i]
+		probs[i] = row.prob
+		r.TotalCLV += row.clv
+		r.TotalVaR += row.valueAtRisk
+		t := tiers[riskTiers[row.risk]]
 		t.Customers++
-		t.ValueAtRisk += row.ValueAtRisk
-		t.MeanProb += row.ChurnProbability
-		t.MeanCLV += row.PredictedCLV
-		s := segs[row.Segment]
+		t.ValueAtRisk += row.valueAtRisk
+		t.MeanProb += row.prob
+		t.MeanCLV += row.clv
+		seg := segments[row.segment]
+		s := segs[seg]
 		if s == nil {
-			s = &segmentRow{Segment: row.Segment}
-			segs[row.Segment] = s
+			s = &segmentRow{Segment: seg}
+			segs[seg] = s
 		}
 		s.Customers++
-		s.ValueAtRisk += row.ValueAtRisk
-		s.MeanProb += row.ChurnProbability
+		s.ValueAtRisk += row.valueAtRisk
+		s.MeanProb += row.prob
 	}
 	for _, name := range []string{"high", "medium", "low"} {
 		t := tiers[name]
@@ -129,28 +133,36 @@ func reportData(cfg Config, asOf time.Time, rows []datasets.ScoreRow, ca *ChurnA
 		r.TierNames = append(r.TierNames, t.Name)
 	}
 	cells := map[string][]segTierCell{}
-	for _, row := range rows {
-		c := cells[row.Segment]
+	tierAt := map[uint16]int{} // a loyalty tier's code: its place in TierNames (-1: none)
+	for i := range rows {
+		row := &rows[i]
+		seg := segments[row.segment]
+		c := cells[seg]
 		if c == nil {
 			c = make([]segTierCell, len(r.TierNames))
-			cells[row.Segment] = c
+			cells[seg] = c
 		}
-		if k := slices.Index(r.TierNames, row.LoyaltyTier); k >= 0 {
+		k, ok := tierAt[row.loyalty]
+		if !ok {
+			k = slices.Index(r.TierNames, l.texts.str(row.loyalty))
+			tierAt[row.loyalty] = k
+		}
+		if k >= 0 {
 			c[k].Customers++
-			c[k].ValueAtRisk += row.ValueAtRisk
+			c[k].ValueAtRisk += row.valueAtRisk
 		}
 	}
 	for _, s := range r.Segments { // in the segments table's order
 		r.SegTiers = append(r.SegTiers, segTierRow{Segment: s.Segment, Cells: cells[s.Segment]})
 	}
-	r.Top = rows[:min(25, len(rows))]
+	r.Top = l.scoreRows(0, min(25, len(rows)))
 	r.Gains, r.Calibration = gainsSVG(ca.Validation), calibrationSVG(ca.Validation)
 	if len(cl.Tracking) > 0 {
 		if p, err := trackingPlot(cl.PurchaseModel, "week", cl.Tracking, cl.TrackingCalibrationWeeks); err == nil {
 			r.Tracking = svgHTML(p, 13*vg.Centimeter, 7*vg.Centimeter)
 		}
 	}
-	r.Deciles, r.RFMGrid = clvDeciles(rows), rfmHeatmap(rows)
+	r.Deciles, r.RFMGrid = clvDeciles(rows), rfmHeatmap(l)
 	r.Histogram = histogramSVG(probs)
 	for _, c := range cl.Candidates {
 		if c.Model == cl.PurchaseModel {

@@ -11,7 +11,6 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 
-	"github.com/churn-dev/churn/datasets"
 	"github.com/churn-dev/churn/features"
 	"github.com/churn-dev/churn/models"
 )
@@ -78,28 +77,28 @@ type decileRow struct {
 }
 
 // clvDeciles splits the customers into tenths by predicted CLV, most valuable first.
-func clvDeciles(rows []datasets.ScoreRow) []decileRow {
+func clvDeciles(rows []listRow) []decileRow {
 	if len(rows) == 0 {
 		return nil
 	}
 	clv := make([]float64, len(rows))
 	total := 0.0
 	for i := range rows {
-		clv[i] = rows[i].PredictedCLV
+		clv[i] = rows[i].clv
 		total += clv[i]
 	}
 	idx := models.RankDescending(clv) // descending CLV, ties in row order
 	out := make([]decileRow, 10)
 	for k, i := range idx {
 		d := &out[k*10/len(rows)]
-		r := rows[i]
-		if d.Customers == 0 || r.PredictedCLV < d.MinCLV {
-			d.MinCLV = r.PredictedCLV
+		r := &rows[i]
+		if d.Customers == 0 || r.clv < d.MinCLV {
+			d.MinCLV = r.clv
 		}
 		d.Customers++
-		d.TotalCLV += r.PredictedCLV
-		d.MeanProb += r.ChurnProbability
-		d.VaR += r.ValueAtRisk
+		d.TotalCLV += r.clv
+		d.MeanProb += r.prob
+		d.VaR += r.valueAtRisk
 	}
 	for k := range out {
 		d := &out[k]
@@ -124,22 +123,24 @@ type rfmCell struct {
 
 // rfmHeatmap counts customers by R (rows, 5 first) and F (columns, 1 to 5)
 // with their mean churn probability, coloured from green (safe) to red.
-func rfmHeatmap(rows []datasets.ScoreRow) [][]rfmCell {
+func rfmHeatmap(l *list) [][]rfmCell {
 	grid := make([][]rfmCell, 5)
 	for i := range grid {
 		grid[i] = make([]rfmCell, 5)
 	}
-	for _, r := range rows {
-		if len(r.RFM) != 3 {
+	for i := range l.rows {
+		r := &l.rows[i]
+		rfm := l.texts.str(r.rfm)
+		if len(rfm) != 3 {
 			continue
 		}
-		rs, fs := int(r.RFM[0]-'0'), int(r.RFM[1]-'0')
+		rs, fs := int(rfm[0]-'0'), int(rfm[1]-'0')
 		if rs < 1 || rs > 5 || fs < 1 || fs > 5 {
 			continue
 		}
 		c := &grid[5-rs][fs-1]
 		c.Customers++
-		c.MeanProb += r.ChurnProbability
+		c.MeanProb += r.prob
 	}
 	for i := range grid {
 		for j := range grid[i] {
@@ -165,11 +166,11 @@ type reasonCount struct {
 
 // topReasonCounts tallies the first reason of the medium- and high-risk
 // customers, most frequent first.
-func topReasonCounts(first []string, rows []datasets.ScoreRow) []reasonCount {
+func topReasonCounts(first []string, rows []listRow) []reasonCount {
 	counts := map[string]int{}
 	atRisk := 0
-	for i, r := range rows {
-		if r.RiskTier == "low" {
+	for i := range rows {
+		if riskTiers[rows[i].risk] == "low" {
 			continue
 		}
 		atRisk++

@@ -112,7 +112,7 @@ func prepareScore(cfg Config, asOf time.Time) (*scorePrep, error) {
 // scored is a list before the steps that look at all of it: rows in
 // snapshot order and, beside each, what those steps read.
 type scored struct {
-	rows   []datasets.ScoreRow
+	l      *list
 	inputs []actionInput
 	first  []int32 // day of the first order, days since 1970-01-01
 }
@@ -142,21 +142,21 @@ func scoreSnapshot(ctx context.Context, cfg Config, asOf time.Time, sp *scorePre
 	sc := &scored{}
 	at := 0
 	partRows, err := datasets.EachSnapshotBatch(ctx, dir, memory.DefaultAllocator, keep, scoreColumns(), func(n int64) {
-		sc.rows, sc.inputs, sc.first = make([]datasets.ScoreRow, n), make([]actionInput, n), make([]int32, 0, n)
+		sc.l, sc.inputs, sc.first = newList(int(n), asOf, scr.version), make([]actionInput, n), make([]int32, 0, n)
 	}, func(_ int, rec arrow.RecordBatch) error {
 		first, err := firstOrderDays(rec)
 		if err != nil {
 			return err
 		}
 		n := int(rec.NumRows())
-		if at+n > len(sc.rows) {
+		if at+n > len(sc.l.rows) {
 			return fmt.Errorf("pipeline: snapshot %s has more rows than its parts' footers say", dir)
 		}
 		if at+n > len(scr.nextWeeks) {
 			return fmt.Errorf("pipeline: snapshot %s: the parts have more rows than their BTYD columns", dir)
 		}
 		rec.Retain() // scoreRows releases its record
-		if err := scr.scoreRows(rec, sc.rows[at:at+n], sc.inputs[at:at+n], scr.pred[3*at:3*(at+n)], scr.nextWeeks[at:at+n]); err != nil {
+		if err := scr.scoreRows(rec, sc.l, at, sc.inputs[at:at+n], scr.pred[3*at:3*(at+n)], scr.nextWeeks[at:at+n]); err != nil {
 			return err
 		}
 		sc.first = append(sc.first, first...)
@@ -166,9 +166,10 @@ func scoreSnapshot(ctx context.Context, cfg Config, asOf time.Time, sp *scorePre
 	if err != nil {
 		return nil, nil, err
 	}
-	if at != len(sc.rows) {
-		return nil, nil, fmt.Errorf("pipeline: snapshot %s has %d rows, its parts' footers say %d", dir, at, len(sc.rows))
+	if at != len(sc.l.rows) {
+		return nil, nil, fmt.Errorf("pipeline: snapshot %s has %d rows, its parts' footers say %d", dir, at, len(sc.l.rows))
 	}
+	sc.l.memoDates()
 	return sc, partRows, nil
 }
 
@@ -177,13 +178,16 @@ func scoreSnapshot(ctx context.Context, cfg Config, asOf time.Time, sp *scorePre
 // movers, the KPI book and the report) and commits the list folder. book is
 // the KPI book of asOf, or nil to compute it from the warehouse.
 func publishList(ctx context.Context, cfg Config, asOf time.Time, sp *scorePrep, sc *scored, book *features.KPIBook, start time.Time) (ScoreResult, error) {
-	rows := sc.rows
+	l := sc.l
+	rows := l.rows
 	rankRisk(rows, cfg.Workers)
 	rules := cfg.ActionRules
 	if rules == nil {
 		rules = defaultRules(cfg.Tiers)
 	}
-	assignActions(rows, sc.inputs, rules, cfg.Lang, cfg.Workers)
+	if err := assignActions(l, sc.inputs, rules, cfg.Lang, cfg.Workers); err != nil {
+		return ScoreResult{}, err
+	}
 	firstReasons := make([]string, len(rows))
 	for i := range sc.inputs {
 		firstReasons[i] = sc.inputs[i].reasons.first()
@@ -196,7 +200,7 @@ func publishList(ctx context.Context, cfg Config, asOf time.Time, sp *scorePrep,
 	// What the steps above used goes (40 bytes a customer), before the
 	// movers and the files need memory.
 	sc.inputs, sc.first = nil, nil
-	rankRows(rows)
+	rankRows(l)
 	sizing := sizeCampaign(cfg, rows)
 	var moves []Mover
 	var movers *Movers
@@ -205,8 +209,8 @@ func publishList(ctx context.Context, cfg Config, asOf time.Time, sp *scorePrep,
 		if err != nil {
 			return ScoreResult{}, err
 		}
-		moves = findMovers(prev, rows)
-		movers = summariseMovers(sp.prevDay, moves)
+		moves = findMovers(prev, l)
+		movers = summariseMovers(sp.prevDay, l, moves)
 	}
 	if book == nil { // Merge brings the score shards' books
 		if book, err = computeKPIs(ctx, cfg, asOf); err != nil {
@@ -218,11 +222,9 @@ func publishList(ctx context.Context, cfg Config, asOf time.Time, sp *scorePrep,
 	res := ScoreResult{Dir: datasets.ListDir(cfg.Workdir, dateString(asOf)), Customers: len(rows)}
 	res.ListCSV = filepath.Join(res.Dir, datasets.RetentionListCSV)
 	res.Report = filepath.Join(res.Dir, datasets.ReportHTML)
-	// A copy: a slice of rows would keep every row of the list (10M rows:
-	// about 7 GB) alive through the guards and after.
-	res.Top = slices.Clone(rows[:min(10, len(rows))])
+	res.Top = l.scoreRows(0, min(10, len(rows))) // rows of their own: the list goes once written
 	var html bytes.Buffer
-	rd := reportData(cfg, asOf, rows, &sp.churnArt, &sp.clvArt, sp.churnV, sp.clvV)
+	rd := reportData(cfg, asOf, l, &sp.churnArt, &sp.clvArt, sp.churnV, sp.clvV)
 	rd.KPIs = kpiSection(kpis, cohorts)
 	rd.Sizing = sizing
 	rd.Movers = movers
@@ -234,20 +236,20 @@ func publishList(ctx context.Context, cfg Config, asOf time.Time, sp *scorePrep,
 	err = datasets.CommitFolder(res.Dir, func(tmp string) (datasets.Manifest, error) {
 		// Straight to the file: a million rows are ~0.25 GB of text.
 		if err := datasets.WriteFileWith(filepath.Join(tmp, datasets.RetentionListCSV), func(w io.Writer) error {
-			return datasets.WriteScoresCSV(w, rows)
+			return datasets.WriteScoresCSVFunc(w, len(rows), l.fill)
 		}); err != nil {
 			return datasets.Manifest{}, err
 		}
 		if err := os.WriteFile(filepath.Join(tmp, datasets.ReportHTML), html.Bytes(), datasets.FileMode); err != nil {
 			return datasets.Manifest{}, fmt.Errorf("pipeline: %w", err)
 		}
-		if err := datasets.WriteScoresParquet(filepath.Join(tmp, datasets.ScoresParquet), rows); err != nil {
+		if err := datasets.WriteScoresParquetFunc(filepath.Join(tmp, datasets.ScoresParquet), len(rows), l.fill); err != nil {
 			return datasets.Manifest{}, err
 		}
 		if _, err := writeKPIFiles(tmp, kpis, cohorts, asOf); err != nil {
 			return datasets.Manifest{}, err
 		}
-		if err := os.WriteFile(filepath.Join(tmp, MoversCSV), moversCSV(moves), datasets.FileMode); err != nil {
+		if err := os.WriteFile(filepath.Join(tmp, MoversCSV), moversCSV(l, moves), datasets.FileMode); err != nil {
 			return datasets.Manifest{}, fmt.Errorf("pipeline: %w", err)
 		}
 		return datasets.Manifest{Kind: "list", Rows: int64(len(rows)), Meta: map[string]string{
@@ -352,12 +354,13 @@ func newScorer(cfg Config, sp *scorePrep, asOf time.Time) (*scorer, error) {
 	return s, nil
 }
 
-// scoreRows fills rows and inputs (one each per row of rec, a snapshot
-// part, in order), with pred and nextWeeks the rows' share of predictCLV's:
-// beside each row what the action rules read. It releases rec as soon as
-// its columns are copied out, before the models run.
-func (s *scorer) scoreRows(rec arrow.RecordBatch, rows []datasets.ScoreRow, inputs []actionInput, pred, nextWeeks []float64) error {
-	cfg, churnArt, asOf, version := s.cfg, s.churnArt, s.asOf, s.version
+// scoreRows fills l's rows from at on and inputs (one each per row of
+// rec, a snapshot batch, in order), with pred and nextWeeks the rows'
+// share of predictCLV's: beside each row what the action rules read. It
+// releases rec as soon as its columns are copied out, before the models
+// run.
+func (s *scorer) scoreRows(rec arrow.RecordBatch, l *list, at int, inputs []actionInput, pred, nextWeeks []float64) error {
+	cfg, churnArt := s.cfg, s.churnArt
 	release := sync.OnceFunc(rec.Release)
 	defer release()
 	X, err := featureMatrix(rec, cfg.Workers)
@@ -375,15 +378,15 @@ func (s *scorer) scoreRows(rec arrow.RecordBatch, rows []datasets.ScoreRow, inpu
 			return err
 		}
 	}
-	rfm, err := features.Strings(rec, features.RFMCell)
+	rfm, err := textCodes(rec, features.RFMCell, &l.texts)
 	if err != nil {
 		return err
 	}
-	tiers, err := features.Strings(rec, features.LoyaltyTier)
+	tiers, err := textCodes(rec, features.LoyaltyTier, &l.texts)
 	if err != nil {
 		return err
 	}
-	npsClass, err := features.Strings(rec, features.NPSClass)
+	npsClass, err := textCodes(rec, features.NPSClass, &l.texts)
 	if err != nil {
 		return err
 	}
@@ -404,20 +407,11 @@ func (s *scorer) scoreRows(rec arrow.RecordBatch, rows []datasets.ScoreRow, inpu
 	release()
 	clf := s.clf
 	p := len(features.ModelColumns)
-	scoredAt := dateString(asOf)
-	if len(rows) != len(ids) || len(inputs) != len(ids) || len(pred) != 3*len(ids) || len(nextWeeks) != len(ids) {
-		return fmt.Errorf("pipeline: %d score rows for %d customers", len(rows), len(ids))
+	if at+len(ids) > len(l.rows) || len(inputs) != len(ids) || len(pred) != 3*len(ids) || len(nextWeeks) != len(ids) {
+		return fmt.Errorf("pipeline: %d score rows for %d customers", len(l.rows)-at, len(ids))
 	}
-	raw := clf.PredictAll(X) // every row at once: the models' fast paths
-	// The dates come from tables of the batch's days, not a string a row.
-	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
-	for _, d := range cols[features.LastOrderDate] {
-		if !math.IsNaN(d) {
-			lo, hi = min(lo, int64(d)), max(hi, int64(d))
-		}
-	}
-	lastDates := newDayMemo(lo, hi, func(d int64) string { return dateString(time.Unix(d*86400, 0).UTC()) })
-	nextDates := newDayMemo(0, 3*366, func(d int64) string { return dateString(asOf.AddDate(0, 0, int(d))) })
+	rows := l.rows[at : at+len(ids)]
+	raw := clf.PredictAll(X)                       // every row at once: the models' fast paths
 	codes := make([]uint8, len(churnArt.Features)) // each model feature's reason code, looked up once
 	for j, name := range churnArt.Features {
 		codes[j] = reasonCode[name]
@@ -451,30 +445,28 @@ func (s *scorer) scoreRows(rec arrow.RecordBatch, rows []datasets.ScoreRow, inpu
 		}
 		value := math.Max(0, pred[3*i+2])
 		r, f := int8(cols[features.RScore][i]), int8(cols[features.FScore][i])
-		next := ""
+		next := int64(noDay)
 		if w := nextWeeks[i]; !math.IsNaN(w) {
-			next = nextDates.get(int64(math.Round(w * daysPerWeek)))
+			next = int64(math.Round(w * daysPerWeek))
 		}
 		inputs[i] = actionInput{subscription: subscription[i], daysSinceComplaint: cols[features.DaysSinceComplaint][i],
 			discount: cols[features.DiscountOrderShare][i], overdue: cols[features.OverdueRatio][i], reasons: top}
-		rows[i] = datasets.ScoreRow{
-			CustomerID:            ids[i],
-			ChurnProbability:      round(prob, 4),
-			RiskTier:              riskTier(cfg, prob),
-			PAlive:                round(pred[3*i], 4),
-			ExpectedOrders:        round(pred[3*i+1], 3),
-			PredictedCLV:          round(value, 2),
-			ValueAtRisk:           round(prob*value, 2),
-			Segment:               features.Segment(r, f),
-			RFM:                   rfm[i],
-			LoyaltyTier:           tiers[i],
-			SatisfactionClass:     npsClass[i],
-			Reasons:               text,
-			LastOrderDate:         lastDates.get(int64(cols[features.LastOrderDate][i])),
-			ExpectedNextOrderDate: next,
-			ModelVersion:          version,
-			ScoredAt:              scoredAt,
-			Control:               cfg.ControlShare > 0 && inControl(cfg.Seed, cfg.ControlShare, ids[i]),
+		rows[i] = listRow{
+			id:           ids[i],
+			prob:         round(prob, 4),
+			risk:         riskIndex(cfg, prob),
+			pAlive:       round(pred[3*i], 4),
+			orders:       round(pred[3*i+1], 3),
+			clv:          round(value, 2),
+			valueAtRisk:  round(prob*value, 2),
+			segment:      segmentCode(r, f),
+			rfm:          rfm[i],
+			loyalty:      tiers[i],
+			satisfaction: npsClass[i],
+			reasons:      text,
+			lastDay:      int64(cols[features.LastOrderDate][i]),
+			nextDay:      next,
+			control:      cfg.ControlShare > 0 && inControl(cfg.Seed, cfg.ControlShare, ids[i]),
 		}
 	}
 	batch, batched := explainer.(interface {
@@ -546,38 +538,25 @@ func parallelChunks(workers, n, chunk int, fn func(lo, hi int)) {
 	wg.Wait()
 }
 
-// riskTier maps a churn probability to high / medium / low.
-func riskTier(cfg Config, p float64) string {
-	switch {
-	case p >= cfg.RiskHigh:
-		return "high"
-	case p >= cfg.RiskMedium:
-		return "medium"
-	}
-	return "low"
-}
-
-// rankRows sorts by value at risk (desc), then churn probability (desc), then
-// customer id, and numbers the rows 1..n.
-func rankRows(rows []datasets.ScoreRow) {
-	slices.SortFunc(rows, func(a, b datasets.ScoreRow) int {
-		if a.ValueAtRisk != b.ValueAtRisk {
-			if a.ValueAtRisk > b.ValueAtRisk {
+// rankRows sorts by value at risk (desc), then churn probability (desc),
+// then customer id: the rank of a row is its place, 1..n.
+func rankRows(l *list) {
+	slices.SortFunc(l.rows, func(a, b listRow) int {
+		if a.valueAtRisk != b.valueAtRisk {
+			if a.valueAtRisk > b.valueAtRisk {
 				return -1
 			}
 			return 1
 		}
-		if a.ChurnProbability != b.ChurnProbability {
-			if a.ChurnProbability > b.ChurnProbability {
+		if a.prob != b.prob {
+			if a.prob > b.prob {
 				return -1
 			}
 			return 1
 		}
-		return strings.Compare(a.CustomerID, b.CustomerID)
+		return strings.Compare(a.id, b.id)
 	})
-	for i := range rows {
-		rows[i].Rank = int64(i + 1)
-	}
+	l.ranked = true
 }
 
 // round rounds to d decimals so the CSV and Parquet agree.
@@ -589,16 +568,16 @@ func round(v float64, d int) float64 {
 // rankRisk sets the permille ranks of the churn probability among all rows
 // and within each RFM segment: 1000 × the share with a probability at or
 // below the row's.
-func rankRisk(rows []datasets.ScoreRow, workers int) {
-	permille := func(sorted []float64, p float64) int64 {
+func rankRisk(rows []listRow, workers int) {
+	permille := func(sorted []float64, p float64) uint16 {
 		k := sort.SearchFloat64s(sorted, math.Nextafter(p, math.Inf(1)))
-		return int64(math.Round(1000 * float64(k) / float64(len(sorted))))
+		return uint16(math.Round(1000 * float64(k) / float64(len(sorted))))
 	}
 	all := make([]float64, len(rows))
-	bySeg := map[string][]float64{}
+	bySeg := map[uint8][]float64{}
 	for i, r := range rows {
-		all[i] = r.ChurnProbability
-		bySeg[r.Segment] = append(bySeg[r.Segment], r.ChurnProbability)
+		all[i] = r.prob
+		bySeg[r.segment] = append(bySeg[r.segment], r.prob)
 	}
 	slices.Sort(all)
 	for _, v := range bySeg {
@@ -606,8 +585,8 @@ func rankRisk(rows []datasets.ScoreRow, workers int) {
 	}
 	parallelChunks(workers, len(rows), 8192, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			rows[i].RiskPermille = permille(all, rows[i].ChurnProbability)
-			rows[i].SegmentRiskPermille = permille(bySeg[rows[i].Segment], rows[i].ChurnProbability)
+			rows[i].permille = permille(all, rows[i].prob)
+			rows[i].segPermille = permille(bySeg[rows[i].segment], rows[i].prob)
 		}
 	})
 }

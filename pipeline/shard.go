@@ -92,21 +92,22 @@ func scoreShard(ctx context.Context, cfg Config, asOf time.Time, sp *scorePrep, 
 		if err != nil {
 			return ScoreResult{}, err
 		}
-		out = make([]datasets.ScoredCustomer, 0, len(sc.rows))
+		out = make([]datasets.ScoredCustomer, 0, len(sc.l.rows))
 		for _, p := range slices.Sorted(maps.Keys(partRows)) { // the rows are in part order
 			pr = append(pr, fmt.Sprintf("%d:%d", p, partRows[p]))
 			for range partRows[p] {
 				i := len(out)
-				if i == len(sc.rows) {
+				if i == len(sc.l.rows) {
 					return ScoreResult{}, fmt.Errorf("pipeline: snapshot %s: its parts count more rows than their columns hold", fr.Dir)
 				}
 				in := &sc.inputs[i]
-				out = append(out, datasets.ScoredCustomer{Part: int32(p), Row: sc.rows[i], FirstOrderDay: sc.first[i], Subscription: in.subscription,
+				out = append(out, datasets.ScoredCustomer{Part: int32(p), FirstOrderDay: sc.first[i], Subscription: in.subscription,
 					DaysSinceComplaint: in.daysSinceComplaint, DiscountShare: in.discount, OverdueRatio: in.overdue, ReasonFeatures: in.reasons.names()})
+				sc.l.row(i, &out[i].Row)
 			}
 		}
-		if len(out) != len(sc.rows) {
-			return ScoreResult{}, fmt.Errorf("pipeline: snapshot %s: its parts count %d rows, their columns hold %d", fr.Dir, len(out), len(sc.rows))
+		if len(out) != len(sc.l.rows) {
+			return ScoreResult{}, fmt.Errorf("pipeline: snapshot %s: its parts count %d rows, their columns hold %d", fr.Dir, len(out), len(sc.l.rows))
 		}
 	}
 	partRows := strings.Join(pr, ",")
@@ -268,7 +269,7 @@ func Merge(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 	}
 	// Then the rows, a shard at a time, straight into place: memory holds
 	// the list and one shard's file, not every shard's.
-	sc := &scored{rows: make([]datasets.ScoreRow, rows), inputs: make([]actionInput, rows), first: make([]int32, rows)}
+	sc := &scored{l: newList(int(rows), asOf, sp.churnV+"+"+sp.clvV), inputs: make([]actionInput, rows), first: make([]int32, rows)}
 	var books []*features.KPIBook
 	in := interner{}
 	for i := range n {
@@ -286,16 +287,15 @@ func Merge(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 				return ScoreResult{}, fmt.Errorf("pipeline: score shard %s holds a row of part %d it does not count", dirs[i], a.Part)
 			}
 			next[int(a.Part)] = pos + 1
-			r := &a.Row // the few distinct values of these columns once each, not once a row
-			r.RiskTier, r.Segment, r.RFM, r.LoyaltyTier = in.str(r.RiskTier), in.str(r.Segment), in.str(r.RFM), in.str(r.LoyaltyTier)
-			r.SatisfactionClass, r.ModelVersion, r.ScoredAt = in.str(r.SatisfactionClass), in.str(r.ModelVersion), in.str(r.ScoredAt)
-			r.LastOrderDate, r.ExpectedNextOrderDate, a.Subscription = in.str(r.LastOrderDate), in.str(r.ExpectedNextOrderDate), in.str(a.Subscription)
-			r.Reasons = in.str(r.Reasons) // repeated too, as Score keeps them
+			a.Row.Reasons, a.Subscription = in.str(a.Row.Reasons), in.str(a.Subscription) // repeated: once each, as Score keeps them
+			if err := sc.l.set(pos, &a.Row); err != nil {
+				return ScoreResult{}, fmt.Errorf("pipeline: score shard %s: %w", dirs[i], err)
+			}
 			reasons, err := reasonSetOf(a.ReasonFeatures)
 			if err != nil {
 				return ScoreResult{}, fmt.Errorf("pipeline: score shard %s: %w", dirs[i], err)
 			}
-			sc.rows[pos], sc.first[pos] = a.Row, a.FirstOrderDay
+			sc.first[pos] = a.FirstOrderDay
 			sc.inputs[pos] = actionInput{subscription: a.Subscription, daysSinceComplaint: a.DaysSinceComplaint, discount: a.DiscountShare,
 				overdue: a.OverdueRatio, reasons: reasons}
 		}
@@ -322,6 +322,7 @@ func Merge(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 			return ScoreResult{}, fmt.Errorf("pipeline: the score shards hold fewer rows of part %d than they count", p)
 		}
 	}
+	sc.l.memoDates()
 	_, info, err := warehouseVersion(cfg.Workdir)
 	if err != nil {
 		return ScoreResult{}, err

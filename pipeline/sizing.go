@@ -10,8 +10,6 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
-
-	"github.com/churn-dev/churn/datasets"
 )
 
 // Sizing is the campaign the list recommends: the prefix of the ranked
@@ -31,28 +29,28 @@ type Sizing struct {
 // ranked by value at risk, so each next customer adds at most what the
 // one before added: the best prefix ends where the next adds no profit, or
 // where the budget or --top stops it.
-func sizeCampaign(cfg Config, rows []datasets.ScoreRow) Sizing {
+func sizeCampaign(cfg Config, rows []listRow) Sizing {
 	s := Sizing{ContactCost: cfg.ContactCost, SaveRate: cfg.SaveRate, Budget: cfg.Budget, Top: cfg.Top}
 	s.Stop = "the whole list is worth contacting"
 	for i := range rows {
-		if rows[i].Control {
+		if rows[i].control {
 			s.Control++
 			continue // held out: never contacted, costs nothing
 		}
-		gain := cfg.SaveRate*rows[i].ValueAtRisk - cfg.ContactCost
+		gain := cfg.SaveRate*rows[i].valueAtRisk - cfg.ContactCost
 		switch {
 		case gain <= 0:
 			s.Stop = fmt.Sprintf("the customer ranked %d would add %.3f: save rate %.2f × value at risk %.2f does not cover the contact cost %.2f",
-				i+1, gain, cfg.SaveRate, rows[i].ValueAtRisk, cfg.ContactCost)
+				i+1, gain, cfg.SaveRate, rows[i].valueAtRisk, cfg.ContactCost)
 		case cfg.Top > 0 && s.Contacts >= cfg.Top:
 			s.Stop = fmt.Sprintf("--top %d reached", cfg.Top)
 		case cfg.Budget > 0 && s.Cost+cfg.ContactCost > cfg.Budget+1e-9:
 			s.Stop = fmt.Sprintf("the budget of %.2f is spent (%d × %.2f)", cfg.Budget, s.Contacts, cfg.ContactCost)
 		default:
-			rows[i].Contact = true
+			rows[i].contact = true
 			s.Contacts++
 			s.Cost += cfg.ContactCost
-			s.SavedValue += cfg.SaveRate * rows[i].ValueAtRisk
+			s.SavedValue += cfg.SaveRate * rows[i].valueAtRisk
 			s.Profit += gain
 			continue
 		}
@@ -83,7 +81,7 @@ func stableShare(seed uint64, share float64, id string) bool {
 
 // profitCurveSVG draws the cumulative expected profit by customers
 // contacted, with the chosen cut.
-func profitCurveSVG(cfg Config, rows []datasets.ScoreRow, cut int) template.HTML {
+func profitCurveSVG(cfg Config, rows []listRow, cut int) template.HTML {
 	n := len(rows)
 	if n == 0 {
 		return ""
@@ -92,7 +90,7 @@ func profitCurveSVG(cfg Config, rows []datasets.ScoreRow, cut int) template.HTML
 	var xy plotter.XYs
 	profit := 0.0
 	for i := range rows {
-		profit += cfg.SaveRate*rows[i].ValueAtRisk - cfg.ContactCost
+		profit += cfg.SaveRate*rows[i].valueAtRisk - cfg.ContactCost
 		if i%step == 0 || i == n-1 {
 			xy = append(xy, plotter.XY{X: float64(i + 1), Y: profit})
 		}

@@ -111,20 +111,21 @@ func TestFindMovers(t *testing.T) {
 		{Rank: 5, CustomerID: "d", RiskTier: "low", LastOrderDate: "2025-08-01"},
 		{Rank: 6, CustomerID: "f", RiskTier: "low", LastOrderDate: "2025-11-01"},
 	}
-	ms := findMovers(prev, now)
+	l := mustList(t, now)
+	ms := findMovers(prev, l)
 	var got []string
 	for _, m := range ms {
-		got = append(got, m.Move+":"+m.Now.CustomerID)
+		got = append(got, m.Move+":"+l.rows[m.Now].id)
 	}
 	if want := "entered_high:a risk_up:b came_back:c risk_down:d new:e"; strings.Join(got, " ") != want {
 		t.Errorf("moves %q, want %q", strings.Join(got, " "), want)
 	}
-	csvText := string(moversCSV(ms))
+	csvText := string(moversCSV(l, ms))
 	if !strings.HasPrefix(csvText, "move,customer_id,rank,previous_rank,") || !strings.Contains(csvText, "\nentered_high,a,1,1,high,medium,") || !strings.Contains(csvText, "\nnew,e,2,,low,,") {
 		t.Errorf("movers.csv:\n%s", csvText)
 	}
-	s := summariseMovers("2025-10-31", ms)
-	if s.Counts[MoveEnteredHigh] != 1 || s.Counts[MoveNew] != 1 || len(s.TopEntered) != 1 {
+	s := summariseMovers("2025-10-31", l, ms)
+	if s.Counts[MoveEnteredHigh] != 1 || s.Counts[MoveNew] != 1 || len(s.TopEntered) != 1 || s.TopEntered[0].Now.CustomerID != "a" || s.TopEntered[0].Now.Rank != 1 {
 		t.Errorf("summary %+v", s)
 	}
 }

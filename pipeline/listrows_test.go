@@ -1,0 +1,128 @@
+package pipeline
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/churn-dev/churn/datasets"
+)
+
+// testAsOf is the as-of day of the lists the tests make with mustList.
+var testAsOf = time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC)
+
+// mustList makes a list of test rows at testAsOf; what a row leaves empty
+// and a list needs is filled in (risk tier low, segment Lost, last order
+// 2025-01-01, the list's day).
+func mustList(t *testing.T, rows []datasets.ScoreRow) *list {
+	t.Helper()
+	rows = slices.Clone(rows)
+	for i := range rows {
+		r := &rows[i]
+		r.RiskTier, r.Segment = cmp.Or(r.RiskTier, "low"), cmp.Or(r.Segment, "Lost")
+		r.LastOrderDate, r.ScoredAt = cmp.Or(r.LastOrderDate, "2025-01-01"), cmp.Or(r.ScoredAt, dateString(testAsOf))
+	}
+	l, err := listOf(rows, testAsOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// A list's row is 104 bytes, and gives back the ScoreRow it was made of:
+// every column, ranked or not, texts in any language, dates near and far.
+func TestListRows(t *testing.T) {
+	if n := unsafe.Sizeof(listRow{}); n != 104 {
+		t.Errorf("a list row is %d bytes, want 104", n)
+	}
+	rows := []datasets.ScoreRow{
+		{Rank: 1, CustomerID: "c-1", ChurnProbability: 0.9731, RiskTier: "high", RiskPermille: 1000, SegmentRiskPermille: 998, PAlive: 0.0213,
+			ExpectedOrders: 0.125, PredictedCLV: 1234.56, ValueAtRisk: 1201.35, Segment: "Can't lose them", RFM: "155", LoyaltyTier: "gold",
+			SatisfactionClass: "detractor", Reasons: "距上次购买已90天 | 90 days since the last order", SuggestedAction: "VIP outreach", Contact: true,
+			LastOrderDate: "2025-10-02", ExpectedNextOrderDate: "2026-03-01", ModelVersion: "churn-7+clv-3", ScoredAt: "2025-12-31"},
+		{Rank: 2, CustomerID: "=cmd", ChurnProbability: 0.5, RiskTier: "medium", RiskPermille: 500, PAlive: 1, ExpectedOrders: 12.345,
+			PredictedCLV: 0, ValueAtRisk: 0, Segment: "New", RFM: "511", Control: true, LastOrderDate: "1969-12-31",
+			ExpectedNextOrderDate: "2035-12-31", ModelVersion: "churn-7+clv-3", ScoredAt: "2025-12-31"},
+		{Rank: 3, CustomerID: "c-3", RiskTier: "low", Segment: "Lost", LastOrderDate: "2025-12-31", ExpectedNextOrderDate: "2025-12-31",
+			SuggestedAction: "No action", ModelVersion: "churn-7+clv-3", ScoredAt: "2025-12-31"},
+	}
+	l, err := listOf(rows, testAsOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := l.scoreRows(0, len(rows)); !slices.Equal(got, rows) {
+		t.Errorf("ranked:\n got %+v\nwant %+v", got, rows)
+	}
+	if l.rows[1].lastDay != -1 || l.rows[2].nextDay != 0 || l.rows[0].nextDay != 60 || l.rows[2].action == 0 {
+		t.Errorf("days %d, %d, %d; action code %d", l.rows[1].lastDay, l.rows[2].nextDay, l.rows[0].nextDay, l.rows[2].action)
+	}
+	unranked := slices.Clone(rows)
+	for i := range unranked {
+		unranked[i].Rank = 0
+	}
+	if l, err = listOf(unranked, testAsOf); err != nil || l.ranked || !slices.Equal(l.scoreRows(1, 3), unranked[1:]) {
+		t.Errorf("unranked: %v", err)
+	}
+	// What a list could not have written is an error naming the customer.
+	for _, tc := range []struct {
+		f    func(*datasets.ScoreRow)
+		want string
+	}{
+		{func(r *datasets.ScoreRow) { r.RiskTier = "extreme" }, `risk tier "extreme"`},
+		{func(r *datasets.ScoreRow) { r.Segment = "Whales" }, `segment "Whales"`},
+		{func(r *datasets.ScoreRow) { r.LastOrderDate = "2025-13-01" }, `last order date "2025-13-01"`},
+		{func(r *datasets.ScoreRow) { r.LastOrderDate = "" }, `last order date ""`},
+		{func(r *datasets.ScoreRow) { r.ExpectedNextOrderDate = "1 March" }, `expected next order date "1 March"`},
+		{func(r *datasets.ScoreRow) { r.ModelVersion = "churn-6+clv-3" }, `model version "churn-6+clv-3"`},
+		{func(r *datasets.ScoreRow) { r.ScoredAt = "2025-12-30" }, `scoring day "2025-12-30"`},
+		{func(r *datasets.ScoreRow) { r.Rank = 7 }, `rank "7"`},
+		{func(r *datasets.ScoreRow) { r.RiskPermille = -1 }, `risk permille`},
+	} {
+		bad := slices.Clone(rows)
+		tc.f(&bad[1])
+		if _, err := listOf(bad, testAsOf); err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), `"=cmd"`) {
+			t.Errorf("%s: error %v", tc.want, err)
+		}
+	}
+}
+
+// Every segment features.Segment gives has a code, and risk tiers keep
+// their order.
+func TestListCodes(t *testing.T) {
+	names, index := segmentNames()
+	if len(names) != 11 || len(index) != 11 {
+		t.Errorf("segments %q", names)
+	}
+	for r := int8(0); r <= 6; r++ {
+		for f := int8(0); f <= 6; f++ {
+			if names[segmentCode(r, f)] == "" {
+				t.Errorf("segment of %d, %d", r, f)
+			}
+		}
+	}
+	cfg := Config{RiskHigh: 0.7, RiskMedium: 0.4}
+	for p, want := range map[float64]string{0.1: "low", 0.4: "medium", 0.69: "medium", 0.7: "high", 1: "high", math.NaN(): "low"} {
+		if got := riskTier(cfg, p); got != want {
+			t.Errorf("risk tier of %v: %s, want %s", p, got, want)
+		}
+	}
+	var cb codebook
+	a, _ := cb.code("gold")
+	b, _ := cb.code(strings.Clone("gold"))
+	if a != b || cb.str(a) != "gold" {
+		t.Errorf("codes %d, %d", a, b)
+	}
+	for i := len(cb.strs); i < maxCodes; i++ {
+		if _, err := cb.code(strconv.Itoa(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := cb.code("one too many"); err == nil {
+		t.Error("a codebook past its bound: want an error")
+	}
+}
