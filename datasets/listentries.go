@@ -3,7 +3,6 @@ package datasets
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"unsafe"
 
@@ -32,6 +31,17 @@ type ListEntry struct {
 // of bytes a record batch.
 func ReadListEntries(path string) ([]ListEntry, error) {
 	var out []ListEntry
+	err := EachListEntries(path, func(batch []ListEntry) error {
+		out = append(out, batch...)
+		return nil
+	})
+	return out, err
+}
+
+// EachListEntries calls fn with the entries of a scores.parquet file, in
+// order, a record batch at a time (each call's slice and id block are its
+// own), and stops at fn's first error: a list read without holding it.
+func EachListEntries(path string, fn func([]ListEntry) error) error {
 	interned := map[string]string{}
 	intern := func(s string) string {
 		if v, ok := interned[s]; ok {
@@ -41,7 +51,7 @@ func ReadListEntries(path string) ([]ListEntry, error) {
 		interned[s] = s
 		return s
 	}
-	err := eachScoresBatch(path, []string{"customer_id", "rank", "churn_probability", "risk_tier", "last_order_date", "contact", "control"}, func(rec arrow.RecordBatch) error {
+	return eachScoresBatch(path, []string{"customer_id", "rank", "churn_probability", "risk_tier", "last_order_date", "contact", "control"}, func(rec arrow.RecordBatch) error {
 		ids, ok1 := AsText(Column(rec, "customer_id"))
 		rank, ok2 := Column(rec, "rank").(*array.Int64)
 		prob, ok3 := Column(rec, "churn_probability").(*array.Float64)
@@ -58,7 +68,7 @@ func ReadListEntries(path string) ([]ListEntry, error) {
 			size += len(ids.Value(i))
 		}
 		block := make([]byte, 0, size)
-		out = slices.Grow(out, n)
+		out := make([]ListEntry, 0, n)
 		for i := range n {
 			id := ids.Value(i)
 			at := len(block)
@@ -69,9 +79,8 @@ func ReadListEntries(path string) ([]ListEntry, error) {
 			out = append(out, ListEntry{CustomerID: id, Rank: rank.Value(i), ChurnProbability: prob.Value(i),
 				RiskTier: intern(tiers.Value(i)), LastOrderDate: intern(last.Value(i)), Contact: contact.Value(i), Control: control.Value(i)})
 		}
-		return nil
+		return fn(out)
 	})
-	return out, err
 }
 
 // ReadScoreProbabilities reads the churn probabilities of a scores.parquet

@@ -167,8 +167,8 @@ func defaultRules(tiers []features.Tier) *ActionRules {
 // actionInput is what the rules look at for one customer besides its row
 // (which gives the risk tier, segment, loyalty tier and satisfaction class).
 type actionInput struct {
-	subscription                          string
 	daysSinceComplaint, discount, overdue float64 // NaN when unknown
+	subscription                          uint16  // the status's code in the list's texts
 	reasons                               reasonSet
 }
 
@@ -183,7 +183,7 @@ func (w *RuleWhen) holds(l *list, r *listRow, in *actionInput, clvPct float64) b
 	ge := func(p *float64, v float64) bool { return p == nil || !math.IsNaN(v) && v >= *p }
 	switch {
 	case !in1(w.Risk, riskTiers[r.risk]), !in1(w.Segment, segments[r.segment]), !in1(w.Tier, l.texts.str(r.loyalty)), !in1(w.Satisfaction, sat),
-		!in1(w.Subscription, cmp.Or(in.subscription, "none")):
+		!in1(w.Subscription, cmp.Or(l.texts.str(in.subscription), "none")):
 		return false
 	case !ge(w.CLVPercentileMin, clvPct), w.CLVPercentileMax != nil && clvPct > *w.CLVPercentileMax:
 		return false

@@ -34,11 +34,11 @@ func mustList(t *testing.T, rows []datasets.ScoreRow) *list {
 	return l
 }
 
-// A list's row is 104 bytes, and gives back the ScoreRow it was made of:
+// A list's row is 104 bytes (and what the actions read beside it 32), and gives back the ScoreRow it was made of:
 // every column, ranked or not, texts in any language, dates near and far.
 func TestListRows(t *testing.T) {
-	if n := unsafe.Sizeof(listRow{}); n != 104 {
-		t.Errorf("a list row is %d bytes, want 104", n)
+	if n, m := unsafe.Sizeof(listRow{}), unsafe.Sizeof(actionInput{}); n != 104 || m != 32 {
+		t.Errorf("a list row is %d bytes and its action input %d, want 104 and 32", n, m)
 	}
 	rows := []datasets.ScoreRow{
 		{Rank: 1, CustomerID: "c-1", ChurnProbability: 0.9731, RiskTier: "high", RiskPermille: 1000, SegmentRiskPermille: 998, PAlive: 0.0213,

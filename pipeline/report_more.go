@@ -164,9 +164,9 @@ type reasonCount struct {
 	Share            float64 // percent of the at-risk customers
 }
 
-// topReasonCounts tallies the first reason of the medium- and high-risk
-// customers, most frequent first.
-func topReasonCounts(first []string, rows []listRow) []reasonCount {
+// topReasonCounts tallies the first reason (in inputs, beside the rows) of
+// the medium- and high-risk customers, most frequent first.
+func topReasonCounts(inputs []actionInput, rows []listRow) []reasonCount {
 	counts := map[string]int{}
 	atRisk := 0
 	for i := range rows {
@@ -174,8 +174,8 @@ func topReasonCounts(first []string, rows []listRow) []reasonCount {
 			continue
 		}
 		atRisk++
-		if first[i] != "" {
-			counts[first[i]]++
+		if first := inputs[i].reasons.first(); first != "" {
+			counts[first]++
 		}
 	}
 	meaning := map[string]string{}

@@ -188,11 +188,7 @@ func publishList(ctx context.Context, cfg Config, asOf time.Time, sp *scorePrep,
 	if err := assignActions(l, sc.inputs, rules, cfg.Lang, cfg.Workers); err != nil {
 		return ScoreResult{}, err
 	}
-	firstReasons := make([]string, len(rows))
-	for i := range sc.inputs {
-		firstReasons[i] = sc.inputs[i].reasons.first()
-	}
-	reasonCounts := topReasonCounts(firstReasons, rows) // before ranking reorders the rows
+	reasonCounts := topReasonCounts(sc.inputs, rows) // before ranking reorders the rows
 	clvCohorts, err := clvByCohort(sc.first, rows)
 	if err != nil {
 		return ScoreResult{}, err
@@ -205,11 +201,12 @@ func publishList(ctx context.Context, cfg Config, asOf time.Time, sp *scorePrep,
 	var moves []Mover
 	var movers *Movers
 	if sp.prevDir != "" {
-		prev, err := datasets.ReadListEntries(filepath.Join(sp.prevDir, datasets.ScoresParquet))
+		moves, err = findMovers(func(fn func([]datasets.ListEntry) error) error {
+			return datasets.EachListEntries(filepath.Join(sp.prevDir, datasets.ScoresParquet), fn)
+		}, l)
 		if err != nil {
 			return ScoreResult{}, err
 		}
-		moves = findMovers(prev, l)
 		movers = summariseMovers(sp.prevDay, l, moves)
 	}
 	if book == nil { // Merge brings the score shards' books
@@ -400,7 +397,7 @@ func (s *scorer) scoreRows(rec arrow.RecordBatch, l *list, at int, inputs []acti
 	if err != nil {
 		return err
 	}
-	subscription, err := features.Strings(rec, features.SubscriptionStatus)
+	subscription, err := textCodes(rec, features.SubscriptionStatus, &l.texts)
 	if err != nil {
 		return err
 	}

@@ -101,7 +101,7 @@ func scoreShard(ctx context.Context, cfg Config, asOf time.Time, sp *scorePrep, 
 					return ScoreResult{}, fmt.Errorf("pipeline: snapshot %s: its parts count more rows than their columns hold", fr.Dir)
 				}
 				in := &sc.inputs[i]
-				out = append(out, datasets.ScoredCustomer{Part: int32(p), FirstOrderDay: sc.first[i], Subscription: in.subscription,
+				out = append(out, datasets.ScoredCustomer{Part: int32(p), FirstOrderDay: sc.first[i], Subscription: sc.l.texts.str(in.subscription),
 					DaysSinceComplaint: in.daysSinceComplaint, DiscountShare: in.discount, OverdueRatio: in.overdue, ReasonFeatures: in.reasons.names()})
 				sc.l.row(i, &out[i].Row)
 			}
@@ -287,7 +287,7 @@ func Merge(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 				return ScoreResult{}, fmt.Errorf("pipeline: score shard %s holds a row of part %d it does not count", dirs[i], a.Part)
 			}
 			next[int(a.Part)] = pos + 1
-			a.Row.Reasons, a.Subscription = in.str(a.Row.Reasons), in.str(a.Subscription) // repeated: once each, as Score keeps them
+			a.Row.Reasons = in.str(a.Row.Reasons) // repeated: once each, as Score keeps them
 			if err := sc.l.set(pos, &a.Row); err != nil {
 				return ScoreResult{}, fmt.Errorf("pipeline: score shard %s: %w", dirs[i], err)
 			}
@@ -296,7 +296,11 @@ func Merge(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 				return ScoreResult{}, fmt.Errorf("pipeline: score shard %s: %w", dirs[i], err)
 			}
 			sc.first[pos] = a.FirstOrderDay
-			sc.inputs[pos] = actionInput{subscription: a.Subscription, daysSinceComplaint: a.DaysSinceComplaint, discount: a.DiscountShare,
+			sub, err := sc.l.texts.code(a.Subscription)
+			if err != nil {
+				return ScoreResult{}, fmt.Errorf("pipeline: score shard %s: %w", dirs[i], err)
+			}
+			sc.inputs[pos] = actionInput{subscription: sub, daysSinceComplaint: a.DaysSinceComplaint, discount: a.DiscountShare,
 				overdue: a.OverdueRatio, reasons: reasons}
 		}
 		b, err := os.ReadFile(filepath.Join(dirs[i], shardBooksFile))

@@ -112,7 +112,15 @@ func TestFindMovers(t *testing.T) {
 		{Rank: 6, CustomerID: "f", RiskTier: "low", LastOrderDate: "2025-11-01"},
 	}
 	l := mustList(t, now)
-	ms := findMovers(prev, l)
+	ms, err := findMovers(func(fn func([]datasets.ListEntry) error) error { // two batches
+		if err := fn(prev[:2]); err != nil {
+			return err
+		}
+		return fn(prev[2:])
+	}, l)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var got []string
 	for _, m := range ms {
 		got = append(got, m.Move+":"+l.rows[m.Now].id)
