@@ -191,14 +191,21 @@ func ReadScoresParquet(path string) ([]ScoreRow, error) {
 // few thousand at a time (the slice is reused; the rows' strings are their
 // own), and stops at fn's first error.
 func EachScores(path string, fn func(rows []ScoreRow) error) error {
+	return eachParquetRows(path, fn)
+}
+
+// eachParquetRows calls fn with the rows of a Parquet file of T, in order,
+// a few thousand at a time (the slice is reused; the rows' strings are
+// their own), and stops at fn's first error.
+func eachParquetRows[T any](path string, fn func(rows []T) error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("datasets: %w", err)
 	}
 	defer f.Close()
-	r := parquet.NewGenericReader[ScoreRow](f)
+	r := parquet.NewGenericReader[T](f)
 	defer r.Close()
-	buf := make([]ScoreRow, 4096)
+	buf := make([]T, 4096)
 	for {
 		n, err := r.Read(buf)
 		if n > 0 {

@@ -75,6 +75,14 @@ func WriteScored(path string, rows []ScoredCustomer) error {
 	return writeParquetRows(path, rows)
 }
 
+// EachScored calls fn with the rows of a file written by WriteScored, in
+// order, a few thousand at a time (the slice is reused, and so may be the
+// rows' own slices; their strings are their own), and stops at fn's first
+// error: a shard's customers read without holding them all.
+func EachScored(path string, fn func([]ScoredCustomer) error) error {
+	return eachParquetRows(path, fn)
+}
+
 // ReadScored reads a file written by WriteScored.
 func ReadScored(path string) ([]ScoredCustomer, error) {
 	return readParquetRows[ScoredCustomer](path)

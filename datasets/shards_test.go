@@ -3,6 +3,7 @@ package datasets
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -37,6 +38,32 @@ func TestScoredRoundTrip(t *testing.T) {
 	}
 	if diff := cmp.Diff(rows, got, cmpopts.EquateNaNs(), cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+	// Read a few thousand at a time, keeping what each chunk brings (as
+	// merge does), a long file gives back its rows.
+	long := make([]ScoredCustomer, 3*4096+5)
+	for i := range long {
+		long[i] = rows[i%2]
+		long[i].Part, long[i].Row.CustomerID = int32(i), fmt.Sprint("c", i)
+		long[i].ReasonFeatures = slices.Clone(long[i].ReasonFeatures)
+	}
+	if err := WriteScored(path, long); err != nil {
+		t.Fatal(err)
+	}
+	var kept []ScoredCustomer
+	chunks := 0
+	if err := EachScored(path, func(got []ScoredCustomer) error {
+		chunks++
+		for _, c := range got {
+			c.ReasonFeatures = slices.Clone(c.ReasonFeatures) // the reader may reuse the rows' slices
+			kept = append(kept, c)
+		}
+		return nil
+	}); err != nil || chunks < 4 {
+		t.Fatalf("%d chunks, %v", chunks, err)
+	}
+	if diff := cmp.Diff(long, kept, cmpopts.EquateNaNs(), cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("by chunks (-want +got):\n%s", diff)
 	}
 	// A shard with no buckets writes an empty file that reads back empty.
 	empty := filepath.Join(dir, "empty.parquet")

@@ -156,9 +156,10 @@ type shardBook struct {
 
 // currentSnapshot returns the committed snapshot at asOf if it is up to
 // date with the warehouse and config, and an error saying how to build it
-// otherwise.
+// otherwise. --force redoes the shard's or merge's own work, not the
+// snapshot, which they never build.
 func currentSnapshot(ctx context.Context, cfg Config, asOf time.Time) (FeaturesResult, error) {
-	cfg.noBuild = true
+	cfg.noBuild, cfg.Force = true, false
 	res, err := snapshots(ctx, cfg, []time.Time{asOf}, asOf)
 	if errors.Is(err, errNotBuilt) {
 		return FeaturesResult{}, fmt.Errorf("pipeline: the feature snapshot at %s is missing or older than the warehouse; build it first (churn features --workdir %s --cutoff %s)",
@@ -267,41 +268,45 @@ func Merge(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 		next[p], at = at, at+partCount[p]
 		end[p] = at
 	}
-	// Then the rows, a shard at a time, straight into place: memory holds
-	// the list and one shard's file, not every shard's.
+	// Then the rows, a shard at a time and a few thousand at a time,
+	// straight into place: memory holds the list, not a shard's file.
 	sc := &scored{l: newList(int(rows), asOf, sp.churnV+"+"+sp.clvV), inputs: make([]actionInput, rows), first: make([]int32, rows)}
 	var books []*features.KPIBook
 	in := interner{}
 	for i := range n {
-		got, err := datasets.ReadScored(filepath.Join(dirs[i], datasets.ScoredFile))
+		read := int64(0)
+		err := datasets.EachScored(filepath.Join(dirs[i], datasets.ScoredFile), func(got []datasets.ScoredCustomer) error {
+			read += int64(len(got))
+			for k := range got {
+				a := &got[k]
+				pos, ok := next[int(a.Part)]
+				if !ok || int(a.Part)%n != i || pos >= end[int(a.Part)] {
+					return fmt.Errorf("pipeline: score shard %s holds a row of part %d it does not count", dirs[i], a.Part)
+				}
+				next[int(a.Part)] = pos + 1
+				a.Row.Reasons = in.str(a.Row.Reasons) // repeated: once each, as Score keeps them
+				if err := sc.l.set(pos, &a.Row); err != nil {
+					return fmt.Errorf("pipeline: score shard %s: %w", dirs[i], err)
+				}
+				reasons, err := reasonSetOf(a.ReasonFeatures)
+				if err != nil {
+					return fmt.Errorf("pipeline: score shard %s: %w", dirs[i], err)
+				}
+				sc.first[pos] = a.FirstOrderDay
+				sub, err := sc.l.texts.code(a.Subscription)
+				if err != nil {
+					return fmt.Errorf("pipeline: score shard %s: %w", dirs[i], err)
+				}
+				sc.inputs[pos] = actionInput{subscription: sub, daysSinceComplaint: a.DaysSinceComplaint, discount: a.DiscountShare,
+					overdue: a.OverdueRatio, reasons: reasons}
+			}
+			return nil
+		})
 		if err != nil {
 			return ScoreResult{}, err
 		}
-		if int64(len(got)) != manifests[i].Rows {
-			return ScoreResult{}, fmt.Errorf("pipeline: score shard %s has %d rows, its manifest says %d", dirs[i], len(got), manifests[i].Rows)
-		}
-		for k := range got {
-			a := &got[k]
-			pos, ok := next[int(a.Part)]
-			if !ok || int(a.Part)%n != i || pos >= end[int(a.Part)] {
-				return ScoreResult{}, fmt.Errorf("pipeline: score shard %s holds a row of part %d it does not count", dirs[i], a.Part)
-			}
-			next[int(a.Part)] = pos + 1
-			a.Row.Reasons = in.str(a.Row.Reasons) // repeated: once each, as Score keeps them
-			if err := sc.l.set(pos, &a.Row); err != nil {
-				return ScoreResult{}, fmt.Errorf("pipeline: score shard %s: %w", dirs[i], err)
-			}
-			reasons, err := reasonSetOf(a.ReasonFeatures)
-			if err != nil {
-				return ScoreResult{}, fmt.Errorf("pipeline: score shard %s: %w", dirs[i], err)
-			}
-			sc.first[pos] = a.FirstOrderDay
-			sub, err := sc.l.texts.code(a.Subscription)
-			if err != nil {
-				return ScoreResult{}, fmt.Errorf("pipeline: score shard %s: %w", dirs[i], err)
-			}
-			sc.inputs[pos] = actionInput{subscription: sub, daysSinceComplaint: a.DaysSinceComplaint, discount: a.DiscountShare,
-				overdue: a.OverdueRatio, reasons: reasons}
+		if read != manifests[i].Rows {
+			return ScoreResult{}, fmt.Errorf("pipeline: score shard %s has %d rows, its manifest says %d", dirs[i], read, manifests[i].Rows)
 		}
 		b, err := os.ReadFile(filepath.Join(dirs[i], shardBooksFile))
 		if err != nil {

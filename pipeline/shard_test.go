@@ -60,13 +60,15 @@ func copyWork(t *testing.T, from string) string {
 
 // TestScoreShardsMerge: the shards of `churn score --shard i/n` merged by
 // `churn merge` give the list `churn score` publishes, byte for byte, for
-// shard counts that do not divide the bucket count and that exceed it.
+// shard counts that do not divide the bucket count and that exceed it,
+// and with --force, which redoes the shards and the merge but not the
+// snapshot they read.
 func TestScoreShardsMerge(t *testing.T) {
 	ctx := context.Background()
 	whole := runChain(t, t.TempDir()) // 4 buckets
 	for _, n := range []int{3, 5} {
 		work := copyWork(t, filepath.Dir(filepath.Dir(whole.Score.Dir)))
-		cfg := Config{Workdir: work, Buckets: 4}
+		cfg := Config{Workdir: work, Buckets: 4, Force: n == 5}
 		total := 0
 		for i := range n {
 			cfg.Shard = Shard{i, n}
@@ -110,6 +112,7 @@ func TestScoreShardsMerge(t *testing.T) {
 			}
 		}
 		// A second merge finds the list up to date.
+		cfg.Force = false
 		if again, err := Merge(ctx, cfg, asOf); err != nil || !again.Reused {
 			t.Errorf("merge again: reused = %v, err = %v", again.Reused, err)
 		}
