@@ -315,6 +315,27 @@ GB) and its strings. Tried and dropped: Snappy's fast encoder for snapshot pages
 with two histograms a feature against store-to-load chains (25.6 ms either way for 1.47M rows ×
 50 features).
 
+Session 28: score held a datasets.ScoreRow of 264 bytes a customer, with its strings, from
+scoring to the files (2.6 GB at 10M). It holds a 104-byte row now (pipeline/listrows.go): the
+text columns are codes (risk tier and segment into fixed tables; RFM cell, loyalty tier,
+satisfaction class and action into the list's codebook), the dates days, the rank the row's
+place once ranked, the model version and scoring day the list's; the CSV and Parquet writers
+take the list 8,192 rows at a time (the same bytes: parquet-go takes rows 64 at a time whatever
+the call). The action inputs keep the subscription status as a code (48 → 32 bytes), and the
+movers read the previous list a batch at a time against an index of the new list's ids instead
+of holding it (about 0.8 GB at 10M). churn score --force at 1M: 1.10 → 0.80 GB peak RSS; the
+1M list, the list with movers and two small shops' whole work directories are the same bytes.
+Ten million customers (docs/E2E-10M.md): 10.5 GiB (7.3 GiB by hand after score's GOGC 50) →
+4.47 GiB peak RSS without a limit, 4.49 GiB under --memory-limit 6GiB: issue 8's memory goal at
+10M, met without a limit. The times, 579.7 and 587.0 s, are not comparable with session 27's:
+the machine was slower that run (generate, unchanged, 64.6 s against 59.4 s; ingest, unchanged,
+131.3 s against 108.3 s). At 10M CLV and train (2.6 GB live, heap 3.8 GB) and score (2.5 GB
+live) now share the peak; a later day's score with movers peaks at 4.1 GB. Merge reads each
+score shard a few thousand rows at a time instead of its whole file: the same 10M shop in 8
+score shards (16.8–17.3 s and 1.29–1.42 GB each) merges in 85 s at 3.4 GB peak RSS (117 s and
+5.5 GB reading the files whole; docs/SCALING.md's 12.8 GB was measured in session 21), into the
+unsharded run's list byte for byte.
+
 Where the feature stage's time goes at 1M customers (churn features --force --cpuprofile, 2
 cores, 11.6M order lines with 2.9M feedback rows; profile in docs/profiles/features-1m.txt): 5.0 s
 and 0.6 GB peak RSS (session 20: 7.5 s). Of 9.0 s CPU: writing the snapshot 2.4 s (Snappy 0.9,
