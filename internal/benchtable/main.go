@@ -333,7 +333,7 @@ the machine was slower that run (generate, unchanged, 64.6 s against 59.4 s; ing
 live) now share the peak; a later day's score with movers peaks at 4.1 GB. Merge reads each
 score shard a few thousand rows at a time instead of its whole file: the same 10M shop in 8
 score shards (16.8–17.3 s and 1.29–1.42 GB each) merges in 85 s at 3.4 GB peak RSS (117 s and
-5.5 GB reading the files whole; docs/SCALING.md's 12.8 GB was measured in session 21), into the
+5.5 GB reading the files whole; docs/SCALING.md's earlier 12.8 GB was with 64 buckets and a 264-byte row), into the
 unsharded run's list byte for byte.
 
 Where the feature stage's time goes at 1M customers (churn features --force --cpuprofile, 2
