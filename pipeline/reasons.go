@@ -233,32 +233,70 @@ func inLang(lang, en, zh string) string {
 // in lang. A feature counts only when the customer's value lies on the side
 // of the training mean that goes with churn (see ChurnArtifact.Directions).
 func reasons(lang string, names []string, x, contrib, means, dirs []float64) string {
-	text, _ := topReasons(lang, names, x, contrib, means, dirs)
-	return text
+	r := newReasoner(lang, names, means, dirs)
+	return r.text(r.top(x, contrib), x)
 }
 
-// topReasons is reasons with the reasons' features given as indices into
-// names, strongest first (-1 after the last).
-func topReasons(lang string, names []string, x, contrib, means, dirs []float64) (string, [3]int) {
-	idx := make([]int, 0, len(names))
-	gap := math.NaN()
-	for j := range names {
-		if names[j] == features.GapMeanDays {
-			gap = x[j]
+// reasoner finds and phrases the reasons of rows of one feature layout
+// (reasons), with what it looks up once instead of once a row.
+type reasoner struct {
+	lang        string
+	names       []string
+	means, dirs []float64
+	phrases     []phrase // by column; nil: not a reason
+	gapAt       int      // the usual gap's column, -1 when none
+}
+
+func newReasoner(lang string, names []string, means, dirs []float64) *reasoner {
+	r := &reasoner{lang: lang, names: names, means: means, dirs: dirs, phrases: make([]phrase, len(names)), gapAt: -1}
+	for j, name := range names {
+		r.phrases[j] = reasonText[name]
+		if name == features.GapMeanDays {
+			r.gapAt = j
 		}
+	}
+	return r
+}
+
+// top gives the columns of x's reasons, strongest first (-1 after the
+// last), from their contributions.
+func (r *reasoner) top(x, contrib []float64) [3]int {
+	var buf [128]int
+	idx := buf[:0]
+	means, dirs := r.means, r.dirs
+	for j := range r.names {
 		agrees := j < len(dirs) && dirs[j] != 0 && x[j] != means[j] && math.Signbit(x[j]-means[j]) == math.Signbit(dirs[j])
-		if contrib[j] > 0.05 && agrees && !math.IsNaN(x[j]) && reasonText[names[j]] != nil {
+		if contrib[j] > 0.05 && agrees && !math.IsNaN(x[j]) && r.phrases[j] != nil {
 			idx = append(idx, j)
 		}
 	}
 	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(contrib[b], contrib[a]) }) // largest first, ties in column order
-	var en, zh []string
 	top := [3]int{-1, -1, -1}
-	for k, j := range idx[:min(3, len(idx))] {
-		e, z := reasonText[names[j]](x[j], gap)
-		en, zh, top[k] = append(en, e), append(zh, z), j
+	copy(top[:], idx)
+	return top
+}
+
+// gap is the customer's usual gap between purchase days (NaN when unknown).
+func (r *reasoner) gap(x []float64) float64 {
+	if r.gapAt < 0 {
+		return math.NaN()
 	}
-	return inLang(lang, strings.Join(en, "; "), strings.Join(zh, "；")), top
+	return x[r.gapAt]
+}
+
+// text phrases the reasons top (top's columns) of x in the reasoner's
+// language.
+func (r *reasoner) text(top [3]int, x []float64) string {
+	var en, zh [3]string
+	n, gap := 0, r.gap(x)
+	for _, j := range top {
+		if j < 0 {
+			break
+		}
+		en[n], zh[n] = r.phrases[j](x[j], gap)
+		n++
+	}
+	return inLang(r.lang, strings.Join(en[:n], "; "), strings.Join(zh[:n], "；"))
 }
 
 // reasonSet is a customer's reason features, strongest first, as codes:

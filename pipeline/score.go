@@ -287,6 +287,7 @@ type scorer struct {
 	// and the median weeks to the next order (NaN beyond the CLV horizon)
 	pred, nextWeeks []float64
 	reasons         sharedStrings // the reasons' texts, one copy of each
+	reasoner        *reasoner
 }
 
 // interner keeps one copy of each distinct string, up to maxShared of
@@ -348,6 +349,7 @@ func newScorer(cfg Config, sp *scorePrep, asOf time.Time) (*scorer, error) {
 		return nil, err
 	}
 	s.explainer = s.churnArt.Explainer(s.clf)
+	s.reasoner = newReasoner(cfg.Lang, s.churnArt.Features, s.churnArt.Means, s.churnArt.Directions)
 	return s, nil
 }
 
@@ -426,9 +428,8 @@ func (s *scorer) scoreRows(rec arrow.RecordBatch, l *list, at int, inputs []acti
 			if !explained {
 				explainer.Explain(contrib, xi)
 			}
-			var idx [3]int
-			text, idx = topReasons(cfg.Lang, churnArt.Features, xi, contrib, churnArt.Means, churnArt.Directions)
-			text = s.reasons.get(text)
+			idx := s.reasoner.top(xi, contrib)
+			text = s.reasons.get(s.reasoner.text(idx, xi))
 			for k, j := range idx {
 				if j >= 0 {
 					top[k] = codes[j] // a model feature: prepareScore checked
