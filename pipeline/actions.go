@@ -208,6 +208,7 @@ func assignActions(l *list, inputs []actionInput, rules *ActionRules, lang strin
 		clv[i] = r.clv
 	}
 	slices.Sort(clv)
+	atOrBelow := countAtOrBelow(clv, func(p float64) int { return sort.Search(len(clv), func(k int) bool { return clv[k] > p }) })
 	// Each rule's text once: rows share its code.
 	codes := make([]uint16, len(rules.Rules))
 	for k, rule := range rules.Rules {
@@ -219,8 +220,7 @@ func assignActions(l *list, inputs []actionInput, rules *ActionRules, lang strin
 	parallelChunks(workers, len(rows), 8192, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			r := &rows[i]
-			atOrBelow := sort.Search(len(clv), func(k int) bool { return clv[k] > r.clv })
-			pct := 100 * float64(atOrBelow) / float64(len(clv))
+			pct := 100 * float64(atOrBelow(r.clv)) / float64(len(clv))
 			for k, rule := range rules.Rules {
 				if rule.When.holds(l, r, &inputs[i], pct) {
 					r.action = codes[k]

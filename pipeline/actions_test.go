@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -203,6 +204,29 @@ func TestRankRisk(t *testing.T) {
 	}
 	if fmt.Sprint(got) != "[1000 1000 750 500 750 1000 250 500]" {
 		t.Errorf("permilles %v", got)
+	}
+}
+
+// countAtOrBelow gives the counts of both searches it stands for, for
+// every value of a list with ties, zeros of both signs, infinities and
+// NaNs, and for values it does not hold.
+func TestCountAtOrBelow(t *testing.T) {
+	vals := []float64{0.5, 0.25, math.Copysign(0, -1), 0, 0.5, 1, math.Inf(1), math.Inf(-1), math.NaN(), 0.7731, 0.25, math.NaN(), 1}
+	for i := range 3000 {
+		vals = append(vals, math.Round(float64(i*7919%10007))/1e4)
+	}
+	sorted := slices.Clone(vals)
+	slices.Sort(sorted)
+	probe := append(slices.Clone(vals), 0.3333, -1, 2, math.Nextafter(0.5, 1), math.Nextafter(0.5, 0))
+	upper := func(p float64) int { return sort.SearchFloat64s(sorted, math.Nextafter(p, math.Inf(1))) }
+	greater := func(p float64) int { return sort.Search(len(sorted), func(k int) bool { return sorted[k] > p }) }
+	for _, search := range []func(float64) int{upper, greater} {
+		count := countAtOrBelow(sorted, search)
+		for _, p := range probe {
+			if got, want := count(p), search(p); got != want {
+				t.Errorf("%v: %d, want %d", p, got, want)
+			}
+		}
 	}
 }
 
