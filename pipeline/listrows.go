@@ -280,20 +280,3 @@ func (l *list) set(i int, r *datasets.ScoreRow) error {
 	l.rows[i] = x
 	return nil
 }
-
-// listOf makes the list of rows, which must be one list's (list.set).
-func listOf(rows []datasets.ScoreRow, asOf time.Time) (*list, error) {
-	version := ""
-	if len(rows) > 0 {
-		version = rows[0].ModelVersion
-	}
-	l := newList(len(rows), asOf, version)
-	l.ranked = len(rows) > 0 && rows[0].Rank == 1
-	for i := range rows {
-		if err := l.set(i, &rows[i]); err != nil {
-			return nil, err
-		}
-	}
-	l.memoDates()
-	return l, nil
-}
