@@ -338,7 +338,9 @@ unsharded run's list byte for byte. Then, from a CPU profile of churn score --fo
 risk permilles and CLV percentiles binary-searched ten million sorted values for every row (14 s
 of CPU); they search a table of the distinct values now (ten thousand probabilities), with the
 same counts, and the list's Parquet file (9.5 s on one core) is written while the CSV is: score
-without its as-of snapshot 125.7 → 112.5 s at 10M, the list the same bytes.
+without its as-of snapshot 125.7 → 112.5 s at 10M, the list the same bytes. make bench-large
+again at the end of the session: 571.0 s and 4.31 GiB without a limit (score 114.8 s against
+128.0 s), 575.9 s and 4.47 GiB under --memory-limit 6GiB.
 
 Where the feature stage's time goes at 1M customers (churn features --force --cpuprofile, 2
 cores, 11.6M order lines with 2.9M feedback rows; profile in docs/profiles/features-1m.txt): 5.0 s
