@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/churn-dev/churn/datasets"
 	"github.com/churn-dev/churn/features"
@@ -34,7 +33,8 @@ type listRow struct {
 // noDay marks a listRow without an expected next order.
 const noDay = math.MinInt64
 
-// riskTiers are the risk tiers by level (riskTier's values).
+// riskTiers are the risk tiers by level (riskTier's values; riskLevel
+// gives a tier's index).
 var riskTiers = [...]string{"low", "medium", "high"}
 
 // riskTier maps a churn probability to high / medium / low.
@@ -51,8 +51,8 @@ func riskIndex(cfg Config, p float64) uint8 {
 	return 0
 }
 
-// segmentNames lists every value of features.Segment, and segmentIndex
-// gives each one's place: found by calling it on every pair of scores.
+// segmentNames gives every value of features.Segment and a map from each
+// to its place in them: found by calling it on every pair of scores.
 var segmentNames = sync.OnceValues(func() ([]string, map[string]uint8) {
 	var names []string
 	index := map[string]uint8{}
@@ -107,18 +107,14 @@ func (c *codebook) code(s string) (uint16, error) {
 
 func (c *codebook) str(k uint16) string { return c.strs[k] }
 
-// textCodes gives the codes of a string column's values (the value of a
-// null is "", as features.Strings reads it).
+// textCodes gives the codes of a text column's values (the value of a
+// null is "", as datasets.Text reads it).
 func textCodes(rec arrow.RecordBatch, name string, cb *codebook) ([]uint16, error) {
-	idx := rec.Schema().FieldIndices(name)
-	if len(idx) == 0 {
-		return nil, fmt.Errorf("pipeline: no column %q", name)
-	}
-	c, ok := rec.Column(idx[0]).(*array.String)
+	c, ok := datasets.AsText(datasets.Column(rec, name))
 	if !ok {
-		return nil, fmt.Errorf("pipeline: column %q has type %s, want string", name, rec.Column(idx[0]).DataType())
+		return nil, fmt.Errorf("pipeline: snapshot has no text column %q", name)
 	}
-	out := make([]uint16, c.Len())
+	out := make([]uint16, rec.NumRows())
 	seen := map[string]uint16{} // the batch's values: the codebook's lock once each
 	for i := range out {
 		v := c.Value(i)
@@ -242,13 +238,8 @@ func (l *list) set(i int, r *datasets.ScoreRow) error {
 		return bad("risk permille", fmt.Sprint(r.RiskPermille, r.SegmentRiskPermille))
 	}
 	x.permille, x.segPermille = uint16(r.RiskPermille), uint16(r.SegmentRiskPermille)
-	risk := -1
-	for k, t := range riskTiers {
-		if t == r.RiskTier {
-			risk = k
-		}
-	}
-	if risk < 0 {
+	risk, ok := riskLevel[r.RiskTier]
+	if !ok {
 		return bad("risk tier", r.RiskTier)
 	}
 	x.risk = uint8(risk)

@@ -93,16 +93,16 @@ func findMovers(each func(fn func([]datasets.ListEntry) error) error, now *list)
 			}
 			before[i] = true
 			r := &now.rows[i]
-			tier := riskTiers[r.risk]
+			level, before := int(r.risk), riskLevel[p.RiskTier] // riskTiers' order
 			m := Mover{Now: i}
 			switch {
-			case tier == "high" && p.RiskTier != "high":
+			case riskTiers[r.risk] == "high" && p.RiskTier != "high":
 				m.Move = MoveEnteredHigh
-			case riskLevel[p.RiskTier] >= 1 && now.lastDates.get(r.lastDay) > p.LastOrderDate:
+			case before >= 1 && now.lastDates.get(r.lastDay) > p.LastOrderDate:
 				m.Move = MoveCameBack
-			case riskLevel[tier] > riskLevel[p.RiskTier]:
+			case level > before:
 				m.Move = MoveRiskUp
-			case riskLevel[tier] < riskLevel[p.RiskTier]:
+			case level < before:
 				m.Move = MoveRiskDown
 			default:
 				continue

@@ -270,7 +270,7 @@ func Merge(ctx context.Context, cfg Config, asOf time.Time) (ScoreResult, error)
 	}
 	// Then the rows, a shard at a time and a few thousand at a time,
 	// straight into place: memory holds the list, not a shard's file.
-	sc := &scored{l: newList(int(rows), asOf, sp.churnV+"+"+sp.clvV), inputs: make([]actionInput, rows), first: make([]int32, rows)}
+	sc := &scored{l: newList(int(rows), asOf, sp.modelVersion()), inputs: make([]actionInput, rows), first: make([]int32, rows)}
 	var books []*features.KPIBook
 	in := interner{}
 	for i := range n {
