@@ -108,6 +108,9 @@ type Config struct {
 	// books, when set, keeps the KPI books the snapshot builds fill for
 	// the list (Run, Score).
 	books *bookCache
+	// built, when set, holds the snapshots built so far in this run (Run):
+	// --force builds each of them once, not again for every stage.
+	built *builtSnapshots
 }
 
 // Churn definitions (Config.ChurnDefinition).

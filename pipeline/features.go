@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -91,6 +92,10 @@ func newSnapshotPlan(cfg Config, cutoff time.Time, wv string, lastDay time.Time)
 	return pl
 }
 
+// snapshotPasses counts the passes over the warehouse that build
+// snapshots (for the tests).
+var snapshotPasses atomic.Int64
+
 // snapshots builds the feature snapshots at several cutoffs, with the data
 // known complete up to knownUntil, in one pass over the warehouse: each
 // bucket and its feedback are read once and feed every cutoff's builder
@@ -124,7 +129,8 @@ func snapshots(ctx context.Context, cfg Config, cutoffs []time.Time, knownUntil 
 			return nil, fmt.Errorf("pipeline: cutoff %s is before the first day of data %s", dateString(cutoff), dateString(dayOf(info.MinTS)))
 		}
 		pl := newSnapshotPlan(cfg, cutoff, wv, lastDay)
-		if m, err := datasets.ReadManifest(pl.res.Dir); err == nil && sameMeta(m.Meta, pl.meta) && !cfg.Force {
+		// --force builds a snapshot again, once a run (Config.built).
+		if m, err := datasets.ReadManifest(pl.res.Dir); err == nil && sameMeta(m.Meta, pl.meta) && (!cfg.Force || cfg.built.has(pl.res.Dir)) {
 			pl.res.Customers, pl.res.Reused = m.Rows, true
 			cfg.Log.Debug("snapshot up to date, reused", "stage", "features", "run_id", cfg.RunID, "cutoff", pl.res.Cutoff, "rows", m.Rows)
 			out[i] = pl.res
@@ -151,6 +157,7 @@ func snapshots(ctx context.Context, cfg Config, cutoffs []time.Time, knownUntil 
 	if cfg.Shard.Sharded() {
 		return out, writeShardParts(ctx, cfg, info, todo, todoIdx, out, start)
 	}
+	snapshotPasses.Add(1)
 	// A snapshot whose parts the shards of `--shard i/n` built (all of
 	// them, from this warehouse and config) is finished from those parts;
 	// the others are built from the warehouse.
@@ -298,6 +305,7 @@ func snapshots(ctx context.Context, cfg Config, cutoffs []time.Time, knownUntil 
 			}
 		}
 		out[todoIdx[k]] = pl.res
+		cfg.built.add(pl.res.Dir)
 		attrs := []any{"cutoff", pl.res.Cutoff, "labelled", pl.res.Labelled}
 		if shardParts[k] != nil {
 			attrs = append(attrs, "from_shards", true)

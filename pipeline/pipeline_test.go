@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -889,5 +890,90 @@ func TestDayMemo(t *testing.T) {
 		if m := newDayMemo(r[0], r[1], f); len(m.tab) != 0 || m.get(r[0]) != f(r[0]) {
 			t.Errorf("range %v: a table of %d days", r, len(m.tab))
 		}
+	}
+}
+
+// Run builds the snapshot at as-of and the ones its training reads in one
+// pass over the warehouse, with outputs byte for byte those of the stages
+// run one by one (two passes); under --force too, where train used to
+// build all of them again.
+func TestRunFusesSnapshots(t *testing.T) {
+	ctx := context.Background()
+	in := IngestInput{Transactions: filepath.Join(shopDir(t), "transactions.csv"), Feedback: filepath.Join(shopDir(t), "feedback.csv"), Now: asOf.AddDate(0, 0, 1)}
+	cfg := Config{Buckets: 4}
+	passes := func(f func()) int64 {
+		t.Helper()
+		before := snapshotPasses.Load()
+		f()
+		return snapshotPasses.Load() - before
+	}
+
+	fused := t.TempDir()
+	cfg.Workdir = fused
+	var res RunResult
+	if n := passes(func() {
+		var err error
+		if res, err = Run(ctx, cfg, asOf, in); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 1 {
+		t.Fatalf("run made %d passes over the warehouse, want 1", n)
+	}
+	if res.Train.Reused || res.Features.Reused || res.Features.Cutoff != "2025-12-31" || res.Features.Customers != 4000 {
+		t.Fatalf("run: features %+v, train reused %v", res.Features, res.Train.Reused)
+	}
+
+	apart := t.TempDir()
+	cfg.Workdir = apart
+	if n := passes(func() {
+		if _, err := Ingest(ctx, cfg, in); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Features(ctx, cfg, asOf); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Train(ctx, cfg, asOf); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Score(ctx, cfg, asOf); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 2 {
+		t.Fatalf("the stages one by one made %d passes, want 2", n)
+	}
+	for _, dir := range []string{datasets.FeaturesDir, datasets.ModelsDir, datasets.ListsDir} {
+		a, b := treeHashes(t, filepath.Join(fused, dir)), treeHashes(t, filepath.Join(apart, dir))
+		delete(a, "LATEST") // Score alone does not publish
+		delete(b, "LATEST")
+		if len(a) == 0 || !maps.Equal(a, b) {
+			t.Fatalf("%s differs between the run and the stages one by one:\n%v\n%v", dir, slices.Sorted(maps.Keys(a)), slices.Sorted(maps.Keys(b)))
+		}
+	}
+
+	// Trained already: the run builds the snapshot at as-of only (here
+	// reused), and no pass is made at all.
+	cfg.Workdir = fused
+	if n := passes(func() {
+		if _, err := Run(ctx, cfg, asOf, IngestInput{}); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Fatalf("a rerun made %d passes, want 0", n)
+	}
+	if got := runCutoffs(cfg.WithDefaults(), asOf); len(got) != 1 || !got[0].Equal(asOf) {
+		t.Fatalf("cutoffs once trained = %v, want as-of alone", got)
+	}
+	list := treeHashes(t, filepath.Join(fused, datasets.ListsDir))
+	forced := cfg
+	forced.Force = true
+	if n := passes(func() {
+		if _, err := Run(ctx, forced, asOf, IngestInput{}); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 1 {
+		t.Fatalf("run --force made %d passes, want 1", n)
+	}
+	if after := treeHashes(t, filepath.Join(fused, datasets.ListsDir)); !maps.Equal(after, list) {
+		t.Fatal("run --force changed the list")
 	}
 }

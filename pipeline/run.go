@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/churn-dev/churn/datasets"
@@ -28,6 +30,7 @@ type RunResult struct {
 func Run(ctx context.Context, cfg Config, asOf time.Time, in IngestInput) (res RunResult, err error) {
 	cfg = cfg.WithDefaults()
 	cfg.books = &bookCache{} // the features stage fills the KPI book the list needs
+	cfg.built = &builtSnapshots{}
 	if err := cfg.Validate(); err != nil {
 		return res, err
 	}
@@ -74,7 +77,7 @@ func Run(ctx context.Context, cfg Config, asOf time.Time, in IngestInput) (res R
 	}
 	if err = tr.stage("features", func() (int64, string, error) {
 		var err error
-		res.Features, err = Features(ctx, cfg, asOf)
+		res.Features, err = runSnapshots(ctx, cfg, asOf)
 		detail := "built"
 		if res.Features.Reused {
 			detail = "reused: inputs unchanged"
@@ -181,4 +184,78 @@ func Publish(ctx context.Context, cfg Config, asOf time.Time) ([]GuardResult, er
 		return rs, err
 	}
 	return rs, publishLatest(cfg.Workdir, asOf)
+}
+
+// runSnapshots builds Run's feature snapshot at asOf. When the training
+// that follows will fit models (its inputs changed, or --force), every
+// snapshot it reads is built in the same pass over the warehouse as the
+// one at asOf (which is among them), instead of a pass for asOf and
+// another for the rest. Should that pass fail (too little history for a
+// training cutoff, say), the snapshot at asOf is built alone and the
+// training meets the failure with its own message.
+func runSnapshots(ctx context.Context, cfg Config, asOf time.Time) (FeaturesResult, error) {
+	if cuts := runCutoffs(cfg, asOf); len(cuts) > 1 {
+		all, err := snapshots(ctx, cfg, cuts, asOf)
+		if err == nil {
+			return all[slices.IndexFunc(cuts, asOf.Equal)], nil
+		}
+		if ctx.Err() != nil {
+			return FeaturesResult{}, err
+		}
+		cfg.Log.Debug("snapshots for training not built with the one at as-of", "stage", "features", "run_id", cfg.RunID, "error", err)
+	}
+	return Features(ctx, cfg, asOf)
+}
+
+// builtSnapshots is the set of snapshot folders built in one run.
+type builtSnapshots struct {
+	mu   sync.Mutex
+	dirs map[string]bool
+}
+
+func (s *builtSnapshots) add(dir string) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.dirs == nil {
+		s.dirs = map[string]bool{}
+	}
+	s.dirs[dir] = true
+}
+
+func (s *builtSnapshots) has(dir string) bool {
+	if s == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dirs[dir]
+}
+
+// runCutoffs returns the cutoffs of the snapshots Run's features stage
+// builds: every one the training reads (asOf among them) when the
+// training will fit models, else asOf alone.
+func runCutoffs(cfg Config, asOf time.Time) []time.Time {
+	only := []time.Time{asOf}
+	if cfg.Shard.Sharded() {
+		return only
+	}
+	key, err := trainKey(cfg, asOf)
+	if err != nil {
+		return only
+	}
+	if _, ok := reusableTrain(cfg, key); ok && !cfg.Force {
+		return only
+	}
+	first, err := firstDay(cfg.Workdir)
+	if err != nil {
+		return only
+	}
+	cuts := trainCutoffs(cfg, asOf, first)
+	if !slices.ContainsFunc(cuts, asOf.Equal) {
+		return only
+	}
+	return cuts
 }

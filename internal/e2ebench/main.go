@@ -148,6 +148,7 @@ func report(customers, seed int, gen, chain result, stages []stageLog, sizes map
 		}
 	}
 	snap, clv, train := duration(stages, "train snapshots"), duration(stages, "clv"), duration(stages, "train")
+	feats, passes := passes(stages, "features")
 	fmt.Fprintf(&b, "## End to end: %s customers\n\n", thousands(customers))
 	fmt.Fprintf(&b, "Written by `go run ./internal/e2ebench -customers %d` (make bench; make bench-large for 10M): `churn generate --seed %d`, "+
 		"then one `churn run` with transactions, customers and feedback (%s rows; CSV %s), stages from its JSON log. "+
@@ -157,7 +158,11 @@ func report(customers, seed int, gen, chain result, stages []stageLog, sizes map
 	fmt.Fprintln(&b, "|---|---:|---|---|")
 	fmt.Fprintf(&b, "| generate | %s | ≤ 5 s | Python generator 12 s |\n", secs(gen.wall))
 	fmt.Fprintf(&b, "| ingest CSV → Parquet (with customers, feedback) | %s | ≤ 2 s (transactions) | DuckDB load + Parquet write 1.3 s |\n", secs(duration(stages, "ingest")))
-	fmt.Fprintf(&b, "| features: %d snapshots in one pass | %s | ≤ 1.5 s a snapshot | pandas 8 s |\n", countStage(stages, "features"), secs(snap))
+	inPasses := "one pass"
+	if passes != 1 {
+		inPasses = fmt.Sprintf("%d passes", passes)
+	}
+	fmt.Fprintf(&b, "| features: %d snapshots in %s | %s | ≤ 1.5 s a snapshot | pandas 8 s |\n", countStage(stages, "features"), inPasses, secs(feats))
 	fmt.Fprintf(&b, "| CLV fit + predict (model choice, tracking) | %s | ≤ 1 s | lifetimes 18 s |\n", secs(clv))
 	fmt.Fprintf(&b, "| churn train (candidates, validation, calibration) | %s | ≤ 6 s | sklearn 9.5 s |\n", secs(train-snap-clv))
 	fmt.Fprintf(&b, "| score + list + report | %s | ≤ 2 s | — |\n", secs(duration(stages, "score")))
@@ -168,6 +173,26 @@ func report(customers, seed int, gen, chain result, stages []stageLog, sizes map
 	}
 	fmt.Fprintf(&b, "| peak RSS of `churn generate` | %s | | |\n\n", gib(gen.rssKB))
 	return b.String()
+}
+
+// passes returns the time of every pass that logged a stage with
+// cumulative durations (a snapshot build logs each snapshot done with the
+// time since the pass began; a pass begins where the time drops) and how
+// many passes there were.
+func passes(stages []stageLog, name string) (total time.Duration, n int) {
+	var last time.Duration
+	for _, s := range stages {
+		if s.Stage != name {
+			continue
+		}
+		d, _ := time.ParseDuration(s.Duration)
+		if n == 0 || d < last {
+			total += last
+			n++
+		}
+		last = d
+	}
+	return total + last, n
 }
 
 func countStage(stages []stageLog, name string) int {
