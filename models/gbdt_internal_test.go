@@ -269,3 +269,67 @@ func TestExplainAVX512Exact(t *testing.T) {
 		}
 	}
 }
+
+// Histograms through the sparse lists are those of a pass over the node's
+// rows, bin for bin: for constant, sparse and dense features, every row
+// or a subset, node after node (the marks of one node must not leak into
+// the next), and for nodes of every size against the lists' lengths.
+func TestSparseHistograms(t *testing.T) {
+	const n, p = 20_000, 12
+	rng := rand.New(rand.NewPCG(5, 6))
+	bins := make([][]uint8, p)
+	for j := range bins {
+		bins[j] = make([]uint8, n)
+		common := uint8(rng.IntN(256))
+		dense := float64(j) / float64(p-1) // feature 0 is constant, the last all spread
+		for i := range bins[j] {
+			bins[j][i] = common
+			if rng.Float64() < dense {
+				bins[j][i] = uint8(rng.IntN(256))
+			}
+		}
+	}
+	packed := make([]int64, n)
+	for i := range packed {
+		packed[i] = int64(rng.IntN(4000)-2000)<<32 + int64(rng.IntN(3000))
+	}
+	src := newHistSource(bins)
+	src.packed = packed
+	sparse := 0
+	for _, sp := range src.sparse {
+		if sp != nil {
+			sparse++
+		}
+	}
+	if sparse < 4 || src.sparse[0] == nil || len(src.sparse[0].rows) != 0 || src.sparse[p-1] != nil {
+		t.Fatalf("%d sparse features; the constant one %+v, the spread one %+v", sparse, src.sparse[0], src.sparse[p-1])
+	}
+	feats := []int{0, 1, 2, 3, 5, 6, 8, 9, 10, 11} // 4 and 7 not sampled
+	for _, share := range []float64{1, 0.9, 0.5, 0.2, 0.05, 0.001, 0} {
+		var rows []int32
+		for i := range n {
+			if share == 1 || rng.Float64() < share {
+				rows = append(rows, int32(i))
+			}
+		}
+		got, sum := src.build(rows, feats)
+		var wantSum int64
+		for _, i := range rows {
+			wantSum += packed[i]
+		}
+		if sum != wantSum {
+			t.Fatalf("share %v: sum %d, want %d", share, sum, wantSum)
+		}
+		for j := range p {
+			var want [256]int64
+			if slices.Contains(feats, j) {
+				for _, i := range rows {
+					want[bins[j][i]] += packed[i]
+				}
+			}
+			if got[j] != want {
+				t.Fatalf("share %v (%d rows): feature %d's histogram differs", share, len(rows), j)
+			}
+		}
+	}
+}
