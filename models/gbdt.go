@@ -228,7 +228,6 @@ func FitGBDT(names []string, X, y, Xv, yv []float64, cfg GBDTConfig) (*GBDT, err
 		bins[j] = make([]uint8, n)
 	})
 	parallelRange(n, func(lo, hi int) { binRows(bins, X, lo, hi, m.Thresholds) })
-	src := newHistSource(bins)
 	rng := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))
 	margin := make([]float64, n)
 	for i := range margin {
@@ -244,13 +243,12 @@ func FitGBDT(names []string, X, y, Xv, yv []float64, cfg GBDTConfig) (*GBDT, err
 	}
 	g, h := make([]float64, n), make([]float64, n)
 	packed := make([]int64, n) // g and h quantized, packed (see quantize)
-	src.packed = packed
 	best, bestLoss := 0, math.Inf(1)
 	for round := range cfg.Trees {
 		rows := sampleRows(rng, n, cfg.Subsample)
 		feats := sampleFeatures(rng, p, cfg.ColSample)
 		sc := gradients(packed, g, h, margin, y, len(rows), cfg.Seed, round)
-		t, leafRows := growTree(src, g, h, sc, rows, feats, cfg)
+		t, leafRows := growTree(bins, packed, g, h, sc, rows, feats, cfg)
 		for k := range t.Nodes {
 			if t.Nodes[k].Left >= 0 {
 				t.Nodes[k].Threshold = m.Thresholds[t.Nodes[k].Feature][t.Nodes[k].bin]
@@ -529,13 +527,15 @@ func splitmix64(x uint64) uint64 {
 // level) or, with MaxLeaves, leaf-wise (always the best-gain leaf). Each
 // split builds the smaller child's histogram and gets the other's by
 // subtraction from the parent's.
-func growTree(src *histSource, g, h []float64, sc qscale, rows []int32, feats []int, cfg GBDTConfig) (Tree, [][]int32) {
-	bins := src.bins
+func growTree(bins [][]uint8, packed []int64, g, h []float64, sc qscale, rows []int32, feats []int, cfg GBDTConfig) (Tree, [][]int32) {
+	p := len(bins)
 	t := Tree{}
 	var leafRows [][]int32              // by node index: the rows of each leaf
 	scratch := make([]int32, len(rows)) // the right side of a partition
-	root := &growing{node: 0, rows: rows}
-	root.h, root.sum = src.build(rows, feats)
+	root := &growing{node: 0, rows: rows, h: buildHist(bins, packed, rows, feats, p)}
+	for b := range 256 { // every row is in one bin of any feature
+		root.sum += root.h[feats[0]][b]
+	}
 	cover := func(sum int64) float64 { _, hq := unpack(sum); return float64(hq) * sc.h }
 	t.Nodes = append(t.Nodes, Node{Left: -1, Cover: cover(root.sum)})
 	root.split = bestSplit(root.h, feats, root.sum, sc, cfg)
@@ -568,7 +568,7 @@ func growTree(src *histSource, g, h []float64, sc qscale, rows []int32, feats []
 		if len(right) < len(left) {
 			small, large = right, left
 		}
-		hs, _ := src.build(small, feats)
+		hs := buildHist(bins, packed, small, feats, p)
 		hl := nd.h // reuse the parent's buffers for the larger child
 		for _, j := range feats {
 			for b := range hl[j] {
@@ -657,245 +657,99 @@ func leafWeight(G, H float64, cfg GBDTConfig) float64 {
 	return -G / (H + cfg.Lambda) * cfg.LearningRate
 }
 
-// histSource is what a tree's histograms are summed from: the rows' bins
-// by feature, their packed gradients (see quantize) and, for the features
-// where one bin holds most rows, the rows outside it.
-type histSource struct {
-	bins   [][]uint8
-	packed []int64
-	sparse []*sparseBins // by feature; nil where no bin holds most rows
-	node   []int64       // the packed gradients of the node being summed's rows, 0 for the others
-}
-
-// sparseBins lists the rows of a feature outside its most common bin, in
-// row order, with their bins. A node's histogram of the feature is then
-// summed over these rows alone, and the common bin gets the node's sum
-// less the others: integers, so the same sums as a pass over every row.
-type sparseBins struct {
-	common uint8
-	rows   []int32
-	bins   []uint8
-}
-
-// sparseShare is the largest share of rows outside the common bin for
-// which a feature keeps a sparse list: beyond it the list costs memory and
-// saves little.
-const sparseShare = 0.5
-
-// newHistSource lists the sparse features of bins.
-func newHistSource(bins [][]uint8) *histSource {
-	src := &histSource{bins: bins, sparse: make([]*sparseBins, len(bins))}
-	if len(bins) == 0 {
-		return src
+// buildHist sums the packed gradients per bin for the given features,
+// one goroutine per group of features.
+func buildHist(bins [][]uint8, packed []int64, rows []int32, feats []int, p int) hist {
+	hs := make(hist, p)
+	if len(rows) == len(packed) { // every row, in order (the root without subsampling)
+		buildHistAll(hs, bins, packed, feats)
+		return hs
 	}
-	n := len(bins[0])
-	src.node = make([]int64, n)
-	parallelEach(len(bins), false, func(j int) {
-		var count [256]int
-		for _, b := range bins[j] {
-			count[b]++
-		}
-		common := 0
-		for b := range count {
-			if count[b] > count[common] {
-				common = b
-			}
-		}
-		rest := n - count[common]
-		if float64(rest) > sparseShare*float64(n) {
-			return
-		}
-		sp := &sparseBins{common: uint8(common), rows: make([]int32, 0, rest), bins: make([]uint8, 0, rest)}
-		for i, b := range bins[j] {
-			if int(b) != common {
-				sp.rows = append(sp.rows, int32(i))
-				sp.bins = append(sp.bins, b)
-			}
-		}
-		src.sparse[j] = sp
-	})
-	return src
-}
-
-// build sums the packed gradients of rows (ascending) per bin for the
-// given features, and returns the histograms with the rows' packed sum.
-// A sparse feature goes through its list when that is shorter than the
-// node: the whole pass of a node touches its rows, the sparse one the
-// feature's rows outside the common bin, whatever the node. Features are
-// summed in parallel, in groups.
-func (src *histSource) build(rows []int32, feats []int) (hist, int64) {
-	hs := make(hist, len(src.bins))
-	all := len(rows) == len(src.packed) // every row, in order (the root without subsampling)
-	var dense, sparse []int
-	for _, j := range feats {
-		if sp := src.sparse[j]; sp != nil && len(sp.rows) < len(rows)*sparseCost/8 {
-			sparse = append(sparse, j)
-		} else {
-			dense = append(dense, j)
+	og := make([]int64, len(rows)) // the rows' gradients in row order: one gather, not one per feature
+	gather := func(lo, hi int) {
+		for k, i := range rows[lo:hi] {
+			og[lo+k] = packed[i]
 		}
 	}
-	// The rows' gradients in row order (one gather, not one per feature),
-	// their sum, and, for the sparse lists, in src.node.
-	var og []int64
-	var sum int64
-	if all {
-		og = src.packed
-		for _, v := range og {
-			sum += v
-		}
+	if len(rows) < 1<<15 {
+		gather(0, len(rows))
 	} else {
-		og = make([]int64, len(rows))
-		node, packed := src.node, src.packed
-		gather := func(lo, hi int) int64 {
-			var s int64
-			for k, i := range rows[lo:hi] {
-				v := packed[i]
-				og[lo+k] = v
-				s += v
-				if len(sparse) > 0 {
-					node[i] = v
-				}
-			}
-			return s
-		}
-		sum = overRows(len(rows), func(lo, hi int) int64 { return gather(lo, hi) })
-		if len(sparse) > 0 {
-			defer overRows(len(rows), func(lo, hi int) int64 {
-				for _, i := range rows[lo:hi] {
-					node[i] = 0
-				}
-				return 0
-			})
-		}
+		parallelRange(len(rows), gather)
 	}
+	// Eight features per pass over the rows: one load of a row's index and
+	// gradients serves eight histograms (16 KB, in L1); a remainder goes by
+	// four, two and one.
 	const group = 8
-	ng := (len(dense) + group - 1) / group
-	parallelEach(ng+len(sparse), len(rows) < 4096, func(k int) {
-		if k >= ng {
-			src.sumSparse(&hs[sparse[k-ng]], src.sparse[sparse[k-ng]], all, sum)
+	parallelEach((len(feats)+group-1)/group, len(rows) < 4096, func(k int) {
+		fs := feats[k*group : min((k+1)*group, len(feats))]
+		if len(fs) == 8 {
+			c0, c1, c2, c3 := bins[fs[0]], bins[fs[1]], bins[fs[2]], bins[fs[3]]
+			c4, c5, c6, c7 := bins[fs[4]], bins[fs[5]], bins[fs[6]], bins[fs[7]]
+			h0, h1, h2, h3 := &hs[fs[0]], &hs[fs[1]], &hs[fs[2]], &hs[fs[3]]
+			h4, h5, h6, h7 := &hs[fs[4]], &hs[fs[5]], &hs[fs[6]], &hs[fs[7]]
+			for r, i := range rows {
+				v := og[r]
+				h0[c0[i]] += v
+				h1[c1[i]] += v
+				h2[c2[i]] += v
+				h3[c3[i]] += v
+				h4[c4[i]] += v
+				h5[c5[i]] += v
+				h6[c6[i]] += v
+				h7[c7[i]] += v
+			}
 			return
 		}
-		fs := dense[k*group : min((k+1)*group, len(dense))]
-		if all {
-			sumAll(hs, src.bins, og, fs)
-		} else {
-			sumRows(hs, src.bins, og, rows, fs)
+		for len(fs) >= 4 {
+			c0, c1, c2, c3 := bins[fs[0]], bins[fs[1]], bins[fs[2]], bins[fs[3]]
+			h0, h1, h2, h3 := &hs[fs[0]], &hs[fs[1]], &hs[fs[2]], &hs[fs[3]]
+			for r, i := range rows {
+				v := og[r]
+				h0[c0[i]] += v
+				h1[c1[i]] += v
+				h2[c2[i]] += v
+				h3[c3[i]] += v
+			}
+			fs = fs[4:]
+		}
+		for len(fs) >= 2 {
+			c0, c1, h0, h1 := bins[fs[0]], bins[fs[1]], &hs[fs[0]], &hs[fs[1]]
+			for r, i := range rows {
+				v := og[r]
+				h0[c0[i]] += v
+				h1[c1[i]] += v
+			}
+			fs = fs[2:]
+		}
+		if len(fs) == 1 {
+			col, hj := bins[fs[0]], &hs[fs[0]]
+			for r, i := range rows {
+				hj[col[i]] += og[r]
+			}
 		}
 	})
-	return hs, sum
+	return hs
 }
 
-// overRows runs f over [0, n) in chunks, on the workers when n is large,
-// and adds up what it returns.
-func overRows(n int, f func(lo, hi int) int64) int64 {
-	if n < 1<<15 {
-		return f(0, n)
-	}
-	const chunk = 1 << 13
-	sums := make([]int64, (n+chunk-1)/chunk)
-	parallelEach(len(sums), false, func(c int) { sums[c] = f(c*chunk, min((c+1)*chunk, n)) })
-	var total int64
-	for _, s := range sums {
-		total += s
-	}
-	return total
-}
-
-// sparseCost is the length of a sparse list, in eighths of the node's
-// rows, below which the list is cheaper to sum than the node's rows.
-const sparseCost = 6
-
-// sumSparse sums a sparse feature's histogram from its list: the rows of
-// the node being summed outside the common bin (the others add src.node's
-// zeros: no branch to mispredict), then the common bin as the node's sum
-// less theirs.
-func (src *histSource) sumSparse(hj *[256]int64, sp *sparseBins, all bool, sum int64) {
-	vals := src.node
-	if all {
-		vals = src.packed
-	}
-	bins := sp.bins[:len(sp.rows)]
-	for k, i := range sp.rows {
-		hj[bins[k]] += vals[i]
-	}
-	rest := sum
-	for b := range hj {
-		if b != int(sp.common) {
-			rest -= hj[b]
+// buildHistAll is buildHist for every row: no row index to follow, and
+// the bins are read in order.
+func buildHistAll(hs hist, bins [][]uint8, packed []int64, feats []int) {
+	parallelEach((len(feats)+1)/2, false, func(k int) {
+		fs := feats[2*k : min(2*k+2, len(feats))]
+		if len(fs) == 1 {
+			col, hj := bins[fs[0]], &hs[fs[0]]
+			for i, v := range packed {
+				hj[col[i]] += v
+			}
+			return
 		}
-	}
-	hj[sp.common] = rest
-}
-
-// sumRows sums the histograms of the features fs over rows, whose packed
-// gradients og holds in the same order: eight features per pass over the
-// rows, so one load of a row's index and gradients serves eight
-// histograms (16 KB, in L1); a remainder goes by four, two and one.
-func sumRows(hs hist, bins [][]uint8, og []int64, rows []int32, fs []int) {
-	if len(fs) == 8 {
-		c0, c1, c2, c3 := bins[fs[0]], bins[fs[1]], bins[fs[2]], bins[fs[3]]
-		c4, c5, c6, c7 := bins[fs[4]], bins[fs[5]], bins[fs[6]], bins[fs[7]]
-		h0, h1, h2, h3 := &hs[fs[0]], &hs[fs[1]], &hs[fs[2]], &hs[fs[3]]
-		h4, h5, h6, h7 := &hs[fs[4]], &hs[fs[5]], &hs[fs[6]], &hs[fs[7]]
-		for r, i := range rows {
-			v := og[r]
-			h0[c0[i]] += v
-			h1[c1[i]] += v
-			h2[c2[i]] += v
-			h3[c3[i]] += v
-			h4[c4[i]] += v
-			h5[c5[i]] += v
-			h6[c6[i]] += v
-			h7[c7[i]] += v
-		}
-		return
-	}
-	for len(fs) >= 4 {
-		c0, c1, c2, c3 := bins[fs[0]], bins[fs[1]], bins[fs[2]], bins[fs[3]]
-		h0, h1, h2, h3 := &hs[fs[0]], &hs[fs[1]], &hs[fs[2]], &hs[fs[3]]
-		for r, i := range rows {
-			v := og[r]
-			h0[c0[i]] += v
-			h1[c1[i]] += v
-			h2[c2[i]] += v
-			h3[c3[i]] += v
-		}
-		fs = fs[4:]
-	}
-	for len(fs) >= 2 {
-		c0, c1, h0, h1 := bins[fs[0]], bins[fs[1]], &hs[fs[0]], &hs[fs[1]]
-		for r, i := range rows {
-			v := og[r]
-			h0[c0[i]] += v
-			h1[c1[i]] += v
-		}
-		fs = fs[2:]
-	}
-	if len(fs) == 1 {
-		col, hj := bins[fs[0]], &hs[fs[0]]
-		for r, i := range rows {
-			hj[col[i]] += og[r]
-		}
-	}
-}
-
-// sumAll is sumRows over every row: no row index to follow, and the bins
-// are read in order, two features a pass.
-func sumAll(hs hist, bins [][]uint8, packed []int64, fs []int) {
-	for ; len(fs) >= 2; fs = fs[2:] {
 		c0, c1, h0, h1 := bins[fs[0]], bins[fs[1]], &hs[fs[0]], &hs[fs[1]]
 		c0, c1 = c0[:len(packed)], c1[:len(packed)]
 		for i, v := range packed {
 			h0[c0[i]] += v
 			h1[c1[i]] += v
 		}
-	}
-	if len(fs) == 1 {
-		col, hj := bins[fs[0]], &hs[fs[0]]
-		for i, v := range packed {
-			hj[col[i]] += v
-		}
-	}
+	})
 }
 
 // bestSplit scans every feature's bins for the split with the largest gain
