@@ -195,7 +195,10 @@ func Publish(ctx context.Context, cfg Config, asOf time.Time) ([]GuardResult, er
 // training meets the failure with its own message.
 func runSnapshots(ctx context.Context, cfg Config, asOf time.Time) (FeaturesResult, error) {
 	if cuts := runCutoffs(cfg, asOf); len(cuts) > 1 {
+		// The collector as train ran this pass before (lowerGCPercent).
+		restore := lowerGCPercent()
 		all, err := snapshots(ctx, cfg, cuts, asOf)
+		restore()
 		if err == nil {
 			return all[slices.IndexFunc(cuts, asOf.Equal)], nil
 		}

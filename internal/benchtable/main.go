@@ -342,6 +342,27 @@ without its as-of snapshot 125.7 → 112.5 s at 10M, the list the same bytes. ma
 again at the end of the session: 571.0 s and 4.31 GiB without a limit (score 114.8 s against
 128.0 s), 575.9 s and 4.47 GiB under --memory-limit 6GiB.
 
+Session 29: churn run built its as-of snapshot in a pass over the warehouse of its own and the
+five snapshots the training reads in another (under --force in three passes, the as-of snapshot
+three times). When the training will fit models, the features stage now builds all six in one
+pass (pipeline/run.go, runSnapshots), and --force builds each snapshot once a run. At 1M a pass
+of one snapshot takes 4.8 s and one of six 17.5 s, so a run saves about 2–3 s (whole runs back
+to back on this machine varied by ±10 s, more than that); the snapshots, models and list are the
+same bytes. docs/E2E.md's features row now sums every snapshot pass (the as-of pass was in no
+row). Ten million customers (docs/E2E-10M.md, on this session's AMD EPYC machine; session 28's runs were on an Intel
+Xeon): 524.2 s and 4.46 GiB, 530.0 s and 4.48 GiB under --memory-limit 6GiB; the fused pass at
+the default GOGC 100 peaked higher (483.9 s and 4.65 GiB, 470.7 s and 4.81 GiB: the machine's
+noise, ingest 103.5 s against 120.8 s with its code unchanged, is larger than the change), so it
+runs at GOGC 50 as when train made it. Tried and dropped: sparse GBDT histograms (a feature whose common bin holds at
+least half the rows summed over the list of its other rows, the common bin by subtraction; the
+same models): 24.4 → 23.5 s of histogram CPU in churn train --force at 1M for 55 MB more, since
+most of the work is in the 40 columns no bin dominates (BenchmarkFitGBDTChurnLike, on rows
+shaped like churn's columns, stays); eight features' bins packed in a uint64 a row (25% faster
+on dense nodes, three times slower on a node of 5% of the rows); the warehouse in Snappy instead
+of zstd (ingest at 1M −0.7 s, the warehouse 144 → 230 MB); Snappy's fast mode for the snapshots
+(1.4 times faster, 6.5% bigger: 1.3 s of CPU a run at 1M). A histogram loop of one feature runs
+at 0.7 ns an add whatever its bins: the histograms are at the scalar limit.
+
 Where the feature stage's time goes at 1M customers (churn features --force --cpuprofile, 2
 cores, 11.6M order lines with 2.9M feedback rows; profile in docs/profiles/features-1m.txt): 5.0 s
 and 0.6 GB peak RSS (session 20: 7.5 s). Of 9.0 s CPU: writing the snapshot 2.4 s (Snappy 0.9,
