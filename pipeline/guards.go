@@ -230,23 +230,39 @@ func quantilePSI(a, b []float64) float64 {
 		}
 	}
 	// Bins: the edges at or below a value (a value equal to an edge belongs
-	// above it, as when the edges were cut); NaN last.
+	// above it, as when the edges were cut); NaN last. All nine edge slots
+	// are compared, the unused ones NaN (below nothing), without branches:
+	// the bins of a feature's values are a coin toss for a branch predictor.
+	var e [9]float64
+	for k := range e {
+		e[k] = math.NaN()
+	}
+	copy(e[:], edges)
 	count := func(vals []float64) []float64 {
-		c := make([]float64, len(edges)+2)
+		var c [11]int
 		for _, v := range vals {
-			if v != v {
-				c[len(edges)+1]++
-				continue
-			}
-			i := 0
-			for i < len(edges) && edges[i] <= v {
-				i++
+			i := 10 // NaN
+			if v == v {
+				i = le(e[0], v) + le(e[1], v) + le(e[2], v) + le(e[3], v) + le(e[4], v) + le(e[5], v) + le(e[6], v) + le(e[7], v) + le(e[8], v)
 			}
 			c[i]++
 		}
-		return c
+		out := make([]float64, len(edges)+2)
+		for i := range len(edges) + 1 {
+			out[i] = float64(c[i])
+		}
+		out[len(edges)+1] = float64(c[10])
+		return out
 	}
 	return psiCounts(count(a), count(b), len(a), len(b))
+}
+
+// le is 1 when a ≤ b, else 0 (NaN: 0).
+func le(a, b float64) int {
+	if a <= b {
+		return 1
+	}
+	return 0
 }
 
 // selectRanks reorders a (no NaN) so that a[r] is what a sorted a would
