@@ -649,10 +649,21 @@ func TestEveryModelFeatureHasAReason(t *testing.T) {
 			}
 			continue
 		}
-		en, zh := p(3, 10)
+		en, zh := p(3, 10, wantEN|wantZH)
 		if en == "" || zh == "" || strings.Contains(en+zh, "%!") {
 			t.Errorf("%s: reason %q / %q", name, en, zh)
 		}
+		// One language asked: the same text; the other is not formatted
+		// (empty) or a constant.
+		for _, lang := range []string{LangEN, LangZH, LangBoth} {
+			e, z := p(3, 10, wantsOf(lang))
+			if got, want := inLang(lang, e, z), inLang(lang, en, zh); got != want || (e != "" && e != en) || (z != "" && z != zh) {
+				t.Errorf("%s in %s: %q / %q, want %q", name, lang, e, z, want)
+			}
+		}
+	}
+	if e, z := reasonText[features.RecencyDays](30, 10, wantZH); e != "" || z == "" {
+		t.Errorf("recency in Chinese only: %q / %q", e, z)
 	}
 }
 

@@ -446,7 +446,7 @@ func (s *scorer) scoreRows(rec arrow.RecordBatch, l *list, at int, inputs []acti
 			}
 		} else { // gone: no further orders or value expected under the contract
 			prob, top = 1, reasonSet{reasonCode[features.DaysSinceCancel]}
-			en, zh := reasonText[features.DaysSinceCancel](sinceCancel[i], math.NaN())
+			en, zh := reasonText[features.DaysSinceCancel](sinceCancel[i], math.NaN(), wantsOf(cfg.Lang))
 			text = s.reasons.get(inLang(cfg.Lang, en, zh))
 			pred[3*i], pred[3*i+1], pred[3*i+2], nextWeeks[i] = 0, 0, 0, math.NaN()
 		}
