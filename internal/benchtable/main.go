@@ -353,7 +353,13 @@ row). Ten million customers (docs/E2E-10M.md, on this session's AMD EPYC machine
 Xeon): 524.2 s and 4.46 GiB, 530.0 s and 4.48 GiB under --memory-limit 6GiB; the fused pass at
 the default GOGC 100 peaked higher (483.9 s and 4.65 GiB, 470.7 s and 4.81 GiB: the machine's
 noise, ingest 103.5 s against 120.8 s with its code unchanged, is larger than the change), so it
-runs at GOGC 50 as when train made it. Tried and dropped: sparse GBDT histograms (a feature whose common bin holds at
+runs at GOGC 50 as when train made it. The drift guard bins each value against all nine
+deciles without branches (a column pair of 1M and 0.84M values 47 → 35.5 ms, the same counts;
+at 10M the guards took 18–20 s), and a reason phrase formats only the languages the list shows
+(session 28's profile had 13 s of CPU in the reason texts at 10M, English and Chinese for every
+row). Tried and dropped: the ingest spill held in memory up to a budget (1 GiB, an eighth of the
+memory limit) instead of written and read back: churn ingest at 1M took the same CPU and time
+(the write calls are copies the kernel makes fast) at 1.0 instead of 0.46 GB peak RSS; sparse GBDT histograms (a feature whose common bin holds at
 least half the rows summed over the list of its other rows, the common bin by subtraction; the
 same models): 24.4 → 23.5 s of histogram CPU in churn train --force at 1M for 55 MB more, since
 most of the work is in the 40 columns no bin dominates (BenchmarkFitGBDTChurnLike, on rows
