@@ -275,6 +275,15 @@ func TestTrainNeedsHistory(t *testing.T) {
 	if _, err := Score(context.Background(), cfg, asOf); err == nil || !strings.Contains(err.Error(), "run churn train first") {
 		t.Errorf("score without models: err = %v", err)
 	}
+	// A run cannot build the training's snapshots with the one at as-of:
+	// it builds that one alone, and the training fails with its message.
+	res, err := Run(context.Background(), cfg, asOf, IngestInput{})
+	if err == nil || !strings.Contains(err.Error(), "2×horizon") {
+		t.Errorf("run: err = %v, want the training's 'needs 2×horizon of history'", err)
+	}
+	if res.Features.Cutoff != "2025-12-31" || res.Features.Customers != 2 {
+		t.Errorf("run's snapshot at as-of: %+v", res.Features)
+	}
 }
 
 // A day without sales before the as-of date is normal: the chain still runs
