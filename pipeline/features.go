@@ -93,7 +93,7 @@ func newSnapshotPlan(cfg Config, cutoff time.Time, wv string, lastDay time.Time)
 }
 
 // snapshotPasses counts the passes over the warehouse that build
-// snapshots (for the tests).
+// snapshots (not those finished from shard parts alone), for the tests.
 var snapshotPasses atomic.Int64
 
 // snapshots builds the feature snapshots at several cutoffs, with the data
@@ -157,7 +157,6 @@ func snapshots(ctx context.Context, cfg Config, cutoffs []time.Time, knownUntil 
 	if cfg.Shard.Sharded() {
 		return out, writeShardParts(ctx, cfg, info, todo, todoIdx, out, start)
 	}
-	snapshotPasses.Add(1)
 	// A snapshot whose parts the shards of `--shard i/n` built (all of
 	// them, from this warehouse and config) is finished from those parts;
 	// the others are built from the warehouse.
@@ -177,6 +176,9 @@ func snapshots(ctx context.Context, cfg Config, cutoffs []time.Time, knownUntil 
 			}
 		}
 		fcfgs, built = append(fcfgs, pl.fcfg), append(built, k)
+	}
+	if len(built) > 0 {
+		snapshotPasses.Add(1)
 	}
 	// Each bucket's parts go to their files as soon as they are built; only
 	// the recency, frequency and spend the RFM quintiles need stay in memory

@@ -93,16 +93,16 @@ func findMovers(each func(fn func([]datasets.ListEntry) error) error, now *list)
 			}
 			before[i] = true
 			r := &now.rows[i]
-			level, before := int(r.risk), riskLevel[p.RiskTier] // riskTiers' order
+			level, was := int(r.risk), riskLevel[p.RiskTier] // riskTiers' order
 			m := Mover{Now: i}
 			switch {
-			case riskTiers[r.risk] == "high" && p.RiskTier != "high":
+			case level == riskLevel["high"] && was != level:
 				m.Move = MoveEnteredHigh
-			case before >= 1 && now.lastDates.get(r.lastDay) > p.LastOrderDate:
+			case was >= riskLevel["medium"] && now.lastDates.get(r.lastDay) > p.LastOrderDate:
 				m.Move = MoveCameBack
-			case level > before:
+			case level > was:
 				m.Move = MoveRiskUp
-			case level < before:
+			case level < was:
 				m.Move = MoveRiskDown
 			default:
 				continue

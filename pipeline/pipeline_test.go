@@ -997,3 +997,9 @@ func TestRunFusesSnapshots(t *testing.T) {
 		t.Fatal("run --force changed the list")
 	}
 }
+
+// reasons phrases x's reasons in lang through a reasoner of its own.
+func reasons(lang string, names []string, x, contrib, means, dirs []float64) string {
+	r := newReasoner(lang, names, means, dirs)
+	return r.text(r.top(x, contrib), x)
+}

@@ -265,17 +265,12 @@ func inLang(lang, en, zh string) string {
 	return en
 }
 
-// reasons lists up to three features that push the churn probability up
-// most (largest positive log-odds contributions), phrased with their values
-// in lang. A feature counts only when the customer's value lies on the side
-// of the training mean that goes with churn (see ChurnArtifact.Directions).
-func reasons(lang string, names []string, x, contrib, means, dirs []float64) string {
-	r := newReasoner(lang, names, means, dirs)
-	return r.text(r.top(x, contrib), x)
-}
-
-// reasoner finds and phrases the reasons of rows of one feature layout
-// (reasons), with what it looks up once instead of once a row.
+// reasoner finds and phrases the reasons of rows of one feature layout:
+// up to three features that push the churn probability up most (largest
+// positive log-odds contributions), phrased with their values in its
+// language; a feature counts only when the customer's value lies on the
+// side of the training mean that goes with churn (see
+// ChurnArtifact.Directions). It looks up once what each row would.
 type reasoner struct {
 	lang        string
 	names       []string
