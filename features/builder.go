@@ -3,7 +3,6 @@ package features
 import (
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"math"
 	"slices"
 	"strings"
@@ -203,10 +202,15 @@ func NewBuilder(cfg Config) (*Builder, error) {
 // theirs); the builder is not used after it.
 func (b *Builder) Release() { b.cols = nil }
 
-func hash64(s string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(s))
-	return h.Sum64()
+// fnv1a is the 64-bit FNV-1a hash of s (hash/fnv's New64a, without its
+// interface and the copy of s).
+func fnv1a[T string | []byte](s T) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
 }
 
 // InputColumns are the transaction columns Add reads; others may be left out.
@@ -240,51 +244,30 @@ func (b *Builder) Add(rec arrow.RecordBatch) error {
 	return nil
 }
 
-// LineDecoder reads warehouse batches into customers' purchase lines once,
+// LineDecoder reads warehouse rows into customers' purchase lines once,
 // for every builder of a pass over the same rows (Builder.AddLines):
 // builders of several cutoffs then share the reading of the columns, the
 // hashing of orders, categories and channels.
 type LineDecoder struct {
-	prices    bool // hash product ids (for builders with PriceIncreases)
-	cur       string
+	prices    bool   // hash product ids (for builders with PriceIncreases)
+	cur       string // the current customer's id, owned
 	started   bool
 	rowInCust int
 	ls        Lines
-	// Per dictionary word of a batch's dictionary-encoded columns: the
-	// category's and channel's hashes (0: an empty channel) and whether a
-	// line kind is not a product.
-	catWords, chanWords []uint64
-	chanSeen            []bool // the channel's name is in ls.channels
-	nonProduct          []bool
 }
 
-// wordHashes returns hash64 of each word (0 for an empty one when
-// emptyZero) in dst's storage.
-func wordHashes(dst []uint64, words *array.String, emptyZero bool) []uint64 {
-	dst = dst[:0]
-	for j := range words.Len() {
-		w := words.Value(j)
-		if emptyZero && w == "" {
-			dst = append(dst, 0)
-		} else {
-			dst = append(dst, hash64(w))
-		}
-	}
-	return dst
-}
-
-// Lines are a batch's purchase lines by customer (Decode), valid until the
+// Lines are a chunk's purchase lines by customer (Decode), valid until the
 // decoder's next Decode.
 type Lines struct {
 	runs                   []lineRun
 	lines                  []line
-	channels               map[uint64]string // channel hash → name, of every batch so far
+	channels               map[uint64]string // channel hash → name, of every chunk so far
 	hasDiscount, hasPoints bool
 }
 
-// lineRun is one customer's lines of a batch: lines[lo:hi].
+// lineRun is one customer's lines of a chunk: lines[lo:hi].
 type lineRun struct {
-	id     string // valid while the batch is
+	id     string // owned: builders keep it
 	lo, hi int
 }
 
@@ -294,141 +277,112 @@ func NewLineDecoder(prices bool) *LineDecoder {
 	return &LineDecoder{prices: prices, ls: Lines{channels: map[uint64]string{}}}
 }
 
-// Decode reads one batch (as Builder.Add takes it): every row but the
-// non-product ones, whatever its time (each builder keeps those before
-// its horizon).
+// Decode reads one Arrow batch (as Builder.Add takes it); see DecodeColumns.
 func (d *LineDecoder) Decode(rec arrow.RecordBatch) (*Lines, error) {
-	sc := rec.Schema()
-	col := func(name string) arrow.Array { return datasets.Column(rec, name) }
-	cust, ok1 := datasets.AsText(col(datasets.ColCustomerID))
-	tsCol, ok2 := col(datasets.ColTS).(*array.Timestamp)
-	amt, ok3 := col(datasets.ColAmountCents).(*array.Int64)
-	if !ok1 || !ok2 || !ok3 {
-		return nil, fmt.Errorf("features: batch needs %s (string), %s (timestamp) and %s (int64); schema is %s",
-			datasets.ColCustomerID, datasets.ColTS, datasets.ColAmountCents, sc)
+	c, err := datasets.ChunkFromRecord(rec)
+	if err != nil {
+		return nil, fmt.Errorf("features: %w", err)
 	}
-	if u := tsCol.DataType().(*arrow.TimestampType).Unit; u != arrow.Microsecond {
-		return nil, fmt.Errorf("features: %s must be in microseconds, got %s", datasets.ColTS, u)
+	return d.DecodeColumns(c)
+}
+
+// wordHash hashes a text column's values, remembering the last one: the
+// warehouse's text repeats from row to row (a customer's category, channel,
+// product), and comparing a few bytes costs less than hashing them.
+type wordHash struct {
+	last []byte
+	h    uint64
+	ok   bool
+}
+
+// of returns v's hash and whether v differs from the previous value.
+func (w *wordHash) of(v []byte) (uint64, bool) {
+	if w.ok && string(v) == string(w.last) {
+		return w.h, false
 	}
-	orderCol, _ := datasets.AsText(col(datasets.ColOrderID))
-	catCol, _ := datasets.AsText(col(datasets.ColCategory))
-	kindCol, _ := datasets.AsText(col(datasets.ColLineKind))
-	qtyCol, _ := col(datasets.ColQuantity).(*array.Int32)
-	discCol, _ := col(datasets.ColDiscount).(*array.Int64)
-	chanCol, _ := datasets.AsText(col(datasets.ColChannel))
-	var prodCol datasets.Text
+	w.last, w.h, w.ok = v, fnv1a(v), true
+	return w.h, true
+}
+
+// DecodeColumns reads one chunk of rows sorted by customer_id (then ts):
+// every row but the non-product ones, whatever its time (each builder
+// keeps those before its horizon).
+func (d *LineDecoder) DecodeColumns(c *datasets.ColumnChunk) (*Lines, error) {
+	cust, _ := c.Text(datasets.ColCustomerID)
+	ts, amt := c.Int64s(datasets.ColTS), c.Int64s(datasets.ColAmountCents)
+	if cust == nil || ts == nil || amt == nil {
+		return nil, fmt.Errorf("features: rows need %s (string), %s (timestamp) and %s (int64); they have %v",
+			datasets.ColCustomerID, datasets.ColTS, datasets.ColAmountCents, c.Names())
+	}
+	order, orderValid := c.Text(datasets.ColOrderID)
+	cat, catValid := c.Text(datasets.ColCategory)
+	kind, _ := c.Text(datasets.ColLineKind) // a null kind is the empty one
+	ch, chValid := c.Text(datasets.ColChannel)
+	var prod [][]byte
+	var prodValid []bool
 	if d.prices {
-		prodCol, _ = datasets.AsText(col(datasets.ColProductID))
+		prod, prodValid = c.Text(datasets.ColProductID)
 	}
-	var lastProd string
-	var lastProdH uint64
-	peCol, _ := col(datasets.ColPointsEarned).(*array.Int64)
-	prCol, _ := col(datasets.ColPointsRedeemed).(*array.Int64)
+	qty, disc := c.Int32s(datasets.ColQuantity), c.Int64s(datasets.ColDiscount)
+	pe, pr := c.Int64s(datasets.ColPointsEarned), c.Int64s(datasets.ColPointsRedeemed)
 	ls := &d.ls
 	ls.runs, ls.lines = ls.runs[:0], ls.lines[:0]
-	ls.hasDiscount = ls.hasDiscount || discCol != nil
-	ls.hasPoints = ls.hasPoints || peCol != nil || prCol != nil
-	var lastCat, lastChan string
-	var lastCatH, lastChanH uint64
-	// Dictionary-encoded text is hashed and judged once per word.
-	catCodes, catWords := catCol.Codes()
-	if catCodes != nil {
-		d.catWords = wordHashes(d.catWords, catWords, false)
-	}
-	chanCodes, chanWords := chanCol.Codes()
-	if chanCodes != nil {
-		d.chanWords = wordHashes(d.chanWords, chanWords, true)
-		d.chanSeen = append(d.chanSeen[:0], make([]bool, chanWords.Len())...)
-	}
-	kindCodes, kindWords := kindCol.Codes()
-	if kindCodes != nil {
-		d.nonProduct = d.nonProduct[:0]
-		for j := range kindWords.Len() {
-			d.nonProduct = append(d.nonProduct, datasets.IsNonProduct(kindWords.Value(j)))
-		}
-	}
-	nullNonProduct := datasets.IsNonProduct("")
-	// A row whose customer id has the previous row's dictionary code is
-	// the same customer, in the same run of lines.
-	sameCust := cust.Repeats()
-	for i := 0; i < int(rec.NumRows()); i++ {
-		if !sameCust.Same(i) {
-			id := cust.Value(i)
-			if !d.started || id != d.cur {
-				if d.started && id < d.cur {
-					return nil, fmt.Errorf("features: input not sorted by customer_id (%q after %q)", id, d.cur)
-				}
-				d.cur = strings.Clone(id) // own the bytes: the batch may be released
-				d.started = true
-				d.rowInCust = 0
+	ls.hasDiscount = ls.hasDiscount || disc != nil
+	ls.hasPoints = ls.hasPoints || pe != nil || pr != nil
+	valid := func(v []bool, i int) bool { return v == nil || v[i] }
+	var catH, chH, prodH wordHash
+	var lastKind []byte
+	lastNonProduct, kindSeen := false, false
+	for i := range c.N {
+		if id := cust[i]; !d.started || string(id) != d.cur {
+			if d.started && string(id) < d.cur {
+				return nil, fmt.Errorf("features: input not sorted by customer_id (%q after %q)", id, d.cur)
 			}
-			if n := len(ls.runs); n == 0 || ls.runs[n-1].id != d.cur {
-				ls.runs = append(ls.runs, lineRun{id: id, lo: len(ls.lines), hi: len(ls.lines)})
-			}
+			d.cur, d.started, d.rowInCust = string(id), true, 0
+			ls.runs = append(ls.runs, lineRun{id: d.cur, lo: len(ls.lines), hi: len(ls.lines)})
+		} else if len(ls.runs) == 0 {
+			ls.runs = append(ls.runs, lineRun{id: d.cur, lo: len(ls.lines), hi: len(ls.lines)})
 		}
 		d.rowInCust++
-		if kindCodes != nil {
-			if kindCol.IsValid(i) && d.nonProduct[kindCodes[i]] || !kindCol.IsValid(i) && nullNonProduct {
-				continue
+		if kind != nil {
+			if k := kind[i]; !kindSeen || string(k) != string(lastKind) {
+				lastKind, lastNonProduct, kindSeen = k, datasets.IsNonProduct(string(k)), true
 			}
-		} else if kindCol.OK() && datasets.IsNonProduct(kindCol.Value(i)) {
-			continue // shipping, fees, vouchers, adjustments are not purchases
+			if lastNonProduct {
+				continue // shipping, fees, vouchers, adjustments are not purchases
+			}
 		}
-		l := line{ts: int64(tsCol.Value(i)), amount: amt.Value(i)}
-		if orderCol.OK() && orderCol.IsValid(i) && orderCol.Value(i) != "" {
-			l.order = hash64(orderCol.Value(i))
+		l := line{ts: ts[i], amount: amt[i]}
+		if order != nil && valid(orderValid, i) && len(order[i]) > 0 {
+			l.order = fnv1a(order[i])
 		} else {
 			l.order = uint64(d.rowInCust) | 1<<63 // each row is its own order
 		}
-		if catCodes != nil {
-			if catCol.IsValid(i) {
-				l.cat = d.catWords[catCodes[i]]
-			}
-		} else if catCol.OK() && catCol.IsValid(i) {
-			if v := catCol.Value(i); v == lastCat && lastCatH != 0 {
-				l.cat = lastCatH
-			} else {
-				l.cat, lastCat, lastCatH = hash64(v), v, hash64(v)
-			}
+		if cat != nil && valid(catValid, i) {
+			l.cat, _ = catH.of(cat[i])
 		}
-		if chanCodes != nil {
-			if w := chanCodes[i]; chanCol.IsValid(i) && chanWords.Value(int(w)) != "" {
-				l.ch = d.chanWords[w]
-				if !d.chanSeen[w] {
-					d.chanSeen[w] = true
-					if _, ok := ls.channels[l.ch]; !ok {
-						ls.channels[l.ch] = strings.Clone(chanWords.Value(int(w)))
-					}
-				}
-			}
-		} else if chanCol.OK() && chanCol.IsValid(i) && chanCol.Value(i) != "" {
-			if v := chanCol.Value(i); v == lastChan && lastChanH != 0 {
-				l.ch = lastChanH
-			} else {
-				l.ch, lastChan, lastChanH = hash64(v), v, hash64(v)
+		if ch != nil && valid(chValid, i) && len(ch[i]) > 0 {
+			var changed bool
+			if l.ch, changed = chH.of(ch[i]); changed {
 				if _, ok := ls.channels[l.ch]; !ok {
-					ls.channels[l.ch] = strings.Clone(v)
+					ls.channels[l.ch] = string(ch[i])
 				}
 			}
 		}
-		if qtyCol != nil && qtyCol.IsValid(i) {
-			l.qty = qtyCol.Value(i)
+		if qty != nil {
+			l.qty = qty[i]
 		}
-		if discCol != nil && discCol.IsValid(i) {
-			l.disc = max(discCol.Value(i), -discCol.Value(i))
+		if disc != nil {
+			l.disc = max(disc[i], -disc[i])
 		}
-		if prodCol.OK() && prodCol.IsValid(i) && prodCol.Value(i) != "" {
-			if v := prodCol.Value(i); v == lastProd && lastProdH != 0 {
-				l.prod = lastProdH
-			} else {
-				l.prod, lastProd, lastProdH = hash64(v), v, hash64(v)
-			}
+		if prod != nil && valid(prodValid, i) && len(prod[i]) > 0 {
+			l.prod, _ = prodH.of(prod[i])
 		}
-		if peCol != nil && peCol.IsValid(i) {
-			l.pe = peCol.Value(i)
+		if pe != nil {
+			l.pe = pe[i]
 		}
-		if prCol != nil && prCol.IsValid(i) {
-			l.pr = prCol.Value(i)
+		if pr != nil {
+			l.pr = pr[i]
 		}
 		ls.lines = append(ls.lines, l)
 		ls.runs[len(ls.runs)-1].hi = len(ls.lines)
@@ -445,7 +399,7 @@ func (b *Builder) AddLines(ls *Lines) {
 			if b.started {
 				b.flush()
 			}
-			b.cur = strings.Clone(r.id)
+			b.cur = r.id // the decoder's own copy
 			b.started = true
 		}
 		for _, l := range ls.lines[r.lo:r.hi] {

@@ -2,6 +2,7 @@ package features
 
 import (
 	"fmt"
+	"hash/fnv"
 	"math"
 	"os"
 	"slices"
@@ -380,6 +381,17 @@ func TestSharedDecoderEqualsAdd(t *testing.T) {
 			b.Release()
 			shared[k].Release()
 			alone[k].Release()
+		}
+	}
+}
+
+// fnv1a is hash/fnv's 64-bit FNV-1a, of strings and of byte slices.
+func TestFNV1a(t *testing.T) {
+	for _, s := range []string{"", "a", "O-000123", "客户ID", string([]byte{0, 255, 17})} {
+		h := fnv.New64a()
+		h.Write([]byte(s))
+		if fnv1a(s) != h.Sum64() || fnv1a([]byte(s)) != h.Sum64() {
+			t.Errorf("%q: %x, %x; hash/fnv %x", s, fnv1a(s), fnv1a([]byte(s)), h.Sum64())
 		}
 	}
 }

@@ -78,7 +78,7 @@ func (p *PriceBook) Add(rec arrow.RecordBatch) error {
 			continue
 		}
 		if v := prod.Value(i); v != lastProd || lastKey == 0 {
-			lastProd, lastKey = v, hash64(v)
+			lastProd, lastKey = v, fnv1a(v)
 		}
 		cells := p.months[lastKey]
 		if cells == nil {

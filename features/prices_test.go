@@ -84,7 +84,7 @@ func TestPriceIncreaseResponse(t *testing.T) {
 	pb.Merge(other)
 	inc := pb.Increases()
 	feb := mustTime(t, "2024-02-01T00:00:00Z")
-	if len(inc) != 1 || len(inc[hash64("X")]) != 1 || inc[hash64("X")][0] != feb {
+	if len(inc) != 1 || len(inc[fnv1a("X")]) != 1 || inc[fnv1a("X")][0] != feb {
 		t.Fatalf("increases = %v, want X in February only", inc)
 	}
 	b, err := NewBuilder(Config{Cutoff: cutoff, PriceIncreases: inc})

@@ -230,7 +230,7 @@ func snapshots(ctx context.Context, cfg Config, cutoffs []time.Time, knownUntil 
 			if books != nil {
 				kpis = books[b]
 			}
-			fresh, err := bucketFeatures(ctx, cfg.Workdir, b, mem, fcfgs, kpis, false, est)
+			fresh, err := bucketFeatures(ctx, cfg.Workdir, b, fcfgs, kpis, false, est)
 			for j, rec := range fresh {
 				recs[built[j]] = rec
 			}
@@ -349,19 +349,18 @@ func sameMeta(a, b map[string]string) bool {
 // config k also adds the bucket's customers to kpis[k] when kpis has a
 // book there — instead of building rows when kpiOnly (then no rows are
 // returned).
-func bucketFeatures(ctx context.Context, workdir string, b int, mem memory.Allocator, fcfgs []features.Config, kpis []*features.KPIBook, kpiOnly bool, est *rowEstimate) ([]arrow.RecordBatch, error) {
+func bucketFeatures(ctx context.Context, workdir string, b int, fcfgs []features.Config, kpis []*features.KPIBook, kpiOnly bool, est *rowEstimate) ([]arrow.RecordBatch, error) {
 	cols := features.InputColumns
 	if kpiOnly {
 		cols = features.KPIColumns // no need to read categories, channels, discounts, points
 	} else if slices.ContainsFunc(fcfgs, func(c features.Config) bool { return len(c.PriceIncreases) > 0 }) {
 		cols = append(slices.Clone(cols), datasets.ColProductID)
 	}
-	rr, closeFile, err := datasets.OpenWarehouseBucketDict(ctx, workdir, b, mem, cols...)
+	scan, err := datasets.OpenWarehouseBucketColumns(workdir, b, cols...)
 	if err != nil {
 		return nil, err
 	}
-	defer closeFile()
-	defer rr.Release()
+	defer scan.Close()
 	info, err := datasets.OpenWarehouse(workdir)
 	if err != nil {
 		return nil, err
@@ -396,13 +395,13 @@ func bucketFeatures(ctx context.Context, workdir string, b int, mem memory.Alloc
 			fb.Reserve(est.reserve(k, info.Customers/int64(info.Buckets))) // buckets hash customers evenly
 		}
 	}
-	// The batches are decoded once for every builder.
+	// The rows are decoded once for every builder.
 	dec := features.NewLineDecoder(slices.ContainsFunc(fcfgs, func(c features.Config) bool { return len(c.PriceIncreases) > 0 }))
-	for rr.Next() {
+	for scan.Next() {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		ls, err := dec.Decode(rr.RecordBatch())
+		ls, err := dec.DecodeColumns(scan.Chunk())
 		if err != nil {
 			return nil, fmt.Errorf("pipeline: bucket %d: %w", b, err)
 		}
@@ -410,11 +409,8 @@ func bucketFeatures(ctx context.Context, workdir string, b int, mem memory.Alloc
 			fb.AddLines(ls)
 		}
 	}
-	if err := rr.Err(); err != nil {
-		if ctx.Err() == nil { // a page that does not decode: the file is damaged
-			return nil, &datasets.DataError{File: datasets.WarehouseBucketPath(workdir, b), Msg: "cannot read the warehouse bucket (corrupt?): " + err.Error()}
-		}
-		return nil, fmt.Errorf("pipeline: bucket %d: %w", b, err)
+	if err := scan.Err(); err != nil {
+		return nil, err // a DataError: a page that does not decode, the file is damaged
 	}
 	out := make([]arrow.RecordBatch, len(builders))
 	for k, fb := range builders {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/churn-dev/churn/datasets"
 	"github.com/churn-dev/churn/features"
@@ -116,7 +115,7 @@ func kpiBooks(ctx context.Context, cfg Config, asOf time.Time, keep func(int) bo
 			return err
 		}
 		books[b] = book
-		recs, err := bucketFeatures(ctx, cfg.Workdir, b, memory.DefaultAllocator, []features.Config{fcfg}, []*features.KPIBook{book}, true, nil)
+		recs, err := bucketFeatures(ctx, cfg.Workdir, b, []features.Config{fcfg}, []*features.KPIBook{book}, true, nil)
 		for _, rec := range recs {
 			rec.Release()
 		}

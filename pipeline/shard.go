@@ -15,8 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
-
 	"github.com/churn-dev/churn/datasets"
 	"github.com/churn-dev/churn/features"
 )
@@ -415,7 +413,7 @@ func writeShardParts(ctx context.Context, cfg Config, info datasets.WarehouseInf
 	est := &rowEstimate{}
 	err := forEachBucket(ctx, cfg, "features", len(mine), func(j int) error {
 		b := mine[j]
-		recs, err := bucketFeatures(ctx, cfg.Workdir, b, memory.DefaultAllocator, fcfgs, nil, false, est)
+		recs, err := bucketFeatures(ctx, cfg.Workdir, b, fcfgs, nil, false, est)
 		defer func() {
 			for _, rec := range recs {
 				rec.Release()

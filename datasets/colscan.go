@@ -1,0 +1,338 @@
+package datasets
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/schema"
+)
+
+// ColumnChunk is a run of rows as plain Go slices, one per column: text as
+// byte slices, integers and microsecond timestamps as int64 or int32. A
+// ColumnScan's chunks point into the Parquet pages (text values are not
+// copied) and are valid until its next Next; ChunkFromRecord's point into
+// the record. Null integers read as 0; a text column with nulls has a
+// validity slice (nil when every row is valid).
+type ColumnChunk struct {
+	N    int
+	cols map[string]chunkColumn
+}
+
+type chunkColumn struct {
+	text  [][]byte
+	valid []bool
+	i64   []int64
+	i32   []int32
+}
+
+// Text returns the named text column and its validity (nil: all valid), or
+// nil when the chunk has no such text column.
+func (c *ColumnChunk) Text(name string) ([][]byte, []bool) {
+	col := c.cols[name]
+	return col.text, col.valid
+}
+
+// Int64s returns the named int64 (or timestamp) column, or nil.
+func (c *ColumnChunk) Int64s(name string) []int64 { return c.cols[name].i64 }
+
+// Int32s returns the named int32 column, or nil.
+func (c *ColumnChunk) Int32s(name string) []int32 { return c.cols[name].i32 }
+
+// Names lists the chunk's columns, sorted.
+func (c *ColumnChunk) Names() []string {
+	names := make([]string, 0, len(c.cols))
+	for n := range c.cols {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// ChunkFromRecord views rec as a ColumnChunk: its string and
+// dictionary-of-string columns as text, int64 and microsecond timestamp
+// columns as int64s, int32 columns as int32s; other columns are left out.
+// A timestamp in another unit is an error.
+func ChunkFromRecord(rec arrow.RecordBatch) (*ColumnChunk, error) {
+	n := int(rec.NumRows())
+	c := &ColumnChunk{N: n, cols: make(map[string]chunkColumn, rec.NumCols())}
+	for k, f := range rec.Schema().Fields() {
+		a := rec.Column(k)
+		var col chunkColumn
+		switch v := a.(type) {
+		case *array.String:
+			col.text = stringBytes(v)
+		case *array.Dictionary:
+			words, ok := v.Dictionary().(*array.String)
+			if !ok {
+				continue
+			}
+			w := stringBytes(words)
+			col.text = make([][]byte, n)
+			for i := range n {
+				if v.IsValid(i) {
+					col.text[i] = w[v.GetValueIndex(i)]
+				}
+			}
+		case *array.Timestamp:
+			if u := v.DataType().(*arrow.TimestampType).Unit; u != arrow.Microsecond {
+				return nil, fmt.Errorf("datasets: column %s must be in microseconds, got %s", f.Name, u)
+			}
+			col.i64 = make([]int64, n)
+			for i := range n {
+				if v.IsValid(i) {
+					col.i64[i] = int64(v.Value(i))
+				}
+			}
+		case *array.Int64:
+			col.i64 = make([]int64, n)
+			for i := range n {
+				if v.IsValid(i) {
+					col.i64[i] = v.Value(i)
+				}
+			}
+		case *array.Int32:
+			col.i32 = make([]int32, n)
+			for i := range n {
+				if v.IsValid(i) {
+					col.i32[i] = v.Value(i)
+				}
+			}
+		default:
+			continue
+		}
+		if col.text != nil && a.NullN() > 0 {
+			col.valid = make([]bool, n)
+			for i := range n {
+				col.valid[i] = a.IsValid(i)
+			}
+		}
+		c.cols[f.Name] = col
+	}
+	return c, nil
+}
+
+// stringBytes returns each value of a as a slice of its data (nil where a
+// is null).
+func stringBytes(a *array.String) [][]byte {
+	out := make([][]byte, a.Len())
+	data, offs := a.ValueBytes(), a.ValueOffsets()
+	for i := range out {
+		if a.IsValid(i) {
+			out[i] = data[offs[i]-offs[0] : offs[i+1]-offs[0] : offs[i+1]-offs[0]]
+		}
+	}
+	return out
+}
+
+// ColumnScan reads columns of a Parquet file page by page straight into
+// ColumnChunks, without building Arrow arrays: the warehouse's readers that
+// go through every row once (the feature builders) need no more. Its
+// columns must be required (no nulls), of byte-array, int64 or int32
+// physical type; an int64 timestamp must be in microseconds.
+type ColumnScan struct {
+	path   string
+	pf     *file.Reader
+	cols   []*scanColumn
+	chunk  ColumnChunk
+	rows   int64 // read so far
+	err    error
+	closed bool
+}
+
+// scanColumn is one column's cursor: the values of its current page not
+// yet handed out are vals[pos:n].
+type scanColumn struct {
+	name   string
+	index  int // in the file's schema
+	rg     int // the row group its reader is in
+	reader file.ColumnChunkReader
+	text   []parquet.ByteArray
+	view   [][]byte // the chunk's text, text's values as byte slices
+	i64    []int64
+	i32    []int32
+	pos, n int
+}
+
+// scanBatch is the most values a column reads at once.
+const scanBatch = 8 << 10
+
+// OpenWarehouseBucketColumns opens a ColumnScan of bucket b's transactions,
+// of the named columns the bucket has (at least one).
+func OpenWarehouseBucketColumns(workdir string, b int, columns ...string) (*ColumnScan, error) {
+	return openColumnScan(WarehouseBucketPath(workdir, b), columns...)
+}
+
+func openColumnScan(path string, columns ...string) (*ColumnScan, error) {
+	pf, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("datasets: open %s: %w", path, err)
+		}
+		return nil, &DataError{File: path, Msg: "not a readable Parquet file (corrupt?): " + err.Error()}
+	}
+	s := &ColumnScan{path: path, pf: pf, chunk: ColumnChunk{cols: make(map[string]chunkColumn, len(columns))}}
+	sc := pf.MetaData().Schema
+	for _, name := range columns {
+		i := sc.ColumnIndexByName(name)
+		if i < 0 {
+			continue
+		}
+		if err := scannable(sc.Column(i)); err != nil {
+			pf.Close()
+			return nil, &DataError{File: path, Field: name, Msg: err.Error()}
+		}
+		s.cols = append(s.cols, &scanColumn{name: name, index: i, rg: -1})
+	}
+	if len(s.cols) == 0 {
+		pf.Close()
+		return nil, fmt.Errorf("datasets: %s has none of the columns %v", path, columns)
+	}
+	return s, nil
+}
+
+// scannable says why a column cannot be scanned, or nil.
+func scannable(c *schema.Column) error {
+	if c.MaxDefinitionLevel() != 0 || c.MaxRepetitionLevel() != 0 {
+		return fmt.Errorf("column %s is optional or repeated; the warehouse writes required columns", c.Name())
+	}
+	switch c.PhysicalType() {
+	case parquet.Types.ByteArray, parquet.Types.Int32:
+	case parquet.Types.Int64:
+		if ts, ok := c.LogicalType().(schema.TimestampLogicalType); ok && ts.TimeUnit() != schema.TimeUnitMicros {
+			return fmt.Errorf("column %s must be a timestamp in microseconds, got %s", c.Name(), c.LogicalType())
+		}
+	default:
+		return fmt.Errorf("column %s has physical type %s; want byte array, int64 or int32", c.Name(), c.PhysicalType())
+	}
+	return nil
+}
+
+// Next reads the next chunk of rows; false at the end or on an error (Err).
+func (s *ColumnScan) Next() bool {
+	if s.err != nil || s.closed {
+		return false
+	}
+	k := -1
+	ended := 0
+	for _, c := range s.cols {
+		if c.pos == c.n {
+			more, err := s.fill(c)
+			if err != nil {
+				s.err = &DataError{File: s.path, Field: c.name, Msg: "cannot read the column (corrupt?): " + err.Error()}
+				return false
+			}
+			if !more {
+				ended++
+				continue
+			}
+		}
+		if k < 0 || c.n-c.pos < k {
+			k = c.n - c.pos
+		}
+	}
+	if ended > 0 {
+		if ended < len(s.cols) || s.rows != s.pf.NumRows() {
+			s.err = &DataError{File: s.path, Msg: fmt.Sprintf("columns end after different numbers of rows (%d read of %d; corrupt?)", s.rows, s.pf.NumRows())}
+		}
+		return false
+	}
+	s.chunk.N = k
+	for _, c := range s.cols {
+		var col chunkColumn
+		switch {
+		case c.text != nil:
+			c.view = byteSlices(c.view, c.text[c.pos:c.pos+k])
+			col.text = c.view
+		case c.i64 != nil:
+			col.i64 = c.i64[c.pos : c.pos+k]
+		default:
+			col.i32 = c.i32[c.pos : c.pos+k]
+		}
+		c.pos += k
+		s.chunk.cols[c.name] = col
+	}
+	s.rows += int64(k)
+	return true
+}
+
+// byteSlices returns v's values as byte slices (the same type underneath)
+// in dst's storage.
+func byteSlices(dst [][]byte, v []parquet.ByteArray) [][]byte {
+	dst = dst[:0]
+	for _, b := range v {
+		dst = append(dst, b)
+	}
+	return dst
+}
+
+// fill reads c's next values (from the current page, or the next one,
+// moving on to the next row group), reporting false at the file's end.
+func (s *ColumnScan) fill(c *scanColumn) (bool, error) {
+	for {
+		if c.reader == nil || !c.reader.HasNext() {
+			if c.reader != nil {
+				if err := c.reader.Err(); err != nil {
+					return false, err
+				}
+			}
+			if c.rg+1 >= s.pf.NumRowGroups() {
+				return false, nil
+			}
+			c.rg++
+			r, err := s.pf.RowGroup(c.rg).Column(c.index)
+			if err != nil {
+				return false, err
+			}
+			c.reader = r
+		}
+		var n int64
+		var err error
+		switch r := c.reader.(type) {
+		case *file.ByteArrayColumnChunkReader:
+			if c.text == nil {
+				c.text = make([]parquet.ByteArray, scanBatch)
+			}
+			n, _, err = r.ReadBatchInPage(scanBatch, c.text, nil, nil)
+		case *file.Int64ColumnChunkReader:
+			if c.i64 == nil {
+				c.i64 = make([]int64, scanBatch)
+			}
+			n, _, err = r.ReadBatchInPage(scanBatch, c.i64, nil, nil)
+		case *file.Int32ColumnChunkReader:
+			if c.i32 == nil {
+				c.i32 = make([]int32, scanBatch)
+			}
+			n, _, err = r.ReadBatchInPage(scanBatch, c.i32, nil, nil)
+		default:
+			return false, fmt.Errorf("unexpected column reader %T", r)
+		}
+		if err != nil {
+			return false, err
+		}
+		if n > 0 {
+			c.pos, c.n = 0, int(n)
+			return true, nil
+		}
+	}
+}
+
+// Chunk is the chunk Next read, valid until the next Next.
+func (s *ColumnScan) Chunk() *ColumnChunk { return &s.chunk }
+
+// Err is the error that ended the scan, if any.
+func (s *ColumnScan) Err() error { return s.err }
+
+// Close closes the file.
+func (s *ColumnScan) Close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	return s.pf.Close()
+}

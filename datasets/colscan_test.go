@@ -1,0 +1,258 @@
+package datasets
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/parquet-go/parquet-go"
+)
+
+// scanTestRows are n warehouse rows sorted by customer, with repeating and
+// empty text, negative amounts and a spread of times.
+func scanTestRows(n int) []Transaction {
+	rows := make([]Transaction, n)
+	for i := range rows {
+		rows[i] = Transaction{
+			CustomerID: fmt.Sprintf("c%05d", i/7), OrderID: fmt.Sprintf("o%d", i/3), TS: 1_600_000_000_000_000 + int64(i)*7_919_000,
+			AmountCents: int64(i%101) - 20, Quantity: int32(i % 5), ProductID: fmt.Sprintf("p%d", i%37),
+			Category: []string{"", "books", "toys"}[i%3], Channel: []string{"web", "", "store", "app"}[i%4],
+			LineKind: []string{"", LineProduct, LineShipping}[i%3/2+i%5/4], DiscountCents: int64(i % 13), PointsEarned: int64(i % 11),
+		}
+		if i%9 == 0 {
+			rows[i].OrderID = ""
+		}
+	}
+	return rows
+}
+
+// writeScanTest writes rows as the warehouse does, in row groups of
+// perGroup rows and small pages, so that columns' pages end at different
+// rows.
+func writeScanTest(t *testing.T, rows []Transaction, perGroup int64) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "part-00000.parquet")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw := parquet.NewGenericWriter[Transaction](f, parquet.MaxRowsPerRowGroup(perGroup), parquet.PageBufferSize(600))
+	if _, err := pw.Write(rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := pw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// A scan of every column gives back the rows written, across pages that
+// end at different rows and across row groups, in chunks no longer than a
+// page; a column the file lacks is left out.
+func TestColumnScanReadsBackTheRows(t *testing.T) {
+	rows := scanTestRows(5003)
+	path := writeScanTest(t, rows, 1500)
+	pf, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pf.NumRowGroups() != 4 {
+		t.Fatalf("%d row groups, want 4", pf.NumRowGroups())
+	}
+	pf.Close()
+	cols := []string{ColCustomerID, ColOrderID, ColTS, ColAmountCents, ColQuantity, ColProductID, ColCategory, ColChannel,
+		ColLineKind, ColDiscount, ColPointsEarned, "no_such_column"}
+	s, err := openColumnScan(path, cols...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var got []Transaction
+	chunks := map[int]bool{}
+	for s.Next() {
+		c := s.Chunk()
+		if slices.Contains(c.Names(), "no_such_column") {
+			t.Fatal("a missing column is in the chunk")
+		}
+		chunks[c.N] = true
+		text := func(name string) [][]byte {
+			v, valid := c.Text(name)
+			if len(v) != c.N || valid != nil {
+				t.Fatalf("%s: %d values (validity %v) in a chunk of %d", name, len(v), valid != nil, c.N)
+			}
+			return v
+		}
+		cust, order, prod, cat, ch, kind := text(ColCustomerID), text(ColOrderID), text(ColProductID), text(ColCategory), text(ColChannel), text(ColLineKind)
+		ts, amt, disc, pe, qty := c.Int64s(ColTS), c.Int64s(ColAmountCents), c.Int64s(ColDiscount), c.Int64s(ColPointsEarned), c.Int32s(ColQuantity)
+		for i := range c.N {
+			got = append(got, Transaction{CustomerID: string(cust[i]), OrderID: string(order[i]), TS: ts[i], AmountCents: amt[i],
+				Quantity: qty[i], ProductID: string(prod[i]), Category: string(cat[i]), Channel: string(ch[i]), LineKind: string(kind[i]),
+				DiscountCents: disc[i], PointsEarned: pe[i]})
+		}
+	}
+	if err := s.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(rows) {
+		t.Fatalf("read %d rows, want %d", len(got), len(rows))
+	}
+	for i := range rows {
+		if got[i] != rows[i] {
+			t.Fatalf("row %d: got %+v, want %+v", i, got[i], rows[i])
+		}
+	}
+	if len(chunks) < 3 {
+		t.Errorf("chunk lengths %v: want pages of different columns to end at different rows", chunks)
+	}
+	if s.Next() {
+		t.Error("Next after the end")
+	}
+}
+
+// A column the scan cannot read (optional, a timestamp in another unit)
+// is a DataError naming the file and column; a damaged page is a DataError
+// naming the file, never a panic; a file with none of the columns is an
+// error.
+func TestColumnScanErrors(t *testing.T) {
+	dir := t.TempDir()
+	type optional struct {
+		CustomerID *string `parquet:"customer_id,optional"`
+	}
+	type millis struct {
+		TS int64 `parquet:"ts,timestamp(millisecond:utc)"`
+	}
+	write := func(name string, rows any) string {
+		path := filepath.Join(dir, name)
+		var err error
+		switch r := rows.(type) {
+		case []optional:
+			err = parquet.WriteFile(path, r)
+		case []millis:
+			err = parquet.WriteFile(path, r)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	id := "a"
+	for _, tc := range []struct {
+		path, col, want string
+	}{
+		{write("optional.parquet", []optional{{&id}, {nil}}), ColCustomerID, "optional or repeated"},
+		{write("millis.parquet", []millis{{1}}), ColTS, "must be a timestamp in microseconds"},
+	} {
+		_, err := openColumnScan(tc.path, tc.col)
+		var de *DataError
+		if !errors.As(err, &de) || de.File != tc.path || de.Field != tc.col || !strings.Contains(de.Msg, tc.want) {
+			t.Errorf("%s: got %v, want a DataError on %s naming %q", tc.path, err, tc.col, tc.want)
+		}
+	}
+	if _, err := openColumnScan(write("none.parquet", []millis{{1}}), ColCustomerID); err == nil {
+		t.Error("a file with none of the columns: want an error")
+	}
+
+	// Damage the middle of a good file's data pages.
+	path := writeScanTest(t, scanTestRows(4000), 4000)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := len(b) / 3; i < len(b)/3+400; i++ {
+		b[i] ^= 0x5a
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := openColumnScan(path, ColCustomerID, ColOrderID, ColTS, ColAmountCents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rows := 0
+	for s.Next() {
+		rows += s.Chunk().N
+	}
+	var de *DataError
+	if !errors.As(s.Err(), &de) || de.File != path {
+		t.Fatalf("damaged file: got %v after %d rows, want a DataError naming %s", s.Err(), rows, path)
+	}
+}
+
+// ChunkFromRecord views plain and dictionary text (nulls nil, with a
+// validity slice), int64s, int32s and microsecond timestamps (nulls 0) of
+// a sliced record; a timestamp in another unit is an error.
+func TestChunkFromRecord(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+	defer mem.AssertSize(t, 0)
+	sc := arrow.NewSchema([]arrow.Field{
+		{Name: "s", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "d", Type: &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}, Nullable: true},
+		{Name: "i", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		{Name: "q", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
+		{Name: "t", Type: &arrow.TimestampType{Unit: arrow.Microsecond}, Nullable: true},
+		{Name: "f", Type: arrow.PrimitiveTypes.Float64},
+	}, nil)
+	b := array.NewRecordBuilder(mem, sc)
+	defer b.Release()
+	b.Field(0).(*array.StringBuilder).AppendValues([]string{"skip", "ab", "", "x", "cde"}, []bool{true, true, true, false, true})
+	db := b.Field(1).(*array.BinaryDictionaryBuilder)
+	for _, v := range []string{"w", "v", "", "v", "w"} {
+		if v == "" {
+			db.AppendNull()
+		} else if err := db.AppendString(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.Field(2).(*array.Int64Builder).AppendValues([]int64{9, -1, 2, 3, 4}, []bool{true, true, false, true, true})
+	b.Field(3).(*array.Int32Builder).AppendValues([]int32{9, 1, 2, 3, 4}, []bool{true, false, true, true, true})
+	b.Field(4).(*array.TimestampBuilder).AppendValues([]arrow.Timestamp{9, 10, 20, 30, 40}, nil)
+	b.Field(5).(*array.Float64Builder).AppendValues([]float64{1, 2, 3, 4, 5}, nil)
+	full := b.NewRecordBatch()
+	defer full.Release()
+	rec := full.NewSlice(1, 5)
+	defer rec.Release()
+	c, err := ChunkFromRecord(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.N != 4 || !slices.Equal(c.Names(), []string{"d", "i", "q", "s", "t"}) {
+		t.Fatalf("N %d, columns %v", c.N, c.Names())
+	}
+	s, sv := c.Text("s")
+	if fmt.Sprintf("%q %v %v", s, sv, s[2] == nil) != `["ab" "" "" "cde"] [true true false true] true` {
+		t.Errorf("s: %q %v", s, sv)
+	}
+	d, dv := c.Text("d")
+	if fmt.Sprintf("%q %v", d, dv) != `["v" "" "v" "w"] [true false true true]` {
+		t.Errorf("d: %q %v", d, dv)
+	}
+	if !slices.Equal(c.Int64s("i"), []int64{-1, 0, 3, 4}) || !slices.Equal(c.Int32s("q"), []int32{0, 2, 3, 4}) ||
+		!slices.Equal(c.Int64s("t"), []int64{10, 20, 30, 40}) {
+		t.Errorf("i %v q %v t %v", c.Int64s("i"), c.Int32s("q"), c.Int64s("t"))
+	}
+	if v, valid := c.Text("i"); v != nil || valid != nil || c.Int64s("s") != nil || c.Int32s("f") != nil {
+		t.Error("a column read as another kind")
+	}
+
+	ms := arrow.NewSchema([]arrow.Field{{Name: "ts", Type: &arrow.TimestampType{Unit: arrow.Millisecond}}}, nil)
+	mb := array.NewRecordBuilder(mem, ms)
+	defer mb.Release()
+	mb.Field(0).(*array.TimestampBuilder).Append(1)
+	mrec := mb.NewRecordBatch()
+	defer mrec.Release()
+	if _, err := ChunkFromRecord(mrec); err == nil || !strings.Contains(err.Error(), "microseconds") {
+		t.Errorf("millisecond timestamps: got %v", err)
+	}
+}
