@@ -41,24 +41,47 @@ func newColumn(t arrow.DataType) featureColumn {
 	panic(fmt.Sprintf("features: no column for %s", t))
 }
 
-// validity is a column's bitmap of valid rows and its null count.
+// validity is a column's bitmap of valid rows and its null count. A
+// column without nulls keeps no bitmap (Arrow's "every row valid", which
+// the Parquet writer writes as it writes a bitmap of ones): most feature
+// columns have a value for every customer, and then a row costs a count.
 type validity struct {
-	bits  []byte
-	n     int // rows
+	bits  []byte // nil until the first null
+	n     int    // rows
 	nulls int
 }
 
 func (v *validity) reserve(n int) {
-	v.bits = growBytes(v.bits, (v.n+n+7)/8)
+	if v.nulls > 0 {
+		v.bits = growBytes(v.bits, (v.n+n+7)/8)
+	}
 }
 
 // add records one row, valid or not.
 func (v *validity) add(ok bool) {
+	if ok && v.nulls == 0 {
+		v.n++
+		return
+	}
+	if v.nulls == 0 { // the first null: the rows before it were valid
+		v.bits = ones(v.bits[:0], v.n)
+	}
 	v.bits = appendBit(v.bits, v.n, ok)
 	if !ok {
 		v.nulls++
 	}
 	v.n++
+}
+
+// ones appends a bitmap of n set bits to dst.
+func ones(dst []byte, n int) []byte {
+	for range n / 8 {
+		dst = append(dst, 0xff)
+	}
+	if n%8 != 0 {
+		dst = append(dst, byte(1)<<(n%8)-1)
+	}
+	return dst
 }
 
 // appendBit sets bit n of a bitmap of n bits to b, growing it by a byte
@@ -73,9 +96,14 @@ func appendBit(bits []byte, n int, b bool) []byte {
 	return bits
 }
 
-// take returns the bitmap buffer and null count and starts afresh.
+// take returns the bitmap buffer (nil when every row is valid) and null
+// count and starts afresh.
 func (v *validity) take() (*memory.Buffer, int, int) {
-	buf, n, nulls := memory.NewBufferBytes(v.bits), v.n, v.nulls
+	var buf *memory.Buffer
+	if v.nulls > 0 {
+		buf = memory.NewBufferBytes(v.bits)
+	}
+	n, nulls := v.n, v.nulls
 	*v = validity{}
 	return buf, n, nulls
 }

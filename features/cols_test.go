@@ -28,13 +28,13 @@ func TestColumnsMatchArrowBuilders(t *testing.T) {
 			}
 		}
 	}
-	var f64 f64Col
+	var f64, late f64Col
 	var i64 i64Col
 	var d32 date32Col
 	var bl boolCol
 	var str strCol
 	for _, n := range []int{0, 1, 7, 8, 9, 17, 64, 100} {
-		fb, ib, db := array.NewFloat64Builder(mem), array.NewInt64Builder(mem), array.NewDate32Builder(mem)
+		fb, lb, ib, db := array.NewFloat64Builder(mem), array.NewFloat64Builder(mem), array.NewInt64Builder(mem), array.NewDate32Builder(mem)
 		bb, sb := array.NewBooleanBuilder(mem), array.NewStringBuilder(mem)
 		if n > 50 {
 			f64.reserve(n)
@@ -50,6 +50,13 @@ func TestColumnsMatchArrowBuilders(t *testing.T) {
 				nullable(&f64, v)
 				fb.Append(v)
 			}
+			if i >= 13 && i%4 != 2 { // the first null after valid rows that end mid-byte
+				late.AppendNull()
+				lb.AppendNull()
+			} else {
+				late.Append(v)
+				lb.Append(v)
+			}
 			i64.Append(int64(i) - 5)
 			ib.Append(int64(i) - 5)
 			d32.Append(arrow.Date32(19000 + i))
@@ -64,7 +71,12 @@ func TestColumnsMatchArrowBuilders(t *testing.T) {
 			sb.Append(s)
 		}
 		same("float64", n, f64.array(), fb)
-		same("int64", n, i64.array(), ib)
+		same("float64, nulls from row 13", n, late.array(), lb)
+		i := i64.array()
+		if i.Data().Buffers()[0] != nil {
+			t.Errorf("int64, %d rows: a bitmap for a column without nulls", n)
+		}
+		same("int64", n, i, ib)
 		same("date32", n, d32.array(), db)
 		same("bool", n, bl.array(), bb)
 		same("string", n, str.array(), sb)
