@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"slices"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -153,7 +154,6 @@ type scanColumn struct {
 	rg     int // the row group its reader is in
 	reader file.ColumnChunkReader
 	text   []parquet.ByteArray
-	view   [][]byte // the chunk's text, text's values as byte slices
 	i64    []int64
 	i32    []int32
 	pos, n int
@@ -247,8 +247,7 @@ func (s *ColumnScan) Next() bool {
 		var col chunkColumn
 		switch {
 		case c.text != nil:
-			c.view = byteSlices(c.view, c.text[c.pos:c.pos+k])
-			col.text = c.view
+			col.text = byteSlices(c.text[c.pos : c.pos+k])
 		case c.i64 != nil:
 			col.i64 = c.i64[c.pos : c.pos+k]
 		default:
@@ -261,14 +260,13 @@ func (s *ColumnScan) Next() bool {
 	return true
 }
 
-// byteSlices returns v's values as byte slices (the same type underneath)
-// in dst's storage.
-func byteSlices(dst [][]byte, v []parquet.ByteArray) [][]byte {
-	dst = dst[:0]
-	for _, b := range v {
-		dst = append(dst, b)
+// byteSlices views parquet.ByteArray values as byte slices: the same type
+// underneath (type ByteArray []byte), so no value is copied.
+func byteSlices(v []parquet.ByteArray) [][]byte {
+	if len(v) == 0 {
+		return nil
 	}
-	return dst
+	return unsafe.Slice((*[]byte)(unsafe.Pointer(unsafe.SliceData(v))), len(v))
 }
 
 // fill reads c's next values (from the current page, or the next one,

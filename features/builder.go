@@ -330,7 +330,7 @@ func (d *LineDecoder) DecodeColumns(c *datasets.ColumnChunk) (*Lines, error) {
 	ls.hasDiscount = ls.hasDiscount || disc != nil
 	ls.hasPoints = ls.hasPoints || pe != nil || pr != nil
 	valid := func(v []bool, i int) bool { return v == nil || v[i] }
-	var catH, chH, prodH wordHash
+	var orderH, catH, chH, prodH wordHash
 	var lastKind []byte
 	lastNonProduct, kindSeen := false, false
 	for i := range c.N {
@@ -354,7 +354,7 @@ func (d *LineDecoder) DecodeColumns(c *datasets.ColumnChunk) (*Lines, error) {
 		}
 		l := line{ts: ts[i], amount: amt[i]}
 		if order != nil && valid(orderValid, i) && len(order[i]) > 0 {
-			l.order = fnv1a(order[i])
+			l.order, _ = orderH.of(order[i]) // an order's lines are in a row
 		} else {
 			l.order = uint64(d.rowInCust) | 1<<63 // each row is its own order
 		}
