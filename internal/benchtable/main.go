@@ -369,12 +369,37 @@ of zstd (ingest at 1M −0.7 s, the warehouse 144 → 230 MB); Snappy's fast mod
 (1.4 times faster, 6.5% bigger: 1.3 s of CPU a run at 1M). A histogram loop of one feature runs
 at 0.7 ns an add whatever its bins: the histograms are at the scalar limit.
 
+Session 30: the feature and KPI passes read the warehouse through pqarrow, which built Arrow
+arrays of every column of a 64k-row batch (dictionary arrays for the text, a string builder for
+the order ids) for the line decoder to read back row by row. They read the Parquet pages
+straight into plain column chunks now (datasets.ColumnScan: arrow-go's column chunk readers page
+by page, text as byte slices into the pages, integers as int64/int32 slices; a chunk runs to the
+nearest page end of its columns), and one decode loop serves the scan and Arrow batches
+(features.LineDecoder.DecodeColumns; datasets.ChunkFromRecord): one bucket's KPI columns at 1M
+98 → 62 ms. The decoder hashes a text value only when it differs from the row before (an
+order's lines, a customer's category), with FNV-1a written out instead of hash/fnv's interface.
+Measured back to back on this machine: churn features --force at 1M with feedback 4.0–4.2 → 3.5–3.7
+s (7.0–7.3 → 6.0–6.3 s of CPU, 0.48 → 0.43 GB peak RSS), churn kpis 1.70–2.14 → 1.40–1.71 s
+(0.25–0.27 → 0.19–0.20 GB), KPIs1M 1.68 → 1.34 s and Features1M 4.57 → 4.16 s (medians of six);
+the snapshots, KPI book, models and lists hold the same values, the models and lists are the
+same bytes. The snapshots keep customer_id in plain pages instead of a dictionary (one value a
+row: its dictionary was the column again), 1% smaller and about 0.3 s less CPU a snapshot; a
+feature column without nulls keeps no validity bitmap (the same bytes). Whole churn runs at 1M
+did not move measurably: two a binary back to back, 87.4 and 82.2 s at the session's start,
+81.2 and 85.2 s at its end. The tables above were remade this session on an AMD EPYC machine;
+session 29's came partly from an Intel Xeon, where the benchmarks whose code did not change ran
+1.1–3 times faster (ExplainGBDT 5.8 µs a row there, 10.3 µs here at rest, 17.3 µs within make
+bench), so compare rows across sessions only through the back-to-back figures of these
+paragraphs. Measured and not taken: snapshots without compression (3.1 times the bytes, 0.35 s
+less CPU a snapshot, the same wall time); a pooling allocator for reading snapshots back (the
+zeroing of fresh buffers is 10% of the read, Snappy's decoding 41%).
+
 Where the feature stage's time goes at 1M customers (churn features --force --cpuprofile, 2
-cores, 11.6M order lines with 2.9M feedback rows; profile in docs/profiles/features-1m.txt): 5.0 s
-and 0.6 GB peak RSS (session 20: 7.5 s). Of 9.0 s CPU: writing the snapshot 2.4 s (Snappy 0.9,
-page building), the builders 2.3 s (flush: behaviour, tiers, cancellations, attitude), reading
-the warehouse 2.0 s (zstd 0.6), decoding its lines 0.7 s, the feedback 0.6 s, the RFM quintiles
-0.1 s. Features1M (no feedback) takes 3.9 s. Reaching 1.5 s and KPIs1M's 1 s needs a warehouse
-reader that decodes Parquet pages straight into the builders' lines (no Arrow arrays between)
-and builders that keep their column buffers from bucket to bucket.
+cores, 11.6M order lines with 2.9M feedback rows; profile in docs/profiles/features-1m.txt): 3.8 s
+and 0.38 GB peak RSS on this session's AMD EPYC (session 23: 5.0 s on an Intel Xeon). Of 7.0 s
+CPU: the builders 2.3 s (flush: behaviour, tiers, cancellations, attitude), writing the snapshot
+1.8 s (Snappy 0.8, page building), reading the warehouse 0.9 s (zstd 0.6), decoding its lines
+0.6 s, the feedback 0.5 s. Reaching 1.5 s would take the builders and the snapshot writer to a
+third of their CPU; KPIs1M's 1 s, the builders' KPI part and zstd's decoding (0.5 s of its 2.4
+s of CPU) to about half.
 `
