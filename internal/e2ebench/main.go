@@ -4,8 +4,9 @@
 // churn generate, then churn run stage by stage (from its JSON stage logs),
 // with the peak resident memory of each process, and writes a Markdown
 // table beside the goals of issue 8 and the Python peers measured on the
-// same machine. make bench runs it for one million customers; make
-// bench-large for ten million.
+// same machine: the median and range of several runs (-runs), since one
+// run on a shared machine varies by ±15%. make bench runs it three times
+// for one million customers; make bench-large once for ten million.
 package main
 
 import (
@@ -19,6 +20,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -30,14 +32,18 @@ func main() {
 	bin := flag.String("bin", "bin/churn", "the churn binary")
 	out := flag.String("out", "docs/E2E.md", "Markdown file to write")
 	asOf := flag.String("as-of", "2025-12-31", "as-of date of the run")
-	memLimit := flag.String("memory-limit", "1536MiB", "also time a second churn run with this --memory-limit (empty: no second run)")
+	runs := flag.Int("runs", 3, "churn runs, each in a fresh work directory: the table gives each row's median and range")
+	memLimit := flag.String("memory-limit", "1536MiB", "also time a churn run with this --memory-limit (empty: no such run)")
 	flag.Parse()
+	if *runs < 1 {
+		log.Fatal("-runs must be at least 1")
+	}
 	tmp, err := os.MkdirTemp("", "churn-e2e-")
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(tmp)
-	data, work := filepath.Join(tmp, "data"), filepath.Join(tmp, "work")
+	data := filepath.Join(tmp, "data")
 
 	gen, err := run(*bin, nil, "generate", "--customers", fmt.Sprint(*customers), "--seed", fmt.Sprint(*seed), "--out", data)
 	if err != nil {
@@ -49,25 +55,34 @@ func main() {
 			sizes[f] = st.Size()
 		}
 	}
-	var stages []stageLog
-	chain, err := run(*bin, &stages, "run", "--workdir", work, "--as-of", *asOf, "--log-format", "json",
-		"--transactions", filepath.Join(data, "transactions.csv"), "--customers", filepath.Join(data, "customers.csv"),
-		"--feedback", filepath.Join(data, "feedback.csv"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	var limited *result
-	if *memLimit != "" {
-		var stages2 []stageLog // a fresh work directory: the same work again, under the limit
-		r, err := run(*bin, &stages2, "run", "--workdir", work+"-limited", "--as-of", *asOf, "--log-format", "json", "--memory-limit", *memLimit,
+	// chain runs churn run on the generated shop in a fresh work directory
+	// and removes it after (at 10M it holds tens of GB).
+	chain := func(name string, extra ...string) (result, []stageLog) {
+		work := filepath.Join(tmp, name)
+		var stages []stageLog
+		args := append([]string{"run", "--workdir", work, "--as-of", *asOf, "--log-format", "json",
 			"--transactions", filepath.Join(data, "transactions.csv"), "--customers", filepath.Join(data, "customers.csv"),
-			"--feedback", filepath.Join(data, "feedback.csv"))
+			"--feedback", filepath.Join(data, "feedback.csv")}, extra...)
+		r, err := run(*bin, &stages, args...)
 		if err != nil {
 			log.Fatal(err)
 		}
+		if err := os.RemoveAll(work); err != nil {
+			log.Fatal(err)
+		}
+		return r, stages
+	}
+	var measured []measure
+	for i := range *runs {
+		r, stages := chain(fmt.Sprintf("work-%d", i))
+		measured = append(measured, measureOf(r, stages))
+	}
+	var limited *result
+	if *memLimit != "" {
+		r, _ := chain("work-limited", "--memory-limit", *memLimit)
 		limited = &r
 	}
-	md := report(*customers, *seed, gen, chain, stages, sizes, *memLimit, limited)
+	md := report(*customers, *seed, gen, measured, sizes, *memLimit, limited)
 	if err := os.WriteFile(*out, []byte(md), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -137,37 +152,84 @@ func duration(stages []stageLog, name string) time.Duration {
 	return d
 }
 
-func report(customers, seed int, gen, chain result, stages []stageLog, sizes map[string]int64, memLimit string, limited *result) string {
+// measure is one churn run's rows of the table.
+type measure struct {
+	rows                                      int64
+	snapshots, passes                         int
+	ingest, features, clv, train, score, wall time.Duration
+	rssKB                                     int64
+}
+
+func measureOf(chain result, stages []stageLog) measure {
+	m := measure{wall: chain.wall, rssKB: chain.rssKB, ingest: duration(stages, "ingest"), clv: duration(stages, "clv"),
+		score: duration(stages, "score"), snapshots: countStage(stages, "features")}
+	for _, s := range stages {
+		if s.Stage == "ingest" {
+			m.rows = s.Rows
+		}
+	}
+	m.features, m.passes = passes(stages, "features")
+	m.train = duration(stages, "train") - duration(stages, "train snapshots") - m.clv
+	return m
+}
+
+// spread is the median of vs and, for more than one value, their range:
+// "16.7 s (15.9–17.7)".
+func spread[T time.Duration | int64](vs []T, format func(T) string) string {
+	s := slices.Clone(vs)
+	slices.Sort(s)
+	med := s[len(s)/2]
+	if len(s)%2 == 0 {
+		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	if len(s) == 1 {
+		return format(med)
+	}
+	num := func(v T) string { n, _, _ := strings.Cut(format(v), " "); return n }
+	return fmt.Sprintf("%s (%s–%s)", format(med), num(s[0]), num(s[len(s)-1]))
+}
+
+func report(customers, seed int, gen result, ms []measure, sizes map[string]int64, memLimit string, limited *result) string {
 	var b strings.Builder
 	secs := func(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }
 	gib := func(kb int64) string { return fmt.Sprintf("%.2f GiB", float64(kb)/(1<<20)) }
-	var rows int64
-	for _, s := range stages {
-		if s.Stage == "ingest" {
-			rows = s.Rows
+	col := func(f func(measure) time.Duration) string {
+		var vs []time.Duration
+		for _, m := range ms {
+			vs = append(vs, f(m))
 		}
+		return spread(vs, secs)
 	}
-	snap, clv, train := duration(stages, "train snapshots"), duration(stages, "clv"), duration(stages, "train")
-	feats, passes := passes(stages, "features")
+	var rss []int64
+	for _, m := range ms {
+		rss = append(rss, m.rssKB)
+	}
+	first := ms[0]
+	runs := "one `churn run`"
+	ours := "ours"
+	if len(ms) > 1 {
+		runs = fmt.Sprintf("%d `churn run`s, each in a fresh work directory,", len(ms))
+		ours = fmt.Sprintf("ours: median (range) of %d runs", len(ms))
+	}
 	fmt.Fprintf(&b, "## End to end: %s customers\n\n", thousands(customers))
 	fmt.Fprintf(&b, "Written by `go run ./internal/e2ebench -customers %d` (make bench; make bench-large for 10M): `churn generate --seed %d`, "+
-		"then one `churn run` with transactions, customers and feedback (%s rows; CSV %s), stages from its JSON log. "+
+		"then %s with transactions, customers and feedback (%s rows; CSV %s), stages from its JSON log. "+
 		"%d CPUs (GOMAXPROCS), %s. Peers: issue 8's measurements on this machine.\n\n",
-		customers, seed, thousands(int(rows)), mib(sizes), runtime.NumCPU(), cpuModel())
-	fmt.Fprintln(&b, "| stage | ours | goal (1M) | peer |")
+		customers, seed, runs, thousands(int(first.rows)), mib(sizes), runtime.NumCPU(), cpuModel())
+	fmt.Fprintf(&b, "| stage | %s | goal (1M) | peer |\n", ours)
 	fmt.Fprintln(&b, "|---|---:|---|---|")
 	fmt.Fprintf(&b, "| generate | %s | ≤ 5 s | Python generator 12 s |\n", secs(gen.wall))
-	fmt.Fprintf(&b, "| ingest CSV → Parquet (with customers, feedback) | %s | ≤ 2 s (transactions) | DuckDB load + Parquet write 1.3 s |\n", secs(duration(stages, "ingest")))
+	fmt.Fprintf(&b, "| ingest CSV → Parquet (with customers, feedback) | %s | ≤ 2 s (transactions) | DuckDB load + Parquet write 1.3 s |\n", col(func(m measure) time.Duration { return m.ingest }))
 	inPasses := "one pass"
-	if passes != 1 {
-		inPasses = fmt.Sprintf("%d passes", passes)
+	if first.passes != 1 {
+		inPasses = fmt.Sprintf("%d passes", first.passes)
 	}
-	fmt.Fprintf(&b, "| features: %d snapshots in %s | %s | ≤ 1.5 s a snapshot | pandas 8 s |\n", countStage(stages, "features"), inPasses, secs(feats))
-	fmt.Fprintf(&b, "| CLV fit + predict (model choice, tracking) | %s | ≤ 1 s | lifetimes 18 s |\n", secs(clv))
-	fmt.Fprintf(&b, "| churn train (candidates, validation, calibration) | %s | ≤ 6 s | sklearn 9.5 s |\n", secs(train-snap-clv))
-	fmt.Fprintf(&b, "| score + list + report | %s | ≤ 2 s | — |\n", secs(duration(stages, "score")))
-	fmt.Fprintf(&b, "| `churn run` end to end | %s | ≤ 12 s | Python stack ≈ 50 s |\n", secs(chain.wall))
-	fmt.Fprintf(&b, "| peak RSS of `churn run` | %s | ≤ 1 GiB | 1.08 GiB |\n", gib(chain.rssKB))
+	fmt.Fprintf(&b, "| features: %d snapshots in %s | %s | ≤ 1.5 s a snapshot | pandas 8 s |\n", first.snapshots, inPasses, col(func(m measure) time.Duration { return m.features }))
+	fmt.Fprintf(&b, "| CLV fit + predict (model choice, tracking) | %s | ≤ 1 s | lifetimes 18 s |\n", col(func(m measure) time.Duration { return m.clv }))
+	fmt.Fprintf(&b, "| churn train (candidates, validation, calibration) | %s | ≤ 6 s | sklearn 9.5 s |\n", col(func(m measure) time.Duration { return m.train }))
+	fmt.Fprintf(&b, "| score + list + report | %s | ≤ 2 s | — |\n", col(func(m measure) time.Duration { return m.score }))
+	fmt.Fprintf(&b, "| `churn run` end to end | %s | ≤ 12 s | Python stack ≈ 50 s |\n", col(func(m measure) time.Duration { return m.wall }))
+	fmt.Fprintf(&b, "| peak RSS of `churn run` | %s | ≤ 1 GiB | 1.08 GiB |\n", spread(rss, gib))
 	if limited != nil {
 		fmt.Fprintf(&b, "| `churn run --memory-limit %s`: end to end, peak RSS | %s, %s | | |\n", memLimit, secs(limited.wall), gib(limited.rssKB))
 	}

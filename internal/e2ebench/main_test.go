@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -27,5 +28,48 @@ func TestPasses(t *testing.T) {
 		if total, n := passes(c.logs, "features"); total != c.total || n != c.n {
 			t.Errorf("passes = %v, %d; want %v, %d", total, n, c.total, c.n)
 		}
+	}
+}
+
+// The table gives each row's median and, over several runs, the range;
+// train is its stage less the snapshots and CLV it logs inside it.
+func TestReportMedians(t *testing.T) {
+	logs := func(ingest, train string) []stageLog {
+		return []stageLog{
+			{Msg: "stage done", Stage: "ingest", Rows: 1234567, Duration: ingest},
+			{Stage: "features", Duration: "3s"}, {Stage: "features", Duration: "5s"},
+			{Stage: "train snapshots", Duration: "1ms"}, {Stage: "clv", Duration: "2s"},
+			{Stage: "train", Duration: train}, {Stage: "score", Duration: "4s"},
+		}
+	}
+	ms := []measure{
+		measureOf(result{wall: 30 * time.Second, rssKB: 3 << 20}, logs("10s", "20s")),
+		measureOf(result{wall: 25 * time.Second, rssKB: 1 << 20}, logs("12s", "22s")),
+		measureOf(result{wall: 40 * time.Second, rssKB: 2 << 20}, logs("9s", "30s")),
+	}
+	if ms[0].train != 20*time.Second-time.Millisecond-2*time.Second || ms[0].features != 5*time.Second || ms[0].rows != 1234567 {
+		t.Fatalf("measure %+v", ms[0])
+	}
+	md := report(1000, 1, result{wall: time.Second}, ms, nil, "", nil)
+	for _, want := range []string{
+		"ours: median (range) of 3 runs",
+		"3 `churn run`s, each in a fresh work directory,",
+		"1,234,567 rows",
+		"| ingest CSV → Parquet (with customers, feedback) | 10.0 s (9.0–12.0) |",
+		"| features: 2 snapshots in one pass | 5.0 s (5.0–5.0) |",
+		"| churn train (candidates, validation, calibration) | 20.0 s (18.0–28.0) |",
+		"| `churn run` end to end | 30.0 s (25.0–40.0) |",
+		"| peak RSS of `churn run` | 2.00 GiB (1.00–3.00) |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+	one := report(1000, 1, result{wall: time.Second}, ms[:1], nil, "", nil)
+	if !strings.Contains(one, "| `churn run` end to end | 30.0 s |") || strings.Contains(one, "median") {
+		t.Errorf("one run: want plain values:\n%s", one)
+	}
+	if got := spread([]time.Duration{4 * time.Second, 2 * time.Second}, func(d time.Duration) string { return d.String() }); got != "3s (2s–4s)" {
+		t.Errorf("median of two: %s", got)
 	}
 }
