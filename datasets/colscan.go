@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"slices"
 	"unsafe"
 
@@ -15,11 +16,12 @@ import (
 )
 
 // ColumnChunk is a run of rows as plain Go slices, one per column: text as
-// byte slices, integers and microsecond timestamps as int64 or int32. A
+// byte slices, integers and microsecond timestamps as int64 or int32,
+// doubles as float64. A
 // ColumnScan's chunks point into the Parquet pages (text values are not
 // copied) and are valid until its next Next; ChunkFromRecord's point into
-// the record. Null integers read as 0; a text column with nulls has a
-// validity slice (nil when every row is valid).
+// the record. Null integers read as 0, null doubles as NaN; a text column
+// with nulls has a validity slice (nil when every row is valid).
 type ColumnChunk struct {
 	N    int
 	cols map[string]chunkColumn
@@ -30,6 +32,7 @@ type chunkColumn struct {
 	valid []bool
 	i64   []int64
 	i32   []int32
+	f64   []float64
 }
 
 // Text returns the named text column and its validity (nil: all valid), or
@@ -45,6 +48,9 @@ func (c *ColumnChunk) Int64s(name string) []int64 { return c.cols[name].i64 }
 // Int32s returns the named int32 column, or nil.
 func (c *ColumnChunk) Int32s(name string) []int32 { return c.cols[name].i32 }
 
+// Float64s returns the named float64 column, or nil.
+func (c *ColumnChunk) Float64s(name string) []float64 { return c.cols[name].f64 }
+
 // Names lists the chunk's columns, sorted.
 func (c *ColumnChunk) Names() []string {
 	names := make([]string, 0, len(c.cols))
@@ -57,7 +63,8 @@ func (c *ColumnChunk) Names() []string {
 
 // ChunkFromRecord views rec as a ColumnChunk: its string and
 // dictionary-of-string columns as text, int64 and microsecond timestamp
-// columns as int64s, int32 columns as int32s; other columns are left out.
+// columns as int64s, int32 columns as int32s, float64 columns as float64s;
+// other columns are left out.
 // A timestamp in another unit is an error.
 func ChunkFromRecord(rec arrow.RecordBatch) (*ColumnChunk, error) {
 	n := int(rec.NumRows())
@@ -104,6 +111,13 @@ func ChunkFromRecord(rec arrow.RecordBatch) (*ColumnChunk, error) {
 					col.i32[i] = v.Value(i)
 				}
 			}
+		case *array.Float64:
+			col.f64 = make([]float64, n)
+			for i := range n {
+				if col.f64[i] = math.NaN(); v.IsValid(i) {
+					col.f64[i] = v.Value(i)
+				}
+			}
 		default:
 			continue
 		}
@@ -135,7 +149,7 @@ func stringBytes(a *array.String) [][]byte {
 // ColumnChunks, without building Arrow arrays: the warehouse's readers that
 // go through every row once (the feature builders) need no more. Its
 // columns must be required (no nulls), of byte-array, int64 or int32
-// physical type; an int64 timestamp must be in microseconds.
+// physical type, or double; an int64 timestamp must be in microseconds.
 type ColumnScan struct {
 	path   string
 	pf     *file.Reader
@@ -156,6 +170,7 @@ type scanColumn struct {
 	text   []parquet.ByteArray
 	i64    []int64
 	i32    []int32
+	f64    []float64
 	pos, n int
 }
 
@@ -202,13 +217,13 @@ func scannable(c *schema.Column) error {
 		return fmt.Errorf("column %s is optional or repeated; the warehouse writes required columns", c.Name())
 	}
 	switch c.PhysicalType() {
-	case parquet.Types.ByteArray, parquet.Types.Int32:
+	case parquet.Types.ByteArray, parquet.Types.Int32, parquet.Types.Double:
 	case parquet.Types.Int64:
 		if ts, ok := c.LogicalType().(schema.TimestampLogicalType); ok && ts.TimeUnit() != schema.TimeUnitMicros {
 			return fmt.Errorf("column %s must be a timestamp in microseconds, got %s", c.Name(), c.LogicalType())
 		}
 	default:
-		return fmt.Errorf("column %s has physical type %s; want byte array, int64 or int32", c.Name(), c.PhysicalType())
+		return fmt.Errorf("column %s has physical type %s; want byte array, int64, int32 or double", c.Name(), c.PhysicalType())
 	}
 	return nil
 }
@@ -250,8 +265,10 @@ func (s *ColumnScan) Next() bool {
 			col.text = byteSlices(c.text[c.pos : c.pos+k])
 		case c.i64 != nil:
 			col.i64 = c.i64[c.pos : c.pos+k]
-		default:
+		case c.i32 != nil:
 			col.i32 = c.i32[c.pos : c.pos+k]
+		default:
+			col.f64 = c.f64[c.pos : c.pos+k]
 		}
 		c.pos += k
 		s.chunk.cols[c.name] = col
@@ -307,6 +324,11 @@ func (s *ColumnScan) fill(c *scanColumn) (bool, error) {
 				c.i32 = make([]int32, scanBatch)
 			}
 			n, _, err = r.ReadBatchInPage(scanBatch, c.i32, nil, nil)
+		case *file.Float64ColumnChunkReader:
+			if c.f64 == nil {
+				c.f64 = make([]float64, scanBatch)
+			}
+			n, _, err = r.ReadBatchInPage(scanBatch, c.f64, nil, nil)
 		default:
 			return false, fmt.Errorf("unexpected column reader %T", r)
 		}
@@ -319,6 +341,9 @@ func (s *ColumnScan) fill(c *scanColumn) (bool, error) {
 		}
 	}
 }
+
+// Rows is the number of rows in the file.
+func (s *ColumnScan) Rows() int64 { return s.pf.NumRows() }
 
 // Chunk is the chunk Next read, valid until the next Next.
 func (s *ColumnScan) Chunk() *ColumnChunk { return &s.chunk }

@@ -3,6 +3,7 @@ package datasets
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -191,8 +192,9 @@ func TestColumnScanErrors(t *testing.T) {
 }
 
 // ChunkFromRecord views plain and dictionary text (nulls nil, with a
-// validity slice), int64s, int32s and microsecond timestamps (nulls 0) of
-// a sliced record; a timestamp in another unit is an error.
+// validity slice), int64s, int32s and microsecond timestamps (nulls 0) and
+// float64s (nulls NaN) of a sliced record, leaving other types out; a
+// timestamp in another unit is an error.
 func TestChunkFromRecord(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
 	defer mem.AssertSize(t, 0)
@@ -202,7 +204,8 @@ func TestChunkFromRecord(t *testing.T) {
 		{Name: "i", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
 		{Name: "q", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
 		{Name: "t", Type: &arrow.TimestampType{Unit: arrow.Microsecond}, Nullable: true},
-		{Name: "f", Type: arrow.PrimitiveTypes.Float64},
+		{Name: "f", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
+		{Name: "b", Type: arrow.FixedWidthTypes.Boolean},
 	}, nil)
 	b := array.NewRecordBuilder(mem, sc)
 	defer b.Release()
@@ -218,7 +221,8 @@ func TestChunkFromRecord(t *testing.T) {
 	b.Field(2).(*array.Int64Builder).AppendValues([]int64{9, -1, 2, 3, 4}, []bool{true, true, false, true, true})
 	b.Field(3).(*array.Int32Builder).AppendValues([]int32{9, 1, 2, 3, 4}, []bool{true, false, true, true, true})
 	b.Field(4).(*array.TimestampBuilder).AppendValues([]arrow.Timestamp{9, 10, 20, 30, 40}, nil)
-	b.Field(5).(*array.Float64Builder).AppendValues([]float64{1, 2, 3, 4, 5}, nil)
+	b.Field(5).(*array.Float64Builder).AppendValues([]float64{1, 2, 3, 4, 5}, []bool{true, true, false, true, true})
+	b.Field(6).(*array.BooleanBuilder).AppendValues([]bool{true, false, true, false, true}, nil)
 	full := b.NewRecordBatch()
 	defer full.Release()
 	rec := full.NewSlice(1, 5)
@@ -227,7 +231,7 @@ func TestChunkFromRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.N != 4 || !slices.Equal(c.Names(), []string{"d", "i", "q", "s", "t"}) {
+	if c.N != 4 || !slices.Equal(c.Names(), []string{"d", "f", "i", "q", "s", "t"}) {
 		t.Fatalf("N %d, columns %v", c.N, c.Names())
 	}
 	s, sv := c.Text("s")
@@ -242,7 +246,10 @@ func TestChunkFromRecord(t *testing.T) {
 		!slices.Equal(c.Int64s("t"), []int64{10, 20, 30, 40}) {
 		t.Errorf("i %v q %v t %v", c.Int64s("i"), c.Int32s("q"), c.Int64s("t"))
 	}
-	if v, valid := c.Text("i"); v != nil || valid != nil || c.Int64s("s") != nil || c.Int32s("f") != nil {
+	if f := c.Float64s("f"); len(f) != 4 || f[0] != 2 || !math.IsNaN(f[1]) || f[2] != 4 || f[3] != 5 {
+		t.Errorf("f %v", f)
+	}
+	if v, valid := c.Text("i"); v != nil || valid != nil || c.Int64s("s") != nil || c.Int32s("f") != nil || c.Float64s("i") != nil {
 		t.Error("a column read as another kind")
 	}
 

@@ -12,8 +12,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
@@ -366,63 +364,44 @@ func FeedbackForBucket(workdir string, b, n int) ([]Feedback, error) {
 	return out, nil
 }
 
-// readFeedbackColumns reads a feedback part through Arrow, column by
-// column: customer ids (sorted, so repeats are shared) and kinds are
-// interned rather than allocated per row; both come as dictionaries, so a
-// batch judges each distinct id and kind once.
+// readFeedbackColumns reads a feedback part page by page (ColumnScan):
+// customer ids (sorted) are copied once a customer and kinds interned, not
+// allocated per row.
 func readFeedbackColumns(path string) ([]Feedback, error) {
-	rr, closeFile, err := openParquetRecordsDict(context.Background(), path, memory.DefaultAllocator, []string{KeyCustomerID, KeyKind})
+	s, err := openColumnScan(path, KeyCustomerID, "ts", KeyKind, KeyScore)
 	if err != nil {
 		return nil, err
 	}
-	defer closeFile()
-	defer rr.Release()
-	var out []Feedback
-	var lastID string
-	var kindOf []string // a batch's kind dictionary, interned
-	intern := func(kind string) string {
-		if k := slices.Index(FeedbackKinds, kind); k >= 0 {
-			return FeedbackKinds[k]
+	defer s.Close()
+	out := make([]Feedback, 0, s.Rows())
+	var lastID, kind string
+	var lastKind []byte
+	kindSeen := false
+	for s.Next() {
+		c := s.Chunk()
+		ids, _ := c.Text(KeyCustomerID)
+		kinds, _ := c.Text(KeyKind)
+		ts, scores := c.Int64s("ts"), c.Float64s(KeyScore)
+		if ids == nil || ts == nil || kinds == nil || scores == nil {
+			return nil, &DataError{File: path, Msg: fmt.Sprintf("not a feedback table: columns %v", c.Names())}
 		}
-		return strings.Clone(kind)
-	}
-	for rr.Next() {
-		rec := rr.RecordBatch()
-		sc := rec.Schema()
-		get := func(name string) arrow.Array { return Column(rec, name) }
-		ids, ok1 := AsText(get(KeyCustomerID))
-		ts, ok2 := get("ts").(*array.Timestamp)
-		kinds, ok3 := AsText(get(KeyKind))
-		scores, ok4 := get(KeyScore).(*array.Float64)
-		if !ok1 || !ok2 || !ok3 || !ok4 {
-			return nil, fmt.Errorf("datasets: %s is not a feedback table: %s", path, sc)
-		}
-		sameID := ids.Repeats()
-		kindCodes, kindWords := kinds.Codes()
-		if kindCodes != nil {
-			kindOf = kindOf[:0]
-			for j := range kindWords.Len() {
-				kindOf = append(kindOf, intern(kindWords.Value(j)))
+		for i := range c.N {
+			if string(ids[i]) != lastID {
+				lastID = string(ids[i])
 			}
-		}
-		out = slices.Grow(out, int(rec.NumRows()))
-		for i := range int(rec.NumRows()) {
-			if !sameID.Same(i) {
-				if id := ids.Value(i); id != lastID {
-					lastID = strings.Clone(id)
+			if k := kinds[i]; !kindSeen || string(k) != string(lastKind) {
+				lastKind, kindSeen = k, true
+				if j := slices.Index(FeedbackKinds, string(k)); j >= 0 {
+					kind = FeedbackKinds[j]
+				} else {
+					kind = string(k)
 				}
 			}
-			var kind string
-			if kindCodes != nil && kinds.IsValid(i) {
-				kind = kindOf[kindCodes[i]]
-			} else {
-				kind = intern(kinds.Value(i))
-			}
-			out = append(out, Feedback{CustomerID: lastID, TS: int64(ts.Value(i)), Kind: kind, Score: scores.Value(i)})
+			out = append(out, Feedback{CustomerID: lastID, TS: ts[i], Kind: kind, Score: scores[i]})
 		}
 	}
-	if err := rr.Err(); err != nil {
-		return nil, fmt.Errorf("datasets: read %s: %w", path, err)
+	if err := s.Err(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
