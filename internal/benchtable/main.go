@@ -384,9 +384,13 @@ s (7.0–7.3 → 6.0–6.3 s of CPU, 0.48 → 0.43 GB peak RSS), churn kpis 1.70
 the snapshots, KPI book, models and lists hold the same values, the models and lists are the
 same bytes. The snapshots keep customer_id in plain pages instead of a dictionary (one value a
 row: its dictionary was the column again), 1% smaller and about 0.3 s less CPU a snapshot; a
-feature column without nulls keeps no validity bitmap (the same bytes). Whole churn runs at 1M
-did not move measurably: two a binary back to back, 87.4 and 82.2 s at the session's start,
-81.2 and 85.2 s at its end. The tables above were remade this session on an AMD EPYC machine;
+feature column without nulls keeps no validity bitmap (the same bytes). A bucket's feedback
+goes through the same scan into a slice sized from the file's row count (FeedbackForBucket at 1M
+30–50 → 17–21 ms a bucket; growing the slice chunk by chunk had made it slower than Arrow's
+64k-row batches). Whole churn runs at 1M did not move measurably: two a binary back to back,
+87.4 and 82.2 s at the session's start, 81.2 and 85.2 s at its end; the same binary in
+docs/E2E.md's three runs took 85.9–103.9 s. docs/E2E.md now gives each row's median and range
+over three runs (internal/e2ebench -runs; issue 8 asks for medians), bench-large one run. The tables above were remade this session on an AMD EPYC machine;
 session 29's came partly from an Intel Xeon, where the benchmarks whose code did not change ran
 1.1–3 times faster (ExplainGBDT 5.8 µs a row there, 10.3 µs here at rest, 17.3 µs within make
 bench), so compare rows across sessions only through the back-to-back figures of these
