@@ -119,6 +119,16 @@ func TestColumnScanReadsBackTheRows(t *testing.T) {
 	if s.Next() {
 		t.Error("Next after the end")
 	}
+
+	// A bucket without rows (more buckets than customers) scans as empty.
+	empty, err := openColumnScan(writeScanTest(t, nil, 1500), cols...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer empty.Close()
+	if empty.Next() || empty.Err() != nil || empty.Rows() != 0 {
+		t.Errorf("an empty file: Next, %v, %d rows", empty.Err(), empty.Rows())
+	}
 }
 
 // A column the scan cannot read (optional, a timestamp in another unit)
