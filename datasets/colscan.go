@@ -288,7 +288,15 @@ func byteSlices(v []parquet.ByteArray) [][]byte {
 
 // fill reads c's next values (from the current page, or the next one,
 // moving on to the next row group), reporting false at the file's end.
-func (s *ColumnScan) fill(c *scanColumn) (bool, error) {
+func (s *ColumnScan) fill(c *scanColumn) (more bool, err error) {
+	// arrow-go's decoders can panic on a damaged page (an index out of
+	// range) where pqarrow's reader would recover: a damaged file is an
+	// error, not a crash.
+	defer func() {
+		if r := recover(); r != nil {
+			more, err = false, fmt.Errorf("%v", r)
+		}
+	}()
 	for {
 		if c.reader == nil || !c.reader.HasNext() {
 			if c.reader != nil {
