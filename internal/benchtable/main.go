@@ -390,7 +390,13 @@ goes through the same scan into a slice sized from the file's row count (Feedbac
 64k-row batches). Whole churn runs at 1M did not move measurably: two a binary back to back,
 87.4 and 82.2 s at the session's start, 81.2 and 85.2 s at its end; the same binary in
 docs/E2E.md's three runs took 85.9–103.9 s. docs/E2E.md now gives each row's median and range
-over three runs (internal/e2ebench -runs; issue 8 asks for medians), bench-large one run. The tables above were remade this session on an AMD EPYC machine;
+over three runs (internal/e2ebench -runs; issue 8 asks for medians), bench-large one run. Ten
+million customers (docs/E2E-10M.md): 524.2 → 471.0 s and 4.46 → 4.42 GiB (479.8 s and 4.40 GiB
+under --memory-limit 6GiB), the six-snapshot pass 168.7 → 152.4 s; score and ingest, whose code
+barely changed, were faster too (123.1 → 94.5 s, 119.5 → 106.1 s), so part of it is the
+machine. A damaged warehouse page can make arrow-go's decoders panic (a nil pointer: 415 of
+32,000 single flipped bytes in a test file); pqarrow's reader recovers, and the scan now turns
+the panic into a DataError naming the file and column. The tables above were remade this session on an AMD EPYC machine;
 session 29's came partly from an Intel Xeon, where the benchmarks whose code did not change ran
 1.1–3 times faster (ExplainGBDT 5.8 µs a row there, 10.3 µs here at rest, 17.3 µs within make
 bench), so compare rows across sessions only through the back-to-back figures of these
