@@ -1,9 +1,7 @@
 package datasets
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"math"
 	"slices"
 	"unsafe"
@@ -91,33 +89,13 @@ func ChunkFromRecord(rec arrow.RecordBatch) (*ColumnChunk, error) {
 			if u := v.DataType().(*arrow.TimestampType).Unit; u != arrow.Microsecond {
 				return nil, fmt.Errorf("datasets: column %s must be in microseconds, got %s", f.Name, u)
 			}
-			col.i64 = make([]int64, n)
-			for i := range n {
-				if v.IsValid(i) {
-					col.i64[i] = int64(v.Value(i))
-				}
-			}
+			col.i64 = dense[int64](v.TimestampValues(), a, 0)
 		case *array.Int64:
-			col.i64 = make([]int64, n)
-			for i := range n {
-				if v.IsValid(i) {
-					col.i64[i] = v.Value(i)
-				}
-			}
+			col.i64 = dense[int64](v.Int64Values(), a, 0)
 		case *array.Int32:
-			col.i32 = make([]int32, n)
-			for i := range n {
-				if v.IsValid(i) {
-					col.i32[i] = v.Value(i)
-				}
-			}
+			col.i32 = dense[int32](v.Int32Values(), a, 0)
 		case *array.Float64:
-			col.f64 = make([]float64, n)
-			for i := range n {
-				if col.f64[i] = math.NaN(); v.IsValid(i) {
-					col.f64[i] = v.Value(i)
-				}
-			}
+			col.f64 = dense(v.Float64Values(), a, math.NaN())
 		default:
 			continue
 		}
@@ -130,6 +108,22 @@ func ChunkFromRecord(rec arrow.RecordBatch) (*ColumnChunk, error) {
 		c.cols[f.Name] = col
 	}
 	return c, nil
+}
+
+// dense copies a's values as T, with null for its nulls.
+func dense[T, S int32 | int64 | float64 | arrow.Timestamp](vals []S, a arrow.Array, null T) []T {
+	out := make([]T, len(vals))
+	for i, v := range vals {
+		out[i] = T(v)
+	}
+	if a.NullN() > 0 {
+		for i := range out {
+			if a.IsNull(i) {
+				out[i] = null
+			}
+		}
+	}
+	return out
 }
 
 // stringBytes returns each value of a as a slice of its data (nil where a
@@ -184,12 +178,9 @@ func OpenWarehouseBucketColumns(workdir string, b int, columns ...string) (*Colu
 }
 
 func openColumnScan(path string, columns ...string) (*ColumnScan, error) {
-	pf, err := file.OpenParquetFile(path, false)
+	pf, err := openParquetFile(path)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("datasets: open %s: %w", path, err)
-		}
-		return nil, &DataError{File: path, Msg: "not a readable Parquet file (corrupt?): " + err.Error()}
+		return nil, err
 	}
 	s := &ColumnScan{path: path, pf: pf, chunk: ColumnChunk{cols: make(map[string]chunkColumn, len(columns))}}
 	sc := pf.MetaData().Schema
@@ -300,7 +291,7 @@ func (s *ColumnScan) fill(c *scanColumn) (more bool, err error) {
 	for {
 		if c.reader == nil || !c.reader.HasNext() {
 			if c.reader != nil {
-				if err := c.reader.Err(); err != nil {
+				if err = c.reader.Err(); err != nil {
 					return false, err
 				}
 			}
@@ -308,14 +299,11 @@ func (s *ColumnScan) fill(c *scanColumn) (more bool, err error) {
 				return false, nil
 			}
 			c.rg++
-			r, err := s.pf.RowGroup(c.rg).Column(c.index)
-			if err != nil {
+			if c.reader, err = s.pf.RowGroup(c.rg).Column(c.index); err != nil {
 				return false, err
 			}
-			c.reader = r
 		}
 		var n int64
-		var err error
 		switch r := c.reader.(type) {
 		case *file.ByteArrayColumnChunkReader:
 			if c.text == nil {

@@ -275,13 +275,23 @@ func openParquetRecords(ctx context.Context, path string, mem memory.Allocator, 
 	return openParquetRecordsDict(ctx, path, mem, nil, columns...)
 }
 
-func openParquetRecordsDict(ctx context.Context, path string, mem memory.Allocator, dict []string, columns ...string) (array.RecordReader, func() error, error) {
+// openParquetFile opens path for reading; a file that is there but not
+// Parquet is a DataError.
+func openParquetFile(path string) (*file.Reader, error) {
 	pf, err := file.OpenParquetFile(path, false)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil, fmt.Errorf("datasets: open %s: %w", path, err)
+			return nil, fmt.Errorf("datasets: open %s: %w", path, err)
 		}
-		return nil, nil, &DataError{File: path, Msg: "not a readable Parquet file (corrupt?): " + err.Error()}
+		return nil, &DataError{File: path, Msg: "not a readable Parquet file (corrupt?): " + err.Error()}
+	}
+	return pf, nil
+}
+
+func openParquetRecordsDict(ctx context.Context, path string, mem memory.Allocator, dict []string, columns ...string) (array.RecordReader, func() error, error) {
+	pf, err := openParquetFile(path)
+	if err != nil {
+		return nil, nil, err
 	}
 	props := pqarrow.ArrowReadProperties{BatchSize: 64 * 1024}
 	for _, name := range dict {
