@@ -203,21 +203,28 @@ const missingBin = 255
 // across features in parallel with a fixed reduction order, so the model
 // depends on the data, config and seed only.
 func FitGBDT(names []string, X, y, Xv, yv []float64, cfg GBDTConfig) (*GBDT, error) {
+	m, _, err := fitGBDT(names, X, y, Xv, yv, cfg)
+	return m, err
+}
+
+// fitGBDT is FitGBDT, also returning the training rows' margins after the
+// last round grown (for the tests).
+func fitGBDT(names []string, X, y, Xv, yv []float64, cfg GBDTConfig) (*GBDT, []float64, error) {
 	cfg = cfg.withDefaults()
 	n, p := len(y), len(names)
 	switch {
 	case n == 0 || len(X) != n*p:
-		return nil, fmt.Errorf("models: gbdt: X has %d values, want %d×%d", len(X), n, p)
+		return nil, nil, fmt.Errorf("models: gbdt: X has %d values, want %d×%d", len(X), n, p)
 	case len(Xv) != len(yv)*p:
-		return nil, fmt.Errorf("models: gbdt: validation X has %d values, want %d×%d", len(Xv), len(yv), p)
+		return nil, nil, fmt.Errorf("models: gbdt: validation X has %d values, want %d×%d", len(Xv), len(yv), p)
 	case cfg.MaxBins < 2 || cfg.MaxBins > 255:
-		return nil, fmt.Errorf("models: gbdt: max bins must be 2..255, got %d", cfg.MaxBins)
+		return nil, nil, fmt.Errorf("models: gbdt: max bins must be 2..255, got %d", cfg.MaxBins)
 	case cfg.LearningRate <= 0 || cfg.Lambda < 0 || cfg.Subsample <= 0 || cfg.Subsample > 1 || cfg.ColSample <= 0 || cfg.ColSample > 1:
-		return nil, errors.New("models: gbdt: need learning rate > 0, lambda ≥ 0, subsample and colsample in (0, 1]")
+		return nil, nil, errors.New("models: gbdt: need learning rate > 0, lambda ≥ 0, subsample and colsample in (0, 1]")
 	}
 	pos, err := binaryLabels("gbdt", y)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m := &GBDT{Features: slices.Clone(names), Base: math.Log(pos / (float64(n) - pos))}
 	m.Thresholds = make([][]float64, p)
@@ -228,24 +235,38 @@ func FitGBDT(names []string, X, y, Xv, yv []float64, cfg GBDTConfig) (*GBDT, err
 		bins[j] = make([]uint8, n)
 	})
 	parallelRange(n, func(lo, hi int) { binRows(bins, X, lo, hi, m.Thresholds) })
-	rng := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))
+	src := rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)
+	rng := rand.New(src)                                    // the features' shuffle; the rows' draws take src's values directly
+	sample, unsampled := make([]int32, n), make([]int32, n) // a round's rows in and out of its sample
 	margin := make([]float64, n)
 	for i := range margin {
 		margin[i] = m.Base
 	}
 	vmargin, vloss := make([]float64, len(yv)), make([]float64, len(yv))
-	var sampled []bool // with subsampling, the rows of this round's sample
-	if cfg.Subsample < 1 {
-		sampled = make([]bool, n)
-	}
 	for i := range vmargin {
 		vmargin[i] = m.Base
+	}
+	// The validation rows in the training bins, walked as the training
+	// rows are; unless a value is +Inf: a split at a feature's last bin
+	// sends it left in the bins and right by its value (Tree.predict).
+	var vbins [][]uint8
+	var vrows []int32 // 0, 1, …: every validation row
+	if len(yv) > 0 && !hasPosInf(Xv) {
+		vrows = make([]int32, len(yv))
+		for i := range vrows {
+			vrows[i] = int32(i)
+		}
+		vbins = make([][]uint8, p)
+		for j := range vbins {
+			vbins[j] = make([]uint8, len(yv))
+		}
+		parallelRange(len(yv), func(lo, hi int) { binRows(vbins, Xv, lo, hi, m.Thresholds) })
 	}
 	g, h := make([]float64, n), make([]float64, n)
 	packed := make([]int64, n) // g and h quantized, packed (see quantize)
 	best, bestLoss := 0, math.Inf(1)
 	for round := range cfg.Trees {
-		rows := sampleRows(rng, n, cfg.Subsample)
+		rows, dropped := sampleRows(src, sample, unsampled, cfg.Subsample)
 		feats := sampleFeatures(rng, p, cfg.ColSample)
 		sc := gradients(packed, g, h, margin, y, len(rows), cfg.Seed, round)
 		t, leafRows := growTree(bins, packed, g, h, sc, rows, feats, cfg)
@@ -255,30 +276,16 @@ func FitGBDT(names []string, X, y, Xv, yv []float64, cfg GBDTConfig) (*GBDT, err
 			}
 		}
 		m.Trees = append(m.Trees, t)
-		if len(rows) == n { // every row is in a leaf's list
-			parallelEach(len(leafRows), false, func(k int) {
-				for _, i := range leafRows[k] {
-					margin[i] += t.Nodes[k].Value
-				}
-			})
-		} else {
-			// The sampled rows' leaves are known from the growing; only
-			// the others walk the tree (the same leaf either way).
-			parallelEach(len(leafRows), false, func(k int) {
-				for _, i := range leafRows[k] {
-					margin[i] += t.Nodes[k].Value
-					sampled[i] = true
-				}
-			})
-			parallelRange(n, func(lo, hi int) {
-				for i := lo; i < hi; i++ {
-					if sampled[i] {
-						sampled[i] = false
-						continue
-					}
-					margin[i] += t.leafBinned(bins, i)
-				}
-			})
+		// The sampled rows' leaves are known from the growing; only the
+		// others walk the tree (the same leaf either way).
+		parallelEach(len(leafRows), false, func(k int) {
+			for _, i := range leafRows[k] {
+				margin[i] += t.Nodes[k].Value
+			}
+		})
+		bt := t.binned()
+		if len(dropped) > 0 {
+			parallelRange(len(dropped), func(lo, hi int) { bt.addLeaves(margin, bins, dropped[lo:hi]) })
 		}
 		if len(yv) == 0 {
 			best = round + 1
@@ -286,8 +293,13 @@ func FitGBDT(names []string, X, y, Xv, yv []float64, cfg GBDTConfig) (*GBDT, err
 		}
 		// The rows' losses in parallel, summed in row order: the same sum.
 		parallelRange(len(yv), func(lo, hi int) {
+			if vbins != nil {
+				bt.addLeaves(vmargin, vbins, vrows[lo:hi])
+			}
 			for i := lo; i < hi; i++ {
-				vmargin[i] += t.predict(Xv[i*p : (i+1)*p])
+				if vbins == nil {
+					vmargin[i] += t.predict(Xv[i*p : (i+1)*p])
+				}
 				vloss[i] = logLoss(vmargin[i], yv[i])
 			}
 		})
@@ -304,7 +316,7 @@ func FitGBDT(names []string, X, y, Xv, yv []float64, cfg GBDTConfig) (*GBDT, err
 		}
 	}
 	m.Trees, m.BestRound = m.Trees[:best], best
-	return m, nil
+	return m, margin, nil
 }
 
 // logLoss is the logistic loss of margin s for label y.
@@ -418,21 +430,30 @@ func sortKey(f float64) uint64 {
 	return b | 1<<63
 }
 
-func sampleRows(rng *rand.Rand, n int, share float64) []int32 {
-	rows := make([]int32, 0, n)
+// sampleRows draws each row into the round's sample with probability
+// share, in row order, and returns the sample (in in, len n) and the rows
+// left out (in out, len n). The rows are those of rand.Rand.Float64() <
+// share on src, one value a row, as this did before: Float64 is
+// float64(u mod 2^53)/2^53, so the test is u mod 2^53 < ⌈share·2^53⌉ in
+// integers (share·2^53 is exact), and src is called directly, without
+// Rand's interface call; the row is written to both lists and the one it
+// belongs to advances, without a branch (7.5 → 2.8 ns a row).
+func sampleRows(src *rand.PCG, in, out []int32, share float64) (sample, left []int32) {
 	if share >= 1 {
-		rows = rows[:n]
-		for i := range rows {
-			rows[i] = int32(i)
+		for i := range in {
+			in[i] = int32(i)
 		}
-		return rows
+		return in, nil
 	}
-	for i := range n {
-		if rng.Float64() < share {
-			rows = append(rows, int32(i))
-		}
+	lim := uint64(math.Ceil(share * (1 << 53)))
+	k, d := 0, 0
+	for i := range in {
+		in[k], out[d] = int32(i), int32(i)
+		keep := int(((src.Uint64() & (1<<53 - 1)) - lim) >> 63) // 1 when below lim
+		k += keep
+		d += 1 - keep
 	}
-	return rows
+	return in[:k], out[:d]
 }
 
 func sampleFeatures(rng *rand.Rand, p int, share float64) []int {
@@ -800,20 +821,86 @@ func bestSplit(hs hist, feats []int, sum int64, sc qscale, cfg GBDTConfig) split
 	return best
 }
 
-// leafBinned returns the leaf weight for training row i through the bins.
-func (t *Tree) leafBinned(bins [][]uint8, i int) float64 {
-	k := 0
-	for {
-		nd := &t.Nodes[k]
+// binNode is a split packed for walking binned rows, as flatNode is for
+// keys: a row goes right when (bin + shift) mod 256 > bound. Missing
+// values (missingBin) go right, or with shift 1 wrap to 0 and go left; a
+// leaf points to itself with bound 255.
+type binNode struct {
+	left         int32
+	feat         int32
+	shift, bound uint8
+}
+
+// binnedTree is a tree packed for binned rows: nodes, leaf weights by
+// node, and depth.
+type binnedTree struct {
+	nodes  []binNode
+	values []float64
+	depth  int
+}
+
+func (t *Tree) binned() binnedTree {
+	f := binnedTree{nodes: make([]binNode, len(t.Nodes)), values: make([]float64, len(t.Nodes))}
+	depth := make([]int, len(t.Nodes))
+	for k, nd := range t.Nodes {
 		if nd.Left < 0 {
-			return nd.Value
+			f.nodes[k] = binNode{left: int32(k), bound: 255}
+			f.values[k] = nd.Value
+			continue
 		}
-		if b := bins[nd.Feature][i]; b == missingBin && nd.MissingLeft || b != missingBin && b <= nd.bin {
-			k = nd.Left
-		} else {
-			k = nd.Right
+		var shift uint8
+		if nd.MissingLeft {
+			shift = 1
+		}
+		f.nodes[k] = binNode{left: int32(nd.Left), feat: int32(nd.Feature), shift: shift, bound: nd.bin + shift} // bin ≤ 254
+		depth[nd.Left], depth[nd.Right] = depth[k]+1, depth[k]+1
+		f.depth = max(f.depth, depth[k]+1)
+	}
+	return f
+}
+
+// binStep moves row i from node k one level down, branch-free.
+func binStep(nodes []binNode, bins [][]uint8, k int32, i int) int32 {
+	nd := &nodes[k]
+	v := bins[nd.feat][i] + nd.shift // wraps
+	return nd.left + int32((uint32(nd.bound)-uint32(v))>>31)
+}
+
+// addLeaves adds the tree's leaf weight to margin[i] for each row i in
+// rows, four rows walking at a time (their loads overlap).
+func (f *binnedTree) addLeaves(margin []float64, bins [][]uint8, rows []int32) {
+	nodes, values := f.nodes, f.values
+	k := 0
+	for ; k+4 <= len(rows); k += 4 {
+		i0, i1, i2, i3 := int(rows[k]), int(rows[k+1]), int(rows[k+2]), int(rows[k+3])
+		var n0, n1, n2, n3 int32
+		for range f.depth {
+			n0, n1 = binStep(nodes, bins, n0, i0), binStep(nodes, bins, n1, i1)
+			n2, n3 = binStep(nodes, bins, n2, i2), binStep(nodes, bins, n3, i3)
+		}
+		margin[i0] += values[n0]
+		margin[i1] += values[n1]
+		margin[i2] += values[n2]
+		margin[i3] += values[n3]
+	}
+	for _, r := range rows[k:] {
+		i := int(r)
+		var nd int32
+		for range f.depth {
+			nd = binStep(nodes, bins, nd, i)
+		}
+		margin[i] += values[nd]
+	}
+}
+
+// hasPosInf reports whether X holds +Inf.
+func hasPosInf(X []float64) bool {
+	for _, v := range X {
+		if math.IsInf(v, 1) {
+			return true
 		}
 	}
+	return false
 }
 
 // predict returns the tree's leaf weight for row x.

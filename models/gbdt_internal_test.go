@@ -269,3 +269,118 @@ func TestExplainAVX512Exact(t *testing.T) {
 		}
 	}
 }
+
+// The rows' draws take the values rand.Rand.Float64() < share would, one
+// a row, and leave the source where Float64 calls would.
+func TestSampleRowsMatchesFloat64(t *testing.T) {
+	const n = 50_000
+	for _, share := range []float64{0.8, 0.5, 1.0 / 3, 1e-9, math.Nextafter(1, 0), 1} {
+		ref := rand.New(rand.NewPCG(7, 9))
+		src := rand.NewPCG(7, 9)
+		in, out := make([]int32, n), make([]int32, n)
+		for round := range 3 {
+			var wantIn, wantOut []int32
+			for i := range n {
+				if share >= 1 || ref.Float64() < share {
+					wantIn = append(wantIn, int32(i))
+				} else {
+					wantOut = append(wantOut, int32(i))
+				}
+			}
+			gotIn, gotOut := sampleRows(src, in, out, share)
+			if !slices.Equal(gotIn, wantIn) || !slices.Equal(gotOut, wantOut) {
+				t.Fatalf("share %v round %d: %d in, %d out; want %d, %d", share, round, len(gotIn), len(gotOut), len(wantIn), len(wantOut))
+			}
+		}
+		if ref.Uint64() != src.Uint64() {
+			t.Fatalf("share %v: the source moved on differently", share)
+		}
+	}
+}
+
+// The validation losses of early stopping are those of Tree.predict: on
+// binned rows (the thresholds' neighbours, missing values, −Inf, −0) and,
+// with +Inf among them (the neighbour above a split at a feature's last
+// bin, whose bound is the largest float), by value.
+func TestGBDTValidationLossMatchesPredict(t *testing.T) {
+	const p = 4
+	X, y := xorData(3000, p, 0.1, 1)
+	for i := 0; i < len(X); i += 7 {
+		X[i] = math.NaN()
+	}
+	// Validation rows only choose where to stop: the same trees grow.
+	cfg := GBDTConfig{Trees: 20, MaxDepth: 5, Subsample: 0.7, ColSample: 0.8, EarlyStopping: 100}
+	first, err := FitGBDT(names(p), X, y, nil, nil, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var Xv, yv []float64
+	for _, tr := range first.Trees {
+		for _, nd := range tr.Nodes {
+			if nd.Left < 0 {
+				continue
+			}
+			for _, v := range []float64{nd.Threshold, math.Nextafter(nd.Threshold, math.Inf(1)), math.Nextafter(nd.Threshold, math.Inf(-1)), math.NaN(), math.Inf(-1), math.Copysign(0, -1)} {
+				r := len(yv) % 3000
+				row := slices.Clone(X[r*p : (r+1)*p])
+				row[nd.Feature] = v
+				Xv, yv = append(Xv, row...), append(yv, y[r])
+			}
+		}
+	}
+	check := func(name string, Xv []float64) {
+		t.Helper()
+		m, err := FitGBDT(names(p), X, y, Xv, yv, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		trees := m.Trees
+		m.Trees = trees[:0]
+		for r, loss := range m.ValidLogLoss {
+			m.Trees = trees[:r+1]
+			want := 0.0
+			for i := range yv {
+				want += logLoss(m.Margin(Xv[i*p:(i+1)*p]), yv[i])
+			}
+			if want /= float64(len(yv)); loss != want {
+				t.Fatalf("%s: round %d: validation loss %v, by Tree.predict %v", name, r, loss, want)
+			}
+		}
+		if len(m.ValidLogLoss) != 20 {
+			t.Fatalf("%s: %d rounds", name, len(m.ValidLogLoss))
+		}
+	}
+	finite, infs := slices.Clone(Xv), 0
+	for i, v := range finite {
+		if math.IsInf(v, 1) {
+			finite[i] = math.MaxFloat64
+			infs++
+		}
+	}
+	if infs == 0 {
+		t.Fatal("no split at a last bin: no +Inf to test")
+	}
+	check("binned", finite)
+	check("with +Inf", Xv)
+}
+
+// The training rows' margins, kept up by the growing (sampled rows) and by
+// walking the bins (the others), are those of Tree.predict.
+func TestGBDTTrainingMarginsMatchPredict(t *testing.T) {
+	const p = 4
+	X, y := xorData(3000, p, 0.1, 1)
+	for i := 0; i < len(X); i += 7 {
+		X[i] = math.NaN()
+	}
+	for _, sub := range []float64{1, 0.7} {
+		m, margin, err := fitGBDT(names(p), X, y, nil, nil, GBDTConfig{Trees: 15, MaxDepth: 5, Subsample: sub, ColSample: 0.8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range y {
+			if want := m.Margin(X[i*p : (i+1)*p]); margin[i] != want {
+				t.Fatalf("subsample %v: row %d: margin %v, by Tree.predict %v", sub, i, margin[i], want)
+			}
+		}
+	}
+}
