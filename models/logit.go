@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 
 	"gonum.org/v1/gonum/optimize"
@@ -49,9 +50,11 @@ func FitLogit(names []string, X []float64, y []float64, cfg LogitConfig) (*Logit
 	m := &Logit{Features: append([]string(nil), names...), Lambda: cfg.Lambda}
 	m.Mean, m.SD = standardiser(X, n, p)
 	Z := make([]float64, n*p)
-	for i := 0; i < n; i++ {
-		m.standardise(Z[i*p:(i+1)*p], X[i*p:(i+1)*p])
-	}
+	parallelRange(n, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			m.standardise(Z[i*p:(i+1)*p], X[i*p:(i+1)*p])
+		}
+	})
 	// The loss and its gradient in one pass over the rows, in fixed chunks
 	// summed in order (reproducible whatever the cores); L-BFGS asks for
 	// both at each point, so the gradient of the last point is kept.
@@ -198,30 +201,41 @@ func logitTerm(s, y float64) (loss, resid float64) {
 
 func standardiser(X []float64, n, p int) (mean, sd []float64) {
 	// Two passes over the rows in order (a pass per feature would stride
-	// through memory): sums and counts, then squared deviations.
+	// through memory): sums and counts, then squared deviations. The
+	// columns are cut into a range per core, each summed in row order,
+	// so the sums are the same whatever the cores.
 	mean, sd = make([]float64, p), make([]float64, p)
 	count := make([]int, p)
-	for i := 0; i < n; i++ {
-		for j, v := range X[i*p : (i+1)*p] {
-			if !math.IsNaN(v) {
-				mean[j] += v
-				count[j]++
-			}
-		}
-	}
-	for j := range mean {
-		if count[j] > 0 {
-			mean[j] /= float64(count[j])
-		}
-	}
 	ss := make([]float64, p)
-	for i := 0; i < n; i++ {
-		for j, v := range X[i*p : (i+1)*p] {
-			if !math.IsNaN(v) {
-				ss[j] += (v - mean[j]) * (v - mean[j])
+	parts := min(p, runtime.GOMAXPROCS(0))
+	parallelEach(parts, false, func(k int) {
+		lo, hi := k*p/parts, (k+1)*p/parts
+		// The range's own sums (no cache line shared with another core's).
+		mu, cnt, sq := make([]float64, hi-lo), make([]int, hi-lo), make([]float64, hi-lo)
+		for i := 0; i < n; i++ {
+			for j, v := range X[i*p+lo : i*p+hi] {
+				if !math.IsNaN(v) {
+					mu[j] += v
+					cnt[j]++
+				}
 			}
 		}
-	}
+		for j := range mu {
+			if cnt[j] > 0 {
+				mu[j] /= float64(cnt[j])
+			}
+		}
+		for i := 0; i < n; i++ {
+			for j, v := range X[i*p+lo : i*p+hi] {
+				if !math.IsNaN(v) {
+					sq[j] += (v - mu[j]) * (v - mu[j])
+				}
+			}
+		}
+		copy(mean[lo:hi], mu)
+		copy(count[lo:hi], cnt)
+		copy(ss[lo:hi], sq)
+	})
 	for j := range sd {
 		sd[j] = 1
 		if count[j] > 1 && ss[j] > 0 {

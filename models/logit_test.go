@@ -250,3 +250,44 @@ func TestLogitTerms8(t *testing.T) {
 		}
 	}
 }
+
+// The standardiser's means and deviations, summed by column ranges on
+// several cores, are those of one pass over the rows in order.
+func TestStandardiserMatchesSerial(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, p := range []int{1, 2, 3, 63} {
+		n := 3001
+		X := make([]float64, n*p)
+		for i := range X {
+			X[i] = rng.NormFloat64() * 1e3
+			if rng.IntN(9) == 0 {
+				X[i] = math.NaN()
+			}
+		}
+		mean, count, ss := make([]float64, p), make([]int, p), make([]float64, p)
+		for i := range n {
+			for j, v := range X[i*p : (i+1)*p] {
+				if !math.IsNaN(v) {
+					mean[j] += v
+					count[j]++
+				}
+			}
+		}
+		for j := range mean {
+			mean[j] /= float64(count[j])
+		}
+		for i := range n {
+			for j, v := range X[i*p : (i+1)*p] {
+				if !math.IsNaN(v) {
+					ss[j] += (v - mean[j]) * (v - mean[j])
+				}
+			}
+		}
+		gotMean, gotSD := standardiser(X, n, p)
+		for j := range p {
+			if sd := math.Sqrt(ss[j] / float64(count[j])); gotMean[j] != mean[j] || gotSD[j] != sd {
+				t.Fatalf("p=%d column %d: mean %v sd %v, in order %v %v", p, j, gotMean[j], gotSD[j], mean[j], sd)
+			}
+		}
+	}
+}

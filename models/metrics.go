@@ -123,19 +123,58 @@ func Evaluate(p, y []float64) Metrics {
 }
 
 // RankDescending returns the rows by descending value, ties in row order:
-// a stable sort's order, from the faster unstable sort on a total order
-// (for values that are never NaN).
+// a stable sort's order. Values that are never NaN are a total order, so
+// a least-significant-digit radix sort of their order keys (stable, so
+// ties keep row order) gives it, byte by byte, skipping the bytes every
+// key shares (a score in (0, 1) has a few): at 1M scores about 25 ms
+// instead of 300 ms for a comparison sort. With a NaN (tied with every
+// value, which orders nothing) the comparison sort decides, as before.
 func RankDescending(p []float64) []int {
 	idx := make([]int, len(p))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortFunc(idx, func(a, b int) int {
-		if c := descending(p[a], p[b]); c != 0 {
-			return c
+	if len(p) < 512 || slices.ContainsFunc(p, math.IsNaN) {
+		for i := range idx {
+			idx[i] = i
 		}
-		return a - b
-	})
+		slices.SortFunc(idx, func(a, b int) int {
+			if c := descending(p[a], p[b]); c != 0 {
+				return c
+			}
+			return a - b
+		})
+		return idx
+	}
+	n := len(p)
+	keys, rows := make([]uint64, n), make([]int32, n)
+	var counts [8][256]int
+	for i, v := range p {
+		k := ^sortKey(v) // descending values, ascending keys; −0 is +0
+		keys[i], rows[i] = k, int32(i)
+		for d := range counts {
+			counts[d][byte(k>>(8*d))]++
+		}
+	}
+	keys2, rows2 := make([]uint64, n), make([]int32, n)
+	for d := range counts {
+		c := &counts[d]
+		if c[byte(keys[0]>>(8*d))] == n {
+			continue // every key has this byte
+		}
+		at := 0
+		for b, k := range c {
+			c[b] = at
+			at += k
+		}
+		shift := 8 * d
+		for i, k := range keys {
+			b := byte(k >> shift)
+			keys2[c[b]], rows2[c[b]] = k, rows[i]
+			c[b]++
+		}
+		keys, keys2, rows, rows2 = keys2, keys, rows2, rows
+	}
+	for i, r := range rows {
+		idx[i] = int(r)
+	}
 	return idx
 }
 

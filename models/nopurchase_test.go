@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -211,20 +212,48 @@ func TestExpectedPurchasesAllAndTotalLogLik(t *testing.T) {
 }
 
 // RankDescending orders rows as a stable sort by descending score does,
-// on scores with many ties, in runs and at random.
+// on scores with many ties, in runs and at random; continuous, signed,
+// ±0 and ±Inf; and with a NaN.
 func TestRankDescendingIsStable(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
-	for _, n := range []int{0, 1, 2, 17, 1000, 100_000} {
-		for _, levels := range []int{1, 3, 1000} {
+	special := []float64{0, math.Copysign(0, -1), math.Inf(1), math.Inf(-1), math.MaxFloat64, -math.MaxFloat64, math.SmallestNonzeroFloat64, -math.SmallestNonzeroFloat64}
+	for _, n := range []int{0, 1, 2, 17, 511, 512, 1000, 100_000} {
+		for _, levels := range []int{1, 3, 1000, 0, -1, -2, -3} {
 			p := make([]float64, n)
 			for i := range p {
-				p[i] = float64(rng.IntN(levels)) / float64(levels)
+				switch levels {
+				case 0: // continuous in (0, 1), as probabilities
+					p[i] = rng.Float64()
+				case -1: // signed, of every size, with the special values
+					p[i] = rng.NormFloat64() * math.Pow(10, float64(rng.IntN(40)-20))
+					if rng.IntN(10) == 0 {
+						p[i] = special[rng.IntN(len(special))]
+					}
+				case -3: // one value a bit above the others, which tie
+					p[i] = 0.5
+					if i == n/3 {
+						p[i] = math.Nextafter(0.5, 1)
+					}
+				case -2: // a NaN among ties: the comparison sort
+					p[i] = float64(rng.IntN(5))
+					if i == n/2 {
+						p[i] = math.NaN()
+					}
+				default:
+					p[i] = float64(rng.IntN(levels)) / float64(levels)
+				}
 			}
 			want := make([]int, n)
 			for i := range want {
 				want[i] = i
 			}
-			slices.SortStableFunc(want, func(a, b int) int { return descending(p[a], p[b]) })
+			if levels == -2 {
+				// NaN ties with every value: no order is the stable one;
+				// the comparison sort on (value, row) decides, as before.
+				slices.SortFunc(want, func(a, b int) int { return cmp.Or(descending(p[a], p[b]), a-b) })
+			} else {
+				slices.SortStableFunc(want, func(a, b int) int { return descending(p[a], p[b]) })
+			}
 			if got := RankDescending(p); !slices.Equal(got, want) {
 				t.Fatalf("%d rows, %d levels: order differs from the stable sort's", n, levels)
 			}
