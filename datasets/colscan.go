@@ -2,6 +2,7 @@ package datasets
 
 import (
 	"fmt"
+	"iter"
 	"math"
 	"slices"
 	"unsafe"
@@ -340,6 +341,34 @@ func (s *ColumnScan) fill(c *scanColumn) (more bool, err error) {
 
 // Rows is the number of rows in the file.
 func (s *ColumnScan) Rows() int64 { return s.pf.NumRows() }
+
+// Chunks iterates the scan's chunks (each valid until the loop moves on),
+// then its error, if any, with a nil chunk.
+func (s *ColumnScan) Chunks() iter.Seq2[*ColumnChunk, error] {
+	return func(yield func(*ColumnChunk, error) bool) {
+		for s.Next() {
+			if !yield(s.Chunk(), nil) {
+				return
+			}
+		}
+		if s.err != nil {
+			yield(nil, s.err)
+		}
+	}
+}
+
+// RecordChunks iterates recs as ColumnChunks (ChunkFromRecord), or the
+// error of the first that cannot be, with a nil chunk.
+func RecordChunks(recs []arrow.RecordBatch) iter.Seq2[*ColumnChunk, error] {
+	return func(yield func(*ColumnChunk, error) bool) {
+		for _, rec := range recs {
+			c, err := ChunkFromRecord(rec)
+			if !yield(c, err) || err != nil {
+				return
+			}
+		}
+	}
+}
 
 // Chunk is the chunk Next read, valid until the next Next.
 func (s *ColumnScan) Chunk() *ColumnChunk { return &s.chunk }

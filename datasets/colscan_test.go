@@ -207,17 +207,28 @@ func TestColumnScanErrors(t *testing.T) {
 		}
 		defer s.Close()
 		rows := 0
-		for s.Next() {
-			rows += s.Chunk().N
+		err = nil // the iterator's last word, which must be the scan's
+		for c, e := range s.Chunks() {
+			if e != nil {
+				if c != nil {
+					t.Fatal("a chunk with the error")
+				}
+				err = e
+				break
+			}
+			rows += c.N
+		}
+		if err != s.Err() {
+			t.Fatalf("Chunks ended on %v, the scan on %v", err, s.Err())
 		}
 		var de *DataError
 		switch {
-		case s.Err() == nil && rows == 4000:
+		case err == nil && rows == 4000:
 			return false, false
-		case errors.As(s.Err(), &de) && de.File == path:
+		case errors.As(err, &de) && de.File == path:
 			return true, strings.Contains(de.Msg, "runtime error")
 		}
-		t.Fatalf("damage at byte %d: got %v after %d rows, want a DataError naming %s", at, s.Err(), rows, path)
+		t.Fatalf("damage at byte %d: got %v after %d rows, want a DataError naming %s", at, err, rows, path)
 		return
 	}
 	failed, recovered := 0, 0
@@ -310,5 +321,18 @@ func TestChunkFromRecord(t *testing.T) {
 	defer mrec.Release()
 	if _, err := ChunkFromRecord(mrec); err == nil || !strings.Contains(err.Error(), "microseconds") {
 		t.Errorf("millisecond timestamps: got %v", err)
+	}
+	// RecordChunks: the good record's chunk, then the bad one's error, and
+	// nothing after it.
+	var seen []string
+	for c, err := range RecordChunks([]arrow.RecordBatch{rec, mrec, rec}) {
+		if err != nil {
+			seen = append(seen, fmt.Sprintf("error %v", c == nil))
+			continue
+		}
+		seen = append(seen, fmt.Sprint(c.N))
+	}
+	if fmt.Sprint(seen) != "[4 error true]" {
+		t.Errorf("RecordChunks gave %v", seen)
 	}
 }

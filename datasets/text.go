@@ -6,7 +6,7 @@ import (
 )
 
 // Text reads a text column stored as plain strings or as a
-// dictionary of strings (OpenWarehouseBucketDict).
+// dictionary of strings (as pqarrow reads a dictionary-typed column).
 type Text struct {
 	plain *array.String
 	dict  *array.Dictionary
@@ -44,47 +44,4 @@ func (c Text) IsValid(i int) bool {
 		return c.plain.IsValid(i)
 	}
 	return c.dict.IsValid(i)
-}
-
-// Codes returns the dictionary indices of c's rows and the dictionary's
-// words when c is dictionary-encoded with int32 indices, else nil: row i's
-// text is words.Value(codes[i]) where c.IsValid(i), as Value gives it.
-func (c Text) Codes() ([]int32, *array.String) {
-	if c.dict == nil {
-		return nil, nil
-	}
-	ix, ok := c.dict.Indices().(*array.Int32)
-	if !ok {
-		return nil, nil
-	}
-	return ix.Int32Values(), c.words
-}
-
-// Repeats tells, for the rows of a sorted text column read in order
-// (some may be skipped), whether a row holds the text of the row looked at
-// before it, by dictionary code and without comparing strings. It answers
-// false when it cannot tell (plain strings, nulls): the caller compares.
-type Repeats struct {
-	codes []int32
-	col   Text
-	last  int32 // the code of the row looked at last, −1 for none
-}
-
-// Repeats starts a Repeats over c's rows.
-func (c Text) Repeats() Repeats {
-	codes, _ := c.Codes()
-	return Repeats{codes: codes, col: c, last: -1}
-}
-
-// Same reports whether row i has the code of the row looked at last, and
-// makes row i that row.
-func (r *Repeats) Same(i int) bool {
-	if r.codes == nil || !r.col.IsValid(i) {
-		r.last = -1
-		return false
-	}
-	c := r.codes[i]
-	same := c == r.last
-	r.last = c
-	return same
 }

@@ -256,23 +256,7 @@ func WarehouseBucketPath(workdir string, b int) string {
 // lacks are skipped: older warehouses have fewer columns).
 func OpenWarehouseBucket(ctx context.Context, workdir string, b int, mem memory.Allocator, columns ...string) (array.RecordReader, func() error, error) {
 	path := filepath.Join(BucketDir(filepath.Join(workdir, WarehouseDir), b), "part-00000.parquet")
-	return openParquetRecordsDict(ctx, path, mem, nil, columns...)
-}
-
-// DictColumns are the warehouse's dictionary-encoded text columns.
-var DictColumns = []string{ColCustomerID, ColCategory, ColChannel, ColLineKind}
-
-// OpenWarehouseBucketDict is OpenWarehouseBucket with the DictColumns read
-// as Arrow dictionary arrays (indices into each batch's distinct values)
-// instead of materialised strings: the Parquet pages' dictionaries pass
-// through, which saves copying every value. Readers must accept both.
-func OpenWarehouseBucketDict(ctx context.Context, workdir string, b int, mem memory.Allocator, columns ...string) (array.RecordReader, func() error, error) {
-	path := filepath.Join(BucketDir(filepath.Join(workdir, WarehouseDir), b), "part-00000.parquet")
-	return openParquetRecordsDict(ctx, path, mem, DictColumns, columns...)
-}
-
-func openParquetRecords(ctx context.Context, path string, mem memory.Allocator, columns ...string) (array.RecordReader, func() error, error) {
-	return openParquetRecordsDict(ctx, path, mem, nil, columns...)
+	return openParquetRecords(ctx, path, mem, columns...)
 }
 
 // openParquetFile opens path for reading; a file that is there but not
@@ -288,17 +272,12 @@ func openParquetFile(path string) (*file.Reader, error) {
 	return pf, nil
 }
 
-func openParquetRecordsDict(ctx context.Context, path string, mem memory.Allocator, dict []string, columns ...string) (array.RecordReader, func() error, error) {
+func openParquetRecords(ctx context.Context, path string, mem memory.Allocator, columns ...string) (array.RecordReader, func() error, error) {
 	pf, err := openParquetFile(path)
 	if err != nil {
 		return nil, nil, err
 	}
 	props := pqarrow.ArrowReadProperties{BatchSize: 64 * 1024}
-	for _, name := range dict {
-		if i := pf.MetaData().Schema.ColumnIndexByName(name); i >= 0 {
-			props.SetReadDict(i, true)
-		}
-	}
 	fr, err := pqarrow.NewFileReader(pf, props, mem)
 	if err != nil {
 		pf.Close()

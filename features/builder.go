@@ -3,9 +3,9 @@ package features
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -742,14 +742,14 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// RepeatPurchaseDays returns, for sorted transaction batches, the UTC day
+// RepeatPurchaseDays returns, for sorted transaction chunks, the UTC day
 // (days since the epoch) of every repeat purchase day: each customer's
 // distinct purchase days after the first, in input order. Summed by week it
 // gives the cumulative repeat transactions of a BTYD tracking plot.
-func RepeatPurchaseDays(recs []arrow.RecordBatch) ([]int64, error) {
+func RepeatPurchaseDays(chunks iter.Seq2[*datasets.ColumnChunk, error]) ([]int64, error) {
 	var out []int64
 	var first, last int64
-	err := eachPurchaseDay(recs, func(_ string, newCustomer bool, d int64) {
+	err := eachPurchaseDay(chunks, func(_ string, newCustomer bool, d int64) {
 		if newCustomer {
 			first, last = d, d
 			return
@@ -766,9 +766,9 @@ func RepeatPurchaseDays(recs []arrow.RecordBatch) ([]int64, error) {
 // purchase day is at most lastFirst, keeping repeat days before end (days
 // since the epoch), and also returns those customers' first purchase days:
 // the calibration cohort of a tracking plot.
-func CohortRepeatDays(recs []arrow.RecordBatch, lastFirst, end int64) (repeat, first []int64, err error) {
+func CohortRepeatDays(chunks iter.Seq2[*datasets.ColumnChunk, error], lastFirst, end int64) (repeat, first []int64, err error) {
 	var f, last int64
-	err = eachPurchaseDay(recs, func(_ string, newCustomer bool, d int64) {
+	err = eachPurchaseDay(chunks, func(_ string, newCustomer bool, d int64) {
 		if newCustomer {
 			f, last = d, d
 			if f <= lastFirst {
@@ -785,31 +785,30 @@ func CohortRepeatDays(recs []arrow.RecordBatch, lastFirst, end int64) (repeat, f
 }
 
 // eachPurchaseDay calls fn for every purchase row (amount ≥ 0) of sorted
-// transaction batches with the row's UTC day; newCustomer marks a
-// customer's first row. It fails if the batches are not sorted by customer.
-func eachPurchaseDay(recs []arrow.RecordBatch, fn func(id string, newCustomer bool, day int64)) error {
+// transaction chunks with the row's UTC day; newCustomer marks a
+// customer's first row. It fails if the chunks are not sorted by customer.
+func eachPurchaseDay(chunks iter.Seq2[*datasets.ColumnChunk, error], fn func(id string, newCustomer bool, day int64)) error {
 	cur, started := "", false
-	for _, rec := range recs {
-		cust, ts, amt, err := dayColumns(rec)
+	for c, err := range chunks {
 		if err != nil {
 			return err
 		}
-		sameCust := cust.Repeats() // a row with the previous one's code is the same customer
-		for i := 0; i < int(rec.NumRows()); i++ {
-			if amt.Value(i) < 0 {
+		ids, _ := c.Text(datasets.ColCustomerID) // a null is nil: "", as the Arrow readers give it
+		ts, amt := c.Int64s(datasets.ColTS), c.Int64s(datasets.ColAmountCents)
+		if ids == nil || ts == nil || amt == nil {
+			return fmt.Errorf("features: transactions need text %s, timestamp %s and int64 %s; have %v", datasets.ColCustomerID, datasets.ColTS, datasets.ColAmountCents, c.Names())
+		}
+		ids, ts, amt = ids[:c.N], ts[:c.N], amt[:c.N]
+		for i, a := range amt {
+			if a < 0 {
 				continue
 			}
-			d := floorDiv(int64(ts.Value(i)), usPerDay)
-			if sameCust.Same(i) {
-				fn(cur, false, d)
-				continue
-			}
-			id := cust.Value(i)
-			if !started || id != cur {
-				if started && id < cur {
+			d := floorDiv(ts[i], usPerDay)
+			if id := ids[i]; !started || string(id) != cur {
+				if started && string(id) < cur {
 					return fmt.Errorf("features: input not sorted by customer_id (%q after %q)", id, cur)
 				}
-				cur, started = strings.Clone(id), true
+				cur, started = string(id), true
 				fn(cur, true, d)
 				continue
 			}
@@ -819,14 +818,14 @@ func eachPurchaseDay(recs []arrow.RecordBatch, fn func(id string, newCustomer bo
 	return nil
 }
 
-// DiscreteSummary returns the BG/BB summary of sorted transaction batches at
+// DiscreteSummary returns the BG/BB summary of sorted transaction chunks at
 // a cutoff day with opportunities of unitDays days: opportunity 0 holds a
 // customer's first purchase day, opportunities 1..n follow it up to and
 // including the cutoff day (n = ⌊(cutoff − first)/unitDays⌋), x counts the
 // opportunities 1..n with a purchase and t_x is the last of them (0 if none).
 // Customers whose first purchase is after the cutoff are left out.
-func DiscreteSummary(recs []arrow.RecordBatch, cutoff time.Time, unitDays int) (ids []string, x, tx, n []float64, err error) {
-	s, err := DiscreteHoldout(recs, cutoff, time.Time{}, unitDays)
+func DiscreteSummary(chunks iter.Seq2[*datasets.ColumnChunk, error], cutoff time.Time, unitDays int) (ids []string, x, tx, n []float64, err error) {
+	s, err := DiscreteHoldout(chunks, cutoff, time.Time{}, unitDays)
 	return s.IDs, s.X, s.Tx, s.N, err
 }
 
@@ -841,7 +840,7 @@ type Discrete struct {
 // DiscreteHoldout is DiscreteSummary plus, when holdoutEnd is after the
 // cutoff, each customer's holdout opportunities n+1 … ⌊(holdoutEnd − first)/unit⌋
 // and the number of them with a purchase.
-func DiscreteHoldout(recs []arrow.RecordBatch, cutoff, holdoutEnd time.Time, unitDays int) (Discrete, error) {
+func DiscreteHoldout(chunks iter.Seq2[*datasets.ColumnChunk, error], cutoff, holdoutEnd time.Time, unitDays int) (Discrete, error) {
 	var out Discrete
 	if unitDays < 1 {
 		return out, fmt.Errorf("features: unit of %d days", unitDays)
@@ -870,7 +869,7 @@ func DiscreteHoldout(recs []arrow.RecordBatch, cutoff, holdoutEnd time.Time, uni
 			}
 		}
 	}
-	err := eachPurchaseDay(recs, func(id string, newCustomer bool, d int64) {
+	err := eachPurchaseDay(chunks, func(id string, newCustomer bool, d int64) {
 		if newCustomer {
 			flush()
 			cur, first, lastOpp, count, lastHold, countHold, started = id, d, 0, 0, 0, 0, true
@@ -890,23 +889,6 @@ func DiscreteHoldout(recs []arrow.RecordBatch, cutoff, holdoutEnd time.Time, uni
 	}
 	flush()
 	return out, nil
-}
-
-// dayColumns returns the customer, timestamp and amount columns of a
-// transaction batch, checking their types.
-func dayColumns(rec arrow.RecordBatch) (datasets.Text, *array.Timestamp, *array.Int64, error) {
-	sc := rec.Schema()
-	ci, ti, ai := sc.FieldIndices(datasets.ColCustomerID), sc.FieldIndices(datasets.ColTS), sc.FieldIndices(datasets.ColAmountCents)
-	if len(ci) == 0 || len(ti) == 0 || len(ai) == 0 {
-		return datasets.Text{}, nil, nil, fmt.Errorf("features: batch needs %s, %s and %s", datasets.ColCustomerID, datasets.ColTS, datasets.ColAmountCents)
-	}
-	cust, ok1 := datasets.AsText(rec.Column(ci[0])) // plain or a dictionary
-	ts, ok2 := rec.Column(ti[0]).(*array.Timestamp)
-	amt, ok3 := rec.Column(ai[0]).(*array.Int64)
-	if !ok1 || !ok2 || !ok3 {
-		return datasets.Text{}, nil, nil, fmt.Errorf("features: unexpected column types in %s", sc)
-	}
-	return cust, ts, amt, nil
 }
 
 // smallSums adds int64 values by key: a customer's categories or channels,

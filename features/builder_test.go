@@ -213,7 +213,7 @@ func TestQuintileScoreAndSegments(t *testing.T) {
 func TestRepeatPurchaseDays(t *testing.T) {
 	mem := memory.DefaultAllocator
 	recs := batches(t, mem, fixture, 4)
-	days, err := RepeatPurchaseDays(recs)
+	days, err := RepeatPurchaseDays(datasets.RecordChunks(recs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +228,7 @@ func TestRepeatPurchaseDays(t *testing.T) {
 
 func TestDiscreteSummary(t *testing.T) {
 	recs := batches(t, memory.DefaultAllocator, fixture, 5)
-	ids, x, tx, n, err := DiscreteSummary(recs, time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC), 30)
+	ids, x, tx, n, err := DiscreteSummary(datasets.RecordChunks(recs), time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC), 30)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +241,7 @@ func TestDiscreteSummary(t *testing.T) {
 	// Holdout to 2024-12-31: a's opportunities 6..11 (days 180..359 after 01-10);
 	// 07-15 (day 187) is in 6 and 12-01 (day 326) in 10: x* = 2, n* = 356/30 − 5 = 6.
 	// b: day 1 (07-01) is opportunity 0, the first one's own: x* = 0, n* = 6.
-	h, err := DiscreteHoldout(recs, time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC), time.Date(2024, 12, 31, 0, 0, 0, 0, time.UTC), 30)
+	h, err := DiscreteHoldout(datasets.RecordChunks(recs), time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC), time.Date(2024, 12, 31, 0, 0, 0, 0, time.UTC), 30)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +298,7 @@ func TestCohortRepeatDays(t *testing.T) {
 		defer dict[k].Release()
 	}
 	for _, rs := range [][]arrow.RecordBatch{recs, dict} {
-		repeat, first, err := CohortRepeatDays(rs, d("2024-06-30"), d("2024-09-01"))
+		repeat, first, err := CohortRepeatDays(datasets.RecordChunks(rs), d("2024-06-30"), d("2024-09-01"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -306,6 +306,23 @@ func TestCohortRepeatDays(t *testing.T) {
 			fmt.Sprint(first) != fmt.Sprint([]int64{d("2024-01-10"), d("2024-06-30"), d("2023-01-01")}) {
 			t.Errorf("%s ids: repeat %v first %v", rs[0].Schema().Field(0).Type, repeat, first)
 		}
+	}
+}
+
+// The purchase-day readers refuse transactions out of customer order, or
+// without the columns they read, naming what is wrong.
+func TestPurchaseDaysRefuseBadInput(t *testing.T) {
+	recs := batches(t, memory.DefaultAllocator, fixture, 4)
+	reversed := slices.Clone(recs)
+	slices.Reverse(reversed)
+	if _, err := RepeatPurchaseDays(datasets.RecordChunks(reversed)); err == nil || !strings.Contains(err.Error(), "not sorted by customer_id") {
+		t.Errorf("batches out of order: %v", err)
+	}
+	cols := []arrow.Array{recs[0].Column(0)}
+	narrow := array.NewRecordBatch(arrow.NewSchema([]arrow.Field{recs[0].Schema().Field(0)}, nil), cols, recs[0].NumRows())
+	defer narrow.Release()
+	if _, err := RepeatPurchaseDays(datasets.RecordChunks([]arrow.RecordBatch{narrow})); err == nil || !strings.Contains(err.Error(), "need text customer_id") {
+		t.Errorf("no timestamp or amount: %v", err)
 	}
 }
 

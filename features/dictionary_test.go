@@ -16,7 +16,7 @@ import (
 	"github.com/churn-dev/churn/datasets"
 )
 
-// Text columns read as dictionaries (datasets.OpenWarehouseBucketDict)
+// Text columns read as dictionaries (as pqarrow reads dictionary-typed columns)
 // give the same snapshot as plain strings.
 func TestDictionaryTextColumns(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)

@@ -129,7 +129,7 @@ func LoadCLVData(ctx context.Context, in CLVInput, holdout bool) (CLVData, error
 		if holdout {
 			end = in.HoldoutEnd
 		}
-		s, err := features.DiscreteHoldout([]arrow.RecordBatch{rec}, in.CalibrationEnd, end, int(in.unitDays()))
+		s, err := features.DiscreteHoldout(datasets.RecordChunks([]arrow.RecordBatch{rec}), in.CalibrationEnd, end, int(in.unitDays()))
 		if err != nil {
 			return d, err
 		}
@@ -193,7 +193,7 @@ func LoadCLVData(ctx context.Context, in CLVInput, holdout bool) (CLVData, error
 		}
 	}
 	if holdout {
-		if d.RepeatDays, err = features.RepeatPurchaseDays([]arrow.RecordBatch{rec}); err != nil {
+		if d.RepeatDays, err = features.RepeatPurchaseDays(datasets.RecordChunks([]arrow.RecordBatch{rec})); err != nil {
 			return d, err
 		}
 	}

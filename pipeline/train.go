@@ -1123,28 +1123,12 @@ func clvTracking(ctx context.Context, cfg Config, art *CLVArtifact, m models.Pur
 	end := lastFirst + 1 + int64(cfg.Horizon)
 	repeats, firsts := make([][]int64, info.Buckets), make([][]int64, info.Buckets)
 	err = forEachBucket(ctx, cfg, "tracking", info.Buckets, func(b int) error {
-		rr, closeFile, err := datasets.OpenWarehouseBucketDict(ctx, cfg.Workdir, b, memory.DefaultAllocator,
-			datasets.ColCustomerID, datasets.ColTS, datasets.ColAmountCents)
+		scan, err := datasets.OpenWarehouseBucketColumns(cfg.Workdir, b, datasets.ColCustomerID, datasets.ColTS, datasets.ColAmountCents)
 		if err != nil {
 			return err
 		}
-		defer closeFile()
-		defer rr.Release()
-		var recs []arrow.RecordBatch
-		defer func() {
-			for _, r := range recs {
-				r.Release()
-			}
-		}()
-		for rr.Next() {
-			rec := rr.RecordBatch()
-			rec.Retain()
-			recs = append(recs, rec)
-		}
-		if err := rr.Err(); err != nil {
-			return err
-		}
-		repeats[b], firsts[b], err = features.CohortRepeatDays(recs, lastFirst, end)
+		defer scan.Close()
+		repeats[b], firsts[b], err = features.CohortRepeatDays(scan.Chunks(), lastFirst, end)
 		return err
 	})
 	if err != nil {
