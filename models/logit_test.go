@@ -291,3 +291,32 @@ func TestStandardiserMatchesSerial(t *testing.T) {
 		}
 	}
 }
+
+// ColumnMeans, by column ranges on several cores, are the means of each
+// column's values in row order, NaN left out.
+func TestColumnMeansMatchSerial(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, p := range []int{1, 2, 5, 63} {
+		n := 2999
+		X := make([]float64, n*p)
+		for i := range X {
+			X[i] = rng.NormFloat64() * 1e6
+			if rng.IntN(7) == 0 || i%p == 0 && i < n*p/2 {
+				X[i] = math.NaN()
+			}
+		}
+		got := ColumnMeans(X, p)
+		for j := range p {
+			s, c := 0.0, 0.0
+			for i := range n {
+				if v := X[i*p+j]; !math.IsNaN(v) {
+					s += v
+					c++
+				}
+			}
+			if s /= c; got[j] != s {
+				t.Fatalf("p=%d column %d: mean %v, in row order %v", p, j, got[j], s)
+			}
+		}
+	}
+}

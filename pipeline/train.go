@@ -12,6 +12,7 @@ import (
 	"math/bits"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -890,31 +891,35 @@ func firstDay(workdir string) (time.Time, error) {
 // of X (n×p) with y, ignoring missing values.
 func directions(X, y []float64, p int) []float64 {
 	// One pass over the rows with a set of sums per column (a pass per
-	// column would stride through the whole matrix p times); each column's
-	// sums still take the rows in order.
-	n, sx, sy, sxy, sxx := make([]float64, p), make([]float64, p), make([]float64, p), make([]float64, p), make([]float64, p)
-	for i, yi := range y {
-		for j, v := range X[i*p : (i+1)*p] {
-			if math.IsNaN(v) {
+	// column would stride through the whole matrix p times), a range of
+	// columns per core; each column's sums still take the rows in order.
+	out := make([]float64, p)
+	parts := min(p, runtime.GOMAXPROCS(0))
+	parallelChunks(parts, p, (p+parts-1)/parts, func(lo, hi int) {
+		w := hi - lo
+		n, sx, sy, sxy, sxx := make([]float64, w), make([]float64, w), make([]float64, w), make([]float64, w), make([]float64, w)
+		for i, yi := range y {
+			for j, v := range X[i*p+lo : i*p+hi] {
+				if math.IsNaN(v) {
+					continue
+				}
+				n[j]++
+				sx[j] += v
+				sy[j] += yi
+				sxy[j] += v * yi
+				sxx[j] += v * v
+			}
+		}
+		for j := range w {
+			if n[j] < 2 {
 				continue
 			}
-			n[j]++
-			sx[j] += v
-			sy[j] += yi
-			sxy[j] += v * yi
-			sxx[j] += v * v
+			cov := sxy[j]/n[j] - sx[j]/n[j]*sy[j]/n[j]
+			if sxx[j]/n[j]-(sx[j]/n[j])*(sx[j]/n[j]) > 0 && cov != 0 {
+				out[lo+j] = math.Copysign(1, cov)
+			}
 		}
-	}
-	out := make([]float64, p)
-	for j := range out {
-		if n[j] < 2 {
-			continue
-		}
-		cov := sxy[j]/n[j] - sx[j]/n[j]*sy[j]/n[j]
-		if sxx[j]/n[j]-(sx[j]/n[j])*(sx[j]/n[j]) > 0 && cov != 0 {
-			out[j] = math.Copysign(1, cov)
-		}
-	}
+	})
 	return out
 }
 
