@@ -472,12 +472,12 @@ func concatParts(dir string, m Manifest, recs []arrow.RecordBatch, mem memory.Al
 	return out, m, nil
 }
 
-// ForEachSnapshotPart reads the named columns of a committed snapshot part
-// by part, parts in parallel, and calls fn with each record batch and the
-// snapshot row number of its first row; a batch is released when fn
-// returns. Memory holds the parts being read, never the snapshot. fn is
-// called concurrently for different parts.
-func ForEachSnapshotPart(ctx context.Context, dir string, mem memory.Allocator, columns []string, fn func(first int64, rec arrow.RecordBatch) error) error {
+// ScanSnapshotParts scans the named columns of a committed snapshot part
+// by part, parts in parallel: fn gets each part's ColumnScan (closed when
+// fn returns) and the snapshot row number of the part's first row. Memory
+// holds a chunk of the parts being read, never the snapshot. fn is called
+// concurrently for different parts.
+func ScanSnapshotParts(ctx context.Context, dir string, columns []string, fn func(first int64, s *ColumnScan) error) error {
 	parts, _, err := SnapshotParts(dir)
 	if err != nil {
 		return err
@@ -487,26 +487,18 @@ func ForEachSnapshotPart(ctx context.Context, dir string, mem memory.Allocator, 
 		return err
 	}
 	return eachBucket(len(parts), func(i int) error {
-		recs, err := ReadParquetRecords(ctx, parts[i], mem, columns...)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		s, err := openColumnScan(parts[i], columns...)
 		if err != nil {
 			return err
 		}
-		defer func() {
-			for _, r := range recs {
-				r.Release()
-			}
-		}()
-		at := firsts[i]
-		for _, r := range recs {
-			if err := fn(at, r); err != nil {
-				return err
-			}
-			at += r.NumRows()
+		defer s.Close()
+		if s.Rows() != firsts[i+1]-firsts[i] {
+			return &DataError{File: parts[i], Msg: fmt.Sprintf("has %d rows, its footer said %d", s.Rows(), firsts[i+1]-firsts[i])}
 		}
-		if at != firsts[i+1] {
-			return &DataError{File: parts[i], Msg: fmt.Sprintf("has %d rows, its footer says %d", at-firsts[i], firsts[i+1]-firsts[i])}
-		}
-		return nil
+		return fn(firsts[i], s)
 	})
 }
 

@@ -19,8 +19,9 @@ import (
 // doubles as float64. A
 // ColumnScan's chunks point into the Parquet pages (text values are not
 // copied) and are valid until its next Next; ChunkFromRecord's point into
-// the record. Null integers read as 0, null doubles as NaN; a text column
-// with nulls has a validity slice (nil when every row is valid).
+// the record. Null integers read as 0, null doubles as NaN, null text as
+// nil; a column that may hold nulls has a validity slice (Valid; nil when
+// every row is valid).
 type ColumnChunk struct {
 	N    int
 	cols map[string]chunkColumn
@@ -38,8 +39,15 @@ type chunkColumn struct {
 // nil when the chunk has no such text column.
 func (c *ColumnChunk) Text(name string) ([][]byte, []bool) {
 	col := c.cols[name]
+	if col.text == nil {
+		return nil, nil
+	}
 	return col.text, col.valid
 }
+
+// Valid returns the named column's validity: nil when every row is valid
+// (or there is no such column).
+func (c *ColumnChunk) Valid(name string) []bool { return c.cols[name].valid }
 
 // Int64s returns the named int64 (or timestamp) column, or nil.
 func (c *ColumnChunk) Int64s(name string) []int64 { return c.cols[name].i64 }
@@ -100,7 +108,7 @@ func ChunkFromRecord(rec arrow.RecordBatch) (*ColumnChunk, error) {
 		default:
 			continue
 		}
-		if col.text != nil && a.NullN() > 0 {
+		if a.NullN() > 0 {
 			col.valid = make([]bool, n)
 			for i := range n {
 				col.valid[i] = a.IsValid(i)
@@ -141,10 +149,11 @@ func stringBytes(a *array.String) [][]byte {
 }
 
 // ColumnScan reads columns of a Parquet file page by page straight into
-// ColumnChunks, without building Arrow arrays: the warehouse's readers that
-// go through every row once (the feature builders) need no more. Its
-// columns must be required (no nulls), of byte-array, int64 or int32
-// physical type, or double; an int64 timestamp must be in microseconds.
+// ColumnChunks, without building Arrow arrays: the readers that go through
+// every row once (the feature builders, the design matrices) need no more.
+// Its columns must be required or optional (not repeated), of byte-array,
+// int64 or int32 physical type, or double; an int64 timestamp must be in
+// microseconds. An optional column's chunks have a validity slice.
 type ColumnScan struct {
 	path   string
 	pf     *file.Reader
@@ -166,6 +175,8 @@ type scanColumn struct {
 	i64    []int64
 	i32    []int32
 	f64    []float64
+	def    []int16 // an optional column's definition levels (1: a value)
+	valid  []bool  // and its validity, by row of the values
 	pos, n int
 }
 
@@ -194,7 +205,11 @@ func openColumnScan(path string, columns ...string) (*ColumnScan, error) {
 			pf.Close()
 			return nil, &DataError{File: path, Field: name, Msg: err.Error()}
 		}
-		s.cols = append(s.cols, &scanColumn{name: name, index: i, rg: -1})
+		c := &scanColumn{name: name, index: i, rg: -1}
+		if sc.Column(i).MaxDefinitionLevel() == 1 {
+			c.def, c.valid = make([]int16, scanBatch), make([]bool, scanBatch)
+		}
+		s.cols = append(s.cols, c)
 	}
 	if len(s.cols) == 0 {
 		pf.Close()
@@ -205,8 +220,8 @@ func openColumnScan(path string, columns ...string) (*ColumnScan, error) {
 
 // scannable says why a column cannot be scanned, or nil.
 func scannable(c *schema.Column) error {
-	if c.MaxDefinitionLevel() != 0 || c.MaxRepetitionLevel() != 0 {
-		return fmt.Errorf("column %s is optional or repeated; the warehouse writes required columns", c.Name())
+	if c.MaxDefinitionLevel() > 1 || c.MaxRepetitionLevel() != 0 {
+		return fmt.Errorf("column %s is repeated or nested; want a flat column", c.Name())
 	}
 	switch c.PhysicalType() {
 	case parquet.Types.ByteArray, parquet.Types.Int32, parquet.Types.Double:
@@ -252,6 +267,9 @@ func (s *ColumnScan) Next() bool {
 	s.chunk.N = k
 	for _, c := range s.cols {
 		var col chunkColumn
+		if c.def != nil {
+			col.valid = c.valid[c.pos : c.pos+k]
+		}
 		switch {
 		case c.text != nil:
 			col.text = byteSlices(c.text[c.pos : c.pos+k])
@@ -305,27 +323,36 @@ func (s *ColumnScan) fill(c *scanColumn) (more bool, err error) {
 			}
 		}
 		var n int64
+		var v int // values read: fewer than n rows when some are null
 		switch r := c.reader.(type) {
 		case *file.ByteArrayColumnChunkReader:
 			if c.text == nil {
 				c.text = make([]parquet.ByteArray, scanBatch)
 			}
-			n, _, err = r.ReadBatchInPage(scanBatch, c.text, nil, nil)
+			if n, v, err = r.ReadBatchInPage(scanBatch, c.text, c.def, nil); err == nil {
+				spread(c, c.text, int(n), v, nil)
+			}
 		case *file.Int64ColumnChunkReader:
 			if c.i64 == nil {
 				c.i64 = make([]int64, scanBatch)
 			}
-			n, _, err = r.ReadBatchInPage(scanBatch, c.i64, nil, nil)
+			if n, v, err = r.ReadBatchInPage(scanBatch, c.i64, c.def, nil); err == nil {
+				spread(c, c.i64, int(n), v, 0)
+			}
 		case *file.Int32ColumnChunkReader:
 			if c.i32 == nil {
 				c.i32 = make([]int32, scanBatch)
 			}
-			n, _, err = r.ReadBatchInPage(scanBatch, c.i32, nil, nil)
+			if n, v, err = r.ReadBatchInPage(scanBatch, c.i32, c.def, nil); err == nil {
+				spread(c, c.i32, int(n), v, 0)
+			}
 		case *file.Float64ColumnChunkReader:
 			if c.f64 == nil {
 				c.f64 = make([]float64, scanBatch)
 			}
-			n, _, err = r.ReadBatchInPage(scanBatch, c.f64, nil, nil)
+			if n, v, err = r.ReadBatchInPage(scanBatch, c.f64, c.def, nil); err == nil {
+				spread(c, c.f64, int(n), v, math.NaN())
+			}
 		default:
 			return false, fmt.Errorf("unexpected column reader %T", r)
 		}
@@ -336,6 +363,33 @@ func (s *ColumnScan) fill(c *scanColumn) (more bool, err error) {
 			c.pos, c.n = 0, int(n)
 			return true, nil
 		}
+	}
+}
+
+// spread moves an optional column's v values, read packed at the front of
+// vals, to their rows among the n just read (by the definition levels),
+// puts null in the others and sets the validity; a required column's
+// values are its rows already.
+func spread[T any](c *scanColumn, vals []T, n, v int, null T) {
+	if c.def == nil {
+		return
+	}
+	if v > n {
+		panic(fmt.Sprintf("%d values for %d rows", v, n)) // a damaged page; fill recovers
+	}
+	j := v - 1
+	for i := n - 1; i >= 0; i-- { // back to front: a value moves only to a later row
+		ok := c.def[i] == 1
+		c.valid[i] = ok
+		if ok {
+			vals[i] = vals[j]
+			j--
+		} else {
+			vals[i] = null
+		}
+	}
+	if j != -1 {
+		panic(fmt.Sprintf("%d values for %d defined rows", v, v-1-j)) // a damaged page
 	}
 }
 

@@ -13,7 +13,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	pqparquet "github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
 )
@@ -132,14 +134,111 @@ func TestColumnScanReadsBackTheRows(t *testing.T) {
 	}
 }
 
-// A column the scan cannot read (optional, a timestamp in another unit)
+// Optional columns, written as the snapshots are (pqarrow, from Arrow
+// columns with nulls), read back with their nulls: NaN, 0 or nil and the
+// validity; across row groups and pages that end at different rows.
+func TestColumnScanOptionalColumns(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+	defer mem.AssertSize(t, 0)
+	const n = 5000
+	sc := arrow.NewSchema([]arrow.Field{
+		{Name: "f", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
+		{Name: "i", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		{Name: "q", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
+		{Name: "s", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "r", Type: arrow.PrimitiveTypes.Float64}, // required
+	}, nil)
+	b := array.NewRecordBuilder(mem, sc)
+	defer b.Release()
+	null := func(k, i int) bool { return (i*(k+3))%(7+k) == 0 || i/400%5 == k } // some runs of nulls, some scattered
+	for i := range n {
+		for k := range 4 {
+			if null(k, i) {
+				b.Field(k).AppendNull()
+				continue
+			}
+			switch k {
+			case 0:
+				b.Field(0).(*array.Float64Builder).Append(float64(i) / 4)
+			case 1:
+				b.Field(1).(*array.Int64Builder).Append(int64(i) - 2500)
+			case 2:
+				b.Field(2).(*array.Int32Builder).Append(int32(i % 97))
+			case 3:
+				b.Field(3).(*array.StringBuilder).Append(fmt.Sprint("v", i%13))
+			}
+		}
+		b.Field(4).(*array.Float64Builder).Append(float64(i))
+	}
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	tbl := array.NewTableFromRecords(sc, []arrow.RecordBatch{rec})
+	defer tbl.Release()
+	path := filepath.Join(t.TempDir(), "opt.parquet")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	props := pqparquet.NewWriterProperties(pqparquet.WithDataPageSize(700), pqparquet.WithDictionaryDefault(false), pqparquet.WithAllocator(mem))
+	if err := pqarrow.WriteTable(tbl, f, 1800, props, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem))); err != nil {
+		t.Fatal(err)
+	}
+	s, err := openColumnScan(path, "f", "i", "q", "s", "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	row, lengths := 0, map[int]bool{}
+	for c, err := range s.Chunks() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		lengths[c.N] = true
+		fv, iv, qv, rv := c.Float64s("f"), c.Int64s("i"), c.Int32s("q"), c.Float64s("r")
+		sv, svalid := c.Text("s")
+		if c.Valid("r") != nil {
+			t.Fatal("a required column with a validity slice")
+		}
+		for k := range c.N {
+			i := row + k
+			for col, valid := range [][]bool{c.Valid("f"), c.Valid("i"), c.Valid("q"), svalid} {
+				if valid[k] == null(col, i) {
+					t.Fatalf("row %d column %d: valid %v", i, col, valid[k])
+				}
+			}
+			wantF := float64(i) / 4
+			if null(0, i) {
+				wantF = math.NaN()
+			}
+			wantI, wantQ, wantS := int64(i)-2500, int32(i%97), fmt.Sprint("v", i%13)
+			if null(1, i) {
+				wantI = 0
+			}
+			if null(2, i) {
+				wantQ = 0
+			}
+			if null(3, i) {
+				wantS = ""
+			}
+			if math.Float64bits(fv[k]) != math.Float64bits(wantF) || iv[k] != wantI || qv[k] != wantQ || string(sv[k]) != wantS || (sv[k] == nil) != null(3, i) || rv[k] != float64(i) {
+				t.Fatalf("row %d: %v %v %v %q %v", i, fv[k], iv[k], qv[k], sv[k], rv[k])
+			}
+		}
+		row += c.N
+	}
+	if row != n || len(lengths) < 3 {
+		t.Fatalf("%d rows in chunks of %v", row, lengths)
+	}
+}
+
+// A column the scan cannot read (repeated, a timestamp in another unit)
 // is a DataError naming the file and column; a damaged page is a DataError
 // naming the file, never a panic; a file with none of the columns is an
 // error.
 func TestColumnScanErrors(t *testing.T) {
 	dir := t.TempDir()
-	type optional struct {
-		CustomerID *string `parquet:"customer_id,optional"`
+	type repeated struct {
+		CustomerID []string `parquet:"customer_id"`
 	}
 	type millis struct {
 		TS int64 `parquet:"ts,timestamp(millisecond:utc)"`
@@ -148,7 +247,7 @@ func TestColumnScanErrors(t *testing.T) {
 		path := filepath.Join(dir, name)
 		var err error
 		switch r := rows.(type) {
-		case []optional:
+		case []repeated:
 			err = parquet.WriteFile(path, r)
 		case []millis:
 			err = parquet.WriteFile(path, r)
@@ -158,11 +257,10 @@ func TestColumnScanErrors(t *testing.T) {
 		}
 		return path
 	}
-	id := "a"
 	for _, tc := range []struct {
 		path, col, want string
 	}{
-		{write("optional.parquet", []optional{{&id}, {nil}}), ColCustomerID, "optional or repeated"},
+		{write("repeated.parquet", []repeated{{[]string{"a", "b"}}, {nil}}), ColCustomerID, "repeated or nested"},
 		{write("millis.parquet", []millis{{1}}), ColTS, "must be a timestamp in microseconds"},
 	} {
 		_, err := openColumnScan(tc.path, tc.col)

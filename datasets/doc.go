@@ -12,7 +12,7 @@
 // Memory: writers hold a bucket per worker, not a table. WarehouseWriter spills
 // queued rows by bucket to a hidden folder of the work directory and commits
 // the buckets one per worker; SnapshotWriter writes a snapshot part by part
-// as the parts are built; ReadSnapshot and ForEachSnapshotPart read the
+// as the parts are built; ReadSnapshot and ScanSnapshotParts read the
 // columns asked for.
 //
 // Errors in outside input are *DataError values naming file, line and column.

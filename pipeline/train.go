@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"math/bits"
 	"os"
@@ -472,7 +473,7 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	}
 	nva := len(vrows) * p
 	Xva, Xtr := Xall[:nva:nva], Xall[nva:]
-	if err := readInto(ctx, validDir, mem, Xva, vrows); err != nil {
+	if err := readInto(ctx, validDir, Xva, vrows); err != nil {
 		return TrainResult{}, err
 	}
 	validRec, err := readSnapshot(ctx, validDir, mem, append(slices.Clone(btydColumns), features.LabelFutureDays)...)
@@ -808,7 +809,7 @@ func stackDesign(ctx context.Context, dirs []string, def string, maxRows int, me
 	X = make([]float64, (lead+n)*p)
 	off := lead
 	for k, dir := range dirs {
-		if err := readInto(ctx, dir, mem, X[off*p:(off+len(rows[k]))*p], rows[k]); err != nil {
+		if err := readInto(ctx, dir, X[off*p:(off+len(rows[k]))*p], rows[k]); err != nil {
 			return nil, nil, nil, err
 		}
 		off += len(rows[k])
@@ -818,18 +819,87 @@ func stackDesign(ctx context.Context, dirs []string, def string, maxRows int, me
 
 // readInto writes the model columns of the given rows (ascending) of the
 // snapshot in dir into dst, row-major, reading only those columns, part by
-// part.
-func readInto(ctx context.Context, dir string, mem memory.Allocator, dst []float64, rows []int) error {
-	p := len(features.ModelColumns)
-	return datasets.ForEachSnapshotPart(ctx, dir, mem, features.ModelColumns, func(first int64, rec arrow.RecordBatch) error {
-		lo, _ := slices.BinarySearch(rows, int(first))
-		hi, _ := slices.BinarySearch(rows, int(first+rec.NumRows()))
-		local := make([]int, hi-lo)
-		for r, i := range rows[lo:hi] {
-			local[r] = i - int(first)
+// part, page by page (a column scan: no Arrow arrays in between).
+func readInto(ctx context.Context, dir string, dst []float64, rows []int) error {
+	return datasets.ScanSnapshotParts(ctx, dir, features.ModelColumns, func(first int64, s *datasets.ColumnScan) error {
+		if err := fillRows(dst, rows, int(first), s.Chunks()); err != nil {
+			return fmt.Errorf("pipeline: snapshot %s: %w", dir, err)
 		}
-		return fillFeatures(dst[lo*p:hi*p], rec, local, 1) // the parts already run on the cores
+		return nil
 	})
+}
+
+// fillRows writes the model columns of the given rows (ascending, snapshot
+// row numbers) that fall in chunks, a part's rows from its first on, to
+// their places in dst (row-major, p a row, one per element of rows).
+func fillRows(dst []float64, rows []int, first int, chunks iter.Seq2[*datasets.ColumnChunk, error]) error {
+	p := len(features.ModelColumns)
+	k, _ := slices.BinarySearch(rows, first) // the next row to fill
+	at := first                              // the snapshot row of the chunk's first
+	var local []int
+	for c, err := range chunks {
+		if err != nil {
+			return err
+		}
+		end := k
+		for end < len(rows) && rows[end] < at+c.N {
+			end++
+		}
+		local = local[:0]
+		for _, i := range rows[k:end] {
+			local = append(local, i-at)
+		}
+		if err := fillChunk(dst[k*p:end*p], c, local); err != nil {
+			return err
+		}
+		k, at = end, at+c.N
+	}
+	return nil
+}
+
+// fillChunk writes the model columns of the chunk's rows local into dst
+// (row-major), as fillFeatures does from Arrow: numbers as float64, nulls
+// as NaN. It goes a block of rows at a time, every column in turn, so the
+// block's rows stay in the cache while its columns are written.
+func fillChunk(dst []float64, c *datasets.ColumnChunk, local []int) error {
+	p := len(features.ModelColumns)
+	const block = 256
+	for lo := 0; lo < len(local); lo += block {
+		rows := local[lo:min(lo+block, len(local))]
+		out := dst[lo*p:]
+		for j, name := range features.ModelColumns {
+			valid := c.Valid(name)
+			switch {
+			case c.Float64s(name) != nil: // a null is NaN already
+				f := c.Float64s(name)
+				for r, i := range rows {
+					out[r*p+j] = f[i]
+				}
+			case c.Int64s(name) != nil:
+				fillInts(out[j:], p, c.Int64s(name), valid, rows)
+			case c.Int32s(name) != nil:
+				fillInts(out[j:], p, c.Int32s(name), valid, rows)
+			default:
+				return fmt.Errorf("model column %s is missing or not a number (have %v)", name, c.Names())
+			}
+		}
+	}
+	return nil
+}
+
+// fillInts writes vals[rows] to dst[0], dst[stride], … as float64, NaN
+// where valid (nil: all valid) says null.
+func fillInts[T int64 | int32](dst []float64, stride int, vals []T, valid []bool, rows []int) {
+	for r, i := range rows {
+		dst[r*stride] = float64(vals[i])
+	}
+	if valid != nil {
+		for r, i := range rows {
+			if !valid[i] {
+				dst[r*stride] = math.NaN()
+			}
+		}
+	}
 }
 
 // trainSampleSeed (+ the snapshot's number) seeds the training-row sample,

@@ -1,11 +1,20 @@
 package pipeline
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/churn-dev/churn/datasets"
+	"github.com/churn-dev/churn/features"
 )
 
 // splitRows gives the rows a copy of the matrix would (kept and moved, each
@@ -154,4 +163,141 @@ func TestLowerGCPercent(t *testing.T) {
 		t.Errorf("GOGC=300: %d while training", got)
 	}
 	restore()
+}
+
+// readInto (a column scan of the snapshot's parts) fills the design matrix
+// as the Arrow path does (featureMatrix of the whole snapshot), to the
+// bit: nulls as NaN, integer columns as floats; for a selection of rows
+// across every part, and for none.
+func TestReadIntoMatchesArrow(t *testing.T) {
+	ctx := context.Background()
+	cfg := Config{Workdir: t.TempDir(), Buckets: 4, Workers: 2}
+	if _, err := Ingest(ctx, cfg, IngestInput{Transactions: filepath.Join(shopDir(t), "transactions.csv"), Feedback: filepath.Join(shopDir(t), "feedback.csv"), Now: asOf.AddDate(0, 0, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	fr, err := Features(ctx, cfg, asOf.AddDate(0, -3, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := readSnapshot(ctx, fr.Dir, memory.DefaultAllocator, features.ModelColumns...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Release()
+	want, err := featureMatrix(rec, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, n := len(features.ModelColumns), int(rec.NumRows())
+	nulls := 0
+	for _, v := range want {
+		if math.IsNaN(v) {
+			nulls++
+		}
+	}
+	if n < 3000 || nulls == 0 {
+		t.Fatalf("%d rows, %d nulls: the test needs a snapshot with both", n, nulls)
+	}
+	for _, every := range []int{1, 3, n + 1} {
+		var rows []int
+		for i := 0; i < n; i += every {
+			rows = append(rows, i)
+		}
+		if every > n {
+			rows = nil
+		}
+		got := make([]float64, len(rows)*p)
+		if err := readInto(ctx, fr.Dir, got, rows); err != nil {
+			t.Fatal(err)
+		}
+		for r, i := range rows {
+			for j := range p {
+				if a, b := got[r*p+j], want[i*p+j]; math.Float64bits(a) != math.Float64bits(b) {
+					t.Fatalf("every %d: row %d column %s: scan %v, Arrow %v", every, i, features.ModelColumns[j], a, b)
+				}
+			}
+		}
+	}
+}
+
+// fillRows fills the design matrix from chunks of any length as the Arrow
+// path (featureMatrix) does, to the bit: doubles and int64 columns (the
+// snapshots' model columns' types), with and without nulls.
+func TestFillRowsMatchesArrow(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+	defer mem.AssertSize(t, 0)
+	const n = 1000
+	fields := make([]arrow.Field, len(features.ModelColumns))
+	for j, name := range features.ModelColumns {
+		typ := arrow.DataType(arrow.PrimitiveTypes.Float64)
+		if j%3 == 1 {
+			typ = arrow.PrimitiveTypes.Int64
+		}
+		fields[j] = arrow.Field{Name: name, Type: typ, Nullable: true}
+	}
+	b := array.NewRecordBuilder(mem, arrow.NewSchema(fields, nil))
+	defer b.Release()
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range n {
+		for j := range fields {
+			if j%2 == 0 && rng.IntN(5) == 0 { // every other column has nulls
+				b.Field(j).AppendNull()
+				continue
+			}
+			switch fb := b.Field(j).(type) {
+			case *array.Float64Builder:
+				fb.Append(rng.NormFloat64())
+			case *array.Int64Builder:
+				fb.Append(int64(rng.IntN(1<<40)) - 1<<39)
+			}
+		}
+		_ = i
+	}
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	want, err := featureMatrix(rec, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := len(fields)
+	for _, size := range []int{1, 7, 300, n} {
+		var parts []arrow.RecordBatch
+		for lo := 0; lo < n; lo += size {
+			parts = append(parts, rec.NewSlice(int64(lo), int64(min(lo+size, n))))
+		}
+		for _, every := range []int{1, 3} {
+			var rows []int
+			for i := 40; i < n; i += every { // the part starts at snapshot row 40
+				rows = append(rows, i)
+			}
+			got := make([]float64, len(rows)*p)
+			// The part's rows are the record's rows 40.. (its first 40 are
+			// another part's): chunks from row 40 on.
+			var chunks []arrow.RecordBatch
+			at := 0
+			for _, r := range parts {
+				if at+int(r.NumRows()) > 40 {
+					lo := max(0, 40-at)
+					chunks = append(chunks, r.NewSlice(int64(lo), r.NumRows()))
+				}
+				at += int(r.NumRows())
+			}
+			if err := fillRows(got, rows, 40, datasets.RecordChunks(chunks)); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range chunks {
+				c.Release()
+			}
+			for r, i := range rows {
+				for j := range p {
+					if a, b := got[r*p+j], want[i*p+j]; math.Float64bits(a) != math.Float64bits(b) {
+						t.Fatalf("chunks of %d, every %d: row %d column %d: %v, Arrow %v", size, every, i, j, a, b)
+					}
+				}
+			}
+		}
+		for _, r := range parts {
+			r.Release()
+		}
+	}
 }
