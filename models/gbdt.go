@@ -197,6 +197,15 @@ type Node struct {
 
 const missingBin = 255
 
+// oneBin reports whether every row of a feature's bins is in one bin.
+func oneBin(col []uint8) bool {
+	return !slices.ContainsFunc(col, func(b uint8) bool { return b != col[0] })
+}
+
+// skipOneBin leaves features whose rows are all in one bin out of the
+// histograms (tests turn it off to compare).
+var skipOneBin = true
+
 // FitGBDT fits a GBDT to X (n×p row-major, NaN = missing) and 0/1 labels y.
 // Xv, yv (may be nil) are the validation rows for early stopping: the model
 // keeps the rounds up to the best validation log loss. Histograms are built
@@ -235,6 +244,14 @@ func fitGBDT(names []string, X, y, Xv, yv []float64, cfg GBDTConfig) (*GBDT, []f
 		bins[j] = make([]uint8, n)
 	})
 	parallelRange(n, func(lo, hi int) { binRows(bins, X, lo, hi, m.Thresholds) })
+	// A feature whose every row is in one bin (a constant, or missing
+	// throughout) can never split a node: its histograms are not built.
+	// The features are still drawn as before, then these left out, so the
+	// trees are the same.
+	splits := make([]bool, p)
+	parallelEach(p, false, func(j int) {
+		splits[j] = !skipOneBin || !oneBin(bins[j])
+	})
 	src := rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)
 	rng := rand.New(src)                                    // the features' shuffle; the rows' draws take src's values directly
 	sample, unsampled := make([]int32, n), make([]int32, n) // a round's rows in and out of its sample
@@ -267,7 +284,7 @@ func fitGBDT(names []string, X, y, Xv, yv []float64, cfg GBDTConfig) (*GBDT, []f
 	best, bestLoss := 0, math.Inf(1)
 	for round := range cfg.Trees {
 		rows, dropped := sampleRows(src, sample, unsampled, cfg.Subsample)
-		feats := sampleFeatures(rng, p, cfg.ColSample)
+		feats := slices.DeleteFunc(sampleFeatures(rng, p, cfg.ColSample), func(j int) bool { return !splits[j] })
 		sc := gradients(packed, g, h, margin, y, len(rows), cfg.Seed, round)
 		t, leafRows := growTree(bins, packed, g, h, sc, rows, feats, cfg)
 		for k := range t.Nodes {
@@ -554,8 +571,14 @@ func growTree(bins [][]uint8, packed []int64, g, h []float64, sc qscale, rows []
 	var leafRows [][]int32              // by node index: the rows of each leaf
 	scratch := make([]int32, len(rows)) // the right side of a partition
 	root := &growing{node: 0, rows: rows, h: buildHist(bins, packed, rows, feats, p)}
-	for b := range 256 { // every row is in one bin of any feature
-		root.sum += root.h[feats[0]][b]
+	if len(feats) == 0 { // no feature can split: the root is the tree
+		for _, i := range rows {
+			root.sum += packed[i]
+		}
+	} else {
+		for b := range 256 { // every row is in one bin of any feature
+			root.sum += root.h[feats[0]][b]
+		}
 	}
 	cover := func(sum int64) float64 { _, hq := unpack(sum); return float64(hq) * sc.h }
 	t.Nodes = append(t.Nodes, Node{Left: -1, Cover: cover(root.sum)})

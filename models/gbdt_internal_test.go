@@ -1,9 +1,11 @@
 package models
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -382,5 +384,77 @@ func TestGBDTTrainingMarginsMatchPredict(t *testing.T) {
 				t.Fatalf("subsample %v: row %d: margin %v, by Tree.predict %v", sub, i, margin[i], want)
 			}
 		}
+	}
+}
+
+// Leaving out the features whose rows are all in one bin (a constant, all
+// missing) grows the same trees as building their histograms: with
+// sampled rows and features, early stopping, and next to near-constant
+// features (one row apart; a constant with missing values) that can split;
+// and when no feature can split at all.
+func TestGBDTSkipsOneBinFeatures(t *testing.T) {
+	const n, p = 4000, 9
+	X0, y := xorData(n, 3, 0.1, 2)
+	X := make([]float64, n*p)
+	for i := range n {
+		row := X[i*p : (i+1)*p]
+		row[0], row[4], row[8] = X0[i*3], X0[i*3+1], X0[i*3+2]
+		row[1] = 7          // constant
+		row[2] = math.NaN() // missing throughout
+		row[3] = 0          // constant but one row
+		if i == n/2 {
+			row[3] = 1
+		}
+		row[5] = 3 // constant with missing values: present vs missing can split
+		if i%5 == 0 {
+			row[5] = math.NaN()
+		}
+		row[6], row[7] = -1, 0 // constants
+	}
+	// Columns 1, 2, 6 and 7 are in one bin; 3 and 5 are not.
+	bins := make([][]uint8, p)
+	th := make([][]float64, p)
+	for j := range p {
+		bins[j] = make([]uint8, n)
+		col := make([]float64, 0, n)
+		for i := range n {
+			if v := X[i*p+j]; !math.IsNaN(v) {
+				col = append(col, v)
+			}
+		}
+		th[j] = binThresholds(col, 255)
+	}
+	binRows(bins, X, 0, n, th)
+	for j := range p {
+		if want := j == 1 || j == 2 || j == 6 || j == 7; oneBin(bins[j]) != want {
+			t.Errorf("column %d: oneBin %v", j, !want)
+		}
+	}
+	Xv, yv := X[:n/4*p], y[:n/4]
+	fit := func(skip bool, X, Xv []float64, cols int) string {
+		t.Helper()
+		skipOneBin = skip
+		defer func() { skipOneBin = true }()
+		m, err := FitGBDT(names(cols), X, y, Xv, yv, GBDTConfig{Trees: 25, MaxDepth: 5, MaxLeaves: 12, Subsample: 0.8, ColSample: 0.6, Seed: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	if a, b := fit(true, X, Xv, p), fit(false, X, Xv, p); a != b {
+		t.Fatalf("the trees differ when one-bin features are left out:\n%.300s\n%.300s", a, b)
+	}
+	// Only constants: every tree is its root.
+	C := make([]float64, n*3)
+	for i := range C {
+		C[i] = []float64{7, math.NaN(), -1}[i%3]
+	}
+	a, b := fit(true, C, C[:n/4*3], 3), fit(false, C, C[:n/4*3], 3)
+	if a != b || !strings.Contains(a, `"trees":[{"nodes":[{"l":-1,`) {
+		t.Fatalf("constants only: %.200s, %.200s", a, b)
 	}
 }
