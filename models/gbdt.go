@@ -285,7 +285,7 @@ func fitGBDT(names []string, X, y, Xv, yv []float64, cfg GBDTConfig) (*GBDT, []f
 	for round := range cfg.Trees {
 		rows, dropped := sampleRows(src, sample, unsampled, cfg.Subsample)
 		feats := slices.DeleteFunc(sampleFeatures(rng, p, cfg.ColSample), func(j int) bool { return !splits[j] })
-		sc := gradients(packed, g, h, margin, y, len(rows), cfg.Seed, round)
+		sc := gradients(packed, g, h, margin, y, rows, cfg.Seed, round)
 		t, leafRows := growTree(bins, packed, g, h, sc, rows, feats, cfg)
 		for k := range t.Nodes {
 			if t.Nodes[k].Left >= 0 {
@@ -528,26 +528,35 @@ func unpack(v int64) (g, h int64) {
 }
 
 // gradients sets g and h, the logistic loss's gradient (in (−1, 1)) and
-// hessian (in (0, ¼]) at each row's margin, and packs them quantized for a
-// tree of rows rows, rounding stochastically by a hash of seed, round and
-// row.
-func gradients(packed []int64, g, h, margin, y []float64, rows int, seed uint64, round int) qscale {
-	lg := float64(min(1<<14, (1<<31-1)/max(1, rows)))
-	lh := float64(min(1<<14, (1<<32-1)/max(1, rows)))
+// hessian (in (0, ¼]) at the margin of each row in rows (a round's
+// sample: no other row's are read), and packs them quantized for a tree
+// of those rows, rounding stochastically by a hash of seed, round and row.
+func gradients(packed []int64, g, h, margin, y []float64, rows []int32, seed uint64, round int) qscale {
+	lg := float64(min(1<<14, (1<<31-1)/max(1, len(rows))))
+	lh := float64(min(1<<14, (1<<32-1)/max(1, len(rows))))
 	key := seed ^ uint64(round+1)*0x9e3779b97f4a7c15
-	parallelRange(len(packed), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			q := 1 / (1 + math.Exp(-margin[i])) // no branch: exp's overflow gives q = 0, as it should
-			gi, hh := q-y[i], q*(1-q)
-			if hh < 1e-16 {
-				hh = 1e-16
+	row := func(i int) {
+		q := 1 / (1 + math.Exp(-margin[i])) // no branch: exp's overflow gives q = 0, as it should
+		gi, hh := q-y[i], q*(1-q)
+		if hh < 1e-16 {
+			hh = 1e-16
+		}
+		g[i], h[i] = gi, hh
+		r := splitmix64(key + uint64(i))
+		u1, u2 := float64(r>>32)*0x1p-32, float64(r&0xffffffff)*0x1p-32
+		gq := int64(math.Floor(gi*lg + u1))
+		hq := min(int64(math.Floor(hh*4*lh+u2)), int64(lh))
+		packed[i] = gq<<32 + hq
+	}
+	parallelRange(len(rows), func(lo, hi int) {
+		if len(rows) == len(packed) { // every row, in order
+			for i := lo; i < hi; i++ {
+				row(i)
 			}
-			g[i], h[i] = gi, hh
-			r := splitmix64(key + uint64(i))
-			u1, u2 := float64(r>>32)*0x1p-32, float64(r&0xffffffff)*0x1p-32
-			gq := int64(math.Floor(gi*lg + u1))
-			hq := min(int64(math.Floor(hh*4*lh+u2)), int64(lh))
-			packed[i] = gq<<32 + hq
+			return
+		}
+		for _, i := range rows[lo:hi] {
+			row(int(i))
 		}
 	})
 	return qscale{g: 1 / lg, h: 1 / (4 * lh)}

@@ -47,7 +47,11 @@ func TestQuantizedGradients(t *testing.T) {
 		}
 	}
 	packed := make([]int64, n)
-	sc := gradients(packed, g, h, margin, y, n, 7, 0)
+	all := make([]int32, n)
+	for i := range all {
+		all[i] = int32(i)
+	}
+	sc := gradients(packed, g, h, margin, y, all, 7, 0)
 	var sum int64
 	var G, H, gq, hq float64
 	for i, v := range packed {
@@ -68,6 +72,28 @@ func TestQuantizedGradients(t *testing.T) {
 	}
 	if d := math.Abs(float64(sh)*sc.h - H); d > 5*math.Sqrt(n)*sc.h {
 		t.Errorf("H %v, quantized %v", H, float64(sh)*sc.h)
+	}
+
+	// A round's sample: only its rows are set, at the scale of its size.
+	var some []int32
+	for i := 0; i < n; i += 3 {
+		some = append(some, int32(i))
+	}
+	for i := range packed {
+		packed[i], g[i], h[i] = -1, 9, 9
+	}
+	sc = gradients(packed, g, h, margin, y, some, 7, 0)
+	if want := 1 / float64(min(1<<14, (1<<31-1)/len(some))); sc.g != want {
+		t.Errorf("scale %v, want %v", sc.g, want)
+	}
+	for i := range packed {
+		a, _ := unpack(packed[i])
+		switch set := i%3 == 0; {
+		case set && (g[i] == 9 || float64(a) < g[i]/sc.g-1 || float64(a) > g[i]/sc.g+1):
+			t.Fatalf("sampled row %d: g %v packed %d", i, g[i], a)
+		case !set && (packed[i] != -1 || g[i] != 9 || h[i] != 9):
+			t.Fatalf("row %d, not in the sample, was set", i)
+		}
 	}
 }
 
