@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
 
 	"github.com/sjwhitworth/golearn/base"
 	"github.com/sjwhitworth/golearn/trees"
@@ -140,24 +139,9 @@ func ColumnMeans(X []float64, p int) []float64 {
 	n := len(X) / max(p, 1)
 	// A range of columns per core, each column's values summed in row
 	// order: the same sums whatever the cores.
-	parts := min(p, runtime.GOMAXPROCS(0))
-	parallelEach(parts, false, func(k int) {
-		lo, hi := k*p/parts, (k+1)*p/parts
-		s, c := make([]float64, hi-lo), make([]float64, hi-lo)
-		for i := range n {
-			for j, v := range X[i*p+lo : i*p+hi] {
-				if !math.IsNaN(v) {
-					s[j] += v
-					c[j]++
-				}
-			}
-		}
-		for j := range s {
-			if c[j] > 0 {
-				s[j] /= c[j]
-			}
-		}
-		copy(sum[lo:hi], s)
+	byColumnRanges(p, func(lo, hi int) {
+		mu, _ := rangeMeans(X, n, p, lo, hi)
+		copy(sum[lo:hi], mu)
 	})
 	return sum
 }
