@@ -3,9 +3,9 @@ package models
 import "golang.org/x/sys/cpu"
 
 // haveAVX512 is whether the AVX-512 kernels (explainKeys8AVX512,
-// logitDots8, logitGrad8, logitTerms8) can run here: they need AVX-512 F,
-// VL and DQ, and logitTerms8 follows math.Exp's path for processors with
-// AVX2 and FMA (every one with AVX-512 has them).
+// logitDots8, logitGrad8, logitTerms8, sigmoid8) can run here: they need
+// AVX-512 F, VL and DQ, and logitTerms8 and sigmoid8 follow math.Exp's
+// path for processors with AVX2 and FMA (every one with AVX-512 has them).
 var haveAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 // explainKeys8AVX512 is explainKeys8 on one block of eight rows held
@@ -31,3 +31,9 @@ func logitGrad8(z []float64, r *[8]float64, g []float64)
 //
 //go:noescape
 func logitTerms8(s, y, loss, r *[8]float64) (rare uint8)
+
+// sigmoid8 sets q[k] = 1/(1 + math.Exp(−m[k])) for eight values, to the
+// bit (logit_amd64.s): lanes set in rare are for the caller to redo.
+//
+//go:noescape
+func sigmoid8(m, q *[8]float64) (rare uint8)

@@ -20,3 +20,7 @@ func logitGrad8(z []float64, r *[8]float64, g []float64) {
 func logitTerms8(s, y, loss, r *[8]float64) (rare uint8) {
 	panic("models: AVX-512 kernels need amd64")
 }
+
+func sigmoid8(m, q *[8]float64) (rare uint8) {
+	panic("models: AVX-512 kernels need amd64")
+}

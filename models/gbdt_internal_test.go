@@ -484,3 +484,43 @@ func TestGBDTSkipsOneBinFeatures(t *testing.T) {
 		t.Fatalf("constants only: %.200s, %.200s", a, b)
 	}
 }
+
+// The gradients with q eight rows at a time (sigmoid8) are those of one
+// row at a time, to the bit, margins of every size included.
+func TestGradientsVectorMatchesScalar(t *testing.T) {
+	if !haveAVX512 {
+		t.Skip("no AVX-512 here: one row at a time only")
+	}
+	const n = 50_003
+	rng := rand.New(rand.NewPCG(5, 6))
+	margin, y := make([]float64, n), make([]float64, n)
+	for i := range margin {
+		margin[i] = rng.NormFloat64() * []float64{0.1, 3, 40, 800}[i%4]
+		y[i] = float64(rng.IntN(2))
+	}
+	margin[7], margin[8], margin[9] = math.Inf(1), math.Inf(-1), -709.79
+	var some []int32
+	for i := 0; i < n; i += 1 + i%3 {
+		some = append(some, int32(i))
+	}
+	all := make([]int32, n)
+	for i := range all {
+		all[i] = int32(i)
+	}
+	for _, rows := range [][]int32{all, some} {
+		run := func(vector bool) ([]int64, []float64, []float64) {
+			haveAVX512 = vector
+			defer func() { haveAVX512 = true }()
+			packed, g, h := make([]int64, n), make([]float64, n), make([]float64, n)
+			gradients(packed, g, h, margin, y, rows, 3, 2)
+			return packed, g, h
+		}
+		p1, g1, h1 := run(true)
+		p0, g0, h0 := run(false)
+		for i := range n {
+			if p1[i] != p0[i] || math.Float64bits(g1[i]) != math.Float64bits(g0[i]) || math.Float64bits(h1[i]) != math.Float64bits(h0[i]) {
+				t.Fatalf("%d rows: row %d (margin %v): vector %d %v %v, scalar %d %v %v", len(rows), i, margin[i], p1[i], g1[i], h1[i], p0[i], g0[i], h0[i])
+			}
+		}
+	}
+}

@@ -237,9 +237,60 @@ DATA logitk<>+240(SB)/8, $0x3ff0000000000000
 DATA logitk<>+248(SB)/8, $0x3fe0000000000000
 DATA logitk<>+256(SB)/8, $0x0010000000000000
 DATA logitk<>+264(SB)/4, $1023
-GLOBL logitk<>(SB), RODATA|NOPTR, $272
+DATA logitk<>+268(SB)/4, $1024
+DATA logitk<>+272(SB)/8, $7.09782712893384e+02 // exp's overflow bound (exp_amd64.s)
+GLOBL logitk<>(SB), RODATA|NOPTR, $280
 
 #define K(off) logitk<>+off(SB)
+
+// EXP sets Z6 = exp(Z2) lane by lane, taking the steps of math.Exp's FMA
+// path (exp_amd64.s, which Go takes on every processor with AVX-512) in
+// their order: n = round(x·LOG2E), the reduced argument, the Taylor
+// polynomial and its four squarings, fr·2ⁿ. Y4 is left n (int32 lanes)
+// and K2 the lanes where n + 1023 > 0; a lane out of the normal range (n +
+// 1023 ≤ 0 or ≥ 2047, x not finite or above the overflow bound) is the
+// caller's to redo. Uses Z3–Z10 and Z30 (which must hold 1).
+#define EXP \
+	VMULPD.BCST K(16), Z2, Z3; \
+	VCVTPD2DQ Z3, Y4; \
+	VCVTDQ2PD Y4, Z5; \
+	VMOVAPD Z2, Z6; \
+	VBROADCASTSD K(24), Z7; \
+	VFNMADD231PD Z7, Z5, Z6; \
+	VBROADCASTSD K(32), Z7; \
+	VFNMADD231PD Z7, Z5, Z6; \
+	VMULPD.BCST K(40), Z6, Z6; \
+	VBROADCASTSD K(48), Z7; \
+	VBROADCASTSD K(56), Z8; \
+	VFMADD213PD Z8, Z6, Z7; \
+	VBROADCASTSD K(64), Z8; \
+	VFMADD213PD Z8, Z6, Z7; \
+	VBROADCASTSD K(72), Z8; \
+	VFMADD213PD Z8, Z6, Z7; \
+	VBROADCASTSD K(80), Z8; \
+	VFMADD213PD Z8, Z6, Z7; \
+	VBROADCASTSD K(88), Z8; \
+	VFMADD213PD Z8, Z6, Z7; \
+	VBROADCASTSD K(96), Z8; \
+	VFMADD213PD Z8, Z6, Z7; \
+	VFMADD213PD Z30, Z6, Z7; \
+	VMULPD Z7, Z6, Z6; \
+	VBROADCASTSD K(112), Z8; \
+	VADDPD Z8, Z6, Z7; \
+	VMULPD Z7, Z6, Z6; \
+	VADDPD Z8, Z6, Z7; \
+	VMULPD Z7, Z6, Z6; \
+	VADDPD Z8, Z6, Z7; \
+	VMULPD Z7, Z6, Z6; \
+	VADDPD Z8, Z6, Z7; \
+	VFMADD213PD Z30, Z7, Z6; \
+	VPBROADCASTD K(264), Y9; \
+	VPADDD Y9, Y4, Y9; \
+	VPXORD Y10, Y10, Y10; \
+	VPCMPD $6, Y10, Y9, K2; \
+	VPMOVSXDQ Y9, Z9; \
+	VPSLLQ $52, Z9, Z9; \
+	VMULPD Z9, Z6, Z6
 
 // func logitTerms8(s, y, loss, r *[8]float64) (rare uint8)
 //
@@ -260,46 +311,7 @@ TEXT ·logitTerms8(SB), NOSPLIT, $0-33
 	VCMPPD.BCST $1, K(120), Z1, K1       // finite: |s| < +Inf
 
 	// e = exp(x): math.Exp's FMA path.
-	VMULPD.BCST K(16), Z2, Z3            // x·LOG2E
-	VCVTPD2DQ Z3, Y4                     // n, rounded to nearest
-	VCVTDQ2PD Y4, Z5
-	VMOVAPD Z2, Z6
-	VBROADCASTSD K(24), Z7
-	VFNMADD231PD Z7, Z5, Z6              // x − n·LN2U
-	VBROADCASTSD K(32), Z7
-	VFNMADD231PD Z7, Z5, Z6              // − n·LN2L
-	VMULPD.BCST K(40), Z6, Z6
-	VBROADCASTSD K(48), Z7
-	VBROADCASTSD K(56), Z8
-	VFMADD213PD Z8, Z6, Z7
-	VBROADCASTSD K(64), Z8
-	VFMADD213PD Z8, Z6, Z7
-	VBROADCASTSD K(72), Z8
-	VFMADD213PD Z8, Z6, Z7
-	VBROADCASTSD K(80), Z8
-	VFMADD213PD Z8, Z6, Z7
-	VBROADCASTSD K(88), Z8
-	VFMADD213PD Z8, Z6, Z7
-	VBROADCASTSD K(96), Z8
-	VFMADD213PD Z8, Z6, Z7
-	VFMADD213PD Z30, Z6, Z7
-	VMULPD Z7, Z6, Z6
-	VBROADCASTSD K(112), Z8              // 2
-	VADDPD Z8, Z6, Z7
-	VMULPD Z7, Z6, Z6
-	VADDPD Z8, Z6, Z7
-	VMULPD Z7, Z6, Z6
-	VADDPD Z8, Z6, Z7
-	VMULPD Z7, Z6, Z6
-	VADDPD Z8, Z6, Z7
-	VFMADD213PD Z30, Z7, Z6              // fr
-	VPBROADCASTD K(264), Y9
-	VPADDD Y9, Y4, Y9                    // n + 1023
-	VPXORD Y10, Y10, Y10
-	VPCMPD $6, Y10, Y9, K2               // normal: n + 1023 > 0
-	VPMOVSXDQ Y9, Z9
-	VPSLLQ $52, Z9, Z9
-	VMULPD Z9, Z6, Z6                    // e = fr·2ⁿ
+	EXP
 
 	// σ(s) − y: q = 1/(1+e), e·q when s < 0.
 	VADDPD Z30, Z6, Z10
@@ -380,5 +392,36 @@ TEXT ·logitTerms8(SB), NOSPLIT, $0-33
 	KNOTB K1, K1
 	KMOVB K1, AX
 	MOVB AX, rare+32(FP)
+	VZEROUPPER
+	RET
+
+// func sigmoid8(m, q *[8]float64) (rare uint8)
+//
+// q[k] = 1/(1 + exp(−m[k])) as Go computes it: the negation, math.Exp's
+// FMA path (EXP), then 1 + e and 1 over it, each rounded. Lanes EXP does
+// not cover (−m not finite or above exp's overflow bound, n + 1023 ≤ 0
+// or ≥ 2047: a subnormal, zero or infinite e) come back set in rare for
+// the caller to redo with math.Exp.
+TEXT ·sigmoid8(SB), NOSPLIT, $0-17
+	MOVQ m+0(FP), AX
+	VMOVUPD (AX), Z0
+	VBROADCASTSD K(104), Z30             // 1
+	VXORPD.BCST K(8), Z0, Z2             // x = −m
+	VANDPD.BCST K(0), Z2, Z1             // |x|
+	VCMPPD.BCST $1, K(120), Z1, K1       // finite: |x| < +Inf
+	VCMPPD.BCST $2, K(272), Z2, K3       // x ≤ the overflow bound
+	KANDB K3, K1, K1
+	EXP
+	KANDB K2, K1, K1                     // n + 1023 > 0
+	VPBROADCASTD K(268), Y11
+	VPCMPD $1, Y11, Y4, K3               // n < 1024: n + 1023 < 2047
+	KANDB K3, K1, K1
+	VADDPD Z30, Z6, Z10                  // 1 + e
+	VDIVPD Z10, Z30, Z11                 // 1/(1 + e)
+	MOVQ q+8(FP), AX
+	VMOVUPD Z11, (AX)
+	KNOTB K1, K1
+	KMOVB K1, AX
+	MOVB AX, rare+16(FP)
 	VZEROUPPER
 	RET

@@ -320,3 +320,61 @@ func TestColumnMeansMatchSerial(t *testing.T) {
 		}
 	}
 }
+
+// sigmoid8 gives 1/(1 + math.Exp(−m)) to the bit, lane by lane, or marks
+// the lane rare: margins of every size, zeros, infinities, NaN, and values
+// around exp's overflow and underflow.
+func TestSigmoid8(t *testing.T) {
+	if !haveAVX512 {
+		t.Skip("no AVX-512 here: the gradients run row by row")
+	}
+	special := []float64{0, math.Copysign(0, -1), 1e-300, -1e-300, 5e-324, 1e-17, -1e-17, 1, -1, 0.5, -0.5, 36.7, -36.7,
+		700, -700, 708.3, -708.3, 708.4, -708.4, 709.78, -709.78, 709.7827128933840, -709.7827128933840, 709.79, -709.79,
+		745.13, -745.13, 745.2, -745.2, 746, -746, 1e10, -1e10, 3e9, -3e9, math.MaxFloat64, -math.MaxFloat64,
+		math.Inf(1), math.Inf(-1), math.NaN()}
+	for _, v := range []float64{708.3964185322641, 709.089565712824, 709.782712893384} { // n·ln 2 where n+1023 turns over
+		for _, d := range []float64{-2, -1, 0, 1, 2} {
+			u := v
+			for range int(math.Abs(d)) {
+				u = math.Nextafter(u, math.Copysign(math.Inf(1), d))
+			}
+			special = append(special, u, -u)
+		}
+	}
+	var m, q [8]float64
+	rares, fast := 0, 0
+	check := func() {
+		rare := sigmoid8(&m, &q)
+		for k := range 8 {
+			if rare>>k&1 != 0 {
+				rares++
+				continue
+			}
+			fast++
+			if want := 1 / (1 + math.Exp(-m[k])); math.Float64bits(q[k]) != math.Float64bits(want) {
+				t.Fatalf("m=%v (%#x): %v, 1/(1+exp(−m)) %v", m[k], math.Float64bits(m[k]), q[k], want)
+			}
+		}
+	}
+	for i := 0; i < len(special); i += 8 {
+		for k := range 8 {
+			m[k] = special[(i+k)%len(special)]
+		}
+		check()
+	}
+	if rares == 0 {
+		t.Fatal("no special value was left to math.Exp")
+	}
+	rng := rand.New(rand.NewPCG(15, 16))
+	scales := []float64{1e-12, 1e-3, 0.1, 1, 3, 10, 30, 100, 700, 800}
+	for range 100_000 {
+		sc := scales[rng.IntN(len(scales))]
+		for k := range 8 {
+			m[k] = rng.NormFloat64() * sc
+		}
+		check()
+	}
+	if fast < 700_000 {
+		t.Errorf("only %d of %d lanes on the vector path", fast, fast+rares)
+	}
+}
