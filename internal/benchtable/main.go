@@ -405,30 +405,36 @@ less CPU a snapshot, the same wall time); a pooling allocator for reading snapsh
 zeroing of fresh buffers is 10% of the read, Snappy's decoding 41%).
 
 Session 31, churn train: at 1M (its snapshots built before, as churn run's features stage
-leaves them), three pairs back to back against the session's first binary: 39.7/40.9/38.9 →
-38.0/36.5/36.1 s, 63.5–65.7 → 58.8–59.9 s of CPU, the same models (profile in
-docs/profiles/train-1m.txt: 36.4 s, of 62.5 s of CPU the GBDT histograms 22.7 s). The GBDT
+leaves them), back to back against the session's first binary: 38.1/38.2 → 34.5/31.8 s,
+64.0/64.5 → 58.5/54.1 s of CPU, the same models; whole churn runs, two pairs, 69.5/71.9 →
+66.2/66.9 s (train 37.2/37.9 → 33.2/32.8 s). Profile in docs/profiles/train-1m.txt (36.2 s at
+a slow moment; of 63.7 s of CPU the GBDT histograms 20.9 s, the gradients 2.1 s). The GBDT
 draws a round's rows from its PCG source directly: Rand.Float64() < share is u mod 2⁵³ <
 ⌈share·2⁵³⌉ in integers, without Rand's interface call or a branch, the same rows at 2.8
 instead of 7.5 ns a row, on one core (1.84M rows × 100 rounds in the refit). The rows left out
 of a round's sample and the early-stopping rows walk a binned copy of each tree four at a time,
 branch-free, instead of Tree.predict (the early-stopping rows binned once; by value when one is
-+Inf, which a split at a feature's last bin sends the other way). Ranking scores (Evaluate's AUC
-and lifts, five times a train) is a radix sort of order keys, stable so ties keep row order:
-255 → 25 ms at 1M. The logit's standardiser, the column means and the columns' directions sum a
-range of columns per core, each column in row order (the same sums); the standardiser had held
-one core for 1.3 s. The design matrices come through the column scan, which now reads optional
-columns (definition levels spread to rows), instead of Arrow batches (train's snapshot reads
-about 4 → 2.4 s of CPU), and the CLV tracking pass streams through it too. Whole churn runs did not move
-measurably: two a binary back to back, 76.3 and 71.0 s with the session's first binary, 76.7
-and 73.7 s with its last. This day the machine ran code that did not change 1.5–3 times faster
-than session 30's (FitLogit800k 0.48 → 0.16 s, BTYD1M/fit-bgnbd 0.44 → 0.28 s, KPIs1M 1.28 →
-0.91 s, Features1M 4.41 → 3.02 s), so the tables above moved mostly with it. Measured and not
-taken: the warehouse's customer_id in plain pages instead of a dictionary (ingest's dictionary
-inserts 1.41 → 0.81 s of CPU, but zstd 2.23 → 2.76 s; 139 instead of 144 MB); the node
-histograms from row-major bins (a row's bins in one cache line): 1.2–5.3 ns an add on one
-core, for nodes of 50% to 2% of the rows, against 0.9–3.5 ns for the column-major groups of
-eight, slower.
++Inf, which a split at a feature's last bin sends the other way). Features whose rows all fall
+in one bin (9 of the 63 model columns at 1M: constants, no tickets in the shop) are drawn as
+before and left out of the histograms, as they can never split; a round's gradients are
+computed for its sampled rows only, and σ(margin) eight rows at a time in AVX-512 (sigmoid8:
+math.Exp's FMA path, then 1 + e and 1 over it, the same bits; the exp steps are one macro with
+the logit's logitTerms8, the same machine code). FitGBDTChurnLike: 1.96 → 1.83 s for the
+one-bin skip, then 3–6% for σ, each in three pairs (the table above was made before them).
+Ranking scores (Evaluate's AUC and lifts, five times a train) is a radix sort of order keys,
+stable so ties keep row order: 255 → 25 ms at 1M. The logit's standardiser, the column means
+and the columns' directions sum a range of columns per core, each column in row order (the
+same sums); the standardiser had held one core for 1.3 s. The design matrices come through the
+column scan, which now reads optional columns (definition levels spread to rows), instead of
+Arrow batches (train's snapshot reads about 4 → 2.4 s of CPU), and the CLV tracking pass streams
+through it too. This day the machine ran code that did not change 1.5–3 times faster than
+session 30's (FitLogit800k 0.48 → 0.16 s, BTYD1M/fit-bgnbd 0.44 → 0.28 s, KPIs1M 1.28 → 0.91 s,
+Features1M 4.41 → 3.02 s), so the tables above moved mostly with it. Ten million customers
+(docs/E2E-10M.md, before σ): 471.0 → 440.0 s, 4.42 → 4.38 GiB. Measured and not taken: the
+warehouse's customer_id in plain pages instead of a dictionary (ingest's dictionary inserts 1.41
+→ 0.81 s of CPU, but zstd 2.23 → 2.76 s; 139 instead of 144 MB); the node histograms from
+row-major bins (a row's bins in one cache line): 1.2–5.3 ns an add on one core, for nodes of
+50% to 2% of the rows, against 0.9–3.5 ns for the column-major groups of eight, slower.
 
 Where the feature stage's time goes at 1M customers (churn features --force --cpuprofile, 2
 cores, 11.6M order lines with 2.9M feedback rows; profile in docs/profiles/features-1m.txt): 3.8 s
