@@ -368,7 +368,7 @@ func FeedbackForBucket(workdir string, b, n int) ([]Feedback, error) {
 // customer ids (sorted) are copied once a customer and kinds interned, not
 // allocated per row.
 func readFeedbackColumns(path string) ([]Feedback, error) {
-	s, err := openColumnScan(path, KeyCustomerID, "ts", KeyKind, KeyScore)
+	s, err := openColumnScan(path, KeyCustomerID, KeyTS, KeyKind, KeyScore)
 	if err != nil {
 		return nil, err
 	}
@@ -381,7 +381,7 @@ func readFeedbackColumns(path string) ([]Feedback, error) {
 		c := s.Chunk()
 		ids, _ := c.Text(KeyCustomerID)
 		kinds, _ := c.Text(KeyKind)
-		ts, scores := c.Int64s("ts"), c.Float64s(KeyScore)
+		ts, scores := c.Int64s(KeyTS), c.Float64s(KeyScore)
 		if ids == nil || ts == nil || kinds == nil || scores == nil {
 			return nil, &DataError{File: path, Msg: fmt.Sprintf("not a feedback table: columns %v", c.Names())}
 		}

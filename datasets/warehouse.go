@@ -255,8 +255,7 @@ func WarehouseBucketPath(workdir string, b int) string {
 // Only the named columns are read when columns is not empty (names the file
 // lacks are skipped: older warehouses have fewer columns).
 func OpenWarehouseBucket(ctx context.Context, workdir string, b int, mem memory.Allocator, columns ...string) (array.RecordReader, func() error, error) {
-	path := filepath.Join(BucketDir(filepath.Join(workdir, WarehouseDir), b), "part-00000.parquet")
-	return openParquetRecords(ctx, path, mem, columns...)
+	return openParquetRecords(ctx, WarehouseBucketPath(workdir, b), mem, columns...)
 }
 
 // openParquetFile opens path for reading; a file that is there but not

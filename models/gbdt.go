@@ -117,14 +117,7 @@ type flatTree struct {
 }
 
 func (t *Tree) flat() flatTree {
-	f := flatTree{nodes: make([]flatNode, len(t.Nodes)), values: make([]float64, len(t.Nodes))}
-	depth := make([]int, len(t.Nodes))
-	for k, nd := range t.Nodes {
-		if nd.Left < 0 {
-			f.nodes[k] = flatNode{left: int32(k), bound: missingKey}
-			f.values[k] = nd.Value
-			continue
-		}
+	nodes, values, depth := packTree(t, func(k int) flatNode { return flatNode{left: int32(k), bound: missingKey} }, func(nd *Node) flatNode {
 		// Missing values (missingKey) go right: key > bound. To send them
 		// left, shift every key by one: missingKey wraps to 0, below any
 		// bound, and the others (below +Inf's key) keep their order
@@ -133,11 +126,29 @@ func (t *Tree) flat() flatTree {
 		if nd.MissingLeft {
 			shift = 1
 		}
-		f.nodes[k] = flatNode{left: int32(nd.Left), feat: int32(nd.Feature), shift: shift, bound: sortKey(nd.Threshold) + shift}
-		depth[nd.Left], depth[nd.Right] = depth[k]+1, depth[k]+1 // children follow their parent
-		f.depth = max(f.depth, depth[k]+1)
+		return flatNode{left: int32(nd.Left), feat: int32(nd.Feature), shift: shift, bound: sortKey(nd.Threshold) + shift}
+	})
+	return flatTree{nodes: nodes, values: values, depth: depth}
+}
+
+// packTree packs t's nodes for walks without a test for leaves: leaf(k)
+// for a leaf (pointing to itself), split(nd) for a split; with the leaf
+// weights by node and the depth (the steps from the root to the deepest
+// leaf).
+func packTree[N any](t *Tree, leaf func(k int) N, split func(nd *Node) N) (nodes []N, values []float64, depth int) {
+	nodes, values = make([]N, len(t.Nodes)), make([]float64, len(t.Nodes))
+	depths := make([]int, len(t.Nodes))
+	for k := range t.Nodes {
+		nd := &t.Nodes[k]
+		if nd.Left < 0 {
+			nodes[k], values[k] = leaf(k), nd.Value
+			continue
+		}
+		nodes[k] = split(nd)
+		depths[nd.Left], depths[nd.Right] = depths[k]+1, depths[k]+1 // children follow their parent
+		depth = max(depth, depths[k]+1)
 	}
-	return f
+	return nodes, values, depth
 }
 
 // step moves the row whose codes start at codes[off] from node k one level
@@ -268,7 +279,7 @@ func fitGBDT(names []string, X, y, Xv, yv []float64, cfg GBDTConfig) (*GBDT, []f
 	// sends it left in the bins and right by its value (Tree.predict).
 	var vbins [][]uint8
 	var vrows []int32 // 0, 1, …: every validation row
-	if len(yv) > 0 && !hasPosInf(Xv) {
+	if len(yv) > 0 && !slices.ContainsFunc(Xv, func(v float64) bool { return math.IsInf(v, 1) }) {
 		vrows = make([]int32, len(yv))
 		for i := range vrows {
 			vrows[i] = int32(i)
@@ -893,23 +904,14 @@ type binnedTree struct {
 }
 
 func (t *Tree) binned() binnedTree {
-	f := binnedTree{nodes: make([]binNode, len(t.Nodes)), values: make([]float64, len(t.Nodes))}
-	depth := make([]int, len(t.Nodes))
-	for k, nd := range t.Nodes {
-		if nd.Left < 0 {
-			f.nodes[k] = binNode{left: int32(k), bound: 255}
-			f.values[k] = nd.Value
-			continue
-		}
+	nodes, values, depth := packTree(t, func(k int) binNode { return binNode{left: int32(k), bound: 255} }, func(nd *Node) binNode {
 		var shift uint8
 		if nd.MissingLeft {
 			shift = 1
 		}
-		f.nodes[k] = binNode{left: int32(nd.Left), feat: int32(nd.Feature), shift: shift, bound: nd.bin + shift} // bin ≤ 254
-		depth[nd.Left], depth[nd.Right] = depth[k]+1, depth[k]+1
-		f.depth = max(f.depth, depth[k]+1)
-	}
-	return f
+		return binNode{left: int32(nd.Left), feat: int32(nd.Feature), shift: shift, bound: nd.bin + shift} // bin ≤ 254
+	})
+	return binnedTree{nodes: nodes, values: values, depth: depth}
 }
 
 // binStep moves row i from node k one level down, branch-free.
@@ -944,16 +946,6 @@ func (f *binnedTree) addLeaves(margin []float64, bins [][]uint8, rows []int32) {
 		}
 		margin[i] += values[nd]
 	}
-}
-
-// hasPosInf reports whether X holds +Inf.
-func hasPosInf(X []float64) bool {
-	for _, v := range X {
-		if math.IsInf(v, 1) {
-			return true
-		}
-	}
-	return false
 }
 
 // predict returns the tree's leaf weight for row x.

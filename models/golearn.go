@@ -132,16 +132,3 @@ func (f *GolearnForest) Explain(dst, x []float64) float64 {
 	q := f.Predict(x)
 	return math.Log(q / (1 - q))
 }
-
-// ColumnMeans returns the mean of each column of X (n×p), ignoring NaN.
-func ColumnMeans(X []float64, p int) []float64 {
-	sum := make([]float64, p)
-	n := len(X) / max(p, 1)
-	// A range of columns per core, each column's values summed in row
-	// order: the same sums whatever the cores.
-	byColumnRanges(p, func(lo, hi int) {
-		mu, _ := rangeMeans(X, n, p, lo, hi)
-		copy(sum[lo:hi], mu)
-	})
-	return sum
-}

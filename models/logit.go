@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
 	"slices"
 
 	"gonum.org/v1/gonum/optimize"
@@ -228,34 +227,6 @@ func standardiser(X []float64, n, p int) (mean, sd []float64) {
 		}
 	}
 	return mean, sd
-}
-
-// byColumnRanges calls fn for a range [lo, hi) of p columns per core, in
-// parallel.
-func byColumnRanges(p int, fn func(lo, hi int)) {
-	parts := min(p, runtime.GOMAXPROCS(0))
-	parallelEach(parts, false, func(k int) { fn(k*p/parts, (k+1)*p/parts) })
-}
-
-// rangeMeans returns the means and counts of columns lo..hi−1 of X (n×p),
-// NaN left out, each column's values summed in row order; its own slices,
-// so no cache line is shared with another core's range.
-func rangeMeans(X []float64, n, p, lo, hi int) (mean []float64, count []int) {
-	mean, count = make([]float64, hi-lo), make([]int, hi-lo)
-	for i := 0; i < n; i++ {
-		for j, v := range X[i*p+lo : i*p+hi] {
-			if !math.IsNaN(v) {
-				mean[j] += v
-				count[j]++
-			}
-		}
-	}
-	for j := range mean {
-		if count[j] > 0 {
-			mean[j] /= float64(count[j])
-		}
-	}
-	return mean, count
 }
 
 // standardise writes the standardised row x into dst, imputing NaN with the mean (0 after scaling).

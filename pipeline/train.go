@@ -13,7 +13,6 @@ import (
 	"math/bits"
 	"os"
 	"path/filepath"
-	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -572,7 +571,7 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	}
 	art.TrainExamples = len(yall)
 	art.ValidationSampledFrom = sampledFrom
-	art.Directions = directions(Xall, yall, p)
+	art.Directions = models.Directions(Xall, yall, p)
 	art.Means = models.ColumnMeans(Xall, p)
 
 	art.SchemaHash = SchemaHash()
@@ -868,28 +867,24 @@ func fillChunk(dst []float64, c *datasets.ColumnChunk, local []int) error {
 		rows := local[lo:min(lo+block, len(local))]
 		out := dst[lo*p:]
 		for j, name := range features.ModelColumns {
-			valid := c.Valid(name)
-			switch {
-			case c.Float64s(name) != nil: // a null is NaN already
-				f := c.Float64s(name)
+			switch f := c.Float64s(name); {
+			case f != nil: // a null is NaN already
 				for r, i := range rows {
 					out[r*p+j] = f[i]
 				}
-			case c.Int64s(name) != nil:
-				fillInts(out[j:], p, c.Int64s(name), valid, rows)
-			case c.Int32s(name) != nil:
-				fillInts(out[j:], p, c.Int32s(name), valid, rows)
+			case c.Int64s(name) != nil: // the snapshots' model columns are doubles and int64s
+				fillInt64s(out[j:], p, c.Int64s(name), c.Valid(name), rows)
 			default:
-				return fmt.Errorf("model column %s is missing or not a number (have %v)", name, c.Names())
+				return fmt.Errorf("model column %s is missing or neither a double nor an int64 (have %v)", name, c.Names())
 			}
 		}
 	}
 	return nil
 }
 
-// fillInts writes vals[rows] to dst[0], dst[stride], … as float64, NaN
+// fillInt64s writes vals[rows] to dst[0], dst[stride], … as float64, NaN
 // where valid (nil: all valid) says null.
-func fillInts[T int64 | int32](dst []float64, stride int, vals []T, valid []bool, rows []int) {
+func fillInt64s(dst []float64, stride int, vals []int64, valid []bool, rows []int) {
 	for r, i := range rows {
 		dst[r*stride] = float64(vals[i])
 	}
@@ -955,42 +950,6 @@ func firstDay(workdir string) (time.Time, error) {
 		return time.Time{}, err
 	}
 	return dayOf(info.MinTS), nil
-}
-
-// directions returns the sign (−1, 0, +1) of the correlation of each column
-// of X (n×p) with y, ignoring missing values.
-func directions(X, y []float64, p int) []float64 {
-	// One pass over the rows with a set of sums per column (a pass per
-	// column would stride through the whole matrix p times), a range of
-	// columns per core; each column's sums still take the rows in order.
-	out := make([]float64, p)
-	parts := min(p, runtime.GOMAXPROCS(0))
-	parallelChunks(parts, p, (p+parts-1)/parts, func(lo, hi int) {
-		w := hi - lo
-		n, sx, sy, sxy, sxx := make([]float64, w), make([]float64, w), make([]float64, w), make([]float64, w), make([]float64, w)
-		for i, yi := range y {
-			for j, v := range X[i*p+lo : i*p+hi] {
-				if math.IsNaN(v) {
-					continue
-				}
-				n[j]++
-				sx[j] += v
-				sy[j] += yi
-				sxy[j] += v * yi
-				sxx[j] += v * v
-			}
-		}
-		for j := range w {
-			if n[j] < 2 {
-				continue
-			}
-			cov := sxy[j]/n[j] - sx[j]/n[j]*sy[j]/n[j]
-			if sxx[j]/n[j]-(sx[j]/n[j])*(sx[j]/n[j]) > 0 && cov != 0 {
-				out[lo+j] = math.Copysign(1, cov)
-			}
-		}
-	})
-	return out
 }
 
 func round4(v float64) float64 { return math.Round(v*1e4) / 1e4 }

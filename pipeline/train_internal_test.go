@@ -65,43 +65,6 @@ func TestSplitRows(t *testing.T) {
 	}
 }
 
-// directions in one pass gives the signs of the column-by-column sums.
-func TestDirectionsOnePass(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	const n, p = 2000, 9
-	X, y := make([]float64, n*p), make([]float64, n)
-	for i := range y {
-		y[i] = float64(rng.IntN(2))
-		for j := range p {
-			v := rng.NormFloat64() + float64(j%3-1)*y[i] // columns 0, 3, 6 fall with y; 2, 5, 8 rise
-			if rng.IntN(10) == 0 {
-				v = math.NaN()
-			}
-			X[i*p+j] = v
-		}
-	}
-	for i := range n {
-		X[i*p+4] = 7 // constant: no direction
-	}
-	ref := make([]float64, p)
-	for j := range p {
-		var cnt, sx, sy, sxy, sxx float64
-		for i := range y {
-			if v := X[i*p+j]; !math.IsNaN(v) {
-				cnt++
-				sx, sy, sxy, sxx = sx+v, sy+y[i], sxy+v*y[i], sxx+v*v
-			}
-		}
-		if cov := sxy/cnt - sx/cnt*sy/cnt; sxx/cnt-(sx/cnt)*(sx/cnt) > 0 && cov != 0 {
-			ref[j] = math.Copysign(1, cov)
-		}
-	}
-	got := directions(X, y, p)
-	if !slices.Equal(got, ref) || got[0] != -1 || got[2] != 1 || got[4] != 0 {
-		t.Fatalf("directions %v, column by column %v", got, ref)
-	}
-}
-
 // The builders reserve 1.1 times a bucket's share until a bucket of their
 // cutoff is done, then 1.05 times the largest share seen, never more than
 // 1.1; builders are estimated apart, and a nil estimate always gives 1.1.

@@ -173,9 +173,9 @@ func measureOf(chain result, stages []stageLog) measure {
 	return m
 }
 
-// spread is the median of vs and, for more than one value, their range:
-// "16.7 s (15.9–17.7)".
-func spread[T time.Duration | int64](vs []T, format func(T) string) string {
+// spread is the median of vs and, for more than one value, their range,
+// each number written by num, then the unit: "16.7 s (15.9–17.7)".
+func spread[T time.Duration | int64](vs []T, num func(T) string, unit string) string {
 	s := slices.Clone(vs)
 	slices.Sort(s)
 	med := s[len(s)/2]
@@ -183,22 +183,23 @@ func spread[T time.Duration | int64](vs []T, format func(T) string) string {
 		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
 	}
 	if len(s) == 1 {
-		return format(med)
+		return num(med) + " " + unit
 	}
-	num := func(v T) string { n, _, _ := strings.Cut(format(v), " "); return n }
-	return fmt.Sprintf("%s (%s–%s)", format(med), num(s[0]), num(s[len(s)-1]))
+	return fmt.Sprintf("%s %s (%s–%s)", num(med), unit, num(s[0]), num(s[len(s)-1]))
 }
 
 func report(customers, seed int, gen result, ms []measure, sizes map[string]int64, memLimit string, limited *result) string {
 	var b strings.Builder
-	secs := func(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }
-	gib := func(kb int64) string { return fmt.Sprintf("%.2f GiB", float64(kb)/(1<<20)) }
+	seconds := func(d time.Duration) string { return fmt.Sprintf("%.1f", d.Seconds()) }
+	gibs := func(kb int64) string { return fmt.Sprintf("%.2f", float64(kb)/(1<<20)) }
+	secs := func(d time.Duration) string { return seconds(d) + " s" }
+	gib := func(kb int64) string { return gibs(kb) + " GiB" }
 	col := func(f func(measure) time.Duration) string {
 		var vs []time.Duration
 		for _, m := range ms {
 			vs = append(vs, f(m))
 		}
-		return spread(vs, secs)
+		return spread(vs, seconds, "s")
 	}
 	var rss []int64
 	for _, m := range ms {
@@ -229,7 +230,7 @@ func report(customers, seed int, gen result, ms []measure, sizes map[string]int6
 	fmt.Fprintf(&b, "| churn train (candidates, validation, calibration) | %s | ≤ 6 s | sklearn 9.5 s |\n", col(func(m measure) time.Duration { return m.train }))
 	fmt.Fprintf(&b, "| score + list + report | %s | ≤ 2 s | — |\n", col(func(m measure) time.Duration { return m.score }))
 	fmt.Fprintf(&b, "| `churn run` end to end | %s | ≤ 12 s | Python stack ≈ 50 s |\n", col(func(m measure) time.Duration { return m.wall }))
-	fmt.Fprintf(&b, "| peak RSS of `churn run` | %s | ≤ 1 GiB | 1.08 GiB |\n", spread(rss, gib))
+	fmt.Fprintf(&b, "| peak RSS of `churn run` | %s | ≤ 1 GiB | 1.08 GiB |\n", spread(rss, gibs, "GiB"))
 	if limited != nil {
 		fmt.Fprintf(&b, "| `churn run --memory-limit %s`: end to end, peak RSS | %s, %s | | |\n", memLimit, secs(limited.wall), gib(limited.rssKB))
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -69,7 +70,7 @@ func TestReportMedians(t *testing.T) {
 	if !strings.Contains(one, "| `churn run` end to end | 30.0 s |") || strings.Contains(one, "median") {
 		t.Errorf("one run: want plain values:\n%s", one)
 	}
-	if got := spread([]time.Duration{4 * time.Second, 2 * time.Second}, func(d time.Duration) string { return d.String() }); got != "3s (2s–4s)" {
+	if got := spread([]time.Duration{4 * time.Second, 2 * time.Second}, func(d time.Duration) string { return fmt.Sprint(d.Seconds()) }, "s"); got != "3 s (2–4)" {
 		t.Errorf("median of two: %s", got)
 	}
 }
