@@ -9,7 +9,8 @@ import "golang.org/x/sys/cpu"
 var haveAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 // explainKeys8AVX512 is explainKeys8 on one block of eight rows held
-// feature-major, in AVX-512 lanes (fastshap_amd64.s).
+// feature-major, in AVX-512 vectors, for a tree with vec set
+// (fastshap_amd64.s).
 //
 //go:noescape
 func explainKeys8AVX512(b *shapBits, phiT []float64, keysT []uint64, sc *shapScratch8)

@@ -3,6 +3,8 @@ package models
 import (
 	"math"
 	"math/bits"
+	"slices"
+	"unsafe"
 )
 
 // Fast TreeSHAP v2 (Yang 2021, "Fast TreeSHAP: Accelerating SHAP value
@@ -51,16 +53,35 @@ type shapBits struct {
 	// forks are the split nodes, parents before children: a child's hot
 	// mask is its parent's with the parent's feature (slot) added when new
 	// to the path, and cleared when the row goes the other way there.
-	forks    []shapFork
-	leafNode []uint8   // each leaf's node, in leaf order
-	leafBase []int32   // where each leaf's table starts in flat
-	leafM    []int32   // each leaf's number of path features
-	flat     []float64 // the leaf tables, one after another
+	forks      []shapFork
+	leafNode   []uint8   // each leaf's node, in leaf order
+	leafBase   []int32   // where each leaf's table starts in flat
+	leafStride []int32   // each leaf's table row length: its number of path features, at least 8
+	flat       []float64 // the leaf tables, one after another; 64-byte aligned
 	// feats are the tree's features; feature feats[i]'s contributions are
 	// uses[useEnd[i−1]:useEnd[i]], in leaf order.
 	feats  []int32
 	useEnd []int32
 	uses   []shapUse
+	// vec is whether explainKeys8AVX512 can explain the tree: every leaf
+	// has at most eight path features, so a leaf's table row fits one
+	// vector (flat ends with eight zeros, so a vector read from any row's
+	// start stays inside it). The tree's features then go in groups of
+	// eight: vecOff holds their byte offsets in a block (feature × 64), the
+	// last group padded with its first feature's; group g's steps are
+	// ops[opEnd[g−1]:opEnd[g]], in leaf order.
+	vec    bool
+	vecOff []int32
+	ops    []shapOp
+	opEnd  []int32
+}
+
+// shapOp adds a leaf's contributions to one group of eight features: lane
+// i (set in lanes) gets slot idx[i] of the row's table row of the leaf.
+type shapOp struct {
+	idx   [8]uint8
+	leaf  uint8
+	lanes uint8
 }
 
 // keySplit is a split node on order keys, as flatNode: the row goes right
@@ -174,6 +195,14 @@ func leafTable(z []float64, v float64) []float64 {
 	return table
 }
 
+// aligned64 returns n zeros starting on a 64-byte boundary (a cache
+// line); the garbage collector does not move them.
+func aligned64(n int) []float64 {
+	buf := make([]float64, n+7)
+	off := int(-uintptr(unsafe.Pointer(&buf[0])) % 64 / 8)
+	return buf[off : off+n : off+n]
+}
+
 func lgamma(n int) float64 {
 	v, _ := math.Lgamma(float64(n))
 	return v
@@ -244,9 +273,15 @@ func (t *Tree) packBits(leaves []shapLeaf) (ok bool, b shapBits) {
 			edges[child], has[child], node = e, true, child
 		}
 		b.leafNode = append(b.leafNode, uint8(node))
+		// A table row of at most eight values takes eight places, so the
+		// vector explainKeys8AVX512 reads from its start is one cache line.
+		m, stride := len(lf.feats), max(len(lf.feats), 8)
 		b.leafBase = append(b.leafBase, int32(len(b.flat)))
-		b.leafM = append(b.leafM, int32(len(lf.feats)))
-		b.flat = append(b.flat, lf.table...)
+		b.leafStride = append(b.leafStride, int32(stride))
+		for k := 0; k < len(lf.table); k += m {
+			b.flat = append(b.flat, lf.table[k:k+m]...)
+			b.flat = append(b.flat, make([]float64, stride-m)...)
+		}
 		for s, f := range lf.feats {
 			if uses[f] == nil {
 				b.feats = append(b.feats, int32(f))
@@ -264,7 +299,46 @@ func (t *Tree) packBits(leaves []shapLeaf) (ok bool, b shapBits) {
 		b.uses = append(b.uses, uses[int(f)]...)
 		b.useEnd = append(b.useEnd, int32(len(b.uses)))
 	}
+	b.packVec(leaves)
 	return true, b
+}
+
+// packVec sets vec, vecOff, ops and opEnd (explainKeys8AVX512's layout of
+// the tree), and moves flat to a 64-byte boundary with eight zeros after.
+func (b *shapBits) packVec(leaves []shapLeaf) {
+	flat := aligned64(len(b.flat) + 8)
+	copy(flat, b.flat)
+	b.flat = flat
+	b.vec = !slices.ContainsFunc(leaves, func(lf shapLeaf) bool { return len(lf.feats) > 8 })
+	if !b.vec {
+		return
+	}
+	lane := map[int]int{} // feature → its place in feats
+	for i, f := range b.feats {
+		lane[int(f)] = i
+	}
+	for g := 0; g < len(b.feats); g += 8 {
+		for i := g; i < g+8; i++ {
+			f := b.feats[g]
+			if i < len(b.feats) {
+				f = b.feats[i]
+			}
+			b.vecOff = append(b.vecOff, f*64)
+		}
+		for l, lf := range leaves {
+			var op shapOp
+			for s, f := range lf.feats {
+				if i := lane[f] - g; i >= 0 && i < 8 {
+					op.idx[i], op.lanes = uint8(s), op.lanes|1<<i
+				}
+			}
+			if op.lanes != 0 {
+				op.leaf = uint8(l)
+				b.ops = append(b.ops, op)
+			}
+		}
+		b.opEnd = append(b.opEnd, int32(len(b.ops)))
+	}
 }
 
 // explainKeys is explain for trees of at most 63 nodes, from the row's
@@ -287,7 +361,7 @@ func (b *shapBits) explainKeys(phi []float64, keys []uint64) {
 	}
 	var row [64]int32
 	for l, node := range b.leafNode {
-		row[l] = b.leafBase[l] + int32(mask[node])*b.leafM[l]
+		row[l] = b.leafBase[l] + int32(mask[node])*b.leafStride[l]
 	}
 	lo := int32(0)
 	for i, f := range b.feats {
@@ -359,7 +433,7 @@ func (b *shapBits) explainKeys8(phi []float64, keys []uint64, p int, sc *shapScr
 	}
 	row := &sc.row // every leaf's entry is written here before the sums read it
 	for l, node := range b.leafNode {
-		base, m, mk := b.leafBase[l], b.leafM[l], &mask[node]
+		base, m, mk := b.leafBase[l], b.leafStride[l], &mask[node]
 		r := &row[l]
 		r[0] = base + int32(mk[0])*m
 		r[1] = base + int32(mk[1])*m

@@ -1,13 +1,34 @@
 #include "textflag.h"
 #include "go_asm.h"
+#include "transpose_amd64.h"
+
+// LOADVEC and STOREVEC move the vector of the group's feature whose byte
+// offset in the block is at off(SI).
+#define LOADVEC(off, z) \
+	MOVLQSX off(SI), AX; \
+	VMOVUPD (R9)(AX*1), z
+
+#define STOREVEC(off, z) \
+	MOVLQSX off(SI), AX; \
+	VMOVUPD z, (R9)(AX*1)
+
+// OPROW is a step for one row: the row's table row of the leaf (its
+// offset in flat at off(DX)), permuted by Z16, added to the row's sums
+// (acc) in the lanes of K1.
+#define OPROW(off, tmp, acc) \
+	MOVLQSX off(DX), AX; \
+	VPERMPD (R8)(AX*8), Z16, tmp; \
+	VADDPD tmp, acc, K1, acc
 
 // func explainKeys8AVX512(b *shapBits, phiT []float64, keysT []uint64, sc *shapScratch8)
 //
 // explainKeys8 for one block of eight rows held feature-major (phiT and
-// keysT: eight values a feature, row r in lane r), every row in a vector
-// lane: the same integer steps and, per lane, the same float additions in
-// the same order, so the sums are explainKeys8's to the bit. Needs
-// AVX-512 F, VL and DQ (haveAVX512).
+// keysT: eight values a feature, row r in lane r) and a tree with vec set.
+// The splits, path masks and table offsets take every row in a vector
+// lane; the sums take every row in a vector, eight of the tree's features
+// in its lanes, so a leaf's table row is read as one vector (no gathers).
+// Each feature gets explainKeys8's additions in the same order, so the
+// sums are the same to the bit. Needs AVX-512 F, VL and DQ (haveAVX512).
 TEXT ·explainKeys8AVX512(SB), NOSPLIT, $0-64
 	MOVQ b+0(FP), R8
 	MOVQ phiT_base+8(FP), R9
@@ -67,11 +88,11 @@ forkloop:
 	JNZ forkloop
 
 leaves:
-	// Each leaf's offset of its table row: base + mask × m.
+	// Each leaf's offset of its table row: base + mask × stride.
 	MOVQ shapBits_leafNode(R8), SI
 	MOVQ shapBits_leafNode+8(R8), R12
 	MOVQ shapBits_leafBase(R8), DI
-	MOVQ shapBits_leafM(R8), DX
+	MOVQ shapBits_leafStride(R8), DX
 	XORQ BX, BX
 	TESTQ R12, R12
 	JZ sums
@@ -91,43 +112,77 @@ leafloop:
 	JLT leafloop
 
 sums:
-	// Each feature's contributions, added in leaf order in its lanes.
-	MOVQ shapBits_feats(R8), SI
-	MOVQ shapBits_feats+8(R8), R12
-	MOVQ shapBits_useEnd(R8), DI
-	MOVQ shapBits_uses(R8), R13
+	// Each group of eight of the tree's features in turn: its vectors
+	// (row r in lane r) are turned into the block's rows (feature i in lane
+	// i, row r in Z8+r); each step permutes a leaf's table row of every
+	// row into the group's lanes and adds it in the step's lanes; the rows
+	// are turned back into feature vectors and stored, the padding lanes
+	// first so a group's first feature is stored last. A feature's
+	// contributions are added in leaf order, as explainKeys8 adds them.
+	MOVQ shapBits_vecOff(R8), SI
+	MOVQ shapBits_vecOff+8(R8), R12
+	MOVQ shapBits_ops(R8), BX
+	MOVQ shapBits_opEnd(R8), DI
 	MOVQ shapBits_flat(R8), R8
+	XORQ CX, CX
 	TESTQ R12, R12
 	JZ done
-	XORQ BX, BX
-	XORQ CX, CX
 
-featloop:
-	MOVLQSX (SI)(BX*4), AX
-	SHLQ $6, AX
-	VMOVUPD (R9)(AX*1), Z0
-	MOVLQSX (DI)(BX*4), R10
+grouploop:
+	LOADVEC(0, Z0)
+	LOADVEC(4, Z1)
+	LOADVEC(8, Z2)
+	LOADVEC(12, Z3)
+	LOADVEC(16, Z4)
+	LOADVEC(20, Z5)
+	LOADVEC(24, Z6)
+	LOADVEC(28, Z7)
+	TRANSPOSE
+	MOVLQSX (DI), R10
 	CMPQ CX, R10
-	JGE featdone
+	JGE groupdone
 
-useloop:
-	MOVBLZX 1(R13)(CX*2), DX
-	VPBROADCASTD DX, Y2
-	MOVBQZX (R13)(CX*2), DX
+oploop:
+	VPMOVZXBQ shapOp_idx(BX), Z16
+	KMOVB shapOp_lanes(BX), K1
+	MOVBQZX shapOp_leaf(BX), DX
 	SHLQ $5, DX
-	VPADDD shapScratch8_row(R11)(DX*1), Y2, Y3
-	KXNORB K1, K1, K1
-	VGATHERDPD (R8)(Y3*8), K1, Z4
-	VADDPD Z4, Z0, Z0
+	LEAQ shapScratch8_row(R11)(DX*1), DX
+	OPROW(0, Z17, Z8)
+	OPROW(4, Z18, Z9)
+	OPROW(8, Z19, Z10)
+	OPROW(12, Z20, Z11)
+	OPROW(16, Z21, Z12)
+	OPROW(20, Z22, Z13)
+	OPROW(24, Z23, Z14)
+	OPROW(28, Z24, Z15)
+	ADDQ $shapOp__size, BX
 	INCQ CX
 	CMPQ CX, R10
-	JLT useloop
+	JLT oploop
 
-featdone:
-	VMOVUPD Z0, (R9)(AX*1)
-	INCQ BX
-	CMPQ BX, R12
-	JLT featloop
+groupdone:
+	VMOVAPD Z8, Z0
+	VMOVAPD Z9, Z1
+	VMOVAPD Z10, Z2
+	VMOVAPD Z11, Z3
+	VMOVAPD Z12, Z4
+	VMOVAPD Z13, Z5
+	VMOVAPD Z14, Z6
+	VMOVAPD Z15, Z7
+	TRANSPOSE
+	STOREVEC(28, Z15)
+	STOREVEC(24, Z14)
+	STOREVEC(20, Z13)
+	STOREVEC(16, Z12)
+	STOREVEC(12, Z11)
+	STOREVEC(8, Z10)
+	STOREVEC(4, Z9)
+	STOREVEC(0, Z8)
+	ADDQ $32, SI
+	ADDQ $4, DI
+	SUBQ $8, R12
+	JNZ grouploop
 
 done:
 	VZEROUPPER

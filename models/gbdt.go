@@ -68,7 +68,7 @@ type GBDT struct {
 	shapDepth    int     // the deepest tree's depth
 	shapNodes    int     // the most nodes of a tree
 	shapTabs     []shapTables
-	shapAllBits  bool // every tree is explained from bit sets (explainBlocks)
+	shapAllVec   bool // every tree can be explained by explainKeys8AVX512 (explainBlocks)
 }
 
 // Tree is one regression tree; Nodes[0] is the root, and a split's right

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // lowerBound on order keys agrees with slices.BinarySearch on the floats,
@@ -280,8 +281,8 @@ func TestExplainAVX512Exact(t *testing.T) {
 	for _, n := range []int{1, 5, 8, 9, 16, 17, 300} {
 		fast := make([]float64, n*p)
 		m.ContributionsBatch(fast, X[:n*p])
-		if !m.shapAllBits {
-			t.Fatal("not every tree is explained from bit sets")
+		if !m.shapAllVec {
+			t.Fatal("not every tree is explained by the AVX-512 kernel")
 		}
 		haveAVX512 = false
 		slow := make([]float64, n*p)
@@ -293,6 +294,61 @@ func TestExplainAVX512Exact(t *testing.T) {
 			}
 		}
 		if slices.Equal(fast, make([]float64, n*p)) {
+			t.Fatal("no contributions at all")
+		}
+	}
+	padded := 0 // trees whose last group of eight features is padded
+	for k := range m.shapTabs {
+		b := &m.shapTabs[k].shapBits
+		if uintptr(unsafe.Pointer(&b.flat[0]))%64 != 0 {
+			t.Fatalf("tree %d: leaf tables not on a cache line", k)
+		}
+		if len(b.feats) > 8 && len(b.feats)%8 != 0 {
+			padded++
+		}
+	}
+	if padded == 0 {
+		t.Fatal("no tree with more than one group of features and a padded one")
+	}
+}
+
+// A tree whose deepest leaf has eight distinct path features is for the
+// AVX-512 kernel; one with nine is explained by explainKeys8. Both give
+// every row's contributions as the row alone does, to the bit: a chain of
+// splits on features 0, 1, … (each split's left child a leaf), rows
+// missing some values.
+func TestExplainChainTreesExact(t *testing.T) {
+	const p, n = 12, 40
+	X, _ := xorData(n, p, 0.1, 9)
+	for i := 0; i < len(X); i += 7 {
+		X[i] = math.NaN()
+	}
+	for _, depth := range []int{8, 9} {
+		var tr Tree
+		cover := 1000.0
+		for f := range depth {
+			k := len(tr.Nodes)
+			tr.Nodes = append(tr.Nodes, Node{Feature: f, Threshold: 0.5, MissingLeft: f%2 == 0, Left: k + 1, Right: k + 2, Cover: cover},
+				Node{Left: -1, Value: float64(f+1) / 10, Cover: cover / 3})
+			cover -= cover / 3
+		}
+		tr.Nodes = append(tr.Nodes, Node{Left: -1, Value: -0.7, Cover: cover})
+		m := &GBDT{Features: names(p), Trees: []Tree{tr, tr}}
+		batch := make([]float64, n*p)
+		m.ContributionsBatch(batch, X)
+		if want := depth <= 8; m.shapAllVec != want || !m.shapTabs[0].bits {
+			t.Fatalf("depth %d: for the AVX-512 kernel %v, want %v (bit sets %v)", depth, m.shapAllVec, want, m.shapTabs[0].bits)
+		}
+		one := make([]float64, p)
+		for i := range n {
+			m.Contributions(one, X[i*p:(i+1)*p])
+			for j := range p {
+				if math.Float64bits(one[j]) != math.Float64bits(batch[i*p+j]) {
+					t.Fatalf("depth %d row %d feature %d: batch %v, row %v", depth, i, j, batch[i*p+j], one[j])
+				}
+			}
+		}
+		if slices.Equal(batch, make([]float64, n*p)) {
 			t.Fatal("no contributions at all")
 		}
 	}

@@ -1,37 +1,10 @@
 #include "textflag.h"
+#include "transpose_amd64.h"
 
 // Eight rows of the logit's standardised matrix (z: 8×p, row-major) at a
 // time, every row in a vector lane: each lane's products and sums are the
 // ones logitRowLossGrad computes, in the same order, so the results are
 // the same to the bit. Needs AVX-512 F, VL and DQ (haveAVX512).
-
-// TRANSPOSE turns rows Z0–Z7 (eight columns each) into columns: Z8–Z15
-// hold columns 0–7, row r in lane r. Z0–Z7 are overwritten.
-#define TRANSPOSE \
-	VUNPCKLPD Z1, Z0, Z8; \
-	VUNPCKHPD Z1, Z0, Z9; \
-	VUNPCKLPD Z3, Z2, Z10; \
-	VUNPCKHPD Z3, Z2, Z11; \
-	VUNPCKLPD Z5, Z4, Z12; \
-	VUNPCKHPD Z5, Z4, Z13; \
-	VUNPCKLPD Z7, Z6, Z14; \
-	VUNPCKHPD Z7, Z6, Z15; \
-	VSHUFF64X2 $0x88, Z10, Z8, Z0; \
-	VSHUFF64X2 $0xDD, Z10, Z8, Z1; \
-	VSHUFF64X2 $0x88, Z11, Z9, Z2; \
-	VSHUFF64X2 $0xDD, Z11, Z9, Z3; \
-	VSHUFF64X2 $0x88, Z14, Z12, Z4; \
-	VSHUFF64X2 $0xDD, Z14, Z12, Z5; \
-	VSHUFF64X2 $0x88, Z15, Z13, Z6; \
-	VSHUFF64X2 $0xDD, Z15, Z13, Z7; \
-	VSHUFF64X2 $0x88, Z4, Z0, Z8; \
-	VSHUFF64X2 $0xDD, Z4, Z0, Z12; \
-	VSHUFF64X2 $0x88, Z6, Z2, Z9; \
-	VSHUFF64X2 $0xDD, Z6, Z2, Z13; \
-	VSHUFF64X2 $0x88, Z5, Z1, Z10; \
-	VSHUFF64X2 $0xDD, Z5, Z1, Z14; \
-	VSHUFF64X2 $0x88, Z7, Z3, Z11; \
-	VSHUFF64X2 $0xDD, Z7, Z3, Z15
 
 // STEP adds w[j] × column to the eight sums in Z16 (a product, rounded,
 // then a sum, rounded: no fused multiply-add, as Go on amd64).

@@ -32,13 +32,13 @@ func (m *GBDT) prepareShap() float64 {
 	m.shapOnce.Do(func() {
 		m.shapExpected = m.Base
 		m.shapTabs = make([]shapTables, len(m.Trees))
-		m.shapAllBits = true
+		m.shapAllVec = true
 		for k := range m.Trees {
 			m.shapDepth = max(m.shapDepth, m.Trees[k].depth(0))
 			m.shapNodes = max(m.shapNodes, len(m.Trees[k].Nodes))
 			m.shapExpected += m.Trees[k].expected(0)
 			m.shapTabs[k] = m.Trees[k].shapTables()
-			m.shapAllBits = m.shapAllBits && m.shapTabs[k].bits
+			m.shapAllVec = m.shapAllVec && m.shapTabs[k].bits && m.shapTabs[k].vec
 		}
 	})
 	return m.shapExpected
@@ -55,7 +55,7 @@ func (m *GBDT) ContributionsBatch(dst, X []float64) float64 {
 	if n == 0 {
 		return m.Contributions(make([]float64, p), make([]float64, p))
 	}
-	if m.prepareShap(); haveAVX512 && m.shapAllBits {
+	if m.prepareShap(); haveAVX512 && m.shapAllVec {
 		m.explainBlocks(dst, X, p)
 		return m.shapExpected
 	}
