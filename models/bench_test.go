@@ -106,7 +106,7 @@ func BenchmarkBTYD1M(b *testing.B) {
 			out := make([]float64, len(d.x))
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := MedianNextPurchaseAll(out, m, d.x, d.tx, d.T, 52); err != nil {
+				if err := MedianNextPurchaseAll(out, m, d.x, d.tx, d.T, nil, 52); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -22,8 +22,10 @@ import (
 //     is found in the table and polished by safeguarded Newton steps, using
 //     dQ/dt = −R/(A+t)·(A/(A+t))^R·(B/(B+t))^s.
 //
-// BG/BB (discrete opportunities) is not supported.
-func MedianNextPurchaseAll(dst []float64, m PurchaseModel, x, tx, T []float64, limit float64) error {
+// BG/BB (discrete opportunities) is not supported. pred, when not nil, is
+// PredictAll's output for these customers with m as the purchase model: its
+// P(alive)s are taken instead of computed again.
+func MedianNextPurchaseAll(dst []float64, m PurchaseModel, x, tx, T, pred []float64, limit float64) error {
 	switch m.(type) {
 	case BGNBD, MBGNBD, ParetoNBD:
 	default:
@@ -31,9 +33,16 @@ func MedianNextPurchaseAll(dst []float64, m PurchaseModel, x, tx, T []float64, l
 	}
 	group, keys := groupRF(x, tx, T)
 	per := make([]float64, len(keys))
+	var alive []float64 // each group's P(alive), from pred
+	if pred != nil {
+		alive = make([]float64, len(keys))
+		for i, g := range group {
+			alive[g] = pred[3*i]
+		}
+	}
 	pn, isPareto := m.(ParetoNBD)
 	var sub []int32
-	var tables [][]float64
+	var tables []noPurchaseTable
 	if isPareto {
 		kx, kT := make([]float64, len(keys)), make([]float64, len(keys))
 		for g, k := range keys {
@@ -41,14 +50,19 @@ func MedianNextPurchaseAll(dst []float64, m PurchaseModel, x, tx, T []float64, l
 		}
 		var subKeys []RFGroup
 		sub, subKeys = groupRF(kx, make([]float64, len(keys)), kT)
-		tables = make([][]float64, len(subKeys))
+		tables = make([]noPurchaseTable, len(subKeys))
 		parallelFor(len(subKeys), func(j int) {
 			tables[j] = pn.noPurchaseTable(subKeys[j].X, subKeys[j].T, limit)
 		})
 	}
 	parallelFor(len(keys), func(g int) {
 		k := keys[g]
-		p := m.PAlive(k.X, k.Tx, k.T)
+		var p float64
+		if alive != nil {
+			p = alive[g]
+		} else {
+			p = m.PAlive(k.X, k.Tx, k.T)
+		}
 		per[g] = math.NaN()
 		if p <= 0.5 || limit <= 0 {
 			return
@@ -60,7 +74,7 @@ func MedianNextPurchaseAll(dst []float64, m PurchaseModel, x, tx, T []float64, l
 		case MBGNBD:
 			per[g] = gammaPoissonQuantile(m.Alpha+k.T, m.R+k.X, q, limit)
 		case ParetoNBD:
-			per[g] = m.solveNoPurchase(tables[sub[g]], k.X, k.T, q, limit)
+			per[g] = m.solveNoPurchase(&tables[sub[g]], k.X, k.T, q, limit)
 		}
 	})
 	for i := range x {
@@ -114,26 +128,34 @@ func (q paretoAlive) integral(a, b float64) float64 {
 	return h * sum
 }
 
-// noPurchaseTable returns the integral part of Q at the grid points:
-// I_j = ∫_0^{t_j} s/(B+u)·surv(u) du, so Q(t_j) = surv(t_j) + I_j.
-func (m ParetoNBD) noPurchaseTable(x, T, limit float64) []float64 {
-	q := m.alive(x, T)
-	table := make([]float64, noPurchaseGrid+1)
-	for j := 1; j <= noPurchaseGrid; j++ {
-		table[j] = table[j-1] + q.integral(noPurchaseGridPoint(j-1, limit), noPurchaseGridPoint(j, limit))
-	}
-	return table
+// noPurchaseTable is Q at the grid points of a customer's (x, T): its
+// integral part I_j = ∫_0^{t_j} s/(B+u)·surv(u) du, and Q_j = surv(t_j) +
+// I_j. Both depend on x and T only, so the customers of one (x, T) share
+// them whatever their t_x.
+type noPurchaseTable struct {
+	I, Q [noPurchaseGrid + 1]float64
 }
 
-// solveNoPurchase finds t in [0, limit] with Q(t) = level from a table of
-// noPurchaseTable, or NaN when Q(limit) > level.
-func (m ParetoNBD) solveNoPurchase(table []float64, x, T, level, limit float64) float64 {
+func (m ParetoNBD) noPurchaseTable(x, T, limit float64) noPurchaseTable {
 	q := m.alive(x, T)
-	if q.surv(limit)+table[noPurchaseGrid] > level {
+	var tab noPurchaseTable
+	for j := 1; j <= noPurchaseGrid; j++ {
+		tj := noPurchaseGridPoint(j, limit)
+		tab.I[j] = tab.I[j-1] + q.integral(noPurchaseGridPoint(j-1, limit), tj)
+		tab.Q[j] = q.surv(tj) + tab.I[j]
+	}
+	return tab
+}
+
+// solveNoPurchase finds t in [0, limit] with Q(t) = level from the table
+// of the customer's (x, T), or NaN when Q(limit) > level.
+func (m ParetoNBD) solveNoPurchase(tab *noPurchaseTable, x, T, level, limit float64) float64 {
+	q := m.alive(x, T)
+	if tab.Q[noPurchaseGrid] > level {
 		return math.NaN()
 	}
 	j := 1 // Q is decreasing: the first grid point at or below the level
-	for q.surv(noPurchaseGridPoint(j, limit))+table[j] > level {
+	for tab.Q[j] > level {
 		j++
 	}
 	lo, hi := noPurchaseGridPoint(j-1, limit), noPurchaseGridPoint(j, limit)
@@ -141,7 +163,7 @@ func (m ParetoNBD) solveNoPurchase(table []float64, x, T, level, limit float64) 
 	t := (a + b) / 2
 	for range 100 {
 		sv := q.surv(t)
-		v := sv + table[j-1] + q.integral(lo, t) - level
+		v := sv + tab.I[j-1] + q.integral(lo, t) - level
 		if v > 0 {
 			a = t
 		} else {

@@ -124,8 +124,20 @@ func TestMedianNextPurchaseAll(t *testing.T) {
 	} {
 		for _, limit := range []float64{52, 520} {
 			got := make([]float64, len(x))
-			if err := MedianNextPurchaseAll(got, m, x, tx, T, limit); err != nil {
+			if err := MedianNextPurchaseAll(got, m, x, tx, T, nil, limit); err != nil {
 				t.Fatal(err)
+			}
+			// With PredictAll's P(alive)s: the same bits.
+			pred := make([]float64, 3*len(x))
+			PredictAll(pred, CLV{Purchases: m, Spend: GammaGamma{P: 1, Q: 2, Gamma: 1}}, x, tx, T, make([]float64, len(x)), limit, 12, 0.01)
+			withPred := make([]float64, len(x))
+			if err := MedianNextPurchaseAll(withPred, m, x, tx, T, pred, limit); err != nil {
+				t.Fatal(err)
+			}
+			for i := range x {
+				if math.Float64bits(withPred[i]) != math.Float64bits(got[i]) {
+					t.Errorf("%s limit %v customer %d: %v with PredictAll's P(alive), %v without", m.Name(), limit, i, withPred[i], got[i])
+				}
 			}
 			found := 0
 			for i := range x {
@@ -147,7 +159,7 @@ func TestMedianNextPurchaseAll(t *testing.T) {
 			}
 		}
 	}
-	if err := MedianNextPurchaseAll(make([]float64, 1), BGBB{Alpha: 1, Beta: 1, Gamma: 1, Delta: 1}, []float64{1}, []float64{1}, []float64{2}, 5); err == nil {
+	if err := MedianNextPurchaseAll(make([]float64, 1), BGBB{Alpha: 1, Beta: 1, Gamma: 1, Delta: 1}, []float64{1}, []float64{1}, []float64{2}, nil, 5); err == nil {
 		t.Error("BG/BB: no error")
 	}
 }

@@ -96,7 +96,7 @@ func (f CLVFit) Predict(d CLVData, opt CLVPredictOptions) ([]CLVPrediction, erro
 	}
 	main := run(f.purchase, spend)
 	median := make([]float64, n)
-	if err := models.MedianNextPurchaseAll(median, f.purchase, d.X, d.Tx, d.T, 10*opt.Horizon); err != nil {
+	if err := models.MedianNextPurchaseAll(median, f.purchase, d.X, d.Tx, d.T, main, 10*opt.Horizon); err != nil {
 		for i := range median { // BG/BB: one customer at a time, in opportunities
 			median[i] = math.NaN()
 			if t, ok, _ := models.MedianTimeToNextPurchase(f.purchase, d.X[i], d.Tx[i], d.T[i], 10*opt.Horizon); ok {

@@ -345,7 +345,7 @@ func (s *scorer) predictCLV(rec arrow.RecordBatch) error {
 	s.pred = make([]float64, 3*len(x))
 	models.PredictAll(s.pred, s.clv, x, tx, T, mx, horizonWeeks, steps, stepRate)
 	s.nextWeeks = make([]float64, len(x))
-	return models.MedianNextPurchaseAll(s.nextWeeks, s.clv.Purchases, x, tx, T, horizonWeeks)
+	return models.MedianNextPurchaseAll(s.nextWeeks, s.clv.Purchases, x, tx, T, s.pred, horizonWeeks)
 }
 
 func newScorer(cfg Config, sp *scorePrep, asOf time.Time) (*scorer, error) {
