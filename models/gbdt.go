@@ -606,6 +606,11 @@ func splitmix64(x uint64) uint64 {
 // level) or, with MaxLeaves, leaf-wise (always the best-gain leaf). Each
 // split builds the smaller child's histogram and gets the other's by
 // subtraction from the parent's.
+// skipLeafChildren leaves out the histograms and split searches of
+// children that can never split (a variable for the test that they change
+// no tree).
+var skipLeafChildren = true
+
 func growTree(bins [][]uint8, packed []int64, g, h []float64, sc qscale, rows []int32, feats []int, cfg GBDTConfig) (Tree, [][]int32) {
 	p := len(bins)
 	t := Tree{}
@@ -648,22 +653,7 @@ func growTree(bins [][]uint8, packed []int64, g, h []float64, sc qscale, rows []
 		}
 		s := nd.split
 		nl := partition(nd.rows, scratch[:len(nd.rows)], bins[s.feature], s)
-		left, right := nd.rows[:nl:nl], nd.rows[nl:]
-		small, large := left, right
-		if len(right) < len(left) {
-			small, large = right, left
-		}
-		hs := buildHist(bins, packed, small, feats, p)
-		hl := nd.h // reuse the parent's buffers for the larger child
-		for _, j := range feats {
-			for b := range hl[j] {
-				hl[j][b] -= hs[j][b]
-			}
-		}
-		children := [2]*growing{{rows: small, h: hs}, {rows: large, h: hl}}
-		if len(right) < len(left) {
-			children[0], children[1] = children[1], children[0] // [left, right]
-		}
+		children := [2]*growing{{rows: nd.rows[:nl:nl]}, {rows: nd.rows[nl:]}} // [left, right]
 		li := len(t.Nodes)
 		n := &t.Nodes[nd.node]
 		n.Feature, n.bin, n.MissingLeft, n.Left, n.Right = s.feature, s.bin, s.missingLeft, li, li+1
@@ -673,8 +663,26 @@ func growTree(bins [][]uint8, packed []int64, g, h []float64, sc qscale, rows []
 			t.Nodes = append(t.Nodes, Node{Left: -1, Cover: cover(ch.sum)})
 			open = append(open, ch)
 		}
-		parallelEach(2, false, func(c int) { children[c].split = bestSplit(children[c].h, feats, children[c].sum, sc, cfg) })
 		leaves++
+		// Children that can never split (at the depth limit, or the leaf
+		// budget spent) need no histograms: they only become leaves. Their
+		// empty split (gain 0, not ok) changes no split: the splittable
+		// nodes are still taken in the same order.
+		if skipLeafChildren && (nd.depth+1 >= cfg.MaxDepth || cfg.MaxLeaves > 0 && leaves >= cfg.MaxLeaves) {
+			continue
+		}
+		small, large := children[0], children[1]
+		if len(large.rows) < len(small.rows) {
+			small, large = large, small
+		}
+		small.h = buildHist(bins, packed, small.rows, feats, p)
+		large.h = nd.h // reuse the parent's buffers for the larger child
+		for _, j := range feats {
+			for b := range large.h[j] {
+				large.h[j][b] -= small.h[j][b]
+			}
+		}
+		parallelEach(2, false, func(c int) { children[c].split = bestSplit(children[c].h, feats, children[c].sum, sc, cfg) })
 	}
 	// Leaf weights from the exact sums of their rows, leaves in parallel.
 	parallelEach(len(leafRows), false, func(k int) {

@@ -541,6 +541,37 @@ func TestGBDTSkipsOneBinFeatures(t *testing.T) {
 	}
 }
 
+// Children at the depth limit, or made by the split that spends the leaf
+// budget, get no histograms: the trees are the same, leaf-wise and
+// depth-wise, as when every child's best split is searched.
+func TestGBDTSkipsLeafChildren(t *testing.T) {
+	const n, p = 6000, 6
+	X, y := xorData(n, p, 0.1, 3)
+	for _, cfg := range []GBDTConfig{
+		{Trees: 20, MaxDepth: 4, MaxLeaves: 9, Subsample: 0.8, ColSample: 0.8, Seed: 2}, // the budget and the depth
+		{Trees: 20, MaxDepth: 6, MaxLeaves: 31, Subsample: 0.8, Seed: 3},                // mostly the depth
+		{Trees: 20, MaxDepth: 3, Seed: 4},                                               // depth-wise
+	} {
+		fit := func(skip bool) string {
+			t.Helper()
+			skipLeafChildren = skip
+			defer func() { skipLeafChildren = true }()
+			m, err := FitGBDT(names(p), X, y, nil, nil, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := json.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(b)
+		}
+		if a, b := fit(true), fit(false); a != b {
+			t.Fatalf("%+v: the trees differ when leaf children get no histograms:\n%.300s\n%.300s", cfg, a, b)
+		}
+	}
+}
+
 // The gradients with q eight rows at a time (sigmoid8) are those of one
 // row at a time, to the bit, margins of every size included.
 func TestGradientsVectorMatchesScalar(t *testing.T) {
