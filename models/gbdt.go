@@ -602,15 +602,15 @@ func splitmix64(x uint64) uint64 {
 	return x ^ x>>31
 }
 
-// growTree grows one tree on the sampled rows: depth-wise (every node of a
-// level) or, with MaxLeaves, leaf-wise (always the best-gain leaf). Each
-// split builds the smaller child's histogram and gets the other's by
-// subtraction from the parent's.
 // skipLeafChildren leaves out the histograms and split searches of
 // children that can never split (a variable for the test that they change
 // no tree).
 var skipLeafChildren = true
 
+// growTree grows one tree on the sampled rows: depth-wise (every node of a
+// level) or, with MaxLeaves, leaf-wise (always the best-gain leaf). Each
+// split builds the smaller child's histogram and gets the other's by
+// subtraction from the parent's.
 func growTree(bins [][]uint8, packed []int64, g, h []float64, sc qscale, rows []int32, feats []int, cfg GBDTConfig) (Tree, [][]int32) {
 	p := len(bins)
 	t := Tree{}
