@@ -97,6 +97,10 @@ type keySplit struct {
 type shapFork struct {
 	parent, left, slot uint8
 	newSlot            uint32 // 1<<slot when the parent's feature is new to the path, else 0
+	slotBit            uint32 // 1<<slot
+	// parentOff and leftOff are parent's and left's rows of
+	// shapScratch8.mask, in bytes (explainKeys8AVX512).
+	parentOff, leftOff uint16
 }
 
 // shapEdge is the step from a split node (parent) to its child node.
@@ -292,7 +296,8 @@ func (t *Tree) packBits(leaves []shapLeaf) (ok bool, b shapBits) {
 	for k, nd := range t.Nodes {
 		if nd.Left >= 0 && has[nd.Left] { // both children share the parent's slot
 			e := edges[nd.Left]
-			b.forks = append(b.forks, shapFork{parent: uint8(k), left: uint8(nd.Left), slot: e.slot, newSlot: e.newSlot})
+			b.forks = append(b.forks, shapFork{parent: uint8(k), left: uint8(nd.Left), slot: e.slot, newSlot: e.newSlot, slotBit: 1 << e.slot,
+				parentOff: uint16(k * 32), leftOff: uint16(nd.Left * 32)})
 		}
 	}
 	for _, f := range b.feats {
@@ -313,15 +318,16 @@ func (b *shapBits) packVec(leaves []shapLeaf) {
 	if !b.vec {
 		return
 	}
-	lane := map[int]int{} // feature → its place in feats
-	for i, f := range b.feats {
-		lane[int(f)] = i
+	groups := groupFeatures(b.feats, leaves)
+	lane := map[int]int{} // feature → its group g and lane i: 8g + i
+	for k, f := range groups {
+		lane[int(f)] = k
 	}
-	for g := 0; g < len(b.feats); g += 8 {
+	for g := 0; g < len(groups); g += 8 {
 		for i := g; i < g+8; i++ {
-			f := b.feats[g]
-			if i < len(b.feats) {
-				f = b.feats[i]
+			f := groups[g] // padding: the group's first feature
+			if i < len(groups) && groups[i] >= 0 {
+				f = groups[i]
 			}
 			b.vecOff = append(b.vecOff, f*64)
 		}
@@ -339,6 +345,90 @@ func (b *shapBits) packVec(leaves []shapLeaf) {
 		}
 		b.opEnd = append(b.opEnd, int32(len(b.ops)))
 	}
+}
+
+// groupFeatures puts a tree's features (feats, at most 32) in groups of
+// eight lanes, as few groups as fit them, so that the leaves' path
+// features fall in few groups: each (leaf, group) pair with a feature in
+// common is a step of explainKeys8AVX512. Starting from feats in order,
+// it swaps features between groups, and moves them into free lanes, while
+// that saves steps (a local search, the same for the same tree). It
+// returns the groups' lanes, 8g+i, holding a feature or −1 (free).
+func groupFeatures(feats []int32, leaves []shapLeaf) []int32 {
+	nf := len(feats)
+	ng := (nf + 7) / 8
+	at := map[int]int{} // feature → its index in feats
+	for i, f := range feats {
+		at[int(f)] = i
+	}
+	uses := make([]uint32, len(leaves)) // bit k: the leaf's path has feats[k]
+	for l, lf := range leaves {
+		for _, f := range lf.feats {
+			uses[l] |= 1 << at[f]
+		}
+	}
+	group := make([]int, nf) // feats[k]'s group
+	size := make([]int, ng)
+	for k := range group {
+		group[k] = k / 8
+		size[k/8]++
+	}
+	steps := func() int {
+		var in [4]uint32 // each group's features as bits of feats
+		for k, g := range group {
+			in[g] |= 1 << k
+		}
+		n := 0
+		for _, u := range uses {
+			for g := range ng {
+				if u&in[g] != 0 {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	best := steps()
+	for better := ng > 1; better; {
+		better = false
+		for a := range nf {
+			for b := a + 1; b < nf; b++ {
+				if group[a] == group[b] {
+					continue
+				}
+				group[a], group[b] = group[b], group[a]
+				if n := steps(); n < best {
+					best, better = n, true
+				} else {
+					group[a], group[b] = group[b], group[a]
+				}
+			}
+			for g := range ng {
+				if g == group[a] || size[g] == 8 {
+					continue
+				}
+				was := group[a]
+				group[a] = g
+				if n := steps(); n < best {
+					best, better = n, true
+					size[was]--
+					size[g]++
+				} else {
+					group[a] = was
+				}
+			}
+		}
+	}
+	lanes := make([]int32, 8*ng)
+	for i := range lanes {
+		lanes[i] = -1
+	}
+	var next [4]int
+	for k, g := range group {
+		lanes[8*g+next[g]] = feats[k]
+		next[g]++
+	}
+	return lanes
 }
 
 // explainKeys is explain for trees of at most 63 nodes, from the row's

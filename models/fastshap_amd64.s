@@ -66,21 +66,15 @@ forks:
 
 forkloop:
 	MOVBQZX shapFork_parent(SI), AX
-	MOVBQZX shapFork_left(SI), BX
-	MOVBQZX shapFork_slot(SI), CX
-	MOVL shapFork_newSlot(SI), DI
-	VPBROADCASTD DI, Y1
-	MOVQ AX, DX
-	SHLQ $5, DX
+	MOVWQZX shapFork_parentOff(SI), DX
+	MOVWQZX shapFork_leftOff(SI), BX
+	VPBROADCASTD shapFork_newSlot(SI), Y1
 	VPOR shapScratch8_mask(R11)(DX*1), Y1, Y2 // o: the parent's mask with its slot
-	MOVL $1, DI
-	SHLL CX, DI
-	VPBROADCASTD DI, Y3
+	VPBROADCASTD shapFork_slotBit(SI), Y3
 	VPANDN Y2, Y3, Y4                        // o without the slot
 	KMOVB shapScratch8_right(R11)(AX*1), K1
 	VPBLENDMD Y4, Y2, K1, Y5                 // left child: slot cleared where the row goes right
 	VPBLENDMD Y2, Y4, K1, Y6                 // right child: cleared where it goes left
-	SHLQ $5, BX
 	VMOVDQU Y5, shapScratch8_mask(R11)(BX*1)
 	VMOVDQU Y6, shapScratch8_mask+32(R11)(BX*1)
 	ADDQ $shapFork__size, SI

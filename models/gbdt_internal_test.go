@@ -312,6 +312,68 @@ func TestExplainAVX512Exact(t *testing.T) {
 	}
 }
 
+// groupFeatures puts every feature of a tree in one lane, at most eight a
+// group, in as few groups as fit them, and the AVX-512 kernel's steps
+// (leaf and group pairs) are never more than with the features in order,
+// and fewer on some trees of a model shaped like train's.
+func TestGroupFeatures(t *testing.T) {
+	const p = 63
+	X, y := xorData(4000, p, 0.1, 8)
+	m, err := FitGBDT(names(p), X, y, nil, nil, GBDTConfig{Trees: 30, MaxLeaves: 31, MaxDepth: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.prepareShap()
+	steps := func(lanes []int32, leaves []shapLeaf) int {
+		n := 0
+		for g := 0; g < len(lanes); g += 8 {
+			for _, lf := range leaves {
+				if slices.ContainsFunc(lf.feats, func(f int) bool { return slices.Contains(lanes[g:g+8], int32(f)) }) {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	fewer := 0
+	for k := range m.Trees {
+		tab := &m.shapTabs[k]
+		lanes := groupFeatures(tab.feats, tab.leaves)
+		if len(lanes) != (len(tab.feats)+7)/8*8 {
+			t.Fatalf("tree %d: %d lanes for %d features", k, len(lanes), len(tab.feats))
+		}
+		got := slices.DeleteFunc(slices.Clone(lanes), func(f int32) bool { return f < 0 })
+		slices.Sort(got)
+		want := slices.Sorted(slices.Values(tab.feats))
+		if !slices.Equal(got, want) {
+			t.Fatalf("tree %d: lanes hold %v, want each of %v once", k, got, want)
+		}
+		for g := 0; g < len(lanes); g += 8 {
+			if lanes[g] < 0 {
+				t.Fatalf("tree %d: group %d has no first feature", k, g/8)
+			}
+		}
+		inOrder := make([]int32, len(lanes))
+		for i := range inOrder {
+			inOrder[i] = -1
+		}
+		copy(inOrder, tab.feats)
+		a, b := steps(lanes, tab.leaves), steps(inOrder, tab.leaves)
+		if a > b {
+			t.Fatalf("tree %d: %d steps, %d with the features in order", k, a, b)
+		}
+		if a < b {
+			fewer++
+		}
+		if tab.vec && len(tab.ops) != a {
+			t.Fatalf("tree %d: %d steps packed, %d counted", k, len(tab.ops), a)
+		}
+	}
+	if fewer == 0 {
+		t.Fatal("no tree needs fewer steps than with its features in order")
+	}
+}
+
 // A tree whose deepest leaf has eight distinct path features is for the
 // AVX-512 kernel; one with nine is explained by explainKeys8. Both give
 // every row's contributions as the row alone does, to the bit: a chain of
