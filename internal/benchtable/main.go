@@ -436,6 +436,33 @@ warehouse's customer_id in plain pages instead of a dictionary (ingest's diction
 row-major bins (a row's bins in one cache line): 1.2–5.3 ns an add on one core, for nodes of
 50% to 2% of the rows, against 0.9–3.5 ns for the column-major groups of eight, slower.
 
+Session 32, churn score and train: whole churn runs at 1M, two pairs back to back against the
+session's first binary, 69.1/67.4 → 64.0/64.1 s (101–104 instead of 111–118 s of CPU), score
+9.6/10.2 → 6.3/6.4 s, the same list bytes; churn score alone 11.0/10.9 → 7.6/7.9 s (18.9 → 12.4–13.0
+s of CPU); churn train alone 34.0/34.2 → 33.5/31.9 s, the same models. The TreeSHAP reasons'
+kernel read each row's contribution with a gather, eight lanes a step (three quarters of its time
+on this processor); it now reads a leaf's table row as one vector: each row in a vector, a tree's
+features in groups of eight lanes, a permute and a masked add per leaf and group, so every
+feature gets the same additions in the same order (the same bits; a table row takes eight places
+on a cache line; trees with a leaf of more than eight path features go row by row). The features
+are grouped by a local search that cuts the (leaf, group) steps (51.9 → about 46.9 a tree of the
+1M model). ExplainGBDT 10.4 → 3.5–4.5 µs a row at rest; in churn score at 1M 8.5 → 3.0 s of CPU
+(profile in docs/profiles/score-1m.txt). The Pareto/NBD next-purchase medians take Q at the grid
+points from a table made once per (x, T), not evaluated per customer group while searching for
+the bracketing panel, and P(alive) from PredictAll's output instead of again: 2.1 → 1.3 s of
+CPU. The GBDT builds no histograms, and searches no split, for children that can never split
+(at the depth limit, or made by the split that spends the leaf budget: 56% of the 1M model's
+leaves are at depth 6); the splittable nodes are taken in the same order, so the trees are the
+same: FitGBDTChurnLike 1.65–1.82 → 1.59–1.63 s in three pairs. Code that did not change ran
+slower this day than in session 31's table (FitLogit800k 0.16 → 0.33 s, FitGBDTChurnLike 1.8 →
+2.0 s), and churn generate took 5.3 s in make bench against 3.7–4.1 s at rest. Measured and not
+taken: the root histogram over every row (zero gradients for the rows a round leaves out; 17%
+faster on churn-like bins, 40% slower on uniform ones, no change at 1M); the most common bin of a
+feature recoded into eight spare bins to break add chains (5%); the logit's dot products two
+blocks of eight rows at a time (no change); the logit's standardised matrix from mmap, with
+or without transparent huge pages (its first touch costs 0.5–2.5 s of page faults, kernel time,
+however it is allocated; huge pages were 40 ms one time and 1.3 s another).
+
 Where the feature stage's time goes at 1M customers (churn features --force --cpuprofile, 2
 cores, 11.6M order lines with 2.9M feedback rows; profile in docs/profiles/features-1m.txt): 3.8 s
 and 0.38 GB peak RSS on this session's AMD EPYC (session 23: 5.0 s on an Intel Xeon). Of 7.0 s
