@@ -579,15 +579,7 @@ func TestGBDTSkipsOneBinFeatures(t *testing.T) {
 		t.Helper()
 		skipOneBin = skip
 		defer func() { skipOneBin = true }()
-		m, err := FitGBDT(names(cols), X, y, Xv, yv, GBDTConfig{Trees: 25, MaxDepth: 5, MaxLeaves: 12, Subsample: 0.8, ColSample: 0.6, Seed: 4})
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := json.Marshal(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
+		return fitJSON(t, names(cols), X, y, Xv, yv, GBDTConfig{Trees: 25, MaxDepth: 5, MaxLeaves: 12, Subsample: 0.8, ColSample: 0.6, Seed: 4})
 	}
 	if a, b := fit(true, X, Xv, p), fit(false, X, Xv, p); a != b {
 		t.Fatalf("the trees differ when one-bin features are left out:\n%.300s\n%.300s", a, b)
@@ -618,20 +610,26 @@ func TestGBDTSkipsLeafChildren(t *testing.T) {
 			t.Helper()
 			skipLeafChildren = skip
 			defer func() { skipLeafChildren = true }()
-			m, err := FitGBDT(names(p), X, y, nil, nil, cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, err := json.Marshal(m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return string(b)
+			return fitJSON(t, names(p), X, y, nil, nil, cfg)
 		}
 		if a, b := fit(true), fit(false); a != b {
 			t.Fatalf("%+v: the trees differ when leaf children get no histograms:\n%.300s\n%.300s", cfg, a, b)
 		}
 	}
+}
+
+// fitJSON fits a GBDT and returns it as JSON, to compare two fits whole.
+func fitJSON(t *testing.T, names []string, X, y, Xv, yv []float64, cfg GBDTConfig) string {
+	t.Helper()
+	m, err := FitGBDT(names, X, y, Xv, yv, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // The gradients with q eight rows at a time (sigmoid8) are those of one
