@@ -9,11 +9,11 @@ import "golang.org/x/sys/cpu"
 var haveAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 // explainKeys8AVX512 is explainKeys8 on one block of eight rows held
-// feature-major, in AVX-512 vectors, for a tree with vec set
-// (fastshap_amd64.s).
+// feature-major, in AVX-512 vectors, for a tree with vec set; it also adds
+// the value of the leaf each row reaches to margin (fastshap_amd64.s).
 //
 //go:noescape
-func explainKeys8AVX512(b *shapBits, phiT []float64, keysT []uint64, sc *shapScratch8)
+func explainKeys8AVX512(b *shapBits, phiT []float64, keysT []uint64, sc *shapScratch8, margin *[8]float64)
 
 // logitDots8 sets s[r] = b + Σ_j w[j] z[r·p+j] (j ascending, p = len(w))
 // for the eight rows of z (logit_amd64.s).

@@ -5,7 +5,7 @@ package models
 // haveAVX512 is false off amd64: the Go kernels run.
 var haveAVX512 = false
 
-func explainKeys8AVX512(b *shapBits, phiT []float64, keysT []uint64, sc *shapScratch8) {
+func explainKeys8AVX512(b *shapBits, phiT []float64, keysT []uint64, sc *shapScratch8, margin *[8]float64) {
 	panic("models: AVX-512 kernels need amd64")
 }
 

@@ -55,6 +55,8 @@ type shapBits struct {
 	// to the path, and cleared when the row goes the other way there.
 	forks      []shapFork
 	leafNode   []uint8   // each leaf's node, in leaf order
+	leafFull   []uint32  // each leaf's mask when every path feature is hot: the row reaches it
+	leafValue  []float64 // each leaf's value
 	leafBase   []int32   // where each leaf's table starts in flat
 	leafStride []int32   // each leaf's table row length: its number of path features, at least 8
 	flat       []float64 // the leaf tables, one after another; 64-byte aligned
@@ -280,6 +282,8 @@ func (t *Tree) packBits(leaves []shapLeaf) (ok bool, b shapBits) {
 		// A table row of at most eight values takes eight places, so the
 		// vector explainKeys8AVX512 reads from its start is one cache line.
 		m, stride := len(lf.feats), max(len(lf.feats), 8)
+		b.leafFull = append(b.leafFull, 1<<m-1)
+		b.leafValue = append(b.leafValue, t.Nodes[node].Value)
 		b.leafBase = append(b.leafBase, int32(len(b.flat)))
 		b.leafStride = append(b.leafStride, int32(stride))
 		for k := 0; k < len(lf.table); k += m {

@@ -20,7 +20,7 @@
 	VPERMPD (R8)(AX*8), Z16, tmp; \
 	VADDPD tmp, acc, K1, acc
 
-// func explainKeys8AVX512(b *shapBits, phiT []float64, keysT []uint64, sc *shapScratch8)
+// func explainKeys8AVX512(b *shapBits, phiT []float64, keysT []uint64, sc *shapScratch8, margin *[8]float64)
 //
 // explainKeys8 for one block of eight rows held feature-major (phiT and
 // keysT: eight values a feature, row r in lane r) and a tree with vec set.
@@ -28,8 +28,9 @@
 // lane; the sums take every row in a vector, eight of the tree's features
 // in its lanes, so a leaf's table row is read as one vector (no gathers).
 // Each feature gets explainKeys8's additions in the same order, so the
-// sums are the same to the bit. Needs AVX-512 F, VL and DQ (haveAVX512).
-TEXT ·explainKeys8AVX512(SB), NOSPLIT, $0-64
+// sums are the same to the bit. margin[r] gets the value of the leaf row r
+// reaches (as Tree.predict). Needs AVX-512 F, VL and DQ (haveAVX512).
+TEXT ·explainKeys8AVX512(SB), NOSPLIT, $0-72
 	MOVQ b+0(FP), R8
 	MOVQ phiT_base+8(FP), R9
 	MOVQ keysT_base+32(FP), R10
@@ -82,28 +83,43 @@ forkloop:
 	JNZ forkloop
 
 leaves:
-	// Each leaf's offset of its table row: base + mask × stride.
+	// Each leaf's offset of its table row: base + mask × stride. The leaf
+	// a row reaches is the one whose path features are all hot (full
+	// mask): its value goes to the row's lane of Z25, then to margin.
 	MOVQ shapBits_leafNode(R8), SI
 	MOVQ shapBits_leafNode+8(R8), R12
 	MOVQ shapBits_leafBase(R8), DI
 	MOVQ shapBits_leafStride(R8), DX
+	MOVQ shapBits_leafFull(R8), R13
+	MOVQ shapBits_leafValue(R8), R10
+	VPXORQ Z25, Z25, Z25
 	XORQ BX, BX
 	TESTQ R12, R12
-	JZ sums
+	JZ margins
 
 leafloop:
 	MOVBQZX (SI)(BX*1), AX
 	SHLQ $5, AX
+	VMOVDQU shapScratch8_mask(R11)(AX*1), Y5
 	VPBROADCASTD (DI)(BX*4), Y1
 	VPBROADCASTD (DX)(BX*4), Y2
-	VPMULLD shapScratch8_mask(R11)(AX*1), Y2, Y3
+	VPMULLD Y5, Y2, Y3
 	VPADDD Y1, Y3, Y3
+	VPBROADCASTD (R13)(BX*4), Y4
+	VPCMPEQD Y5, Y4, K2
+	VBROADCASTSD (R10)(BX*8), Z6
+	VMOVAPD Z6, K2, Z25
 	MOVQ BX, AX
 	SHLQ $5, AX
 	VMOVDQU Y3, shapScratch8_row(R11)(AX*1)
 	INCQ BX
 	CMPQ BX, R12
 	JLT leafloop
+
+margins:
+	MOVQ margin+64(FP), AX
+	VADDPD (AX), Z25, Z25
+	VMOVUPD Z25, (AX)
 
 sums:
 	// Each group of eight of the tree's features in turn: its vectors

@@ -374,6 +374,57 @@ func TestGroupFeatures(t *testing.T) {
 	}
 }
 
+// ExplainPredictBatch gives ContributionsBatch's contributions and
+// PredictAll's predictions to the bit, from the kernel's pass or without
+// AVX-512, for row counts around the blocks of eight; one tree is a root
+// alone and one has a leaf with eight path features.
+func TestExplainPredictBatch(t *testing.T) {
+	const p = 63
+	X, y := xorData(4000, p, 0.1, 10)
+	for i := 0; i < len(X); i += 13 {
+		X[i] = math.NaN()
+	}
+	m, err := FitGBDT(names(p), X, y, nil, nil, GBDTConfig{Trees: 30, MaxLeaves: 31, MaxDepth: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chain Tree // splits on features 0…7, each left child a leaf
+	for f := range 8 {
+		k := len(chain.Nodes)
+		chain.Nodes = append(chain.Nodes, Node{Feature: f, Threshold: 0.1 * float64(f-4), MissingLeft: f%3 == 0, Left: k + 1, Right: k + 2, Cover: 100},
+			Node{Left: -1, Value: float64(f) / 7, Cover: 50})
+	}
+	chain.Nodes = append(chain.Nodes, Node{Left: -1, Value: -0.3, Cover: 50})
+	m.Trees = append(m.Trees, Tree{Nodes: []Node{{Left: -1, Value: 0.05, Cover: 1}}}, chain)
+	defer func(v bool) { haveAVX512 = v }(haveAVX512)
+	for _, avx := range []bool{true, false} {
+		haveAVX512 = haveAVX512 && avx
+		if m.ExplainPredicts() != haveAVX512 {
+			t.Fatalf("AVX-512 %v: ExplainPredicts %v", haveAVX512, !haveAVX512)
+		}
+		for _, n := range []int{1, 5, 8, 9, 16, 17, 300} {
+			dst, pred := make([]float64, n*p), make([]float64, n)
+			eb := m.ExplainPredictBatch(dst, pred, X[:n*p])
+			want := make([]float64, n*p)
+			ew := m.ContributionsBatch(want, X[:n*p])
+			wantPred := m.PredictAll(X[:n*p])
+			if eb != ew {
+				t.Fatalf("n %d: E[f] %v, want %v", n, eb, ew)
+			}
+			for i := range dst {
+				if math.Float64bits(dst[i]) != math.Float64bits(want[i]) {
+					t.Fatalf("AVX-512 %v n %d row %d feature %d: %v, want %v", haveAVX512, n, i/p, i%p, dst[i], want[i])
+				}
+			}
+			for i := range pred {
+				if math.Float64bits(pred[i]) != math.Float64bits(wantPred[i]) {
+					t.Fatalf("AVX-512 %v n %d row %d: prediction %v, PredictAll %v", haveAVX512, n, i, pred[i], wantPred[i])
+				}
+			}
+		}
+	}
+}
+
 // A tree whose deepest leaf has eight distinct path features is for the
 // AVX-512 kernel; one with nine is explained by explainKeys8. Both give
 // every row's contributions as the row alone does, to the bit: a chain of

@@ -55,8 +55,8 @@ func (m *GBDT) ContributionsBatch(dst, X []float64) float64 {
 	if n == 0 {
 		return m.Contributions(make([]float64, p), make([]float64, p))
 	}
-	if m.prepareShap(); haveAVX512 && m.shapAllVec {
-		m.explainBlocks(dst, X, p)
+	if m.ExplainPredicts() {
+		m.explainBlocks(dst, nil, X, p)
 		return m.shapExpected
 	}
 	e := m.Contributions(dst[:p], X[:p]) // row 0
@@ -89,13 +89,35 @@ func (m *GBDT) ContributionsBatch(dst, X []float64) float64 {
 	return e
 }
 
+// ExplainPredicts is whether ExplainPredictBatch takes its predictions
+// from the explaining pass: AVX-512 and every tree for its kernel.
+func (m *GBDT) ExplainPredicts() bool {
+	m.prepareShap()
+	return haveAVX512 && m.shapAllVec
+}
+
+// ExplainPredictBatch is ContributionsBatch that also writes PredictAll(X)
+// to pred: in the same pass over the trees when ExplainPredicts, as each
+// block's kernel finds the leaf every row reaches (the same margins, summed
+// in tree order from Base, the same bits), else by PredictAll.
+func (m *GBDT) ExplainPredictBatch(dst, pred, X []float64) float64 {
+	if !m.ExplainPredicts() || len(pred) == 0 {
+		e := m.ContributionsBatch(dst, X)
+		copy(pred, m.PredictAll(X))
+		return e
+	}
+	m.explainBlocks(dst, pred, X, len(m.Features))
+	return m.shapExpected
+}
+
 // explainBlocks writes the contributions of the rows of X (n×p, row-major)
-// into dst (n×p) with explainKeys8AVX512, every tree being a bit-set one.
-// The rows go in blocks of eight, the last one padded with rows of zero
-// keys whose results are dropped, each block's keys and contributions
-// feature-major (a feature's eight values are one vector). Trees go in the
-// outer loop, as in ContributionsBatch.
-func (m *GBDT) explainBlocks(dst, X []float64, p int) {
+// into dst (n×p) with explainKeys8AVX512, every tree being one for it, and
+// their predictions (PredictAll's) into pred unless it is nil. The rows go
+// in blocks of eight, the last one padded with rows of zero keys whose
+// results are dropped, each block's keys and contributions feature-major
+// (a feature's eight values are one vector). Trees go in the outer loop,
+// as in ContributionsBatch.
+func (m *GBDT) explainBlocks(dst, pred, X []float64, p int) {
 	n := len(X) / p
 	dst = dst[:n*p]
 	keys := make([]uint64, n*p)
@@ -110,12 +132,19 @@ func (m *GBDT) explainBlocks(dst, X []float64, p int) {
 		transpose8(keysT[b:b+8*p], src, p)
 	}
 	phiT := make([]float64, size)
+	margins := make([][8]float64, size/(8*p))
+	for b := range margins {
+		margins[b] = [8]float64{m.Base, m.Base, m.Base, m.Base, m.Base, m.Base, m.Base, m.Base}
+	}
 	var sc shapScratch8
 	for k := range m.Trees {
 		bits := &m.shapTabs[k].shapBits
 		for b := 0; b < size; b += 8 * p {
-			explainKeys8AVX512(bits, phiT[b:b+8*p], keysT[b:b+8*p], &sc)
+			explainKeys8AVX512(bits, phiT[b:b+8*p], keysT[b:b+8*p], &sc, &margins[b/(8*p)])
 		}
+	}
+	for i := range pred[:min(len(pred), n)] {
+		pred[i] = sigmoid(margins[i/8][i%8])
 	}
 	for b := 0; b < len(dst); b += 8 * p {
 		rows := min(8, (len(dst)-b)/p)

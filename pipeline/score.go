@@ -419,7 +419,19 @@ func (s *scorer) scoreRows(rec arrow.RecordBatch, l *list, at int, inputs []acti
 		return fmt.Errorf("pipeline: %d score rows for %d customers", len(l.rows)-at, len(ids))
 	}
 	rows := l.rows[at : at+len(ids)]
-	raw := clf.PredictAll(X)                       // every row at once: the models' fast paths
+	// A GBDT champion that explains itself predicts in the same pass over
+	// its trees (chunk by chunk, below); else every row at once: the
+	// models' fast paths.
+	joint, _ := clf.(*models.GBDT)
+	if joint == nil || s.explainer != clf || !joint.ExplainPredicts() {
+		joint = nil
+	}
+	var raw []float64
+	if joint == nil {
+		raw = clf.PredictAll(X)
+	} else {
+		raw = make([]float64, len(ids))
+	}
 	codes := make([]uint8, len(churnArt.Features)) // each model feature's reason code, looked up once
 	for j, name := range churnArt.Features {
 		codes[j] = reasonCode[name]
@@ -482,7 +494,11 @@ func (s *scorer) scoreRows(rec arrow.RecordBatch, l *list, at int, inputs []acti
 	parallelChunks(cfg.Workers, len(rows), 256, func(lo, hi int) {
 		if batched { // the GBDT explains a chunk tree by tree: faster than row by row
 			contribs := make([]float64, (hi-lo)*p)
-			batch.ExplainBatch(contribs, X[lo*p:hi*p])
+			if joint != nil {
+				joint.ExplainPredictBatch(contribs, raw[lo:hi], X[lo*p:hi*p])
+			} else {
+				batch.ExplainBatch(contribs, X[lo*p:hi*p])
+			}
 			for i := lo; i < hi; i++ {
 				score(i, contribs[(i-lo)*p:(i-lo+1)*p], true)
 			}
