@@ -229,14 +229,7 @@ func TestContributionsBatch(t *testing.T) {
 // the bit, as the per-condition one (missing values included).
 func TestExplainBitsExact(t *testing.T) {
 	const p = 12
-	X, y := xorData(3000, p, 0.1, 5)
-	for i := 0; i < len(X); i += 5 {
-		X[i] = math.NaN()
-	}
-	m, err := FitGBDT(names(p), X, y, nil, nil, GBDTConfig{Trees: 30, MaxLeaves: 31, MaxDepth: 6})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, X := shapModel(t, 3000, p, 5, 5, 30)
 	n := 500
 	fast := make([]float64, n*p)
 	m.ContributionsBatch(fast, X[:n*p])
@@ -270,14 +263,7 @@ func TestExplainAVX512Exact(t *testing.T) {
 		t.Skip("no AVX-512 here: explainKeys8 explains every block")
 	}
 	const p = 63
-	X, y := xorData(4000, p, 0.1, 7)
-	for i := 0; i < len(X); i += 11 {
-		X[i] = math.NaN()
-	}
-	m, err := FitGBDT(names(p), X, y, nil, nil, GBDTConfig{Trees: 40, MaxLeaves: 31, MaxDepth: 6})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, X := shapModel(t, 4000, p, 7, 11, 40)
 	for _, n := range []int{1, 5, 8, 9, 16, 17, 300} {
 		fast := make([]float64, n*p)
 		m.ContributionsBatch(fast, X[:n*p])
@@ -318,11 +304,7 @@ func TestExplainAVX512Exact(t *testing.T) {
 // and fewer on some trees of a model shaped like train's.
 func TestGroupFeatures(t *testing.T) {
 	const p = 63
-	X, y := xorData(4000, p, 0.1, 8)
-	m, err := FitGBDT(names(p), X, y, nil, nil, GBDTConfig{Trees: 30, MaxLeaves: 31, MaxDepth: 6})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, _ := shapModel(t, 4000, p, 8, 0, 30)
 	m.prepareShap()
 	steps := func(lanes []int32, leaves []shapLeaf) int {
 		n := 0
@@ -380,14 +362,7 @@ func TestGroupFeatures(t *testing.T) {
 // alone and one has a leaf with eight path features.
 func TestExplainPredictBatch(t *testing.T) {
 	const p = 63
-	X, y := xorData(4000, p, 0.1, 10)
-	for i := 0; i < len(X); i += 13 {
-		X[i] = math.NaN()
-	}
-	m, err := FitGBDT(names(p), X, y, nil, nil, GBDTConfig{Trees: 30, MaxLeaves: 31, MaxDepth: 6})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, X := shapModel(t, 4000, p, 10, 13, 30)
 	var chain Tree // splits on features 0…7, each left child a leaf
 	for f := range 8 {
 		k := len(chain.Nodes)
@@ -667,6 +642,22 @@ func TestGBDTSkipsLeafChildren(t *testing.T) {
 			t.Fatalf("%+v: the trees differ when leaf children get no histograms:\n%.300s\n%.300s", cfg, a, b)
 		}
 	}
+}
+
+// shapModel fits a model shaped like train's (trees of up to 31 leaves and
+// depth 6) to n rows of xorData with p features, every nanEvery-th value
+// missing (none when 0), for the TreeSHAP tests; it returns the rows too.
+func shapModel(t *testing.T, n, p int, seed uint64, nanEvery, trees int) (*GBDT, []float64) {
+	t.Helper()
+	X, y := xorData(n, p, 0.1, seed)
+	for i := 0; nanEvery > 0 && i < len(X); i += nanEvery {
+		X[i] = math.NaN()
+	}
+	m, err := FitGBDT(names(p), X, y, nil, nil, GBDTConfig{Trees: trees, MaxLeaves: 31, MaxDepth: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, X
 }
 
 // fitJSON fits a GBDT and returns it as JSON, to compare two fits whole.
