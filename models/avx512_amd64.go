@@ -33,6 +33,12 @@ func logitGrad8(z []float64, r *[8]float64, g []float64)
 //go:noescape
 func logitTerms8(s, y, loss, r *[8]float64) (rare uint8)
 
+// survs8 sets out[k] = q.surv(u[k]) for eight values, to the bit
+// (logit_amd64.s): lanes set in rare are for the caller to redo.
+//
+//go:noescape
+func survs8(q *paretoAlive, u, out *[8]float64) (rare uint8)
+
 // sigmoid8 sets q[k] = 1/(1 + math.Exp(−m[k])) for eight values, to the
 // bit (logit_amd64.s): lanes set in rare are for the caller to redo.
 //

@@ -24,3 +24,7 @@ func logitTerms8(s, y, loss, r *[8]float64) (rare uint8) {
 func sigmoid8(m, q *[8]float64) (rare uint8) {
 	panic("models: AVX-512 kernels need amd64")
 }
+
+func survs8(q *paretoAlive, u, out *[8]float64) (rare uint8) {
+	panic("models: AVX-512 kernels need amd64")
+}

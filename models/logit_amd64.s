@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "go_asm.h"
 #include "transpose_amd64.h"
 
 // Eight rows of the logit's standardised matrix (z: 8×p, row-major) at a
@@ -212,7 +213,11 @@ DATA logitk<>+256(SB)/8, $0x0010000000000000
 DATA logitk<>+264(SB)/4, $1023
 DATA logitk<>+268(SB)/4, $1024
 DATA logitk<>+272(SB)/8, $7.09782712893384e+02 // exp's overflow bound (exp_amd64.s)
-GLOBL logitk<>(SB), RODATA|NOPTR, $280
+DATA logitk<>+280(SB)/8, $7.07106781186547524401e-01 // HSqrt2 (log_amd64.s)
+DATA logitk<>+288(SB)/8, $0x7FF
+DATA logitk<>+296(SB)/8, $0x3FE
+DATA logitk<>+304(SB)/8, $0x0010000000000000 // the least normal float64
+GLOBL logitk<>(SB), RODATA|NOPTR, $312
 
 #define K(off) logitk<>+off(SB)
 
@@ -396,5 +401,101 @@ TEXT ·sigmoid8(SB), NOSPLIT, $0-17
 	KNOTB K1, K1
 	KMOVB K1, AX
 	MOVB AX, rare+16(FP)
+	VZEROUPPER
+	RET
+
+// LOG sets out = log(in) lane by lane for normal positive in, taking the
+// steps of math.Log (log_amd64.s) in their order: f1 and k from the bits,
+// f1 doubled and k less one when f1 is not above √2/2, then the
+// polynomial in s = f/(2+f) and k·Ln2Hi − ((hfsq − (s·(hfsq+R) +
+// k·Ln2Lo)) − f). Uses Z11–Z16 and K3.
+#define LOG(in, out) \
+	VPANDQ.BCST K(224), in, Z11; \
+	VPORQ.BCST K(248), Z11, Z11; \
+	VPSRLQ $52, in, Z12; \
+	VPANDQ.BCST K(288), Z12, Z12; \
+	VPSUBQ.BCST K(296), Z12, Z12; \
+	VCVTQQ2PD Z12, Z12; \
+	VBROADCASTSD K(280), Z13; \
+	VCMPPD $5, Z11, Z13, K3; \
+	VBROADCASTSD.Z K(104), K3, Z14; \
+	VSUBPD Z14, Z12, Z12; \
+	VADDPD.BCST K(104), Z14, Z14; \
+	VMULPD Z14, Z11, Z11; \
+	VSUBPD.BCST K(104), Z11, Z11; \
+	VADDPD.BCST K(112), Z11, Z13; \
+	VDIVPD Z13, Z11, Z13; \
+	VMULPD Z13, Z13, Z14; \
+	VMULPD Z14, Z14, Z15; \
+	VMULPD.BCST K(216), Z15, Z16; \
+	VADDPD.BCST K(200), Z16, Z16; \
+	VMULPD Z15, Z16, Z16; \
+	VADDPD.BCST K(184), Z16, Z16; \
+	VMULPD Z15, Z16, Z16; \
+	VADDPD.BCST K(168), Z16, Z16; \
+	VMULPD Z16, Z14, Z14; \
+	VMULPD.BCST K(208), Z15, Z16; \
+	VADDPD.BCST K(192), Z16, Z16; \
+	VMULPD Z15, Z16, Z16; \
+	VADDPD.BCST K(176), Z16, Z16; \
+	VMULPD Z16, Z15, Z15; \
+	VADDPD Z15, Z14, Z14; \
+	VMULPD.BCST K(96), Z11, Z16; \
+	VMULPD Z11, Z16, Z16; \
+	VADDPD Z16, Z14, Z14; \
+	VMULPD Z14, Z13, Z13; \
+	VMULPD.BCST K(160), Z12, Z14; \
+	VADDPD Z14, Z13, Z13; \
+	VSUBPD Z13, Z16, Z16; \
+	VSUBPD Z11, Z16, Z16; \
+	VMULPD.BCST K(152), Z12, Z12; \
+	VSUBPD Z16, Z12, out
+
+// func survs8(q *paretoAlive, u, out *[8]float64) (rare uint8)
+//
+// out[k] = q.surv(u[k]) = exp(R·log(A/(A+u)) + s·log(B/(B+u))) as Go
+// computes it: the sums and quotients, math.Log (LOG), the two products
+// and their sum, then math.Exp's FMA path (EXP), each rounded. Lanes the
+// vector steps do not cover (a quotient not normal or not below +Inf, or
+// the exponent's lanes EXP leaves, as in sigmoid8) come back set in rare
+// for the caller to redo with surv.
+TEXT ·survs8(SB), NOSPLIT, $0-25
+	MOVQ q+0(FP), AX
+	MOVQ u+8(FP), BX
+	VMOVUPD (BX), Z0                     // u
+	VBROADCASTSD K(104), Z30             // 1
+	VBROADCASTSD paretoAlive_A(AX), Z20
+	VADDPD Z0, Z20, Z21
+	VDIVPD Z21, Z20, Z21                 // A/(A+u)
+	VBROADCASTSD paretoAlive_B(AX), Z22
+	VADDPD Z0, Z22, Z23
+	VDIVPD Z23, Z22, Z23                 // B/(B+u)
+	VCMPPD.BCST $13, K(304), Z21, K1     // ≥ the least normal
+	VCMPPD.BCST $1, K(120), Z21, K4      // < +Inf
+	KANDB K4, K1, K1
+	VCMPPD.BCST $13, K(304), Z23, K4
+	KANDB K4, K1, K1
+	VCMPPD.BCST $1, K(120), Z23, K4
+	KANDB K4, K1, K1
+	LOG(Z21, Z24)
+	LOG(Z23, Z25)
+	VMULPD.BCST paretoAlive_R(AX), Z24, Z24
+	VMULPD.BCST paretoAlive_s(AX), Z25, Z25
+	VADDPD Z25, Z24, Z2                  // x
+	VANDPD.BCST K(0), Z2, Z1             // |x|
+	VCMPPD.BCST $1, K(120), Z1, K4       // finite
+	KANDB K4, K1, K1
+	VCMPPD.BCST $2, K(272), Z2, K4       // x ≤ the overflow bound
+	KANDB K4, K1, K1
+	EXP
+	KANDB K2, K1, K1                     // n + 1023 > 0
+	VPBROADCASTD K(268), Y11
+	VPCMPD $1, Y11, Y4, K3               // n < 1024
+	KANDB K3, K1, K1
+	MOVQ out+16(FP), AX
+	VMOVUPD Z6, (AX)
+	KNOTB K1, K1
+	KMOVB K1, AX
+	MOVB AX, rare+24(FP)
 	VZEROUPPER
 	RET

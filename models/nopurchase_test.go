@@ -272,3 +272,57 @@ func TestRankDescendingIsStable(t *testing.T) {
 		}
 	}
 }
+
+// survs8 gives surv's values to the bit, lane by lane, or marks the lane
+// rare: Pareto/NBD customers of every size of (A, R, B, s) and times from
+// zero to far beyond them, the quotients' logarithms on both sides of √2/2.
+func TestSurvs8(t *testing.T) {
+	if !haveAVX512 {
+		t.Skip("no AVX-512 here: surv runs one value at a time")
+	}
+	rng := rand.New(rand.NewPCG(21, 22))
+	covered, rare := 0, 0
+	for range 20000 {
+		q := paretoAlive{A: math.Exp(rng.NormFloat64() * 3), R: math.Exp(rng.NormFloat64() * 2), B: math.Exp(rng.NormFloat64() * 3), s: math.Exp(rng.NormFloat64() * 2)}
+		var u, got [8]float64
+		for k := range u {
+			u[k] = []float64{0, 1e-300, q.A * rng.Float64(), q.B * rng.Float64() * 3, rng.Float64() * 52, math.Exp(rng.NormFloat64() * 8), q.A, 1e300}[k]
+		}
+		r := survs8(&q, &u, &got)
+		for k := range u {
+			if r>>k&1 != 0 {
+				rare++
+				continue
+			}
+			covered++
+			if want := q.surv(u[k]); math.Float64bits(got[k]) != math.Float64bits(want) {
+				t.Fatalf("%+v u %v: %v, surv %v", q, u[k], got[k], want)
+			}
+		}
+	}
+	if covered < 100000 || rare == 0 {
+		t.Fatalf("%d lanes covered, %d rare: the cases should cover both", covered, rare)
+	}
+}
+
+// integral gives the same bits with survs8 as with surv one value at a
+// time, over panels from the tiny ones near 0 to wide ones.
+func TestIntegralVectorMatchesScalar(t *testing.T) {
+	if !haveAVX512 {
+		t.Skip("no AVX-512 here: one value at a time only")
+	}
+	defer func(v bool) { haveAVX512 = v }(haveAVX512)
+	rng := rand.New(rand.NewPCG(23, 24))
+	for range 5000 {
+		q := paretoAlive{A: math.Exp(rng.NormFloat64() * 2), R: math.Exp(rng.NormFloat64()), B: math.Exp(rng.NormFloat64() * 2), s: math.Exp(rng.NormFloat64())}
+		a := math.Ldexp(rng.Float64(), -rng.IntN(48)) * 52
+		b := a + math.Ldexp(rng.Float64(), -rng.IntN(10))*52
+		haveAVX512 = true
+		fast := q.integral(a, b)
+		haveAVX512 = false
+		slow := q.integral(a, b)
+		if math.Float64bits(fast) != math.Float64bits(slow) || !(slow > 0) {
+			t.Fatalf("%+v [%v, %v]: %v, one value at a time %v", q, a, b, fast, slow)
+		}
+	}
+}
