@@ -175,8 +175,9 @@ graddone:
 	VZEROUPPER
 	RET
 
-// Constants of logitTerms8: math.Exp's (exp_amd64.s, the FMA path) and
-// math.Log1p's (log1p.go), the same decimal literals.
+// Constants of logitTerms8, sigmoid8 and survs8: math.Exp's (exp_amd64.s,
+// the FMA path), math.Log1p's (log1p.go) and math.Log's (log_amd64.s, whose
+// polynomial and ln 2 halves are Log1p's), the same decimal literals.
 DATA logitk<>+0(SB)/8, $0x7FFFFFFFFFFFFFFF // |x| mask
 DATA logitk<>+8(SB)/8, $0x8000000000000000 // sign bit
 DATA logitk<>+16(SB)/8, $1.4426950408889634073599246810018920 // LOG2E
