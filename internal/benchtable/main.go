@@ -454,7 +454,7 @@ bits, so score no longer walks the trees twice (about 0.7 s of CPU at 1M: churn 
 13.27 s of CPU in the quietest of three pairs). The Pareto/NBD next-purchase medians take Q at the grid
 points from a table made once per (x, T), not evaluated per customer group while searching for
 the bracketing panel, and P(alive) from PredictAll's output instead of again: 2.1 → 1.3 s of
-CPU; then, after the tables, the eight Gauss-Legendre values of a panel's integral come from one
+CPU; then (after the tables above were made) the eight Gauss-Legendre values of a panel's integral come from one
 AVX-512 kernel (survs8: the quotients, math.Log's steps from log_amd64.s in lanes, the products,
 math.Exp's FMA path, the same bits): 1.3 → 0.5 s (median-next-purchase-pareto-nbd 237 → 156
 ms). The GBDT builds no histograms, and searches no split, for children that can never split
