@@ -326,3 +326,24 @@ func TestIntegralVectorMatchesScalar(t *testing.T) {
 		}
 	}
 }
+
+// Pareto/NBD's P(no purchase | alive) is the same with survs8 as with surv
+// one value at a time.
+func TestNoPurchaseIfAliveVector(t *testing.T) {
+	if !haveAVX512 {
+		t.Skip("no AVX-512 here: one value at a time only")
+	}
+	defer func(v bool) { haveAVX512 = v }(haveAVX512)
+	rng := rand.New(rand.NewPCG(25, 26))
+	m := ParetoNBD{R: 0.55, Alpha: 10.6, S: 0.6, Beta: 11.7}
+	for range 2000 {
+		x, T, h := float64(rng.IntN(40)), rng.Float64()*80, math.Exp(rng.NormFloat64()*2)
+		haveAVX512 = true
+		fast := m.noPurchaseIfAlive(h, x, T)
+		haveAVX512 = false
+		slow := m.noPurchaseIfAlive(h, x, T)
+		if math.Float64bits(fast) != math.Float64bits(slow) || !(slow > 0 && slow <= 1) {
+			t.Fatalf("x %v T %v t %v: %v, one value at a time %v", x, T, h, fast, slow)
+		}
+	}
+}
