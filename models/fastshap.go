@@ -66,9 +66,8 @@ type shapBits struct {
 	useEnd []int32
 	uses   []shapUse
 	// vec is whether explainKeys8AVX512 can explain the tree: every leaf
-	// has at most eight path features, so a leaf's table row fits one
-	// vector (flat ends with eight zeros, so a vector read from any row's
-	// start stays inside it). The tree's features then go in groups of
+	// has at most eight path features, so a leaf's table row (eight places,
+	// leafStride) is one vector. The tree's features then go in groups of
 	// eight: vecOff holds their byte offsets in a block (feature × 64), the
 	// last group padded with its first feature's; group g's steps are
 	// ops[opEnd[g−1]:opEnd[g]], in leaf order.
@@ -313,9 +312,9 @@ func (t *Tree) packBits(leaves []shapLeaf) (ok bool, b shapBits) {
 }
 
 // packVec sets vec, vecOff, ops and opEnd (explainKeys8AVX512's layout of
-// the tree), and moves flat to a 64-byte boundary with eight zeros after.
+// the tree), and moves flat to a 64-byte boundary.
 func (b *shapBits) packVec(leaves []shapLeaf) {
-	flat := aligned64(len(b.flat) + 8)
+	flat := aligned64(len(b.flat))
 	copy(flat, b.flat)
 	b.flat = flat
 	b.vec = !slices.ContainsFunc(leaves, func(lf shapLeaf) bool { return len(lf.feats) > 8 })

@@ -28,8 +28,9 @@
 // lane; the sums take every row in a vector, eight of the tree's features
 // in its lanes, so a leaf's table row is read as one vector (no gathers).
 // Each feature gets explainKeys8's additions in the same order, so the
-// sums are the same to the bit. margin[r] gets the value of the leaf row r
-// reaches (as Tree.predict). Needs AVX-512 F, VL and DQ (haveAVX512).
+// sums are the same to the bit. The value of the leaf row r reaches (as
+// Tree.predict finds it) is added to margin[r]. Needs AVX-512 F, VL and
+// DQ (haveAVX512).
 TEXT ·explainKeys8AVX512(SB), NOSPLIT, $0-72
 	MOVQ b+0(FP), R8
 	MOVQ phiT_base+8(FP), R9

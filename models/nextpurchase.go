@@ -116,29 +116,34 @@ func (q paretoAlive) surv(u float64) float64 {
 	return math.Exp(q.R*math.Log(q.A/(q.A+u)) + q.s*math.Log(q.B/(q.B+u)))
 }
 
-// integral is ∫_a^b s/(B+u)·surv(u) du (death before any purchase) by
-// 8-point Gauss-Legendre; with AVX-512 the eight surv values at once
-// (survs8, the same bits), summed in the same order.
-func (q paretoAlive) integral(a, b float64) float64 {
+// survNodes sets u to the 8-point Gauss-Legendre nodes of [a, b] and sv
+// to surv at them, and returns the half width: with AVX-512 the eight at
+// once (survs8, the same bits), the lanes it leaves one at a time.
+func (q paretoAlive) survNodes(a, b float64, u, sv *[8]float64) (h float64) {
 	h, c := (b-a)/2, (a+b)/2
-	sum := 0.0
-	if haveAVX512 && len(glNodes) == 8 {
-		var u, sv [8]float64
-		for i, x := range glNodes {
-			u[i] = c + h*x
-		}
-		rare := survs8(&q, &u, &sv)
-		for i := range u {
-			if rare>>i&1 != 0 {
-				sv[i] = q.surv(u[i])
-			}
-			sum += glWeights[i] * q.s / (q.B + u[i]) * sv[i]
-		}
-		return h * sum
-	}
 	for i, x := range glNodes {
-		u := c + h*x
-		sum += glWeights[i] * q.s / (q.B + u) * q.surv(u)
+		u[i] = c + h*x
+	}
+	rare := uint8(0xff)
+	if haveAVX512 {
+		rare = survs8(&q, u, sv)
+	}
+	for i := range u {
+		if rare>>i&1 != 0 {
+			sv[i] = q.surv(u[i])
+		}
+	}
+	return h
+}
+
+// integral is ∫_a^b s/(B+u)·surv(u) du (death before any purchase) by
+// 8-point Gauss-Legendre.
+func (q paretoAlive) integral(a, b float64) float64 {
+	var u, sv [8]float64
+	h := q.survNodes(a, b, &u, &sv)
+	sum := 0.0
+	for i := range u {
+		sum += glWeights[i] * q.s / (q.B + u[i]) * sv[i]
 	}
 	return h * sum
 }

@@ -42,26 +42,17 @@ func ProbNoPurchase(m PurchaseModel, t, x, tx, T float64) (float64, error) {
 // depends on x and T but not on t_x.
 func (m ParetoNBD) noPurchaseIfAlive(t, x, T float64) float64 {
 	q := m.alive(x, T)
-	if haveAVX512 {
-		return q.surv(t) + panelIntegralWith(q.gl8Death, t)
-	}
-	return q.surv(t) + panelIntegral(func(u float64) float64 { return q.s / (q.B + u) * q.surv(u) }, t)
+	return q.surv(t) + panelIntegralWith(q.gl8Death, t)
 }
 
-// gl8Death is gl8 of s/(B+u)·surv(u) over [a, b], the eight surv values
-// from survs8 (the same bits, added in the same order).
+// gl8Death is gl8 of s/(B+u)·surv(u) over [a, b]: each node's value
+// rounded before its weight multiplies it, as gl8 does, with the surv
+// values from survNodes.
 func (q paretoAlive) gl8Death(a, b float64) float64 {
-	h, c := (b-a)/2, (a+b)/2
 	var u, sv [8]float64
-	for i, x := range glNodes {
-		u[i] = c + h*x
-	}
-	rare := survs8(&q, &u, &sv)
+	h := q.survNodes(a, b, &u, &sv)
 	sum := 0.0
 	for i := range u {
-		if rare>>i&1 != 0 {
-			sv[i] = q.surv(u[i])
-		}
 		sum += glWeights[i] * (q.s / (q.B + u[i]) * sv[i])
 	}
 	return h * sum

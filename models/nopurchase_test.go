@@ -305,8 +305,8 @@ func TestSurvs8(t *testing.T) {
 	}
 }
 
-// integral gives the same bits with survs8 as with surv one value at a
-// time, over panels from the tiny ones near 0 to wide ones.
+// integral gives the rule's bits with survs8 and without, surv one value
+// at a time, over panels from the tiny ones near 0 to wide ones.
 func TestIntegralVectorMatchesScalar(t *testing.T) {
 	if !haveAVX512 {
 		t.Skip("no AVX-512 here: one value at a time only")
@@ -317,18 +317,24 @@ func TestIntegralVectorMatchesScalar(t *testing.T) {
 		q := paretoAlive{A: math.Exp(rng.NormFloat64() * 2), R: math.Exp(rng.NormFloat64()), B: math.Exp(rng.NormFloat64() * 2), s: math.Exp(rng.NormFloat64())}
 		a := math.Ldexp(rng.Float64(), -rng.IntN(48)) * 52
 		b := a + math.Ldexp(rng.Float64(), -rng.IntN(10))*52
-		haveAVX512 = true
-		fast := q.integral(a, b)
-		haveAVX512 = false
-		slow := q.integral(a, b)
-		if math.Float64bits(fast) != math.Float64bits(slow) || !(slow > 0) {
-			t.Fatalf("%+v [%v, %v]: %v, one value at a time %v", q, a, b, fast, slow)
+		h, c := (b-a)/2, (a+b)/2
+		want := 0.0 // the rule written out, surv one value at a time
+		for i, x := range glNodes {
+			u := c + h*x
+			want += glWeights[i] * q.s / (q.B + u) * q.surv(u)
+		}
+		want *= h
+		for _, avx := range []bool{true, false} {
+			haveAVX512 = avx
+			if got := q.integral(a, b); math.Float64bits(got) != math.Float64bits(want) || !(want > 0) {
+				t.Fatalf("AVX-512 %v %+v [%v, %v]: %v, one value at a time %v", avx, q, a, b, got, want)
+			}
 		}
 	}
 }
 
-// Pareto/NBD's P(no purchase | alive) is the same with survs8 as with surv
-// one value at a time.
+// Pareto/NBD's P(no purchase | alive) is panelIntegral's on the integrand
+// with surv one value at a time, with survs8 and without.
 func TestNoPurchaseIfAliveVector(t *testing.T) {
 	if !haveAVX512 {
 		t.Skip("no AVX-512 here: one value at a time only")
@@ -338,12 +344,13 @@ func TestNoPurchaseIfAliveVector(t *testing.T) {
 	m := ParetoNBD{R: 0.55, Alpha: 10.6, S: 0.6, Beta: 11.7}
 	for range 2000 {
 		x, T, h := float64(rng.IntN(40)), rng.Float64()*80, math.Exp(rng.NormFloat64()*2)
-		haveAVX512 = true
-		fast := m.noPurchaseIfAlive(h, x, T)
-		haveAVX512 = false
-		slow := m.noPurchaseIfAlive(h, x, T)
-		if math.Float64bits(fast) != math.Float64bits(slow) || !(slow > 0 && slow <= 1) {
-			t.Fatalf("x %v T %v t %v: %v, one value at a time %v", x, T, h, fast, slow)
+		q := m.alive(x, T) // the generic rule, surv one value at a time
+		want := q.surv(h) + panelIntegral(func(u float64) float64 { return q.s / (q.B + u) * q.surv(u) }, h)
+		for _, avx := range []bool{true, false} {
+			haveAVX512 = avx
+			if got := m.noPurchaseIfAlive(h, x, T); math.Float64bits(got) != math.Float64bits(want) || !(want > 0 && want <= 1) {
+				t.Fatalf("AVX-512 %v x %v T %v t %v: %v, one value at a time %v", avx, x, T, h, got, want)
+			}
 		}
 	}
 }

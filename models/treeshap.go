@@ -101,13 +101,13 @@ func (m *GBDT) ExplainPredicts() bool {
 // block's kernel finds the leaf every row reaches (the same margins, summed
 // in tree order from Base, the same bits), else by PredictAll.
 func (m *GBDT) ExplainPredictBatch(dst, pred, X []float64) float64 {
-	if !m.ExplainPredicts() || len(pred) == 0 {
-		e := m.ContributionsBatch(dst, X)
-		copy(pred, m.PredictAll(X))
-		return e
+	if m.ExplainPredicts() {
+		m.explainBlocks(dst, pred, X, len(m.Features))
+		return m.shapExpected
 	}
-	m.explainBlocks(dst, pred, X, len(m.Features))
-	return m.shapExpected
+	e := m.ContributionsBatch(dst, X)
+	copy(pred, m.PredictAll(X))
+	return e
 }
 
 // explainBlocks writes the contributions of the rows of X (n×p, row-major)
