@@ -594,7 +594,7 @@ func TestGBDTSkipsOneBinFeatures(t *testing.T) {
 		}
 		th[j] = binThresholds(col, 255)
 	}
-	binRows(bins, X, 0, n, th)
+	binRows(bins, rowBins{}, X, 0, n, th)
 	for j := range p {
 		if want := j == 1 || j == 2 || j == 6 || j == 7; oneBin(bins[j]) != want {
 			t.Errorf("column %d: oneBin %v", j, !want)
@@ -711,5 +711,84 @@ func TestGradientsVectorMatchesScalar(t *testing.T) {
 				t.Fatalf("%d rows: row %d (margin %v): vector %d %v %v, scalar %d %v %v", len(rows), i, margin[i], p1[i], g1[i], h1[i], p0[i], g0[i], h0[i])
 			}
 		}
+	}
+}
+
+// A sparse node's histograms from the row-major bins equal those summed by
+// column, for strides with padding, feature lists of every length mod 4,
+// nodes small and split between cores, and missing bins.
+func TestBuildHistRowsMatchColumns(t *testing.T) {
+	defer func(v int) { sparseNode = v }(sparseNode)
+	sparseNode = 1 // every node but the whole data by row
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, p := range []int{1, 5, 8, 13, 63, 70} {
+		const n = 20000
+		X := make([]float64, n*p)
+		for i := range X {
+			switch rng.IntN(10) {
+			case 0:
+				X[i] = math.NaN()
+			case 1, 2, 3:
+				X[i] = 0
+			default:
+				X[i] = rng.NormFloat64()
+			}
+		}
+		bins, th := make([][]uint8, p), make([][]float64, p)
+		for j := range p {
+			bins[j] = make([]uint8, n)
+			th[j] = binThresholds(sampleColumns(X, n, p)[j], 255)
+		}
+		byRow := newRowBins(n, p)
+		if byRow.stride%8 != 0 || byRow.stride < p || byRow.stride >= p+8 {
+			t.Fatalf("p %d: stride %d", p, byRow.stride)
+		}
+		parallelRange(n, func(lo, hi int) { binRows(bins, byRow, X, lo, hi, th) })
+		packed := make([]int64, n)
+		for i := range packed {
+			packed[i] = int64(rng.IntN(1<<20)-1<<19)<<32 | int64(rng.IntN(1<<20))
+		}
+		for _, m := range []int{0, 1, 3, 257, 4095, 9000, n - 1} {
+			rows := make([]int32, 0, m)
+			for _, i := range rng.Perm(n)[:m] {
+				rows = append(rows, int32(i))
+			}
+			slices.Sort(rows)
+			feats := rng.Perm(p)[:1+rng.IntN(p)]
+			slices.Sort(feats)
+			want := buildHist(bins, rowBins{}, packed, rows, feats, p)
+			got := buildHist(bins, byRow, packed, rows, feats, p)
+			var adds int64
+			for _, j := range feats {
+				if got[j] != want[j] {
+					t.Fatalf("p %d, %d rows: feature %d's histogram differs", p, m, j)
+				}
+				for _, c := range want[j] {
+					adds += c & (1<<32 - 1)
+				}
+			}
+			if m > 0 && adds == 0 {
+				t.Fatalf("p %d, %d rows: empty histograms", p, m)
+			}
+		}
+	}
+}
+
+// Fits whose sparse nodes sum by row and by column give the same trees.
+func TestGBDTRowBinsSameTrees(t *testing.T) {
+	const n, p = 8000, 11
+	X, y := xorData(n, p, 0.1, 7)
+	for i := 0; i < len(X); i += 13 {
+		X[i] = math.NaN()
+	}
+	cfg := GBDTConfig{Trees: 15, MaxDepth: 6, MaxLeaves: 31, Subsample: 0.8, ColSample: 0.7, Seed: 8}
+	fit := func(sparse int) string {
+		t.Helper()
+		defer func(v int) { sparseNode = v }(sparseNode)
+		sparseNode = sparse
+		return fitJSON(t, names(p), X, y, X[:n/5*p], y[:n/5], cfg)
+	}
+	if a, b := fit(1<<40), fit(1); a != b {
+		t.Fatalf("the trees differ when sparse nodes sum by row:\n%.300s\n%.300s", a, b)
 	}
 }
