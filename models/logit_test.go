@@ -3,6 +3,7 @@ package models
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -306,5 +307,54 @@ func TestSigmoid8(t *testing.T) {
 	}
 	if fast < 700_000 {
 		t.Errorf("only %d of %d lanes on the vector path", fast, fast+rares)
+	}
+}
+
+// The standardised rows in chunks give the loss and gradient of one matrix
+// summed a logitChunk of rows at a time, to the bit: rows standardised as
+// standardise does, the kernels' blocks where they fall over the whole.
+func TestLogitChunksMatchOneMatrix(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, n := range []int{1, 8191, logitChunk, 2*logitChunk + 77} {
+		const p = 11
+		X, y, w := make([]float64, n*p), make([]float64, n), make([]float64, p)
+		for i := range X {
+			X[i] = rng.NormFloat64()*2 + 1
+			if rng.IntN(9) == 0 {
+				X[i] = math.NaN()
+			}
+		}
+		for i := range y {
+			y[i] = float64(rng.IntN(2))
+		}
+		for j := range w {
+			w[j] = rng.NormFloat64()
+		}
+		m := &Logit{}
+		m.Mean, m.SD = standardiser(X, n, p)
+		Z := m.standardisedChunks(X, n)
+		if len(Z) != (n+logitChunk-1)/logitChunk {
+			t.Fatalf("n=%d: %d chunks", n, len(Z))
+		}
+		whole := make([]float64, n*p)
+		for i := range n {
+			m.standardise(whole[i*p:(i+1)*p], X[i*p:(i+1)*p])
+		}
+		if got := slices.Concat(Z...); !slices.Equal(got, whole) {
+			t.Fatalf("n=%d: the chunks are not the standardised rows", n)
+		}
+		g, gRef := make([]float64, p+1), make([]float64, p+1)
+		l := chunkLossGrad(Z, y, w, -0.2, g)
+		lRef := chunkedSum(n, logitChunk, p+1, gRef, func(lo, hi int, gc []float64) float64 {
+			return logitLossGrad(whole, y, w, -0.2, lo, hi, gc)
+		})
+		if math.Float64bits(l) != math.Float64bits(lRef) || l <= 0 {
+			t.Fatalf("n=%d: loss %v, one matrix %v", n, l, lRef)
+		}
+		for j := range g {
+			if math.Float64bits(g[j]) != math.Float64bits(gRef[j]) {
+				t.Fatalf("n=%d: gradient %d %v, one matrix %v", n, j, g[j], gRef[j])
+			}
+		}
 	}
 }
