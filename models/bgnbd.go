@@ -33,7 +33,13 @@ func CompressWeighted(x, tx, T, w []float64) []RFGroup {
 			out[g].Weight++
 		}
 	}
-	slices.SortFunc(out, func(a, b RFGroup) int {
+	sortGroups(out)
+	return out
+}
+
+// sortGroups sorts groups by x, t_x, T.
+func sortGroups(groups []RFGroup) {
+	slices.SortFunc(groups, func(a, b RFGroup) int {
 		if c := cmp.Compare(a.X, b.X); c != 0 {
 			return c
 		}
@@ -42,7 +48,6 @@ func CompressWeighted(x, tx, T, w []float64) []RFGroup {
 		}
 		return cmp.Compare(a.T, b.T)
 	})
-	return out
 }
 
 // BGNBD holds the parameters of the beta-geometric/NBD model of Fader, Hardie

@@ -2,6 +2,8 @@ package models
 
 import (
 	"math"
+	"math/rand/v2"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -247,6 +249,58 @@ func TestHyp2F1MultiAndMultiHorizon(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// One RFIndex serves the grouped functions in turn, each as it is without
+// one, bit for bit: the weighted groups, expected purchases, predictions
+// and medians (the (x, T) grouping made by the first that needs it).
+func TestRFIndexSharedAcrossCalls(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	x, tx, T := simulatePareto(rng, 3000, 0.55, 10.6, 0.61, 11.7)
+	mx := make([]float64, len(x))
+	for i := range mx {
+		mx[i] = 10 + float64(i%17)
+		T[i] = math.Floor(T[i]/4) * 4 // repeated triples, as days make them
+		tx[i] = min(math.Floor(tx[i]/2)*2, T[i])
+	}
+	for _, m := range []PurchaseModel{ParetoNBD{R: 0.55, Alpha: 10.6, S: 0.61, Beta: 11.7}, BGNBD{R: 0.24, Alpha: 4.4, A: 0.79, B: 2.4}} {
+		c := CLV{Purchases: m, Spend: GammaGamma{P: 6.25, Q: 3.74, Gamma: 15.44}}
+		ix := IndexRF(x, tx, T)
+		if ix.Customers() != len(x) {
+			t.Fatalf("%d customers indexed", ix.Customers())
+		}
+		if a, b := ix.Compress(), CompressRF(x, tx, T); !slices.Equal(a, b) || len(a) >= len(x) {
+			t.Fatalf("%s: Compress differs from CompressRF (%d, %d groups)", m.Name(), len(a), len(b))
+		}
+		same := func(what string, a, b []float64) {
+			t.Helper()
+			for i := range a {
+				if math.Float64bits(a[i]) != math.Float64bits(b[i]) {
+					t.Fatalf("%s %s [%d]: %v, without the index %v", m.Name(), what, i, a[i], b[i])
+				}
+			}
+		}
+		for range 2 { // the second time the (x, T) grouping is the first's
+			e1, e2 := make([]float64, len(x)), make([]float64, len(x))
+			ix.ExpectedPurchases(e1, m, 39)
+			for i := range x {
+				e2[i] = m.ExpectedPurchases(39, x[i], tx[i], T[i])
+			}
+			same("expected purchases", e1, e2)
+			p1, p2 := make([]float64, 3*len(x)), make([]float64, 3*len(x))
+			PredictAllIndexed(p1, c, ix, x, mx, 52, 12, 0.01)
+			PredictAll(p2, c, x, tx, T, mx, 52, 12, 0.01)
+			same("predictions", p1, p2)
+			n1, n2 := make([]float64, len(x)), make([]float64, len(x))
+			if err := MedianNextPurchaseIndexed(n1, m, ix, p1, 52); err != nil {
+				t.Fatal(err)
+			}
+			if err := MedianNextPurchaseAll(n2, m, x, tx, T, nil, 52); err != nil {
+				t.Fatal(err)
+			}
+			same("medians", n1, n2)
 		}
 	}
 }

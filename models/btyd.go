@@ -107,12 +107,7 @@ func TotalLogLik(m PurchaseModel, groups []RFGroup) float64 {
 // dst[i] for every customer: once per distinct (x, t_x, T), on every core
 // (a million customers are about a quarter of a million triples).
 func ExpectedPurchasesAll(dst []float64, m PurchaseModel, t float64, x, tx, T []float64) {
-	group, keys := groupRF(x, tx, T)
-	per := make([]float64, len(keys))
-	parallelFor(len(keys), func(g int) { per[g] = m.ExpectedPurchases(t, keys[g].X, keys[g].Tx, keys[g].T) })
-	for i, g := range group {
-		dst[i] = per[g]
-	}
+	IndexRF(x, tx, T).ExpectedPurchases(dst, m, t)
 }
 
 func (m BGNBD) Name() string             { return "bgnbd" }

@@ -97,14 +97,16 @@ func expectedPurchases[M interface {
 // the work is spread over all cores in fixed chunks, so results do not
 // depend on the core count.
 func PredictAll(dst []float64, c CLV, x, tx, T, mx []float64, horizon float64, steps int, rate float64) {
-	group, keys := groupRF(x, tx, T)
+	PredictAllIndexed(dst, c, IndexRF(x, tx, T), x, mx, horizon, steps, rate)
+}
+
+// PredictAllIndexed is PredictAll for the customers of ix, whose
+// frequencies x and mean spends mx are given.
+func PredictAllIndexed(dst []float64, c CLV, ix *RFIndex, x, mx []float64, horizon float64, steps int, rate float64) {
+	group, keys := ix.of, ix.keys
 	per := make([]float64, 3*len(keys)) // P(alive), E[Y(h)], discounted purchases
 	if m, ok := c.Purchases.(aliveSplit); ok {
-		kx, kT := make([]float64, len(keys)), make([]float64, len(keys))
-		for g, k := range keys {
-			kx[g], kT[g] = k.X, k.T
-		}
-		sub, subKeys := groupRF(kx, make([]float64, len(keys)), kT)
+		sub, subKeys := ix.byXT()
 		alive := make([]float64, 2*len(subKeys)) // discounted, E[Y(h)] if alive
 		parallelFor(len(subKeys), func(j int) {
 			k := subKeys[j]

@@ -1,6 +1,9 @@
 package models
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // groupRF assigns every customer the index of its (x, t_x, T) in keys, the
 // unique triples in order of first appearance (Weight 0). It goes through a
@@ -48,4 +51,60 @@ func mix3(a, b, c float64) uint64 {
 	h ^= math.Float64bits(c)
 	h = (h ^ h>>32) * 0x94d049bb133111eb
 	return h ^ h>>29
+}
+
+// RFIndex is customers grouped by their (x, t_x, T) for the functions that
+// compute once per distinct triple (ExpectedPurchases, Compress,
+// PredictAllIndexed, MedianNextPurchaseIndexed): made once, it serves them
+// all on the same customers, where each grouping is a serial pass over
+// every customer. Use it from one goroutine.
+type RFIndex struct {
+	of   []int32   // customer i's triple is keys[of[i]]
+	keys []RFGroup // the distinct triples, in order of first appearance (Weight 0)
+	// The distinct (x, T) of the triples (the groups for the models that
+	// split at P(alive)), made when first needed: triple g's is
+	// xTKeys[xT[g]].
+	xT     []int32
+	xTKeys []RFGroup
+}
+
+// IndexRF groups the customers' (x, t_x, T).
+func IndexRF(x, tx, T []float64) *RFIndex {
+	of, keys := groupRF(x, tx, T)
+	return &RFIndex{of: of, keys: keys}
+}
+
+// Customers returns the number of customers indexed.
+func (ix *RFIndex) Customers() int { return len(ix.of) }
+
+// byXT returns the triples' grouping by (x, T).
+func (ix *RFIndex) byXT() ([]int32, []RFGroup) {
+	if ix.xTKeys == nil {
+		kx, kT := make([]float64, len(ix.keys)), make([]float64, len(ix.keys))
+		for g, k := range ix.keys {
+			kx[g], kT[g] = k.X, k.T
+		}
+		ix.xT, ix.xTKeys = groupRF(kx, make([]float64, len(ix.keys)), kT)
+	}
+	return ix.xT, ix.xTKeys
+}
+
+// Compress returns the distinct triples, each weighing its customers, as
+// CompressRF does: sorted by x, t_x, T.
+func (ix *RFIndex) Compress() []RFGroup {
+	out := slices.Clone(ix.keys)
+	for _, g := range ix.of {
+		out[g].Weight++
+	}
+	sortGroups(out)
+	return out
+}
+
+// ExpectedPurchases is ExpectedPurchasesAll for the indexed customers.
+func (ix *RFIndex) ExpectedPurchases(dst []float64, m PurchaseModel, t float64) {
+	per := make([]float64, len(ix.keys))
+	parallelFor(len(ix.keys), func(g int) { per[g] = m.ExpectedPurchases(t, ix.keys[g].X, ix.keys[g].Tx, ix.keys[g].T) })
+	for i, g := range ix.of {
+		dst[i] = per[g]
+	}
 }

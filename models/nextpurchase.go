@@ -26,12 +26,17 @@ import (
 // PredictAll's output for these customers with m as the purchase model: its
 // P(alive)s are taken instead of computed again.
 func MedianNextPurchaseAll(dst []float64, m PurchaseModel, x, tx, T, pred []float64, limit float64) error {
+	return MedianNextPurchaseIndexed(dst, m, IndexRF(x, tx, T), pred, limit)
+}
+
+// MedianNextPurchaseIndexed is MedianNextPurchaseAll for the customers of ix.
+func MedianNextPurchaseIndexed(dst []float64, m PurchaseModel, ix *RFIndex, pred []float64, limit float64) error {
 	switch m.(type) {
 	case BGNBD, MBGNBD, ParetoNBD:
 	default:
 		return fmt.Errorf("models: the median time to the next purchase is not available for %s", m.Name())
 	}
-	group, keys := groupRF(x, tx, T)
+	group, keys := ix.of, ix.keys
 	per := make([]float64, len(keys))
 	var alive []float64 // each group's P(alive), from pred
 	if pred != nil {
@@ -44,12 +49,8 @@ func MedianNextPurchaseAll(dst []float64, m PurchaseModel, x, tx, T, pred []floa
 	var sub []int32
 	var tables []noPurchaseTable
 	if isPareto {
-		kx, kT := make([]float64, len(keys)), make([]float64, len(keys))
-		for g, k := range keys {
-			kx[g], kT[g] = k.X, k.T
-		}
 		var subKeys []RFGroup
-		sub, subKeys = groupRF(kx, make([]float64, len(keys)), kT)
+		sub, subKeys = ix.byXT()
 		tables = make([]noPurchaseTable, len(subKeys))
 		parallelFor(len(subKeys), func(j int) {
 			tables[j] = pn.noPurchaseTable(subKeys[j].X, subKeys[j].T, limit)
@@ -77,8 +78,8 @@ func MedianNextPurchaseAll(dst []float64, m PurchaseModel, x, tx, T, pred []floa
 			per[g] = m.solveNoPurchase(&tables[sub[g]], k.X, k.T, q, limit)
 		}
 	})
-	for i := range x {
-		dst[i] = per[group[i]]
+	for i, g := range group {
+		dst[i] = per[g]
 	}
 	return nil
 }

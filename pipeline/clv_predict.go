@@ -74,6 +74,13 @@ func (f CLVFit) Predict(d CLVData, opt CLVPredictOptions) ([]CLVPrediction, erro
 		}
 	}
 	n := len(d.X)
+	var ix *models.RFIndex // the customers grouped once, for the model and every draw
+	index := func() *models.RFIndex {
+		if ix == nil {
+			ix = models.IndexRF(d.X, d.Tx, d.T)
+		}
+		return ix
+	}
 	run := func(m models.PurchaseModel, gg *models.GammaGamma) []float64 {
 		out := make([]float64, 3*n)
 		if models.Discrete(f.Model) {
@@ -86,7 +93,7 @@ func (f CLVFit) Predict(d CLVData, opt CLVPredictOptions) ([]CLVPrediction, erro
 		if gg != nil {
 			c.Spend = *gg
 		}
-		models.PredictAll(out, c, d.X, d.Tx, d.T, d.M, opt.Horizon, steps, stepRate)
+		models.PredictAllIndexed(out, c, index(), d.X, d.M, opt.Horizon, steps, stepRate)
 		if gg == nil {
 			for i := range n {
 				out[3*i+2] = math.NaN()
@@ -96,7 +103,7 @@ func (f CLVFit) Predict(d CLVData, opt CLVPredictOptions) ([]CLVPrediction, erro
 	}
 	main := run(f.purchase, spend)
 	median := make([]float64, n)
-	if err := models.MedianNextPurchaseAll(median, f.purchase, d.X, d.Tx, d.T, main, 10*opt.Horizon); err != nil {
+	if err := models.MedianNextPurchaseIndexed(median, f.purchase, index(), main, 10*opt.Horizon); err != nil {
 		for i := range median { // BG/BB: one customer at a time, in opportunities
 			median[i] = math.NaN()
 			if t, ok, _ := models.MedianTimeToNextPurchase(f.purchase, d.X[i], d.Tx[i], d.T[i], 10*opt.Horizon); ok {

@@ -343,9 +343,10 @@ func (s *scorer) predictCLV(rec arrow.RecordBatch) error {
 	horizonWeeks := float64(s.cfg.CLVHorizon) / daysPerWeek
 	steps, stepRate := monthlyCashFlows(float64(s.cfg.CLVHorizon), s.cfg.DiscountRate)
 	s.pred = make([]float64, 3*len(x))
-	models.PredictAll(s.pred, s.clv, x, tx, T, mx, horizonWeeks, steps, stepRate)
+	ix := models.IndexRF(x, tx, T) // grouped once for both
+	models.PredictAllIndexed(s.pred, s.clv, ix, x, mx, horizonWeeks, steps, stepRate)
 	s.nextWeeks = make([]float64, len(x))
-	return models.MedianNextPurchaseAll(s.nextWeeks, s.clv.Purchases, x, tx, T, s.pred, horizonWeeks)
+	return models.MedianNextPurchaseIndexed(s.nextWeeks, s.clv.Purchases, ix, s.pred, horizonWeeks)
 }
 
 func newScorer(cfg Config, sp *scorePrep, asOf time.Time) (*scorer, error) {

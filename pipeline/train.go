@@ -1078,7 +1078,8 @@ func trainCLV(validRec, nowRec arrow.RecordBatch, horizonDays int) (CLVArtifact,
 		return art, nil, err
 	}
 	fx, ftx, fT, idx := observed(x, tx, T)
-	groups := models.CompressRF(fx, ftx, fT)
+	ix := models.IndexRF(fx, ftx, fT) // grouped once for the fits and every candidate's predictions
+	groups := ix.Compress()
 	h := float64(horizonDays) / daysPerWeek
 	best := -1
 	var bestModel models.PurchaseModel
@@ -1093,7 +1094,7 @@ func trainCLV(validRec, nowRec arrow.RecordBatch, horizonDays int) (CLVArtifact,
 		c.ParamNames, c.Params, c.LogLikelihood = m.ParamNames(), m.ParamValues(), models.TotalLogLik(m, groups)
 		byX := make([]FrequencyRow, 8)
 		preds := make([]float64, len(idx))
-		models.ExpectedPurchasesAll(preds, m, h, fx, ftx, fT)
+		ix.ExpectedPurchases(preds, m, h)
 		for k, i := range idx {
 			pred := preds[k]
 			c.HoldoutPredicted += pred
