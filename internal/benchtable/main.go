@@ -473,6 +473,34 @@ blocks of eight rows at a time (no change); the logit's standardised matrix from
 or without transparent huge pages (its first touch costs 0.5–2.5 s of page faults, kernel time,
 however it is allocated; huge pages were 40 ms one time and 1.3 s another).
 
+Session 33, churn train and the guards: whole churn runs at 1M, two pairs back to back against
+the session's first binary, 64.6/77.2 → 60.5/69.0 s (111/132 → 105/121 s of CPU; the machine
+ran code that did not change up to half again slower than in session 32, Ingest1M 7.5 → 11.2 s),
+train 32.0/39.9 → 30.6/32.1 s, guards 1.9/2.3 → 1.2/1.6 s, peak RSS 2.34/2.26 → 1.99/2.06 GB, the
+same list bytes; the models the same bytes on the 1M shop, and a 20k shop's whole work directory.
+GBDT nodes holding under 1/16 of the rows sum their histograms from a row-major copy of the bins
+(a row's bins of every feature in one cache line; by column each feature's bin of a sparse row
+is a cache miss of its own), copied 256 rows at a time so that their misses overlap (the fifty
+adds after each row's load had kept every miss waiting alone, which is why session 23's
+row-major histograms, without the copies, lost); large nodes split their rows between two
+histograms, one a core. On the 1M train the histograms' wall time 10.8 → 7.8 s (nodes of 1/64 to
+1/256 of the rows 1.97 → 0.50 s), the same trees; BenchmarkHistSparse compares the two ways. The
+logistic regression's standardised rows are chunks of 8192 rows, each allocated and filled on a
+worker, instead of one matrix zeroed on one core first (half a gigabyte at 1M, most of it the
+kernel clearing fresh pages): FitLogit in the 1M train 4.2–4.8 → 3.0–3.1 s. The customers are
+grouped by (x, t_x, T) once (models.RFIndex) for the CLV fit data and every candidate's holdout
+predictions in train, for both CLV passes in score and for every draw in churn clv (each
+grouping is a serial map pass over every customer): train's CLV stage 6.5–7.1 → 5.6–6.3 s. The
+drift and volume guards read snapshot columns through the column scan instead of Arrow arrays,
+the drift guard up to eight columns of both snapshots at a time (about 4M values a snapshot per
+worker; each read parses the parts' footers once): guards 2.5 → 1.5–1.7 s alone. Measured and
+not taken: the tree walks of the rows a round leaves out, from the row-major bins (binStep 1.42
+→ 3.30 s of CPU: those rows are a fifth of all, so a column's cache line serves about thirteen of
+them); the logistic regression fitted while the CLV models are (no faster, both keep two cores
+busy, and 300 MB more peak memory); profile-guided optimisation from a 1M run's profile (2–3% in
+two pairs with a profile of older code, nothing in two pairs with a fresh one, and builds twice as
+long); the 64-byte row copies inline instead of by memmove (within the noise).
+
 Where the feature stage's time goes at 1M customers (churn features --force --cpuprofile, 2
 cores, 11.6M order lines with 2.9M feedback rows; profile in docs/profiles/features-1m.txt): 3.8 s
 and 0.38 GB peak RSS on this session's AMD EPYC (session 23: 5.0 s on an Intel Xeon). Of 7.0 s
