@@ -774,8 +774,9 @@ func leafWeight(G, H float64, cfg GBDTConfig) float64 {
 	return -G / (H + cfg.Lambda) * cfg.LearningRate
 }
 
-// buildHist sums the packed gradients per bin for the given features,
-// one goroutine per group of features.
+// buildHist sums the packed gradients per bin for the given features: by
+// column, one goroutine per group of features, or, for a node holding few
+// of the rows, from the row-major bins (buildHistRows).
 func buildHist(bins [][]uint8, byRow rowBins, packed []int64, rows []int32, feats []int, p int) hist {
 	hs := make(hist, p)
 	if len(rows) == len(packed) { // every row, in order (the root without subsampling)
