@@ -268,8 +268,8 @@ func TestRFIndexSharedAcrossCalls(t *testing.T) {
 	for _, m := range []PurchaseModel{ParetoNBD{R: 0.55, Alpha: 10.6, S: 0.61, Beta: 11.7}, BGNBD{R: 0.24, Alpha: 4.4, A: 0.79, B: 2.4}} {
 		c := CLV{Purchases: m, Spend: GammaGamma{P: 6.25, Q: 3.74, Gamma: 15.44}}
 		ix := IndexRF(x, tx, T)
-		if ix.Customers() != len(x) {
-			t.Fatalf("%d customers indexed", ix.Customers())
+		if len(ix.of) != len(x) {
+			t.Fatalf("%d customers indexed", len(ix.of))
 		}
 		if a, b := ix.Compress(), CompressRF(x, tx, T); !slices.Equal(a, b) || len(a) >= len(x) {
 			t.Fatalf("%s: Compress differs from CompressRF (%d, %d groups)", m.Name(), len(a), len(b))

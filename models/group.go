@@ -74,9 +74,6 @@ func IndexRF(x, tx, T []float64) *RFIndex {
 	return &RFIndex{of: of, keys: keys}
 }
 
-// Customers returns the number of customers indexed.
-func (ix *RFIndex) Customers() int { return len(ix.of) }
-
 // byXT returns the triples' grouping by (x, T).
 func (ix *RFIndex) byXT() ([]int32, []RFGroup) {
 	if ix.xTKeys == nil {

@@ -74,12 +74,9 @@ func (f CLVFit) Predict(d CLVData, opt CLVPredictOptions) ([]CLVPrediction, erro
 		}
 	}
 	n := len(d.X)
-	var ix *models.RFIndex // the customers grouped once, for the model and every draw
-	index := func() *models.RFIndex {
-		if ix == nil {
-			ix = models.IndexRF(d.X, d.Tx, d.T)
-		}
-		return ix
+	var ix *models.RFIndex // continuous time: the customers grouped once, for the model and every draw
+	if !models.Discrete(f.Model) {
+		ix = models.IndexRF(d.X, d.Tx, d.T)
 	}
 	run := func(m models.PurchaseModel, gg *models.GammaGamma) []float64 {
 		out := make([]float64, 3*n)
@@ -93,7 +90,7 @@ func (f CLVFit) Predict(d CLVData, opt CLVPredictOptions) ([]CLVPrediction, erro
 		if gg != nil {
 			c.Spend = *gg
 		}
-		models.PredictAllIndexed(out, c, index(), d.X, d.M, opt.Horizon, steps, stepRate)
+		models.PredictAllIndexed(out, c, ix, d.X, d.M, opt.Horizon, steps, stepRate)
 		if gg == nil {
 			for i := range n {
 				out[3*i+2] = math.NaN()
@@ -103,7 +100,7 @@ func (f CLVFit) Predict(d CLVData, opt CLVPredictOptions) ([]CLVPrediction, erro
 	}
 	main := run(f.purchase, spend)
 	median := make([]float64, n)
-	if err := models.MedianNextPurchaseIndexed(median, f.purchase, index(), main, 10*opt.Horizon); err != nil {
+	if ix == nil || models.MedianNextPurchaseIndexed(median, f.purchase, ix, main, 10*opt.Horizon) != nil {
 		for i := range median { // BG/BB: one customer at a time, in opportunities
 			median[i] = math.NaN()
 			if t, ok, _ := models.MedianTimeToNextPurchase(f.purchase, d.X[i], d.Tx[i], d.T[i], 10*opt.Horizon); ok {

@@ -88,15 +88,6 @@ var ErrGuard = errors.New("a publishing guard stopped the run")
 // checkGuards runs every guard not off for the list of asOf.
 func checkGuards(ctx context.Context, cfg Config, asOf time.Time, prevLatest string) ([]GuardResult, error) {
 	g := cfg.Guards
-	// One column at a time: at ten million customers the model columns of
-	// two snapshots are ~10 GB together.
-	column := func(dir, name string) ([]float64, error) {
-		cols, err := snapshotFloats(ctx, dir, name)
-		if err != nil {
-			return nil, err
-		}
-		return cols[0], nil
-	}
 	curDir := datasets.SnapshotDir(cfg.Workdir, dateString(asOf))
 	if _, _, err := datasets.SnapshotParts(curDir); err != nil {
 		return nil, err
@@ -135,10 +126,12 @@ func checkGuards(ctx context.Context, cfg Config, asOf time.Time, prevLatest str
 			r.Detail = fmt.Sprintf("no snapshot of %s, the champion's validation day, to compare with", churnArt.ValidatedOn)
 		} else {
 			// The features on the workers, a group of columns of both
-			// snapshots each at a time: each read of a group parses the
-			// parts' footers once (about 0.7 s of CPU at a million
-			// customers a column at a time), and a group holds about
-			// driftGroupValues values of each snapshot.
+			// snapshots each at a time, never them all (at ten million
+			// customers the model columns of two snapshots are ~10 GB): a
+			// group holds about driftGroupValues values of each snapshot,
+			// and each read of a group parses the parts' footers once
+			// (about 0.7 s of CPU at a million customers a column at a
+			// time).
 			names := features.ModelColumns
 			psis, errs := make([]float64, len(names)), make([]error, len(names))
 			has := make([]bool, len(names))
@@ -149,7 +142,9 @@ func checkGuards(ctx context.Context, cfg Config, asOf time.Time, prevLatest str
 					// A snapshot of an older schema may lack some: one at a time.
 					a, err = make([][]float64, hi-lo), nil
 					for j := lo; j < hi; j++ {
-						a[j-lo], _ = column(refDir, names[j])
+						if one, err := snapshotFloats(ctx, refDir, names[j]); err == nil {
+							a[j-lo] = one[0]
+						}
 					}
 				}
 				if err != nil {
@@ -235,34 +230,37 @@ const driftGroupValues = 4_000_000
 // Arrow cost the drift guard about 2 s of CPU at a million customers,
 // mostly in allocating them).
 func snapshotFloats(ctx context.Context, dir string, names ...string) ([][]float64, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
 	var mu sync.Mutex
 	pieces := map[int64][][]float64{}
 	err := datasets.ScanSnapshotParts(ctx, dir, names, func(first int64, s *datasets.ColumnScan) error {
 		out := make([][]float64, len(names))
 		for j := range out {
-			out[j] = make([]float64, 0, s.Rows())
+			out[j] = make([]float64, s.Rows())
 		}
+		var every []int // 0, 1, …: a chunk's rows
+		at := 0
 		for c, err := range s.Chunks() {
 			if err != nil {
 				return err
 			}
+			for len(every) < c.N {
+				every = append(every, len(every))
+			}
+			if at+c.N > len(out[0]) {
+				return fmt.Errorf("pipeline: snapshot %s: a part has more rows than its footer says", dir)
+			}
 			for j, name := range names {
-				switch f, i := c.Float64s(name), c.Int64s(name); {
-				case f != nil: // a null is NaN already
-					out[j] = append(out[j], f...)
-				case i != nil:
-					valid := c.Valid(name)
-					for r, v := range i {
-						if valid != nil && !valid[r] {
-							out[j] = append(out[j], math.NaN())
-						} else {
-							out[j] = append(out[j], float64(v))
-						}
-					}
-				default:
-					return fmt.Errorf("pipeline: snapshot %s: column %s is missing or neither a double nor an int64 (have %v)", dir, name, c.Names())
+				if err := chunkFloats(out[j][at:], 1, c, name, every[:c.N]); err != nil {
+					return fmt.Errorf("pipeline: snapshot %s: %w", dir, err)
 				}
 			}
+			at += c.N
+		}
+		for j := range out {
+			out[j] = out[j][:at]
 		}
 		mu.Lock()
 		pieces[first] = out

@@ -867,17 +867,28 @@ func fillChunk(dst []float64, c *datasets.ColumnChunk, local []int) error {
 		rows := local[lo:min(lo+block, len(local))]
 		out := dst[lo*p:]
 		for j, name := range features.ModelColumns {
-			switch f := c.Float64s(name); {
-			case f != nil: // a null is NaN already
-				for r, i := range rows {
-					out[r*p+j] = f[i]
-				}
-			case c.Int64s(name) != nil: // the snapshots' model columns are doubles and int64s
-				fillInt64s(out[j:], p, c.Int64s(name), c.Valid(name), rows)
-			default:
-				return fmt.Errorf("model column %s is missing or neither a double nor an int64 (have %v)", name, c.Names())
+			if err := chunkFloats(out[j:], p, c, name, rows); err != nil {
+				return err
 			}
 		}
+	}
+	return nil
+}
+
+// chunkFloats writes the named column of the chunk's rows local to dst[0],
+// dst[stride], … as float64: a double as it is (a null is NaN already), an
+// int64 converted, a null NaN (the snapshots' numeric columns are doubles
+// and int64s).
+func chunkFloats(dst []float64, stride int, c *datasets.ColumnChunk, name string, local []int) error {
+	switch f, i := c.Float64s(name), c.Int64s(name); {
+	case f != nil:
+		for r, k := range local {
+			dst[r*stride] = f[k]
+		}
+	case i != nil:
+		fillInt64s(dst, stride, i, c.Valid(name), local)
+	default:
+		return fmt.Errorf("column %s is missing or neither a double nor an int64 (have %v)", name, c.Names())
 	}
 	return nil
 }
