@@ -102,6 +102,38 @@ func TestWarehouseRoundTrip(t *testing.T) {
 	if d := cmp.Diff(want, all); d != "" {
 		t.Errorf("round trip (-want +got):\n%s", d)
 	}
+	checkWarehouseEncodings(t, dir, 3)
+}
+
+// checkWarehouseEncodings checks which columns of the warehouse's bucket
+// files keep a dictionary: the few-valued text columns do; customer_id and
+// order_id, with about one value an order, are plain pages.
+func checkWarehouseEncodings(t *testing.T, dir string, buckets int) {
+	t.Helper()
+	dict := map[string]bool{ColCustomerID: false, ColOrderID: false, ColProductID: true, ColCategory: true, ColChannel: true, ColLineID: true, ColLineKind: true}
+	for b := range buckets {
+		pf, err := openParquetFile(WarehouseBucketPath(dir, b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		md := pf.MetaData()
+		for name, want := range dict {
+			i := md.Schema.ColumnIndexByName(name)
+			if i < 0 {
+				t.Fatalf("bucket %d has no column %s", b, name)
+			}
+			for g := range md.NumRowGroups() {
+				cc, err := md.RowGroup(g).ColumnChunk(i)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := cc.HasDictionaryPage(); got != want {
+					t.Errorf("bucket %d column %s: dictionary page %v, want %v (encodings %v)", b, name, got, want, cc.Encodings())
+				}
+			}
+		}
+		pf.Close()
+	}
 }
 
 func TestCommitFolderFailureKeepsOld(t *testing.T) {
