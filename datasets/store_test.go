@@ -110,29 +110,36 @@ func TestWarehouseRoundTrip(t *testing.T) {
 // order_id, with about one value an order, are plain pages.
 func checkWarehouseEncodings(t *testing.T, dir string, buckets int) {
 	t.Helper()
-	dict := map[string]bool{ColCustomerID: false, ColOrderID: false, ColProductID: true, ColCategory: true, ColChannel: true, ColLineID: true, ColLineKind: true}
 	for b := range buckets {
-		pf, err := openParquetFile(WarehouseBucketPath(dir, b))
-		if err != nil {
-			t.Fatal(err)
+		checkDictionaryPages(t, WarehouseBucketPath(dir, b), map[string]bool{ColCustomerID: false, ColOrderID: false,
+			ColProductID: true, ColCategory: true, ColChannel: true, ColLineID: true, ColLineKind: true})
+	}
+}
+
+// checkDictionaryPages checks that each named column of the Parquet file at
+// path has a dictionary page in every row group, or in none.
+func checkDictionaryPages(t *testing.T, path string, dict map[string]bool) {
+	t.Helper()
+	pf, err := openParquetFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
+	md := pf.MetaData()
+	for name, want := range dict {
+		i := md.Schema.ColumnIndexByName(name)
+		if i < 0 {
+			t.Fatalf("%s has no column %s", path, name)
 		}
-		md := pf.MetaData()
-		for name, want := range dict {
-			i := md.Schema.ColumnIndexByName(name)
-			if i < 0 {
-				t.Fatalf("bucket %d has no column %s", b, name)
+		for g := range md.NumRowGroups() {
+			cc, err := md.RowGroup(g).ColumnChunk(i)
+			if err != nil {
+				t.Fatal(err)
 			}
-			for g := range md.NumRowGroups() {
-				cc, err := md.RowGroup(g).ColumnChunk(i)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if got := cc.HasDictionaryPage(); got != want {
-					t.Errorf("bucket %d column %s: dictionary page %v, want %v (encodings %v)", b, name, got, want, cc.Encodings())
-				}
+			if got := cc.HasDictionaryPage(); got != want {
+				t.Errorf("%s column %s: dictionary page %v, want %v (encodings %v)", path, name, got, want, cc.Encodings())
 			}
 		}
-		pf.Close()
 	}
 }
 

@@ -18,7 +18,7 @@ import (
 // Customer is one row of the optional customers input (DESIGN.md,
 // "Contracts"): who the customer is, not what they bought.
 type Customer struct {
-	CustomerID string `parquet:"customer_id,dict"`
+	CustomerID string `parquet:"customer_id,plain"`                    // one row a customer: a dictionary would be the column again
 	SignupTS   int64  `parquet:"signup_ts,timestamp(microsecond:utc)"` // 0: unknown
 	Email      string `parquet:"email"`
 	Phone      string `parquet:"phone"`
@@ -30,7 +30,7 @@ type Customer struct {
 
 // Feedback is one survey answer or service event of the optional feedback input.
 type Feedback struct {
-	CustomerID string  `parquet:"customer_id,dict"`
+	CustomerID string  `parquet:"customer_id,plain"` // plain as the transactions' (Transaction.CustomerID)
 	TS         int64   `parquet:"ts,timestamp(microsecond:utc)"`
 	Kind       string  `parquet:"kind,dict"` // one of FeedbackKinds
 	Score      float64 `parquet:"score"`     // NaN when the event has none (complaint, return, ticket)

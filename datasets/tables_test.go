@@ -107,6 +107,9 @@ func TestCommitCustomersAndFeedback(t *testing.T) {
 	if b := byID["b"]; len(got) != 3 || byID["a"].Email != "new@x" || b.Phone != "1" || b.Attributes != `{"k":"3","z":"2"}` {
 		t.Errorf("customers %+v", got)
 	}
+	for b := range 5 { // one row a customer: plain ids, no dictionary of them
+		checkDictionaryPages(t, filepath.Join(BucketDir(filepath.Join(work, CustomersDir), b), "part-00000.parquet"), map[string]bool{KeyCustomerID: false})
+	}
 	nan := math.NaN()
 	fb := []Feedback{{"a", 1, "nps", 9}, {"a", 2, "complaint", nan}, {"b", 1, "csat", 4}}
 	if _, err := CommitFeedback(ctx, work, 3, fb, false); err != nil {
@@ -161,6 +164,9 @@ func TestFeedbackForBucketColumns(t *testing.T) {
 			if fmt.Sprint(got) != fmt.Sprint(want) || len(got) == 0 {
 				t.Fatalf("%d rows, bucket %d: %d rows, want %d:\n%v\n%v", c.rows, b, len(got), len(want), got[:min(3, len(got))], want[:min(3, len(want))])
 			}
+			// Plain customer ids (a bucket's dictionary would hold every
+			// customer of it); the kinds keep their dictionary.
+			checkDictionaryPages(t, filepath.Join(BucketDir(filepath.Join(work, FeedbackDir), b), "part-00000.parquet"), map[string]bool{KeyCustomerID: false, KeyKind: true})
 			total += len(got)
 		}
 		if total != len(fb) {
