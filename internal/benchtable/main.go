@@ -501,6 +501,27 @@ busy, and 300 MB more peak memory); profile-guided optimisation from a 1M run's 
 two pairs with a profile of older code, nothing in two pairs with a fresh one, and builds twice as
 long); the 64-byte row copies inline instead of by memmove (within the noise).
 
+Session 34, the warehouse's customer ids: customer_id of the transactions, customers and feedback
+tables is stored in plain pages instead of a dictionary. A bucket's dictionary held every one of
+its customers, so each row cost a lookup in a large map when ingest wrote it and a copy out of a
+large dictionary on every read; plain, the sorted ids compress as well (zstd) and decode
+sequentially. Session 31 had measured this at ingest alone and not taken it (zstd's share rose);
+measured now on the writes and the reads, back to back on the 1M shop: a bucket's write (766k
+rows) 435–552 → 359–437 ms in three pairs, the KPI pass 1.11–1.32 → 0.99–1.19 s and churn features
+3.72–4.11 → 3.55–3.80 s in four pairs, KPIs1M 1.01–1.47 → 0.91–1.03 s in three pairs of two, the
+16 buckets' feedback 271–280 → 231–266 ms in three pairs; whole churn runs at 1M, two pairs
+against the session's first binary, 80.9/69.0 → 77.2/65.3 s (129.6/113.2 → 126.3/107.9 s of CPU),
+the same list bytes, and a 20k shop's snapshots and models the same bytes (the manifests' input
+keys change with the warehouse's bytes). The warehouse 144 → 139 MB at 1M, customers 10 → 8 MB,
+feedback 24 → 22 MB. Measured and not taken: product_id in plain pages too (a bucket's write
+another 60 ms faster, but the warehouse 139 → 149 MB, and only runs with list prices read the
+column); a bucket's feedback ids in one shared string and its rows' slice reused between buckets
+(no faster); a snapshot writer of our own: pqarrow writes a 62k-row part of 83 columns in
+117–140 ms where only plain values, their minimum and maximum and Snappy take 80–85 ms, so at most
+a third of the snapshots' write time (Snappy's "better" mode alone is 20 ms of it; its fast mode
+is the open question of the planners). On this day the machine ran some unchanged code slower
+than in session 33 (generate 4.3 → 5.4 s) and some faster (BTYD1M/fit-pareto-nbd 1.11 → 0.75 s).
+
 Where the feature stage's time goes at 1M customers (churn features --force --cpuprofile, 2
 cores, 11.6M order lines with 2.9M feedback rows; profile in docs/profiles/features-1m.txt): 3.8 s
 and 0.38 GB peak RSS on this session's AMD EPYC (session 23: 5.0 s on an Intel Xeon). Of 7.0 s
