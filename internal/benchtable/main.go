@@ -134,7 +134,10 @@ customer with a counting sort and sorts each customer's rows (1.1 s; a sort of 8
 and a heap merge before), and parquet-go writes it (5 s: zstd's fastest level 2 s, dictionary
 hashing 1.2 s, page bounds 0.6 s). Both phases keep both cores busy. What stands between this and
 2 s: writing columns straight from the string tables (no per-row Transaction, no re-hashing of
-dictionaries).
+dictionaries). Session 34's profile (docs/profiles/ingest-1m.txt, 11.1 s on a slow day, 18.7 s
+of CPU): customer_id in plain pages took the largest dictionary out (parquet-go's dictionary
+inserts 2.25 → 1.18 s of CPU); the bucket writes are 6.0 s (zstd 2.4 s), parsing 5.4 s, the spill
+read back into bucket rows 3.0 s, compaction 1.5 s, the input's hash 1.1 s.
 
 The end-to-end run below (internal/e2ebench) is the honest measure of issue 8's goals. Its first
 run at 1M customers with customers and feedback (session 18) took 374 s at 13.2 GiB peak RSS;
@@ -523,11 +526,12 @@ is the open question of the planners). On this day the machine ran some unchange
 than in session 33 (generate 4.3 → 5.4 s) and some faster (BTYD1M/fit-pareto-nbd 1.11 → 0.75 s).
 
 Where the feature stage's time goes at 1M customers (churn features --force --cpuprofile, 2
-cores, 11.6M order lines with 2.9M feedback rows; profile in docs/profiles/features-1m.txt): 3.8 s
-and 0.38 GB peak RSS on this session's AMD EPYC (session 23: 5.0 s on an Intel Xeon). Of 7.0 s
-CPU: the builders 2.3 s (flush: behaviour, tiers, cancellations, attitude), writing the snapshot
-1.8 s (Snappy 0.8, page building), reading the warehouse 0.9 s (zstd 0.6), decoding its lines
-0.6 s, the feedback 0.5 s. Reaching 1.5 s would take the builders and the snapshot writer to a
-third of their CPU; KPIs1M's 1 s, the builders' KPI part and zstd's decoding (0.5 s of its 2.4
-s of CPU) to about half.
+cores, 11.6M order lines with 2.9M feedback rows; profile in docs/profiles/features-1m.txt,
+session 34): 4.5 s and 0.36 GB peak RSS on a slow day of the AMD EPYC (session 30: 3.8 s and 0.38
+GB; session 23: 5.0 s on an Intel Xeon). Of 8.6 s of CPU: the builders 2.8 s (flush: behaviour,
+tiers, cancellations, attitude), writing the snapshot 2.3 s (Snappy 1.0 s, page building),
+reading the warehouse 1.6 s (zstd 1.1 s), decoding its lines 0.7 s, the feedback 0.4 s. Reaching
+1.5 s would take the builders and the snapshot writer to a third of their CPU; KPIs1M's 1 s, the
+builders' KPI part (0.56 s of its 1.7 s of CPU an op) and zstd's decoding (0.41 s: about 43
+bytes a row of customer ids, order ids, times and amounts) to about half.
 `
