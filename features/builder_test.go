@@ -412,3 +412,40 @@ func TestFNV1a(t *testing.T) {
 		}
 	}
 }
+
+// keyHash tells apart every order id of a large shop's kind, ids one byte
+// apart at every position, and ids that differ only in trailing zero bytes
+// or length; its value is fixed (little-endian words on every platform).
+func TestKeyHashDistinct(t *testing.T) {
+	seen := make(map[uint64]string, 1<<21)
+	add := func(s string) {
+		t.Helper()
+		h := keyHash([]byte(s))
+		if o, ok := seen[h]; ok && o != s {
+			t.Fatalf("keyHash(%q) = keyHash(%q) = %x", s, o, h)
+		}
+		seen[h] = s
+	}
+	for c := range 200_000 {
+		for line := 1; line <= 8; line++ {
+			add(fmt.Sprintf("O%08d-%d", c, line))
+		}
+		add(fmt.Sprint(c))
+	}
+	base := []byte("INV-2025-000123456")
+	for n := range len(base) + 1 {
+		add(string(base[:n]))
+		add(string(base[:n]) + "\x00")
+		for i := range n {
+			b := []byte(string(base[:n]))
+			for _, d := range []byte{1, 2, 128} {
+				b[i] ^= d
+				add(string(b))
+				b[i] ^= d
+			}
+		}
+	}
+	if got := keyHash([]byte("O00000001-1")); got != 0x8387f841cbec3798 {
+		t.Errorf("keyHash(O00000001-1) = %#x, want 0x8387f841cbec3798", got)
+	}
+}
