@@ -463,8 +463,8 @@ func (b *Builder) Finish() arrow.RecordBatch {
 // the cancellation window (and before bound, so nothing from after the
 // time of knowledge leaks in) net to zero or less: a cancelled order.
 func (b *Builder) markCancelled(lines []line, bound int64, bit uint8) {
-	if b.cfg.CancelWindow < 0 {
-		return
+	if b.cfg.CancelWindow < 0 || !refundsBefore(lines, bound) {
+		return // without a refund no order nets to zero: most customers
 	}
 	if len(lines) > maxListedLines {
 		b.markCancelledMap(lines, bound, bit)
@@ -510,6 +510,16 @@ func (b *Builder) markCancelled(lines []line, bound int64, bit uint8) {
 		}
 	}
 	b.netList = nets
+}
+
+// refundsBefore says whether any of lines is a refund (amount < 0) before bound.
+func refundsBefore(lines []line, bound int64) bool {
+	for _, l := range lines {
+		if l.amount < 0 && l.ts < bound {
+			return true
+		}
+	}
+	return false
 }
 
 // maxListedLines is the most lines a customer may have for markCancelled's
