@@ -659,40 +659,42 @@ func (b *Builder) flush() {
 		meanRepeat = float64(repeatSpend) / float64(x) / 100
 	}
 
-	window := func(days int64) (n int64, s int64) {
-		from := b.cutoffEnd - days*usPerDay
-		for _, o := range obs {
-			if o.ts >= from {
-				n++
-			}
-		}
-		for _, l := range lines {
-			if l.ts >= from && l.ts < b.cutoffEnd && l.void&voidAtCutoff == 0 {
-				s += l.amount
-			}
-		}
-		return
-	}
-	o30, s30 := window(30)
-	o90, s90 := window(90)
-	o365, s365 := window(365)
-	var oPrev90, sPrev90 int64
+	// Orders and net amounts in the last 30, 90 and 365 days and the 90
+	// before the last 90, in one pass over the orders and one over the lines.
+	from30, from90, from180, from365 := b.cutoffEnd-30*usPerDay, b.cutoffEnd-90*usPerDay, b.cutoffEnd-180*usPerDay, b.cutoffEnd-365*usPerDay
+	var o30, o90, o365, oPrev90, s30, s90, s365, sPrev90 int64
+	activeMonths, lastMonth := 0, math.MinInt // distinct months of the orders (sorted by time) in 365 days
 	for _, o := range obs {
-		if o.ts >= b.cutoffEnd-180*usPerDay && o.ts < b.cutoffEnd-90*usPerDay {
+		if o.ts < from365 {
+			continue
+		}
+		o365++
+		if m := monthOfMicros(o.ts); m != lastMonth {
+			activeMonths, lastMonth = activeMonths+1, m
+		}
+		switch {
+		case o.ts >= from30:
+			o30++
+			o90++
+		case o.ts >= from90:
+			o90++
+		case o.ts >= from180:
 			oPrev90++
 		}
 	}
 	for _, l := range lines {
-		if l.ts >= b.cutoffEnd-180*usPerDay && l.ts < b.cutoffEnd-90*usPerDay && l.void&voidAtCutoff == 0 {
-			sPrev90 += l.amount
+		if l.ts < from365 || l.ts >= b.cutoffEnd || l.void&voidAtCutoff != 0 {
+			continue
 		}
-	}
-	activeMonths, lastMonth := 0, math.MinInt // distinct months of the orders (sorted by time) in 365 days
-	for _, o := range obs {
-		if o.ts >= b.cutoffEnd-365*usPerDay {
-			if m := monthOfMicros(o.ts); m != lastMonth {
-				activeMonths, lastMonth = activeMonths+1, m
-			}
+		s365 += l.amount
+		switch {
+		case l.ts >= from30:
+			s30 += l.amount
+			s90 += l.amount
+		case l.ts >= from90:
+			s90 += l.amount
+		case l.ts >= from180:
+			sPrev90 += l.amount
 		}
 	}
 
