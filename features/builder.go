@@ -512,6 +512,16 @@ func (b *Builder) markCancelled(lines []line, bound int64, bit uint8) {
 	b.netList = nets
 }
 
+// purchaseBefore says whether any of lines is a purchase (amount ≥ 0) before bound.
+func purchaseBefore(lines []line, bound int64) bool {
+	for _, l := range lines {
+		if l.amount >= 0 && l.ts < bound {
+			return true
+		}
+	}
+	return false
+}
+
 // refundsBefore says whether any of lines is a refund (amount < 0) before bound.
 func refundsBefore(lines []line, bound int64) bool {
 	for _, l := range lines {
@@ -601,6 +611,9 @@ func groupOrders(dst []order, lines []line, from, to int64, skip uint8) []order 
 func (b *Builder) flush() {
 	lines := b.lines
 	b.lines = b.lines[:0]
+	if !purchaseBefore(lines, b.cutoffEnd) {
+		return // not a customer yet (an early cutoff's snapshot leaves out many): no orders to mark or group
+	}
 	b.markCancelled(lines, b.cutoffEnd, voidAtCutoff)
 	if b.cfg.Labelled {
 		b.markCancelled(lines, b.horizonEnd, voidAtHorizon)
