@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // errSkip sets a row aside without it being good or bad (a guest checkout).
@@ -70,6 +71,10 @@ type classifier struct {
 	rules    []NonProductRule
 	codes    map[string]int // upper-cased code → index of its first rule
 	prefixes []int          // indexes of the prefix rules
+	// codeLens has bit n set when a key of codes is n bytes long (bit 63:
+	// 63 or more), so most product codes skip the map: an ASCII code keeps
+	// its length upper-cased.
+	codeLens uint64
 }
 
 func newClassifier(rules []NonProductRule) classifier {
@@ -79,9 +84,23 @@ func newClassifier(rules []NonProductRule) classifier {
 			c.prefixes = append(c.prefixes, i)
 		} else if k := strings.ToUpper(r.Pattern); !hasKey(c.codes, k) {
 			c.codes[k] = i
+			c.codeLens |= 1 << min(len(k), 63)
 		}
 	}
 	return c
+}
+
+// mayBeCode says whether code could be a key of codes once upper-cased.
+func (c classifier) mayBeCode(code string) bool {
+	if c.codeLens&(1<<min(len(code), 63)) != 0 {
+		return true
+	}
+	for i := 0; i < len(code); i++ {
+		if code[i] >= utf8.RuneSelf {
+			return true // upper-casing may change its length
+		}
+	}
+	return false
 }
 
 func hasKey(m map[string]int, k string) bool { _, ok := m[k]; return ok }
@@ -95,8 +114,10 @@ func (c classifier) kind(code, description string) string {
 		return ""
 	}
 	best := -1
-	if i, ok := c.codes[strings.ToUpper(code)]; ok {
-		best = i
+	if c.mayBeCode(code) {
+		if i, ok := c.codes[strings.ToUpper(code)]; ok {
+			best = i
+		}
 	}
 	for _, i := range c.prefixes {
 		if best >= 0 && i > best {

@@ -202,6 +202,22 @@ func TestNonProductRules(t *testing.T) {
 			t.Errorf("compiled classifier(%q, %q) = %q, want %q", tc.code, tc.desc, got, tc.want)
 		}
 	}
+	// The compiled classifier answers as classify for codes of every
+	// length, in any case, ASCII or not (upper-casing "ǆ" or "ß" changes
+	// the byte length; the compiled one skips its map by length).
+	c := newClassifier(rules)
+	codes := []string{"poſt", "ſhipping", "ǆ", "ǅ", "ß", "ſt", "运费", "ﬀ", "ǆOST", "pOsT", "Dot", "c2", "m", "mm", "bank charges", "BANK CHARGES ", "gift_", "GIFT_X", "paypal", "PAYPAL", "amazonfee"}
+	for n := range 20 {
+		codes = append(codes, strings.Repeat("x", n), strings.Repeat("P", n), "P"+strings.Repeat("0", n))
+	}
+	for _, r := range rules {
+		codes = append(codes, r.Pattern, strings.ToLower(r.Pattern), strings.ToUpper(r.Pattern), r.Pattern+"x", strings.TrimSuffix(r.Pattern, "*"))
+	}
+	for _, code := range codes {
+		if got, want := c.kind(code, ""), classify(rules, code, ""); got != want {
+			t.Errorf("compiled classifier(%q) = %q, classify %q", code, got, want)
+		}
+	}
 	if r, err := ParseNonProductRules("none"); err != nil || len(r) != 0 {
 		t.Errorf("none: %v, %v", r, err)
 	}
