@@ -25,21 +25,21 @@ func CompressRF(x, tx, T []float64) []RFGroup { return CompressWeighted(x, tx, T
 // CompressWeighted groups identical (x, t_x, T) triples, adding the weights
 // w (nil: 1 each), sorted by x, t_x, T.
 func CompressWeighted(x, tx, T, w []float64) []RFGroup {
-	group, out := groupRF(x, tx, T)
-	for i, g := range group {
-		if w != nil {
-			out[g].Weight += w[i]
-		} else {
-			out[g].Weight++
-		}
-	}
-	sortGroups(out)
-	return out
+	group, keys := groupRF(x, tx, T)
+	return weighGroups(keys, group, w)
 }
 
-// sortGroups sorts groups by x, t_x, T.
-func sortGroups(groups []RFGroup) {
-	slices.SortFunc(groups, func(a, b RFGroup) int {
+// weighGroups adds to keys[group[i]] customer i's weight w[i] (nil: 1
+// each) and sorts keys by x, t_x, T; keys is changed and returned.
+func weighGroups(keys []RFGroup, group []int32, w []float64) []RFGroup {
+	for i, g := range group {
+		if w != nil {
+			keys[g].Weight += w[i]
+		} else {
+			keys[g].Weight++
+		}
+	}
+	slices.SortFunc(keys, func(a, b RFGroup) int {
 		if c := cmp.Compare(a.X, b.X); c != 0 {
 			return c
 		}
@@ -48,6 +48,7 @@ func sortGroups(groups []RFGroup) {
 		}
 		return cmp.Compare(a.T, b.T)
 	})
+	return keys
 }
 
 // BGNBD holds the parameters of the beta-geometric/NBD model of Fader, Hardie

@@ -89,12 +89,7 @@ func (ix *RFIndex) byXT() ([]int32, []RFGroup) {
 // Compress returns the distinct triples, each weighing its customers, as
 // CompressRF does: sorted by x, t_x, T.
 func (ix *RFIndex) Compress() []RFGroup {
-	out := slices.Clone(ix.keys)
-	for _, g := range ix.of {
-		out[g].Weight++
-	}
-	sortGroups(out)
-	return out
+	return weighGroups(slices.Clone(ix.keys), ix.of, nil)
 }
 
 // ExpectedPurchases is ExpectedPurchasesAll for the indexed customers.
