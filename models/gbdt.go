@@ -223,20 +223,73 @@ var skipOneBin = true
 // across features in parallel with a fixed reduction order, so the model
 // depends on the data, config and seed only.
 func FitGBDT(names []string, X, y, Xv, yv []float64, cfg GBDTConfig) (*GBDT, error) {
-	m, _, err := fitGBDT(names, X, y, Xv, yv, cfg)
+	p := len(names)
+	switch {
+	case len(y) == 0 || len(X) != len(y)*p:
+		return nil, fmt.Errorf("models: gbdt: X has %d values, want %d×%d", len(X), len(y), p)
+	case len(Xv) != len(yv)*p:
+		return nil, fmt.Errorf("models: gbdt: validation X has %d values, want %d×%d", len(Xv), len(yv), p)
+	}
+	m, _, err := fitGBDT(names, matRows{X: X, p: p}, y, matRows{X: Xv, p: p}, yv, cfg)
 	return m, err
 }
 
-// fitGBDT is FitGBDT, also returning the training rows' margins after the
-// last round grown (for the tests).
-func fitGBDT(names []string, X, y, Xv, yv []float64, cfg GBDTConfig) (*GBDT, []float64, error) {
+// FitGBDTHeldOut is FitGBDT on the rows of X (n×p, n = len(y)) that held
+// does not flag, with the flagged ones as the validation rows, both in
+// their order in X: the same model as FitGBDT on the two parts copied out,
+// without the copies.
+func FitGBDTHeldOut(names []string, X, y []float64, held []bool, cfg GBDTConfig) (*GBDT, error) {
+	p := len(names)
+	switch {
+	case len(y) == 0 || len(X) != len(y)*p:
+		return nil, fmt.Errorf("models: gbdt: X has %d values, want %d×%d", len(X), len(y), p)
+	case len(held) != len(y):
+		return nil, fmt.Errorf("models: gbdt: %d held-out flags for %d rows", len(held), len(y))
+	}
+	in, out := matRows{X: X, p: p, idx: []int32{}}, matRows{X: X, p: p, idx: []int32{}}
+	var yin, yout []float64
+	for i, h := range held {
+		if h {
+			out.idx, yout = append(out.idx, int32(i)), append(yout, y[i])
+		} else {
+			in.idx, yin = append(in.idx, int32(i)), append(yin, y[i])
+		}
+	}
+	if len(yin) == 0 {
+		return nil, errors.New("models: gbdt: every row is held out")
+	}
+	m, _, err := fitGBDT(names, in, yin, out, yout, cfg)
+	return m, err
+}
+
+// matRows is rows of a row-major matrix X, p values a row: all of X's
+// rows in order, or, when idx is not nil, X's rows idx[0], idx[1], ….
+type matRows struct {
+	X   []float64
+	p   int
+	idx []int32
+}
+
+// at returns the offset in X of row i's first value.
+func (r matRows) at(i int) int {
+	if r.idx != nil {
+		return int(r.idx[i]) * r.p
+	}
+	return i * r.p
+}
+
+func (r matRows) row(i int) []float64 {
+	o := r.at(i)
+	return r.X[o : o+r.p : o+r.p]
+}
+
+// fitGBDT is FitGBDT on n = len(y) rows of X and len(yv) of Xv, also
+// returning the training rows' margins after the last round grown (for
+// the tests).
+func fitGBDT(names []string, X matRows, y []float64, Xv matRows, yv []float64, cfg GBDTConfig) (*GBDT, []float64, error) {
 	cfg = cfg.withDefaults()
 	n, p := len(y), len(names)
 	switch {
-	case n == 0 || len(X) != n*p:
-		return nil, nil, fmt.Errorf("models: gbdt: X has %d values, want %d×%d", len(X), n, p)
-	case len(Xv) != len(yv)*p:
-		return nil, nil, fmt.Errorf("models: gbdt: validation X has %d values, want %d×%d", len(Xv), len(yv), p)
 	case cfg.MaxBins < 2 || cfg.MaxBins > 255:
 		return nil, nil, fmt.Errorf("models: gbdt: max bins must be 2..255, got %d", cfg.MaxBins)
 	case cfg.LearningRate <= 0 || cfg.Lambda < 0 || cfg.Subsample <= 0 || cfg.Subsample > 1 || cfg.ColSample <= 0 || cfg.ColSample > 1:
@@ -265,8 +318,19 @@ func fitGBDT(names []string, X, y, Xv, yv []float64, cfg GBDTConfig) (*GBDT, []f
 		splits[j] = !skipOneBin || !oneBin(bins[j])
 	})
 	src := rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)
-	rng := rand.New(src)                                    // the features' shuffle; the rows' draws take src's values directly
-	sample, unsampled := make([]int32, n), make([]int32, n) // a round's rows in and out of its sample
+	rng := rand.New(src) // the features' shuffle; the rows' draws take src's values directly
+	// A round's rows in and out of its sample, drawn while the round
+	// before grows its tree (two sets of buffers, a round's each): src
+	// gives its values in the same order as drawing at each round's start
+	// (the rows, then the features' shuffle), so the same samples.
+	var draws [2]struct{ sample, unsampled []int32 }
+	draw := func(round int) (rows, dropped []int32) {
+		d := &draws[round%2]
+		if d.sample == nil {
+			d.sample, d.unsampled = make([]int32, n), make([]int32, n)
+		}
+		return sampleRows(src, d.sample, d.unsampled, cfg.Subsample)
+	}
 	margin := make([]float64, n)
 	for i := range margin {
 		margin[i] = m.Base
@@ -280,7 +344,11 @@ func fitGBDT(names []string, X, y, Xv, yv []float64, cfg GBDTConfig) (*GBDT, []f
 	// sends it left in the bins and right by its value (Tree.predict).
 	var vbins [][]uint8
 	var vrows []int32 // 0, 1, …: every validation row
-	if len(yv) > 0 && !slices.ContainsFunc(Xv, func(v float64) bool { return math.IsInf(v, 1) }) {
+	hasInf := false
+	for i := range len(yv) {
+		hasInf = hasInf || slices.ContainsFunc(Xv.row(i), func(v float64) bool { return math.IsInf(v, 1) })
+	}
+	if len(yv) > 0 && !hasInf {
 		vrows = make([]int32, len(yv))
 		for i := range vrows {
 			vrows[i] = int32(i)
@@ -294,9 +362,23 @@ func fitGBDT(names []string, X, y, Xv, yv []float64, cfg GBDTConfig) (*GBDT, []f
 	g, h := make([]float64, n), make([]float64, n)
 	packed := make([]int64, n) // g and h quantized, packed (see quantize)
 	best, bestLoss := 0, math.Inf(1)
+	type drawn struct{ rows, dropped []int32 }
+	next := make(chan drawn, 1)
+	var rows, dropped []int32
 	for round := range cfg.Trees {
-		rows, dropped := sampleRows(src, sample, unsampled, cfg.Subsample)
+		if round == 0 {
+			rows, dropped = draw(0)
+		} else {
+			d := <-next
+			rows, dropped = d.rows, d.dropped
+		}
 		feats := slices.DeleteFunc(sampleFeatures(rng, p, cfg.ColSample), func(j int) bool { return !splits[j] })
+		if round+1 < cfg.Trees {
+			go func() {
+				r, d := draw(round + 1)
+				next <- drawn{r, d}
+			}()
+		}
 		sc := gradients(packed, g, h, margin, y, rows, cfg.Seed, round)
 		t, leafRows := growTree(bins, byRow, packed, g, h, sc, rows, feats, cfg)
 		for k := range t.Nodes {
@@ -327,7 +409,7 @@ func fitGBDT(names []string, X, y, Xv, yv []float64, cfg GBDTConfig) (*GBDT, []f
 			}
 			for i := lo; i < hi; i++ {
 				if vbins == nil {
-					vmargin[i] += t.predict(Xv[i*p : (i+1)*p])
+					vmargin[i] += t.predict(Xv.row(i))
 				}
 				vloss[i] = logLoss(vmargin[i], yv[i])
 			}
@@ -341,6 +423,9 @@ func fitGBDT(names []string, X, y, Xv, yv []float64, cfg GBDTConfig) (*GBDT, []f
 		if loss < bestLoss-1e-12 {
 			best, bestLoss = round+1, loss
 		} else if round+1-best >= cfg.EarlyStopping {
+			if round+1 < cfg.Trees {
+				<-next // the next round's draw, unused: no goroutine outlives the fit
+			}
 			break
 		}
 	}
@@ -360,7 +445,7 @@ func logLoss(s, y float64) float64 {
 // evenly strided (as sklearn's HistGradientBoosting subsamples 2·10⁵ for
 // its bins: the quantiles barely move and sorting stays cheap), NaN left
 // out. One pass over the rows serves every feature.
-func sampleColumns(X []float64, n, p int) [][]float64 {
+func sampleColumns(X matRows, n, p int) [][]float64 {
 	const binSample = 200_000
 	step := max(1, n/binSample)
 	out := make([][]float64, p)
@@ -368,7 +453,7 @@ func sampleColumns(X []float64, n, p int) [][]float64 {
 		out[j] = make([]float64, 0, min(n, binSample+1))
 	}
 	for i := 0; i < n; i += step {
-		for j, v := range X[i*p : (i+1)*p] {
+		for j, v := range X.row(i) {
 			if !math.IsNaN(v) {
 				out[j] = append(out[j], v)
 			}
@@ -407,7 +492,7 @@ func binThresholds(vals []float64, maxBins int) []float64 {
 // binRows writes the bins of rows lo..hi−1 of X into bins: a block of
 // rows at a time, so each row's values are read from the cache, not memory,
 // for every feature.
-func binRows(bins [][]uint8, byRow rowBins, X []float64, lo, hi int, th [][]float64) {
+func binRows(bins [][]uint8, byRow rowBins, X matRows, lo, hi int, th [][]float64) {
 	p := len(bins)
 	keys := make([][]uint64, p)
 	for j, tj := range th {
@@ -417,12 +502,16 @@ func binRows(bins [][]uint8, byRow rowBins, X []float64, lo, hi int, th [][]floa
 		}
 	}
 	const block = 256 // rows: 60 KB of X at 30 features
+	var at [block]int // the block's rows' offsets in X
 	for b0 := lo; b0 < hi; b0 += block {
 		b1 := min(b0+block, hi)
+		for i := b0; i < b1; i++ {
+			at[i-b0] = X.at(i)
+		}
 		for j := range p {
 			col, kj := bins[j], keys[j]
 			for i := b0; i < b1; i++ {
-				v := X[i*p+j]
+				v := X.X[at[i-b0]+j]
 				if math.IsNaN(v) {
 					col[i] = missingBin
 					continue

@@ -545,7 +545,7 @@ func TestGBDTTrainingMarginsMatchPredict(t *testing.T) {
 		X[i] = math.NaN()
 	}
 	for _, sub := range []float64{1, 0.7} {
-		m, margin, err := fitGBDT(names(p), X, y, nil, nil, GBDTConfig{Trees: 15, MaxDepth: 5, Subsample: sub, ColSample: 0.8})
+		m, margin, err := fitGBDT(names(p), matRows{X: X, p: p}, y, matRows{p: p}, nil, GBDTConfig{Trees: 15, MaxDepth: 5, Subsample: sub, ColSample: 0.8})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -594,7 +594,7 @@ func TestGBDTSkipsOneBinFeatures(t *testing.T) {
 		}
 		th[j] = binThresholds(col, 255)
 	}
-	binRows(bins, rowBins{}, X, 0, n, th)
+	binRows(bins, rowBins{}, matRows{X: X, p: p}, 0, n, th)
 	for j := range p {
 		if want := j == 1 || j == 2 || j == 6 || j == 7; oneBin(bins[j]) != want {
 			t.Errorf("column %d: oneBin %v", j, !want)
@@ -737,13 +737,13 @@ func TestBuildHistRowsMatchColumns(t *testing.T) {
 		bins, th := make([][]uint8, p), make([][]float64, p)
 		for j := range p {
 			bins[j] = make([]uint8, n)
-			th[j] = binThresholds(sampleColumns(X, n, p)[j], 255)
+			th[j] = binThresholds(sampleColumns(matRows{X: X, p: p}, n, p)[j], 255)
 		}
 		byRow := newRowBins(n, p)
 		if byRow.stride%8 != 0 || byRow.stride < p || byRow.stride >= p+8 {
 			t.Fatalf("p %d: stride %d", p, byRow.stride)
 		}
-		parallelRange(n, func(lo, hi int) { binRows(bins, byRow, X, lo, hi, th) })
+		parallelRange(n, func(lo, hi int) { binRows(bins, byRow, matRows{X: X, p: p}, lo, hi, th) })
 		packed := make([]int64, n)
 		for i := range packed {
 			packed[i] = int64(rng.IntN(1<<20)-1<<19)<<32 | int64(rng.IntN(1<<20))

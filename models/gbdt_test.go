@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
 )
 
@@ -342,5 +343,63 @@ func TestGolearnForest(t *testing.T) {
 	}
 	if q := f.Predict(Xt[:p]); q != pt[0] {
 		t.Errorf("Predict %v, PredictAll %v", q, pt[0])
+	}
+}
+
+// FitGBDTHeldOut gives the model FitGBDT gives on the rows copied out:
+// training rows and held-out ones in their order, NaNs included, and with a
+// +Inf among the held-out values (their bins are then not used).
+func TestGBDTHeldOutMatchesCopies(t *testing.T) {
+	const n, p = 5000, 5
+	X, y := xorData(n, p, 0.1, 9)
+	rng := rand.New(rand.NewPCG(9, 9))
+	for i := range X {
+		if rng.IntN(20) == 0 {
+			X[i] = math.NaN()
+		}
+	}
+	held := make([]bool, n)
+	for i := range held {
+		held[i] = rng.IntN(5) == 0
+	}
+	cfg := GBDTConfig{Trees: 60, MaxLeaves: 15, Subsample: 0.8, ColSample: 0.8, EarlyStopping: 5, Seed: 4}
+	for _, inf := range []bool{false, true} {
+		if inf {
+			X[slices.Index(held, true)*p+2] = math.Inf(1)
+		}
+		var Xin, yin, Xout, yout []float64
+		for i, h := range held {
+			if h {
+				Xout, yout = append(Xout, X[i*p:(i+1)*p]...), append(yout, y[i])
+			} else {
+				Xin, yin = append(Xin, X[i*p:(i+1)*p]...), append(yin, y[i])
+			}
+		}
+		want, err := FitGBDT(names(p), Xin, yin, Xout, yout, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := FitGBDTHeldOut(names(p), X, y, held, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wj, _ := json.Marshal(want)
+		gj, _ := json.Marshal(got)
+		if string(wj) != string(gj) {
+			t.Errorf("+Inf held out %v: the held-out fit differs from the fit on copies", inf)
+		}
+		if got.BestRound == 0 || len(got.ValidLogLoss) == 0 || got.BestRound == cfg.Trees {
+			t.Errorf("+Inf held out %v: best round %d of %d validation losses: early stopping did not run", inf, got.BestRound, len(got.ValidLogLoss))
+		}
+	}
+	if _, err := FitGBDTHeldOut(names(p), X, y, held[1:], cfg); err == nil {
+		t.Error("want an error for a held-out flag short of the rows")
+	}
+	all := make([]bool, n)
+	for i := range all {
+		all[i] = true
+	}
+	if _, err := FitGBDTHeldOut(names(p), X, y, all, cfg); err == nil {
+		t.Error("want an error when every row is held out")
 	}
 }

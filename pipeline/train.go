@@ -640,7 +640,6 @@ var gcLowering struct {
 // rows across snapshots stay together); the validation snapshot is never
 // seen before judging.
 func trainChurnCandidates(cfg Config, Xtr, ytr []float64, ids []string, Xva, yva []float64) ([]ChurnCandidate, []models.Classifier) {
-	p := len(features.ModelColumns)
 	var cands []ChurnCandidate
 	var fitted []models.Classifier
 	var start time.Time
@@ -661,21 +660,12 @@ func trainChurnCandidates(cfg Config, Xtr, ytr []float64, ids []string, Xva, yva
 	}
 	if slices.Contains(cfg.ChurnModels, "gbdt") {
 		start = time.Now()
-		var yin, yes []float64
 		held := make([]bool, len(ids))
 		for i, id := range ids {
-			if held[i] = datasets.Bucket(id, 5) == 0; held[i] {
-				yes = append(yes, ytr[i])
-			} else {
-				yin = append(yin, ytr[i])
-			}
+			held[i] = datasets.Bucket(id, 5) == 0
 		}
-		// The held-out rows move out and the others close up in place (a
-		// copy of the fifth instead of the whole matrix); Xtr is restored
-		// right after the fit.
-		Xin, Xes, restore := splitRows(Xtr, p, held)
-		gb, err := models.FitGBDT(features.ModelColumns, Xin, yin, Xes, yes, gbdtConfig(cfg))
-		restore()
+		// The held-out rows are read where they are in Xtr: no copy.
+		gb, err := models.FitGBDTHeldOut(features.ModelColumns, Xtr, ytr, held, gbdtConfig(cfg))
 		rounds := 0
 		if err == nil {
 			rounds = gb.BestRound
@@ -689,49 +679,6 @@ func trainChurnCandidates(cfg Config, Xtr, ytr []float64, ids []string, Xva, yva
 		judge("golearn", gl, 0, err)
 	}
 	return cands, fitted
-}
-
-// splitRows moves the rows of X (n×p, row-major) flagged in out to a new
-// matrix and closes the others up at the front of X, both kept in order:
-// in is X's first rows (capacity capped). restore puts X back as it was;
-// until then X past in holds stale rows.
-func splitRows(X []float64, p int, out []bool) (in, moved []float64, restore func()) {
-	nout := 0
-	for _, o := range out {
-		if o {
-			nout++
-		}
-	}
-	moved = make([]float64, 0, nout*p)
-	w := 0
-	for i, o := range out {
-		row := X[i*p : (i+1)*p]
-		if o {
-			moved = append(moved, row...)
-			continue
-		}
-		if w != i {
-			copy(X[w*p:(w+1)*p], row)
-		}
-		w++
-	}
-	in = X[: w*p : w*p]
-	restore = func() {
-		// From the end: an in-row goes back from its closed-up place w to
-		// its own i ≥ w, and every row still to move sits below both.
-		w, k := len(in)/p, nout
-		for i := len(out) - 1; i >= 0; i-- {
-			if out[i] {
-				k--
-				copy(X[i*p:(i+1)*p], moved[k*p:(k+1)*p])
-				continue
-			}
-			if w--; w != i {
-				copy(X[i*p:(i+1)*p], X[w*p:(w+1)*p])
-			}
-		}
-	}
-	return in, moved, restore
 }
 
 // judgeChurn evaluates a fitted candidate on the validation rows, and the

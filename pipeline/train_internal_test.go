@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"runtime/debug"
-	"slices"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -16,54 +15,6 @@ import (
 	"github.com/churn-dev/churn/datasets"
 	"github.com/churn-dev/churn/features"
 )
-
-// splitRows gives the rows a copy of the matrix would (kept and moved, each
-// in order) and restore puts every value back, bit for bit.
-func TestSplitRows(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 4))
-	for _, c := range []struct {
-		n, p  int
-		share float64
-	}{{0, 3, 0.2}, {1, 4, 1}, {1, 4, 0}, {7, 1, 0.5}, {1000, 5, 0.2}, {999, 7, 0.9}, {500, 3, 0}} {
-		X := make([]float64, c.n*c.p)
-		for i := range X {
-			X[i] = rng.NormFloat64()
-			if rng.IntN(9) == 0 {
-				X[i] = math.NaN()
-			}
-		}
-		orig := slices.Clone(X)
-		out := make([]bool, c.n)
-		var wantIn, wantOut []float64
-		for i := range out {
-			out[i] = rng.Float64() < c.share
-			row := X[i*c.p : (i+1)*c.p]
-			if out[i] {
-				wantOut = append(wantOut, row...)
-			} else {
-				wantIn = append(wantIn, row...)
-			}
-		}
-		bits := func(v []float64) []uint64 {
-			b := make([]uint64, len(v))
-			for i, x := range v {
-				b[i] = math.Float64bits(x)
-			}
-			return b
-		}
-		in, moved, restore := splitRows(X, c.p, out)
-		if !slices.Equal(bits(in), bits(wantIn)) || !slices.Equal(bits(moved), bits(wantOut)) {
-			t.Fatalf("n=%d p=%d: rows differ from copies", c.n, c.p)
-		}
-		if cap(in) != len(in) {
-			t.Errorf("n=%d: in may grow into the stale rows (cap %d, len %d)", c.n, cap(in), len(in))
-		}
-		restore()
-		if !slices.Equal(bits(X), bits(orig)) {
-			t.Fatalf("n=%d p=%d share %v: X not restored", c.n, c.p, c.share)
-		}
-	}
-}
 
 // The builders reserve 1.1 times a bucket's share until a bucket of their
 // cutoff is done, then 1.05 times the largest share seen, never more than
