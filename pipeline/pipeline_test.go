@@ -1003,3 +1003,33 @@ func reasons(lang string, names []string, x, contrib, means, dirs []float64) str
 	r := newReasoner(lang, names, means, dirs)
 	return r.text(r.top(x, contrib), x)
 }
+
+// The CLV models are fitted alongside the churn candidates: a failure
+// there still fails train, with the file it could not read, and leaves
+// the models as they were.
+func TestTrainCLVFailure(t *testing.T) {
+	work := t.TempDir()
+	runChain(t, work)
+	if err := os.Remove(filepath.Join(work, "models", "LAST_TRAIN.json")); err != nil {
+		t.Fatal(err)
+	}
+	before := readTree(t, filepath.Join(work, "models"))
+	// The newest snapshot is read by the CLV fits alone (the churn models
+	// learn from older ones).
+	parts, err := filepath.Glob(filepath.Join(datasets.SnapshotDir(work, dateString(asOf)), "*.parquet"))
+	if err != nil || len(parts) == 0 {
+		t.Fatalf("snapshot parts %v, %v", parts, err)
+	}
+	for _, p := range parts {
+		if err := os.WriteFile(p, []byte("not parquet"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = Train(context.Background(), Config{Workdir: work, Buckets: 4}, asOf)
+	if err == nil || !strings.Contains(err.Error(), filepath.Base(parts[0])) {
+		t.Fatalf("train with an unreadable newest snapshot: %v", err)
+	}
+	if after := readTree(t, filepath.Join(work, "models")); !maps.EqualFunc(before, after, bytes.Equal) {
+		t.Error("a failed train changed the models")
+	}
+}

@@ -424,12 +424,6 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 		trainDirs = append(trainDirs, dir)
 		trainCuts = append(trainCuts, dateString(c))
 	}
-	release := func(r *arrow.RecordBatch) {
-		if *r != nil {
-			(*r).Release()
-			*r = nil
-		}
-	}
 	// The design matrix of the final fit holds the validation rows, then
 	// the training rows; the candidates learn from and are judged on its
 	// two halves, so no copy of either is ever made.
@@ -475,36 +469,34 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	if err := readInto(ctx, validDir, Xva, vrows); err != nil {
 		return TrainResult{}, err
 	}
-	validRec, err := readSnapshot(ctx, validDir, mem, append(slices.Clone(btydColumns), features.LabelFutureDays)...)
-	if err != nil {
-		return TrainResult{}, err
-	}
-	defer release(&validRec)
 	nowDir, err := dirOf(cutoff, false)
 	if err != nil {
 		return TrainResult{}, err
 	}
-	nowRec, err := readSnapshot(ctx, nowDir, mem, btydColumns...)
-	if err != nil {
-		return TrainResult{}, err
+	// The CLV models are fitted while the churn candidates after the
+	// logistic regression are (startCLV): both mostly run on every core,
+	// but each leaves gaps the other fills.
+	type clvDone struct {
+		art CLVArtifact
+		err error
 	}
-	defer release(&nowRec)
-	clvStart := time.Now()
-	clvArt, validModel, err := trainCLV(validRec, nowRec, cfg.Horizon)
-	if err != nil {
-		return TrainResult{}, err
-	}
-	clvArt.Cutoff = dateString(cutoff)
-	if err := clvTracking(ctx, cfg, &clvArt, validModel, validCut); err != nil {
-		return TrainResult{}, err
-	}
-	cfg.logStage("clv", nowRec.NumRows(), clvStart, "purchase_model", clvArt.PurchaseModel)
-	release(&nowRec)
-	release(&validRec)
+	clvc := make(chan clvDone, 1)
+	startCLV := sync.OnceFunc(func() {
+		go func() {
+			art, err := fitCLV(ctx, cfg, validDir, nowDir, cutoff, validCut, mem)
+			clvc <- clvDone{art, err}
+		}()
+	})
 
 	art := ChurnArtifact{TrainCutoff: trainCuts[0], TrainCutoffs: trainCuts, ValidatedOn: dateString(validCut),
 		RefitOn: dateString(validCut), HorizonDays: cfg.Horizon, Definition: def, Features: features.ModelColumns}
-	cands, fitted := trainChurnCandidates(cfg, Xtr, ytr, ids, Xva, yva)
+	cands, fitted := trainChurnCandidates(cfg, Xtr, ytr, ids, Xva, yva, startCLV)
+	startCLV()
+	done := <-clvc
+	if done.err != nil {
+		return TrainResult{}, done.err
+	}
+	clvArt := done.art
 	// The BTYD baseline: the chosen purchase model as fitted at the
 	// validation cutoff (data up to it only), no training on labels.
 	for _, c := range clvArt.Candidates {
@@ -639,7 +631,7 @@ var gcLowering struct {
 // fifth of the training customers (by a hash of the id, so a customer's
 // rows across snapshots stay together); the validation snapshot is never
 // seen before judging.
-func trainChurnCandidates(cfg Config, Xtr, ytr []float64, ids []string, Xva, yva []float64) ([]ChurnCandidate, []models.Classifier) {
+func trainChurnCandidates(cfg Config, Xtr, ytr []float64, ids []string, Xva, yva []float64, afterLogit func()) ([]ChurnCandidate, []models.Classifier) {
 	var cands []ChurnCandidate
 	var fitted []models.Classifier
 	var start time.Time
@@ -658,6 +650,7 @@ func trainChurnCandidates(cfg Config, Xtr, ytr []float64, ids []string, Xva, yva
 		lr, err := models.FitLogit(features.ModelColumns, Xtr, ytr, models.LogitConfig{Lambda: cfg.Lambda})
 		judge("logit", lr, 0, err)
 	}
+	afterLogit()
 	if slices.Contains(cfg.ChurnModels, "gbdt") {
 		start = time.Now()
 		held := make([]bool, len(ids))
@@ -1019,6 +1012,33 @@ func observed(x, tx, T []float64) (fx, ftx, fT []float64, idx []int) {
 		}
 	}
 	return
+}
+
+// fitCLV reads the BTYD columns of the validation and newest snapshots,
+// picks and fits the purchase model on them (trainCLV) and adds the
+// tracking plot (clvTracking).
+func fitCLV(ctx context.Context, cfg Config, validDir, nowDir string, cutoff, validCut time.Time, mem memory.Allocator) (CLVArtifact, error) {
+	validRec, err := readSnapshot(ctx, validDir, mem, append(slices.Clone(btydColumns), features.LabelFutureDays)...)
+	if err != nil {
+		return CLVArtifact{}, err
+	}
+	defer validRec.Release()
+	nowRec, err := readSnapshot(ctx, nowDir, mem, btydColumns...)
+	if err != nil {
+		return CLVArtifact{}, err
+	}
+	defer nowRec.Release()
+	start := time.Now()
+	art, validModel, err := trainCLV(validRec, nowRec, cfg.Horizon)
+	if err != nil {
+		return CLVArtifact{}, err
+	}
+	art.Cutoff = dateString(cutoff)
+	if err := clvTracking(ctx, cfg, &art, validModel, validCut); err != nil {
+		return CLVArtifact{}, err
+	}
+	cfg.logStage("clv", nowRec.NumRows(), start, "purchase_model", art.PurchaseModel)
+	return art, nil
 }
 
 // trainCLV picks the purchase model with the smallest per-customer error in

@@ -169,7 +169,8 @@ func measureOf(chain result, stages []stageLog) measure {
 		}
 	}
 	m.features, m.passes = passes(stages, "features")
-	m.train = duration(stages, "train") - duration(stages, "train snapshots") - m.clv
+	// The CLV fits run alongside the churn candidates, inside train.
+	m.train = duration(stages, "train") - duration(stages, "train snapshots")
 	return m
 }
 
@@ -226,8 +227,8 @@ func report(customers, seed int, gen result, ms []measure, sizes map[string]int6
 		inPasses = fmt.Sprintf("%d passes", first.passes)
 	}
 	fmt.Fprintf(&b, "| features: %d snapshots in %s | %s | ≤ 1.5 s a snapshot | pandas 8 s |\n", first.snapshots, inPasses, col(func(m measure) time.Duration { return m.features }))
-	fmt.Fprintf(&b, "| CLV fit + predict (model choice, tracking) | %s | ≤ 1 s | lifetimes 18 s |\n", col(func(m measure) time.Duration { return m.clv }))
-	fmt.Fprintf(&b, "| churn train (candidates, validation, calibration) | %s | ≤ 6 s | sklearn 9.5 s |\n", col(func(m measure) time.Duration { return m.train }))
+	fmt.Fprintf(&b, "| CLV fit + predict (model choice, tracking), alongside churn train | %s | ≤ 1 s | lifetimes 18 s |\n", col(func(m measure) time.Duration { return m.clv }))
+	fmt.Fprintf(&b, "| churn train (candidates, validation, calibration), CLV included | %s | ≤ 6 s | sklearn 9.5 s |\n", col(func(m measure) time.Duration { return m.train }))
 	fmt.Fprintf(&b, "| score + list + report | %s | ≤ 2 s | — |\n", col(func(m measure) time.Duration { return m.score }))
 	fmt.Fprintf(&b, "| `churn run` end to end | %s | ≤ 12 s | Python stack ≈ 50 s |\n", col(func(m measure) time.Duration { return m.wall }))
 	fmt.Fprintf(&b, "| peak RSS of `churn run` | %s | ≤ 1 GiB | 1.08 GiB |\n", spread(rss, gibs, "GiB"))
