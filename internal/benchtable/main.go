@@ -539,6 +539,37 @@ a third of the snapshots' write time (Snappy's "better" mode alone is 20 ms of i
 is the open question of the planners). On this day the machine ran some unchanged code slower
 than in session 33 (generate 4.3 → 5.4 s) and some faster (BTYD1M/fit-pareto-nbd 1.11 → 0.75 s).
 
+Session 35, train's idle cores: the stage ran at about 1.8 of the 2 cores (utilisation sampled
+every 0.5 s), so the CLV models (fitCLV: the three purchase-model candidates, the refit at the
+newest snapshot, Gamma-Gamma, the tracking plot) are now fitted in a goroutine of their own once
+the logistic regression is fitted, while the GBDT candidate grows; each leaves gaps the other
+fills. churn train at 1M, four back-to-back pairs: 30.2/31.3/34.0/31.7 → 27.4/31.1/29.3/27.6 s,
+the same models, and a 20k shop's whole work directory the same bytes. At 10M (make bench-large)
+the CLV fits take longer than the capped GBDT candidate, so little overlaps: train with CLV 60.9 s
+against 31.1 + 30.6 s, the run 369.7 s at 4.20 GiB (4.13 GiB under --memory-limit 6GiB; session
+34: 4.67 GiB). E2E.md's churn-train row now includes the CLV fits that run alongside. Two smaller
+changes, the same models: the GBDT candidate reads its held-out fifth where it lies in the
+training matrix (models.FitGBDTHeldOut, lists of rows instead of splitRows' copy and restore: 0.8 s
+on one core and the copy's 150 MB), and each round's rows are drawn while the round before grows
+its tree (the PCG gives its values in the same order: 0.24 and 0.46 s on one core in the two
+fits). make bench after them, on a fast day of the machine (generate, unchanged, 5.4 → 3.1 s):
+the run at 1M 57.3 s (session 34: 69.4 s), train with the CLV fits 27.5 s (26.6 + 5.9 s), peak
+RSS 1.97 GiB. Where train's time goes now at 1M (wall, by phase): reading the design matrix 1.8 s,
+the logit 2.9 s, the GBDT candidate 6.0 s alongside the CLV fits' 5.6 s (Pareto/NBD 1.5 s, its
+refit at the newest snapshot 1.9 s), judging and calibration 1.7 s, the GBDT refit on all 1.84M
+rows 9.5–10.8 s (histograms 11 of its 18.5 s of CPU). About 4 s of train's CPU is the kernel
+clearing fresh pages (perf: clear_page_erms; 572k minor faults, 2.3 GB, for a 2.0 GB peak):
+pprof charges it to the code that first touched the page, so the 3.9 s it shows in chunkFloats
+is the design matrix's first write (perf: 0.3 %). Measured and not taken: two histogram copies
+alternating rows (the same integer sums; a benchmark with skewed bins ≤ 10 % faster at dense
+nodes, within the noise); a fixed-size row copy in buildHistRows (no faster: the copy's time is
+its cache misses); the training metrics, calibration, directions and champion comparison
+alongside the refit (four pairs 26.6 → 25.8 s on average, within the noise, and the peak 50–100
+MB higher); the collector at GOGC 25 instead of 50 in train (peak 2.02–2.06 → 1.70–1.77 GB, but
+1.2–2.0 s slower); GOGC=off under GOMEMLIMIT: at 1536MiB the same time and 1.63 GB (what
+--memory-limit 1536MiB gives already), at 1GiB 65.8 s and still 1.54 GB (train's live data is
+above 1 GiB: the design matrix alone is 0.93 GB).
+
 Where the feature stage's time goes at 1M customers (churn features --force --cpuprofile, 2
 cores, 11.6M order lines with 2.9M feedback rows; profile in docs/profiles/features-1m.txt,
 session 34): 4.5 s and 0.36 GB peak RSS on a slow day of the AMD EPYC (session 30: 3.8 s and 0.38
