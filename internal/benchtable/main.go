@@ -410,8 +410,8 @@ zeroing of fresh buffers is 10% of the read, Snappy's decoding 41%).
 Session 31, churn train: at 1M (its snapshots built before, as churn run's features stage
 leaves them), back to back against the session's first binary: 38.1/38.2 → 34.5/31.8 s,
 64.0/64.5 → 58.5/54.1 s of CPU, the same models; whole churn runs, two pairs, 69.5/71.9 →
-66.2/66.9 s (train 37.2/37.9 → 33.2/32.8 s). Profile in docs/profiles/train-1m.txt (36.2 s at
-a slow moment; of 63.7 s of CPU the GBDT histograms 20.9 s, the gradients 2.1 s). The GBDT
+66.2/66.9 s (train 37.2/37.9 → 33.2/32.8 s). Profile in docs/profiles/train-1m.txt (retaken in
+session 35; session 31's: 36.2 s at a slow moment; of 63.7 s of CPU the GBDT histograms 20.9 s, the gradients 2.1 s). The GBDT
 draws a round's rows from its PCG source directly: Rand.Float64() < share is u mod 2⁵³ <
 ⌈share·2⁵³⌉ in integers, without Rand's interface call or a branch, the same rows at 2.8
 instead of 7.5 ns a row, on one core (1.84M rows × 100 rounds in the refit). The rows left out
@@ -557,10 +557,11 @@ the run at 1M 57.3 s (session 34: 69.4 s), train with the CLV fits 27.5 s (26.6 
 RSS 1.97 GiB. Where train's time goes now at 1M (wall, by phase): reading the design matrix 1.8 s,
 the logit 2.9 s, the GBDT candidate 6.0 s alongside the CLV fits' 5.6 s (Pareto/NBD 1.5 s, its
 refit at the newest snapshot 1.9 s), judging and calibration 1.7 s, the GBDT refit on all 1.84M
-rows 9.5–10.8 s (histograms 11 of its 18.5 s of CPU). About 4 s of train's CPU is the kernel
-clearing fresh pages (perf: clear_page_erms; 572k minor faults, 2.3 GB, for a 2.0 GB peak):
-pprof charges it to the code that first touched the page, so the 3.9 s it shows in chunkFloats
-is the design matrix's first write (perf: 0.3 %). Measured and not taken: two histogram copies
+rows 9.5–10.8 s (histograms 11 of its 18.5 s of CPU). At a slow moment of the day, 6.9 s of
+train's CPU was system time, about 4 s of it the kernel clearing fresh pages (perf:
+clear_page_erms; 572k minor faults, 2.3 GB, for a 2.0 GB peak); later the same day it was 1.6 s
+(docs/profiles/train-1m.txt, 25.8 s). pprof charges that time to the code that first wrote the
+page, so the 3.9 s it once showed in chunkFloats was the design matrix's first write (perf: 0.3 %). Measured and not taken: two histogram copies
 alternating rows (the same integer sums; a benchmark with skewed bins ≤ 10 % faster at dense
 nodes, within the noise); a fixed-size row copy in buildHistRows (no faster: the copy's time is
 its cache misses); the training metrics, calibration, directions and champion comparison
