@@ -490,30 +490,7 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 
 	art := ChurnArtifact{TrainCutoff: trainCuts[0], TrainCutoffs: trainCuts, ValidatedOn: dateString(validCut),
 		RefitOn: dateString(validCut), HorizonDays: cfg.Horizon, Definition: def, Features: features.ModelColumns}
-	// The final model learns from every labelled snapshot: the training
-	// ones and the validation one.
-	yall := append(slices.Clone(yva), ytr...)
-	// The GBDT's refit starts as soon as it is sure to be the final model
-	// (settledGBDTRefit), alongside what is left of the CLV fits and the
-	// other candidates, none of which writes to Xall.
-	type gbdtFit struct {
-		m      *models.GBDT
-		rounds int
-		err    error
-	}
-	var early chan gbdtFit
-	hooks := candidateHooks{afterLogit: startCLV, afterGBDT: func(cands []ChurnCandidate) {
-		c, ok := settledGBDTRefit(cands)
-		if !ok {
-			return
-		}
-		early = make(chan gbdtFit, 1)
-		go func() {
-			m, err := refitGBDT(cfg, c.Rounds, Xall, yall)
-			early <- gbdtFit{m, c.Rounds, err}
-		}()
-	}}
-	cands, fitted := trainChurnCandidates(cfg, Xtr, ytr, ids, Xva, yva, hooks)
+	cands, fitted := trainChurnCandidates(cfg, Xtr, ytr, ids, Xva, yva, startCLV)
 	startCLV()
 	done := <-clvc
 	if done.err != nil {
@@ -533,7 +510,12 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 		}
 	}
 	art.Leaderboard = cands
-	best := bestCandidate(cands)
+	best := -1
+	for i, c := range cands {
+		if c.Error == "" && (best < 0 || c.Validation.AUC > cands[best].Validation.AUC+1e-9) {
+			best = i
+		}
+	}
 	if best < 0 {
 		why := "no candidates"
 		if len(cands) > 0 {
@@ -547,27 +529,31 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	if c, err := models.FitPlatt(cands[best].scores, yva); err == nil {
 		art.Calibration = &c
 	}
+	// The final model learns from every labelled snapshot: the training
+	// ones and the validation one.
+	yall := append(slices.Clone(yva), ytr...)
 	// The BTYD baseline needs no refit (scoring uses the CLV champion's
 	// purchase model) but explains its scores poorly for a CRM reader, so
 	// the best learnt candidate is refitted to give the reasons.
-	refit := refitCandidate(cands, best)
+	refit := cands[best]
 	if art.Kind == "btyd" || art.Kind == "golearn" {
 		if art.Kind == "golearn" {
 			art.Golearn = champ.(*models.GolearnForest) // not refitted: its fit is too slow to repeat
+		}
+		refit = ChurnCandidate{}
+		for _, c := range cands {
+			if (c.Model == "logit" || c.Model == "gbdt") && c.Error == "" && (refit.Model == "" || c.Validation.AUC > refit.Validation.AUC+1e-9) {
+				refit = c
+			}
 		}
 		art.ExplainedBy = refit.Model
 	}
 	switch refit.Model {
 	case "":
 	case "gbdt":
-		var f gbdtFit
-		if early != nil {
-			f = <-early
-		}
-		if early == nil || f.rounds != refit.Rounds { // settledGBDTRefit's choice is Train's: not expected
-			f.m, f.err = refitGBDT(cfg, refit.Rounds, Xall, yall)
-		}
-		if art.GBDT, err = f.m, f.err; err != nil {
+		gcfg := gbdtConfig(cfg)
+		gcfg.Trees = max(1, refit.Rounds)
+		if art.GBDT, err = models.FitGBDT(features.ModelColumns, Xall, yall, nil, nil, gcfg); err != nil {
 			return TrainResult{}, err
 		}
 	default:
@@ -640,83 +626,12 @@ var gcLowering struct {
 	depth, prev int
 }
 
-// candidateHooks start train's other work as soon as the candidates
-// allow: afterLogit once the logistic regression is judged (or left out),
-// afterGBDT with the candidates judged so far once the GBDT is.
-type candidateHooks struct {
-	afterLogit func()
-	afterGBDT  func(cands []ChurnCandidate)
-}
-
-// bestCandidate returns the index of the candidate with the best
-// validation ROC AUC (the first of those within 1e-9), or −1 when every
-// one failed.
-func bestCandidate(cands []ChurnCandidate) int {
-	best := -1
-	for i, c := range cands {
-		if c.Error == "" && (best < 0 || c.Validation.AUC > cands[best].Validation.AUC+1e-9) {
-			best = i
-		}
-	}
-	return best
-}
-
-// refitCandidate returns the candidate refitted on every labelled row:
-// the best one, or when that is the BTYD baseline or golearn (not
-// refitted), the best learnt one (logit or GBDT), whose reasons explain
-// the scores; none (Model "") when neither was fitted.
-func refitCandidate(cands []ChurnCandidate, best int) ChurnCandidate {
-	if m := cands[best].Model; m != "btyd" && m != "golearn" {
-		return cands[best]
-	}
-	var refit ChurnCandidate
-	for _, c := range cands {
-		if (c.Model == "logit" || c.Model == "gbdt") && c.Error == "" && (refit.Model == "" || c.Validation.AUC > refit.Validation.AUC+1e-9) {
-			refit = c
-		}
-	}
-	return refit
-}
-
-// settledGBDTRefit reports whether the final model is sure to be the GBDT
-// refitted, from the logit and GBDT candidates alone, and returns the GBDT
-// candidate: the GBDT was fitted and beats the logit (or there is none).
-// Then the best candidate is the GBDT, or the BTYD baseline or golearn,
-// whose reasons come from the best learnt candidate: the GBDT again (Train
-// picks both with the same margin).
-func settledGBDTRefit(cands []ChurnCandidate) (ChurnCandidate, bool) {
-	var gbdt, logit *ChurnCandidate
-	for i := range cands {
-		switch c := &cands[i]; c.Model {
-		case "gbdt":
-			gbdt = c
-		case "logit":
-			logit = c
-		}
-	}
-	if gbdt == nil || gbdt.Error != "" {
-		return ChurnCandidate{}, false
-	}
-	if logit != nil && logit.Error == "" && !(gbdt.Validation.AUC > logit.Validation.AUC+1e-9) {
-		return ChurnCandidate{}, false
-	}
-	return *gbdt, true
-}
-
-// refitGBDT fits the final GBDT on every labelled row, with the rounds the
-// candidate kept.
-func refitGBDT(cfg Config, rounds int, Xall, yall []float64) (*models.GBDT, error) {
-	gcfg := gbdtConfig(cfg)
-	gcfg.Trees = max(1, rounds)
-	return models.FitGBDT(features.ModelColumns, Xall, yall, nil, nil, gcfg)
-}
-
 // trainChurnCandidates fits every churn model on the training rows and
 // judges it on the validation rows. The GBDT stops early on a held-out
 // fifth of the training customers (by a hash of the id, so a customer's
 // rows across snapshots stay together); the validation snapshot is never
 // seen before judging.
-func trainChurnCandidates(cfg Config, Xtr, ytr []float64, ids []string, Xva, yva []float64, hooks candidateHooks) ([]ChurnCandidate, []models.Classifier) {
+func trainChurnCandidates(cfg Config, Xtr, ytr []float64, ids []string, Xva, yva []float64, afterLogit func()) ([]ChurnCandidate, []models.Classifier) {
 	var cands []ChurnCandidate
 	var fitted []models.Classifier
 	var start time.Time
@@ -735,7 +650,7 @@ func trainChurnCandidates(cfg Config, Xtr, ytr []float64, ids []string, Xva, yva
 		lr, err := models.FitLogit(features.ModelColumns, Xtr, ytr, models.LogitConfig{Lambda: cfg.Lambda})
 		judge("logit", lr, 0, err)
 	}
-	hooks.afterLogit()
+	afterLogit()
 	if slices.Contains(cfg.ChurnModels, "gbdt") {
 		start = time.Now()
 		held := make([]bool, len(ids))
@@ -749,7 +664,6 @@ func trainChurnCandidates(cfg Config, Xtr, ytr []float64, ids []string, Xva, yva
 			rounds = gb.BestRound
 		}
 		judge("gbdt", gb, rounds, err)
-		hooks.afterGBDT(cands)
 	}
 	if slices.Contains(cfg.ChurnModels, "golearn") {
 		// golearn's CART is slow (it sorts at every node): a seeded sample.

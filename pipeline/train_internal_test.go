@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"runtime/debug"
-	"slices"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/churn-dev/churn/datasets"
 	"github.com/churn-dev/churn/features"
-	"github.com/churn-dev/churn/models"
 )
 
 // The builders reserve 1.1 times a bucket's share until a bucket of their
@@ -215,54 +213,5 @@ func TestFillRowsMatchesArrow(t *testing.T) {
 		for _, r := range parts {
 			r.Release()
 		}
-	}
-}
-
-// settledGBDTRefit, from the logit and GBDT candidates alone, calls the
-// GBDT the final model only when Train, with every candidate judged,
-// refits that GBDT: over candidate sets of every outcome (failures, ties
-// within the margin, the BTYD baseline or golearn best), and it settles
-// often enough to matter.
-func TestSettledGBDTRefit(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 8))
-	aucs := []float64{0.7, 0.7 + 5e-10, 0.7 + 2e-9, 0.75, 0.8}
-	settled := 0
-	for range 5000 {
-		cand := func(model string) ChurnCandidate {
-			c := ChurnCandidate{Model: model, Rounds: rng.IntN(300)}
-			if rng.IntN(6) == 0 {
-				c.Error = "failed"
-			} else {
-				c.Validation.AUC = aucs[rng.IntN(len(aucs))]
-			}
-			return c
-		}
-		var cands []ChurnCandidate
-		for _, m := range []string{"logit", "gbdt", "golearn", "btyd"} {
-			if rng.IntN(4) > 0 || m == "gbdt" {
-				cands = append(cands, cand(m))
-			}
-		}
-		early := cands[:slices.IndexFunc(cands, func(c ChurnCandidate) bool { return c.Model == "gbdt" })+1]
-		c, ok := settledGBDTRefit(early)
-		best := bestCandidate(cands)
-		if !ok {
-			continue
-		}
-		settled++
-		if best < 0 {
-			t.Fatalf("settled on %+v, but no candidate was fitted: %+v", c, cands)
-		}
-		if got := refitCandidate(cands, best); got.Model != "gbdt" || got.Rounds != c.Rounds {
-			t.Fatalf("settled on the GBDT (%d rounds), Train refits %+v: %+v", c.Rounds, got, cands)
-		}
-	}
-	if settled < 1000 {
-		t.Errorf("settled %d times of 5000", settled)
-	}
-	// And it does not settle when the logit could still be refitted.
-	tie := []ChurnCandidate{{Model: "logit", Validation: models.Metrics{AUC: 0.8}}, {Model: "gbdt", Validation: models.Metrics{AUC: 0.8 + 5e-10}}}
-	if _, ok := settledGBDTRefit(tie); ok {
-		t.Error("settled on a GBDT within the margin of the logit")
 	}
 }
