@@ -569,7 +569,15 @@ alongside the refit (four pairs 26.6 → 25.8 s on average, within the noise, an
 MB higher); the collector at GOGC 25 instead of 50 in train (peak 2.02–2.06 → 1.70–1.77 GB, but
 1.2–2.0 s slower); GOGC=off under GOMEMLIMIT: at 1536MiB the same time and 1.63 GB (what
 --memory-limit 1536MiB gives already), at 1GiB 65.8 s and still 1.54 GB (train's live data is
-above 1 GiB: the design matrix alone is 0.93 GB).
+above 1 GiB: the design matrix alone is 0.93 GB); the GBDT's final refit started as soon as it
+was sure to be the final model (once the GBDT candidate beats the logit, Train refits it whichever
+candidate wins), alongside the rest of the CLV fits — the same models, but at 1M four pairs 26.9 →
+26.3 s on average, within the noise, and at 10M (make bench-large) train with CLV 60.9 → 64.0 s and
+the peak 4.20 → 4.82 GiB (5.08 GiB under --memory-limit 6GiB), the refit's memory on top of the
+CLV fits' and each slowing the other (CLV 33.4 → 46.0 s). A bin lookup table for the GBDT's
+binning (the bounds' order keys cut into 1024 equal slices, then a search within one) gave the
+same bins but binRows went 2.5 → 3.1 s of CPU: signed and wide-ranging features put nearly all
+their bounds into one or two slices of the key space.
 
 Where the feature stage's time goes at 1M customers (churn features --force --cpuprofile, 2
 cores, 11.6M order lines with 2.9M feedback rows; profile in docs/profiles/features-1m.txt,
