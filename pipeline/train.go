@@ -630,7 +630,10 @@ var gcLowering struct {
 // judges it on the validation rows. The GBDT stops early on a held-out
 // fifth of the training customers (by a hash of the id, so a customer's
 // rows across snapshots stay together); the validation snapshot is never
-// seen before judging.
+// seen before judging. afterLogit is called once the logistic regression
+// is judged (or left out), before the GBDT is fitted: train starts the CLV
+// fits there, so that they do not overlap the logit's standardised copy
+// of the training rows.
 func trainChurnCandidates(cfg Config, Xtr, ytr []float64, ids []string, Xva, yva []float64, afterLogit func()) ([]ChurnCandidate, []models.Classifier) {
 	var cands []ChurnCandidate
 	var fitted []models.Classifier
