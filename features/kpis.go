@@ -310,6 +310,9 @@ func (b *Builder) addKPIs(obs []order, lines []line, fb []datasets.Feedback) {
 					cell.Churned++
 				}
 			}
+			if s.orders[m]|s.lines[m]|s.returns[m] == 0 {
+				continue // no order and no line this month: the sums below are all zero
+			}
 			cell.Orders += s.orders[m]
 			cell.GrossCents += s.gross[m]
 			cell.NetCents += s.net[m]
