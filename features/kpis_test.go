@@ -137,6 +137,31 @@ func TestKPIBookByHand(t *testing.T) {
 	}
 }
 
+// A return in a month without an order counts in that month's revenue,
+// refunds and returned lines, in "all" and in the customer's segment.
+func TestKPIReturnInAMonthWithoutOrder(t *testing.T) {
+	rows := []richTx{
+		{"e", "E1", "2024-01-05T10:00:00Z", 5000, 2, 0, "x", "web"},
+		{"e", "R1", "2024-03-10T10:00:00Z", -1000, -1, 0, "x", "web"},
+	}
+	book := kpiBook(t, rows, nil)
+	var mar []KPI
+	for _, r := range book.Rows(time.Date(2024, 4, 15, 0, 0, 0, 0, time.UTC)) {
+		if r.Month == "2024-03" {
+			mar = append(mar, r)
+		}
+	}
+	if len(mar) != 2 { // all, and e's tier
+		t.Fatalf("March rows %+v", mar)
+	}
+	for _, k := range mar {
+		if k.Orders != 0 || k.Active != 0 || k.NetCents != -1000 || k.RefundCents != 1000 || k.ReturnLines != 1 || k.GrossCents != 0 || k.Lines != 0 {
+			t.Errorf("March %s: orders %d, active %d, net %d, refunds %d, returned lines %d, gross %d, lines %d; want 0, 0, −1000, 1000, 1, 0, 0",
+				k.Segment, k.Orders, k.Active, k.NetCents, k.RefundCents, k.ReturnLines, k.GrossCents, k.Lines)
+		}
+	}
+}
+
 // A later event changes no KPI up to the cutoff.
 func TestKPIPointInTime(t *testing.T) {
 	base := kpiBook(t, kpiFixture, kpiFeedback(t))
