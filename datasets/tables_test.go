@@ -157,7 +157,8 @@ func TestFeedbackForBucketColumns(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, err := readParquetRows[Feedback](filepath.Join(BucketDir(filepath.Join(work, FeedbackDir), b), "part-00000.parquet"))
+			part := filepath.Join(BucketDir(filepath.Join(work, FeedbackDir), b), "part-00000.parquet")
+			want, err := readParquetRows[Feedback](part)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -166,7 +167,7 @@ func TestFeedbackForBucketColumns(t *testing.T) {
 			}
 			// Plain customer ids (a bucket's dictionary would hold every
 			// customer of it); the kinds keep their dictionary.
-			checkDictionaryPages(t, filepath.Join(BucketDir(filepath.Join(work, FeedbackDir), b), "part-00000.parquet"), map[string]bool{KeyCustomerID: false, KeyKind: true})
+			checkDictionaryPages(t, part, map[string]bool{KeyCustomerID: false, KeyKind: true})
 			total += len(got)
 		}
 		if total != len(fb) {

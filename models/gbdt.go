@@ -224,10 +224,10 @@ var skipOneBin = true
 // depends on the data, config and seed only.
 func FitGBDT(names []string, X, y, Xv, yv []float64, cfg GBDTConfig) (*GBDT, error) {
 	p := len(names)
-	switch {
-	case len(y) == 0 || len(X) != len(y)*p:
-		return nil, fmt.Errorf("models: gbdt: X has %d values, want %d×%d", len(X), len(y), p)
-	case len(Xv) != len(yv)*p:
+	if err := checkRows(X, y, p); err != nil {
+		return nil, err
+	}
+	if len(Xv) != len(yv)*p {
 		return nil, fmt.Errorf("models: gbdt: validation X has %d values, want %d×%d", len(Xv), len(yv), p)
 	}
 	m, _, err := fitGBDT(names, matRows{X: X, p: p}, y, matRows{X: Xv, p: p}, yv, cfg)
@@ -240,10 +240,10 @@ func FitGBDT(names []string, X, y, Xv, yv []float64, cfg GBDTConfig) (*GBDT, err
 // without the copies.
 func FitGBDTHeldOut(names []string, X, y []float64, held []bool, cfg GBDTConfig) (*GBDT, error) {
 	p := len(names)
-	switch {
-	case len(y) == 0 || len(X) != len(y)*p:
-		return nil, fmt.Errorf("models: gbdt: X has %d values, want %d×%d", len(X), len(y), p)
-	case len(held) != len(y):
+	if err := checkRows(X, y, p); err != nil {
+		return nil, err
+	}
+	if len(held) != len(y) {
 		return nil, fmt.Errorf("models: gbdt: %d held-out flags for %d rows", len(held), len(y))
 	}
 	in, out := matRows{X: X, p: p, idx: []int32{}}, matRows{X: X, p: p, idx: []int32{}}
@@ -260,6 +260,14 @@ func FitGBDTHeldOut(names []string, X, y []float64, held []bool, cfg GBDTConfig)
 	}
 	m, _, err := fitGBDT(names, in, yin, out, yout, cfg)
 	return m, err
+}
+
+// checkRows checks that X holds len(y) > 0 rows of p values.
+func checkRows(X, y []float64, p int) error {
+	if len(y) == 0 || len(X) != len(y)*p {
+		return fmt.Errorf("models: gbdt: X has %d values, want %d×%d", len(X), len(y), p)
+	}
+	return nil
 }
 
 // matRows is rows of a row-major matrix X, p values a row: all of X's
@@ -345,8 +353,8 @@ func fitGBDT(names []string, X matRows, y []float64, Xv matRows, yv []float64, c
 	var vbins [][]uint8
 	var vrows []int32 // 0, 1, …: every validation row
 	hasInf := false
-	for i := range len(yv) {
-		hasInf = hasInf || slices.ContainsFunc(Xv.row(i), func(v float64) bool { return math.IsInf(v, 1) })
+	for i := 0; i < len(yv) && !hasInf; i++ {
+		hasInf = slices.ContainsFunc(Xv.row(i), func(v float64) bool { return math.IsInf(v, 1) })
 	}
 	if len(yv) > 0 && !hasInf {
 		vrows = make([]int32, len(yv))

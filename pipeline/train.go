@@ -473,25 +473,25 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	if err != nil {
 		return TrainResult{}, err
 	}
-	// The CLV models are fitted while the churn candidates after the
-	// logistic regression are (startCLV): both mostly run on every core,
-	// but each leaves gaps the other fills.
+	// The CLV models are fitted in a goroutine of their own, started once
+	// the logistic regression is judged (startCLV), while the other churn
+	// candidates are fitted: both mostly run on every core, but each
+	// leaves gaps the other fills.
 	type clvDone struct {
 		art CLVArtifact
 		err error
 	}
 	clvc := make(chan clvDone, 1)
-	startCLV := sync.OnceFunc(func() {
+	startCLV := func() {
 		go func() {
 			art, err := fitCLV(ctx, cfg, validDir, nowDir, cutoff, validCut, mem)
 			clvc <- clvDone{art, err}
 		}()
-	})
+	}
 
 	art := ChurnArtifact{TrainCutoff: trainCuts[0], TrainCutoffs: trainCuts, ValidatedOn: dateString(validCut),
 		RefitOn: dateString(validCut), HorizonDays: cfg.Horizon, Definition: def, Features: features.ModelColumns}
 	cands, fitted := trainChurnCandidates(cfg, Xtr, ytr, ids, Xva, yva, startCLV)
-	startCLV()
 	done := <-clvc
 	if done.err != nil {
 		return TrainResult{}, done.err
@@ -630,8 +630,8 @@ var gcLowering struct {
 // judges it on the validation rows. The GBDT stops early on a held-out
 // fifth of the training customers (by a hash of the id, so a customer's
 // rows across snapshots stay together); the validation snapshot is never
-// seen before judging. afterLogit is called once the logistic regression
-// is judged (or left out), before the GBDT is fitted: train starts the CLV
+// seen before judging. afterLogit is called once, when the logistic
+// regression is judged (or left out), before the GBDT is fitted: train starts the CLV
 // fits there, so that they do not overlap the logit's standardised copy
 // of the training rows.
 func trainChurnCandidates(cfg Config, Xtr, ytr []float64, ids []string, Xva, yva []float64, afterLogit func()) ([]ChurnCandidate, []models.Classifier) {
