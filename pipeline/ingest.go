@@ -223,18 +223,33 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 	fresh := map[string][]string{}
 	fileSums := map[string]string{} // path → SHA-256, so reads need not hash again
 	var sums []string
-	// Every file is hashed first, on the workers.
+	// A file is hashed first, on the workers, unless its read can hash it:
+	// see readHashes.
 	var paths []string
 	for _, input := range inputs {
 		paths = append(paths, input.files...)
 	}
-	fingerprints, err := datasets.FileFingerprints(paths, cfg.Workers)
+	later := readHashes(cfg, paths, ingestLog)
+	var first []string
+	for _, p := range paths {
+		if !later[p] {
+			first = append(first, p)
+		}
+	}
+	fingerprints, err := datasets.FileFingerprints(first, cfg.Workers)
 	if err != nil {
 		return res, err
 	}
 	k := 0
+	laterAt := map[string]int{}
 	for _, input := range inputs {
 		for _, path := range input.files {
+			if later[path] {
+				fresh[input.table.Name] = append(fresh[input.table.Name], path)
+				laterAt[path] = len(sums) // filled in once its read has hashed it
+				sums = append(sums, "")
+				continue
+			}
 			sum := fingerprints[k]
 			k++
 			key := input.table.Name + "/" + sum
@@ -248,8 +263,14 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 			sums = append(sums, key)
 		}
 	}
-	h := sha256.Sum256([]byte(strings.Join(sums, ",") + fmt.Sprintf("|replace=%v", in.Replace)))
-	res.ID = "ingest-" + hex.EncodeToString(h[:6])
+	// ingestID names the ingest once every fresh file's hash is known.
+	ingestID := func() string {
+		h := sha256.Sum256([]byte(strings.Join(sums, ",") + fmt.Sprintf("|replace=%v", in.Replace)))
+		return "ingest-" + hex.EncodeToString(h[:6])
+	}
+	if len(later) == 0 {
+		res.ID = ingestID()
+	}
 	if len(sums) == 0 {
 		res.NoOp = true
 		if info, err := datasets.OpenWarehouse(cfg.Workdir); err == nil {
@@ -259,26 +280,29 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 		cfg.logStage("ingest", 0, start, "no_op", true, "skipped", len(res.Skipped))
 		return res, nil
 	}
-	key := ingestKey(cfg, in, res.ID)
-	if cfg.Shard.Sharded() && ingestShardDone(cfg, res.ID, key) {
-		res.NoOp = true
-		cfg.logStage("ingest", 0, start, "shard", cfg.Shard.String(), "no_op", true)
-		return res, nil
-	}
-	if !cfg.Shard.Sharded() {
-		paths := map[string]string{}
-		for p, sum := range fileSums {
-			paths[sum] = p
+	var key string
+	if len(later) == 0 { // else no shards (readHashes)
+		key = ingestKey(cfg, in, res.ID)
+		if cfg.Shard.Sharded() && ingestShardDone(cfg, res.ID, key) {
+			res.NoOp = true
+			cfg.logStage("ingest", 0, start, "shard", cfg.Shard.String(), "no_op", true)
+			return res, nil
 		}
-		if done, err := finishIngestFromShards(cfg, key, paths, &res, ingestLog); err != nil || done {
-			if done {
-				if info, err := datasets.OpenWarehouse(cfg.Workdir); err == nil {
-					res.Rows, res.Customers = info.Rows, info.Customers
-					res.FirstDay, res.LastDay = dateString(dayOf(info.MinTS)), dateString(dayOf(info.MaxTS))
-				}
-				cfg.logStage("ingest", res.Loaded, start, "from_shards", true, "customers", res.Customers, "quarantined", res.Quarantined)
+		if !cfg.Shard.Sharded() {
+			paths := map[string]string{}
+			for p, sum := range fileSums {
+				paths[sum] = p
 			}
-			return res, err
+			if done, err := finishIngestFromShards(cfg, key, paths, &res, ingestLog); err != nil || done {
+				if done {
+					if info, err := datasets.OpenWarehouse(cfg.Workdir); err == nil {
+						res.Rows, res.Customers = info.Rows, info.Customers
+						res.FirstDay, res.LastDay = dateString(dayOf(info.MinTS)), dateString(dayOf(info.MaxTS))
+					}
+					cfg.logStage("ingest", res.Loaded, start, "from_shards", true, "customers", res.Customers, "quarantined", res.Quarantined)
+				}
+				return res, err
+			}
 		}
 	}
 
@@ -309,6 +333,9 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 		}
 		if st.Bad > 0 {
 			res.Warnings = append(res.Warnings, fmt.Sprintf("%s: %d of %d rows quarantined", path, st.Bad, st.Rows))
+		}
+		if i, ok := laterAt[path]; ok {
+			sums[i] = table + "/" + st.SHA256
 		}
 		res.Files = append(res.Files, st)
 		res.Read += st.Rows
@@ -397,6 +424,10 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 		defer feedback.Close()
 	}
 
+	if len(later) > 0 {
+		res.ID = ingestID()
+		rec.ID = res.ID
+	}
 	res.BadSample = bad[:min(len(bad), 5)]
 	rec.Quarantined, rec.Lines = res.Quarantined, res.Lines
 	if cfg.Shard.Sharded() {
@@ -525,6 +556,53 @@ func quarantineCSV(bad []datasets.BadRow) []byte {
 	w.Flush()
 	return buf.Bytes()
 }
+
+// readHashes returns the input files whose reads may hash them instead of
+// a pass of their own before: those that cannot have been ingested before
+// and that no other input can repeat, because no file of the ingest log and
+// no other input has their size. Their first bytes are then parsed while
+// the hash is still to come, and the other core is not left idle through a
+// large export's hashing. The rest (and every file of a sharded ingest, or
+// when shards of an ingest are stored: their key needs the hashes first)
+// are hashed up front as before.
+func readHashes(cfg Config, paths []string, log []ingestRecord) map[string]bool {
+	if cfg.Shard.Sharded() {
+		return nil
+	}
+	if ents, err := os.ReadDir(datasets.ShardsRoot(cfg.Workdir, ingestStage, "")); err == nil && len(ents) > 0 {
+		return nil
+	}
+	seen := map[int64]bool{}
+	for _, rec := range log {
+		for _, f := range rec.Files {
+			if f.Bytes == 0 && f.SHA256 != emptySHA256 { // a size not recorded: it could be any
+				return nil
+			}
+			seen[f.Bytes] = true
+		}
+	}
+	sizes := make([]int64, len(paths))
+	count := map[int64]int{}
+	for i, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil || !fi.Mode().IsRegular() {
+			sizes[i] = -1 // hashed first, which reports the error
+			continue
+		}
+		sizes[i] = fi.Size()
+		count[sizes[i]]++
+	}
+	later := map[string]bool{}
+	for i, p := range paths {
+		if sizes[i] >= 0 && count[sizes[i]] == 1 && !seen[sizes[i]] {
+			later[p] = true
+		}
+	}
+	return later
+}
+
+// emptySHA256 is the SHA-256 of no bytes.
+const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 // readIngestLog reads the warehouse's ingest log; none yet is an empty log.
 func readIngestLog(workdir string) ([]ingestRecord, error) {

@@ -118,6 +118,75 @@ func TestIngestMergesOverlappingExports(t *testing.T) {
 	}
 }
 
+// A file that cannot have been ingested before — no logged file and no
+// other input has its size — is hashed by its read instead of a pass of its
+// own first. The ingest is the same bytes as with the hash first (forced
+// here by a stored shards folder), its ID and log carry the file's SHA-256,
+// and files that could repeat one (a size seen before, two inputs of one
+// size) are still hashed first, so a copy is skipped.
+func TestIngestHashesWhileReading(t *testing.T) {
+	in := t.TempDir()
+	var b strings.Builder
+	b.WriteString("customer_id,order_id,ts,amount\n")
+	for i := range 200 {
+		fmt.Fprintf(&b, "c%d,o%d,2025-01-%02d,%d.00\n", i%30, i, 1+i%28, 1+i%9)
+	}
+	b.WriteString("c1,o999,2025-02-30,1.00\n") // quarantined: the quarantine file is named by the ID
+	a := write(t, in, "a.csv", b.String())
+	aCopy := write(t, in, "a-copy.csv", b.String())
+	sum := sha256.Sum256([]byte(b.String()))
+	aSum := fmt.Sprintf("%x", sum)
+	idSum := sha256.Sum256([]byte("transactions/" + aSum + "|replace=false"))
+	wantID := fmt.Sprintf("ingest-%x", idSum[:6])
+
+	hashed, first := t.TempDir(), t.TempDir()
+	if got := readHashes(Config{Workdir: hashed}, []string{a}, nil); !got[a] {
+		t.Fatalf("readHashes %v: want a.csv hashed by its read", got)
+	}
+	if err := os.MkdirAll(filepath.Join(datasets.ShardsRoot(first, ingestStage, "x")), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if got := readHashes(Config{Workdir: first}, []string{a}, nil); len(got) != 0 {
+		t.Fatalf("readHashes with stored shards %v: want every file hashed first", got)
+	}
+	opt := IngestInput{Transactions: a, MaxBadFraction: 0.01}
+	r1, err := Ingest(context.Background(), Config{Workdir: hashed, Buckets: 2}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := Ingest(context.Background(), Config{Workdir: first, Buckets: 2}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r1.ID != wantID || r2.ID != wantID || r1.Quarantine != filepath.Join(hashed, QuarantineDir, wantID+".csv") {
+		t.Errorf("ingest IDs %s (quarantine %s) and %s, want %s", r1.ID, r1.Quarantine, r2.ID, wantID)
+	}
+	if h1, h2 := treeHashes(t, filepath.Join(hashed, "warehouse")), treeHashes(t, filepath.Join(first, "warehouse")); !mapsEqual(h1, h2) || len(h1) == 0 {
+		t.Error("the warehouse differs when the read hashes the file")
+	}
+	log, err := readIngestLog(hashed)
+	if err != nil || len(log) != 1 || log[0].ID != wantID || log[0].Files[0].SHA256 != aSum || log[0].Files[0].Bytes != int64(b.Len()) {
+		t.Fatalf("ingest log %+v, %v", log, err)
+	}
+	// A copy has a logged size: hashed first and skipped.
+	if got := readHashes(Config{Workdir: hashed}, []string{aCopy}, log); len(got) != 0 {
+		t.Errorf("readHashes of a logged size %v: want it hashed first", got)
+	}
+	r, err := Ingest(context.Background(), Config{Workdir: hashed, Buckets: 2}, IngestInput{Transactions: aCopy})
+	if err != nil || !r.NoOp || len(r.Skipped) != 1 {
+		t.Errorf("ingesting a copy: %+v, %v; want a no-op", r, err)
+	}
+	// Two inputs of one size in a fresh warehouse: both hashed first, the copy skipped.
+	both := t.TempDir()
+	if got := readHashes(Config{Workdir: both}, []string{a, aCopy}, nil); len(got) != 0 {
+		t.Errorf("readHashes of two inputs of one size %v: want both hashed first", got)
+	}
+	r, err = Ingest(context.Background(), Config{Workdir: both, Buckets: 2}, IngestInput{Transactions: a + "," + aCopy, MaxBadFraction: 0.01})
+	if err != nil || r.Read != 201 || len(r.Skipped) != 1 || r.Skipped[0] != aCopy || r.ID != wantID {
+		t.Errorf("ingesting a file and its copy: %+v, %v; want the copy skipped", r, err)
+	}
+}
+
 func mapsEqual(a, b map[string][32]byte) bool {
 	if len(a) != len(b) {
 		return false
