@@ -16,6 +16,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
@@ -113,6 +114,50 @@ func checkWarehouseEncodings(t *testing.T, dir string, buckets int) {
 	for b := range buckets {
 		checkDictionaryPages(t, WarehouseBucketPath(dir, b), map[string]bool{ColCustomerID: false, ColOrderID: false,
 			ColProductID: true, ColCategory: true, ColChannel: true, ColLineID: true, ColLineKind: true})
+		checkPageBounds(t, WarehouseBucketPath(dir, b), map[string]bool{ColCustomerID: true, ColTS: true, ColAmountCents: true,
+			ColOrderID: false, ColProductID: false, ColCategory: false, ColChannel: false, ColLineID: false, ColLineKind: false})
+	}
+}
+
+// checkPageBounds checks that every data page of each named column of the
+// Parquet file at path has a minimum and maximum in its header, or none
+// does.
+func checkPageBounds(t *testing.T, path string, bounds map[string]bool) {
+	t.Helper()
+	pf, err := openParquetFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
+	md := pf.MetaData()
+	for name, want := range bounds {
+		i := md.Schema.ColumnIndexByName(name)
+		if i < 0 {
+			t.Fatalf("%s has no column %s", path, name)
+		}
+		pages := 0
+		for g := range md.NumRowGroups() {
+			pr, err := pf.RowGroup(g).GetColumnPageReader(i)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for pr.Next() {
+				dp, ok := pr.Page().(file.DataPage)
+				if !ok {
+					continue // the dictionary page
+				}
+				pages++
+				if st := dp.Statistics(); st.HasMin != want || st.HasMax != want {
+					t.Errorf("%s column %s: page bounds %v/%v, want %v", path, name, st.HasMin, st.HasMax, want)
+				}
+			}
+			if err := pr.Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if pages == 0 && md.NumRows > 0 {
+			t.Errorf("%s column %s: no data pages", path, name)
+		}
 	}
 }
 

@@ -866,6 +866,25 @@ func (bk *bucketRows) counts() (customers, priced int64) {
 	return customers, priced
 }
 
+// noPageBounds leaves the named columns' pages without minimum and maximum,
+// in the column index and in the page headers.
+func noPageBounds(cols ...string) parquet.WriterOption {
+	var opts []parquet.WriterOption
+	for _, c := range cols {
+		opts = append(opts, parquet.SkipPageBounds(c), parquet.SkipPageStatistics(c))
+	}
+	return multiOption(opts)
+}
+
+// multiOption applies several writer options as one.
+type multiOption []parquet.WriterOption
+
+func (m multiOption) ConfigureWriter(c *parquet.WriterConfig) {
+	for _, o := range m {
+		o.ConfigureWriter(c)
+	}
+}
+
 // write writes a compacted bucket's rows to a Parquet file, in batches.
 func (bk *bucketRows) write(path string) error {
 	f, finish, err := createSynced(path)
@@ -874,9 +893,11 @@ func (bk *bucketRows) write(path string) error {
 	}
 	pw := parquet.NewGenericWriter[Transaction](f, parquet.CreatedBy("churn", "", ""), parquet.MaxRowsPerRowGroup(1<<20),
 		parquet.Compression(newFileZstd(zstd.SpeedFastest)),
-		// Page bounds (min/max) only where a reader could skip pages by them.
-		parquet.SkipPageBounds(ColOrderID), parquet.SkipPageBounds(ColProductID), parquet.SkipPageBounds(ColCategory),
-		parquet.SkipPageBounds(ColChannel), parquet.SkipPageBounds(ColLineID), parquet.SkipPageBounds(ColLineKind))
+		// Page bounds (min/max) only where a reader could skip pages by them:
+		// neither in the column index nor in the page headers of the other
+		// columns (each costs parquet-go a pass over the page's values; a
+		// dictionary page's is a scan of its strings).
+		noPageBounds(ColOrderID, ColProductID, ColCategory, ColChannel, ColLineID, ColLineKind))
 	batch := make([]Transaction, 0, 4096)
 	for i := 0; i < len(bk.perm) && err == nil; i += cap(batch) {
 		batch = batch[:0]
