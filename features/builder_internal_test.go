@@ -158,3 +158,76 @@ func TestSmallSums(t *testing.T) {
 		}
 	}
 }
+
+// judgeTiersEveryPoint is judgeTiers without its stop at the first point
+// with no line or order before it: every point judged, as before that stop.
+func (b *Builder) judgeTiersEveryPoint(obs []order, lines []line) programme {
+	window := int64(b.cfg.TierWindow) * usPerDay
+	var p programme
+	prev := -1
+	for k, end := range b.tierPoints {
+		from := end - window
+		var spend, orders int64
+		for _, l := range lines {
+			if l.ts < b.cutoffEnd && l.void&voidAtCutoff == 0 && l.ts >= from && l.ts < end {
+				spend += l.amount
+			}
+		}
+		for _, o := range obs {
+			if o.ts >= from && o.ts < end {
+				orders++
+			}
+		}
+		r := tierRank(b.cfg.Tiers, spend, orders)
+		if k == 0 {
+			p.rank = r
+		}
+		if k > 0 && k <= 12 && r != prev {
+			p.changes++
+		}
+		if r == p.rank && p.monthsInTier == k {
+			p.monthsInTier++
+		}
+		prev = r
+	}
+	return p
+}
+
+// judgeTiers' shortcut past a customer's first purchase gives what judging
+// every point gives: random customers, new and old, quiet and busy, with
+// refunds and cancelled orders, under the default tiers and under tiers
+// that change often.
+func TestJudgeTiersMatchesEveryPoint(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, tiers := range [][]Tier{DefaultTiers, {{"member", 0, 1}, {"silver", 5000, 2}, {"gold", 9000, 3}}} {
+		b, err := NewBuilder(Config{Cutoff: time.Date(2025, 10, 2, 0, 0, 0, 0, time.UTC), Tiers: tiers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stopped := 0
+		for trial := range 5000 {
+			// First purchase up to 40 months before the cutoff, the last up to 2 weeks after.
+			first := b.cutoffEnd - int64(rng.IntN(40*31))*usPerDay
+			n := rng.IntN(12)
+			var obs []order
+			var lines []line
+			for range n {
+				ts := first + int64(rng.IntN(int((b.cutoffEnd+14*usPerDay-first)/usPerDay)+1))*usPerDay
+				obs = append(obs, order{ts: ts})
+				lines = append(lines, line{ts: ts, amount: int64(rng.IntN(60000)) - 5000, void: uint8(rng.IntN(8) / 7)})
+			}
+			slices.SortFunc(obs, func(a, c order) int { return int(a.ts - c.ts) })
+			slices.SortFunc(lines, func(a, c line) int { return int(a.ts - c.ts) })
+			got, want := b.judgeTiers(obs, lines), b.judgeTiersEveryPoint(obs, lines)
+			if got != want {
+				t.Fatalf("tiers %v, trial %d: judgeTiers %+v, every point %+v (orders %v)", tiers, trial, got, want, obs)
+			}
+			if len(obs) == 0 || obs[0].ts >= b.tierPoints[len(b.tierPoints)-1] {
+				stopped++
+			}
+		}
+		if stopped < 1000 {
+			t.Errorf("only %d of 5000 customers took the shortcut", stopped)
+		}
+	}
+}

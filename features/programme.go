@@ -167,6 +167,22 @@ func (b *Builder) judgeTiers(obs []order, lines []line) programme {
 		for oFrom > 0 && obs[oFrom-1].ts >= from {
 			oFrom--
 		}
+		if lEnd == 0 && oEnd == 0 {
+			// Nothing before this point, so nothing before any later one:
+			// every point from k on has the rank of no spend and no orders,
+			// and the loop's last steps are these.
+			r := tierRank(b.cfg.Tiers, 0, 0)
+			if k == 0 {
+				p.rank = r
+			}
+			if k > 0 && k <= 12 && r != prev {
+				p.changes++
+			}
+			if r == p.rank && p.monthsInTier == k {
+				p.monthsInTier = len(b.tierPoints)
+			}
+			break
+		}
 		r := tierRank(b.cfg.Tiers, sumBefore(lEnd)-sumBefore(lFrom), int64(oEnd-oFrom))
 		if k == 0 {
 			p.rank = r
