@@ -280,39 +280,55 @@ func snapshots(ctx context.Context, cfg Config, cutoffs []time.Time, knownUntil 
 		}
 		cfg.books.put(kpiKey(cfg, wv, c.Cutoff), book)
 	}
-	for k, pl := range todo {
-		sc := features.NewRFMScorer(pl.rfm)
-		err := forEachBucket(ctx, cfg, "rfm scores", info.Buckets, func(b int) error {
-			cols := sc.Columns(mem, pl.rfm[b])
+	// The RFM score columns end each file, a few snapshots at a time (as
+	// many as workers): a snapshot's quintiles sort its spend on one core,
+	// and one snapshot's parts leave the last worker alone at their end,
+	// while two share the cores. Each group's sorted values are let go
+	// before the next group's are made.
+	n := info.Buckets
+	for lo := 0; lo < len(todo); lo += cfg.Workers {
+		group := todo[lo:min(lo+cfg.Workers, len(todo))]
+		scorers := make([]*features.RFMScorer, len(group))
+		var wg sync.WaitGroup
+		for g, pl := range group {
+			wg.Go(func() { scorers[g] = features.NewRFMScorer(pl.rfm) })
+		}
+		wg.Wait()
+		err := forEachBucket(ctx, cfg, "rfm scores", len(group)*n, func(i int) error {
+			g, b := i/n, i%n
+			cols := scorers[g].Columns(mem, group[g].rfm[b])
 			defer func() {
 				for _, c := range cols {
 					c.Release()
 				}
 			}()
-			return writers[k].Finish(b, cols)
+			return writers[lo+g].Finish(b, cols)
 		})
 		if err != nil {
 			return nil, err
 		}
-		for _, v := range pl.rfm {
-			pl.res.Customers += int64(len(v.Rec))
-		}
-		pl.rfm = nil
-		if err := writers[k].Commit(pl.meta); err != nil {
-			return nil, err
-		}
-		if shardParts[k] != nil { // the snapshot holds the shards' work now
-			if err := os.RemoveAll(datasets.ShardsRoot(cfg.Workdir, featuresStage, "cutoff="+pl.res.Cutoff)); err != nil {
-				cfg.Log.Warn("could not remove the feature shards", "stage", "features", "run_id", cfg.RunID, "err", err)
+		for g, pl := range group {
+			k := lo + g
+			for _, v := range pl.rfm {
+				pl.res.Customers += int64(len(v.Rec))
 			}
+			pl.rfm = nil
+			if err := writers[k].Commit(pl.meta); err != nil {
+				return nil, err
+			}
+			if shardParts[k] != nil { // the snapshot holds the shards' work now
+				if err := os.RemoveAll(datasets.ShardsRoot(cfg.Workdir, featuresStage, "cutoff="+pl.res.Cutoff)); err != nil {
+					cfg.Log.Warn("could not remove the feature shards", "stage", "features", "run_id", cfg.RunID, "err", err)
+				}
+			}
+			out[todoIdx[k]] = pl.res
+			cfg.built.add(pl.res.Dir)
+			attrs := []any{"cutoff", pl.res.Cutoff, "labelled", pl.res.Labelled}
+			if shardParts[k] != nil {
+				attrs = append(attrs, "from_shards", true)
+			}
+			cfg.logStage("features", pl.res.Customers, start, attrs...)
 		}
-		out[todoIdx[k]] = pl.res
-		cfg.built.add(pl.res.Dir)
-		attrs := []any{"cutoff", pl.res.Cutoff, "labelled", pl.res.Labelled}
-		if shardParts[k] != nil {
-			attrs = append(attrs, "from_shards", true)
-		}
-		cfg.logStage("features", pl.res.Customers, start, attrs...)
 	}
 	return out, nil
 }
