@@ -54,17 +54,24 @@ func RFMInputs(p arrow.RecordBatch) (RFMValues, error) {
 // RFMScorer scores rows against the quintiles of every part's values.
 type RFMScorer struct{ sr, sf, sm quintiles }
 
-// quintiles holds sorted values and, for each distinct one that is not NaN,
-// its QuintileScore: a lookup is one search among the distinct values (a
-// few hundred recency days or order counts) instead of two among them all.
+// quintiles holds what QuintileScore gives the values a scorer was made
+// from. Scores grow with the value (a larger value's run of ties starts
+// where a smaller one's ends), so each score from 2 on starts at a bound:
+// the smallest value that reaches it. A lookup is then four comparisons
+// instead of two binary searches among a million spends.
 type quintiles struct {
-	sorted, uniq []float64
-	score        []int8
+	bounds   [4]float64 // bounds[s-2]: the smallest value of score s or more
+	nb       int        // the scores above 1 some value reaches
+	low      int8       // the lowest score: 1 (3 when there are no values)
+	nanScore int8       // QuintileScore of a NaN
 }
 
 func newQuintiles(sorted []float64) quintiles {
-	q := quintiles{sorted: sorted}
+	q := quintiles{low: 1, nanScore: QuintileScore(sorted, math.NaN())}
 	n := len(sorted)
+	if n == 0 {
+		q.low = QuintileScore(nil, 0)
+	}
 	for lo := 0; lo < n; {
 		v, hi := sorted[lo], lo+1
 		for hi < n && sorted[hi] == v {
@@ -73,19 +80,29 @@ func newQuintiles(sorted []float64) quintiles {
 		if !math.IsNaN(v) {
 			// The run [lo, hi) is what QuintileScore's two searches find for v.
 			mid := (float64(lo) + float64(hi)) / 2 / float64(n)
-			q.uniq, q.score = append(q.uniq, v), append(q.score, min(max(1+int8(math.Floor(5*mid)), 1), 5))
+			for s := min(max(1+int(math.Floor(5*mid)), 1), 5); q.nb+1 < s; q.nb++ {
+				q.bounds[q.nb] = v
+			}
 		}
 		lo = hi
 	}
 	return q
 }
 
-// of returns QuintileScore(q.sorted, v).
+// of returns QuintileScore(sorted, v) for v one of the sorted values the
+// quintiles were made from, or a NaN. (Another value gets the score of the
+// largest of them below it.)
 func (q *quintiles) of(v float64) int8 {
-	if i := sort.SearchFloat64s(q.uniq, v); i < len(q.uniq) && q.uniq[i] == v {
-		return q.score[i]
+	if v != v {
+		return q.nanScore
 	}
-	return QuintileScore(q.sorted, v)
+	s := q.low
+	for _, b := range q.bounds[:q.nb] {
+		if v >= b {
+			s++
+		}
+	}
+	return s
 }
 
 // NewRFMScorer sorts the values of every part (in part order; the parts
@@ -102,7 +119,7 @@ func NewRFMScorer(parts []RFMValues) *RFMScorer {
 		v []float64
 	}{{&sc.sr, sr}, {&sc.sf, sf}, {&sc.sm, sm}} {
 		wg.Go(func() {
-			slices.Sort(d.v)
+			sortFloats(d.v)
 			*d.q = newQuintiles(d.v)
 		})
 	}
@@ -115,7 +132,8 @@ func NewRFMScorer(parts []RFMValues) *RFMScorer {
 func RFMFields() []arrow.Field { return slices.Clone(rfmFields) }
 
 // Columns returns the r_score, f_score, m_score and rfm_cell columns of the
-// rows v. The caller releases them.
+// rows v, a part of those the scorer was made from. The caller releases
+// them.
 func (sc *RFMScorer) Columns(mem memory.Allocator, v RFMValues) []arrow.Array {
 	n := len(v.Rec)
 	rb := array.NewInt8Builder(mem)
