@@ -7,13 +7,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Manifest describes a committed folder. It is written last; a folder without
@@ -231,12 +234,16 @@ func writeSynced(path string, data []byte) error {
 	return nil
 }
 
-// createSynced opens path for a writer; finish syncs and closes it, keeping the first error.
-func createSynced(path string) (*os.File, func(error) error, error) {
+// createSynced opens path for a writer; finish syncs and closes it, keeping
+// the first error. What goes through the writer is hashed on the way: a
+// file written whole by it needs no reading back when its folder commits
+// (writtenSums).
+func createSynced(path string) (*syncedFile, func(error) error, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, FileMode)
 	if err != nil {
 		return nil, nil, fmt.Errorf("datasets: %w", err)
 	}
+	sf := &syncedFile{f: f, h: sha256.New()}
 	finish := func(err error) error {
 		if err == nil {
 			err = f.Sync()
@@ -247,9 +254,68 @@ func createSynced(path string) (*os.File, func(error) error, error) {
 		if err != nil {
 			return fmt.Errorf("datasets: write %s: %w", path, err)
 		}
+		rememberSum(path, sf.n, sf.h)
 		return nil
 	}
-	return f, finish, nil
+	return sf, finish, nil
+}
+
+// syncedFile is a file being written by createSynced's caller: its writes
+// are counted and hashed.
+type syncedFile struct {
+	f *os.File
+	h hash.Hash
+	n int64
+}
+
+func (s *syncedFile) Write(p []byte) (int, error) {
+	n, err := s.f.Write(p)
+	s.h.Write(p[:n])
+	s.n += int64(n)
+	return n, err
+}
+
+// writtenSums holds the SHA-256 of files this process has just written
+// whole through a hashing writer (createSynced, a snapshot part's sink),
+// by path, with the size and modification time they had when closed. A
+// folder's commit takes a file's sum from here instead of reading the file
+// back when both still match (a snapshot pass at 1M customers writes 0.7
+// GB), and drops the entry; a file written again another way gets another
+// time or size and is read.
+var writtenSums sync.Map // string → writtenSum
+
+type writtenSum struct {
+	size int64
+	mod  time.Time
+	sum  string
+}
+
+// rememberSum records the sum h of the n bytes just written to the closed
+// file at path; nothing when the file is not what was written (another
+// writer appended, or wrote past the hashing writer).
+func rememberSum(path string, n int64, h hash.Hash) {
+	fi, err := os.Stat(path)
+	if err != nil || fi.Size() != n {
+		writtenSums.Delete(filepath.Clean(path))
+		return
+	}
+	writtenSums.Store(filepath.Clean(path), writtenSum{size: n, mod: fi.ModTime(), sum: hex.EncodeToString(h.Sum(nil))})
+}
+
+// knownSum returns the size and sum rememberSum recorded for the file at
+// path if the file still has that size and modification time, and forgets
+// them either way.
+func knownSum(path string) (int64, string, bool) {
+	v, ok := writtenSums.LoadAndDelete(filepath.Clean(path))
+	if !ok {
+		return 0, "", false
+	}
+	w := v.(writtenSum)
+	fi, err := os.Stat(path)
+	if err != nil || fi.Size() != w.size || !fi.ModTime().Equal(w.mod) {
+		return 0, "", false
+	}
+	return w.size, w.sum, true
 }
 
 func syncDir(dir string) error {
@@ -284,6 +350,10 @@ func hashFiles(root string) ([]ManifestFile, error) {
 		rel, err := filepath.Rel(root, paths[i])
 		if err != nil {
 			return err
+		}
+		if n, sum, ok := knownSum(paths[i]); ok {
+			out[i] = ManifestFile{Path: filepath.ToSlash(rel), Bytes: n, SHA256: sum}
+			return nil
 		}
 		n, sum, err := hashFile(paths[i])
 		out[i] = ManifestFile{Path: filepath.ToSlash(rel), Bytes: n, SHA256: sum}

@@ -1,8 +1,10 @@
 package datasets
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -60,7 +62,7 @@ func (w *SnapshotWriter) Begin(i int, rec arrow.RecordBatch) (err error) {
 	if err != nil {
 		return fmt.Errorf("datasets: %w", err)
 	}
-	sink := &parkedFile{path: path, f: f}
+	sink := &parkedFile{path: path, f: f, h: sha256.New()}
 	defer func() {
 		if err != nil {
 			sink.park()
@@ -101,6 +103,9 @@ func (w *SnapshotWriter) Finish(i int, cols []arrow.Array) (err error) {
 		pw.fw = nil
 		if cerr := pw.sink.park(); err == nil {
 			err = cerr
+		}
+		if err == nil {
+			rememberSum(path, pw.sink.n, pw.sink.h)
 		}
 	}()
 	if pw.lead+len(cols) != w.schema.NumFields() {
@@ -158,6 +163,8 @@ func (w *SnapshotWriter) Abort() {
 type parkedFile struct {
 	path string
 	f    *os.File
+	h    hash.Hash // of every byte written, for the commit (rememberSum)
+	n    int64
 }
 
 func (p *parkedFile) Write(b []byte) (int, error) {
@@ -168,7 +175,10 @@ func (p *parkedFile) Write(b []byte) (int, error) {
 		}
 		p.f = f
 	}
-	return p.f.Write(b)
+	n, err := p.f.Write(b)
+	p.h.Write(b[:n])
+	p.n += int64(n)
+	return n, err
 }
 
 func (p *parkedFile) park() error {

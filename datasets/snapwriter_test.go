@@ -118,6 +118,8 @@ func TestSnapshotWriterMatchesWriteSnapshot(t *testing.T) {
 			t.Errorf("%s differs from WriteSnapshot's (%v)", filepath.Base(f), err)
 		}
 	}
+	checkManifestSums(t, gotDir)
+	checkManifestSums(t, wantDir)
 	w.Abort() // after Commit: nothing happens
 	if _, err := os.Stat(filepath.Join(gotDir, ManifestName)); err != nil {
 		t.Errorf("Abort after Commit removed the snapshot: %v", err)

@@ -3,6 +3,8 @@ package datasets
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -186,6 +188,82 @@ func checkDictionaryPages(t *testing.T, path string, dict map[string]bool) {
 			}
 		}
 	}
+}
+
+// checkManifestSums checks that the manifest of the folder dir lists every
+// other file in it with its size and the SHA-256 of its bytes, read back.
+func checkManifestSums(t *testing.T, dir string) {
+	t.Helper()
+	m, err := ReadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	if len(m.Files) != len(files)-1 {
+		t.Errorf("%s: the manifest lists %d files, the folder has %d beside it", dir, len(m.Files), len(files)-1)
+	}
+	for _, f := range m.Files {
+		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Path)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum := sha256.Sum256(b); f.SHA256 != hex.EncodeToString(sum[:]) || f.Bytes != int64(len(b)) {
+			t.Errorf("%s: manifest %s %d bytes, the file %x %d bytes", f.Path, f.SHA256, f.Bytes, sum, len(b))
+		}
+	}
+}
+
+// A commit takes the sums of the files its writers hashed on the way, and
+// reads back those written otherwise or changed after: a file written by
+// WriteFileWith, one by WriteFileWith then appended to, one by
+// os.WriteFile. Either way the manifest holds the bytes' sums, and no
+// remembered sum outlives the commit.
+func TestCommitFolderSumsWrittenFiles(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	var hashed string
+	err := CommitFolder(dir, func(tmp string) (Manifest, error) {
+		hashed = filepath.Join(tmp, "hashed.csv")
+		if err := WriteFileWith(hashed, func(w io.Writer) error {
+			_, err := io.WriteString(w, strings.Repeat("a,b\n", 5000))
+			return err
+		}); err != nil {
+			return Manifest{}, err
+		}
+		if _, _, ok := peekSum(hashed); !ok {
+			t.Error("WriteFileWith's file has no remembered sum")
+		}
+		appended := filepath.Join(tmp, "appended.csv")
+		if err := WriteFileWith(appended, func(w io.Writer) error {
+			_, err := io.WriteString(w, "x\n")
+			return err
+		}); err != nil {
+			return Manifest{}, err
+		}
+		f, err := os.OpenFile(appended, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			return Manifest{}, err
+		}
+		f.WriteString("more\n")
+		f.Close()
+		return Manifest{Kind: "test"}, os.WriteFile(filepath.Join(tmp, "plain.txt"), []byte("plain"), 0o600)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkManifestSums(t, dir)
+	if _, _, ok := peekSum(hashed); ok {
+		t.Error("a remembered sum outlived its commit")
+	}
+}
+
+// peekSum is knownSum without forgetting.
+func peekSum(path string) (int64, string, bool) {
+	v, ok := writtenSums.Load(filepath.Clean(path))
+	if !ok {
+		return 0, "", false
+	}
+	w := v.(writtenSum)
+	return w.size, w.sum, true
 }
 
 func TestCommitFolderFailureKeepsOld(t *testing.T) {

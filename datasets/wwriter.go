@@ -843,7 +843,7 @@ func copyFile(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	_, err = io.Copy(f, in)
+	_, err = io.Copy(f.f, in) // the file's own ReadFrom (copy_file_range): not hashed, so read at commit
 	return finish(err)
 }
 
