@@ -15,7 +15,7 @@ func TestSortFloatsMatchesSlicesSort(t *testing.T) {
 	special := []float64{math.NaN(), math.Copysign(math.NaN(), -1), math.Inf(1), math.Inf(-1), 0, math.Copysign(0, -1),
 		math.SmallestNonzeroFloat64, -math.SmallestNonzeroFloat64, math.MaxFloat64, -math.MaxFloat64}
 	gens := map[string]func() float64{
-		"spend":   func() float64 { return math.Round(math.Exp(rng.NormFloat64()*1.5+9)) },
+		"spend":   func() float64 { return math.Round(math.Exp(rng.NormFloat64()*1.5 + 9)) },
 		"days":    func() float64 { return -float64(rng.IntN(1100)) },
 		"orders":  func() float64 { return float64(1 + rng.IntN(12)) },
 		"mixed":   func() float64 { return rng.NormFloat64() * math.Pow(10, float64(rng.IntN(40)-20)) },
