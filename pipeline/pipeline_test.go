@@ -766,17 +766,19 @@ func TestTrainRowCap(t *testing.T) {
 	}
 	ctx, mem := context.Background(), memory.NewCheckedAllocator(memory.DefaultAllocator)
 	defer mem.AssertSize(t, 0)
-	Xall, yall, idsAll, err := stackDesign(ctx, dirs, ChurnOrders, -1, mem, 0)
+	Xall, yall, idsAll, freeAll, err := stackDesign(ctx, dirs, ChurnOrders, -1, mem, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer freeAll()
 	if len(yall) < 2*limit {
 		t.Fatalf("only %d training rows: the cap does not bite", len(yall))
 	}
-	X, y, ids, err := stackDesign(ctx, dirs, ChurnOrders, limit, mem, 0)
+	X, y, ids, free, err := stackDesign(ctx, dirs, ChurnOrders, limit, mem, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer free()
 	if n := len(y); n < limit*8/10 || n > limit*12/10 {
 		t.Fatalf("%d rows kept of %d for a cap of %d", n, len(yall), limit)
 	}
@@ -786,13 +788,15 @@ func TestTrainRowCap(t *testing.T) {
 	same := func(a, b []float64) bool { // missing features are NaN
 		return slices.EqualFunc(a, b, func(x, y float64) bool { return x == y || math.IsNaN(x) && math.IsNaN(y) })
 	}
-	X2, y2, ids2, _ := stackDesign(ctx, dirs, ChurnOrders, limit, mem, 0)
+	X2, y2, ids2, free2, _ := stackDesign(ctx, dirs, ChurnOrders, limit, mem, 0)
+	defer free2()
 	if !same(X, X2) || !slices.Equal(y, y2) || !slices.Equal(ids, ids2) {
 		t.Fatal("two samples differ")
 	}
 	// Lead rows come first, zero, then the same design.
 	const lead = 3
-	X3, y3, _, _ := stackDesign(ctx, dirs, ChurnOrders, limit, mem, lead)
+	X3, y3, _, free3, _ := stackDesign(ctx, dirs, ChurnOrders, limit, mem, lead)
+	defer free3()
 	p0 := len(features.ModelColumns)
 	if len(X3) != len(X)+lead*p0 || !same(X3[lead*p0:], X) || slices.ContainsFunc(X3[:lead*p0], func(v float64) bool { return v != 0 }) || !slices.Equal(y3, y) {
 		t.Fatal("lead rows are not zero rows before the same design")

@@ -24,6 +24,7 @@ import (
 
 	"github.com/churn-dev/churn/datasets"
 	"github.com/churn-dev/churn/features"
+	"github.com/churn-dev/churn/internal/offheap"
 	"github.com/churn-dev/churn/models"
 )
 
@@ -460,10 +461,11 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 		vrows, yva, sampledFrom = vrows[:kept], yva[:kept], atRiskRows
 	}
 	p := len(features.ModelColumns)
-	Xall, ytr, ids, err := stackDesign(ctx, trainDirs, def, cfg.MaxTrainRows, mem, len(vrows))
+	Xall, ytr, ids, freeX, err := stackDesign(ctx, trainDirs, def, cfg.MaxTrainRows, mem, len(vrows))
 	if err != nil {
 		return TrainResult{}, err
 	}
+	defer freeX() // every fit, judgement and summary below is done with it by the return
 	nva := len(vrows) * p
 	Xva, Xtr := Xall[:nva:nva], Xall[nva:]
 	if err := readInto(ctx, validDir, Xva, vrows); err != nil {
@@ -710,20 +712,21 @@ var btydColumns = []string{features.BTYDX, features.BTYDTx, features.BTYDT, feat
 // columns at a time: its ids and labels (to choose the rows), then its
 // model columns (copied into the matrix, which is allocated once at its
 // final size, and released), so memory holds one snapshot's columns. X
-// starts with lead rows left zero for the caller (y and ids do not).
-func stackDesign(ctx context.Context, dirs []string, def string, maxRows int, mem memory.Allocator, lead int) (X, y []float64, ids []string, err error) {
+// starts with lead rows left zero for the caller (y and ids do not); free
+// releases it (it may be off the Go heap: no slice of it may be used after).
+func stackDesign(ctx context.Context, dirs []string, def string, maxRows int, mem memory.Allocator, lead int) (X, y []float64, ids []string, free func(), err error) {
 	rows := make([][]int, len(dirs))
 	ys, idss := make([][]float64, len(dirs)), make([][]string, len(dirs))
 	total := 0
 	for k, dir := range dirs {
 		rec, err := readSnapshot(ctx, dir, mem, designKeyColumns...)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 		rows[k], ys[k], idss[k], err = designRows(rec, def)
 		rec.Release()
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 		total += len(rows[k])
 	}
@@ -748,15 +751,20 @@ func stackDesign(ctx context.Context, dirs []string, def string, maxRows int, me
 		y, ids, n = append(y, ys[k]...), append(ids, idss[k]...), n+len(rows[k])
 	}
 	p := len(features.ModelColumns)
-	X = make([]float64, (lead+n)*p)
+	// Off the heap: make would clear the matrix on one core first, and in
+	// churn run, after the feature stage's buffers, that meant faulting in
+	// every page on that core; mapped fresh, the readers fault them in on
+	// every core as they fill them.
+	X, free = offheap.Floats((lead + n) * p)
 	off := lead
 	for k, dir := range dirs {
 		if err := readInto(ctx, dir, X[off*p:(off+len(rows[k]))*p], rows[k]); err != nil {
-			return nil, nil, nil, err
+			free()
+			return nil, nil, nil, nil, err
 		}
 		off += len(rows[k])
 	}
-	return X, y, ids, nil
+	return X, y, ids, free, nil
 }
 
 // readInto writes the model columns of the given rows (ascending) of the

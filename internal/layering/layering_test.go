@@ -14,11 +14,12 @@ const module = "github.com/churn-dev/churn"
 // allowed lists, per package, the project packages it may import.
 var allowed = map[string][]string{
 	"cmd/churn":           {"pipeline", "datasets"},
-	"pipeline":            {"features", "models", "datasets"},
+	"pipeline":            {"features", "models", "datasets", "internal/offheap"},
 	"features":            {"datasets"},
 	"models":              {},
 	"datasets":            {},
 	"internal/testutil":   {},
+	"internal/offheap":    {},
 	"internal/layering":   {},
 	"internal/benchtable": {},
 	"internal/e2ebench":   {},                       // runs the churn binary, imports none of ours
