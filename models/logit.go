@@ -7,6 +7,8 @@ import (
 	"slices"
 
 	"gonum.org/v1/gonum/optimize"
+
+	"github.com/churn-dev/churn/internal/offheap"
 )
 
 // Logit is an L2-regularised logistic regression on standardised features:
@@ -48,7 +50,8 @@ func FitLogit(names []string, X []float64, y []float64, cfg LogitConfig) (*Logit
 	}
 	m := &Logit{Features: append([]string(nil), names...), Lambda: cfg.Lambda}
 	m.Mean, m.SD = standardiser(X, n, p)
-	Z := m.standardisedChunks(X, n)
+	Z, freeZ := m.standardisedChunks(X, n)
+	defer freeZ()
 	// The loss and its gradient in one pass over the rows, by chunk,
 	// summed in order (reproducible whatever the cores); L-BFGS asks for
 	// both at each point, so the gradient of the last point is kept.
@@ -90,21 +93,24 @@ func FitLogit(names []string, X []float64, y []float64, cfg LogitConfig) (*Logit
 const logitChunk = 8192
 
 // standardisedChunks returns the n rows of X standardised, logitChunk rows
-// a slice, each allocated by the worker that fills it: zeroing one fresh
-// matrix (half a gigabyte at a million rows, most of it the kernel
-// clearing new pages) took one core 1.6 s before the fill could start.
-func (m *Logit) standardisedChunks(X []float64, n int) [][]float64 {
+// a slice, and the function that frees them. The chunks are views of one
+// buffer off the Go heap (internal/offheap), filled by the workers: make
+// would clear the whole copy on one core first (half a gigabyte at a
+// million rows, most of it the kernel faulting in pages: 1.6 s), and the
+// collector's heap goal would count it.
+func (m *Logit) standardisedChunks(X []float64, n int) ([][]float64, func()) {
 	p := len(m.Mean)
+	buf, free := offheap.Floats(n * p)
 	Z := make([][]float64, (n+logitChunk-1)/logitChunk)
 	parallelEach(len(Z), false, func(c int) {
 		lo, hi := c*logitChunk, min((c+1)*logitChunk, n)
-		z := make([]float64, (hi-lo)*p)
+		z := buf[lo*p : hi*p : hi*p]
 		for i := lo; i < hi; i++ {
 			m.standardise(z[(i-lo)*p:(i-lo+1)*p], X[i*p:(i+1)*p])
 		}
 		Z[c] = z
 	})
-	return Z
+	return Z, free
 }
 
 // chunkLossGrad returns the log-loss of the rows of Z (standardisedChunks)

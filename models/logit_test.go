@@ -332,7 +332,8 @@ func TestLogitChunksMatchOneMatrix(t *testing.T) {
 		}
 		m := &Logit{}
 		m.Mean, m.SD = standardiser(X, n, p)
-		Z := m.standardisedChunks(X, n)
+		Z, free := m.standardisedChunks(X, n)
+		defer free()
 		if len(Z) != (n+logitChunk-1)/logitChunk {
 			t.Fatalf("n=%d: %d chunks", n, len(Z))
 		}

@@ -16,7 +16,7 @@ var allowed = map[string][]string{
 	"cmd/churn":           {"pipeline", "datasets"},
 	"pipeline":            {"features", "models", "datasets", "internal/offheap"},
 	"features":            {"datasets"},
-	"models":              {},
+	"models":              {"internal/offheap"},
 	"datasets":            {},
 	"internal/testutil":   {},
 	"internal/offheap":    {},
