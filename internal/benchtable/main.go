@@ -582,6 +582,44 @@ customer's month without an order or a line skips the six sums it would add zero
 its cells (addKPIs 0.59 → 0.54 s of CPU a KPIs1M op, the same KPI files at 1M and on a 20k shop;
 TestKPIReturnInAMonthWithoutOrder covers a month with only a return).
 
+Session 36, idle cores and page faults in the whole run (churn run at 1M with its user and
+system time and minor faults sampled every 0.25 s). Train's design matrix is mapped off the Go
+heap (internal/offheap: a fresh anonymous mapping, unmapped when train returns; the runtime's
+memory limit lowered by its size meanwhile): in churn run, make cleared the 0.93 GB matrix on one
+core before the readers could start, 3.2 s of one core in the kernel faulting in the pages the
+runtime had given back after the feature stage (a fresh process's heap needs no clearing, which
+is why churn train alone never showed it). Mapped fresh, the readers fault the pages in on both
+cores, and the collector's heap goal no longer counts the matrix: churn run at 1M, three pairs,
+peak RSS 2.04–2.07 → 1.66–1.70 GB at the same time (54.6 and 54.5 s on average), the same models
+and list. The logit's standardised copy went off the heap too, its chunks views of one mapping
+the workers fill (churn train, four pairs: 27.0 → 26.3 s on average). The end of a snapshot pass
+(RFM quintiles, score columns, commits; about 2.0 s of train's six-snapshot pass at 1M, much of it
+on one core) now takes about 0.96 s: snapshots are finished as many at a time as there are
+workers, their parts in one pool; the quintiles sort by a radix sort of the values' order keys
+(features.sortFloats, slices.Sort's order: a million spends 74 → 12 ms) and score a row by four
+bounds instead of two binary searches; and a commit takes the SHA-256 of the files hashed while
+written (createSynced's writer, a snapshot part's sink) instead of reading them back, when the
+file still has the size and time it was closed with. Ingest: an export that cannot have been
+ingested before (no logged file and no other input has its size) is hashed by its read instead of
+a pass of its own first, so both cores parse from the start (churn ingest at 1M, five pairs:
+7.35 → 6.93 s); the warehouse's order, product, category, channel, line id and line kind pages
+carry no bounds in their headers either, as already in the column index (parquet-go computed each
+page's bounds twice; three pairs 6.36 → 6.16 s, 11.76 → 11.32 s of CPU). The tier loop stops at
+the first month-end with nothing bought before it. make bench after these, on a slow day
+(generate, unchanged, 3.1 → 6.0 s): the run at 1M 52.7 s (session 35: 57.3 s), features 11.4 s
+(13.1 s), ingest 7.7 s (8.3 s), train with the CLV fits 26.2 s (27.5 s), peak RSS 1.55 GiB (1.97
+GiB); Ingest1M 8.47 → 7.38 s. Every change keeps the snapshots, models and lists the same bytes
+(only the warehouse's page headers and, through its version, the manifests' inputs keys
+differ). Measured and not taken: transparent huge pages for the large buffers (MADV_HUGEPAGE on
+the design matrix, the logit's chunks and the GBDT's bins: train's minor faults 575k → 340k, but
+its system time 2.1–3.1 → 5.4–6.3 s and 1.5 s slower in four pairs: on this virtual machine a
+huge page costs more than its 512 small ones); MADV_FREE instead of MADV_DONTNEED for what the
+runtime gives back (GODEBUG=madvdontneed=0: a run's faults 1.03M → 0.52M, system time 4.5 → 5.7
+s, no faster); byte-stream-split pages for the snapshots' doubles (with Snappy 24% larger, no
+faster); LZ4 instead of Snappy (12% larger, written no faster, read 30% faster). Left: the drift
+guard takes 1.3 s of both cores after score (deciles of 63 columns of two snapshots by
+selection); score's ranking sorts 104-byte rows on one core (0.31 s).
+
 Where the feature stage's time goes at 1M customers (churn features --force --cpuprofile, 2
 cores, 11.6M order lines with 2.9M feedback rows; profile in docs/profiles/features-1m.txt,
 session 34): 4.5 s and 0.36 GB peak RSS on a slow day of the AMD EPYC (session 30: 3.8 s and 0.38
