@@ -121,22 +121,37 @@ func checkWarehouseEncodings(t *testing.T, dir string, buckets int) {
 	}
 }
 
-// checkPageBounds checks that every data page of each named column of the
-// Parquet file at path has a minimum and maximum in its header, or none
-// does.
-func checkPageBounds(t *testing.T, path string, bounds map[string]bool) {
+// openColumns opens the Parquet file at path and finds the index of each
+// column named in want, failing the test when one is missing; the caller
+// closes the file.
+func openColumns(t *testing.T, path string, want map[string]bool) (*file.Reader, map[string]int) {
 	t.Helper()
 	pf, err := openParquetFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	cols := map[string]int{}
+	for name := range want {
+		i := pf.MetaData().Schema.ColumnIndexByName(name)
+		if i < 0 {
+			pf.Close()
+			t.Fatalf("%s has no column %s", path, name)
+		}
+		cols[name] = i
+	}
+	return pf, cols
+}
+
+// checkPageBounds checks that every data page of each named column of the
+// Parquet file at path has a minimum and maximum in its header, or none
+// does.
+func checkPageBounds(t *testing.T, path string, bounds map[string]bool) {
+	t.Helper()
+	pf, cols := openColumns(t, path, bounds)
 	defer pf.Close()
 	md := pf.MetaData()
 	for name, want := range bounds {
-		i := md.Schema.ColumnIndexByName(name)
-		if i < 0 {
-			t.Fatalf("%s has no column %s", path, name)
-		}
+		i := cols[name]
 		pages := 0
 		for g := range md.NumRowGroups() {
 			pr, err := pf.RowGroup(g).GetColumnPageReader(i)
@@ -167,17 +182,11 @@ func checkPageBounds(t *testing.T, path string, bounds map[string]bool) {
 // path has a dictionary page in every row group, or in none.
 func checkDictionaryPages(t *testing.T, path string, dict map[string]bool) {
 	t.Helper()
-	pf, err := openParquetFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pf, cols := openColumns(t, path, dict)
 	defer pf.Close()
 	md := pf.MetaData()
 	for name, want := range dict {
-		i := md.Schema.ColumnIndexByName(name)
-		if i < 0 {
-			t.Fatalf("%s has no column %s", path, name)
-		}
+		i := cols[name]
 		for g := range md.NumRowGroups() {
 			cc, err := md.RowGroup(g).ColumnChunk(i)
 			if err != nil {

@@ -185,15 +185,7 @@ func (b *Builder) judgeTiersEveryPoint(obs []order, lines []line) programme {
 			}
 		}
 		r := tierRank(b.cfg.Tiers, spend, orders)
-		if k == 0 {
-			p.rank = r
-		}
-		if k > 0 && k <= 12 && r != prev {
-			p.changes++
-		}
-		if r == p.rank && p.monthsInTier == k {
-			p.monthsInTier++
-		}
+		p.judge(k, r, prev)
 		prev = r
 	}
 	return p

@@ -125,6 +125,21 @@ type programme struct {
 	rank, monthsInTier, changes int
 }
 
+// judge takes the rank r at tier point k (prev: the rank at point k−1)
+// into the state: the rank at the cutoff, the changes over the 12
+// month-ends before it, and the run of points in the cutoff's tier.
+func (p *programme) judge(k, r, prev int) {
+	if k == 0 {
+		p.rank = r
+	}
+	if k > 0 && k <= 12 && r != prev {
+		p.changes++
+	}
+	if r == p.rank && p.monthsInTier == k {
+		p.monthsInTier++
+	}
+}
+
 // judgeTiers computes the customer's tier at every tier point from orders
 // (sorted by time) and its purchase lines known at the cutoff: net spend
 // (refunds included) and orders in the tier window before each point.
@@ -171,28 +186,14 @@ func (b *Builder) judgeTiers(obs []order, lines []line) programme {
 			// Nothing before this point, so nothing before any later one:
 			// every point from k on has the rank of no spend and no orders,
 			// and the loop's last steps are these.
-			r := tierRank(b.cfg.Tiers, 0, 0)
-			if k == 0 {
-				p.rank = r
-			}
-			if k > 0 && k <= 12 && r != prev {
-				p.changes++
-			}
-			if r == p.rank && p.monthsInTier == k {
+			p.judge(k, tierRank(b.cfg.Tiers, 0, 0), prev)
+			if p.monthsInTier == k+1 { // in the tier at k, so at every later point
 				p.monthsInTier = len(b.tierPoints)
 			}
 			break
 		}
 		r := tierRank(b.cfg.Tiers, sumBefore(lEnd)-sumBefore(lFrom), int64(oEnd-oFrom))
-		if k == 0 {
-			p.rank = r
-		}
-		if k > 0 && k <= 12 && r != prev {
-			p.changes++
-		}
-		if r == p.rank && p.monthsInTier == k {
-			p.monthsInTier++
-		}
+		p.judge(k, r, prev)
 		if k > 12 && p.monthsInTier < k {
 			break // nothing more to learn
 		}
