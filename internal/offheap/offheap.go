@@ -14,10 +14,21 @@ import (
 	"math"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 )
 
 // minBytes is the smallest buffer mapped: below it make's zeroing is short.
-const minBytes = 64 << 20
+var minBytes atomic.Int64
+
+func init() { minBytes.Store(64 << 20) }
+
+// SetMinBytes maps every buffer of at least n bytes from now on, and
+// returns what restores the threshold: tests set it low to take small
+// data through the mapped path.
+func SetMinBytes(n int64) (restore func()) {
+	prev := minBytes.Swap(n)
+	return func() { minBytes.Store(prev) }
+}
 
 // limitMu serialises the memory limit's adjustments.
 var limitMu sync.Mutex
@@ -29,7 +40,7 @@ var limitMu sync.Mutex
 // its size, since the runtime does not count it.
 func Floats(n int) ([]float64, func()) {
 	size := n * 8
-	if size < minBytes {
+	if size == 0 || int64(size) < minBytes.Load() {
 		return make([]float64, n), func() {}
 	}
 	buf, unmap, ok := mapZeroed(size)

@@ -18,7 +18,7 @@ func TestFloats(t *testing.T) {
 
 	prev := debug.SetMemoryLimit(8 << 30)
 	defer debug.SetMemoryLimit(prev)
-	n := minBytes/8 + 12345
+	n := int(minBytes.Load())/8 + 12345
 	big, free := Floats(n)
 	if len(big) != n {
 		t.Fatalf("len %d, want %d", len(big), n)
