@@ -243,7 +243,7 @@ func createSynced(path string) (*syncedFile, func(error) error, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("datasets: %w", err)
 	}
-	sf := &syncedFile{f: f, h: sha256.New()}
+	sf := &syncedFile{f: f, sum: newFileSum()}
 	finish := func(err error) error {
 		if err == nil {
 			err = f.Sync()
@@ -254,26 +254,42 @@ func createSynced(path string) (*syncedFile, func(error) error, error) {
 		if err != nil {
 			return fmt.Errorf("datasets: write %s: %w", path, err)
 		}
-		rememberSum(path, sf.n, sf.h)
+		sf.sum.remember(path)
 		return nil
 	}
 	return sf, finish, nil
 }
 
 // syncedFile is a file being written by createSynced's caller: its writes
-// are counted and hashed.
+// are summed.
 type syncedFile struct {
-	f *os.File
-	h hash.Hash
-	n int64
+	f   *os.File
+	sum *fileSum
 }
 
 func (s *syncedFile) Write(p []byte) (int, error) {
 	n, err := s.f.Write(p)
-	s.h.Write(p[:n])
-	s.n += int64(n)
+	s.sum.Write(p[:n])
 	return n, err
 }
+
+// fileSum is the size and SHA-256 of the bytes written to it: the bytes of
+// a file, teed into it as they are read or written.
+type fileSum struct {
+	h hash.Hash
+	n int64
+}
+
+func newFileSum() *fileSum { return &fileSum{h: sha256.New()} }
+
+func (s *fileSum) Write(p []byte) (int, error) {
+	s.h.Write(p)
+	s.n += int64(len(p))
+	return len(p), nil
+}
+
+// hex is the SHA-256 so far, in hex.
+func (s *fileSum) hex() string { return hex.EncodeToString(s.h.Sum(nil)) }
 
 // writtenSums holds the SHA-256 of files this process has just written
 // whole through a hashing writer (createSynced, a snapshot part's sink),
@@ -290,19 +306,19 @@ type writtenSum struct {
 	sum  string
 }
 
-// rememberSum records the sum h of the n bytes just written to the closed
-// file at path; nothing when the file is not what was written (another
+// remember records s as the sum of the closed file at path, written whole
+// through it; nothing when the file is not what was written (another
 // writer appended, or wrote past the hashing writer).
-func rememberSum(path string, n int64, h hash.Hash) {
+func (s *fileSum) remember(path string) {
 	fi, err := os.Stat(path)
-	if err != nil || fi.Size() != n {
+	if err != nil || fi.Size() != s.n {
 		writtenSums.Delete(filepath.Clean(path))
 		return
 	}
-	writtenSums.Store(filepath.Clean(path), writtenSum{size: n, mod: fi.ModTime(), sum: hex.EncodeToString(h.Sum(nil))})
+	writtenSums.Store(filepath.Clean(path), writtenSum{size: s.n, mod: fi.ModTime(), sum: s.hex()})
 }
 
-// knownSum returns the size and sum rememberSum recorded for the file at
+// knownSum returns the size and sum fileSum.remember recorded for the file at
 // path if the file still has that size and modification time, and forgets
 // them either way.
 func knownSum(path string) (int64, string, bool) {

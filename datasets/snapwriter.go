@@ -1,10 +1,8 @@
 package datasets
 
 import (
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -62,7 +60,7 @@ func (w *SnapshotWriter) Begin(i int, rec arrow.RecordBatch) (err error) {
 	if err != nil {
 		return fmt.Errorf("datasets: %w", err)
 	}
-	sink := &parkedFile{path: path, f: f, h: sha256.New()}
+	sink := &parkedFile{path: path, f: f, sum: newFileSum()}
 	defer func() {
 		if err != nil {
 			sink.park()
@@ -105,7 +103,7 @@ func (w *SnapshotWriter) Finish(i int, cols []arrow.Array) (err error) {
 			err = cerr
 		}
 		if err == nil {
-			rememberSum(path, pw.sink.n, pw.sink.h)
+			pw.sink.sum.remember(path)
 		}
 	}()
 	if pw.lead+len(cols) != w.schema.NumFields() {
@@ -163,8 +161,7 @@ func (w *SnapshotWriter) Abort() {
 type parkedFile struct {
 	path string
 	f    *os.File
-	h    hash.Hash // of every byte written, for the commit (rememberSum)
-	n    int64
+	sum  *fileSum // of every byte written, for the commit
 }
 
 func (p *parkedFile) Write(b []byte) (int, error) {
@@ -176,8 +173,7 @@ func (p *parkedFile) Write(b []byte) (int, error) {
 		p.f = f
 	}
 	n, err := p.f.Write(b)
-	p.h.Write(b[:n])
-	p.n += int64(n)
+	p.sum.Write(b[:n])
 	return n, err
 }
 

@@ -3,9 +3,7 @@ package datasets
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/csv"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -121,9 +119,8 @@ func readInputFile(ctx context.Context, path string, opt ReadOptions, read func(
 		st.Bytes, st.SHA256 = fi.Size(), opt.SHA256
 		return st, err
 	}
-	h := sha256.New()
-	counter := &countWriter{w: h}
-	src, err := openSource(ctx, path, opt.SourceOptions, counter)
+	sum := newFileSum()
+	src, err := openSource(ctx, path, opt.SourceOptions, sum)
 	if err != nil {
 		return FileStats{File: path}, err
 	}
@@ -132,7 +129,7 @@ func readInputFile(ctx context.Context, path string, opt ReadOptions, read func(
 	if err != nil {
 		return st, err
 	}
-	st.Bytes, st.SHA256 = counter.n, hex.EncodeToString(h.Sum(nil))
+	st.Bytes, st.SHA256 = sum.n, sum.hex()
 	return st, nil
 }
 
@@ -145,16 +142,6 @@ func ReadTransactions(ctx context.Context, name string, r io.Reader, opt ReadOpt
 	}
 	defer src.close()
 	return readTransactions(ctx, name, src, opt, good, bad)
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	c.n += int64(len(p))
-	return c.w.Write(p)
 }
 
 // rowParser maps and validates one record (with the header's field count):

@@ -866,23 +866,14 @@ func (bk *bucketRows) counts() (customers, priced int64) {
 	return customers, priced
 }
 
-// noPageBounds leaves the named columns' pages without minimum and maximum,
-// in the column index and in the page headers.
-func noPageBounds(cols ...string) parquet.WriterOption {
+// noPageBounds are the writer options that leave the named columns' pages
+// without minimum and maximum, in the column index and in the page headers.
+func noPageBounds(cols ...string) []parquet.WriterOption {
 	var opts []parquet.WriterOption
 	for _, c := range cols {
 		opts = append(opts, parquet.SkipPageBounds(c), parquet.SkipPageStatistics(c))
 	}
-	return multiOption(opts)
-}
-
-// multiOption applies several writer options as one.
-type multiOption []parquet.WriterOption
-
-func (m multiOption) ConfigureWriter(c *parquet.WriterConfig) {
-	for _, o := range m {
-		o.ConfigureWriter(c)
-	}
+	return opts
 }
 
 // write writes a compacted bucket's rows to a Parquet file, in batches.
@@ -891,13 +882,14 @@ func (bk *bucketRows) write(path string) error {
 	if err != nil {
 		return err
 	}
-	pw := parquet.NewGenericWriter[Transaction](f, parquet.CreatedBy("churn", "", ""), parquet.MaxRowsPerRowGroup(1<<20),
-		parquet.Compression(newFileZstd(zstd.SpeedFastest)),
-		// Page bounds (min/max) only where a reader could skip pages by them:
-		// neither in the column index nor in the page headers of the other
-		// columns (each costs parquet-go a pass over the page's values; a
-		// dictionary page's is a scan of its strings).
-		noPageBounds(ColOrderID, ColProductID, ColCategory, ColChannel, ColLineID, ColLineKind))
+	// Page bounds (min/max) only where a reader could skip pages by them:
+	// neither in the column index nor in the page headers of the other
+	// columns (each costs parquet-go a pass over the page's values; a
+	// dictionary page's is a scan of its strings).
+	opts := append([]parquet.WriterOption{parquet.CreatedBy("churn", "", ""), parquet.MaxRowsPerRowGroup(1 << 20),
+		parquet.Compression(newFileZstd(zstd.SpeedFastest))},
+		noPageBounds(ColOrderID, ColProductID, ColCategory, ColChannel, ColLineID, ColLineKind)...)
+	pw := parquet.NewGenericWriter[Transaction](f, opts...)
 	batch := make([]Transaction, 0, 4096)
 	for i := 0; i < len(bk.perm) && err == nil; i += cap(batch) {
 		batch = batch[:0]

@@ -280,6 +280,28 @@ func snapshots(ctx context.Context, cfg Config, cutoffs []time.Time, knownUntil 
 		}
 		cfg.books.put(kpiKey(cfg, wv, c.Cutoff), book)
 	}
+	// publish commits snapshot k, whose parts are finished, and records it.
+	publish := func(k int) error {
+		pl := todo[k]
+		for _, v := range pl.rfm {
+			pl.res.Customers += int64(len(v.Rec))
+		}
+		pl.rfm = nil
+		if err := writers[k].Commit(pl.meta); err != nil {
+			return err
+		}
+		attrs := []any{"cutoff", pl.res.Cutoff, "labelled", pl.res.Labelled}
+		if shardParts[k] != nil { // the snapshot holds the shards' work now
+			if err := os.RemoveAll(datasets.ShardsRoot(cfg.Workdir, featuresStage, "cutoff="+pl.res.Cutoff)); err != nil {
+				cfg.Log.Warn("could not remove the feature shards", "stage", "features", "run_id", cfg.RunID, "err", err)
+			}
+			attrs = append(attrs, "from_shards", true)
+		}
+		out[todoIdx[k]] = pl.res
+		cfg.built.add(pl.res.Dir)
+		cfg.logStage("features", pl.res.Customers, start, attrs...)
+		return nil
+	}
 	// The RFM score columns end each file, a few snapshots at a time (as
 	// many as workers): a snapshot's quintiles sort its spend on one core,
 	// and one snapshot's parts leave the last worker alone at their end,
@@ -307,27 +329,10 @@ func snapshots(ctx context.Context, cfg Config, cutoffs []time.Time, knownUntil 
 		if err != nil {
 			return nil, err
 		}
-		for g, pl := range group {
-			k := lo + g
-			for _, v := range pl.rfm {
-				pl.res.Customers += int64(len(v.Rec))
-			}
-			pl.rfm = nil
-			if err := writers[k].Commit(pl.meta); err != nil {
+		for g := range group {
+			if err := publish(lo + g); err != nil {
 				return nil, err
 			}
-			if shardParts[k] != nil { // the snapshot holds the shards' work now
-				if err := os.RemoveAll(datasets.ShardsRoot(cfg.Workdir, featuresStage, "cutoff="+pl.res.Cutoff)); err != nil {
-					cfg.Log.Warn("could not remove the feature shards", "stage", "features", "run_id", cfg.RunID, "err", err)
-				}
-			}
-			out[todoIdx[k]] = pl.res
-			cfg.built.add(pl.res.Dir)
-			attrs := []any{"cutoff", pl.res.Cutoff, "labelled", pl.res.Labelled}
-			if shardParts[k] != nil {
-				attrs = append(attrs, "from_shards", true)
-			}
-			cfg.logStage("features", pl.res.Customers, start, attrs...)
 		}
 	}
 	return out, nil
