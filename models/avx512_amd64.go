@@ -2,8 +2,8 @@ package models
 
 import "golang.org/x/sys/cpu"
 
-// haveAVX512 is whether the AVX-512 kernels (explainKeys8AVX512,
-// logitDots8, logitGrad8, logitTerms8, sigmoid8, survs8) can run here: they
+// haveAVX512 is whether the AVX-512 kernels (binKeysAVX512,
+// explainKeys8AVX512, logitDots8, logitGrad8, logitTerms8, sigmoid8, survs8) can run here: they
 // need AVX-512 F, VL and DQ, and logitTerms8, sigmoid8 and survs8 follow
 // math.Exp's path for processors with AVX2 and FMA (every one with AVX-512
 // has them).
@@ -45,3 +45,15 @@ func survs8(q *paretoAlive, u, out *[8]float64) (rare uint8)
 //
 //go:noescape
 func sigmoid8(m, q *[8]float64) (rare uint8)
+
+// binKeysAVX512 sets out[i] and, unless rows is empty, rows[i·stride] to
+// the bin of x[at[i]] in t, for i < len(at): binRows' bins (bins_amd64.s).
+//
+//go:noescape
+func binKeysAVX512(t *binTable, x []float64, at []int, out, rows []uint8, stride int)
+
+// touchRows loads every cache line of the rows x[at[i]:at[i]+p], p ≥ 1
+// (bins_amd64.s).
+//
+//go:noescape
+func touchRows(x []float64, at []int, p int)

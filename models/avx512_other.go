@@ -28,3 +28,11 @@ func sigmoid8(m, q *[8]float64) (rare uint8) {
 func survs8(q *paretoAlive, u, out *[8]float64) (rare uint8) {
 	panic("models: AVX-512 kernels need amd64")
 }
+
+func binKeysAVX512(t *binTable, x []float64, at []int, out, rows []uint8, stride int) {
+	panic("models: AVX-512 kernels need amd64")
+}
+
+func touchRows(x []float64, at []int, p int) {
+	panic("models: AVX-512 kernels need amd64")
+}

@@ -792,3 +792,82 @@ func TestGBDTRowBinsSameTrees(t *testing.T) {
 		t.Fatalf("the trees differ when sparse nodes sum by row:\n%.300s\n%.300s", a, b)
 	}
 }
+
+// With AVX-512, binRows counts the bounds below each key (binTable) and
+// writes both layouts at once: the same bins as the binary search, for
+// every bound count, the values at and around the bounds, NaN, ±Inf, ±0,
+// subnormals and the largest floats, rows in order or chosen by index.
+func TestBinRowsAVX512MatchesSearch(t *testing.T) {
+	if !haveAVX512 {
+		t.Skip("no AVX-512 on this processor")
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	special := []float64{math.NaN(), math.Inf(1), math.Inf(-1), 0, math.Copysign(0, -1), math.MaxFloat64, -math.MaxFloat64, 5e-324, -5e-324}
+	for _, nb := range []int{1, 2, 7, 8, 9, 15, 16, 17, 63, 64, 65, 127, 200, 254, 255} {
+		const n, p = 700, 5
+		th := make([][]float64, p)
+		for j := range th {
+			if j == 4 { // a feature with few distinct values
+				th[j] = binThresholds([]float64{0, 1, 2, 3}, 255)
+				continue
+			}
+			vals := make([]float64, nb)
+			for k := range vals {
+				vals[k] = math.Round(rng.NormFloat64()*1000) / 10
+			}
+			vals[0] = 0
+			slices.Sort(vals)
+			vals = slices.Compact(vals)
+			th[j] = append(vals, math.MaxFloat64)[max(0, len(vals)+1-nb):]
+		}
+		X := make([]float64, n*p)
+		for i := range n {
+			for j := range p {
+				var v float64
+				switch r := rng.IntN(10); {
+				case r == 0:
+					v = special[rng.IntN(len(special))]
+				case r < 4 && len(th[j]) > 1: // at or just beside a bound
+					v = th[j][rng.IntN(len(th[j])-1)]
+					v = math.Nextafter(v, v+float64(rng.IntN(3)-1))
+				default:
+					v = math.Round(rng.NormFloat64()*1500) / 10
+				}
+				X[i*p+j] = v
+			}
+		}
+		idx := make([]int32, 300)
+		for k := range idx {
+			idx[k] = int32(rng.IntN(n))
+		}
+		for _, rows := range []matRows{{X: X, p: p}, {X: X, p: p, idx: idx}} {
+			m := n
+			if rows.idx != nil {
+				m = len(rows.idx)
+			}
+			got, want := make([][]uint8, p), make([][]uint8, p)
+			for j := range p {
+				got[j], want[j] = make([]uint8, m), make([]uint8, m)
+			}
+			gotRows, wantRows := newRowBins(m, p), newRowBins(m, p)
+			binRows(got, gotRows, rows, 0, 100, th)
+			binRows(got, rowBins{}, rows, 100, m, th) // without the row-major copy
+			haveAVX512 = false
+			binRows(want, wantRows, rows, 0, m, th)
+			haveAVX512 = true
+			for j := range p {
+				for i := range m {
+					if got[j][i] != want[j][i] {
+						t.Fatalf("%d bounds, feature %d, row %d (%v): bin %d, want %d", len(th[j]), j, i, rows.row(i)[j], got[j][i], want[j][i])
+					}
+					if i < 100 && gotRows.b[i*gotRows.stride+j] != want[j][i] {
+						t.Fatalf("%d bounds, feature %d, row %d: row-major bin %d, want %d", len(th[j]), j, i, gotRows.b[i*gotRows.stride+j], want[j][i])
+					}
+				}
+			}
+			if !slices.Equal(gotRows.b[100*gotRows.stride:], make([]uint8, (m-100)*gotRows.stride)) {
+				t.Fatal("the row-major bins were written for rows binned without them")
+			}
+		}
+	}
+}
