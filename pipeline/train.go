@@ -494,8 +494,33 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	art := ChurnArtifact{TrainCutoff: trainCuts[0], TrainCutoffs: trainCuts, ValidatedOn: dateString(validCut),
 		RefitOn: dateString(validCut), HorizonDays: cfg.Horizon, Definition: def, Features: features.ModelColumns}
 	cands, fitted := trainChurnCandidates(cfg, Xtr, ytr, ids, Xva, yva, startCLV)
+	// The final model learns from every labelled snapshot: the training
+	// ones and the validation one. It is the best learnt candidate (the
+	// champion, or, when the BTYD baseline or golearn's forest wins, the one
+	// that explains it), so its fit starts now, beside the CLV fits' end,
+	// the baseline's judgement and the champion's metrics, which leave a
+	// core idle much of the time.
+	refit := bestLearnt(cands)
+	yall := append(slices.Clone(yva), ytr...)
+	refitc := make(chan error, 1)
+	var refitGBDT *models.GBDT
+	var refitLogit *models.Logit
+	go func() {
+		var err error
+		switch refit.Model {
+		case "":
+		case "gbdt":
+			gcfg := gbdtConfig(cfg)
+			gcfg.Trees = max(1, refit.Rounds)
+			refitGBDT, err = models.FitGBDT(features.ModelColumns, Xall, yall, nil, nil, gcfg)
+		default:
+			refitLogit, err = models.FitLogit(features.ModelColumns, Xall, yall, models.LogitConfig{Lambda: cfg.Lambda})
+		}
+		refitc <- err
+	}()
 	done := <-clvc
 	if done.err != nil {
+		<-refitc // no goroutine outlives Train: the matrix is freed on return
 		return TrainResult{}, done.err
 	}
 	clvArt := done.art
@@ -519,6 +544,7 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 		}
 	}
 	if best < 0 {
+		<-refitc
 		why := "no candidates"
 		if len(cands) > 0 {
 			why = cands[0].Error
@@ -531,38 +557,20 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 	if c, err := models.FitPlatt(cands[best].scores, yva); err == nil {
 		art.Calibration = &c
 	}
-	// The final model learns from every labelled snapshot: the training
-	// ones and the validation one.
-	yall := append(slices.Clone(yva), ytr...)
-	// The BTYD baseline needs no refit (scoring uses the CLV champion's
-	// purchase model) but explains its scores poorly for a CRM reader, so
-	// the best learnt candidate is refitted to give the reasons.
-	refit := cands[best]
 	if art.Kind == "btyd" || art.Kind == "golearn" {
 		if art.Kind == "golearn" {
 			art.Golearn = champ.(*models.GolearnForest) // not refitted: its fit is too slow to repeat
 		}
-		refit = ChurnCandidate{}
-		for _, c := range cands {
-			if (c.Model == "logit" || c.Model == "gbdt") && c.Error == "" && (refit.Model == "" || c.Validation.AUC > refit.Validation.AUC+1e-9) {
-				refit = c
-			}
-		}
+		// The BTYD baseline needs no refit (scoring uses the CLV
+		// champion's purchase model) but explains its scores poorly for a
+		// CRM reader, so the best learnt candidate, refitted, gives the
+		// reasons.
 		art.ExplainedBy = refit.Model
 	}
-	switch refit.Model {
-	case "":
-	case "gbdt":
-		gcfg := gbdtConfig(cfg)
-		gcfg.Trees = max(1, refit.Rounds)
-		if art.GBDT, err = models.FitGBDT(features.ModelColumns, Xall, yall, nil, nil, gcfg); err != nil {
-			return TrainResult{}, err
-		}
-	default:
-		if art.Logit, err = models.FitLogit(features.ModelColumns, Xall, yall, models.LogitConfig{Lambda: cfg.Lambda}); err != nil {
-			return TrainResult{}, err
-		}
+	if err := <-refitc; err != nil {
+		return TrainResult{}, err
 	}
+	art.GBDT, art.Logit = refitGBDT, refitLogit
 	art.TrainExamples = len(yall)
 	art.ValidationSampledFrom = sampledFrom
 	art.Directions = models.Directions(Xall, yall, p)
@@ -677,6 +685,18 @@ func trainChurnCandidates(cfg Config, Xtr, ytr []float64, ids []string, Xva, yva
 		judge("golearn", gl, 0, err)
 	}
 	return cands, fitted
+}
+
+// bestLearnt is the candidate with the best validation AUC among the
+// logistic regression and the GBDT (the first on a tie), or none.
+func bestLearnt(cands []ChurnCandidate) ChurnCandidate {
+	var best ChurnCandidate
+	for _, c := range cands {
+		if (c.Model == "logit" || c.Model == "gbdt") && c.Error == "" && (best.Model == "" || c.Validation.AUC > best.Validation.AUC+1e-9) {
+			best = c
+		}
+	}
+	return best
 }
 
 // judgeChurn evaluates a fitted candidate on the validation rows, and the
