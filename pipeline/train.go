@@ -567,20 +567,20 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 		// reasons.
 		art.ExplainedBy = refit.Model
 	}
+	// What needs no refitted model is done while it fits.
+	art.Directions = models.Directions(Xall, yall, p)
+	art.Means = models.ColumnMeans(Xall, p)
+	art.SchemaHash = SchemaHash()
+	art.TrainConfig = ChurnTrainConfig{Models: cfg.ChurnModels, TrainSnapshots: cfg.TrainSnapshots, SnapshotStep: cfg.SnapshotStep, MaxTrainRows: cfg.MaxTrainRows,
+		CancelWindow: cfg.CancelWindow, Lambda: cfg.Lambda, GBDT: gbdtConfig(cfg), Seed: cfg.Seed}
+	pr := decidePromotion(cfg, &art, cutoff, Xva, yva)
+	art.Promotion = &pr
 	if err := <-refitc; err != nil {
 		return TrainResult{}, err
 	}
 	art.GBDT, art.Logit = refitGBDT, refitLogit
 	art.TrainExamples = len(yall)
 	art.ValidationSampledFrom = sampledFrom
-	art.Directions = models.Directions(Xall, yall, p)
-	art.Means = models.ColumnMeans(Xall, p)
-
-	art.SchemaHash = SchemaHash()
-	art.TrainConfig = ChurnTrainConfig{Models: cfg.ChurnModels, TrainSnapshots: cfg.TrainSnapshots, SnapshotStep: cfg.SnapshotStep, MaxTrainRows: cfg.MaxTrainRows,
-		CancelWindow: cfg.CancelWindow, Lambda: cfg.Lambda, GBDT: gbdtConfig(cfg), Seed: cfg.Seed}
-	pr := decidePromotion(cfg, &art, cutoff, Xva, yva)
-	art.Promotion = &pr
 
 	res := TrainResult{Validation: art.Validation, Promotion: pr}
 	if res.ChurnVersion, err = saveModel(cfg.Workdir, KindChurn, cutoff, &art, &art.Version, map[string]any{"metrics": art.Validation, "train": art.TrainMetrics, "leaderboard": art.Leaderboard, "promotion": pr}, map[string]string{"model": art.Kind}, pr.Promoted); err != nil {
