@@ -41,7 +41,7 @@ bench: build
 	@echo "wrote docs/BENCHMARKS.md"
 
 bench-large: build
-	$(GO) run ./internal/e2ebench -customers 10000000 -bin $(BIN) -out docs/E2E-10M.md -memory-limit 6GiB -runs 1
+	$(GO) run ./internal/e2ebench -customers 10000000 -bin $(BIN) -out docs/E2E-10M.md -memory-limit 6GiB -runs 1 -lean ""
 
 # peers compares our churn models with scikit-learn's HistGradientBoosting on
 # the same features (docs/PEERS.md, copied into docs/BENCHMARKS.md by bench);

@@ -147,7 +147,7 @@ func (c Config) WithDefaults() Config {
 		c.MaxValidRows = DefaultMaxValidRows
 	}
 	if c.TrainSnapshots == 0 {
-		c.TrainSnapshots = 4
+		c.TrainSnapshots = DefaultTrainSnapshots
 	}
 	if c.SnapshotStep == 0 {
 		c.SnapshotStep = 30
@@ -284,6 +284,10 @@ func (c Config) logStage(stage string, rows int64, start time.Time, attrs ...any
 // sample of this size (fits grow linearly with rows; a million rows of
 // 63 features hold the signal the models can use).
 const DefaultMaxTrainRows = 1_000_000
+
+// DefaultTrainSnapshots is how many training snapshots train stacks by
+// default.
+const DefaultTrainSnapshots = 4
 
 // DefaultMaxValidRows is the default cap on validation rows: shops of up
 // to about 1.2 million customers validate on every one. A million rows

@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -45,6 +47,8 @@ func TestUsageErrors(t *testing.T) {
 		{"bad date", []string{"score", "--workdir", "w", "--as-of", "31/12/2025"}, "want YYYY-MM-DD"},
 		{"bad horizon", []string{"train", "--workdir", "w", "--cutoff", "2025-01-01", "--horizon", "soon"}, "--horizon"},
 		{"bad risk bands", []string{"score", "--workdir", "w", "--as-of", "2025-01-01", "--risk-high", "0.2"}, "risk-medium < risk-high"},
+		{"no training snapshots", []string{"train", "--workdir", "w", "--cutoff", "2025-01-01", "--train-snapshots", "0"}, "--train-snapshots must be 1..60"},
+		{"bad snapshot step", []string{"run", "--workdir", "w", "--as-of", "2025-01-01", "--snapshot-step", "400d"}, "--snapshot-step \"400d\""},
 		{"generate without out", []string{"generate", "--customers", "10"}, "--out is required"},
 		{"generate zero", []string{"generate", "--customers", "0", "--out", "x"}, "--customers must be a positive"},
 		{"export format", []string{"export", "--workdir", "w", "--as-of", "2025-01-01", "--format", "xml"}, "supported formats"},
@@ -166,11 +170,32 @@ func TestGenerateRunExport(t *testing.T) {
 		t.Errorf("export differs from the list or has the wrong row count")
 	}
 	// train prints the leaderboard and its decision; models list shows the versions.
-	code, out, stderr = capture(t, "train", "--workdir", work, "--cutoff", "2025-12-31", "--promote-margin", "0.5")
+	// Two training snapshots eight weeks apart instead of four a month apart.
+	code, out, stderr = capture(t, "train", "--workdir", work, "--cutoff", "2025-12-31", "--promote-margin", "0.5", "--train-snapshots", "2", "--snapshot-step", "8w")
 	for _, want := range []string{"candidate", "logit", "gbdt", "btyd", "saved, not promoted: kept the champion"} {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Errorf("train: exit %d, output lacks %q:\n%s%s", code, want, out, stderr)
 		}
+	}
+	var cutoffs [][]string
+	models, _ := filepath.Glob(filepath.Join(work, "models", "churn", "*", "model.json"))
+	for _, path := range models {
+		var art struct {
+			TrainCutoffs []string `json:"train_cutoffs"`
+		}
+		b, err := os.ReadFile(path)
+		if err != nil || json.Unmarshal(b, &art) != nil {
+			t.Fatalf("model %s: %v", path, err)
+		}
+		cutoffs = append(cutoffs, art.TrainCutoffs)
+	}
+	// The run's model (four snapshots a month apart from 2025-07-04, two
+	// horizons before the as-of day) and train's.
+	if !slices.ContainsFunc(cutoffs, func(c []string) bool {
+		return slices.Equal(c, []string{"2025-07-04", "2025-06-04", "2025-05-05", "2025-04-05"})
+	}) ||
+		!slices.ContainsFunc(cutoffs, func(c []string) bool { return slices.Equal(c, []string{"2025-07-04", "2025-05-09"}) }) {
+		t.Errorf("training cutoffs of the models: %v", cutoffs)
 	}
 	code, out, _ = capture(t, "models", "list", "--workdir", work)
 	if code != 0 || strings.Count(out, "\n") < 2 || strings.Count(out, "*") != 1 {

@@ -51,6 +51,8 @@ type options struct {
 	maxModelAge                string
 	churnModels                []string
 	maxTrainRows, maxValidRows int
+	trainSnapshots             int
+	snapshotStep               string
 	churnDefinition            string
 	lang                       string
 	timezone                   string
@@ -121,6 +123,8 @@ func stageFlags(c *cobra.Command, o *options, model bool) {
 		f.StringVar(&o.lang, "lang", "en", "language of reasons and suggested actions: en, zh or both (中文 | English)")
 		f.StringSliceVar(&o.churnModels, "models", []string{"logit", "gbdt", "btyd"}, "churn candidates to compare: "+strings.Join(pipeline.ChurnModelNames, ", ")+" (golearn: the slow baseline challenger)")
 		f.IntVar(&o.maxTrainRows, "max-train-rows", pipeline.DefaultMaxTrainRows, "train on at most this many stacked snapshot rows, a sample stable by customer and snapshot (0: every row)")
+		f.IntVar(&o.trainSnapshots, "train-snapshots", pipeline.DefaultTrainSnapshots, "training snapshots stacked, every --snapshot-step back from the as-of day minus two horizons, history permitting (1–60; fewer train faster on less history)")
+		f.StringVar(&o.snapshotStep, "snapshot-step", "30d", "days between the training snapshots (1–365 days)")
 		f.IntVar(&o.maxValidRows, "max-validation-rows", pipeline.DefaultMaxValidRows, "validate (and refit) on at most this many rows of the validation snapshot, a sample stable by customer (0: every row)")
 		f.StringVar(&o.churnDefinition, "churn-definition", pipeline.ChurnAuto, "what churn means: orders (no order within --horizon), cancel (a subscribe/cancel contract is cancelled within --horizon; customers already cancelled are scored as churned) or auto (cancel when the feedback input has subscribe or cancel events)")
 		f.Float64Var(&o.promoteMargin, "promote-margin", 0, "a new churn model replaces the champion only if its out-of-time ROC AUC beats the champion's on the same validation by this much")
@@ -185,6 +189,15 @@ func pipelineConfig(c *cobra.Command, o *options) (pipeline.Config, error) {
 	cfg.MaxTrainRows = o.maxTrainRows
 	if o.maxTrainRows == 0 && c.Flags().Lookup("max-train-rows") != nil {
 		cfg.MaxTrainRows = -1 // every row
+	}
+	if c.Flags().Lookup("train-snapshots") != nil {
+		if o.trainSnapshots < 1 || o.trainSnapshots > 60 {
+			return cfg, usagef("--train-snapshots must be 1..60, got %d", o.trainSnapshots)
+		}
+		cfg.TrainSnapshots = o.trainSnapshots
+		if cfg.SnapshotStep, err = parseDays(o.snapshotStep); err != nil || cfg.SnapshotStep < 1 || cfg.SnapshotStep > 365 {
+			return cfg, usagef("--snapshot-step %q: want 1 to 365 days, e.g. 30d or 4w", o.snapshotStep)
+		}
 	}
 	cfg.MaxValidRows = o.maxValidRows
 	if o.maxValidRows == 0 && c.Flags().Lookup("max-validation-rows") != nil {

@@ -34,6 +34,8 @@ func main() {
 	asOf := flag.String("as-of", "2025-12-31", "as-of date of the run")
 	runs := flag.Int("runs", 3, "churn runs, each in a fresh work directory: the table gives each row's median and range")
 	memLimit := flag.String("memory-limit", "1536MiB", "also time a churn run with this --memory-limit (empty: no such run)")
+	lean := flag.String("lean", "--train-snapshots 1 --max-train-rows 300000 --max-validation-rows 300000 --models gbdt,btyd",
+		"also time a churn run with these flags, which trade training data for time (empty: no such run)")
 	flag.Parse()
 	if *runs < 1 {
 		log.Fatal("-runs must be at least 1")
@@ -82,7 +84,13 @@ func main() {
 		r, _ := chain("work-limited", "--memory-limit", *memLimit)
 		limited = &r
 	}
-	md := report(*customers, *seed, gen, measured, sizes, *memLimit, limited)
+	var leanM *measure
+	if *lean != "" {
+		r, stages := chain("work-lean", strings.Fields(*lean)...)
+		m := measureOf(r, stages)
+		leanM = &m
+	}
+	md := report(*customers, *seed, gen, measured, sizes, *memLimit, limited, *lean, leanM)
 	if err := os.WriteFile(*out, []byte(md), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -97,10 +105,11 @@ type result struct {
 
 // stageLog is a "stage done" line of churn's JSON log.
 type stageLog struct {
-	Msg      string `json:"msg"`
-	Stage    string `json:"stage"`
-	Rows     int64  `json:"rows"`
-	Duration string `json:"duration"`
+	Msg      string  `json:"msg"`
+	Stage    string  `json:"stage"`
+	Rows     int64   `json:"rows"`
+	Duration string  `json:"duration"`
+	AUC      float64 `json:"validation_auc"` // train's: its champion's
 }
 
 // run runs the binary, collecting its stage logs into stages when non-nil.
@@ -158,14 +167,18 @@ type measure struct {
 	snapshots, passes                         int
 	ingest, features, clv, train, score, wall time.Duration
 	rssKB                                     int64
+	auc                                       float64 // the churn champion's validation ROC AUC
 }
 
 func measureOf(chain result, stages []stageLog) measure {
 	m := measure{wall: chain.wall, rssKB: chain.rssKB, ingest: duration(stages, "ingest"), clv: duration(stages, "clv"),
 		score: duration(stages, "score"), snapshots: countStage(stages, "features")}
 	for _, s := range stages {
-		if s.Stage == "ingest" {
+		switch s.Stage {
+		case "ingest":
 			m.rows = s.Rows
+		case "train":
+			m.auc = s.AUC
 		}
 	}
 	m.features, m.passes = passes(stages, "features")
@@ -189,7 +202,7 @@ func spread[T time.Duration | int64](vs []T, num func(T) string, unit string) st
 	return fmt.Sprintf("%s %s (%s–%s)", num(med), unit, num(s[0]), num(s[len(s)-1]))
 }
 
-func report(customers, seed int, gen result, ms []measure, sizes map[string]int64, memLimit string, limited *result) string {
+func report(customers, seed int, gen result, ms []measure, sizes map[string]int64, memLimit string, limited *result, lean string, leanM *measure) string {
 	var b strings.Builder
 	seconds := func(d time.Duration) string { return fmt.Sprintf("%.1f", d.Seconds()) }
 	gibs := func(kb int64) string { return fmt.Sprintf("%.2f", float64(kb)/(1<<20)) }
@@ -232,11 +245,33 @@ func report(customers, seed int, gen result, ms []measure, sizes map[string]int6
 	fmt.Fprintf(&b, "| score + list + report | %s | ≤ 2 s | — |\n", col(func(m measure) time.Duration { return m.score }))
 	fmt.Fprintf(&b, "| `churn run` end to end | %s | ≤ 12 s | Python stack ≈ 50 s |\n", col(func(m measure) time.Duration { return m.wall }))
 	fmt.Fprintf(&b, "| peak RSS of `churn run` | %s | ≤ 1 GiB | 1.08 GiB |\n", spread(rss, gibs, "GiB"))
+	var aucs []float64
+	for _, m := range ms {
+		aucs = append(aucs, m.auc)
+	}
+	fmt.Fprintf(&b, "| validation ROC AUC of the churn champion | %s | | |\n", spreadAUC(aucs))
 	if limited != nil {
 		fmt.Fprintf(&b, "| `churn run --memory-limit %s`: end to end, peak RSS | %s, %s | | |\n", memLimit, secs(limited.wall), gib(limited.rssKB))
 	}
+	if leanM != nil {
+		fmt.Fprintf(&b, "| `churn run %s` (less training data): end to end, peak RSS, validation ROC AUC | %s, %s, %.4f | | |\n", lean, secs(leanM.wall), gib(leanM.rssKB), leanM.auc)
+	}
 	fmt.Fprintf(&b, "| peak RSS of `churn generate` | %s | | |\n\n", gib(gen.rssKB))
 	return b.String()
+}
+
+// spreadAUC is the median and, for more than one, the range of ROC AUCs.
+func spreadAUC(aucs []float64) string {
+	s := slices.Clone(aucs)
+	slices.Sort(s)
+	if len(s) == 1 {
+		return fmt.Sprintf("%.4f", s[0])
+	}
+	med := s[len(s)/2]
+	if len(s)%2 == 0 {
+		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return fmt.Sprintf("%.4f (%.4f–%.4f)", med, s[0], s[len(s)-1])
 }
 
 // passes returns the time of every pass that logged a stage with

@@ -41,7 +41,7 @@ func TestReportMedians(t *testing.T) {
 			{Msg: "stage done", Stage: "ingest", Rows: 1234567, Duration: ingest},
 			{Stage: "features", Duration: "3s"}, {Stage: "features", Duration: "5s"},
 			{Stage: "train snapshots", Duration: "1ms"}, {Stage: "clv", Duration: "2s"},
-			{Stage: "train", Duration: train}, {Stage: "score", Duration: "4s"},
+			{Stage: "train", Duration: train, AUC: 0.85}, {Stage: "score", Duration: "4s"},
 		}
 	}
 	ms := []measure{
@@ -52,7 +52,9 @@ func TestReportMedians(t *testing.T) {
 	if ms[0].train != 20*time.Second-time.Millisecond || ms[0].features != 5*time.Second || ms[0].rows != 1234567 {
 		t.Fatalf("measure %+v", ms[0])
 	}
-	md := report(1000, 1, result{wall: time.Second}, ms, nil, "", nil)
+	lean := measureOf(result{wall: 15 * time.Second, rssKB: 1 << 19}, logs("9s", "8s"))
+	lean.auc = 0.84
+	md := report(1000, 1, result{wall: time.Second}, ms, nil, "", nil, "--train-snapshots 1", &lean)
 	for _, want := range []string{
 		"ours: median (range) of 3 runs",
 		"3 `churn run`s, each in a fresh work directory,",
@@ -63,13 +65,15 @@ func TestReportMedians(t *testing.T) {
 		"| CLV fit + predict (model choice, tracking), alongside churn train | 2.0 s (2.0–2.0) |",
 		"| `churn run` end to end | 30.0 s (25.0–40.0) |",
 		"| peak RSS of `churn run` | 2.00 GiB (1.00–3.00) |",
+		"| validation ROC AUC of the churn champion | 0.8500 (0.8500–0.8500) |",
+		"| `churn run --train-snapshots 1` (less training data): end to end, peak RSS, validation ROC AUC | 15.0 s, 0.50 GiB, 0.8400 |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}
 	}
-	one := report(1000, 1, result{wall: time.Second}, ms[:1], nil, "", nil)
-	if !strings.Contains(one, "| `churn run` end to end | 30.0 s |") || strings.Contains(one, "median") {
+	one := report(1000, 1, result{wall: time.Second}, ms[:1], nil, "", nil, "", nil)
+	if !strings.Contains(one, "| `churn run` end to end | 30.0 s |") || strings.Contains(one, "median") || strings.Contains(one, "less training data") {
 		t.Errorf("one run: want plain values:\n%s", one)
 	}
 	if got := spread([]time.Duration{4 * time.Second, 2 * time.Second}, func(d time.Duration) string { return fmt.Sprint(d.Seconds()) }, "s"); got != "3 s (2–4)" {
