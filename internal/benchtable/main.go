@@ -620,6 +620,42 @@ faster); LZ4 instead of Snappy (12% larger, written no faster, read 30% faster).
 guard takes 1.3 s of both cores after score (deciles of 63 columns of two snapshots by
 selection); score's ranking sorts 104-byte rows on one core (0.31 s).
 
+Session 37, train. The GBDT's binning (1.84M rows × 63 features for the refit, 1.0M for the
+candidate, at 1M customers: 1.7 s of train on both cores) took 17.5 ns a value: each binary
+search is eight dependent steps. With AVX-512 a value's bin is the count of its feature's
+bounds below its order key (models.binTable: four compares against every eighth bound count the
+blocks of eight wholly below, one compare with the next block the rest), written to the
+column-major and row-major bins at once; a block of 256 rows is first brought into the cache by
+one load per cache line (touchRows: the kernel's loads, a row apart, had waited on memory one at
+a time; prefetch instructions did half as well): BenchmarkBinRows-like data 178 → 51 ms for 12.6M
+values, binRows in train's profile 3.14 → 0.83 s of CPU, churn train 24.8/26.4 → 23.8/25.4 s in
+two pairs, the same bins (TestBinRowsAVX512MatchesSearch: every bound count, values at and beside
+the bounds, NaN, ±Inf, ±0, subnormals) and models. Train's final refit now starts as soon as the
+learnt candidates are judged (it is the champion, or the candidate that explains a winning
+baseline), beside the CLV fits' end, the BTYD baseline's judgement, the champion's training
+metrics, the columns' directions and means and the promotion check, which had left a core idle
+(churn train at 1M with 0.1 s samples: about 1 s at half use between the candidates and the
+refit): 24.7 → 24.2 s on average of five pairs, the same models. make bench after these, on a
+slower day than session 36's (generate, unchanged, 6.0 → 8.0 s): the run at 1M 53.6 s, train
+with the CLV fits 26.8 s, peak RSS 1.57 GiB. churn train and run now take --train-snapshots and
+--snapshot-step, and make bench times a lean run beside the three default ones: one training
+snapshot, 300,000 training and validation rows, no logistic regression — 34.0 s at 0.82 GiB and a
+validation ROC AUC of 0.8584 against 53.6 s, 1.57 GiB and 0.8586 (on the generated shop, whose
+customers behave the same all year, three more monthly snapshots add 14 s and nothing to the
+AUC; a real shop's seasons may differ). Measured and not taken: the binned trees walked for the
+rows a round leaves out and the early-stopping rows through the row-major bins (one cache line a
+row: addLeaves 1.86 → 3.57 s of CPU, as the column-major bins of the few split features stream);
+a large node's histogram rows cut in two halves beside the groups of eight features (for core
+balance: FitGBDTChurnLike no different in six pairs); the row-major copies in buildHistRows as
+inline 64-byte moves instead of memmove calls (no change: the time is the misses); GOGC 100 for
+score (1 s less CPU, 0.3 s less time, 0.2 GB more peak). Looked at: the logit takes 147 loss and
+gradient evaluations of about 18 ms, each a pass over 0.5 GB at about 28 GB/s (memory-bound);
+Pareto/NBD's refit at the cutoff from the validation fit's parameters needs as many gradient
+evaluations as the cold fit (27 against 26: s moves from 0.93 to 0.53, β from 76 to 44), each
+50–90 ms at 450,000–540,000 (x, t_x, T) groups; fsync takes 1.1 s in all across a whole run's
+threads (perf trace), not a wait; a pprof profile of a whole run charged the logit's
+standardisation 2.86 s, which measured 0.13–0.31 s with its page faults.
+
 Where the feature stage's time goes at 1M customers (churn features --force --cpuprofile, 2
 cores, 11.6M order lines with 2.9M feedback rows; profile in docs/profiles/features-1m.txt,
 session 34): 4.5 s and 0.36 GB peak RSS on a slow day of the AMD EPYC (session 30: 3.8 s and 0.38
