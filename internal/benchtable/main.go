@@ -637,7 +637,8 @@ metrics, the columns' directions and means and the promotion check, which had le
 (churn train at 1M with 0.1 s samples: about 1 s at half use between the candidates and the
 refit): 24.7 → 24.2 s on average of five pairs, the same models. make bench after these, on a
 slower day than session 36's (generate, unchanged, 6.0 → 8.0 s): the run at 1M 53.6 s, train
-with the CLV fits 26.8 s, peak RSS 1.57 GiB. churn train and run now take --train-snapshots and
+with the CLV fits 26.8 s, peak RSS 1.57 GiB; make bench-large on a faster one (generate 87.9 →
+76.0 s): ten million customers 356.4 → 330.3 s at 4.01 GiB, train with the CLV fits 64.7 → 61.2 s. churn train and run now take --train-snapshots and
 --snapshot-step, and make bench times a lean run beside the three default ones: one training
 snapshot, 300,000 training and validation rows, no logistic regression — 34.0 s at 0.82 GiB and a
 validation ROC AUC of 0.8584 against 53.6 s, 1.57 GiB and 0.8586 (on the generated shop, whose
