@@ -507,10 +507,10 @@ func TestRunDiesAtEveryStageBoundary(t *testing.T) {
 	}
 }
 
-// selectRanks puts at each rank the value a sort would, and quantilePSI
-// equals its sort-based definition, on data with ties, runs, signed zeros
-// and every ordering.
-func TestSelectRanksAndQuantilePSI(t *testing.T) {
+// rankKeys finds at each rank the value a sort would, and quantilePSI
+// equals its sort-based definition, on data with ties, runs, signed zeros,
+// values one bit apart and every ordering.
+func TestRankKeysAndQuantilePSI(t *testing.T) {
 	r := rand.New(rand.NewPCG(31, 32))
 	sortedPSI := func(a, b []float64) float64 { // the definition: sort, cut at the deciles
 		ref := slices.DeleteFunc(slices.Clone(a), math.IsNaN)
@@ -546,6 +546,10 @@ func TestSelectRanksAndQuantilePSI(t *testing.T) {
 				a[i] = float64(n - i) // reversed
 			case 4:
 				a[i] = []float64{0, math.Copysign(0, -1), 1, math.NaN()}[r.IntN(4)]
+			case 5: // keys sharing their top bits: selection goes down every level
+				a[i] = math.Float64frombits(math.Float64bits(1.5) + uint64(r.IntN(3)))
+			case 6:
+				a[i] = -math.Exp(r.NormFloat64() * 30)
 			default:
 				a[i] = float64(i % 7)
 			}
@@ -553,7 +557,7 @@ func TestSelectRanksAndQuantilePSI(t *testing.T) {
 		return a
 	}
 	for _, n := range []int{1, 2, 9, 10, 33, 100, 1000, 50_000} {
-		for kind := range 6 {
+		for kind := range 8 {
 			a := slices.DeleteFunc(gen(n, kind), math.IsNaN)
 			ranks := []int{}
 			for k := 1; k < 10 && len(a) > 0; k++ {
@@ -561,14 +565,21 @@ func TestSelectRanksAndQuantilePSI(t *testing.T) {
 			}
 			want := slices.Clone(a)
 			slices.Sort(want)
-			got := slices.Clone(a)
-			selectRanks(got, ranks)
-			for _, rk := range ranks {
-				if got[rk] != want[rk] {
-					t.Fatalf("n %d kind %d: rank %d holds %v, sorted %v", n, kind, rk, got[rk], want[rk])
+			keys := make([]uint64, len(a))
+			for i, v := range a {
+				keys[i] = floatKey(v)
+			}
+			before := slices.Clone(keys)
+			got := rankKeys(keys, ranks)
+			for i, rk := range ranks {
+				if v := keyFloat(got[i]); v != want[rk] {
+					t.Fatalf("n %d kind %d: rank %d holds %v, sorted %v", n, kind, rk, v, want[rk])
 				}
 			}
-			x, y := gen(n, kind), gen(n+n/3, (kind+1)%6)
+			if !slices.Equal(keys, before) {
+				t.Fatalf("n %d kind %d: rankKeys changed its keys", n, kind)
+			}
+			x, y := gen(n, kind), gen(n+n/3, (kind+1)%8)
 			if g, w := quantilePSI(x, y), sortedPSI(x, y); math.Float64bits(g) != math.Float64bits(w) {
 				t.Fatalf("n %d kind %d: quantilePSI %v, sort-based %v", n, kind, g, w)
 			}
