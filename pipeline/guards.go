@@ -381,7 +381,6 @@ func rankKeys(keys []uint64, ranks []int) []uint64 {
 		type part struct {
 			bucket, first, n int
 			keys             []uint64
-			same             bool // every key the same
 		}
 		var parts []part
 		start, b := 0, 0
