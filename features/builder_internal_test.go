@@ -65,7 +65,7 @@ func TestQuintilesMatchQuintileScore(t *testing.T) {
 			}
 		}
 		sorted := slices.Clone(vals)
-		sortFloats(sorted)
+		SortFloats(sorted)
 		q := newQuintiles(sorted)
 		slices.Sort(sorted) // QuintileScore's own order
 		for _, v := range append(vals, math.NaN()) {

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// sortFloats orders values as slices.Sort does: NaNs first, then ascending,
+// SortFloats orders values as slices.Sort does: NaNs first, then ascending,
 // −0 and +0 together, infinities at the ends, on large and small slices of
 // distinct, repeated and mixed-sign values.
 func TestSortFloatsMatchesSlicesSort(t *testing.T) {
@@ -31,7 +31,7 @@ func TestSortFloatsMatchesSlicesSort(t *testing.T) {
 				}
 			}
 			got, want := slices.Clone(v), slices.Clone(v)
-			sortFloats(got)
+			SortFloats(got)
 			slices.Sort(want)
 			for i := range want {
 				if g, w := got[i], want[i]; g != w && !(math.IsNaN(g) && math.IsNaN(w)) {
@@ -56,8 +56,8 @@ func BenchmarkSortFloats(b *testing.B) {
 		name string
 		v    []float64
 		sort func([]float64)
-	}{{"spend/radix", spend, sortFloats}, {"spend/slices", spend, slices.Sort[[]float64]},
-		{"days/radix", days, sortFloats}, {"days/slices", days, slices.Sort[[]float64]}} {
+	}{{"spend/radix", spend, SortFloats}, {"spend/slices", spend, slices.Sort[[]float64]},
+		{"days/radix", days, SortFloats}, {"days/slices", days, slices.Sort[[]float64]}} {
 		b.Run(c.name, func(b *testing.B) {
 			v := make([]float64, len(c.v))
 			for b.Loop() {

@@ -119,7 +119,7 @@ func NewRFMScorer(parts []RFMValues) *RFMScorer {
 		v []float64
 	}{{&sc.sr, sr}, {&sc.sf, sf}, {&sc.sm, sm}} {
 		wg.Go(func() {
-			sortFloats(d.v)
+			SortFloats(d.v)
 			*d.q = newQuintiles(d.v)
 		})
 	}

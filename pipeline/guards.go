@@ -292,7 +292,7 @@ func quantilePSI(a, b []float64) float64 {
 	keys := make([]uint64, 0, len(a))
 	for _, v := range a {
 		if v == v {
-			keys = append(keys, floatKey(v))
+			keys = append(keys, features.FloatKey(v))
 		}
 	}
 	ranks := make([]int, 0, 9)
@@ -301,7 +301,7 @@ func quantilePSI(a, b []float64) float64 {
 	}
 	var edges []float64
 	for _, key := range rankKeys(keys, ranks) {
-		if e := keyFloat(key); len(edges) == 0 || e > edges[len(edges)-1] {
+		if e := features.KeyFloat(key); len(edges) == 0 || e > edges[len(edges)-1] {
 			edges = append(edges, e)
 		}
 	}
@@ -333,20 +333,6 @@ func quantilePSI(a, b []float64) float64 {
 		return out
 	}
 	return psiCounts(count(a), count(b), len(a), len(b))
-}
-
-// floatKey maps a float (not NaN) to an integer of the same order, −0 and
-// +0 to the same one; keyFloat maps it back (a zero to +0).
-func floatKey(v float64) uint64 {
-	u := math.Float64bits(v + 0)
-	return u ^ (uint64(int64(u)>>63) | 1<<63)
-}
-
-func keyFloat(k uint64) float64 {
-	if k>>63 == 1 {
-		return math.Float64frombits(k &^ (1 << 63))
-	}
-	return math.Float64frombits(^k)
 }
 
 // rankKeys returns the keys a sorted keys would hold at each of ranks

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/churn-dev/churn/datasets"
+	"github.com/churn-dev/churn/features"
 )
 
 // A run leaves runs/<id>/run.json with every stage, the inputs' hashes and
@@ -567,12 +568,12 @@ func TestRankKeysAndQuantilePSI(t *testing.T) {
 			slices.Sort(want)
 			keys := make([]uint64, len(a))
 			for i, v := range a {
-				keys[i] = floatKey(v)
+				keys[i] = features.FloatKey(v)
 			}
 			before := slices.Clone(keys)
 			got := rankKeys(keys, ranks)
 			for i, rk := range ranks {
-				if v := keyFloat(got[i]); v != want[rk] {
+				if v := features.KeyFloat(got[i]); v != want[rk] {
 					t.Fatalf("n %d kind %d: rank %d holds %v, sorted %v", n, kind, rk, v, want[rk])
 				}
 			}

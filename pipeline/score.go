@@ -603,10 +603,10 @@ func rankRisk(rows []listRow, workers int) {
 		count := countAtOrBelow(sorted, func(p float64) int { return sort.SearchFloat64s(sorted, math.Nextafter(p, math.Inf(1))) })
 		return func(p float64) uint16 { return uint16(math.Round(1000 * float64(count(p)) / float64(len(sorted)))) }
 	}
-	slices.Sort(all)
+	features.SortFloats(all) // a radix sort: slices.Sort's order, a sixth of its time
 	overall, inSeg := permille(all), map[uint8]func(float64) uint16{}
 	for s, v := range bySeg {
-		slices.Sort(v)
+		features.SortFloats(v)
 		inSeg[s] = permille(v)
 	}
 	parallelChunks(workers, len(rows), 8192, func(lo, hi int) {
