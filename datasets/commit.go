@@ -391,12 +391,11 @@ func hashFile(path string) (int64, string, error) {
 		return 0, "", err
 	}
 	defer f.Close()
-	h := sha256.New()
-	n, err := io.CopyBuffer(struct{ io.Writer }{h}, struct{ io.Reader }{f}, make([]byte, 256<<10))
-	if err != nil {
+	sum := newFileSum()
+	if _, err := io.CopyBuffer(sum, struct{ io.Reader }{f}, make([]byte, 256<<10)); err != nil {
 		return 0, "", err
 	}
-	return n, hex.EncodeToString(h.Sum(nil)), nil
+	return sum.n, sum.hex(), nil
 }
 
 // FileFingerprints returns the hex SHA-256 of each file, hashed on up to

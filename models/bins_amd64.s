@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "go_asm.h"
 
 // binKeysAVX512 finds the bins of n values of one feature, strided in a
 // row-major matrix, by counting the bounds below each value's order key
@@ -25,12 +26,12 @@ TEXT ·binKeysAVX512(SB), NOSPLIT, $0-112
 
 haverows:
 	MOVQ stride+104(FP), R15
-	VMOVDQU64 0(DI), Z0    // pivots 0–7
-	VMOVDQU64 64(DI), Z1   // 8–15
-	VMOVDQU64 128(DI), Z2  // 16–23
-	VMOVDQU64 192(DI), Z3  // 24–31
-	MOVQ 256(DI), R13      // the largest bin
-	LEAQ 264(DI), DI       // the bounds, padded by blocks of eight
+	VMOVDQU64 binTable_pivots(DI), Z0     // pivots 0–7
+	VMOVDQU64 binTable_pivots+64(DI), Z1  // 8–15
+	VMOVDQU64 binTable_pivots+128(DI), Z2 // 16–23
+	VMOVDQU64 binTable_pivots+192(DI), Z3 // 24–31
+	MOVQ binTable_last(DI), R13           // the largest bin
+	LEAQ binTable_bounds(DI), DI          // the bounds, padded by blocks of eight
 	XORQ R10, R10          // i
 	TESTQ CX, CX
 	JEQ done

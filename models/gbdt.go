@@ -563,16 +563,16 @@ func binRows(bins [][]uint8, byRow rowBins, X matRows, lo, hi int, th [][]float6
 // most 255: MaxBins ≤ 255).
 const maxBinBounds = 255
 
-// binTable is a feature's bin bounds laid out for binKeysAVX512 (the
-// field offsets are the kernel's): the bounds' order keys padded with
+// binTable is a feature's bin bounds laid out for binKeysAVX512: the
+// bounds' order keys padded with
 // MaxUint64 to blocks of eight, every block's last key as a pivot, and the
 // largest bin. A key's bin is the count of bounds below it (lowerBound's
 // answer): the pivots below it count the blocks wholly below, and the
 // block after them holds the rest.
 type binTable struct {
-	pivots [32]uint64               // offset 0: bounds[8c+7] for block c
-	last   int64                    // offset 256: len(bounds) − 1
-	bounds [maxBinBounds + 9]uint64 // offset 264: padded to 33 blocks
+	pivots [32]uint64               // bounds[8c+7] for block c
+	last   int64                    // len(bounds) − 1
+	bounds [maxBinBounds + 9]uint64 // padded to 33 blocks
 }
 
 func (t *binTable) set(keys []uint64) {

@@ -537,12 +537,7 @@ func Train(ctx context.Context, cfg Config, cutoff time.Time) (TrainResult, erro
 		}
 	}
 	art.Leaderboard = cands
-	best := -1
-	for i, c := range cands {
-		if c.Error == "" && (best < 0 || c.Validation.AUC > cands[best].Validation.AUC+1e-9) {
-			best = i
-		}
-	}
+	best := bestCandidate(cands)
 	if best < 0 {
 		<-refitc
 		why := "no candidates"
@@ -687,16 +682,29 @@ func trainChurnCandidates(cfg Config, Xtr, ytr []float64, ids []string, Xva, yva
 	return cands, fitted
 }
 
-// bestLearnt is the candidate with the best validation AUC among the
-// logistic regression and the GBDT (the first on a tie), or none.
-func bestLearnt(cands []ChurnCandidate) ChurnCandidate {
-	var best ChurnCandidate
-	for _, c := range cands {
-		if (c.Model == "logit" || c.Model == "gbdt") && c.Error == "" && (best.Model == "" || c.Validation.AUC > best.Validation.AUC+1e-9) {
-			best = c
+// bestCandidate is the index of the champion: the fitted candidate with
+// the best validation AUC (the first within 1e-9 of it), or −1 if none was
+// fitted.
+func bestCandidate(cands []ChurnCandidate) int {
+	best := -1
+	for i, c := range cands {
+		if c.Error == "" && (best < 0 || c.Validation.AUC > cands[best].Validation.AUC+1e-9) {
+			best = i
 		}
 	}
 	return best
+}
+
+// bestLearnt is the candidate refitted as the final model: bestCandidate
+// among the logistic regression and the GBDT, or none. It is the champion
+// whenever the champion is one of them (they are judged first), so Train
+// can start its fit before the other candidates are judged.
+func bestLearnt(cands []ChurnCandidate) ChurnCandidate {
+	learnt := slices.DeleteFunc(slices.Clone(cands), func(c ChurnCandidate) bool { return c.Model != "logit" && c.Model != "gbdt" })
+	if b := bestCandidate(learnt); b >= 0 {
+		return learnt[b]
+	}
+	return ChurnCandidate{}
 }
 
 // judgeChurn evaluates a fitted candidate on the validation rows, and the

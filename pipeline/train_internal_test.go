@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -213,5 +214,53 @@ func TestFillRowsMatchesArrow(t *testing.T) {
 		for _, r := range parts {
 			r.Release()
 		}
+	}
+}
+
+// bestLearnt, from the candidates judged before the others, is the model
+// Train refits: the champion whenever the champion is the logit or the
+// GBDT, whatever the candidate sets (failures, ties within the margin, the
+// BTYD baseline or golearn best).
+func TestBestLearntIsTheLearntChampion(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	aucs := []float64{0.7, 0.7 + 5e-10, 0.7 + 2e-9, 0.75, 0.8}
+	same := func(a, b ChurnCandidate) bool {
+		return a.Model == b.Model && a.Rounds == b.Rounds && a.Error == b.Error && a.Validation.AUC == b.Validation.AUC
+	}
+	learntWins, baselineWins := 0, 0
+	for range 5000 {
+		var cands []ChurnCandidate
+		for _, m := range []string{"logit", "gbdt", "golearn", "btyd"} {
+			if rng.IntN(4) == 0 {
+				continue
+			}
+			c := ChurnCandidate{Model: m, Rounds: rng.IntN(300)}
+			if rng.IntN(6) == 0 {
+				c.Error = "failed"
+			} else {
+				c.Validation.AUC = aucs[rng.IntN(len(aucs))]
+			}
+			cands = append(cands, c)
+		}
+		judgedFirst := slices.DeleteFunc(slices.Clone(cands), func(c ChurnCandidate) bool { return c.Model == "golearn" || c.Model == "btyd" })
+		got := bestLearnt(judgedFirst)
+		best := bestCandidate(cands)
+		switch {
+		case best >= 0 && (cands[best].Model == "logit" || cands[best].Model == "gbdt"):
+			learntWins++
+			if !same(got, cands[best]) {
+				t.Fatalf("champion %+v, refitted %+v: %+v", cands[best], got, cands)
+			}
+		case best >= 0:
+			baselineWins++
+		}
+		for _, c := range cands { // nothing failed or unlearnt is refitted
+			if got.Model != "" && c.Model == got.Model && (c.Error != "" || !same(c, got)) {
+				t.Fatalf("refitted %+v: %+v", got, cands)
+			}
+		}
+	}
+	if learntWins < 1000 || baselineWins < 500 {
+		t.Errorf("the sets exercised %d learnt and %d baseline champions", learntWins, baselineWins)
 	}
 }
