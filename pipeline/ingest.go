@@ -282,27 +282,9 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 	}
 	var key string
 	if len(later) == 0 { // else no shards (readHashes)
-		key = ingestKey(cfg, in, res.ID)
-		if cfg.Shard.Sharded() && ingestShardDone(cfg, res.ID, key) {
-			res.NoOp = true
-			cfg.logStage("ingest", 0, start, "shard", cfg.Shard.String(), "no_op", true)
-			return res, nil
-		}
-		if !cfg.Shard.Sharded() {
-			paths := map[string]string{}
-			for p, sum := range fileSums {
-				paths[sum] = p
-			}
-			if done, err := finishIngestFromShards(cfg, key, paths, &res, ingestLog); err != nil || done {
-				if done {
-					if info, err := datasets.OpenWarehouse(cfg.Workdir); err == nil {
-						res.Rows, res.Customers = info.Rows, info.Customers
-						res.FirstDay, res.LastDay = dateString(dayOf(info.MinTS)), dateString(dayOf(info.MaxTS))
-					}
-					cfg.logStage("ingest", res.Loaded, start, "from_shards", true, "customers", res.Customers, "quarantined", res.Quarantined)
-				}
-				return res, err
-			}
+		var done bool
+		if key, done, err = ingestFromShards(cfg, in, &res, fileSums, ingestLog, start); done || err != nil {
+			return res, err
 		}
 	}
 
@@ -555,6 +537,34 @@ func quarantineCSV(bad []datasets.BadRow) []byte {
 	}
 	w.Flush()
 	return buf.Bytes()
+}
+
+// ingestFromShards returns the ingest's key (its files hashed) and whether
+// res is already the answer: this shard's work is stored, or, unsharded,
+// the stored shards of the same ingest made the warehouse.
+func ingestFromShards(cfg Config, in IngestInput, res *IngestResult, fileSums map[string]string, ingestLog []ingestRecord, start time.Time) (string, bool, error) {
+	key := ingestKey(cfg, in, res.ID)
+	if cfg.Shard.Sharded() {
+		if !ingestShardDone(cfg, res.ID, key) {
+			return key, false, nil
+		}
+		res.NoOp = true
+		cfg.logStage("ingest", 0, start, "shard", cfg.Shard.String(), "no_op", true)
+		return key, true, nil
+	}
+	paths := map[string]string{}
+	for p, sum := range fileSums {
+		paths[sum] = p
+	}
+	done, err := finishIngestFromShards(cfg, key, paths, res, ingestLog)
+	if done {
+		if info, err := datasets.OpenWarehouse(cfg.Workdir); err == nil {
+			res.Rows, res.Customers = info.Rows, info.Customers
+			res.FirstDay, res.LastDay = dateString(dayOf(info.MinTS)), dateString(dayOf(info.MaxTS))
+		}
+		cfg.logStage("ingest", res.Loaded, start, "from_shards", true, "customers", res.Customers, "quarantined", res.Quarantined)
+	}
+	return key, done || err != nil, err
 }
 
 // readHashes returns the input files whose reads may hash them instead of
