@@ -188,18 +188,21 @@ func measureOf(chain result, stages []stageLog) measure {
 }
 
 // spread is the median of vs and, for more than one value, their range,
-// each number written by num, then the unit: "16.7 s (15.9–17.7)".
-func spread[T time.Duration | int64](vs []T, num func(T) string, unit string) string {
+// each number written by num, then the unit if any: "16.7 s (15.9–17.7)".
+func spread[T time.Duration | int64 | float64](vs []T, num func(T) string, unit string) string {
 	s := slices.Clone(vs)
 	slices.Sort(s)
 	med := s[len(s)/2]
 	if len(s)%2 == 0 {
 		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
 	}
-	if len(s) == 1 {
-		return num(med) + " " + unit
+	if unit != "" {
+		unit = " " + unit
 	}
-	return fmt.Sprintf("%s %s (%s–%s)", num(med), unit, num(s[0]), num(s[len(s)-1]))
+	if len(s) == 1 {
+		return num(med) + unit
+	}
+	return fmt.Sprintf("%s%s (%s–%s)", num(med), unit, num(s[0]), num(s[len(s)-1]))
 }
 
 func report(customers, seed int, gen result, ms []measure, sizes map[string]int64, memLimit string, limited *result, lean string, leanM *measure) string {
@@ -249,7 +252,7 @@ func report(customers, seed int, gen result, ms []measure, sizes map[string]int6
 	for _, m := range ms {
 		aucs = append(aucs, m.auc)
 	}
-	fmt.Fprintf(&b, "| validation ROC AUC of the churn champion | %s | | |\n", spreadAUC(aucs))
+	fmt.Fprintf(&b, "| validation ROC AUC of the churn champion | %s | | |\n", spread(aucs, func(v float64) string { return fmt.Sprintf("%.4f", v) }, ""))
 	if limited != nil {
 		fmt.Fprintf(&b, "| `churn run --memory-limit %s`: end to end, peak RSS | %s, %s | | |\n", memLimit, secs(limited.wall), gib(limited.rssKB))
 	}
@@ -258,20 +261,6 @@ func report(customers, seed int, gen result, ms []measure, sizes map[string]int6
 	}
 	fmt.Fprintf(&b, "| peak RSS of `churn generate` | %s | | |\n\n", gib(gen.rssKB))
 	return b.String()
-}
-
-// spreadAUC is the median and, for more than one, the range of ROC AUCs.
-func spreadAUC(aucs []float64) string {
-	s := slices.Clone(aucs)
-	slices.Sort(s)
-	if len(s) == 1 {
-		return fmt.Sprintf("%.4f", s[0])
-	}
-	med := s[len(s)/2]
-	if len(s)%2 == 0 {
-		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
-	}
-	return fmt.Sprintf("%.4f (%.4f–%.4f)", med, s[0], s[len(s)-1])
 }
 
 // passes returns the time of every pass that logged a stage with
