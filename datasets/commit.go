@@ -204,7 +204,7 @@ func WriteFileAtomic(path string, data []byte) error {
 // WriteFileWith creates path (FileMode) and fills it through a buffered
 // writer with fn, then syncs and closes it.
 func WriteFileWith(path string, fn func(w io.Writer) error) error {
-	f, finish, err := createSynced(path)
+	f, finish, err := createSyncedDirect(path)
 	if err != nil {
 		return err
 	}
@@ -243,8 +243,30 @@ func createSynced(path string) (*syncedFile, func(error) error, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("datasets: %w", err)
 	}
-	sf := &syncedFile{f: f, sum: newFileSum()}
+	return syncedOn(path, f, nil)
+}
+
+// createSyncedDirect is createSynced for a large file that is not read
+// back soon: written past the page cache where it can be (directFile).
+func createSyncedDirect(path string) (*syncedFile, func(error) error, error) {
+	d, err := createDirect(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("datasets: %w", err)
+	}
+	return syncedOn(path, d.f, d)
+}
+
+func syncedOn(path string, f *os.File, d *directFile) (*syncedFile, func(error) error, error) {
+	sf := &syncedFile{f: f, w: f, sum: newFileSum()}
+	if d != nil {
+		sf.w = d
+	}
 	finish := func(err error) error {
+		if d != nil {
+			if derr := d.finish(); err == nil {
+				err = derr
+			}
+		}
 		if err == nil {
 			err = f.Sync()
 		}
@@ -264,11 +286,12 @@ func createSynced(path string) (*syncedFile, func(error) error, error) {
 // are summed.
 type syncedFile struct {
 	f   *os.File
+	w   io.Writer // f, or its directFile
 	sum *fileSum
 }
 
 func (s *syncedFile) Write(p []byte) (int, error) {
-	n, err := s.f.Write(p)
+	n, err := s.w.Write(p)
 	s.sum.Write(p[:n])
 	return n, err
 }

@@ -158,7 +158,7 @@ func parallel(n, workers int, fn func(i int) error) error {
 }
 
 func writeParquetRows[T any](path string, rows []T, opts ...parquet.WriterOption) error {
-	return writeParquetWith(path, func(pw *parquet.GenericWriter[T]) error {
+	return writeParquetWith(path, false, func(pw *parquet.GenericWriter[T]) error {
 		_, err := pw.Write(rows)
 		return err
 	}, opts...)
@@ -167,10 +167,11 @@ func writeParquetRows[T any](path string, rows []T, opts ...parquet.WriterOption
 // writeParquetFunc is writeParquetRows of n rows that fill makes a chunk
 // at a time: fill(dst, lo) fills dst with the rows from lo on. The writer
 // takes rows 64 at a time however they come, so a chunk of a multiple of
-// 64 rows gives the bytes of one write of them all.
+// 64 rows gives the bytes of one write of them all. Its one use is a
+// list's scores, written past the page cache (directFile).
 func writeParquetFunc[T any](path string, n int, fill func(dst []T, lo int)) error {
 	const chunk = 64 * 128
-	return writeParquetWith(path, func(pw *parquet.GenericWriter[T]) error {
+	return writeParquetWith(path, true, func(pw *parquet.GenericWriter[T]) error {
 		buf := make([]T, min(chunk, n))
 		for lo := 0; lo < n; lo += chunk {
 			b := buf[:min(chunk, n-lo)]
@@ -184,8 +185,12 @@ func writeParquetFunc[T any](path string, n int, fill func(dst []T, lo int)) err
 }
 
 // writeParquetWith creates path and writes rows to it with write, synced.
-func writeParquetWith[T any](path string, write func(*parquet.GenericWriter[T]) error, opts ...parquet.WriterOption) error {
-	f, finish, err := createSynced(path)
+func writeParquetWith[T any](path string, direct bool, write func(*parquet.GenericWriter[T]) error, opts ...parquet.WriterOption) error {
+	create := createSynced
+	if direct {
+		create = createSyncedDirect
+	}
+	f, finish, err := create(path)
 	if err != nil {
 		return err
 	}
