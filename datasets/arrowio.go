@@ -52,8 +52,13 @@ func snapshotProps(schema *arrow.Schema) *parquet.WriterProperties {
 	// and come back from its pool warm, instead of a fresh zeroed half
 	// megabyte for every column (Features1M 3.91 → 3.81 s, for 2% more
 	// bytes).
+	// No statistics (each page's and column chunk's minimum, maximum and
+	// null count): nothing reads them, a snapshot's buckets all span the
+	// same ranges so no reader could skip one by them, and working them out
+	// cost a pass over every value (about 0.5 s of CPU a snapshot at 1M
+	// customers; the files are 3% smaller).
 	opts := []parquet.WriterProperty{parquet.WithCompression(compress.Codecs.Snappy), parquet.WithCreatedBy("churn"), parquet.WithDataPageSize(64 << 10),
-		parquet.WithDictionaryDefault(false)}
+		parquet.WithDictionaryDefault(false), parquet.WithStats(false)}
 	for _, f := range schema.Fields() {
 		if f.Type.ID() == arrow.STRING && f.Name != ColCustomerID {
 			opts = append(opts, parquet.WithDictionaryFor(f.Name, true))
