@@ -18,9 +18,10 @@ import (
 // part's leading columns and parks its file: no descriptor stays open and
 // nothing stays buffered but the last column's pages, so a build holds the
 // few values the trailing columns need instead of whole parts. Finish
-// appends the trailing columns and closes the file; Commit publishes the
-// folder with its manifest (WriteSnapshot's layout, byte for byte); Abort
-// removes it. Distinct parts may be begun and finished concurrently.
+// appends the trailing columns and closes the file; Commit syncs every
+// part and publishes the folder with its manifest (WriteSnapshot's layout,
+// byte for byte); Abort removes it. Distinct parts may be begun and
+// finished concurrently.
 type SnapshotWriter struct {
 	pf     *PendingFolder
 	schema *arrow.Schema
@@ -66,7 +67,8 @@ func (w *SnapshotWriter) Begin(i int, rec arrow.RecordBatch) (err error) {
 			sink.park()
 		}
 	}()
-	// pqarrow closes a sink that is an io.Closer; hide Close so Finish can sync first.
+	// pqarrow closes a sink that is an io.Closer; hide Close: the file is
+	// parked between Begin and Finish, and closed by park.
 	fw, err := pqarrow.NewFileWriter(w.schema, struct{ io.Writer }{sink}, snapshotProps(w.schema), pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 	if err != nil {
 		return fmt.Errorf("datasets: parquet writer %s: %w", path, err)
@@ -90,7 +92,7 @@ func (w *SnapshotWriter) Begin(i int, rec arrow.RecordBatch) (err error) {
 }
 
 // Finish writes the trailing columns of part i (as many as the schema has
-// after Begin's, each as long as the part) and closes its file, synced.
+// after Begin's, each as long as the part) and closes its file.
 func (w *SnapshotWriter) Finish(i int, cols []arrow.Array) (err error) {
 	pw := w.parts[i]
 	if pw == nil || pw.fw == nil {
@@ -120,12 +122,7 @@ func (w *SnapshotWriter) Finish(i int, cols []arrow.Array) (err error) {
 	if err := pw.fw.Close(); err != nil {
 		return fmt.Errorf("datasets: write %s: %w", path, err)
 	}
-	if pw.sink.f != nil {
-		if err := pw.sink.f.Sync(); err != nil {
-			return fmt.Errorf("datasets: write %s: %w", path, err)
-		}
-	}
-	return nil
+	return nil // synced by Commit
 }
 
 // Commit publishes the snapshot once every part is finished: the manifest
@@ -137,8 +134,36 @@ func (w *SnapshotWriter) Commit(meta map[string]string) error {
 			return fmt.Errorf("datasets: snapshot part %d is not finished", i)
 		}
 	}
+	// Every part synced at once: a sync mostly waits for the disk, and the
+	// file system serves many together (a part at a time in Finish, the
+	// syncs of a 1M-customer snapshot's 16 parts took 0.1–0.3 s of a
+	// run's time with both cores idle).
+	err := parallel(len(w.parts), syncWorkers, func(i int) error { return syncFile(w.parts[i].sink.path) })
+	if err != nil {
+		w.Abort()
+		return err
+	}
 	w.ended = true
 	return w.pf.Commit(Manifest{Kind: "features", Rows: w.rows.Load(), Meta: meta})
+}
+
+// syncWorkers is how many files are synced at once.
+const syncWorkers = 16
+
+// syncFile writes a closed file's data to the disk.
+func syncFile(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return fmt.Errorf("datasets: sync %s: %w", path, err)
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("datasets: sync %s: %w", path, err)
+	}
+	return nil
 }
 
 // Abort drops the snapshot: open files are closed and the temporary folder

@@ -307,6 +307,20 @@ func snapshots(ctx context.Context, cfg Config, cutoffs []time.Time, knownUntil 
 	// and one snapshot's parts leave the last worker alone at their end,
 	// while two share the cores. Each group's sorted values are let go
 	// before the next group's are made.
+	// A group's snapshots are published (their parts synced, the folders
+	// committed: mostly waiting for the disk) while the next group's score
+	// columns are written; an error waits for the publishing to end before
+	// the writers are dropped.
+	var published chan error
+	waitPublished := func() error {
+		if published == nil {
+			return nil
+		}
+		err := <-published
+		published = nil
+		return err
+	}
+	defer waitPublished()
 	n := info.Buckets
 	for lo := 0; lo < len(todo); lo += cfg.Workers {
 		group := todo[lo:min(lo+cfg.Workers, len(todo))]
@@ -329,11 +343,20 @@ func snapshots(ctx context.Context, cfg Config, cutoffs []time.Time, knownUntil 
 		if err != nil {
 			return nil, err
 		}
-		for g := range group {
-			if err := publish(lo + g); err != nil {
-				return nil, err
-			}
+		if err := waitPublished(); err != nil {
+			return nil, err
 		}
+		published = make(chan error, 1)
+		go func(lo, hi int) {
+			var err error
+			for k := lo; k < hi && err == nil; k++ {
+				err = publish(k)
+			}
+			published <- err
+		}(lo, lo+len(group))
+	}
+	if err := waitPublished(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
