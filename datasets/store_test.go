@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/csv"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -605,6 +606,39 @@ func TestWriteScoresCSVChunks(t *testing.T) {
 	}
 }
 
+// A writer's error ends a long list's writing with that error, whichever
+// chunk meets it, and no chunk is left formatting.
+func TestWriteScoresCSVWriteError(t *testing.T) {
+	n := 40*8192 + 5
+	fill := func(dst []ScoreRow, lo int) {
+		for i := range dst {
+			dst[i] = ScoreRow{Rank: int64(lo + i + 1), CustomerID: fmt.Sprintf("c%07d", lo+i)}
+		}
+	}
+	boom := errors.New("disk full")
+	for _, after := range []int{0, 1 << 20, 5 << 20, 9 << 20} {
+		w := &failingWriter{left: after, err: boom}
+		if err := WriteScoresCSVFunc(w, n, fill); !errors.Is(err, boom) {
+			t.Errorf("failing after %d bytes: %v", after, err)
+		}
+	}
+}
+
+type failingWriter struct {
+	left int
+	err  error
+}
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if len(p) > w.left {
+		k := w.left
+		w.left = 0
+		return k, w.err
+	}
+	w.left -= len(p)
+	return len(p), nil
+}
+
 // A list written a chunk at a time is the bytes of the list written at
 // once: the CSV and the Parquet, and a file of more than one row group.
 func TestWriteScoresFunc(t *testing.T) {
@@ -629,6 +663,14 @@ func TestWriteScoresFunc(t *testing.T) {
 		}
 		if err := WriteScoresCSVFunc(&chunked, n, fill); err != nil || !bytes.Equal(whole.Bytes(), chunked.Bytes()) {
 			t.Errorf("%d rows: the CSV written by chunks differs (%v)", n, err)
+		}
+		// One writer, row after row: the bytes the chunks must make.
+		var serial bytes.Buffer
+		cw := csv.NewWriter(&serial)
+		cw.Write(ScoreColumns)
+		cw.Flush()
+		if err := WriteScoresCSVRecords(&serial, rows); err != nil || !bytes.Equal(serial.Bytes(), whole.Bytes()) {
+			t.Errorf("%d rows: the CSV differs from the rows written one after the other (%v)", n, err)
 		}
 		a, b := filepath.Join(dir, "a.parquet"), filepath.Join(dir, "b.parquet")
 		if err := WriteScoresParquet(a, rows); err != nil {
