@@ -664,6 +664,34 @@ evaluations as the cold fit (27 against 26: s moves from 0.93 to 0.53, β from 7
 threads (perf trace), not a wait; a pprof profile of a whole run charged the logit's
 standardisation 2.86 s, which measured 0.13–0.31 s with its page faults.
 
+Session 38, files and their pages. On this virtual machine a page of the page cache is often
+memory the host must first hand back to the guest: dd writing 270 MB through the page cache took
+1.38 s of kernel CPU cold and 0.05 s warm, and 0.02 s with O_DIRECT. The list's CSV and
+scores.parquet, written once and not read back by the run, are written past the page cache now
+(datasets.directFile: 1 MB aligned blocks, each written by a goroutine while the next fills; the
+tail, and file systems that refuse O_DIRECT or its alignment, through the page cache): churn score
+at 1M, the scoring after the snapshot, 7.2 → 6.6 s in two pairs (8.1/7.1/7.9 → 6.6/6.4/6.9 s in
+three more), kernel CPU 2.5 → 1.6 s, the same bytes. The warehouse's bucket files, which the
+features read at once, showed no difference that way and stay in the page cache. Feature
+snapshots carry no statistics any more (each page's and column chunk's minimum, maximum and null
+count: nothing reads them, and a snapshot's buckets all span the same ranges): a 1M snapshot 3.39
+→ 3.10 s in three pairs, 0.5 s less CPU, files 3% smaller, the same content and models. Their
+parts are synced together at commit (16 at a time) instead of one by one as each is finished, and
+a group's snapshots are published while the next group's RFM columns are written: the snapshot
+pass's tail 0.93 → 0.77 s in three pairs. make bench after these, on a faster day than session
+37's (generate, unchanged, 8.0 → 6.3 s): the run at 1M 49.2 s (53.6 s), features 10.3 s (11.3
+s), train with the CLV fits 24.4 s (26.8 s), score 5.9 s (6.2 s), peak RSS 1.55 GiB; the lean
+run 30.3 s at 0.80 GiB. Ingest1M's one run took 9.49 s, and 6.63 and 6.05 s right after (two runs
+of two; its code did not change). Measured and not taken: Snappy's fast encoder for the snapshots
+(0.32 s less CPU a snapshot for 20% more bytes), zstd level 1 (29% smaller, written no faster,
+slower to read), the list's CSV formatted in a pipeline of chunks instead of rounds (the files
+phase, 1.2 s, no faster: the Parquet writer and the CSV share the two cores). Looked at: the
+reasons' texts and their interning take 1.15 s of score's CPU at 1M; 439,000 distinct inputs
+make its 212,000 texts, so a memo would save about 0.6 s of CPU for some 45 MB. In a whole run,
+3.2 GB of heap goes back to the kernel (GODEBUG=scavtrace) and comes back as 0.8M of its 1.2M
+page faults; Go has no switch to keep it short of the limits tried before (GOGC, GOMEMLIMIT,
+madvdontneed).
+
 Where the feature stage's time goes at 1M customers (churn features --force --cpuprofile, 2
 cores, 11.6M order lines with 2.9M feedback rows; profile in docs/profiles/features-1m.txt,
 session 34): 4.5 s and 0.36 GB peak RSS on a slow day of the AMD EPYC (session 30: 3.8 s and 0.38
