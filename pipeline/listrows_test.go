@@ -2,7 +2,9 @@ package pipeline
 
 import (
 	"cmp"
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -142,4 +144,40 @@ func listOf(rows []datasets.ScoreRow, asOf time.Time) (*list, error) {
 	}
 	l.memoDates()
 	return l, nil
+}
+
+// The list's order split around a pivot and sorted on two workers is the
+// order of one sort: value at risk and probability with many ties (a few
+// distinct values), customer ids deciding; and rows with a NaN take the
+// one-core sort.
+func TestRankRowsParallel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{1 << 15, 100_000} {
+		rows := make([]listRow, n)
+		for i := range rows {
+			rows[i] = listRow{id: fmt.Sprintf("c%07d", rng.IntN(1<<30)) + strconv.Itoa(i), valueAtRisk: float64(rng.IntN(50)) / 4, prob: float64(rng.IntN(20)) / 20}
+		}
+		want := slices.Clone(rows)
+		slices.SortFunc(want, compareRank)
+		for _, workers := range []int{1, 2, 4} {
+			l := &list{rows: slices.Clone(rows)}
+			rankRows(l, workers)
+			if !l.ranked || !slices.Equal(l.rows, want) {
+				t.Fatalf("%d rows, %d workers: not the order of one sort", n, workers)
+			}
+		}
+		for i := range want {
+			if i > 0 && compareRank(want[i-1], want[i]) >= 0 {
+				t.Fatalf("%d rows: rows %d and %d out of order", n, i-1, i)
+			}
+		}
+		rows[n/3].valueAtRisk = math.NaN()
+		l := &list{rows: slices.Clone(rows)}
+		rankRows(l, 2)
+		want = slices.Clone(rows)
+		slices.SortFunc(want, compareRank)
+		if !slices.EqualFunc(l.rows, want, func(a, b listRow) bool { return a.id == b.id }) {
+			t.Errorf("%d rows with a NaN: not the one-core sort's order", n)
+		}
+	}
 }

@@ -200,7 +200,7 @@ func publishList(ctx context.Context, cfg Config, asOf time.Time, sp *scorePrep,
 	// What the steps above used goes (36 bytes a customer), before the
 	// movers and the files need memory.
 	sc.inputs, sc.first = nil, nil
-	rankRows(l)
+	rankRows(l, cfg.Workers)
 	sizing := sizeCampaign(cfg, rows)
 	var moves []Mover
 	var movers *Movers
@@ -563,24 +563,54 @@ func parallelChunks(workers, n, chunk int, fn func(lo, hi int)) {
 }
 
 // rankRows sorts by value at risk (desc), then churn probability (desc),
-// then customer id: the rank of a row is its place, 1..n.
-func rankRows(l *list) {
-	slices.SortFunc(l.rows, func(a, b listRow) int {
-		if a.valueAtRisk != b.valueAtRisk {
-			if a.valueAtRisk > b.valueAtRisk {
-				return -1
-			}
-			return 1
+// then customer id: the rank of a row is its place, 1..n. The ids are
+// distinct, so the order is a total one and any sort gives the same rows:
+// with two workers or more, the rows are split around the median of a
+// sample and the two sides sorted at once (a million 104-byte rows took
+// 0.32 s on one core while the other waited). Rows with a NaN, which the
+// order does not rank, are sorted on one core as they always were.
+func rankRows(l *list, workers int) {
+	rows := l.rows
+	if workers < 2 || len(rows) < 1<<15 || slices.ContainsFunc(rows, func(r listRow) bool { return math.IsNaN(r.valueAtRisk) || math.IsNaN(r.prob) }) {
+		slices.SortFunc(rows, compareRank)
+		l.ranked = true
+		return
+	}
+	sample := make([]listRow, 0, 255)
+	for i := range cap(sample) {
+		sample = append(sample, rows[i*(len(rows)-1)/(cap(sample)-1)])
+	}
+	slices.SortFunc(sample, compareRank)
+	pivot := sample[len(sample)/2]
+	k := 0 // rows[:k] rank before the pivot
+	for i := range rows {
+		if compareRank(rows[i], pivot) < 0 {
+			rows[i], rows[k] = rows[k], rows[i]
+			k++
 		}
-		if a.prob != b.prob {
-			if a.prob > b.prob {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(a.id, b.id)
-	})
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { slices.SortFunc(rows[:k], compareRank) })
+	slices.SortFunc(rows[k:], compareRank)
+	wg.Wait()
 	l.ranked = true
+}
+
+// compareRank is the list's order (rankRows).
+func compareRank(a, b listRow) int {
+	if a.valueAtRisk != b.valueAtRisk {
+		if a.valueAtRisk > b.valueAtRisk {
+			return -1
+		}
+		return 1
+	}
+	if a.prob != b.prob {
+		if a.prob > b.prob {
+			return -1
+		}
+		return 1
+	}
+	return strings.Compare(a.id, b.id)
 }
 
 // round rounds to d decimals so the CSV and Parquet agree.
