@@ -304,3 +304,54 @@ func TestRFIndexSharedAcrossCalls(t *testing.T) {
 		}
 	}
 }
+
+// groupRF's grouping is the plain one: each triple's index in the distinct
+// triples in order of first appearance, equal floats one triple (0 and −0
+// apart, as their bits differ; each NaN its own). Many customers, many
+// repeats, the table grown from a small hint, and every hash colliding.
+func TestGroupRFFirstAppearance(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	n := 300_000
+	x, tx, T := make([]float64, n), make([]float64, n), make([]float64, n)
+	for i := range x {
+		x[i], tx[i], T[i] = float64(rng.IntN(30)), float64(rng.IntN(200)), float64(rng.IntN(60)+200)
+		switch rng.IntN(1000) {
+		case 0:
+			x[i] = math.NaN()
+		case 1:
+			tx[i] = math.Copysign(0, -1)
+		}
+	}
+	check := func(t *testing.T, x, tx, T []float64) {
+		type key struct{ x, tx, T uint64 }
+		seen := map[key]int32{}
+		var want []RFGroup
+		group, keys := groupRF(x, tx, T)
+		for i := range x {
+			k := key{math.Float64bits(x[i]), math.Float64bits(tx[i]), math.Float64bits(T[i])}
+			g, ok := seen[k]
+			if !ok || math.IsNaN(x[i]) {
+				g = int32(len(want))
+				seen[k] = g
+				want = append(want, RFGroup{X: x[i], Tx: tx[i], T: T[i]})
+			}
+			if group[i] != g {
+				t.Fatalf("customer %d: group %d, want %d", i, group[i], g)
+			}
+		}
+		if len(keys) != len(want) {
+			t.Fatalf("%d groups, want %d", len(keys), len(want))
+		}
+		for g := range keys {
+			if math.Float64bits(keys[g].X) != math.Float64bits(want[g].X) || keys[g].Tx != want[g].Tx || keys[g].T != want[g].T {
+				t.Fatalf("group %d is %+v, want %+v", g, keys[g], want[g])
+			}
+		}
+	}
+	t.Run("hash", func(t *testing.T) { check(t, x, tx, T) })
+	t.Run("every key collides", func(t *testing.T) {
+		groupHash = func(a, b, c float64) uint64 { return 7 }
+		defer func() { groupHash = mix3 }()
+		check(t, x[:20_000], tx[:20_000], T[:20_000])
+	})
+}
