@@ -185,12 +185,7 @@ func WriteFileAtomic(path string, data []byte) error {
 	if werr == nil {
 		werr = injectedFault(path)
 	}
-	if werr == nil {
-		werr = f.Sync()
-	}
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
+	werr = syncClose(f, werr)
 	if werr == nil {
 		werr = os.Rename(tmp, path)
 	}
@@ -222,16 +217,22 @@ func writeSynced(path string, data []byte) error {
 		return fmt.Errorf("datasets: %w", err)
 	}
 	_, err = f.Write(data)
+	if err = syncClose(f, err); err != nil {
+		return fmt.Errorf("datasets: write %s: %w", path, err)
+	}
+	return nil
+}
+
+// syncClose syncs f unless err is already set, closes it, and returns the
+// first error.
+func syncClose(f *os.File, err error) error {
 	if err == nil {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return fmt.Errorf("datasets: write %s: %w", path, err)
-	}
-	return nil
+	return err
 }
 
 // createSynced opens path for a writer; finish syncs and closes it, keeping
@@ -267,13 +268,7 @@ func syncedOn(path string, f *os.File, d *directFile) (*syncedFile, func(error) 
 				err = derr
 			}
 		}
-		if err == nil {
-			err = f.Sync()
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
+		if err = syncClose(f, err); err != nil {
 			return fmt.Errorf("datasets: write %s: %w", path, err)
 		}
 		sf.sum.remember(path)

@@ -156,11 +156,7 @@ func syncFile(path string) error {
 	if err != nil {
 		return fmt.Errorf("datasets: sync %s: %w", path, err)
 	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := syncClose(f, nil); err != nil {
 		return fmt.Errorf("datasets: sync %s: %w", path, err)
 	}
 	return nil

@@ -169,13 +169,7 @@ func Generate(ctx context.Context, cfg SyntheticConfig, dir string) (GenerateSta
 		}
 	}
 	for i, f := range files {
-		err := ws[i].Flush()
-		if err == nil {
-			err = f.Sync()
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
+		err := syncClose(f, ws[i].Flush())
 		files[i] = nil
 		if err == nil {
 			err = os.Rename(tmpNames[i], filepath.Join(dir, names[i]))
