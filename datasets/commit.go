@@ -197,7 +197,9 @@ func WriteFileAtomic(path string, data []byte) error {
 }
 
 // WriteFileWith creates path (FileMode) and fills it through a buffered
-// writer with fn, then syncs and closes it.
+// writer with fn, then syncs and closes it. The file goes past the page
+// cache where the file system allows it (createSyncedDirect): its one use
+// is a list's CSV, written once and not read back by the run.
 func WriteFileWith(path string, fn func(w io.Writer) error) error {
 	f, finish, err := createSyncedDirect(path)
 	if err != nil {
