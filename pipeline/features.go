@@ -307,6 +307,7 @@ func snapshots(ctx context.Context, cfg Config, cutoffs []time.Time, knownUntil 
 	// and one snapshot's parts leave the last worker alone at their end,
 	// while two share the cores. Each group's sorted values are let go
 	// before the next group's are made.
+	//
 	// A group's snapshots are published (their parts synced, the folders
 	// committed: mostly waiting for the disk) while the next group's score
 	// columns are written; an error waits for the publishing to end before
