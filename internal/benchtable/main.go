@@ -697,9 +697,10 @@ features, about 50 features a round on two cores, and a large node's partition i
 core). Measured and not taken: Snappy's fast encoder for the snapshots
 (0.32 s less CPU a snapshot for 20% more bytes), zstd level 1 (29% smaller, written no faster,
 slower to read), the list's CSV formatted in a pipeline of chunks instead of rounds (the files
-phase, 1.2 s, no faster: the Parquet writer and the CSV share the two cores). Looked at: the
-reasons' texts and their interning take 1.15 s of score's CPU at 1M; 439,000 distinct inputs
-make its 212,000 texts, so a memo would save about 0.6 s of CPU for some 45 MB. In a whole run,
+phase, 1.2 s, no faster: the Parquet writer and the CSV share the two cores), a memo of the
+reasons' texts by their inputs (the texts and their interning take 1.15 s of score's CPU at 1M,
+and 439,000 distinct inputs make its 212,000 texts: no gain in three pairs, 60–80 MB more peak
+RSS). Looked at: in a whole run,
 3.2 GB of heap goes back to the kernel (GODEBUG=scavtrace) and comes back as 0.8M of its 1.2M
 page faults; Go has no switch to keep it short of the limits tried before (GOGC, GOMEMLIMIT,
 madvdontneed).
