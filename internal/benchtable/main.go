@@ -700,7 +700,9 @@ slower to read), the list's CSV formatted in a pipeline of chunks instead of rou
 phase, 1.2 s, no faster: the Parquet writer and the CSV share the two cores), a memo of the
 reasons' texts by their inputs (the texts and their interning take 1.15 s of score's CPU at 1M,
 and 439,000 distinct inputs make its 212,000 texts: no gain in three pairs, 60–80 MB more peak
-RSS). Looked at: in a whole run,
+RSS), the report made while the list's files are written and the permille sorts on two
+goroutines (score's last steps 2.08 → 2.32 s on average of four pairs: the Parquet writer, on
+one core and on the files' critical path, got less of the cores). Looked at: in a whole run,
 3.2 GB of heap goes back to the kernel (GODEBUG=scavtrace) and comes back as 0.8M of its 1.2M
 page faults; Go has no switch to keep it short of the limits tried before (GOGC, GOMEMLIMIT,
 madvdontneed).
