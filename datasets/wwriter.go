@@ -507,10 +507,31 @@ func (bk *bucketRows) compact() (dropped int) {
 		}
 	}
 	kept := perm[:0]
+	// A customer's rows are sorted by time with the times beside them, so
+	// a compare reads a row only when two times tie (the lines of an
+	// order): the rows are scattered over the segments, and loading two a
+	// compare was most of the sort's time.
+	type timed struct {
+		ts int64
+		p  uint64
+	}
+	var buf []timed
 	for c := range o.custs {
 		rows := perm[start[c]:start[c+1]]
 		if len(rows) > 1 {
-			slices.SortFunc(rows, func(a, b uint64) int { return o.compare(bk.at(a), bk.at(b)) })
+			buf = buf[:0]
+			for _, p := range rows {
+				buf = append(buf, timed{bk.at(p).TS, p})
+			}
+			slices.SortFunc(buf, func(a, b timed) int {
+				if a.ts != b.ts {
+					return cmpInt(a.ts, b.ts)
+				}
+				return compareRest(bk.at(a.p), bk.at(b.p), o.strs) // one customer: the same as o.compare
+			})
+			for k, t := range buf {
+				rows[k] = t.p
+			}
 		}
 		for j, p := range rows {
 			if j == 0 || o.compare(bk.at(kept[len(kept)-1]), bk.at(p)) != 0 {
