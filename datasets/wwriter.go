@@ -518,24 +518,25 @@ func (bk *bucketRows) compact() (dropped int) {
 	var buf []timed
 	for c := range o.custs {
 		rows := perm[start[c]:start[c+1]]
-		if len(rows) > 1 {
-			buf = buf[:0]
-			for _, p := range rows {
-				buf = append(buf, timed{bk.at(p).TS, p})
-			}
-			slices.SortFunc(buf, func(a, b timed) int {
-				if a.ts != b.ts {
-					return cmpInt(a.ts, b.ts)
-				}
-				return compareRest(bk.at(a.p), bk.at(b.p), o.strs) // one customer: the same as o.compare
-			})
-			for k, t := range buf {
-				rows[k] = t.p
-			}
+		if len(rows) == 1 {
+			kept = append(kept, rows[0])
+			continue
 		}
-		for j, p := range rows {
-			if j == 0 || o.compare(bk.at(kept[len(kept)-1]), bk.at(p)) != 0 {
-				kept = append(kept, p)
+		buf = buf[:0]
+		for _, p := range rows {
+			buf = append(buf, timed{bk.at(p).TS, p})
+		}
+		slices.SortFunc(buf, func(a, b timed) int {
+			if a.ts != b.ts {
+				return cmpInt(a.ts, b.ts)
+			}
+			return compareRest(bk.at(a.p), bk.at(b.p), o.strs) // one customer: the same as o.compare
+		})
+		// Identical rows are kept once: neighbours after the sort, with the
+		// same time.
+		for j, t := range buf {
+			if j == 0 || t.ts != buf[j-1].ts || compareRest(bk.at(buf[j-1].p), bk.at(t.p), o.strs) != 0 {
+				kept = append(kept, t.p)
 			}
 		}
 	}
