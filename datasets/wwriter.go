@@ -530,7 +530,7 @@ func (bk *bucketRows) compact() (dropped int) {
 			if a.ts != b.ts {
 				return cmpInt(a.ts, b.ts)
 			}
-			return compareRest(bk.at(a.p), bk.at(b.p), o.strs) // one customer: the same as o.compare
+			return compareRest(bk.at(a.p), bk.at(b.p), o.strs) // one customer and time: the rest decides
 		})
 		// Identical rows are kept once: neighbours after the sort, with the
 		// same time.
@@ -569,16 +569,6 @@ func (bk *bucketRows) order() *rowOrder {
 		rank[c] = uint32(i)
 	}
 	return &rowOrder{rank: rank, custs: len(custs), strs: bk.strs}
-}
-
-func (o *rowOrder) compare(a, b *wrow) int {
-	if a.Cust != b.Cust {
-		return cmpInt(int64(o.rank[a.Cust]), int64(o.rank[b.Cust]))
-	}
-	if a.TS != b.TS {
-		return cmpInt(a.TS, b.TS)
-	}
-	return compareRest(a, b, o.strs)
 }
 
 // compareRest orders rows of one customer and time by their other fields,
