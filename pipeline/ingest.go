@@ -273,10 +273,7 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 	}
 	if len(sums) == 0 {
 		res.NoOp = true
-		if info, err := datasets.OpenWarehouse(cfg.Workdir); err == nil {
-			res.Rows, res.Customers = info.Rows, info.Customers
-			res.FirstDay, res.LastDay = dateString(dayOf(info.MinTS)), dateString(dayOf(info.MaxTS))
-		}
+		res.fromWarehouse(cfg.Workdir)
 		cfg.logStage("ingest", 0, start, "no_op", true, "skipped", len(res.Skipped))
 		return res, nil
 	}
@@ -435,10 +432,7 @@ func Ingest(ctx context.Context, cfg Config, in IngestInput) (IngestResult, erro
 		}
 		return res, err
 	}
-	if info, err := datasets.OpenWarehouse(cfg.Workdir); err == nil {
-		res.Rows, res.Customers = info.Rows, info.Customers
-		res.FirstDay, res.LastDay = dateString(dayOf(info.MinTS)), dateString(dayOf(info.MaxTS))
-	}
+	res.fromWarehouse(cfg.Workdir)
 	cfg.logStage("ingest", res.Loaded, start, "customers", res.Customers, "first_day", res.FirstDay, "last_day", res.LastDay,
 		"duplicates", res.Duplicates, "quarantined", res.Quarantined, "skipped", len(res.Skipped))
 	return res, nil
@@ -539,6 +533,15 @@ func quarantineCSV(bad []datasets.BadRow) []byte {
 	return buf.Bytes()
 }
 
+// fromWarehouse sets the totals of the warehouse stored under workdir: its
+// rows, customers and first and last days (none when there is none).
+func (res *IngestResult) fromWarehouse(workdir string) {
+	if info, err := datasets.OpenWarehouse(workdir); err == nil {
+		res.Rows, res.Customers = info.Rows, info.Customers
+		res.FirstDay, res.LastDay = dateString(dayOf(info.MinTS)), dateString(dayOf(info.MaxTS))
+	}
+}
+
 // ingestFromShards returns the ingest's key (its files hashed) and whether
 // res is already the answer: this shard's work is stored, or, unsharded,
 // the stored shards of the same ingest made the warehouse.
@@ -558,10 +561,7 @@ func ingestFromShards(cfg Config, in IngestInput, res *IngestResult, fileSums ma
 	}
 	done, err := finishIngestFromShards(cfg, key, paths, res, ingestLog)
 	if done {
-		if info, err := datasets.OpenWarehouse(cfg.Workdir); err == nil {
-			res.Rows, res.Customers = info.Rows, info.Customers
-			res.FirstDay, res.LastDay = dateString(dayOf(info.MinTS)), dateString(dayOf(info.MaxTS))
-		}
+		res.fromWarehouse(cfg.Workdir)
 		cfg.logStage("ingest", res.Loaded, start, "from_shards", true, "customers", res.Customers, "quarantined", res.Quarantined)
 	}
 	return key, done || err != nil, err
