@@ -349,7 +349,7 @@ func rankKeys(keys []uint64, ranks []int) []uint64 {
 	// One count and one slot table serve every level: a level is done
 	// with them before it descends.
 	count := make([]int32, 1<<16)
-	slot := make([]int8, 1<<16) // 1 + the part of each needed bucket, 0 for none
+	slot := make([]int32, 1<<16) // 1 + the part of each needed bucket, 0 for none (a part a rank at most)
 	var sel func(keys []uint64, ranks []int, out []uint64, shift uint)
 	sel = func(keys []uint64, ranks []int, out []uint64, shift uint) {
 		if len(keys) <= 1024 {
@@ -389,7 +389,7 @@ func rankKeys(keys []uint64, ranks []int) []uint64 {
 		} else {
 			clear(slot)
 			for j := range parts {
-				slot[parts[j].bucket] = int8(j + 1)
+				slot[parts[j].bucket] = int32(j + 1)
 				parts[j].keys = make([]uint64, 0, count[parts[j].bucket])
 			}
 			for _, k := range keys {
