@@ -3,8 +3,8 @@ package models
 import "golang.org/x/sys/cpu"
 
 // haveAVX512 is whether the AVX-512 kernels (binKeysAVX512,
-// explainKeys8AVX512, logitDots8, logitGrad8, logitTerms8, sigmoid8, survs8) can run here: they
-// need AVX-512 F, VL and DQ, and logitTerms8, sigmoid8 and survs8 follow
+// explainKeys8AVX512, logitDots8, logitGrad8, logitTerms8, sigmoid8,
+// survs8) can run here: they need AVX-512 F, VL and DQ, and logitTerms8, sigmoid8 and survs8 follow
 // math.Exp's path for processors with AVX2 and FMA (every one with AVX-512
 // has them).
 var haveAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX2 && cpu.X86.HasFMA

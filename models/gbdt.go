@@ -565,9 +565,8 @@ func binRows(bins [][]uint8, byRow rowBins, X matRows, lo, hi int, th [][]float6
 const maxBinBounds = 255
 
 // binTable is a feature's bin bounds laid out for binKeysAVX512: the
-// bounds' order keys padded with
-// MaxUint64 to blocks of eight, every block's last key as a pivot, and the
-// largest bin. A key's bin is the count of bounds below it (lowerBound's
+// bounds' order keys padded with MaxUint64 to blocks of eight, every
+// block's last key as a pivot, and the largest bin. A key's bin is the count of bounds below it (lowerBound's
 // answer): the pivots below it count the blocks wholly below, and the
 // block after them holds the rest.
 type binTable struct {
